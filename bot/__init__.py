@@ -1,0 +1,1 @@
+"""The chat face of Entonnoir: Telegram (or the local console) to use-cases in `storage`."""

@@ -1,0 +1,199 @@
+"""Composition root and command line: `entonnoir run|chat|migrate|user add|invite|...`.
+
+Settings are read once here and handed down; nothing else reads the environment.
+Other areas add subcommands through modules in `bot/cli/` exposing `register(subparsers)`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import logging
+import pkgutil
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import bot.cli
+from bot.context import Services
+from bot.settings import Settings, SettingsError, load_settings
+from storage.db import close_db, init_db, migrate_db
+from storage.errors import UserError
+from storage.models import User
+from storage.users import create_invite, create_user, ensure_first_admin, find_user, parse_role
+from storage.users import user_for_telegram
+
+__all__ = ["bootstrap", "main"]
+
+log = logging.getLogger("entonnoir")
+Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+
+
+def bootstrap(settings: Settings, *, console: bool = False) -> Services:
+    """Wire the services for the chat and the jobs."""
+    from bot.console import CONSOLE_ID_BASE
+
+    async def resolve(telegram_id: int) -> User | None:
+        if console and telegram_id >= CONSOLE_ID_BASE:
+            return await User.get_or_none(id=telegram_id - CONSOLE_ID_BASE, active=True)
+        return await user_for_telegram(telegram_id)
+
+    return Services(settings=settings, resolve_user=resolve, console=console)
+
+
+async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Serve Telegram by long polling, or the console chat when no token is set."""
+    if settings.telegram_bot_token is None:
+        await init_db(settings.database_url)
+        try:
+            admin = await ensure_first_admin(settings.first_admin_name)
+            user = admin or await User.filter(active=True).order_by("id").first()
+            assert user is not None
+            if admin:
+                print(f"Created the first admin “{admin.name}” on this empty database.")
+            print(f"No TELEGRAM_BOT_TOKEN: local console chat, signed in as {user.name}. "
+                  "Type /help; Ctrl-D quits.\n")
+            return await _console(settings, user)
+        finally:
+            await close_db()
+    return await _serve_telegram(settings)
+
+
+async def _serve_telegram(settings: Settings) -> int:
+    from bot.app import build_application, set_menus
+
+    await init_db(settings.database_url)
+    assert settings.telegram_bot_token is not None
+    app = build_application(bootstrap(settings), token=settings.telegram_bot_token.get_secret_value())
+    stop = asyncio.Event()
+    try:
+        async with app:
+            await set_menus(app)
+            await app.start()
+            assert app.updater is not None
+            await app.updater.start_polling(allowed_updates=["message", "callback_query"])
+            log.info("serving Telegram as @%s", app.bot.username)
+            try:
+                await stop.wait()
+            except asyncio.CancelledError:
+                pass
+            await app.updater.stop()
+            await app.stop()
+    finally:
+        await close_db()
+    return 0
+
+
+async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
+    """`chat --as USER`: the console chat as a registered user."""
+    await init_db(settings.database_url)
+    try:
+        await ensure_first_admin(settings.first_admin_name)
+        user = await find_user(args.as_user)
+        return await _console(settings, user)
+    finally:
+        await close_db()
+
+
+async def _console(settings: Settings, user: User) -> int:
+    from bot.app import build_application
+    from bot.console import ConsoleChat
+    from bot.transport import RecordingRequest
+
+    request = RecordingRequest(settings.bot_username)
+    app = build_application(bootstrap(settings, console=True), request=request, rate_limit=False,
+                            jobs=False)
+    async with app:
+        chat = ConsoleChat(app, request, user, settings.var_dir / "console")
+        await chat.run()
+    return 0
+
+
+async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    """Apply pending migrations."""
+    await migrate_db(settings.database_url)
+    print("Database is up to date.")
+    return 0
+
+
+async def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Register a user by Telegram id."""
+    await init_db(settings.database_url)
+    try:
+        user = await create_user(args.name, parse_role(args.role), telegram_id=args.telegram_id,
+                                 language=args.lang)
+        print(f"User U{user.id} {user.name} ({user.role.value}) registered.")
+    finally:
+        await close_db()
+    return 0
+
+
+async def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
+    """Print a one-time invitation code and its deep link."""
+    await init_db(settings.database_url)
+    try:
+        invite = await create_invite(None, parse_role(args.role))
+        print(f"Invitation code ({invite.role.value}, valid 7 days): {invite.code}")
+        print(f"Link: https://t.me/{settings.bot_username}?start={invite.code}")
+    finally:
+        await close_db()
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="entonnoir", description="Entonnoir CRM")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="serve Telegram (or the console chat)").set_defaults(func=cmd_run)
+    chat = sub.add_parser("chat", help="local console chat as a user")
+    chat.add_argument("--as", dest="as_user", required=True, help="Telegram id or user name")
+    chat.set_defaults(func=cmd_chat)
+    sub.add_parser("migrate", help="apply database migrations").set_defaults(func=cmd_migrate)
+    user = sub.add_parser("user", help="manage users").add_subparsers(dest="user_cmd", required=True)
+    add = user.add_parser("add", help="register a user")
+    add.add_argument("--telegram-id", type=int, required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument("--role", required=True)
+    add.add_argument("--lang", default="fr", choices=["fr", "en"])
+    add.set_defaults(func=cmd_user_add)
+    invite = sub.add_parser("invite", help="print a one-time invitation")
+    invite.add_argument("--role", required=True)
+    invite.set_defaults(func=cmd_invite)
+    for info in pkgutil.iter_modules(bot.cli.__path__):
+        importlib.import_module(f"bot.cli.{info.name}").register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: parse, read settings once, run the subcommand."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        settings = load_settings()
+    except SettingsError as exc:
+        print(f"entonnoir: invalid setting {exc}", file=sys.stderr)
+        return 2
+    func: Command = args.func
+    try:
+        return asyncio.run(func(args, settings))
+    except UserError as exc:
+        from bot.i18n import t
+
+        print(f"entonnoir: {_plain(t('en', f'error.{exc.code}', **exc.params))}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _plain(text: Any) -> str:
+    from bot.console import plain
+
+    return plain(str(text))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

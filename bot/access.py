@@ -1,0 +1,47 @@
+"""Access control: only registered, active users reach any command or button.
+
+Runs first (handler group -1) on every update. A stranger gets one polite refusal that
+reveals nothing, the attempt is logged, and the update stops here; the only exception is
+`/start CODE`, which the start handler turns into a registration.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop
+
+from bot.context import Ctx
+from bot.i18n import t, user_lang
+
+__all__ = ["check_access"]
+
+log = logging.getLogger(__name__)
+
+
+def _is_invite_start(update: Update) -> bool:
+    message = update.message
+    text = (message.text or "") if message else ""
+    parts = text.split()
+    return len(parts) == 2 and parts[0].split("@")[0] == "/start"
+
+
+async def check_access(update: Update, ctx: Ctx) -> None:
+    """Attach the acting user to the context, or refuse and stop the update."""
+    sender = update.effective_user
+    if sender is None:
+        raise ApplicationHandlerStop
+    user = await ctx.services.resolve_user(sender.id)
+    if user is not None:
+        ctx.actor = user
+        return
+    if _is_invite_start(update):
+        return
+    log.warning("refused update from unregistered telegram id %s", sender.id)
+    lang = user_lang(sender.language_code)
+    if update.callback_query is not None:
+        await update.callback_query.answer(t(lang, "access.refused"), show_alert=True)
+    elif update.effective_chat is not None and update.effective_chat.type == "private":
+        await ctx.bot.send_message(update.effective_chat.id, t(lang, "access.refused"))
+    raise ApplicationHandlerStop

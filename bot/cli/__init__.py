@@ -1,0 +1,1 @@
+"""Extra subcommands, one module per area, each exposing `register(subparsers)`."""

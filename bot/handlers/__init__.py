@@ -1,0 +1,1 @@
+"""One handler module per area; each exposes `register(app)`. Modules are discovered."""

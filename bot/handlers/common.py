@@ -1,0 +1,73 @@
+"""/start (with invite codes), /help, /cancel, /lang, and the text router for forms."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.context import Ctx
+from bot.forms import cancel_form, feed_choice, feed_text
+from bot.i18n import t, user_lang
+from bot.ui import args_text, reply, tr
+from storage.errors import InvalidInput
+from storage.users import redeem_invite, set_language
+
+
+async def start(update: Update, ctx: Ctx) -> None:
+    """Greet a user; `/start CODE` registers a newcomer with an invitation."""
+    code = args_text(ctx)
+    if not ctx.has_actor:
+        sender = update.effective_user
+        assert sender is not None
+        user = await redeem_invite(code, sender.id, sender.full_name, user_lang(sender.language_code))
+        ctx.actor = user
+        await reply(update, ctx, tr(ctx, "start.registered", name=user.name, role=user.role.value))
+        return
+    await reply(update, ctx, tr(ctx, "start.hello", name=ctx.actor.name))
+
+
+async def help_command(update: Update, ctx: Ctx) -> None:
+    """The list of commands."""
+    await reply(update, ctx, tr(ctx, "help.text"))
+
+
+async def cancel(update: Update, ctx: Ctx) -> None:
+    """Leave the current step-by-step flow."""
+    had = await cancel_form(ctx)
+    await reply(update, ctx, tr(ctx, "form.cancelled" if had else "form.nothing"))
+
+
+async def lang(update: Update, ctx: Ctx) -> None:
+    """`/lang en|fr` sets the language of every message to this user."""
+    await set_language(ctx.actor, args_text(ctx))
+    await reply(update, ctx, tr(ctx, "lang.set"))
+
+
+async def text(update: Update, ctx: Ctx) -> None:
+    """A plain line: the answer to the pending form's question, or a hint."""
+    if not await feed_text(update, ctx):
+        await reply(update, ctx, tr(ctx, "help.hint"))
+
+
+async def unknown_command(update: Update, ctx: Ctx) -> None:
+    """A command nobody handles."""
+    raise InvalidInput("unknown_command")
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_handler(CommandHandler("start", start))
+    app.add_handler(CommandHandler(["help", "aide"], help_command))
+    app.add_handler(CommandHandler(["cancel", "annuler"], cancel))
+    app.add_handler(CommandHandler("lang", lang))
+    app.add_handler(CallbackQueryHandler(feed_choice, pattern=r"^form:"))
+
+
+def register_fallbacks(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Registered after every area: plain text feeds forms; unknown commands get a hint."""
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text))
+    app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+
+
+__all__ = ["register", "register_fallbacks", "t"]

@@ -1,0 +1,80 @@
+"""Background jobs run by PTB's JobQueue. Each job is a short call into a tested use-case.
+
+Every module in this package exposes `JOBS: list[JobSpec]`. `run_job` records the run
+(start, duration, outcome) and never lets one job's failure stop the others.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import pkgutil
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import time as dtime
+from typing import Any
+
+from telegram import Bot
+from telegram.ext import Application
+
+from bot.context import Ctx, Services
+from storage.jobs import job_failed, job_started, job_succeeded
+
+__all__ = ["JobSpec", "all_jobs", "run_job", "schedule_all"]
+
+log = logging.getLogger(__name__)
+
+JobFunc = Callable[[Services, Bot | None], Awaitable[str]]
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """A job: its name, how often (seconds) or when (local time), and what it calls."""
+
+    name: str
+    run: JobFunc
+    every: Callable[[Services], float] | None = None
+    daily_at: Callable[[Services], dtime] | None = None
+
+
+def all_jobs() -> dict[str, JobSpec]:
+    """Every job of every module in this package, by name."""
+    jobs: dict[str, JobSpec] = {}
+    for info in pkgutil.iter_modules(__path__):
+        module = importlib.import_module(f"{__name__}.{info.name}")
+        for spec in getattr(module, "JOBS", []):
+            jobs[spec.name] = spec
+    return jobs
+
+
+async def run_job(spec: JobSpec, services: Services, bot: Bot | None) -> str:
+    """Run one job once, recording its outcome; errors are logged and recorded, not raised."""
+    started = time.perf_counter()
+    run = await job_started(spec.name)
+    try:
+        detail = await spec.run(services, bot)
+    except Exception as exc:
+        elapsed = int((time.perf_counter() - started) * 1000)
+        log.exception("job %s failed", spec.name)
+        await job_failed(run, f"{type(exc).__name__}: {exc}", elapsed)
+        return f"error: {type(exc).__name__}: {exc}"
+    await job_succeeded(run, detail, int((time.perf_counter() - started) * 1000))
+    return detail
+
+
+def schedule_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Put every job on the application's JobQueue."""
+    services: Services = app.bot_data["services"]
+    queue = app.job_queue
+    assert queue is not None
+    for spec in all_jobs().values():
+
+        async def callback(ctx: Ctx, spec: JobSpec = spec) -> None:
+            await run_job(spec, ctx.services, ctx.bot)
+
+        if spec.daily_at is not None:
+            at = spec.daily_at(services).replace(tzinfo=services.settings.zone)
+            queue.run_daily(callback, at, name=spec.name)
+        elif spec.every is not None:
+            queue.run_repeating(callback, spec.every(services), first=1.0, name=spec.name)

@@ -1,0 +1,99 @@
+"""Messages shared by every area: access, start/help, forms, errors, menus."""
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "access.refused": (
+        "Sorry, this bot is private. Ask your administrator for an invitation.",
+        "Désolé, ce bot est privé. Demandez une invitation à votre administrateur.",
+    ),
+    "start.registered": (
+        "Welcome {name}! You are registered as {role}. Type /help to see what I can do.",
+        "Bienvenue {name} ! Vous êtes inscrit(e) comme {role}. Tapez /help pour voir ce que je sais faire.",
+    ),
+    "start.hello": ("Hello {name}! Type /help for the commands.", "Bonjour {name} ! Tapez /help pour les commandes."),
+    "help.text": (
+        "<b>Contacts</b>: /newcontact Name | phone | email | company · /contacts [text] · /contact C12 · /note C12 text\n"
+        "<b>Deals</b>: /newdeal C12 | title | amount · /deals [mine|all|stage] · /deal D34 · /move D34 stage · /won D34 · /lost D34 reason · /pipeline\n"
+        "<b>Tasks</b>: /task D34 | text | due · /tasks\n"
+        "<b>Other</b>: /lang en|fr · /cancel\n"
+        "Any command without arguments asks step by step.",
+        "<b>Contacts</b> : /newcontact Nom | téléphone | e-mail | société · /contacts [texte] · /contact C12 · /note C12 texte\n"
+        "<b>Affaires</b> : /newdeal C12 | titre | montant · /deals [mine|all|étape] · /deal D34 · /move D34 étape · /won D34 · /lost D34 raison · /pipeline\n"
+        "<b>Tâches</b> : /task D34 | texte | échéance · /tasks\n"
+        "<b>Divers</b> : /lang en|fr · /cancel\n"
+        "Toute commande sans argument pose les questions une à une.",
+    ),
+    "help.hint": ("Type /help to see the commands.", "Tapez /help pour voir les commandes."),
+    "lang.set": ("I will speak English with you.", "Je vous parlerai en français."),
+    "form.skip_hint": ("(optional: send - to skip)", "(facultatif : envoyez - pour passer)"),
+    "form.cancel_hint": ("/cancel to stop.", "/cancel pour arrêter."),
+    "form.cancelled": ("Cancelled. Nothing was saved.", "Annulé. Rien n'a été enregistré."),
+    "form.nothing": ("There was nothing to cancel.", "Il n'y avait rien à annuler."),
+    "menu.contacts": ("Search contacts", "Chercher des contacts"),
+    "menu.newcontact": ("New contact", "Nouveau contact"),
+    "menu.deals": ("My deals", "Mes affaires"),
+    "menu.newdeal": ("New deal", "Nouvelle affaire"),
+    "menu.pipeline": ("Sales funnel", "Entonnoir des ventes"),
+    "menu.tasks": ("My tasks", "Mes tâches"),
+    "menu.help": ("Help", "Aide"),
+    "menu.lang": ("Language (en/fr)", "Langue (en/fr)"),
+    "menu.cancel": ("Cancel the current step", "Annuler l'étape en cours"),
+    # Errors: one sentence each, nothing was written.
+    "error.unexpected": (
+        "Sorry, something went wrong on our side. Nothing was changed; the administrators have been told.",
+        "Désolé, un problème est survenu de notre côté. Rien n'a été modifié ; les administrateurs sont prévenus.",
+    ),
+    "error.admin_report": ("⚠️ Unexpected error: <code>{error}</code>", "⚠️ Erreur inattendue : <code>{error}</code>"),
+    "error.amount": (
+        "“{value}” is not an amount I understand: write it like 12 000,50 or 12,000.50 or 12000.5 or 12k.",
+        "« {value} » n'est pas un montant compris : écrivez par exemple 12 000,50 ou 12,000.50 ou 12000.5 ou 12k.",
+    ),
+    "error.currency": (
+        "“{value}” is not a supported currency: use a code such as EUR, USD, GBP or CHF.",
+        "« {value} » n'est pas une devise prise en charge : utilisez un code comme EUR, USD, GBP ou CHF.",
+    ),
+    "error.quantity": (
+        "“{value}” is not a quantity: write a positive number with at most three decimals, like 2 or 1,5.",
+        "« {value} » n'est pas une quantité : écrivez un nombre positif d'au plus trois décimales, comme 2 ou 1,5.",
+    ),
+    "error.date": (
+        "“{value}” is not a date I understand: write 25/12, 25/12/2026, 2026-12-25, tomorrow or +3d.",
+        "« {value} » n'est pas une date comprise : écrivez 25/12, 25/12/2026, 2026-12-25, demain ou +3j.",
+    ),
+    "error.phone": (
+        "“{value}” is not a valid phone number: write it like +33 6 12 34 56 78 or 06 12 34 56 78.",
+        "« {value} » n'est pas un numéro valide : écrivez par exemple +33 6 12 34 56 78 ou 06 12 34 56 78.",
+    ),
+    "error.email": (
+        "“{value}” is not a valid email address: write it like ann@example.com.",
+        "« {value} » n'est pas une adresse e-mail valide : écrivez par exemple ann@example.com.",
+    ),
+    "error.name": ("A name is required (at most 200 characters).", "Un nom est requis (200 caractères au plus)."),
+    "error.title": ("A title is required (at most 200 characters).", "Un titre est requis (200 caractères au plus)."),
+    "error.empty": ("Please send a value, or /cancel.", "Envoyez une valeur, ou /cancel."),
+    "error.identifier": (
+        "“{value}” is not a valid reference: write it like {prefix}12.",
+        "« {value} » n'est pas une référence valide : écrivez par exemple {prefix}12.",
+    ),
+    "error.usage": ("Usage: {usage}", "Utilisation : {usage}"),
+    "error.too_many_fields": (
+        "Too many fields: at most {maximum}, separated by |.",
+        "Trop de champs : au plus {maximum}, séparés par |.",
+    ),
+    "error.callback": ("This button is not valid any more.", "Ce bouton n'est plus valide."),
+    "error.expired": ("This choice has expired; please start again.", "Ce choix a expiré ; recommencez."),
+    "error.unknown_command": ("I don't know this command. Type /help.", "Je ne connais pas cette commande. Tapez /help."),
+    "error.invite": (
+        "This invitation code is not valid (unknown, already used or expired).",
+        "Ce code d'invitation n'est pas valide (inconnu, déjà utilisé ou expiré).",
+    ),
+    "error.already_registered": ("You are already registered.", "Vous êtes déjà inscrit(e)."),
+    "error.language": ("Choose en or fr.", "Choisissez en ou fr."),
+    "error.role": ("“{value}” is not a role: choose one of {choices}.", "« {value} » n'est pas un rôle : choisissez parmi {choices}."),
+    "error.user": ("No user “{value}”.", "Aucun utilisateur « {value} »."),
+    "error.user_exists": ("A user named {name} already exists.", "Un utilisateur nommé {name} existe déjà."),
+    "error.telegram_taken": ("Telegram id {telegram_id} is already registered.", "L'identifiant Telegram {telegram_id} est déjà inscrit."),
+    "error.admin_only": ("Only administrators may do this.", "Seuls les administrateurs peuvent faire cela."),
+    "error.manager_only": ("Only managers may do this.", "Seuls les responsables peuvent faire cela."),
+    "error.last_admin": ("The last active administrator must stay an administrator.", "Le dernier administrateur actif doit le rester."),
+    "error.no_stages": ("The funnel has no stages.", "L'entonnoir n'a aucune étape."),
+}

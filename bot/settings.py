@@ -1,0 +1,217 @@
+"""Settings, read once in the composition root from the environment and `.env`.
+
+An invalid or missing value stops the program with one line naming the variable
+(`SettingsError`, exit code 2); secrets are `SecretStr` and never printed.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "SettingsError", "load_settings"]
+
+
+class SettingsError(Exception):
+    """A setting is missing or invalid; the message names it in one line."""
+
+
+class Settings(BaseSettings):
+    """Every setting of Entonnoir. `.env.example` documents each one."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # Chat
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str | None = None
+    bot_username: str = "entonnoir_bot"
+    first_admin_name: str = "admin"
+    # Storage
+    database_url: str = "sqlite://var/entonnoir.db"
+    var_dir: Path = Path("var")
+    # Locale
+    timezone: str = "Europe/Paris"
+    default_currency: str = "EUR"
+    default_language: Literal["fr", "en"] = "fr"
+    phone_region: str = "FR"
+    # Company identity (invoices)
+    company_name: str = "Entonnoir Démo SAS"
+    company_address: str = "1 rue de la Paix\n75002 Paris\nFrance"
+    company_country: str = "FR"
+    company_siren: str = "732829320"
+    company_siret: str = "73282932000074"
+    company_vat: str = "FR44732829320"
+    company_rcs_city: str = "Paris"
+    company_capital: str = "10 000 €"
+    company_iban: str = "FR7630006000011234567890189"
+    company_bic: str = "AGRIFRPP"
+    company_email: str = "factures@entonnoir.example"
+    payment_terms_days: int = Field(default=30, ge=0, le=60)
+    late_penalty_rate: Decimal = Decimal("12.0")
+    recovery_indemnity_eur: int = 40
+    vat_rates: str = "20,10,5.5,2.1,0"
+    # Outgoing mail
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout: float = 30.0
+    mail_from: str = "Entonnoir <factures@entonnoir.example>"
+    # Incoming mail (bank confirmations)
+    imap_host: str | None = None
+    imap_port: int = 993
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_security: Literal["tls", "starttls", "none"] = "tls"
+    imap_folder: str = "INBOX"
+    imap_processed_folder: str = "Processed"
+    imap_quarantine_folder: str = "Quarantine"
+    imap_poll_seconds: int = Field(default=60, ge=5)
+    payments_allowed_senders: str = ""
+    authserv_id: str | None = None
+    bank_templates_file: Path | None = None
+    # Background loop
+    quiet_hours: str = "20:00-08:00"
+    digest_time: str = "08:00"
+    dunning_days: str = "1,15,30,45"
+    outbox_flush_seconds: int = Field(default=30, ge=1)
+    alert_flush_seconds: int = Field(default=5, ge=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("an IANA time zone such as Europe/Paris") from exc
+        return value
+
+    @field_validator("default_currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        if len(value) != 3 or not value.isalpha():
+            raise ValueError("a three-letter ISO 4217 code such as EUR")
+        return value.upper()
+
+    @field_validator("database_url")
+    @classmethod
+    def _db(cls, value: str) -> str:
+        if not value.startswith(("sqlite://", "postgres://", "postgresql://", "asyncpg://")):
+            raise ValueError("sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DB")
+        return value.replace("postgresql://", "postgres://", 1)
+
+    @field_validator("company_iban")
+    @classmethod
+    def _iban(cls, value: str) -> str:
+        from stdnum import iban
+
+        if not iban.is_valid(value):
+            raise ValueError("a valid IBAN")
+        return iban.compact(value)
+
+    @field_validator("company_siren")
+    @classmethod
+    def _siren(cls, value: str) -> str:
+        from stdnum.fr import siren
+
+        if not siren.is_valid(value):
+            raise ValueError("a valid 9-digit SIREN")
+        return siren.compact(value)
+
+    @field_validator("company_siret")
+    @classmethod
+    def _siret(cls, value: str) -> str:
+        from stdnum.fr import siret
+
+        if value and not siret.is_valid(value):
+            raise ValueError("a valid 14-digit SIRET")
+        return siret.compact(value) if value else value
+
+    @field_validator("company_vat")
+    @classmethod
+    def _vat(cls, value: str) -> str:
+        from stdnum.eu import vat
+
+        if value and not vat.is_valid(value):
+            raise ValueError("a valid EU VAT number such as FR44732829320")
+        return vat.compact(value) if value else value
+
+    @field_validator("vat_rates")
+    @classmethod
+    def _rates(cls, value: str) -> str:
+        try:
+            rates = [Decimal(v.strip()) for v in value.split(",") if v.strip()]
+        except ArithmeticError as exc:
+            raise ValueError("comma-separated percentages such as 20,10,5.5,2.1,0") from exc
+        if not rates or any(r < 0 or r >= 100 for r in rates):
+            raise ValueError("comma-separated percentages such as 20,10,5.5,2.1,0")
+        return value
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet(cls, value: str) -> str:
+        import re
+
+        if value and not re.fullmatch(r"\d{1,2}:\d{2}-\d{1,2}:\d{2}", value):
+            raise ValueError("HH:MM-HH:MM such as 20:00-08:00, or empty")
+        return value
+
+    @field_validator("digest_time")
+    @classmethod
+    def _digest(cls, value: str) -> str:
+        import re
+
+        if not re.fullmatch(r"\d{1,2}:\d{2}", value):
+            raise ValueError("HH:MM such as 08:00")
+        return value
+
+    @field_validator("dunning_days")
+    @classmethod
+    def _dunning(cls, value: str) -> str:
+        try:
+            days = [int(v) for v in value.split(",")]
+        except ValueError as exc:
+            raise ValueError("four comma-separated day counts such as 1,15,30,45") from exc
+        if len(days) != 4 or days != sorted(days) or days[0] < 0:
+            raise ValueError("four increasing day counts such as 1,15,30,45")
+        return value
+
+    @model_validator(mode="after")
+    def _smtp_auth(self) -> Settings:
+        if self.smtp_user and self.smtp_password is None:
+            raise ValueError("SMTP_PASSWORD is required when SMTP_USER is set")
+        return self
+
+    # Derived values (plain values handed down to the layers below).
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def vat_rates_bp(self) -> list[int]:
+        return [int(Decimal(v.strip()) * 100) for v in self.vat_rates.split(",") if v.strip()]
+
+    @property
+    def dunning_levels(self) -> list[int]:
+        return [int(v) for v in self.dunning_days.split(",")]
+
+    @property
+    def allowed_senders(self) -> list[str]:
+        return [s.strip().lower() for s in self.payments_allowed_senders.split(",") if s.strip()]
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings once; any problem becomes one `SettingsError` line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "_".join(str(p) for p in first.get("loc", ())).upper() or "settings"
+        message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
+        raise SettingsError(f"{name}: expected {message}") from None

@@ -1,0 +1,1 @@
+"""Records and the rules that change them. Imports neither `bot` nor `mail` nor `telegram`."""

@@ -1,0 +1,34 @@
+"""Who may see and change what: pure rules on roles and ownership."""
+
+from __future__ import annotations
+
+from storage.models import Role, User
+
+__all__ = [
+    "can_manage_users",
+    "can_read_contact",
+    "can_write_owned",
+    "sees_everything",
+]
+
+_ALL_SEEING = frozenset({Role.ADMIN, Role.MANAGER})
+
+
+def sees_everything(user: User) -> bool:
+    """Managers and admins see and change every record."""
+    return user.role in _ALL_SEEING
+
+
+def can_write_owned(user: User, owner_id: int) -> bool:
+    """Sales (and others) change only their own records; managers change everything."""
+    return sees_everything(user) or owner_id == user.id
+
+
+def can_read_contact(user: User, owner_id: int, shared: bool) -> bool:
+    """Own contacts, shared contacts, or everything for managers."""
+    return can_write_owned(user, owner_id) or shared or user.role == Role.COLLECTIONS
+
+
+def can_manage_users(user: User) -> bool:
+    """Only admins manage users."""
+    return user.role == Role.ADMIN

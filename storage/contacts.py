@@ -1,0 +1,221 @@
+"""Contacts (people and companies), notes, duplicate detection and search."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from storage import audit
+from storage.access import can_read_contact, can_write_owned, sees_everything
+from storage.errors import Conflict, InvalidInput, NotFound
+from storage.models import Contact, ContactKind, Deal, Note, Task, User
+from storage.parsing import parse_email, parse_phone
+
+__all__ = [
+    "BILLING_FIELDS",
+    "ContactCard",
+    "DuplicateContact",
+    "NewContact",
+    "add_note",
+    "contact_card",
+    "create_contact",
+    "find_duplicate",
+    "get_contact",
+    "make_search_key",
+    "search_contacts",
+    "set_billing",
+    "visible_contacts",
+]
+
+CONTACT_FIELDS = ["name", "kind", "phone", "email", "company_id", "owner_id", "shared"]
+BILLING_FIELDS = ("billing_address", "siren", "vat_number", "billing_email", "invoice_language")
+
+
+class DuplicateContact(Conflict):
+    """A contact with the same phone or email exists; `existing_id` names it."""
+
+    def __init__(self, existing: Contact) -> None:
+        super().__init__("duplicate_contact", id=existing.id, name=existing.name)
+        self.existing_id = existing.id
+
+
+@dataclass(frozen=True)
+class NewContact:
+    """What a person typed for a new contact, not yet validated."""
+
+    name: str
+    phone: str | None = None
+    email: str | None = None
+    company: str | None = None
+    kind: ContactKind = ContactKind.PERSON
+    shared: bool = False
+
+
+@dataclass
+class ContactCard:
+    contact: Contact
+    company: Contact | None
+    deals: list[Deal] = field(default_factory=list)
+    tasks: list[Task] = field(default_factory=list)
+    notes: list[Note] = field(default_factory=list)
+
+
+def make_search_key(*parts: str | None) -> str:
+    """The lower-cased text a contact is found by (name, company, phone, email)."""
+    return " ".join(p.strip().lower() for p in parts if p)[:600]
+
+
+def visible_contacts(user: User) -> Q:
+    """The filter of contacts a user may read."""
+    if sees_everything(user) or user.role.value == "collections":
+        return Q()
+    return Q(owner_id=user.id) | Q(shared=True)
+
+
+async def find_duplicate(phone: str | None, email: str | None) -> Contact | None:
+    """An existing contact with the same E.164 phone or email."""
+    query = Q()
+    conditions = []
+    if phone:
+        conditions.append(Q(phone=phone))
+    if email:
+        conditions.append(Q(email=email))
+    if not conditions:
+        return None
+    query = conditions[0]
+    for cond in conditions[1:]:
+        query = query | cond
+    return await Contact.filter(query).order_by("id").first()
+
+
+async def create_contact(
+    actor: User, data: NewContact, *, region: str, force: bool = False
+) -> Contact:
+    """Validate and store a contact; a duplicate raises `DuplicateContact` unless forced."""
+    name = " ".join((data.name or "").split())
+    if not name or len(name) > 200:
+        raise InvalidInput("name", value=data.name)
+    phone = parse_phone(data.phone, region) if data.phone else None
+    email = parse_email(data.email) if data.email else None
+    if not force and (existing := await find_duplicate(phone, email)) is not None:
+        raise DuplicateContact(existing)
+    async with in_transaction():
+        company = await _company(actor, data.company) if data.company else None
+        contact = await Contact.create(
+            kind=data.kind,
+            name=name,
+            phone=phone,
+            email=email,
+            company=company,
+            owner=actor,
+            shared=data.shared,
+            search_key=make_search_key(name, company.name if company else None, phone, email),
+        )
+        await audit.record(
+            actor, "contact", contact.id, "create", None, audit.snapshot(contact, CONTACT_FIELDS)
+        )
+    return contact
+
+
+async def _company(actor: User, text: str) -> Contact:
+    name = " ".join(text.split())
+    if not name or len(name) > 200:
+        raise InvalidInput("name", value=text)
+    existing = (
+        await Contact.filter(visible_contacts(actor), kind=ContactKind.COMPANY, name__iexact=name)
+        .order_by("id")
+        .first()
+    )
+    if existing is not None:
+        return existing
+    company = await Contact.create(
+        kind=ContactKind.COMPANY,
+        name=name,
+        owner=actor,
+        shared=True,
+        search_key=make_search_key(name),
+    )
+    await audit.record(actor, "contact", company.id, "create", None, {"name": name})
+    return company
+
+
+async def get_contact(actor: User, contact_id: int, *, write: bool = False) -> Contact:
+    """A contact the user may read (or change, with `write`); otherwise NotFound."""
+    contact = await Contact.get_or_none(id=contact_id)
+    if contact is None or not can_read_contact(actor, contact.owner_id, contact.shared):
+        raise NotFound("contact", id=contact_id)
+    if write and not can_write_owned(actor, contact.owner_id):
+        raise NotFound("contact", id=contact_id)
+    return contact
+
+
+async def search_contacts(actor: User, text: str, limit: int = 10) -> list[Contact]:
+    """Contacts the user may read whose name, company, phone or email contains the text."""
+    query = Contact.filter(visible_contacts(actor))
+    needle = (text or "").strip().lower()
+    if needle:
+        digits = "".join(ch for ch in needle if ch.isdigit())
+        cond = Q(search_key__contains=needle)
+        if len(digits) >= 6 and len(digits) >= len(needle.replace(" ", "")) - 1:
+            cond = cond | Q(phone__contains=digits[-9:])
+        query = query.filter(cond)
+    return await query.order_by("name", "id").limit(limit)
+
+
+async def contact_card(actor: User, contact_id: int) -> ContactCard:
+    """The contact with its company, deals, open tasks and last notes."""
+    contact = await get_contact(actor, contact_id)
+    company = await Contact.get_or_none(id=contact.company_id) if contact.company_id else None
+    deals = await Deal.filter(contact_id=contact.id).prefetch_related("stage").order_by("-id").limit(10)
+    tasks = await Task.filter(contact_id=contact.id, done=False).order_by("due_at").limit(10)
+    notes = await Note.filter(contact_id=contact.id).prefetch_related("author").order_by("-id").limit(5)
+    return ContactCard(contact, company, list(deals), list(tasks), list(notes))
+
+
+async def add_note(actor: User, contact_id: int, text: str) -> Note:
+    """Attach a note (author and time) to a contact the user may read."""
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("note_empty")
+    contact = await get_contact(actor, contact_id)
+    async with in_transaction():
+        note = await Note.create(contact=contact, author=actor, text=text[:4000])
+        await audit.record(actor, "note", note.id, "create", None, {"contact": contact.id})
+    return note
+
+
+async def set_billing(actor: User, contact_id: int, **values: str | None) -> Contact:
+    """Change a contact's billing data (address, SIREN, VAT number, billing email, language)."""
+    from stdnum.eu import vat as eu_vat
+    from stdnum.fr import siren as fr_siren
+    from stdnum.fr import siret as fr_siret
+
+    contact = await get_contact(actor, contact_id, write=True)
+    clean: dict[str, str | None] = {}
+    for key, value in values.items():
+        if key not in BILLING_FIELDS:
+            raise InvalidInput("billing_field", value=key)
+        value = (value or "").strip() or None
+        if value and key == "siren":
+            compact = value.replace(" ", "")
+            if not (fr_siren.is_valid(compact) or fr_siret.is_valid(compact)):
+                raise InvalidInput("siren", value=value)
+            value = compact
+        elif value and key == "vat_number":
+            if not eu_vat.is_valid(value):
+                raise InvalidInput("vat_number", value=value)
+            value = eu_vat.compact(value)
+        elif value and key == "billing_email":
+            value = parse_email(value)
+        elif key == "invoice_language" and value not in ("fr", "en"):
+            raise InvalidInput("language", value=value)
+        clean[key] = value
+    async with in_transaction():
+        before = audit.snapshot(contact, list(clean))
+        for key, value in clean.items():
+            setattr(contact, key, value)
+        await contact.save()
+        await audit.record(actor, "contact", contact.id, "billing", before, clean)
+    return contact

@@ -1,0 +1,74 @@
+"""Database wiring: Tortoise configuration, start-up (migrate + seed), shutdown."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from tortoise import Tortoise
+from tortoise.migrations.api import migrate as run_migrations
+
+from storage.models import MODEL_MODULES
+
+__all__ = ["close_db", "init_db", "migrate_db", "tortoise_config"]
+
+log = logging.getLogger(__name__)
+
+
+def tortoise_config(db_url: str, *, timezone: str = "UTC") -> dict[str, Any]:
+    """The Tortoise configuration for a database URL (SQLite or PostgreSQL)."""
+    return {
+        "connections": {"default": _connection(db_url)},
+        "apps": {
+            "models": {
+                "models": MODEL_MODULES,
+                "migrations": "storage.migrations",
+                "default_connection": "default",
+            }
+        },
+        "use_tz": True,
+        "timezone": timezone,
+    }
+
+
+def _connection(db_url: str) -> str | dict[str, Any]:
+    """SQLite URLs get WAL and a busy timeout; their parent folder is created."""
+    if db_url.startswith("sqlite://") and ":memory:" not in db_url:
+        path = Path(db_url.removeprefix("sqlite://"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return {
+            "engine": "tortoise.backends.sqlite",
+            "credentials": {
+                "file_path": str(path),
+                "journal_mode": "WAL",
+                "journal_size_limit": 16384,
+                "foreign_keys": "ON",
+            },
+        }
+    return db_url
+
+
+async def migrate_db(db_url: str) -> None:
+    """Apply every pending migration (Tortoise's built-in migrations)."""
+    await run_migrations(config=tortoise_config(db_url))
+    await Tortoise.close_connections()
+
+
+async def init_db(db_url: str, *, migrate: bool = True, generate: bool = False) -> None:
+    """Open the database for the app: migrate, connect, seed the default funnel."""
+    from storage.pipeline import seed_stages
+    from storage.purchasing_seed import seed_warehouse
+
+    if migrate:
+        await migrate_db(db_url)
+    await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
+    if generate:
+        await Tortoise.generate_schemas(safe=True)
+    await seed_stages()
+    await seed_warehouse()
+
+
+async def close_db() -> None:
+    """Close every connection."""
+    await Tortoise.close_connections()

@@ -1,0 +1,24 @@
+"""Short identifiers people type: `C12` (contact), `D34` (deal), `T5` (task), `PO7`..."""
+
+from __future__ import annotations
+
+import re
+
+from storage.errors import InvalidInput
+
+__all__ = ["format_id", "parse_id"]
+
+_ID = re.compile(r"^\s*#?([a-z]{0,3})\s*(\d{1,12})\s*$", re.IGNORECASE)
+
+
+def parse_id(text: str, prefix: str) -> int:
+    """`D34`, `d34`, `#34` or `34` → 34 for prefix `D`; another prefix is invalid."""
+    m = _ID.match(text or "")
+    if not m or (m.group(1) and m.group(1).upper() != prefix.upper()):
+        raise InvalidInput("identifier", value=text, prefix=prefix)
+    return int(m.group(2))
+
+
+def format_id(prefix: str, pk: int) -> str:
+    """34 → `D34`."""
+    return f"{prefix}{pk}"

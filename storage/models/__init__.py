@@ -1,0 +1,113 @@
+"""Tables only. One module per area; rules live in the area modules of `storage/`.
+
+Every model is re-exported here so callers write `from storage.models import Deal`.
+"""
+
+from __future__ import annotations
+
+from storage.models.billing import (
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    NumberCounter,
+    Product,
+    DealLine,
+)
+from storage.models.core import (
+    AuditLog,
+    Contact,
+    ContactKind,
+    Deal,
+    Invite,
+    Note,
+    Role,
+    Stage,
+    StageChange,
+    Task,
+    User,
+)
+from storage.models.effects import (
+    Alert,
+    AlertStatus,
+    AppSetting,
+    JobRun,
+    OutboxAttachment,
+    OutboxEmail,
+    OutboxStatus,
+)
+from storage.models.ops import (
+    CollectionEvent,
+    CollectionStatus,
+    CollectionTask,
+    POStatus,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Reservation,
+    StockLevel,
+    StockMove,
+    Warehouse,
+)
+from storage.models.payments import (
+    InboxMessage,
+    InboxStatus,
+    MailboxState,
+    Payment,
+    PaymentDirection,
+    PaymentStatus,
+    PayerAccount,
+)
+
+MODEL_MODULES = [
+    "storage.models.core",
+    "storage.models.billing",
+    "storage.models.effects",
+    "storage.models.payments",
+    "storage.models.ops",
+]
+
+__all__ = [
+    "MODEL_MODULES",
+    "Alert",
+    "AlertStatus",
+    "AppSetting",
+    "AuditLog",
+    "CollectionEvent",
+    "CollectionStatus",
+    "CollectionTask",
+    "Contact",
+    "ContactKind",
+    "Deal",
+    "DealLine",
+    "InboxMessage",
+    "InboxStatus",
+    "Invite",
+    "Invoice",
+    "InvoiceKind",
+    "InvoiceLine",
+    "InvoiceStatus",
+    "JobRun",
+    "MailboxState",
+    "Note",
+    "NumberCounter",
+    "OutboxAttachment",
+    "OutboxEmail",
+    "OutboxStatus",
+    "POStatus",
+    "PayerAccount",
+    "Payment",
+    "PaymentDirection",
+    "PaymentStatus",
+    "Product",
+    "PurchaseOrder",
+    "PurchaseOrderLine",
+    "Reservation",
+    "Role",
+    "Stage",
+    "StageChange",
+    "StockLevel",
+    "StockMove",
+    "Task",
+    "User",
+    "Warehouse",
+]

@@ -1,0 +1,164 @@
+"""Core CRM tables: users, invites, contacts, notes, stages, deals, tasks, audit log."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    SALES = "sales"
+    COLLECTIONS = "collections"
+    PURCHASING = "purchasing"
+
+
+class ContactKind(StrEnum):
+    PERSON = "person"
+    COMPANY = "company"
+
+
+class User(Model):
+    id = fields.IntField(primary_key=True)
+    telegram_id = fields.BigIntField(unique=True, null=True)
+    name = fields.CharField(max_length=128, unique=True)
+    role = fields.CharEnumField(Role, max_length=16, default=Role.SALES)
+    language = fields.CharField(max_length=2, default="fr")
+    email = fields.CharField(max_length=254, null=True)
+    active = fields.BooleanField(default=True)
+    unreachable = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "users"
+
+
+class Invite(Model):
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=64, unique=True)
+    role = fields.CharEnumField(Role, max_length=16)
+    created_by = fields.ForeignKeyField("models.User", null=True, related_name=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField()
+    used_by = fields.ForeignKeyField("models.User", null=True, related_name=False)
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "invites"
+
+
+class Contact(Model):
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharEnumField(ContactKind, max_length=8, default=ContactKind.PERSON)
+    name = fields.CharField(max_length=200, db_index=True)
+    search_key = fields.CharField(max_length=600, db_index=True, default="")
+    company = fields.ForeignKeyField(
+        "models.Contact", null=True, related_name="members", on_delete=fields.SET_NULL
+    )
+    phone = fields.CharField(max_length=20, null=True, db_index=True)
+    email = fields.CharField(max_length=254, null=True, db_index=True)
+    extra_phones = fields.JSONField(default=list)
+    extra_emails = fields.JSONField(default=list)
+    owner = fields.ForeignKeyField("models.User", related_name="contacts")
+    shared = fields.BooleanField(default=False)
+    # Billing data (company contacts).
+    billing_address = fields.TextField(null=True)
+    siren = fields.CharField(max_length=14, null=True)
+    vat_number = fields.CharField(max_length=20, null=True)
+    billing_email = fields.CharField(max_length=254, null=True)
+    invoice_language = fields.CharField(max_length=2, default="fr")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "contacts"
+
+
+class Note(Model):
+    id = fields.IntField(primary_key=True)
+    contact = fields.ForeignKeyField("models.Contact", related_name="notes")
+    author = fields.ForeignKeyField("models.User", related_name=False)
+    text = fields.TextField()
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "notes"
+
+
+class Stage(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=64, unique=True)
+    position = fields.IntField()
+    probability = fields.IntField(default=0)
+    is_won = fields.BooleanField(default=False)
+    is_lost = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "stages"
+        ordering = ["position"]
+
+
+class Deal(Model):
+    id = fields.IntField(primary_key=True)
+    contact = fields.ForeignKeyField("models.Contact", related_name="deals")
+    owner = fields.ForeignKeyField("models.User", related_name="deals")
+    title = fields.CharField(max_length=200)
+    amount_cents = fields.BigIntField(default=0)
+    currency = fields.CharField(max_length=3, default="EUR")
+    stage = fields.ForeignKeyField("models.Stage", related_name="deals")
+    expected_close = fields.DateField(null=True)
+    lost_reason = fields.TextField(null=True)
+    won_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "deals"
+        indexes = [("owner_id", "stage_id")]
+
+
+class StageChange(Model):
+    id = fields.IntField(primary_key=True)
+    deal = fields.ForeignKeyField("models.Deal", related_name="history")
+    user = fields.ForeignKeyField("models.User", null=True, related_name=False)
+    from_stage = fields.ForeignKeyField("models.Stage", null=True, related_name=False)
+    to_stage = fields.ForeignKeyField("models.Stage", related_name=False)
+    at = fields.DatetimeField()
+
+    class Meta:
+        table = "stage_changes"
+
+
+class Task(Model):
+    id = fields.IntField(primary_key=True)
+    assignee = fields.ForeignKeyField("models.User", related_name="tasks")
+    created_by = fields.ForeignKeyField("models.User", null=True, related_name=False)
+    text = fields.TextField()
+    due_at = fields.DatetimeField(null=True, db_index=True)
+    deal = fields.ForeignKeyField("models.Deal", null=True, related_name="tasks")
+    contact = fields.ForeignKeyField("models.Contact", null=True, related_name="tasks")
+    done = fields.BooleanField(default=False)
+    done_at = fields.DatetimeField(null=True)
+    reminded_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "tasks"
+
+
+class AuditLog(Model):
+    id = fields.BigIntField(primary_key=True)
+    user = fields.ForeignKeyField("models.User", null=True, related_name=False)
+    at = fields.DatetimeField()
+    entity = fields.CharField(max_length=32)
+    entity_id = fields.CharField(max_length=32)
+    action = fields.CharField(max_length=32)
+    before = fields.JSONField(null=True)
+    after = fields.JSONField(null=True)
+
+    class Meta:
+        table = "audit_log"
+        indexes = [("entity", "entity_id")]

@@ -1,0 +1,260 @@
+"""Deals and the sales funnel: stages as data, moves with history, won/lost, the forecast."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from tortoise.expressions import Q
+from tortoise.functions import Count, Sum
+from tortoise.transactions import in_transaction
+
+from storage import audit
+from storage.access import can_write_owned, sees_everything
+from storage.contacts import get_contact
+from storage.errors import Conflict, InvalidInput, NotFound
+from storage.models import Deal, Stage, StageChange, User
+
+__all__ = [
+    "DEFAULT_STAGES",
+    "PipelineRow",
+    "create_deal",
+    "find_stage",
+    "get_deal",
+    "list_deals",
+    "lose_deal",
+    "move_deal",
+    "pipeline_summary",
+    "seed_stages",
+    "stages",
+    "summarise",
+    "weighted_cents",
+    "win_deal",
+]
+
+DEAL_FIELDS = ["title", "amount_cents", "currency", "stage_id", "owner_id", "lost_reason"]
+
+# name, probability %, won, lost; French aliases let people type either language.
+DEFAULT_STAGES: list[tuple[str, int, bool, bool]] = [
+    ("Lead", 10, False, False),
+    ("Qualified", 30, False, False),
+    ("Proposal", 50, False, False),
+    ("Negotiation", 75, False, False),
+    ("Won", 100, True, False),
+    ("Lost", 0, False, True),
+]
+STAGE_ALIASES = {
+    "prospect": "Lead",
+    "piste": "Lead",
+    "qualifié": "Qualified",
+    "qualifie": "Qualified",
+    "proposition": "Proposal",
+    "négociation": "Negotiation",
+    "negociation": "Negotiation",
+    "gagné": "Won",
+    "gagne": "Won",
+    "perdu": "Lost",
+}
+
+
+async def seed_stages() -> None:
+    """Create the default funnel on an empty stage table."""
+    if await Stage.exists():
+        return
+    for position, (name, probability, won, lost) in enumerate(DEFAULT_STAGES):
+        await Stage.create(
+            name=name, position=position, probability=probability, is_won=won, is_lost=lost
+        )
+
+
+async def stages() -> list[Stage]:
+    """Every stage in funnel order."""
+    return list(await Stage.all().order_by("position"))
+
+
+async def find_stage(text: str) -> Stage:
+    """A stage by name (either language, any case) or by its id."""
+    raw = (text or "").strip()
+    name = STAGE_ALIASES.get(raw.lower(), raw)
+    stage = await Stage.get_or_none(name__iexact=name)
+    if stage is None and raw.isdigit():
+        stage = await Stage.get_or_none(id=int(raw))
+    if stage is None:
+        names = ", ".join(s.name for s in await stages())
+        raise InvalidInput("stage", value=text, choices=names)
+    return stage
+
+
+async def create_deal(
+    actor: User,
+    contact_id: int,
+    title: str,
+    amount_cents: int,
+    currency: str,
+    *,
+    expected_close: date | None = None,
+) -> Deal:
+    """Open a deal on a contact the user may read, in the first stage of the funnel."""
+    title = " ".join((title or "").split())
+    if not title or len(title) > 200:
+        raise InvalidInput("title", value=title)
+    if amount_cents < 0:
+        raise InvalidInput("amount", value=amount_cents)
+    contact = await get_contact(actor, contact_id)
+    first = await Stage.filter(is_won=False, is_lost=False).order_by("position").first()
+    if first is None:
+        raise Conflict("no_stages")
+    async with in_transaction():
+        deal = await Deal.create(
+            contact=contact,
+            owner=actor,
+            title=title,
+            amount_cents=amount_cents,
+            currency=currency,
+            stage=first,
+            expected_close=expected_close,
+        )
+        await StageChange.create(
+            deal=deal, user=actor, from_stage=None, to_stage=first, at=datetime.now(UTC)
+        )
+        await audit.record(actor, "deal", deal.id, "create", None, audit.snapshot(deal, DEAL_FIELDS))
+    return deal
+
+
+def visible_deals(user: User) -> Q:
+    """Filter of the deals a user may see."""
+    return Q() if sees_everything(user) else Q(owner_id=user.id)
+
+
+async def get_deal(actor: User, deal_id: int, *, write: bool = False) -> Deal:
+    """A deal the user may see (sales: their own); otherwise NotFound, same answer."""
+    deal = await Deal.get_or_none(id=deal_id).prefetch_related("stage", "contact", "owner")
+    if deal is None or not can_write_owned(actor, deal.owner_id):
+        raise NotFound("deal", id=deal_id)
+    return deal
+
+
+async def list_deals(actor: User, scope: str = "mine", limit: int = 20) -> list[Deal]:
+    """`mine`, `all` (managers; sales get their own) or a stage name; open deals first."""
+    query = Deal.filter(visible_deals(actor))
+    scope = (scope or "mine").strip().lower()
+    if scope in ("mine", "miens", "mes"):
+        query = query.filter(owner_id=actor.id)
+    elif scope not in ("all", "tous", ""):
+        stage = await find_stage(scope)
+        query = query.filter(stage_id=stage.id)
+    return list(
+        await query.prefetch_related("stage", "contact").order_by("-updated_at", "-id").limit(limit)
+    )
+
+
+async def move_deal(actor: User, deal_id: int, stage: Stage, *, reason: str | None = None) -> Deal:
+    """Move a deal to a stage, writing the history row and the audit row."""
+    deal = await get_deal(actor, deal_id, write=True)
+    if deal.stage_id == stage.id:
+        raise Conflict("same_stage", stage=stage.name)
+    if stage.is_lost and not (reason or "").strip():
+        raise InvalidInput("lost_reason")
+    now = datetime.now(UTC)
+    async with in_transaction():
+        before = audit.snapshot(deal, DEAL_FIELDS)
+        from_stage_id = deal.stage_id
+        deal.stage = stage
+        deal.lost_reason = reason.strip() if stage.is_lost and reason else None
+        deal.won_at = now if stage.is_won else None
+        await deal.save()
+        await StageChange.create(
+            deal=deal, user=actor, from_stage_id=from_stage_id, to_stage=stage, at=now
+        )
+        await audit.record(actor, "deal", deal.id, "move", before, audit.snapshot(deal, DEAL_FIELDS))
+        if stage.is_won:
+            await _on_won(deal)
+    return deal
+
+
+async def _on_won(deal: Deal) -> None:
+    """Effects of winning, inside the move's transaction (stock reservation)."""
+    from storage.purchasing import reserve_for_deal
+
+    await reserve_for_deal(deal)
+
+
+async def win_deal(actor: User, deal_id: int) -> Deal:
+    """Move a deal to the won stage."""
+    won = await Stage.filter(is_won=True).order_by("position").first()
+    if won is None:
+        raise Conflict("no_stages")
+    return await move_deal(actor, deal_id, won)
+
+
+async def lose_deal(actor: User, deal_id: int, reason: str) -> Deal:
+    """Move a deal to the lost stage with a reason."""
+    lost = await Stage.filter(is_lost=True).order_by("position").first()
+    if lost is None:
+        raise Conflict("no_stages")
+    return await move_deal(actor, deal_id, lost, reason=reason)
+
+
+@dataclass(frozen=True)
+class PipelineRow:
+    stage: str
+    probability: int
+    count: int
+    total_cents: int
+    weighted_cents: int
+    currency: str
+
+
+def weighted_cents(total_cents: int, probability: int) -> int:
+    """Probability-weighted amount, rounded half-up to the cent."""
+    value = Decimal(total_cents) * Decimal(probability) / Decimal(100)
+    return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def summarise(
+    stage_list: list[Stage], grouped: list[dict[str, object]], default_currency: str
+) -> list[PipelineRow]:
+    """Per stage and currency: count, total and weighted total (stages without deals show 0)."""
+    rows: list[PipelineRow] = []
+    by_stage: dict[int, list[dict[str, object]]] = {}
+    for item in grouped:
+        by_stage.setdefault(int(item["stage_id"]), []).append(item)  # type: ignore[call-overload]
+    for stage in stage_list:
+        items = by_stage.get(stage.id) or [{"n": 0, "total": 0, "currency": default_currency}]
+        for item in sorted(items, key=lambda i: str(i["currency"])):
+            total = int(item["total"] or 0)  # type: ignore[call-overload]
+            rows.append(
+                PipelineRow(
+                    stage=stage.name,
+                    probability=stage.probability,
+                    count=int(item["n"]),  # type: ignore[call-overload]
+                    total_cents=total,
+                    weighted_cents=weighted_cents(total, stage.probability),
+                    currency=str(item["currency"]),
+                )
+            )
+    return rows
+
+
+async def pipeline_summary(
+    actor: User, default_currency: str, *, owner_id: int | None = None
+) -> list[PipelineRow]:
+    """The funnel the user may see (or one person's, for managers)."""
+    query = Deal.filter(visible_deals(actor))
+    if owner_id is not None:
+        query = query.filter(owner_id=owner_id)
+    grouped = (
+        await query.annotate(n=Count("id"), total=Sum("amount_cents"))
+        .group_by("stage_id", "currency")
+        .values("stage_id", "currency", "n", "total")
+    )
+    return summarise(await stages(), list(grouped), default_currency)
+
+
+async def team_summary(actor: User, default_currency: str) -> dict[str, list[PipelineRow]]:
+    """For managers: each active owner's funnel, by name."""
+    if not sees_everything(actor):
+        raise NotFound("team")
+    owners = await User.filter(active=True, deals__id__isnull=False).distinct().order_by("name")
+    return {u.name: await pipeline_summary(actor, default_currency, owner_id=u.id) for u in owners}
