@@ -11,9 +11,13 @@ __all__ = ["Attachment", "queue_email"]
 
 @dataclass(frozen=True)
 class Attachment:
+    """Literal bytes, or a document (invoice / purchase order PDF) rendered at send time."""
+
     filename: str
     mimetype: str
-    content: bytes
+    content: bytes | None = None
+    invoice_id: int | None = None
+    purchase_order_id: int | None = None
 
 
 async def queue_email(
@@ -47,6 +51,11 @@ async def queue_email(
     )
     for att in attachments or []:
         await OutboxAttachment.create(
-            email=email, filename=att.filename, mimetype=att.mimetype, content=att.content
+            email=email,
+            filename=att.filename,
+            mimetype=att.mimetype,
+            content=att.content,
+            invoice_id=att.invoice_id,
+            purchase_order_id=att.purchase_order_id,
         )
     return email

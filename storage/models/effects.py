@@ -52,7 +52,10 @@ class OutboxAttachment(Model):
     email = fields.ForeignKeyField("models.OutboxEmail", related_name="attachments")
     filename = fields.CharField(max_length=200)
     mimetype = fields.CharField(max_length=100)
-    content = fields.BinaryField()
+    # Either literal bytes, or a document rendered by `mail.documents` at send time.
+    content = fields.BinaryField(null=True)
+    invoice = fields.ForeignKeyField("models.Invoice", null=True, related_name=False)
+    purchase_order = fields.ForeignKeyField("models.PurchaseOrder", null=True, related_name=False)
 
     class Meta:
         table = "outbox_attachments"

@@ -1,0 +1,73 @@
+"""Shared fixtures: databases (SQLite, PostgreSQL), settings, the chat harness."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from tortoise.backends.base.executor import EXECUTOR_CACHE
+from tortoise.context import tortoise_test_context
+
+from bot.settings import Settings
+from storage.models import MODEL_MODULES
+from storage.pipeline import seed_stages
+from storage.purchasing_seed import seed_warehouse
+from tests.services import PostgresServer, unavailable
+
+pytest_plugins = ["tests.harness"]
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """One PostgreSQL cluster for the whole run (fails under CI if it cannot start)."""
+    server = PostgresServer()
+    try:
+        server.start()
+    except (FileNotFoundError, OSError) as exc:
+        server.stop()
+        unavailable(f"PostgreSQL: {exc}")
+    except Exception as exc:  # initdb failing, e.g. not root and no postgres user
+        server.stop()
+        unavailable(f"PostgreSQL could not start: {exc}")
+    yield server
+    server.stop()
+
+
+async def _open(url: str) -> AsyncIterator[None]:
+    # Tortoise caches prepared SQL per connection name: another dialect must not reuse it.
+    EXECUTOR_CACHE.clear()
+    async with tortoise_test_context(MODEL_MODULES, url):
+        await seed_stages()
+        await seed_warehouse()
+        yield
+
+
+@pytest.fixture
+async def db() -> AsyncIterator[str]:
+    """A fresh in-memory SQLite database with the default funnel."""
+    async for _ in _open("sqlite://:memory:"):
+        yield "sqlite"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def any_db(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+    """The test runs twice: on SQLite and on a real PostgreSQL."""
+    if request.param == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        url = f"{server.url}/test_{{}}"
+    else:
+        url = "sqlite://:memory:"
+    async for _ in _open(url):
+        yield request.param
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Embedded-default settings with every path under a temp dir."""
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        database_url=f"sqlite://{tmp_path}/entonnoir.db",
+        var_dir=tmp_path / "var",
+        default_language="en",
+    )
