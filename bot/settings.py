@@ -24,7 +24,9 @@ class SettingsError(Exception):
 class Settings(BaseSettings):
     """Every setting of Entonnoir. `.env.example` documents each one."""
 
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     # Chat
     telegram_bot_token: SecretStr | None = None
@@ -91,6 +93,11 @@ class Settings(BaseSettings):
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError("an IANA time zone such as Europe/Paris") from exc
         return value
+
+    @field_validator("company_address")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        return value.replace("\\n", "\n")
 
     @field_validator("default_currency")
     @classmethod

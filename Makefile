@@ -1,0 +1,43 @@
+# Entonnoir — everyday commands. Needs only python3 (with venv and pip) and make.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test lint format bench migrations install clean
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Run the product: Telegram when TELEGRAM_BOT_TOKEN is set, else the local console chat.
+run: $(STAMP)
+	$(BIN)/entonnoir run
+
+## Run the whole test suite (PostgreSQL and Dovecot tests start their own servers).
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+lint: $(STAMP)
+	$(BIN)/ruff check bot storage mail tests bench
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix bot storage mail tests bench
+	$(BIN)/ruff format bot storage mail tests bench
+
+bench: $(STAMP)
+	@for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+## Write a migration from model changes (Tortoise's built-in migrations).
+migrations: $(STAMP)
+	$(BIN)/python -m tortoise -c storage.migrate_config.TORTOISE_ORM makemigrations
+	rm -f var/makemigrations.db*
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
