@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import importlib
 import logging
 import pkgutil
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 import bot.cli
@@ -21,13 +22,19 @@ from bot.settings import Settings, SettingsError, load_settings
 from storage.db import close_db, init_db, migrate_db
 from storage.errors import UserError
 from storage.models import User
-from storage.users import create_invite, create_user, ensure_first_admin, find_user, parse_role
-from storage.users import user_for_telegram
+from storage.users import (
+    create_invite,
+    create_user,
+    ensure_first_admin,
+    find_user,
+    parse_role,
+    user_for_telegram,
+)
 
 __all__ = ["bootstrap", "main"]
 
 log = logging.getLogger("entonnoir")
-Command = Callable[[argparse.Namespace, Settings], Awaitable[int]]
+Command = Callable[[argparse.Namespace, Settings], Coroutine[Any, Any, int]]
 
 
 def bootstrap(settings: Settings, *, console: bool = False) -> Services:
@@ -74,10 +81,8 @@ async def _serve_telegram(settings: Settings) -> int:
             assert app.updater is not None
             await app.updater.start_polling(allowed_updates=["message", "callback_query"])
             log.info("serving Telegram as @%s", app.bot.username)
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await stop.wait()
-            except asyncio.CancelledError:
-                pass
             await app.updater.stop()
             await app.stop()
     finally:

@@ -59,9 +59,9 @@ def build_application(
     if services.settings.telegram_api_url:
         builder = builder.base_url(services.settings.telegram_api_url.rstrip("/") + "/bot")
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
+        builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     if not jobs:
-        builder = builder.job_queue(None)
+        builder = builder.job_queue(None)  # type: ignore[arg-type]
     app = builder.build()
     app.bot_data["services"] = services
     app.add_handler(TypeHandler(Update, check_access), group=-1)

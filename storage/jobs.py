@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from storage.alerts import alert_role
 from storage.models import JobRun, Role
 
-__all__ = ["job_failed", "job_started", "job_succeeded", "job_runs"]
+__all__ = ["job_failed", "job_runs", "job_started", "job_succeeded"]
 
 
 async def job_started(name: str, now: datetime | None = None) -> JobRun:

@@ -6,13 +6,13 @@ Every model is re-exported here so callers write `from storage.models import Dea
 from __future__ import annotations
 
 from storage.models.billing import (
+    DealLine,
     Invoice,
     InvoiceKind,
     InvoiceLine,
     InvoiceStatus,
     NumberCounter,
     Product,
-    DealLine,
 )
 from storage.models.core import (
     AuditLog,
@@ -52,10 +52,10 @@ from storage.models.payments import (
     InboxMessage,
     InboxStatus,
     MailboxState,
+    PayerAccount,
     Payment,
     PaymentDirection,
     PaymentStatus,
-    PayerAccount,
 )
 
 MODEL_MODULES = [
