@@ -89,3 +89,135 @@ class PostgresServer:
             self.proc.terminate()
             self.proc.wait(timeout=20)
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class DovecotServer:
+    """A throwaway Dovecot IMAP server (Debian's dovecot-imapd) on a loopback port.
+
+    One passwd-file user, Maildir in a temp dir, plain text login (loopback only), MOVE
+    announced before login so imap-tools issues a real UID MOVE.
+    """
+
+    user = "bank"
+    password = "secret-imap"
+
+    def __init__(self) -> None:
+        self.dir = Path(tempfile.mkdtemp(prefix="entonnoir-dovecot-"))
+        self.port = free_port()
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def mail_dir(self) -> Path:
+        return self.dir / "mail"
+
+    def _config(self) -> str:
+        d = self.dir
+        root = os.geteuid() == 0
+        owner = "mail_uid = nobody\nmail_gid = nogroup\nfirst_valid_uid = 1\n" if root else (
+            f"mail_uid = {os.getuid()}\nmail_gid = {os.getgid()}\n"
+            f"first_valid_uid = {min(os.getuid(), 1) or 1}\n"
+        )
+        return f"""
+protocols = imap
+listen = 127.0.0.1
+base_dir = {d}/run
+state_dir = {d}/state
+log_path = {d}/dovecot.log
+info_log_path = {d}/dovecot.log
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+{owner}
+mail_location = maildir:{d}/mail/%u
+mail_plugins =
+imap_capability = +MOVE
+imap_idle_notify_interval = 1 secs
+default_internal_user = {"dovecot" if root else os.environ.get("USER", "nobody")}
+default_login_user = {"dovenull" if root else os.environ.get("USER", "nobody")}
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {d}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={"nobody" if root else os.getuid()} gid={"nogroup" if root else os.getgid()} home={d}/mail/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {self.port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+namespace inbox {{
+  inbox = yes
+  separator = /
+}}
+"""
+
+    def start(self) -> None:
+        binary = shutil.which("dovecot") or (
+            "/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None
+        )
+        if binary is None:
+            raise FileNotFoundError("dovecot (apt-get install dovecot-imapd)")
+        for sub in ("run", "state", "mail"):
+            (self.dir / sub).mkdir(parents=True, exist_ok=True)
+        (self.dir / "passwd").write_text(f"{self.user}:{{PLAIN}}{self.password}\n")
+        conf = self.dir / "dovecot.conf"
+        conf.write_text(self._config())
+        if os.geteuid() == 0:
+            shutil.chown(self.dir / "mail", "nobody", "nogroup")
+            os.chmod(self.dir, 0o755)
+        self.proc = subprocess.Popen(
+            [binary, "-F", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        self._wait_greeting()
+
+    def _wait_greeting(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
+                log = (self.dir / "dovecot.log")
+                detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
+                raise OSError(f"dovecot exited: {err.strip()} {detail.strip()}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                    if s.recv(200).startswith(b"* OK"):
+                        return
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise TimeoutError(f"dovecot did not greet on 127.0.0.1:{self.port}")
+
+    def stop(self) -> None:
+        """Stop the server (the mail stays: `start_again()` brings it back on the same port)."""
+        if self.proc is not None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+            self.proc = None
+
+    def start_again(self) -> None:
+        binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
+        self.proc = subprocess.Popen(
+            [binary, "-F", "-c", str(self.dir / "dovecot.conf")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        self._wait_greeting()
+
+    def destroy(self) -> None:
+        self.stop()
+        shutil.rmtree(self.dir, ignore_errors=True)

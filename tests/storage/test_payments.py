@@ -1,0 +1,213 @@
+"""Matching and settling payments read from the bank, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from mail.notices import Direction
+from storage.errors import Conflict, Forbidden
+from storage.models import (
+    Alert,
+    CollectionStatus,
+    CollectionTask,
+    InboxMessage,
+    InboxStatus,
+    Invoice,
+    InvoiceStatus,
+    PayerAccount,
+    Payment,
+    PaymentStatus,
+    Role,
+)
+from storage.payments import (
+    ingest_message,
+    invoice_numbers_in,
+    likely_invoices,
+    list_payments,
+    match_payment,
+    quarantine_message,
+    record_notices,
+    settle_amounts,
+)
+from tests.payment_fixtures import NOW, client, credit, issued, make_rf, owner
+
+
+async def _source(message_id: str = "<m1@bank>") -> InboxMessage:
+    return await InboxMessage.create(message_id=message_id, folder="INBOX",
+                                     status=InboxStatus.PROCESSED)
+
+
+async def test_rf_reference_settles_the_invoice_and_alerts_its_owner(any_db: str) -> None:
+    alice = await owner()
+    acme = await client("ACME SA", alice)
+    inv = await issued(42, acme, alice, 1_200_00)
+    outcome = await record_notices([credit(1_200_00, ref=make_rf("202600042"), entry="E1")],
+                                   source=await _source(), now=NOW)
+    assert (outcome.settled, outcome.unmatched) == (1, 0)
+    inv = await Invoice.get(id=inv.id)
+    assert (inv.status, inv.paid_cents) == (InvoiceStatus.PAID, 1_200_00)
+    alert = await Alert.get(kind="payment_received", user_id=alice.id)
+    assert alert.params == {"number": "F2026-00042", "payer": "ACME SA", "amount_cents": 1_200_00,
+                            "balance_cents": 0, "currency": "EUR"}
+    payment = await Payment.get(entry_ref="bank:E1")
+    assert (payment.matched_by, payment.invoice_id) == ("rf", inv.id)  # type: ignore[attr-defined]
+
+
+async def test_two_batched_credits_settle_two_invoices_once_however_often_read(any_db: str) -> None:
+    alice = await owner()
+    acme = await client("ACME SA", alice)
+    a = await issued(1, acme, alice, 100_00)
+    b = await issued(2, acme, alice, 250_50)
+    notices = [credit(100_00, ref=make_rf("202600001")), credit(250_50, remittance="Facture f 2026 - 2")]
+    first = await record_notices(notices, source=await _source(), now=NOW)
+    again = await record_notices(notices, source=await InboxMessage.get(message_id="<m1@bank>"),
+                                 now=NOW)
+    assert (first.settled, again.settled, again.duplicates) == (2, 0, 2)
+    assert await Payment.all().count() == 2
+    assert (await Invoice.get(id=a.id)).paid_cents == 100_00
+    assert (await Invoice.get(id=b.id)).paid_cents == 250_50
+    assert (await Payment.get(invoice_id=b.id)).matched_by == "number"
+    assert await Alert.filter(kind="payment_received").count() == 2
+
+
+async def test_partial_then_final_payment(any_db: str) -> None:
+    alice = await owner()
+    acme = await client("ACME SA", alice)
+    inv = await issued(7, acme, alice, 1_000_00)
+    await record_notices([credit(400_00, remittance="F2026-00007 acompte", entry="P1")],
+                         source=await _source("<a@b>"), now=NOW)
+    mid = await Invoice.get(id=inv.id)
+    assert (mid.status, mid.paid_cents) == (InvoiceStatus.PARTIALLY_PAID, 400_00)
+    alert = await Alert.get(kind="payment_received")
+    assert alert.params["balance_cents"] == 600_00
+    await record_notices([credit(600_00, remittance="solde F2026-00007", entry="P2")],
+                         source=await _source("<c@d>"), now=NOW)
+    end = await Invoice.get(id=inv.id)
+    assert (end.status, end.paid_cents) == (InvoiceStatus.PAID, 1_000_00)
+
+
+async def test_overpayment_pays_and_flags_the_surplus(any_db: str) -> None:
+    alice = await owner()
+    inv = await issued(3, await client("ACME SA", alice), alice, 100_00)
+    await record_notices([credit(130_00, ref=make_rf("202600003"))], source=await _source(), now=NOW)
+    assert (await Invoice.get(id=inv.id)).status == InvoiceStatus.PAID
+    surplus = await Alert.get(kind="payment_surplus")
+    assert surplus.params["surplus_cents"] == 30_00
+    assert (await Payment.get()).surplus_cents == 30_00
+
+
+async def test_debits_and_reversals_are_recorded_and_never_settle(any_db: str) -> None:
+    alice = await owner()
+    inv = await issued(4, await client("ACME SA", alice), alice, 100_00)
+    notices = [credit(100_00, ref=make_rf("202600004"), direction=Direction.DEBIT, entry="D"),
+               credit(100_00, ref=make_rf("202600004"), direction=Direction.REVERSAL, entry="R")]
+    outcome = await record_notices(notices, source=await _source(), now=NOW)
+    assert (outcome.ignored, outcome.settled) == (2, 0)
+    assert (await Invoice.get(id=inv.id)).paid_cents == 0
+    assert await Payment.filter(status=PaymentStatus.IGNORED).count() == 2
+
+
+async def test_payer_iban_seen_before_finds_the_one_invoice_with_that_balance(any_db: str) -> None:
+    alice = await owner()
+    acme = await client("ACME SA", alice)
+    await issued(10, acme, alice, 500_00)
+    later = await issued(11, acme, alice, 320_00)
+    iban = "FR76 3000 6000 0112 3456 7890 189"
+    await record_notices([credit(500_00, ref=make_rf("202600010"), iban=iban, payer="A.C.M.E.")],
+                         source=await _source("<1@b>"), now=NOW)
+    assert await PayerAccount.filter(iban="FR7630006000011234567890189", contact_id=acme.id).exists()
+    await record_notices([credit(320_00, iban=iban, payer="Someone else", remittance="merci")],
+                         source=await _source("<2@b>"), now=NOW)
+    payment = await Payment.get(invoice_id=later.id)
+    assert payment.matched_by == "payer"
+
+
+async def test_ambiguous_payer_match_stays_unmatched_until_a_person_matches(any_db: str) -> None:
+    alice = await owner()
+    boss = await owner("boss", Role.MANAGER)
+    acme = await client("ACME SA", alice)
+    a = await issued(20, acme, alice, 99_00)
+    await issued(21, acme, alice, 99_00)
+    await record_notices([credit(99_00, remittance="virement")], source=await _source(), now=NOW)
+    (payment,) = await list_payments(boss, "unmatched")
+    assert payment.invoice_id is None  # type: ignore[attr-defined]
+    assert await Alert.filter(kind="payment_unmatched", user_id=boss.id).exists()
+    likely = await likely_invoices(boss, payment.id)
+    assert {i.number for i in likely} == {"F2026-00020", "F2026-00021"}
+    with pytest.raises(Forbidden):
+        await match_payment(alice, payment.id, a.id, now=NOW)
+    await match_payment(boss, payment.id, a.id, now=NOW)
+    assert (await Invoice.get(id=a.id)).status == InvoiceStatus.PAID
+    with pytest.raises(Conflict):
+        await match_payment(boss, payment.id, a.id, now=NOW)
+
+
+async def test_settling_closes_the_open_collection_task_and_tells_its_assignee(any_db: str) -> None:
+    alice = await owner()
+    carl = await owner("carl", Role.COLLECTIONS)
+    inv = await issued(30, await client("ACME SA", alice), alice, 50_00,
+                       status=InvoiceStatus.SENT)
+    task = await CollectionTask.create(invoice=inv, assignee=carl, opened_at=NOW)
+    await record_notices([credit(50_00, ref=make_rf("202600030"))], source=await _source(), now=NOW)
+    task = await CollectionTask.get(id=task.id)
+    assert (task.status, task.closed_at) == (CollectionStatus.CLOSED, NOW)
+    assert await Alert.filter(kind="collection_closed", user_id=carl.id).exists()
+
+
+async def test_partial_payment_keeps_the_collection_task_open(any_db: str) -> None:
+    alice = await owner()
+    carl = await owner("carl", Role.COLLECTIONS)
+    inv = await issued(31, await client("ACME SA", alice), alice, 50_00)
+    await CollectionTask.create(invoice=inv, assignee=carl, opened_at=NOW)
+    await record_notices([credit(10_00, ref=make_rf("202600031"))], source=await _source(), now=NOW)
+    assert (await CollectionTask.get(invoice_id=inv.id)).status == CollectionStatus.OPEN
+
+
+async def test_quarantine_alerts_admins_and_managers_once_and_settles_nothing(any_db: str) -> None:
+    alice = await owner()
+    admin = await owner("root", Role.ADMIN)
+    boss = await owner("boss", Role.MANAGER)
+    inv = await issued(5, await client("ACME SA", alice), alice, 10_00)
+    for _ in range(2):
+        await quarantine_message(message_id="<evil@x>", folder="INBOX", uid=3,
+                                 sender="bank@evil.example", subject="Paid", raw=b"raw",
+                                 reason="sender not allowed", now=NOW)
+    assert await InboxMessage.filter(status=InboxStatus.QUARANTINED).count() == 1
+    assert {a.user_id for a in await Alert.filter(kind="quarantined")} == {admin.id, boss.id}  # type: ignore[attr-defined]
+    assert (await Invoice.get(id=inv.id)).paid_cents == 0
+
+
+async def test_ingest_reuses_the_message_row_on_a_second_read(any_db: str) -> None:
+    alice = await owner()
+    await issued(6, await client("ACME SA", alice), alice, 10_00)
+    for _ in range(2):
+        await ingest_message([credit(10_00, remittance="F2026-00006")], message_id="<x@y>",
+                             folder="INBOX", uid=1, sender="bank@b", subject="s", now=NOW)
+    assert await InboxMessage.all().count() == 1
+    assert await Payment.all().count() == 1
+
+
+async def test_other_currency_is_not_settled(any_db: str) -> None:
+    alice = await owner()
+    inv = await issued(8, await client("ACME SA", alice), alice, 10_00, currency="CHF")
+    out = await record_notices([credit(10_00, ref=make_rf("202600008"))], source=await _source(),
+                               now=NOW)
+    assert out.unmatched == 1 and (await Invoice.get(id=inv.id)).paid_cents == 0
+
+
+@given(series=st.sampled_from(["F", "f"]), seq=st.integers(1, 99999),
+       sep1=st.sampled_from(["", " ", "-", " - "]), sep2=st.sampled_from(["", " ", "-", "/"]))
+def test_invoice_numbers_are_found_whatever_the_separators(series: str, seq: int, sep1: str,
+                                                           sep2: str) -> None:
+    text = f"Paiement {series}{sep1}2026{sep2}{seq:05d} merci"
+    assert invoice_numbers_in(text) == [f"F2026-{seq:05d}"]
+
+
+@given(gross=st.integers(0, 10**9), paid=st.integers(0, 10**9), amount=st.integers(1, 10**9))
+def test_settle_amounts_conserve_money(gross: int, paid: int, amount: int) -> None:
+    paid = min(paid, gross)
+    new_paid, balance, surplus = settle_amounts(gross, paid, amount)
+    assert new_paid - paid + surplus == amount
+    assert new_paid <= gross and balance == gross - new_paid and surplus >= 0
