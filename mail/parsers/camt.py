@@ -1,0 +1,284 @@
+"""ISO 20022 camt.054 (notification), camt.053 (statement) and camt.052 (report).
+
+Versions .001.02 to .001.13 (and any other): elements are matched on their local names,
+so the namespace (or its absence) does not matter. Parsed only with defusedxml, DTDs,
+entity declarations and external references forbidden.
+
+One notice per transaction: an entry batching several transactions (`NtryDtls/TxDtls`)
+gives one notice per `TxDtls`, each with its own amount; only entries whose status is
+booked (`BOOK`, or no status) are returned.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from xml.etree.ElementTree import Element
+from xml.etree.ElementTree import ParseError as XmlSyntaxError
+
+import defusedxml
+from defusedxml.ElementTree import fromstring
+
+from mail.notices import Direction, PaymentNotice
+from mail.parsers.amounts import decimal_to_cents
+from mail.parsers.errors import ParseError, TooLarge, UnsafeDocument
+from mail.parsers.references import canonical_rf, find_rf_references
+
+__all__ = ["CamtResult", "is_camt", "parse_camt", "parse_camt_zip"]
+
+log = logging.getLogger(__name__)
+
+_KINDS = {
+    "BkToCstmrDbtCdtNtfctn": ("camt.054", "Ntfctn"),
+    "BkToCstmrStmt": ("camt.053", "Stmt"),
+    "BkToCstmrAcctRpt": ("camt.052", "Rpt"),
+}
+ZIP_MAX_MEMBERS = 100
+ZIP_MAX_RATIO = 200
+
+
+@dataclass
+class CamtResult:
+    """Notices read from one camt document, plus what was deliberately left aside."""
+
+    kind: str
+    notices: list[PaymentNotice] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def is_camt(data: bytes) -> bool:
+    """Cheap sniff: does this look like a camt.05x XML document?"""
+    head = data[:4096]
+    return b"camt.05" in head or any(k.encode() in head for k in _KINDS)
+
+
+def parse_camt(data: bytes) -> CamtResult:
+    """Read one camt.052/053/054 XML document. Raises ParseError / UnsafeDocument."""
+    root = _safe_tree(data)
+    _strip_namespaces(root)
+    body = root[0] if root.tag == "Document" and len(root) else root
+    if body.tag not in _KINDS:
+        raise ParseError(f"XML document <{body.tag}> is not a camt.052/053/054", code="not_camt")
+    kind, container = _KINDS[body.tag]
+    result = CamtResult(kind)
+    seen: set[str] = set()
+    for report in body.iterfind(container):
+        account_ccy = report.findtext("Acct/Ccy")
+        for entry in report.iterfind("Ntry"):
+            for notice in _entry_notices(entry, account_ccy, result.warnings):
+                result.notices.append(_unique(notice, seen))
+    return result
+
+
+def parse_camt_zip(data: bytes, *, max_bytes: int) -> list[CamtResult]:
+    """Read every camt XML member of a zip archive (members over `max_bytes` refused)."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise ParseError(f"not a readable zip archive: {exc}", code="bad_zip") from exc
+    members = [i for i in archive.infolist() if not i.is_dir()]
+    if len(members) > ZIP_MAX_MEMBERS:
+        raise UnsafeDocument(f"zip archive has {len(members)} members", code="zip_bomb")
+    results = []
+    for info in members:
+        if not info.filename.lower().endswith(".xml"):
+            continue
+        content = read_zip_member(archive, info, max_bytes=max_bytes)
+        results.append(parse_camt(content))
+    return results
+
+
+def read_zip_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, *, max_bytes: int) -> bytes:
+    """Read a zip member, refusing it (without inflating more) past `max_bytes`."""
+    if info.file_size > max_bytes:
+        raise TooLarge(f"zip member {info.filename} is {info.file_size} bytes", code="too_large")
+    if info.compress_size and info.file_size / info.compress_size > ZIP_MAX_RATIO:
+        raise UnsafeDocument(f"zip member {info.filename} expands too much", code="zip_bomb")
+    try:
+        with archive.open(info) as member:
+            content = member.read(max_bytes + 1)
+    except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as exc:
+        raise ParseError(f"cannot read zip member {info.filename}: {exc}", code="bad_zip") from exc
+    if len(content) > max_bytes:
+        raise TooLarge(f"zip member {info.filename} is over {max_bytes} bytes", code="too_large")
+    return content
+
+
+def _safe_tree(data: bytes) -> Element:
+    try:
+        return fromstring(data, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    except defusedxml.DTDForbidden as exc:
+        raise UnsafeDocument("XML with a DTD refused", code="xml_dtd") from exc
+    except defusedxml.EntitiesForbidden as exc:
+        raise UnsafeDocument("XML declaring entities refused", code="xml_entities") from exc
+    except defusedxml.ExternalReferenceForbidden as exc:
+        raise UnsafeDocument("XML with an external reference refused", code="xml_external") from exc
+    except defusedxml.DefusedXmlException as exc:
+        raise UnsafeDocument(f"unsafe XML refused: {exc}", code="unsafe") from exc
+    except XmlSyntaxError as exc:
+        raise ParseError(f"malformed XML: {exc}", code="bad_xml") from exc
+
+
+def _strip_namespaces(root: Element) -> None:
+    for el in root.iter():
+        tag = el.tag
+        if tag[0] == "{":
+            el.tag = tag.rpartition("}")[2]
+
+
+def _entry_notices(entry: Element, account_ccy: str | None, warnings: list[str]) -> Iterator[PaymentNotice]:
+    status = (entry.findtext("Sts/Cd") or entry.findtext("Sts") or "BOOK").strip().upper()
+    entry_ref = _text(entry, "AcctSvcrRef") or _text(entry, "NtryRef")
+    if status != "BOOK":
+        warnings.append(f"entry {entry_ref or '?'} not booked ({status}): left aside")
+        return
+    amount_el = entry.find("Amt")
+    if amount_el is None:
+        raise ParseError(f"entry {entry_ref or '?'} has no amount", code="bad_camt")
+    entry_cents = _cents(amount_el)
+    entry_ccy = amount_el.get("Ccy") or account_ccy or ""
+    entry_dir = _direction(entry.findtext("CdtDbtInd"), entry.findtext("RvslInd"))
+    booked = _date(entry.find("BookgDt")) or _date(entry.find("ValDt"))
+    entry_info = _text(entry, "AddtlNtryInf")
+    txs = [tx for details in entry.iterfind("NtryDtls") for tx in details.iterfind("TxDtls")]
+    if not txs:
+        yield _notice(None, entry_cents, entry_ccy, entry_dir, booked, entry_ref, entry_info)
+        return
+    amounts = [_tx_amount(tx) for tx in txs]
+    if len(txs) > 1 and any(a is None for a in amounts):
+        warnings.append(
+            f"entry {entry_ref or '?'} batches {len(txs)} transactions without their "
+            "amounts: read as one payment"
+        )
+        yield _notice(txs[0], entry_cents, entry_ccy, entry_dir, booked, entry_ref, entry_info)
+        return
+    total = 0
+    for index, (tx, amount) in enumerate(zip(txs, amounts, strict=True), start=1):
+        if amount is None:
+            cents, ccy = entry_cents, entry_ccy
+        else:
+            cents, ccy = _cents(amount), amount.get("Ccy") or entry_ccy
+        total += cents
+        tx_ref = _text(tx, "Refs/AcctSvcrRef")
+        if not tx_ref and entry_ref:
+            tx_ref = entry_ref if len(txs) == 1 else f"{entry_ref}/{index}"
+        direction = entry_dir
+        if direction is not Direction.REVERSAL and tx.findtext("CdtDbtInd"):
+            direction = _direction(tx.findtext("CdtDbtInd"), None)
+        yield _notice(tx, cents, ccy, direction, booked, tx_ref, entry_info)
+    if len(txs) > 1 and total != entry_cents:
+        warnings.append(
+            f"entry {entry_ref or '?'}: transactions add up to {total} cents, the entry says {entry_cents}"
+        )
+
+
+def _notice(
+    tx: Element | None,
+    cents: int,
+    currency: str,
+    direction: Direction,
+    booked: date | None,
+    entry_ref: str | None,
+    entry_info: str | None,
+) -> PaymentNotice:
+    name = iban = reference = None
+    remittance_parts: list[str] = []
+    if tx is not None:
+        party = "Cdtr" if direction is Direction.DEBIT else "Dbtr"
+        name = _text(tx, f"RltdPties/{party}/Nm") or _text(tx, f"RltdPties/{party}/Pty/Nm")
+        iban = _text(tx, f"RltdPties/{party}Acct/Id/IBAN")
+        for strd in tx.iterfind("RmtInf/Strd"):
+            ref = _text(strd, "CdtrRefInf/Ref")
+            if ref and reference is None:
+                reference = canonical_rf(ref) or ref
+            extra = _text(strd, "AddtlRmtInf")
+            if extra:
+                remittance_parts.append(extra)
+        remittance_parts[:0] = [u for u in (_text(x) for x in tx.iterfind("RmtInf/Ustrd")) if u]
+        if not remittance_parts and _text(tx, "AddtlTxInf"):
+            remittance_parts.append(_text(tx, "AddtlTxInf") or "")
+    if not remittance_parts and entry_info:
+        remittance_parts.append(entry_info)
+    remittance = " ".join(remittance_parts) or None
+    if reference is None and remittance:
+        found = find_rf_references(remittance)
+        reference = found[0] if found else None
+    return PaymentNotice(
+        amount_cents=cents,
+        currency=currency.upper(),
+        booking_date=booked,
+        direction=direction,
+        payer_name=name,
+        payer_iban=iban.replace(" ", "").upper() if iban else None,
+        reference=reference,
+        remittance=remittance,
+        entry_ref=entry_ref,
+    )
+
+
+def _unique(notice: PaymentNotice, seen: set[str]) -> PaymentNotice:
+    ref = notice.entry_ref
+    if ref is None:
+        return notice
+    candidate, n = ref, 1
+    while candidate in seen:
+        n += 1
+        candidate = f"{ref}#{n}"
+    seen.add(candidate)
+    if candidate == ref:
+        return notice
+    return replace(notice, entry_ref=candidate)
+
+
+def _tx_amount(tx: Element) -> Element | None:
+    for path in ("Amt", "AmtDtls/TxAmt/Amt", "AmtDtls/InstdAmt/Amt"):
+        el = tx.find(path)
+        if el is not None:
+            return el
+    return None
+
+
+def _direction(indicator: str | None, reversal: str | None) -> Direction:
+    if (reversal or "").strip().lower() in ("true", "1"):
+        return Direction.REVERSAL
+    ind = (indicator or "").strip().upper()
+    if ind == "CRDT":
+        return Direction.CREDIT
+    if ind == "DBIT":
+        return Direction.DEBIT
+    raise ParseError(f"unknown credit/debit indicator {indicator!r}", code="bad_camt")
+
+
+def _cents(el: Element) -> int:
+    try:
+        value = Decimal((el.text or "").strip())
+    except InvalidOperation as exc:
+        raise ParseError(f"bad amount {el.text!r}", code="bad_camt") from exc
+    if value < 0:
+        raise ParseError(f"negative amount {el.text!r}", code="bad_camt")
+    return decimal_to_cents(value)
+
+
+def _date(el: Element | None) -> date | None:
+    if el is None:
+        return None
+    raw = (el.findtext("Dt") or el.findtext("DtTm") or "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw[:10])
+    except ValueError as exc:
+        raise ParseError(f"bad date {raw!r}", code="bad_camt") from exc
+
+
+def _text(el: Element, path: str | None = None) -> str | None:
+    value = el.findtext(path) if path else el.text
+    if value is None:
+        return None
+    value = " ".join(value.split())
+    return value or None
