@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, datetime, time
+from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
@@ -11,9 +13,40 @@ from storage.access import can_write_owned, sees_everything
 from storage.contacts import get_contact
 from storage.errors import InvalidInput, NotFound
 from storage.models import Task, User
+from storage.parsing import parse_date
 from storage.pipeline import get_deal
 
-__all__ = ["complete_task", "create_task", "list_tasks"]
+__all__ = ["DEFAULT_DUE_TIME", "complete_task", "create_task", "list_tasks", "parse_due"]
+
+DEFAULT_DUE_TIME = time(9, 0)
+_TIME = re.compile(r"^(\d{1,2})(?:[:h](\d{2})?)?$")
+
+
+def parse_due(text: str, now: datetime, zone: ZoneInfo) -> datetime | None:
+    """`tomorrow 14:30`, `25/12`, `+3d 9h`, `14:30` (today) → an aware UTC datetime.
+
+    The date part takes every form `parse_date` accepts, relative to today in `zone`; the
+    optional time (`14:30`, `14h30`, `14h`) is local to `zone` (09:00 when omitted).
+    Empty text or `-` means no due time.
+    """
+    raw = " ".join((text or "").split()).lower()
+    if raw in ("", "-"):
+        return None
+    local_now = now.astimezone(zone)
+    date_part, at = raw, DEFAULT_DUE_TIME
+    head, _, last = raw.rpartition(" ")
+    candidate = last if head else raw
+    m = _TIME.match(candidate)
+    if m and (head or ":" in candidate or "h" in candidate):
+        hour, minute = int(m.group(1)), int(m.group(2) or 0)
+        if hour > 23 or minute > 59:
+            raise InvalidInput("due", value=text)
+        at, date_part = time(hour, minute), head
+    try:
+        day = parse_date(date_part, local_now.date()) if date_part else local_now.date()
+    except InvalidInput as exc:
+        raise InvalidInput("due", value=text) from exc
+    return datetime.combine(day, at, tzinfo=zone).astimezone(UTC)
 
 
 async def create_task(

@@ -57,4 +57,42 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.team": ("Only managers see the team.", "Seuls les responsables voient l'équipe."),
     "error.task": ("No task T{id} that you may see.", "Aucune tâche T{id} accessible."),
     "error.task_text": ("The task needs a text (at most 2000 characters).", "La tâche doit avoir un texte (2000 caractères au plus)."),
+    # Tasks
+    "tasks.ask_target": ("For which deal or contact (D34 or C12)?", "Pour quelle affaire ou quel contact (D34 ou C12) ?"),
+    "tasks.ask_text": ("What is to be done?", "Que faut-il faire ?"),
+    "tasks.ask_due": (
+        "When is it due (tomorrow 14:30, 25/12, +3d 9h)?",
+        "Pour quand (demain 14:30, 25/12, +3j 9h) ?",
+    ),
+    "tasks.created": ("Task <b>T{id}</b> created: {text} — {due}", "Tâche <b>T{id}</b> créée : {text} — {due}"),
+    "tasks.none": ("No open task. 🎉", "Aucune tâche ouverte. 🎉"),
+    "tasks.title": ("<b>Open tasks</b>", "<b>Tâches ouvertes</b>"),
+    "tasks.no_due": ("no due date", "sans échéance"),
+    "tasks.btn_done": ("✔ Done T{id}: {text}", "✔ Fait T{id} : {text}"),
+    "tasks.done": ("✔ T{id} done: {text}", "✔ T{id} faite : {text}"),
+    "error.task_target": (
+        "“{value}” is not a deal or a contact: write D34 or C12.",
+        "« {value} » n'est ni une affaire ni un contact : écrivez D34 ou C12.",
+    ),
+    "error.due": (
+        "“{value}” is not a due time I understand: write 25/12, 25/12/2026, 2026-12-25, tomorrow or +3d, optionally followed by a time such as 14:30.",
+        "« {value} » n'est pas une échéance comprise : écrivez 25/12, 25/12/2026, 2026-12-25, demain ou +3j, suivi si besoin d'une heure comme 14:30.",
+    ),
+    # Administration
+    "admin.users_title": ("<b>Users</b>", "<b>Utilisateurs</b>"),
+    "admin.user_line": ("U{id} {name} — {role} — {state}", "U{id} {name} — {role} — {state}"),
+    "admin.active": ("active", "actif"),
+    "admin.inactive": ("deactivated", "désactivé"),
+    "admin.btn_deactivate": ("⛔ Deactivate {name}", "⛔ Désactiver {name}"),
+    "admin.ask_user": ("Which user (name or U3)?", "Quel utilisateur (nom ou U3) ?"),
+    "admin.ask_role": (
+        "Which role (admin, manager, sales, collections, purchasing)?",
+        "Quel rôle (admin, manager, sales, collections, purchasing) ?",
+    ),
+    "admin.role_set": ("{name} is now {role}.", "{name} a maintenant le rôle {role}."),
+    "admin.deactivated": ("{name} is deactivated: no more access.", "{name} est désactivé(e) : plus aucun accès."),
+    "admin.invite": (
+        "One-time invitation ({role}, valid 7 days): <code>{code}</code>\nLink: {link}",
+        "Invitation à usage unique ({role}, valable 7 jours) : <code>{code}</code>\nLien : {link}",
+    ),
 }
