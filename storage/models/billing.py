@@ -42,6 +42,8 @@ class Product(Model):
     active = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
+    supplier_id: int | None
+
     class Meta:
         table = "products"
 
@@ -53,6 +55,9 @@ class DealLine(Model):
     quantity = fields.DecimalField(max_digits=14, decimal_places=3)
     unit_price_cents = fields.BigIntField()
     vat_rate_bp = fields.IntField()
+
+    deal_id: int
+    product_id: int
 
     class Meta:
         table = "deal_lines"
@@ -100,6 +105,11 @@ class Invoice(Model):
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
+    contact_id: int
+    deal_id: int | None
+    owner_id: int
+    credit_of_id: int | None
+
     class Meta:
         table = "invoices"
         unique_together = (("series", "year", "seq"),)
@@ -117,6 +127,9 @@ class InvoiceLine(Model):
     unit_price_cents = fields.BigIntField()
     vat_rate_bp = fields.IntField()
     net_cents = fields.BigIntField()
+
+    invoice_id: int
+    product_id: int | None
 
     class Meta:
         table = "invoice_lines"

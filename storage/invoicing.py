@@ -1,0 +1,585 @@
+"""Invoices and credit notes: drafts, EN 16931 totals, gapless numbering, issue, send, credit.
+
+Pure rules (totals, due dates, numbers, RF references) take plain values; use-cases run
+one transaction each. The company's identity arrives as a plain `Seller` built by the
+composition root from the settings: storage never reads settings.
+
+Numbering is gapless per series and year: the number is taken at issue, inside the
+issuing transaction, by an atomic `UPDATE number_counters SET last_value = last_value + 1`
+(a row lock on PostgreSQL; the SQLite client serialises transactions), backed by the
+unique (series, year, seq) constraint. A failed issue rolls the counter back with it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from stdnum import iso11649
+from stdnum.iso7064 import mod_97_10
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
+
+from storage import audit
+from storage.access import sees_everything
+from storage.contacts import get_contact
+from storage.errors import Conflict, InvalidInput, NotFound
+from storage.models import (
+    Contact,
+    ContactKind,
+    DealLine,
+    Invoice,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    NumberCounter,
+    OutboxEmail,
+    OutboxStatus,
+    Role,
+    User,
+)
+from storage.outbox import Attachment, queue_email
+from storage.pipeline import get_deal
+from storage.products import get_product
+
+__all__ = [
+    "CREDIT_SERIES",
+    "INVOICE_SERIES",
+    "LEGAL_MAX_TERMS_DAYS",
+    "IssueResult",
+    "Seller",
+    "Totals",
+    "VatRow",
+    "add_invoice_line",
+    "bill_to",
+    "cancel_draft",
+    "compute_totals",
+    "credit_invoice",
+    "draft_for_contact",
+    "draft_from_deal",
+    "due_date_for",
+    "find_invoice",
+    "format_number",
+    "get_invoice",
+    "invoice_lines",
+    "issue_invoice",
+    "list_invoices",
+    "mark_sent",
+    "parse_invoice_ref",
+    "remove_invoice_line",
+    "rf_reference",
+    "round_cents",
+    "send_invoice",
+    "set_terms",
+]
+
+INVOICE_SERIES = "F"
+CREDIT_SERIES = "A"
+LEGAL_MAX_TERMS_DAYS = 60
+OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.SENT, InvoiceStatus.PARTIALLY_PAID)
+
+
+@dataclass(frozen=True)
+class Seller:
+    """The company's legal identity and billing defaults, as plain values."""
+
+    name: str
+    address: str
+    siren: str
+    iban: str
+    email: str
+    country: str = "FR"
+    siret: str = ""
+    vat: str = ""
+    rcs_city: str = ""
+    capital: str = ""
+    bic: str = ""
+    payment_terms_days: int = 30
+    late_penalty_rate: Decimal = Decimal("12.0")
+    recovery_indemnity_eur: int = 40
+    vat_rates_bp: tuple[int, ...] = (2000, 1000, 550, 210, 0)
+    currency: str = "EUR"
+
+    @property
+    def mail_domain(self) -> str:
+        return self.email.rpartition("@")[2] or "localhost"
+
+
+# ---------------------------------------------------------------- pure rules
+
+
+def round_cents(value: Decimal) -> int:
+    """A Decimal amount in cents, rounded half-up to the whole cent."""
+    return int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
+class VatRow:
+    rate_bp: int
+    base_cents: int
+    vat_cents: int
+
+
+@dataclass(frozen=True)
+class Totals:
+    net_cents: int
+    vat_cents: int
+    gross_cents: int
+    breakdown: tuple[VatRow, ...] = field(default_factory=tuple)
+
+
+def compute_totals(lines: Iterable[tuple[int, int]]) -> Totals:
+    """EN 16931 totals from (line net cents, VAT rate bp): VAT per rate category, rounded.
+
+    Each category's VAT is its base × rate, rounded half-up to the cent; the invoice VAT is
+    the sum of the categories; gross = net + VAT.
+    """
+    bases: dict[int, int] = {}
+    for net, rate in lines:
+        bases[rate] = bases.get(rate, 0) + net
+    rows = tuple(
+        VatRow(rate, base, round_cents(Decimal(base) * rate / Decimal(10000)))
+        for rate, base in sorted(bases.items(), reverse=True)
+    )
+    net = sum(r.base_cents for r in rows)
+    vat = sum(r.vat_cents for r in rows)
+    return Totals(net, vat, net + vat, rows)
+
+
+def line_net(quantity: Decimal, unit_price_cents: int) -> int:
+    """Quantity × unit price, rounded half-up to the cent (EN 16931 BT-131)."""
+    return round_cents(Decimal(quantity) * unit_price_cents)
+
+
+def check_terms(days: int) -> int:
+    """Payment terms in days, within the legal maximum of 60 days."""
+    if days < 0 or days > LEGAL_MAX_TERMS_DAYS:
+        raise InvalidInput("terms", value=days, maximum=LEGAL_MAX_TERMS_DAYS)
+    return days
+
+
+def due_date_for(issue_date: date, terms_days: int) -> date:
+    """Issue date + payment terms (capped by law at 60 days)."""
+    return issue_date + timedelta(days=check_terms(terms_days))
+
+
+def format_number(series: str, year: int, seq: int) -> str:
+    """`F`, 2026, 42 → `F2026-00042`."""
+    return f"{series}{year}-{seq:05d}"
+
+
+def rf_reference(number: str) -> str:
+    """The ISO 11649 creditor reference of an invoice number (`F2026-00042` → `RF..F202600042`)."""
+    body = "".join(ch for ch in number.upper() if ch.isalnum())[:21]
+    check = mod_97_10.calc_check_digits(body + "RF")
+    return iso11649.validate(f"RF{check}{body}")
+
+
+def parse_invoice_ref(text: str) -> tuple[str, str | int]:
+    """`F2026-00042` / `A2026-00001` → ("number", ...); `I7` / `7` → ("id", 7)."""
+    raw = (text or "").strip().upper()
+    if len(raw) > 2 and raw[0].isalpha() and "-" in raw:
+        return "number", raw
+    body = raw.removeprefix("#").removeprefix("I")
+    if body.isdigit() and len(body) <= 12:
+        return "id", int(body)
+    raise InvalidInput("invoice_ref", value=text)
+
+
+# ---------------------------------------------------------------- reading
+
+
+def visible_invoices(user: User) -> Q:
+    if sees_everything(user) or user.role == Role.COLLECTIONS:
+        return Q()
+    return Q(owner_id=user.id)
+
+
+async def get_invoice(actor: User, invoice_id: int) -> Invoice:
+    """An invoice the user may see (sales: their own); otherwise NotFound."""
+    invoice = await Invoice.filter(visible_invoices(actor), id=invoice_id).first()
+    if invoice is None:
+        raise NotFound("invoice", ref=f"I{invoice_id}")
+    return invoice
+
+
+async def find_invoice(actor: User, text: str) -> Invoice:
+    """By number (`F2026-00042`) or draft id (`I7`)."""
+    kind, value = parse_invoice_ref(text)
+    if kind == "id":
+        return await get_invoice(actor, int(value))
+    invoice = await Invoice.filter(visible_invoices(actor), number=str(value)).first()
+    if invoice is None:
+        raise NotFound("invoice", ref=str(value))
+    return invoice
+
+
+async def invoice_lines(invoice_id: int) -> list[InvoiceLine]:
+    return list(await InvoiceLine.filter(invoice_id=invoice_id).order_by("position", "id"))
+
+
+async def list_invoices(
+    actor: User, scope: str, today: date, limit: int = 30
+) -> tuple[list[Invoice], dict[str, int]]:
+    """`draft`, `open`, `overdue`, `paid` or all; with the amount per currency (due, for open)."""
+    query = Invoice.filter(visible_invoices(actor))
+    scope = (scope or "").strip().lower()
+    if scope in ("draft", "brouillon", "drafts"):
+        query = query.filter(status=InvoiceStatus.DRAFT)
+    elif scope in ("open", "ouvertes", "ouverte"):
+        query = query.filter(status__in=list(OPEN_STATUSES))
+    elif scope in ("overdue", "retard", "echues", "échues"):
+        query = query.filter(status__in=list(OPEN_STATUSES), due_date__lt=today)
+    elif scope in ("paid", "payees", "payées"):
+        query = query.filter(status=InvoiceStatus.PAID)
+    elif scope not in ("", "all", "toutes"):
+        raise InvalidInput("invoice_scope", value=scope)
+    found = list(await query.prefetch_related("contact").order_by("-id").limit(limit))
+    totals: dict[str, int] = {}
+    outstanding = scope in ("open", "ouvertes", "ouverte", "overdue", "retard", "echues", "échues")
+    for inv in found:
+        amount = inv.total_gross_cents - (inv.paid_cents if outstanding else 0)
+        totals[inv.currency] = totals.get(inv.currency, 0) + amount
+    return found, totals
+
+
+# ---------------------------------------------------------------- drafts
+
+
+async def bill_to(contact: Contact) -> Contact:
+    """Who is billed: a person's company when the person belongs to one, else the contact."""
+    company_id: int | None = contact.company_id  # type: ignore[attr-defined]
+    if contact.kind == ContactKind.PERSON and company_id is not None:
+        company = await Contact.get_or_none(id=company_id)
+        if company is not None:
+            return company
+    return contact
+
+
+async def _recompute(invoice: Invoice) -> Totals:
+    lines = await InvoiceLine.filter(invoice_id=invoice.id)
+    totals = compute_totals((ln.net_cents, ln.vat_rate_bp) for ln in lines)
+    invoice.total_net_cents = totals.net_cents
+    invoice.total_vat_cents = totals.vat_cents
+    invoice.total_gross_cents = totals.gross_cents
+    await invoice.save(update_fields=["total_net_cents", "total_vat_cents", "total_gross_cents",
+                                      "updated_at"])
+    return totals
+
+
+async def draft_from_deal(actor: User, deal_id: int, seller: Seller) -> Invoice:
+    """A draft invoice from a won deal's lines (the existing draft when there is one)."""
+    deal = await get_deal(actor, deal_id, write=True)
+    if not deal.stage.is_won:
+        raise Conflict("deal_not_won", id=deal.id)
+    existing = await Invoice.filter(deal_id=deal.id, kind=InvoiceKind.INVOICE).exclude(
+        status=InvoiceStatus.CANCELLED).order_by("id").first()
+    if existing is not None:
+        if existing.status == InvoiceStatus.DRAFT:
+            return existing
+        raise Conflict("deal_invoiced", id=deal.id, number=existing.number)
+    lines = await DealLine.filter(deal_id=deal.id).prefetch_related("product").order_by("id")
+    if not lines:
+        raise Conflict("deal_no_lines", id=deal.id)
+    for line in lines:
+        _check_rate(line.vat_rate_bp, seller)
+    customer = await bill_to(deal.contact)
+    async with in_transaction():
+        invoice = await Invoice.create(
+            contact=customer, deal=deal, owner=deal.owner, currency=deal.currency,
+            language=customer.invoice_language or "fr",
+            payment_terms_days=check_terms(seller.payment_terms_days),
+            sale_date=deal.won_at.date() if deal.won_at else None,
+        )
+        for position, line in enumerate(lines, start=1):
+            await InvoiceLine.create(
+                invoice=invoice, position=position, product=line.product,
+                description=f"{line.product.sku} {line.product.name}"[:300],
+                quantity=line.quantity, unit=line.product.unit,
+                unit_price_cents=line.unit_price_cents, vat_rate_bp=line.vat_rate_bp,
+                net_cents=line_net(line.quantity, line.unit_price_cents),
+            )
+        await _recompute(invoice)
+        await audit.record(actor, "invoice", invoice.id, "draft", None, {"deal": deal.id})
+    return invoice
+
+
+async def draft_for_contact(actor: User, contact_id: int, seller: Seller) -> Invoice:
+    """An empty draft invoice for a contact (its company when it has one)."""
+    contact = await get_contact(actor, contact_id)
+    customer = await bill_to(contact)
+    async with in_transaction():
+        invoice = await Invoice.create(
+            contact=customer, owner=actor, currency=seller.currency,
+            language=customer.invoice_language or "fr",
+            payment_terms_days=check_terms(seller.payment_terms_days),
+        )
+        await audit.record(actor, "invoice", invoice.id, "draft", None, {"contact": customer.id})
+    return invoice
+
+
+def _check_rate(rate_bp: int, seller: Seller) -> None:
+    if rate_bp not in seller.vat_rates_bp:
+        choices = ", ".join(f"{Decimal(b) / 100:g} %" for b in seller.vat_rates_bp)
+        raise InvalidInput("vat_rate", value=f"{Decimal(rate_bp) / 100:g}", choices=choices)
+
+
+async def _draft(actor: User, invoice_id: int) -> Invoice:
+    invoice = await get_invoice(actor, invoice_id)
+    if invoice.status != InvoiceStatus.DRAFT:
+        raise Conflict("invoice_not_draft", ref=invoice.number or f"I{invoice.id}")
+    return invoice
+
+
+async def add_invoice_line(
+    actor: User, invoice_id: int, sku: str, quantity: Decimal, seller: Seller,
+    unit_price_cents: int | None = None,
+) -> InvoiceLine:
+    """Add a catalogue line to a draft invoice."""
+    if quantity <= 0:
+        raise InvalidInput("quantity", value=str(quantity))
+    if unit_price_cents is not None and unit_price_cents < 0:
+        raise InvalidInput("amount", value=unit_price_cents)
+    invoice = await _draft(actor, invoice_id)
+    product = await get_product(sku)
+    _check_rate(product.vat_rate_bp, seller)
+    if product.currency != invoice.currency:
+        raise InvalidInput("line_currency", sku=product.sku, currency=invoice.currency)
+    price = product.unit_price_cents if unit_price_cents is None else unit_price_cents
+    async with in_transaction():
+        position = await InvoiceLine.filter(invoice_id=invoice.id).count() + 1
+        line = await InvoiceLine.create(
+            invoice=invoice, position=position, product=product,
+            description=f"{product.sku} {product.name}"[:300], quantity=quantity,
+            unit=product.unit, unit_price_cents=price, vat_rate_bp=product.vat_rate_bp,
+            net_cents=line_net(quantity, price),
+        )
+        await _recompute(invoice)
+        await audit.record(actor, "invoice", invoice.id, "add_line", None,
+                           {"sku": product.sku, "quantity": str(quantity)})
+    return line
+
+
+async def remove_invoice_line(actor: User, line_id: int) -> Invoice:
+    """Remove a line of a draft invoice."""
+    line = await InvoiceLine.get_or_none(id=line_id)
+    if line is None:
+        raise NotFound("invoice_line", id=line_id)
+    invoice = await _draft(actor, line.invoice_id)
+    async with in_transaction():
+        await line.delete()
+        await _recompute(invoice)
+        await audit.record(actor, "invoice", invoice.id, "remove_line", {"line": line_id}, None)
+    return invoice
+
+
+async def set_terms(actor: User, invoice_id: int, days: int) -> Invoice:
+    """Change a draft's payment terms (the due date is issue date + terms, at most 60 days)."""
+    check_terms(days)
+    invoice = await _draft(actor, invoice_id)
+    async with in_transaction():
+        before = audit.snapshot(invoice, ["payment_terms_days"])
+        invoice.payment_terms_days = days
+        await invoice.save(update_fields=["payment_terms_days", "updated_at"])
+        await audit.record(actor, "invoice", invoice.id, "terms", before, {"payment_terms_days": days})
+    return invoice
+
+
+async def cancel_draft(actor: User, invoice_id: int) -> None:
+    """Delete a draft (an issued invoice is only ever cancelled by a credit note)."""
+    invoice = await _draft(actor, invoice_id)
+    async with in_transaction():
+        await InvoiceLine.filter(invoice_id=invoice.id).delete()
+        await invoice.delete()
+        await audit.record(actor, "invoice", invoice_id, "delete_draft", None, None)
+
+
+# ---------------------------------------------------------------- issue, send, credit
+
+
+@dataclass(frozen=True)
+class IssueResult:
+    invoice: Invoice
+    queued: bool
+
+
+async def _ensure_counter(series: str, year: int) -> None:
+    if await NumberCounter.filter(series=series, year=year).exists():
+        return
+    with contextlib.suppress(IntegrityError):  # created concurrently: fine
+        await NumberCounter.create(series=series, year=year, last_value=0)
+
+
+async def _take_number(series: str, year: int) -> int:
+    """Next value of the counter (call inside the issuing transaction)."""
+    await NumberCounter.filter(series=series, year=year).update(last_value=F("last_value") + 1)
+    counter = await NumberCounter.get(series=series, year=year)
+    return counter.last_value
+
+
+def _missing_for_issue(customer: Contact) -> str | None:
+    return None if (customer.billing_address or "").strip() else "billing_address"
+
+
+async def issue_invoice(actor: User, invoice_id: int, seller: Seller, today: date) -> IssueResult:
+    """Number a draft (gapless), fix its dates and RF reference; queue its email if possible."""
+    invoice = await _draft(actor, invoice_id)
+    lines = await invoice_lines(invoice.id)
+    if not lines:
+        raise Conflict("invoice_empty", ref=f"I{invoice.id}")
+    for line in lines:
+        _check_rate(line.vat_rate_bp, seller)
+    customer = await Contact.get(id=invoice.contact_id)
+    if (missing := _missing_for_issue(customer)) is not None:
+        raise InvalidInput("billing_missing", field=missing, contact=f"C{customer.id}",
+                           name=customer.name)
+    due = due_date_for(today, invoice.payment_terms_days)
+    series = CREDIT_SERIES if invoice.kind == InvoiceKind.CREDIT_NOTE else INVOICE_SERIES
+    await _ensure_counter(series, today.year)
+    async with in_transaction():
+        invoice = await _issue_locked(actor, invoice, series, today, due, customer)
+        queued = False
+        if customer.billing_email:
+            queued = await _queue_invoice_email(invoice, customer, seller) is not None
+    return IssueResult(invoice, queued)
+
+
+async def _issue_locked(
+    actor: User | None, invoice: Invoice, series: str, today: date, due: date, customer: Contact
+) -> Invoice:
+    claimed = await Invoice.filter(id=invoice.id, status=InvoiceStatus.DRAFT).update(
+        status=InvoiceStatus.ISSUED)
+    if not claimed:
+        raise Conflict("invoice_not_draft", ref=f"I{invoice.id}")
+    seq = await _take_number(series, today.year)
+    number = format_number(series, today.year, seq)
+    totals = await _recompute(invoice)
+    invoice.status = InvoiceStatus.ISSUED
+    invoice.series, invoice.year, invoice.seq, invoice.number = series, today.year, seq, number
+    invoice.issue_date, invoice.due_date = today, due
+    invoice.sale_date = invoice.sale_date or today
+    invoice.rf_reference = rf_reference(number)
+    invoice.language = customer.invoice_language or invoice.language
+    await invoice.save(update_fields=[
+        "status", "series", "year", "seq", "number", "issue_date", "due_date", "sale_date",
+        "rf_reference", "language", "updated_at",
+    ])
+    await audit.record(actor, "invoice", invoice.id, "issue", None,
+                       {"number": number, "gross_cents": totals.gross_cents,
+                        "due_date": due.isoformat()})
+    return invoice
+
+
+def _missing_for_send(customer: Contact) -> str | None:
+    if not (customer.billing_email or "").strip():
+        return "billing_email"
+    if not (customer.billing_address or "").strip():
+        return "billing_address"
+    return None
+
+
+async def _queue_invoice_email(
+    invoice: Invoice, customer: Contact, seller: Seller
+) -> OutboxEmail | None:
+    from storage.invoice_mail import compose
+
+    owner = await User.get(id=invoice.owner_id)
+    sends = await OutboxEmail.filter(invoice_id=invoice.id, purpose="invoice").count()
+    original = await Invoice.get_or_none(id=invoice.credit_of_id) if invoice.credit_of_id else None
+    message = compose(invoice, customer, seller, owner_name=owner.name,
+                      original_number=original.number if original else None)
+    assert invoice.number is not None
+    return await queue_email(
+        dedupe_key=f"invoice:{invoice.id}:{sends + 1}",
+        message_id=f"<invoice-{invoice.id}-{sends + 1}.{invoice.number}@{seller.mail_domain}>",
+        to=[customer.billing_email or ""],
+        subject=message.subject,
+        body_text=message.text,
+        body_html=message.html,
+        reply_to=owner.email or None,
+        attachments=[Attachment(filename=f"{invoice.number}.pdf", mimetype="application/pdf",
+                                invoice_id=invoice.id)],
+        owner=owner,
+        invoice=invoice,
+        purpose="invoice",
+    )
+
+
+async def send_invoice(actor: User, ref: str, seller: Seller) -> OutboxEmail:
+    """Queue an issued invoice's email to the client's billing address (sent by the outbox job)."""
+    invoice = await find_invoice(actor, ref)
+    if invoice.status in (InvoiceStatus.DRAFT,):
+        raise Conflict("invoice_draft", ref=f"I{invoice.id}")
+    if invoice.status == InvoiceStatus.CANCELLED:
+        raise Conflict("invoice_cancelled", ref=invoice.number)
+    customer = await Contact.get(id=invoice.contact_id)
+    if (missing := _missing_for_send(customer)) is not None:
+        raise InvalidInput("billing_missing", field=missing, contact=f"C{customer.id}",
+                           name=customer.name)
+    pending = await OutboxEmail.filter(
+        invoice_id=invoice.id, purpose="invoice",
+        status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING]).exists()
+    if pending:
+        raise Conflict("invoice_queued", ref=invoice.number)
+    async with in_transaction():
+        email = await _queue_invoice_email(invoice, customer, seller)
+        await audit.record(actor, "invoice", invoice.id, "send", None,
+                           {"to": customer.billing_email})
+    if email is None:  # pragma: no cover - the dedupe key is fresh by construction
+        raise Conflict("invoice_queued", ref=invoice.number)
+    return email
+
+
+async def mark_sent(invoice_id: int) -> bool:
+    """The outbox delivered the invoice email: issued → sent (later states are kept)."""
+    updated = await Invoice.filter(id=invoice_id, status=InvoiceStatus.ISSUED).update(
+        status=InvoiceStatus.SENT)
+    return bool(updated)
+
+
+async def credit_invoice(
+    actor: User, ref: str, reason: str, seller: Seller, today: date
+) -> Invoice:
+    """Cancel an issued (unpaid) invoice by a credit note numbered in its own series."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise InvalidInput("credit_reason")
+    original = await find_invoice(actor, ref)
+    if original.kind != InvoiceKind.INVOICE:
+        raise Conflict("not_creditable", ref=original.number or f"I{original.id}")
+    if original.status == InvoiceStatus.DRAFT:
+        raise Conflict("invoice_draft", ref=f"I{original.id}")
+    if original.status not in (InvoiceStatus.ISSUED, InvoiceStatus.SENT):
+        raise Conflict("not_creditable", ref=original.number)
+    lines = await invoice_lines(original.id)
+    customer = await Contact.get(id=original.contact_id)
+    await _ensure_counter(CREDIT_SERIES, today.year)
+    async with in_transaction():
+        cancelled = await Invoice.filter(
+            id=original.id, status__in=[InvoiceStatus.ISSUED, InvoiceStatus.SENT]
+        ).update(status=InvoiceStatus.CANCELLED)
+        if not cancelled:
+            raise Conflict("not_creditable", ref=original.number)
+        credit = await Invoice.create(
+            kind=InvoiceKind.CREDIT_NOTE, series=CREDIT_SERIES, contact_id=original.contact_id,
+            deal_id=original.deal_id, owner_id=original.owner_id, credit_of=original,
+            currency=original.currency, language=original.language, reason=reason,
+            payment_terms_days=0, sale_date=original.sale_date,
+        )
+        for line in lines:
+            await InvoiceLine.create(
+                invoice=credit, position=line.position, product_id=line.product_id,
+                description=line.description, quantity=line.quantity, unit=line.unit,
+                unit_price_cents=line.unit_price_cents, vat_rate_bp=line.vat_rate_bp,
+                net_cents=line.net_cents,
+            )
+        credit = await _issue_locked(actor, credit, CREDIT_SERIES, today, today, customer)
+        await audit.record(actor, "invoice", original.id, "credit", None,
+                           {"credit_note": credit.number, "reason": reason})
+        if customer.billing_email and customer.billing_address:
+            await _queue_invoice_email(credit, customer, seller)
+    return credit

@@ -1,0 +1,165 @@
+"""The product catalogue and deal lines (a deal with lines takes its amount from them)."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from storage import audit
+from storage.access import sees_everything
+from storage.errors import Forbidden, InvalidInput, NotFound
+from storage.models import Deal, DealLine, Product, User
+from storage.pipeline import get_deal
+
+__all__ = [
+    "add_deal_line",
+    "create_product",
+    "deal_lines",
+    "get_product",
+    "line_net_cents",
+    "parse_vat_rate",
+    "remove_deal_line",
+    "search_products",
+]
+
+_SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+PRODUCT_FIELDS = ["sku", "name", "unit", "unit_price_cents", "vat_rate_bp", "active"]
+
+
+def line_net_cents(quantity: Decimal, unit_price_cents: int) -> int:
+    """EN 16931 line net amount: quantity × unit price, rounded half-up to the cent."""
+    from storage.invoicing import round_cents
+
+    return round_cents(Decimal(quantity) * unit_price_cents)
+
+
+def parse_vat_rate(text: str, allowed_bp: list[int] | tuple[int, ...]) -> int:
+    """`20`, `20 %`, `5,5` → basis points, which must be among the configured rates."""
+    raw = (text or "").replace("%", "").replace(",", ".").strip()
+    try:
+        bp = int(Decimal(raw) * 100)
+        exact = Decimal(raw) * 100 == bp
+    except ArithmeticError:
+        exact = False
+    if not raw or not exact or bp not in allowed_bp:
+        choices = ", ".join(f"{Decimal(b) / 100:g} %" for b in allowed_bp)
+        raise InvalidInput("vat_rate", value=text, choices=choices)
+    return bp
+
+
+async def create_product(
+    actor: User,
+    *,
+    sku: str,
+    name: str,
+    unit_price_cents: int,
+    vat_rate_bp: int,
+    allowed_vat_bp: list[int] | tuple[int, ...],
+    unit: str = "unit",
+    currency: str = "EUR",
+    supplier_id: int | None = None,
+) -> Product:
+    """A catalogue entry (managers only); SKU unique, VAT rate among the configured ones."""
+    if not sees_everything(actor):
+        raise Forbidden("manager_only")
+    sku = (sku or "").strip().upper()
+    if not _SKU.match(sku):
+        raise InvalidInput("sku", value=sku)
+    name = " ".join((name or "").split())
+    if not name or len(name) > 200:
+        raise InvalidInput("name", value=name)
+    if unit_price_cents < 0:
+        raise InvalidInput("amount", value=unit_price_cents)
+    if vat_rate_bp not in allowed_vat_bp:
+        choices = ", ".join(f"{Decimal(b) / 100:g} %" for b in allowed_vat_bp)
+        raise InvalidInput("vat_rate", value=f"{Decimal(vat_rate_bp) / 100:g}", choices=choices)
+    unit = (unit or "unit").strip()[:16] or "unit"
+    if await Product.filter(sku=sku).exists():
+        raise InvalidInput("sku_taken", sku=sku)
+    async with in_transaction():
+        product = await Product.create(
+            sku=sku, name=name, unit=unit, unit_price_cents=unit_price_cents,
+            currency=currency, vat_rate_bp=vat_rate_bp, supplier_id=supplier_id,
+        )
+        await audit.record(actor, "product", product.id, "create", None,
+                           audit.snapshot(product, PRODUCT_FIELDS))
+    return product
+
+
+async def search_products(text: str = "", limit: int = 20, *, active_only: bool = True) -> list[Product]:
+    """Products whose SKU or name contains the text."""
+    query = Product.filter(active=True) if active_only else Product.all()
+    needle = (text or "").strip()
+    if needle:
+        query = query.filter(Q(sku__icontains=needle) | Q(name__icontains=needle))
+    return list(await query.order_by("sku").limit(limit))
+
+
+async def get_product(sku: str) -> Product:
+    """An active product by SKU (any case); otherwise one sentence naming the SKU."""
+    product = await Product.get_or_none(sku=(sku or "").strip().upper(), active=True)
+    if product is None:
+        raise NotFound("product", sku=(sku or "").strip())
+    return product
+
+
+async def deal_lines(actor: User, deal_id: int) -> tuple[Deal, list[DealLine]]:
+    """The deal (if the user may see it) and its lines with their products."""
+    deal = await get_deal(actor, deal_id)
+    lines = await DealLine.filter(deal_id=deal.id).prefetch_related("product").order_by("id")
+    return deal, list(lines)
+
+
+async def _refresh_amount(deal: Deal) -> None:
+    lines = await DealLine.filter(deal_id=deal.id)
+    if lines:
+        deal.amount_cents = sum(
+            line_net_cents(line.quantity, line.unit_price_cents) for line in lines
+        )
+        await deal.save(update_fields=["amount_cents", "updated_at"])
+
+
+async def add_deal_line(
+    actor: User,
+    deal_id: int,
+    sku: str,
+    quantity: Decimal,
+    unit_price_cents: int | None = None,
+) -> DealLine:
+    """Add a product line to a deal the user may change; the deal's amount follows its lines."""
+    if quantity <= 0:
+        raise InvalidInput("quantity", value=str(quantity))
+    if unit_price_cents is not None and unit_price_cents < 0:
+        raise InvalidInput("amount", value=unit_price_cents)
+    deal = await get_deal(actor, deal_id, write=True)
+    product = await get_product(sku)
+    if product.currency != deal.currency:
+        raise InvalidInput("line_currency", sku=product.sku, currency=deal.currency)
+    async with in_transaction():
+        line = await DealLine.create(
+            deal=deal, product=product, quantity=quantity,
+            unit_price_cents=product.unit_price_cents if unit_price_cents is None else unit_price_cents,
+            vat_rate_bp=product.vat_rate_bp,
+        )
+        await _refresh_amount(deal)
+        await audit.record(actor, "deal", deal.id, "add_line", None,
+                           {"sku": product.sku, "quantity": str(quantity)})
+    return line
+
+
+async def remove_deal_line(actor: User, line_id: int) -> Deal:
+    """Remove one line of a deal the user may change."""
+    line = await DealLine.get_or_none(id=line_id)
+    if line is None:
+        raise NotFound("deal_line", id=line_id)
+    deal = await get_deal(actor, line.deal_id, write=True)
+    async with in_transaction():
+        await line.delete()
+        remaining = await DealLine.filter(deal_id=deal.id).count()
+        if remaining:
+            await _refresh_amount(deal)
+        await audit.record(actor, "deal", deal.id, "remove_line", {"line": line_id}, None)
+    return deal
