@@ -1,11 +1,81 @@
-"""Stock, reservations and supplier purchase orders (grows with the purchasing issue)."""
+"""Stock, reservations and supplier purchase orders.
+
+    available = on hand − active reservations (won deals not yet delivered)
+    projected = available + still to receive on sent orders
+    order     = reorder point − projected, when projected < reorder point (or < 0)
+
+Winning a deal reserves its lines (`reserve_for_deal`, called by the pipeline);
+`/deliver D34` (`deliver_deal`) takes the goods out of stock and releases the reservation.
+`purchasing_check` (the 15-minute job) keeps ONE open draft order per supplier up to date
+and alerts the purchasing role and the deal owners concerned. Stock never goes negative:
+a delivery, a receipt or an adjustment that would make it so is refused.
+"""
 
 from __future__ import annotations
 
-from storage.models import Deal, DealLine, Reservation
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from tortoise.functions import Sum
+from tortoise.transactions import in_transaction
+
+from storage import audit
+from storage.access import sees_everything
+from storage.alerts import alert_role, alert_user
+from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
+from storage.models import (
+    Contact,
+    Deal,
+    DealLine,
+    POStatus,
+    Product,
+    PurchaseOrder,
+    PurchaseOrderLine,
+    Reservation,
+    Role,
+    StockLevel,
+    StockMove,
+    User,
+)
+from storage.outbox import Attachment, queue_email
 from storage.purchasing_seed import seed_warehouse
 
-__all__ = ["reserve_for_deal"]
+__all__ = [
+    "CheckResult",
+    "StockRow",
+    "adjust",
+    "cancel_po",
+    "deliver_deal",
+    "get_po",
+    "list_pos",
+    "purchasing_check",
+    "receive",
+    "reserve_for_deal",
+    "send_po",
+    "shortfall",
+    "stock_rows",
+]
+
+ZERO = Decimal("0.000")
+OPEN_PO = (POStatus.DRAFT, POStatus.SENT, POStatus.PARTIAL)
+INCOMING_PO = (POStatus.SENT, POStatus.PARTIAL)
+_PURCHASERS = frozenset({Role.PURCHASING, Role.MANAGER, Role.ADMIN})
+
+
+def shortfall(on_hand: Decimal, reserved: Decimal, incoming: Decimal,
+              reorder_point: Decimal) -> Decimal:
+    """Quantity to order so projected stock is back at the reorder point (0 if none)."""
+    projected = on_hand - reserved + incoming
+    if projected < reorder_point or projected < 0:
+        return max(reorder_point, ZERO) - projected
+    return ZERO
+
+
+def _may_purchase(actor: User) -> None:
+    if actor.role not in _PURCHASERS:
+        raise Forbidden("purchasing_only")
 
 
 async def reserve_for_deal(deal: Deal) -> None:
@@ -23,3 +93,356 @@ async def reserve_for_deal(deal: Deal) -> None:
             for line in lines
         ]
     )
+
+
+# --- Quantities ----------------------------------------------------------------------------
+
+
+async def _sums(product_ids: list[int] | None = None) -> tuple[
+    dict[int, Decimal], dict[int, Decimal], dict[int, Decimal], dict[int, Decimal]
+]:
+    """On hand, reserved, incoming (sent orders) and drafted, per product id."""
+    def _filter(query, key: str = "product_id"):  # type: ignore[no-untyped-def]
+        return query.filter(**{f"{key}__in": product_ids}) if product_ids is not None else query
+
+    def _dec(rows: list[dict[str, object]], value: str) -> dict[int, Decimal]:
+        return {int(r["pid"]): Decimal(str(r[value] or 0)) for r in rows}  # type: ignore[call-overload]
+
+    on_hand = _dec(await _filter(StockLevel.all()).annotate(q=Sum("on_hand"))
+                   .group_by("product_id").values(pid="product_id", q="q"), "q")
+    reserved = _dec(await _filter(Reservation.filter(released=False)).annotate(q=Sum("quantity"))
+                    .group_by("product_id").values(pid="product_id", q="q"), "q")
+    incoming: dict[int, Decimal] = defaultdict(Decimal)
+    drafted: dict[int, Decimal] = defaultdict(Decimal)
+    lines = await _filter(PurchaseOrderLine.filter(order__status__in=list(OPEN_PO))).values(
+        "product_id", "quantity", "received_quantity", "order__status")
+    for line in lines:
+        left = Decimal(str(line["quantity"])) - Decimal(str(line["received_quantity"]))
+        if line["order__status"] == POStatus.DRAFT:
+            drafted[line["product_id"]] += left
+        else:
+            incoming[line["product_id"]] += left
+    return on_hand, reserved, dict(incoming), dict(drafted)
+
+
+@dataclass(frozen=True)
+class StockRow:
+    sku: str
+    name: str
+    unit: str
+    on_hand: Decimal
+    reserved: Decimal
+    available: Decimal
+    incoming: Decimal
+    reorder_point: Decimal
+    supplier: str | None
+    lead_time_days: int
+
+
+async def stock_rows(actor: User, sku: str | None = None, limit: int = 30) -> list[StockRow]:
+    """One product by SKU, or the products with stock or needs, least available first."""
+    if sku:
+        product = await Product.get_or_none(sku__iexact=sku.strip()).prefetch_related("supplier")
+        if product is None:
+            raise NotFound("product", sku=sku)
+        products = [product]
+    else:
+        on_hand, reserved, _, _ = await _sums()
+        ids = list(set(on_hand) | set(reserved))
+        products = list(await Product.filter(id__in=ids).prefetch_related("supplier"))
+    on_hand, reserved, incoming, _ = await _sums([p.id for p in products])
+    rows = []
+    for p in products:
+        oh, rs = on_hand.get(p.id, ZERO), reserved.get(p.id, ZERO)
+        rows.append(StockRow(p.sku, p.name, p.unit, oh, rs, oh - rs, incoming.get(p.id, ZERO),
+                             Decimal(str(p.reorder_point)),
+                             p.supplier.name if p.supplier else None, p.lead_time_days))
+    rows.sort(key=lambda r: (r.available - r.reorder_point, r.sku))
+    return rows[:limit]
+
+
+# --- The check ------------------------------------------------------------------------------
+
+
+@dataclass
+class CheckResult:
+    short: int = 0
+    drafts: list[int] = field(default_factory=list)
+    no_supplier: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text = f"{self.short} product(s) short, draft order(s): " + (
+            ", ".join(f"PO{i}" for i in self.drafts) or "none")
+        if self.no_supplier:
+            text += f"; no supplier for {', '.join(self.no_supplier)}"
+        return text
+
+
+async def purchasing_check(now: datetime) -> CheckResult:
+    """Draft (or update) one order per supplier for what won deals and reorder points need."""
+    result = CheckResult()
+    on_hand, reserved, incoming, drafted = await _sums()
+    candidates = await Product.filter(active=True).values(
+        "id", "sku", "reorder_point", "supplier_id")
+    needs: dict[int | None, dict[int, Decimal]] = defaultdict(dict)
+    skus: dict[int, str] = {}
+    for p in candidates:
+        pid = p["id"]
+        rp = Decimal(str(p["reorder_point"]))
+        if pid not in reserved and rp <= 0:
+            continue
+        need = shortfall(on_hand.get(pid, ZERO), reserved.get(pid, ZERO), incoming.get(pid, ZERO),
+                         rp)
+        if need > 0:
+            needs[p["supplier_id"]][pid] = need
+            skus[pid] = p["sku"]
+        elif pid in drafted:
+            needs.setdefault(p["supplier_id"], {})[pid] = ZERO
+    result.short = sum(1 for group in needs.values() for q in group.values() if q > 0)
+    for supplier_id, group in needs.items():
+        if supplier_id is None:
+            result.no_supplier.extend(skus[pid] for pid, q in group.items() if q > 0)
+            for pid, q in group.items():
+                if q > 0:
+                    await alert_role((Role.PURCHASING,), "stock_short_no_supplier",
+                                     f"no-supplier:{pid}:{q}", {"sku": skus[pid]})
+            continue
+        async with in_transaction():
+            po_id = await _update_draft(supplier_id, group, skus)
+        if po_id is not None:
+            result.drafts.append(po_id)
+    return result
+
+
+async def _update_draft(supplier_id: int, group: dict[int, Decimal],
+                        skus: dict[int, str]) -> int | None:
+    """Set the supplier's open draft lines to the current needs; alert on what is new."""
+    if not any(q > 0 for q in group.values()) and not await PurchaseOrder.filter(
+            supplier_id=supplier_id, status=POStatus.DRAFT).exists():
+        return None
+    po, _ = await PurchaseOrder.get_or_create(supplier_id=supplier_id, status=POStatus.DRAFT)
+    supplier = await Contact.get(id=supplier_id)
+    lines = {ln.product_id: ln for ln in await PurchaseOrderLine.filter(order_id=po.id)}
+    for pid, need in group.items():
+        line = lines.get(pid)
+        if need <= 0:
+            if line is not None:
+                await line.delete()
+            continue
+        if line is None:
+            await PurchaseOrderLine.create(order=po, product_id=pid, quantity=need)
+        elif Decimal(str(line.quantity)) != need:
+            line.quantity = need
+            await line.save(update_fields=["quantity"])
+        else:
+            continue
+        params = {"sku": skus[pid], "quantity": str(need.normalize()), "po": f"PO{po.id}",
+                  "supplier": supplier.name}
+        buttons = [{"label": "po.btn_open", "data": f"po:open:{po.id}"}]
+        key = f"stock_short:po{po.id}:p{pid}"
+        await alert_role((Role.PURCHASING,), "stock_short", key, params, buttons)
+        owners = await Deal.filter(reservations__product_id=pid,
+                                   reservations__released=False).distinct().values_list(
+                                       "owner_id", flat=True)
+        for owner_id in set(owners):
+            await alert_user(int(owner_id), "stock_short", key, params)  # type: ignore[call-overload]
+    if not await PurchaseOrderLine.filter(order_id=po.id).exists():
+        await po.delete()
+        return None
+    return po.id
+
+
+# --- Orders ---------------------------------------------------------------------------------
+
+
+async def get_po(actor: User, po_id: int) -> PurchaseOrder:
+    """An order with its supplier and lines (purchasing, managers)."""
+    _may_purchase(actor)
+    po = await PurchaseOrder.get_or_none(id=po_id).prefetch_related(
+        "supplier", "lines", "lines__product")
+    if po is None:
+        raise NotFound("po", id=po_id)
+    return po
+
+
+async def list_pos(actor: User, include_closed: bool = False, limit: int = 30) -> list[PurchaseOrder]:
+    """Open orders (drafts, sent, partly received), oldest first."""
+    _may_purchase(actor)
+    query = PurchaseOrder.all() if include_closed else PurchaseOrder.filter(status__in=list(OPEN_PO))
+    return list(await query.prefetch_related("supplier", "lines").order_by("id").limit(limit))
+
+
+async def send_po(actor: User, po_id: int, today: date, now: datetime, *, company_name: str,
+                  company_email: str, mail_domain: str = "entonnoir.example") -> PurchaseOrder:
+    """Email the draft order to the supplier as a PDF (through the outbox); it becomes sent."""
+    po = await get_po(actor, po_id)
+    if po.status != POStatus.DRAFT:
+        raise Conflict("po_state", id=po.id, status=po.status.value)
+    supplier = po.supplier
+    address = supplier.billing_email or supplier.email
+    if not address:
+        raise InvalidInput("supplier_email", name=supplier.name)
+    lead = max([line.product.lead_time_days for line in po.lines] or [0])
+    fr = supplier.invoice_language != "en"
+    subject = (f"Bon de commande PO{po.id} — {company_name}" if fr
+               else f"Purchase order PO{po.id} — {company_name}")
+    body = (f"Bonjour,\n\nVeuillez trouver ci-joint notre bon de commande PO{po.id}. Merci de "
+            f"nous confirmer la date de livraison.\n\nCordialement,\n{company_name}" if fr else
+            f"Hello,\n\nPlease find attached our purchase order PO{po.id}. Kindly confirm the "
+            f"delivery date.\n\nRegards,\n{company_name}")
+    async with in_transaction():
+        po.status = POStatus.SENT
+        po.sent_at = now
+        po.expected_date = today + timedelta(days=lead)
+        await po.save(update_fields=["status", "sent_at", "expected_date"])
+        await queue_email(
+            dedupe_key=f"po:{po.id}:send", message_id=f"<po.{po.id}@{mail_domain}>",
+            to=[address], subject=subject, body_text=body, reply_to=company_email,
+            attachments=[Attachment(filename=f"PO{po.id}.pdf", mimetype="application/pdf",
+                                    purchase_order_id=po.id)],
+            owner=actor, purpose="purchase_order",
+        )
+        await audit.record(actor, "purchase_order", po.id, "send", {"status": "draft"},
+                           {"status": "sent"})
+    return po
+
+
+async def cancel_po(actor: User, po_id: int, now: datetime) -> PurchaseOrder:
+    """Cancel a draft or sent order (nothing received yet)."""
+    po = await get_po(actor, po_id)
+    if po.status not in (POStatus.DRAFT, POStatus.SENT):
+        raise Conflict("po_state", id=po.id, status=po.status.value)
+    async with in_transaction():
+        before = po.status.value
+        po.status, po.closed_at = POStatus.CANCELLED, now
+        await po.save(update_fields=["status", "closed_at"])
+        await audit.record(actor, "purchase_order", po.id, "cancel", {"status": before},
+                           {"status": "cancelled"})
+    return po
+
+
+async def _stock_level(product_id: int) -> StockLevel:
+    warehouse = await seed_warehouse()
+    level, _ = await StockLevel.get_or_create(product_id=product_id, warehouse=warehouse)
+    return level
+
+
+async def _move(product_id: int, qty: Decimal, reason: str, now: datetime, *,
+                user: User | None = None, po: PurchaseOrder | None = None) -> Decimal:
+    """Change on-hand stock by `qty` (signed) with a StockMove; never below zero."""
+    level = await _stock_level(product_id)
+    new = Decimal(str(level.on_hand)) + qty
+    if new < 0:
+        sku = await Product.filter(id=product_id).values_list("sku", flat=True)
+        raise Conflict("negative_stock", sku=sku[0] if sku else product_id,
+                       on_hand=str(Decimal(str(level.on_hand)).normalize()))
+    level.on_hand = new
+    await level.save(update_fields=["on_hand"])
+    await StockMove.create(product_id=product_id, warehouse_id=level.warehouse_id, quantity=qty,
+                           reason=reason[:200], user=user, purchase_order=po, at=now)
+    return new
+
+
+async def receive(actor: User, po_id: int, quantities: dict[str, Decimal] | None,
+                  now: datetime) -> PurchaseOrder:
+    """A warehouse entry: `{sku: qty}` (None = everything still expected); partial allowed."""
+    po = await get_po(actor, po_id)
+    if po.status not in INCOMING_PO:
+        raise Conflict("po_state", id=po.id, status=po.status.value)
+    by_sku = {line.product.sku.lower(): line for line in po.lines}
+    if quantities is None:
+        quantities = {line.product.sku: Decimal(str(line.quantity)) - Decimal(
+            str(line.received_quantity)) for line in po.lines}
+        quantities = {k: v for k, v in quantities.items() if v > 0}
+    if not quantities:
+        raise InvalidInput("receive_nothing")
+    for sku, qty in quantities.items():
+        line = by_sku.get(sku.lower())
+        if line is None:
+            raise InvalidInput("receive_sku", sku=sku, id=po.id)
+        left = Decimal(str(line.quantity)) - Decimal(str(line.received_quantity))
+        if qty <= 0 or qty > left:
+            raise InvalidInput("receive_quantity", sku=sku, quantity=str(qty.normalize()),
+                               left=str(left.normalize()))
+    async with in_transaction():
+        for sku, qty in quantities.items():
+            line = by_sku[sku.lower()]
+            line.received_quantity = Decimal(str(line.received_quantity)) + qty
+            await line.save(update_fields=["received_quantity"])
+            await _move(line.product_id, qty, f"receipt PO{po.id}", now, user=actor, po=po)
+        done = all(Decimal(str(x.quantity)) <= Decimal(str(x.received_quantity))
+                   for x in po.lines)
+        po.status = POStatus.RECEIVED if done else POStatus.PARTIAL
+        po.closed_at = now if done else None
+        await po.save(update_fields=["status", "closed_at"])
+        await audit.record(actor, "purchase_order", po.id, "receive", None,
+                           {k: str(v) for k, v in quantities.items()})
+        await _tell_deliverable([x.product_id for x in po.lines], po)
+    return po
+
+
+async def _tell_deliverable(product_ids: list[int], po: PurchaseOrder) -> None:
+    """Owners of won deals waiting on these products whose reservations are now covered.
+
+    Stock goes to reservations first come, first served (oldest reservation first).
+    """
+    waiting = await Reservation.filter(released=False, product_id__in=product_ids).values_list(
+        "deal_id", flat=True)
+    deal_ids = set(waiting)
+    if not deal_ids:
+        return
+    all_res = await Reservation.filter(released=False).order_by("created_at", "id").values(
+        "deal_id", "product_id", "quantity")
+    on_hand, _, _, _ = await _sums()
+    left = dict(on_hand)
+    covered: dict[int, bool] = {}
+    for r in all_res:
+        qty = Decimal(str(r["quantity"]))
+        pid = r["product_id"]
+        ok = left.get(pid, ZERO) >= qty
+        left[pid] = left.get(pid, ZERO) - qty
+        covered[r["deal_id"]] = covered.get(r["deal_id"], True) and ok
+    for deal in await Deal.filter(id__in=list(deal_ids)):
+        if covered.get(deal.id):
+            await alert_user(deal.owner_id, "goods_received", f"goods_received:d{deal.id}",
+                             {"deal": f"D{deal.id}", "title": deal.title, "po": f"PO{po.id}"},
+                             [{"label": "po.btn_deliver", "data": f"po:deliver:{deal.id}"}])
+
+
+async def deliver_deal(actor: User, deal_id: int, now: datetime) -> Deal:
+    """The goods of a won deal leave the warehouse: stock falls, the reservation is released."""
+    deal = await Deal.get_or_none(id=deal_id).prefetch_related("stage")
+    if deal is None or not (sees_everything(actor) or deal.owner_id == actor.id
+                            or actor.role == Role.PURCHASING):
+        raise NotFound("deal", id=deal_id)
+    reservations = await Reservation.filter(deal_id=deal.id, released=False)
+    if not reservations:
+        raise Conflict("nothing_to_deliver", id=deal.id)
+    async with in_transaction():
+        for res in reservations:
+            await _move(res.product_id, -Decimal(str(res.quantity)), f"delivery D{deal.id}", now,
+                        user=actor)
+            res.released = True
+            await res.save(update_fields=["released"])
+        await audit.record(actor, "deal", deal.id, "deliver", None,
+                           {"lines": len(reservations)})
+    return deal
+
+
+async def adjust(actor: User, sku: str, qty: Decimal, reason: str, now: datetime) -> Decimal:
+    """A manager corrects stock by a signed quantity with a reason; returns the new on hand."""
+    if not sees_everything(actor):
+        raise Forbidden("manager_only")
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidInput("adjust_reason")
+    if qty == 0:
+        raise InvalidInput("quantity", value="0")
+    product = await Product.get_or_none(sku__iexact=(sku or "").strip())
+    if product is None:
+        raise NotFound("product", sku=sku)
+    async with in_transaction():
+        new = await _move(product.id, qty, f"adjustment: {reason}", now, user=actor)
+        await audit.record(actor, "stock", product.sku, "adjust", None,
+                           {"quantity": str(qty), "reason": reason})
+    return new
