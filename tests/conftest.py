@@ -70,4 +70,6 @@ def settings(tmp_path: Path) -> Settings:
         database_url=f"sqlite://{tmp_path}/entonnoir.db",
         var_dir=tmp_path / "var",
         default_language="en",
+        # Explicit: Tortoise exports TIMEZONE=UTC into os.environ, which Settings would read.
+        timezone="Europe/Paris",
     )

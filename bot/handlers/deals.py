@@ -34,11 +34,15 @@ from storage.pipeline import (
 
 
 def _split_amount(text: str, default_currency: str) -> tuple[int, str]:
-    parts = text.strip().rsplit(maxsplit=1)
-    if len(parts) == 2 and parts[1].strip().isalpha() or text.strip().endswith(("€", "$", "£")):
-        amount, currency = (parts if len(parts) == 2 else (text.strip()[:-1], text.strip()[-1]))
-        return to_cents(parse_amount(amount)), parse_currency(currency, default_currency)
-    return to_cents(parse_amount(text)), default_currency
+    """`1 200,50`, `1200 EUR`, `12k USD`, `99€` → (cents, currency)."""
+    raw, currency = (text or "").strip(), ""
+    if raw[-1:] in ("€", "$", "£"):
+        raw, currency = raw[:-1], raw[-1]
+    else:
+        head, _, tail = raw.rpartition(" ")
+        if head and tail.isalpha() and tail.lower() not in ("k", "m"):
+            raw, currency = head, tail
+    return to_cents(parse_amount(raw)), parse_currency(currency, default_currency)
 
 
 def _check_amount(ctx: Ctx, value: str) -> None:

@@ -75,7 +75,7 @@ async def task(update: Update, ctx: Ctx) -> None:
 
 def _line(ctx: Ctx, t: Task) -> str:
     due = fmt_datetime(t.due_at, ctx.lang, ctx.settings.zone) if t.due_at else ""
-    link = f" (D{t.deal_id})" if t.deal_id else f" (C{t.contact_id})" if t.contact_id else ""
+    link = f" (D{t.deal_id})" if t.deal_id else f" (C{t.contact_id})" if t.contact_id else ""  # type: ignore[attr-defined]
     return f"<b>T{t.id}</b> {escape(t.text)}{link}" + (f" — {due}" if due else "")
 
 
