@@ -1,0 +1,218 @@
+"""Take everything out: contacts, deals, products, invoices and payments as XLSX or CSV.
+
+`sheets(actor, names, lang)` reads what the actor may see (None = the command line, which
+sees everything); `write_xlsx` / `write_csv` / `write_zip` turn sheets into files. Text
+cells that a spreadsheet would run as formulas are neutralised with a leading quote.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import IO, Any
+
+from tortoise.expressions import Q
+
+from storage.access import sees_everything
+from storage.contacts import visible_contacts
+from storage.errors import InvalidInput
+from storage.importing import neutralised
+from storage.models import Contact, Deal, Invoice, Payment, Product, Role, User
+
+__all__ = ["TABLES", "Sheet", "sheets", "write_csv", "write_xlsx", "write_zip"]
+
+TABLES = ("contacts", "deals", "products", "invoices", "payments")
+
+# Column headers (English, French); the importer recognises both.
+HEADERS: dict[str, list[tuple[str, str]]] = {
+    "contacts": [("ID", "ID"), ("Kind", "Type"), ("Name", "Nom complet"), ("Company", "Société"),
+                 ("Phone", "Téléphone"), ("Email", "E-mail"), ("Other phones", "Autres téléphones"),
+                 ("Other emails", "Autres e-mails"), ("Owner", "Propriétaire"),
+                 ("Shared", "Partagé"), ("Created", "Créé le")],
+    "deals": [("ID", "ID"), ("Title", "Titre"), ("Contact", "Contact"),
+              ("Contact email", "E-mail du contact"), ("Amount", "Montant"),
+              ("Currency", "Devise"), ("Stage", "Étape"), ("Owner", "Propriétaire"),
+              ("Expected close", "Clôture prévue"), ("Won at", "Gagnée le"),
+              ("Lost reason", "Raison de la perte"), ("Created", "Créé le")],
+    "products": [("SKU", "Référence"), ("Name", "Désignation"), ("Unit", "Unité"),
+                 ("Unit price", "Prix unitaire"), ("Currency", "Devise"), ("VAT %", "TVA %"),
+                 ("Active", "Actif")],
+    "invoices": [("Number", "Numéro"), ("Kind", "Type"), ("Status", "Statut"),
+                 ("Client", "Client"), ("Issue date", "Date d'émission"),
+                 ("Due date", "Échéance"), ("Currency", "Devise"), ("Net", "HT"),
+                 ("VAT", "TVA"), ("Gross", "TTC"), ("Paid", "Payé"), ("Owner", "Propriétaire")],
+    "payments": [("ID", "ID"), ("Direction", "Sens"), ("Status", "Statut"),
+                 ("Amount", "Montant"), ("Currency", "Devise"), ("Booking date", "Date"),
+                 ("Payer", "Payeur"), ("IBAN", "IBAN"), ("Reference", "Référence"),
+                 ("Invoice", "Facture")],
+}
+SHEET_NAMES = {"contacts": ("Contacts", "Contacts"), "deals": ("Deals", "Affaires"),
+               "products": ("Products", "Produits"), "invoices": ("Invoices", "Factures"),
+               "payments": ("Payments", "Paiements")}
+
+Value = str | int | Decimal | date | None
+
+
+@dataclass
+class Sheet:
+    name: str
+    table: str
+    headers: list[str]
+    rows: list[list[Value]]
+
+
+def _money(cents: int | None) -> Decimal:
+    return (Decimal(cents or 0) / 100).quantize(Decimal("0.01"))
+
+
+def _day(value: datetime | date | None) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    return value
+
+
+def _enum(value: Any) -> str:
+    return str(getattr(value, "value", value) or "")
+
+
+async def _contacts(actor: User | None) -> list[list[Value]]:
+    query = Contact.all() if actor is None else Contact.filter(visible_contacts(actor))
+    rows = await query.order_by("id").values_list(
+        "id", "kind", "name", "company__name", "phone", "email", "extra_phones", "extra_emails",
+        "owner__name", "shared", "created_at",
+    )
+    return [
+        [f"C{cid}", _enum(kind), name, company, phone, email, ", ".join(phones or []),
+         ", ".join(emails or []), owner, "yes" if shared else "no", _day(created)]
+        for (cid, kind, name, company, phone, email, phones, emails, owner, shared, created)
+        in rows
+    ]
+
+
+async def _deals(actor: User | None) -> list[list[Value]]:
+    query = Deal.all()
+    if actor is not None and not sees_everything(actor):
+        query = query.filter(owner_id=actor.id)
+    rows = await query.order_by("id").values_list(
+        "id", "title", "contact__name", "contact__email", "amount_cents", "currency",
+        "stage__name", "owner__name", "expected_close", "won_at", "lost_reason", "created_at",
+    )
+    return [
+        [f"D{did}", title, contact, email, _money(amount), currency, stage, owner,
+         _day(close), _day(won), lost, _day(created)]
+        for (did, title, contact, email, amount, currency, stage, owner, close, won, lost,
+             created) in rows
+    ]
+
+
+async def _products(actor: User | None) -> list[list[Value]]:
+    rows = await Product.all().order_by("sku").values_list(
+        "sku", "name", "unit", "unit_price_cents", "currency", "vat_rate_bp", "active"
+    )
+    return [
+        [sku, name, unit, _money(price), currency, _money(vat), "yes" if active else "no"]
+        for sku, name, unit, price, currency, vat, active in rows
+    ]
+
+
+def _sees_money(actor: User | None) -> bool:
+    return actor is None or sees_everything(actor) or actor.role == Role.COLLECTIONS
+
+
+async def _invoices(actor: User | None) -> list[list[Value]]:
+    query = Invoice.all() if _sees_money(actor) else Invoice.filter(owner_id=actor.id)  # type: ignore[union-attr]
+    rows = await query.order_by("id").values_list(
+        "number", "kind", "status", "contact__name", "issue_date", "due_date", "currency",
+        "total_net_cents", "total_vat_cents", "total_gross_cents", "paid_cents", "owner__name",
+    )
+    return [
+        [number or "", _enum(kind), _enum(status), client, issued, due, currency, _money(net),
+         _money(vat), _money(gross), _money(paid), owner]
+        for (number, kind, status, client, issued, due, currency, net, vat, gross, paid, owner)
+        in rows
+    ]
+
+
+async def _payments(actor: User | None) -> list[list[Value]]:
+    query = Payment.all()
+    if not _sees_money(actor):
+        query = query.filter(Q(invoice__owner_id=actor.id))  # type: ignore[union-attr]
+    rows = await query.order_by("id").values_list(
+        "id", "direction", "status", "amount_cents", "currency", "booking_date", "payer_name",
+        "payer_iban", "reference", "invoice__number",
+    )
+    return [
+        [pid, _enum(direction), _enum(status), _money(amount), currency, booked, payer, iban,
+         ref, invoice]
+        for (pid, direction, status, amount, currency, booked, payer, iban, ref, invoice) in rows
+    ]
+
+
+_READERS = {"contacts": _contacts, "deals": _deals, "products": _products,
+            "invoices": _invoices, "payments": _payments}
+
+
+async def sheets(actor: User | None, which: str, lang: str = "en") -> list[Sheet]:
+    """The sheets of `contacts|deals|products|invoices|payments|all` the actor may see."""
+    names = list(TABLES) if which == "all" else [which]
+    if any(n not in _READERS for n in names):
+        raise InvalidInput("export_table", value=which, choices=", ".join((*TABLES, "all")))
+    pick = 1 if lang == "fr" else 0
+    return [
+        Sheet(SHEET_NAMES[n][pick], n, [h[pick] for h in HEADERS[n]], await _READERS[n](actor))
+        for n in names
+    ]
+
+
+def _text_cell(value: Value) -> Value:
+    return neutralised(value) if isinstance(value, str) else value
+
+
+def write_xlsx(items: Iterable[Sheet], out: IO[bytes]) -> None:
+    """One worksheet per sheet (openpyxl write-only mode: fast, little memory)."""
+    from openpyxl import Workbook
+
+    book = Workbook(write_only=True)
+    for sheet in items:
+        ws = book.create_sheet(sheet.name[:31])
+        ws.append(sheet.headers)
+        for row in sheet.rows:
+            ws.append([_text_cell(v) for v in row])
+    book.save(out)
+
+
+def _csv_cell(value: Value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return neutralised(value)
+    return str(value)
+
+
+def csv_lines(sheet: Sheet) -> Iterator[list[str]]:
+    yield sheet.headers
+    for row in sheet.rows:
+        yield [_csv_cell(v) for v in row]
+
+
+def write_csv(sheet: Sheet, out: IO[bytes]) -> None:
+    """UTF-8 with BOM and `;` (what a French Excel opens without a wizard)."""
+    buffer = io.StringIO(newline="")
+    csv.writer(buffer, delimiter=";", lineterminator="\r\n").writerows(csv_lines(sheet))
+    out.write(b"\xef\xbb\xbf" + buffer.getvalue().encode("utf-8"))
+
+
+def write_zip(items: Iterable[Sheet], out: IO[bytes]) -> None:
+    """Several CSV files in one ZIP (for `/export all csv`)."""
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
+        for sheet in items:
+            data = io.BytesIO()
+            write_csv(sheet, data)
+            archive.writestr(f"{sheet.table}.csv", data.getvalue())
