@@ -2,15 +2,53 @@
 
 An alert names a message `kind` and its `params`; the chat layer renders it in the
 recipient's language at delivery time. The dedupe key makes a repeated cause a no-op.
+
+Delivery (driven by `bot.delivery`)::
+
+    pending ──▶ delivered
+       │ ├──▶ pending again, later   (flood control, network error, timeout: backoff)
+       │ ├──▶ rerouted               (the person blocked the bot: copies to the managers)
+       │ └──▶ failed                 (Telegram refused it for good, or too many attempts)
+       └── waits while quiet hours last, unless urgent
+
+Delivery is at-least-once: a crash between Telegram's answer and `mark_delivered` sends
+the alert again on the next run.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from storage.models import Alert, Role, User
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
 
-__all__ = ["alert_role", "alert_user"]
+from storage.errors import Forbidden
+from storage.models import Alert, AlertStatus, AppSetting, Role, User
+
+__all__ = [
+    "MAX_ALERT_ATTEMPTS",
+    "TEAM_CHAT_KEY",
+    "alert_retry_delay",
+    "alert_role",
+    "alert_team",
+    "alert_user",
+    "due_alerts",
+    "in_quiet_hours",
+    "mark_alert_failed",
+    "mark_alert_retry",
+    "mark_delivered",
+    "mark_unreachable",
+    "quiet_hours_end",
+    "reroute_alert",
+    "set_team_chat",
+    "team_chat_id",
+]
+
+TEAM_CHAT_KEY = "team_chat_id"
+MAX_ALERT_ATTEMPTS = 20
+REROUTE_ROLES = (Role.MANAGER, Role.ADMIN)
 
 
 async def alert_user(
@@ -19,6 +57,8 @@ async def alert_user(
     dedupe_key: str,
     params: dict[str, Any] | None = None,
     buttons: list[dict[str, str]] | None = None,
+    *,
+    urgent: bool = False,
 ) -> Alert | None:
     """Queue one alert for a user; returns None when the dedupe key was already used."""
     user_id = user if isinstance(user, int) else user.id
@@ -29,6 +69,7 @@ async def alert_user(
             "kind": kind,
             "params": params or {},
             "buttons": buttons or [],
+            "urgent": urgent,
         },
     )
     return alert if created else None
@@ -40,11 +81,180 @@ async def alert_role(
     dedupe_key: str,
     params: dict[str, Any] | None = None,
     buttons: list[dict[str, str]] | None = None,
+    *,
+    urgent: bool = False,
 ) -> list[Alert]:
     """Queue the alert for every active user holding one of the roles."""
     alerts = []
     for user in await User.filter(role__in=list(roles), active=True):
-        alert = await alert_user(user, kind, dedupe_key, params, buttons)
+        alert = await alert_user(user, kind, dedupe_key, params, buttons, urgent=urgent)
         if alert is not None:
             alerts.append(alert)
     return alerts
+
+
+async def team_chat_id() -> int | None:
+    """The team group chat named by a manager, if any."""
+    setting = await AppSetting.get_or_none(key=TEAM_CHAT_KEY)
+    return int(setting.value) if setting is not None and setting.value is not None else None
+
+
+async def set_team_chat(actor: User, chat_id: int | None) -> None:
+    """A manager (or admin) names the group chat that receives team-wide alerts (None: none)."""
+    if actor.role not in (Role.MANAGER, Role.ADMIN):
+        raise Forbidden("team_chat")
+    await AppSetting.update_or_create(key=TEAM_CHAT_KEY, defaults={"value": chat_id})
+
+
+async def alert_team(
+    kind: str,
+    dedupe_key: str,
+    params: dict[str, Any] | None = None,
+    buttons: list[dict[str, str]] | None = None,
+    *,
+    urgent: bool = False,
+) -> list[Alert]:
+    """A team-wide alert: into the team group chat when one is set, else to each manager."""
+    chat_id = await team_chat_id()
+    if chat_id is None:
+        return await alert_role((Role.MANAGER,), kind, dedupe_key, params, buttons, urgent=urgent)
+    alert, created = await Alert.get_or_create(
+        dedupe_key=f"{dedupe_key}:team"[:200],
+        defaults={"chat_id": chat_id, "kind": kind, "params": params or {},
+                  "buttons": buttons or [], "urgent": urgent},
+    )
+    return [alert] if created else []
+
+
+# Quiet hours ---------------------------------------------------------------------------
+
+def _parse_span(spec: str) -> tuple[time, time] | None:
+    if not spec:
+        return None
+    start, end = (time.fromisoformat(part.strip().zfill(5)) for part in spec.split("-"))
+    return (start, end) if start != end else None
+
+
+def in_quiet_hours(now: datetime, spec: str, zone: ZoneInfo) -> bool:
+    """Is `now` inside the quiet hours `HH:MM-HH:MM` (local time, may span midnight)?"""
+    span = _parse_span(spec)
+    if span is None:
+        return False
+    start, end = span
+    local = now.astimezone(zone).time().replace(tzinfo=None)
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def quiet_hours_end(now: datetime, spec: str, zone: ZoneInfo) -> datetime | None:
+    """When the current quiet hours end (aware, UTC-comparable), or None outside them."""
+    span = _parse_span(spec)
+    if span is None or not in_quiet_hours(now, spec, zone):
+        return None
+    local = now.astimezone(zone)
+    end = datetime.combine(local.date(), span[1], tzinfo=zone)
+    if end <= local:
+        end = datetime.combine(local.date() + timedelta(days=1), span[1], tzinfo=zone)
+    return end
+
+
+# Delivery use-cases ---------------------------------------------------------------------
+
+def alert_retry_delay(attempts: int) -> timedelta:
+    """Backoff after the n-th failed attempt: 5 s, 10 s, 20 s... capped at 10 minutes."""
+    return min(timedelta(seconds=5) * (2 ** max(0, min(attempts - 1, 12))), timedelta(minutes=10))
+
+
+async def due_alerts(now: datetime, *, quiet: bool, limit: int = 500) -> list[Alert]:
+    """Pending alerts due now, oldest first; during quiet hours only the urgent ones."""
+    query = Alert.filter(
+        Q(status=AlertStatus.PENDING)
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    )
+    if quiet:
+        query = query.filter(urgent=True)
+    return list(
+        await query.order_by("id").limit(limit).prefetch_related("user", "rerouted_from")
+    )
+
+
+async def mark_delivered(alert: Alert, now: datetime) -> None:
+    """Telegram accepted the message."""
+    await Alert.filter(id=alert.id, status=AlertStatus.PENDING).update(
+        status=AlertStatus.DELIVERED, delivered_at=now, attempts=alert.attempts + 1
+    )
+
+
+async def mark_alert_retry(
+    alert: Alert, error: str, now: datetime, delay: timedelta | None = None
+) -> None:
+    """Try again later: after `delay` (flood control says how long) or the backoff."""
+    attempts = alert.attempts + 1
+    if attempts >= MAX_ALERT_ATTEMPTS:
+        await mark_alert_failed(alert, error)
+        return
+    await Alert.filter(id=alert.id, status=AlertStatus.PENDING).update(
+        attempts=attempts,
+        next_attempt_at=now + (delay if delay is not None else alert_retry_delay(attempts)),
+        last_error=error[:2000],
+    )
+
+
+async def mark_alert_failed(alert: Alert, error: str) -> None:
+    """Telegram refused this message for good (logged; nothing more can be done)."""
+    await Alert.filter(id=alert.id, status=AlertStatus.PENDING).update(
+        status=AlertStatus.FAILED, attempts=alert.attempts + 1, last_error=error[:2000]
+    )
+
+
+async def _managers(excluding: int | None) -> list[User]:
+    for role in REROUTE_ROLES:
+        found = await User.filter(
+            role=role, active=True, unreachable=False, telegram_id__isnull=False
+        ).exclude(id=excluding or 0).order_by("id")
+        if found:
+            return list(found)
+    return []
+
+
+async def reroute_alert(alert: Alert, reason: str) -> list[Alert]:
+    """Give a copy of the alert to each reachable manager (admins if none); close the original."""
+    async with in_transaction():
+        moved = await Alert.filter(id=alert.id, status=AlertStatus.PENDING).update(
+            status=AlertStatus.REROUTED, last_error=reason[:2000]
+        )
+        if not moved:
+            return []
+        copies = []
+        for manager in await _managers(alert.user_id):
+            copy, created = await Alert.get_or_create(
+                dedupe_key=f"{alert.dedupe_key}:r{manager.id}"[:200],
+                defaults={
+                    "user_id": manager.id, "kind": alert.kind, "params": alert.params,
+                    "buttons": alert.buttons, "urgent": alert.urgent,
+                    "rerouted_from_id": alert.user_id,
+                },
+            )
+            if created:
+                copies.append(copy)
+        return copies
+
+
+async def mark_unreachable(alert: Alert, reason: str) -> list[Alert]:
+    """The recipient blocked the bot: mark them unreachable, reroute all their pending alerts.
+
+    For the team chat (no user), the team chat setting is cleared and the alert goes to
+    the managers.
+    """
+    async with in_transaction():
+        if alert.user_id is None:
+            if alert.chat_id is not None and alert.chat_id == await team_chat_id():
+                await AppSetting.filter(key=TEAM_CHAT_KEY).delete()
+            return await reroute_alert(alert, reason)
+        await User.filter(id=alert.user_id).update(unreachable=True)
+        copies: list[Alert] = []
+        pending = await Alert.filter(user_id=alert.user_id, status=AlertStatus.PENDING)
+        for each in pending:
+            copies += await reroute_alert(each, reason)
+        return copies

@@ -1,12 +1,55 @@
-"""Emails as rows: queued in the transaction of their cause, sent later by `mail.sender`."""
+"""Emails as rows: queued in the transaction of their cause, sent later by `mail.sender`.
+
+Life of a row::
+
+    pending ──claim──▶ sending ──mark_sent──▶ sent      (+ "email_sent" alert, invoice → sent)
+       ▲                 │ ├────mark_retry──▶ pending   (transient: next_attempt_at = backoff)
+       │                 │ └────mark_failed─▶ failed    (permanent: "email_failed" alert)
+       └── lease expired ┘   (the sender died between claim and mark: claimed again)
+
+Delivery is at-least-once: a crash after the SMTP server accepted the message but before
+`mark_sent` commits leaves the row in "sending"; once the lease expires it is sent again
+with the same Message-ID (receivers and the owner can tell it is the same email). Nothing
+else sends twice: a row is only sent by the worker whose claim token it carries.
+"""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from storage.models import Invoice, OutboxAttachment, OutboxEmail, User
+from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
 
-__all__ = ["Attachment", "queue_email"]
+from storage.alerts import alert_role, alert_user
+from storage.models import (
+    Invoice,
+    InvoiceStatus,
+    OutboxAttachment,
+    OutboxEmail,
+    OutboxStatus,
+    Role,
+    User,
+)
+
+__all__ = [
+    "LEASE",
+    "MAX_ATTEMPTS",
+    "Attachment",
+    "claim_due",
+    "mark_failed",
+    "mark_retry",
+    "mark_sent",
+    "outbox_counts",
+    "queue_email",
+    "retry_delay",
+]
+
+LEASE = timedelta(minutes=10)
+MAX_ATTEMPTS = 30  # about a day of transient failures, then a human is told
+_FIRST_RETRY = timedelta(seconds=30)
+_MAX_RETRY = timedelta(hours=1)
 
 
 @dataclass(frozen=True)
@@ -59,3 +102,104 @@ async def queue_email(
             purchase_order_id=att.purchase_order_id,
         )
     return email
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Exponential backoff after the n-th failed attempt: 30 s, 1 min, 2 min... capped at 1 h."""
+    exponent = max(0, min(attempts - 1, 20))
+    return min(_FIRST_RETRY * (2**exponent), _MAX_RETRY)
+
+
+async def claim_due(now: datetime, limit: int = 100) -> list[OutboxEmail]:
+    """Atomically take up to `limit` emails to send now (pending and due, or lease expired).
+
+    One guarded UPDATE stamps the rows with a fresh token; only rows still in the state we
+    read are taken, so two senders never hold the same row.
+    """
+    stale = now - LEASE
+    due = Q(status=OutboxStatus.PENDING) & (
+        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    )
+    expired = Q(status=OutboxStatus.SENDING) & Q(claimed_at__lt=stale)
+    ids = await OutboxEmail.filter(due | expired).order_by("id").limit(limit).values_list(
+        "id", flat=True
+    )
+    if not ids:
+        return []
+    token = uuid.uuid4().hex
+    await OutboxEmail.filter(Q(id__in=list(ids)) & (due | expired)).update(
+        status=OutboxStatus.SENDING,
+        claimed_at=now,
+        claim_token=token,
+        attempts=F("attempts") + 1,
+    )
+    return list(
+        await OutboxEmail.filter(claim_token=token, status=OutboxStatus.SENDING)
+        .order_by("id")
+        .prefetch_related("attachments")
+    )
+
+
+def _mine(email: OutboxEmail) -> Q:
+    """The row, only while it is still held by the claim that produced `email`."""
+    return Q(id=email.id, status=OutboxStatus.SENDING, claim_token=email.claim_token)
+
+
+async def mark_sent(email: OutboxEmail, now: datetime, note: str | None = None) -> bool:
+    """The server accepted the email: record it, tell its owner, mark its invoice sent."""
+    async with in_transaction():
+        done = await OutboxEmail.filter(_mine(email)).update(
+            status=OutboxStatus.SENT, sent_at=now, claim_token=None, last_error=note
+        )
+        if not done:
+            return False
+        if email.owner_id is not None:
+            await alert_user(
+                email.owner_id, "email_sent", f"email-sent:{email.id}",
+                {"subject": email.subject, "to": ", ".join(email.to_addrs)},
+            )
+        if email.invoice_id is not None:
+            await Invoice.filter(id=email.invoice_id, status=InvoiceStatus.ISSUED).update(
+                status=InvoiceStatus.SENT
+            )
+    return True
+
+
+async def mark_retry(email: OutboxEmail, error: str, now: datetime) -> bool:
+    """A transient failure: try again after the backoff (or give up after MAX_ATTEMPTS)."""
+    if email.attempts >= MAX_ATTEMPTS:
+        return await mark_failed(email, error, now)
+    return bool(
+        await OutboxEmail.filter(_mine(email)).update(
+            status=OutboxStatus.PENDING,
+            next_attempt_at=now + retry_delay(email.attempts),
+            claim_token=None,
+            claimed_at=None,
+            last_error=error[:2000],
+        )
+    )
+
+
+async def mark_failed(email: OutboxEmail, error: str, now: datetime) -> bool:
+    """A permanent failure: stop, and tell the owner (or the admins) the server's reply."""
+    async with in_transaction():
+        done = await OutboxEmail.filter(_mine(email)).update(
+            status=OutboxStatus.FAILED, claim_token=None, last_error=error[:2000]
+        )
+        if not done:
+            return False
+        params = {"subject": email.subject, "to": ", ".join(email.to_addrs),
+                  "error": error[:300]}
+        key = f"email-failed:{email.id}"
+        if email.owner_id is not None:
+            await alert_user(email.owner_id, "email_failed", key, params)
+        else:
+            await alert_role((Role.ADMIN,), "email_failed", key, params)
+    return True
+
+
+async def outbox_counts() -> dict[str, int]:
+    """How many emails are in each state (for /status)."""
+    return {
+        status.value: await OutboxEmail.filter(status=status).count() for status in OutboxStatus
+    }

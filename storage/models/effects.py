@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from storage.models.billing import Invoice
+    from storage.models.core import User
 
 
 class OutboxStatus(StrEnum):
@@ -19,13 +24,14 @@ class AlertStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"
+    REROUTED = "rerouted"  # the recipient was unreachable: copies went to managers
 
 
 class OutboxEmail(Model):
     id = fields.IntField(primary_key=True)
     dedupe_key = fields.CharField(max_length=200, unique=True)
     message_id = fields.CharField(max_length=200, unique=True)
-    to_addrs = fields.JSONField()
+    to_addrs: Any = fields.JSONField()
     reply_to = fields.CharField(max_length=254, null=True)
     subject = fields.CharField(max_length=300)
     body_text = fields.TextField()
@@ -36,12 +42,22 @@ class OutboxEmail(Model):
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(null=True, db_index=True)
     claimed_at = fields.DatetimeField(null=True)
+    # Set with `claimed_at` by one atomic UPDATE: the sender then reads back what it won.
+    claim_token = fields.CharField(max_length=32, null=True, db_index=True)
     last_error = fields.TextField(null=True)
-    owner = fields.ForeignKeyField("models.User", null=True, related_name=False)
-    invoice = fields.ForeignKeyField("models.Invoice", null=True, related_name="emails")
+    owner: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", null=True, related_name=False
+    )
+    invoice: fields.ForeignKeyNullableRelation[Invoice] = fields.ForeignKeyField(
+        "models.Invoice", null=True, related_name="emails"
+    )
     purpose = fields.CharField(max_length=32, default="invoice")
     created_at = fields.DatetimeField(auto_now_add=True)
     sent_at = fields.DatetimeField(null=True)
+
+    owner_id: int | None
+    invoice_id: int | None
+    attachments: fields.ReverseRelation[OutboxAttachment]
 
     class Meta:
         table = "outbox_emails"
@@ -49,13 +65,21 @@ class OutboxEmail(Model):
 
 class OutboxAttachment(Model):
     id = fields.IntField(primary_key=True)
-    email = fields.ForeignKeyField("models.OutboxEmail", related_name="attachments")
+    email: fields.ForeignKeyRelation[OutboxEmail] = fields.ForeignKeyField(
+        "models.OutboxEmail", related_name="attachments"
+    )
     filename = fields.CharField(max_length=200)
     mimetype = fields.CharField(max_length=100)
     # Either literal bytes, or a document rendered by `mail.documents` at send time.
     content = fields.BinaryField(null=True)
-    invoice = fields.ForeignKeyField("models.Invoice", null=True, related_name=False)
-    purchase_order = fields.ForeignKeyField("models.PurchaseOrder", null=True, related_name=False)
+    invoice: Any = fields.ForeignKeyField("models.Invoice", null=True, related_name=False)
+    purchase_order: Any = fields.ForeignKeyField(
+        "models.PurchaseOrder", null=True, related_name=False
+    )
+
+    email_id: int
+    invoice_id: int | None
+    purchase_order_id: int | None
 
     class Meta:
         table = "outbox_attachments"
@@ -66,11 +90,19 @@ class Alert(Model):
 
     id = fields.IntField(primary_key=True)
     dedupe_key = fields.CharField(max_length=200, unique=True)
-    user = fields.ForeignKeyField("models.User", null=True, related_name="alerts")
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", null=True, related_name="alerts"
+    )
     chat_id = fields.BigIntField(null=True)
     kind = fields.CharField(max_length=48)
-    params = fields.JSONField(default=dict)
-    buttons = fields.JSONField(default=list)
+    params: Any = fields.JSONField(default=dict)
+    buttons: Any = fields.JSONField(default=list)
+    # Urgent alerts ignore quiet hours; the others wait until they end.
+    urgent = fields.BooleanField(default=False)
+    # Set on the copy a manager receives when the intended recipient was unreachable.
+    rerouted_from: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", null=True, related_name=False
+    )
     status = fields.CharEnumField(
         AlertStatus, max_length=10, default=AlertStatus.PENDING, db_index=True
     )
@@ -79,6 +111,9 @@ class Alert(Model):
     last_error = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     delivered_at = fields.DatetimeField(null=True)
+
+    user_id: int | None
+    rerouted_from_id: int | None
 
     class Meta:
         table = "alerts"
@@ -101,7 +136,7 @@ class JobRun(Model):
 
 class AppSetting(Model):
     key = fields.CharField(max_length=64, primary_key=True)
-    value = fields.JSONField()
+    value: Any = fields.JSONField()
 
     class Meta:
         table = "app_settings"

@@ -1,0 +1,289 @@
+"""The outbox sender: takes due email rows, sends them over ONE SMTP connection, marks them.
+
+Order of operations for each row: claim (a committed UPDATE: pending → sending), build the
+MIME message, SMTP transaction, mark (sent / retry / failed). So:
+
+- the SMTP server down or the process killed before the SMTP transaction: the row stays
+  "sending" (or goes back to "pending"); it is sent after the lease expires. Nothing lost.
+- killed after the server accepted the message but before `mark_sent` committed: the row
+  is sent again after the lease, with the same Message-ID. This window (one round trip to
+  the database) is the at-least-once part; everything else is exactly once.
+
+Errors are classified as the SMTP RFCs do: 4xx replies, refused or dropped connections
+and timeouts are transient (retry with backoff); 5xx replies, every recipient refused and
+authentication failures are permanent (the owner is alerted with the server's reply).
+
+With no SMTP host configured, messages are written as `.eml` files instead (the embedded
+default), one file per email named after its id: a resend overwrites the same file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import re
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from pathlib import Path
+from typing import Any, Literal
+
+import aiosmtplib
+
+from storage.models import OutboxAttachment, OutboxEmail
+from storage.outbox import claim_due, mark_failed, mark_retry, mark_sent
+
+__all__ = ["FlushResult", "SmtpConfig", "build_message", "flush_outbox", "is_permanent"]
+
+log = logging.getLogger(__name__)
+
+Hook = Callable[[OutboxEmail], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    """Where and how to send; `host=None` writes `.eml` files under `eml_dir`."""
+
+    host: str | None
+    port: int = 587
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    timeout: float = 30.0
+    mail_from: str = "Entonnoir <factures@entonnoir.example>"
+    eml_dir: Path = Path("var/mail/outbox")
+    tls_context: ssl.SSLContext | None = field(default=None, repr=False)
+    # Handed to `mail.documents.render_attachment` for invoice / purchase order PDFs.
+    seller: Any = field(default=None, repr=False)
+
+
+@dataclass
+class FlushResult:
+    """What one flush did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text = f"sent {self.sent}, retry later {self.retried}, failed {self.failed}"
+        return text + (f" ({self.errors[-1]})" if self.errors else "")
+
+
+class _ConnectionLost(Exception):
+    """The connection is unusable: the rest of the batch waits for the next flush."""
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """5xx, all recipients refused, authentication failure: permanent. Everything else: retry."""
+    if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+        return True
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return True
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return 500 <= exc.code < 600
+    return False
+
+
+def describe(exc: BaseException) -> str:
+    """The server's reply (or the network error), for the owner and the logs."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return f"{exc.code} {exc.message}"
+    return f"{type(exc).__name__}: {exc}".strip()
+
+
+def _connection_level(exc: BaseException) -> bool:
+    return isinstance(
+        exc, aiosmtplib.SMTPServerDisconnected | aiosmtplib.SMTPConnectError
+        | aiosmtplib.SMTPTimeoutError | TimeoutError | OSError,
+    )
+
+
+def _header(value: str) -> str:
+    return re.sub(r"[\r\n]+", " ", value).strip()
+
+
+def build_message(
+    email: OutboxEmail,
+    attachments: list[tuple[str, str, bytes]],
+    mail_from: str,
+    now: datetime,
+) -> EmailMessage:
+    """The MIME message: text, optional HTML alternative, attachments (filename, type, bytes)."""
+    msg = EmailMessage()
+    msg["From"] = _header(mail_from)
+    msg["To"] = ", ".join(_header(a) for a in email.to_addrs)
+    msg["Subject"] = _header(email.subject)
+    message_id = _header(email.message_id)
+    msg["Message-ID"] = message_id if message_id.startswith("<") else f"<{message_id}>"
+    msg["Date"] = format_datetime(now.astimezone(UTC))
+    if email.reply_to:
+        msg["Reply-To"] = _header(email.reply_to)
+    msg.set_content(email.body_text)
+    if email.body_html:
+        msg.add_alternative(email.body_html, subtype="html")
+    for filename, mimetype, content in attachments:
+        maintype, _, subtype = mimetype.partition("/")
+        msg.add_attachment(
+            content, maintype=maintype or "application", subtype=subtype or "octet-stream",
+            filename=_header(filename),
+        )
+    return msg
+
+
+async def _render(att: OutboxAttachment, seller: Any) -> bytes:
+    if att.content is not None:
+        return bytes(att.content)
+    from mail.documents import render_attachment  # written by the documents area
+
+    result = render_attachment(att, seller)
+    if inspect.isawaitable(result):
+        result = await result
+    return bytes(result)
+
+
+async def _attachments(email: OutboxEmail, seller: Any) -> list[tuple[str, str, bytes]]:
+    rows = sorted(email.attachments, key=lambda a: a.id)
+    return [(a.filename, a.mimetype, await _render(a, seller)) for a in rows]
+
+
+def _write_eml(folder: Path, email_id: int, data: bytes) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{email_id:08d}.eml"
+    tmp = path.with_suffix(".eml.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
+class _Session:
+    """One lazily opened SMTP connection, reused for every message of a flush."""
+
+    def __init__(self, config: SmtpConfig) -> None:
+        self.config = config
+        self.smtp: aiosmtplib.SMTP | None = None
+
+    async def send(self, msg: EmailMessage, to: list[str]) -> dict[str, Any]:
+        if self.smtp is None or not self.smtp.is_connected:
+            self.smtp = await self._connect()
+        sender = parseaddr(self.config.mail_from)[1] or self.config.mail_from
+        refused, _ = await self.smtp.send_message(msg, sender=sender, recipients=to)
+        return dict(refused)
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        c = self.config
+        smtp = aiosmtplib.SMTP(
+            hostname=c.host, port=c.port, timeout=c.timeout,
+            use_tls=c.security == "tls", start_tls=c.security == "starttls",
+            tls_context=c.tls_context,
+        )
+        await smtp.connect()
+        if c.user:
+            try:
+                await smtp.login(c.user, c.password or "")
+            except BaseException:
+                smtp.close()
+                raise
+        return smtp
+
+    async def close(self) -> None:
+        if self.smtp is not None and self.smtp.is_connected:
+            try:
+                await self.smtp.quit()
+            except (aiosmtplib.SMTPException, OSError):
+                self.smtp.close()
+        self.smtp = None
+
+
+async def flush_outbox(
+    config: SmtpConfig,
+    now: datetime | None = None,
+    *,
+    batch: int = 100,
+    before_send: Hook | None = None,
+) -> FlushResult:
+    """Send every due email once, over one connection; returns what happened.
+
+    `before_send` runs after the claim and before the SMTP transaction (tests use it to
+    simulate a crash at the worst moment).
+    """
+    now = now or datetime.now(UTC)
+    result = FlushResult()
+    session = _Session(config)
+    try:
+        while True:
+            rows = await claim_due(now, batch)
+            if not rows:
+                break
+            lost: _ConnectionLost | None = None
+            for email in rows:
+                if lost is not None:  # the server is unreachable: the rest waits too
+                    await mark_retry(email, str(lost), now)
+                    result.retried += 1
+                    continue
+                try:
+                    await _send_one(email, config, session, now, result, before_send)
+                except _ConnectionLost as exc:
+                    lost = exc
+            if lost is not None:
+                break
+            if len(rows) < batch:
+                break
+    finally:
+        await session.close()
+    return result
+
+
+async def _send_one(
+    email: OutboxEmail,
+    config: SmtpConfig,
+    session: _Session,
+    now: datetime,
+    result: FlushResult,
+    before_send: Hook | None,
+) -> None:
+    try:
+        msg = build_message(email, await _attachments(email, config.seller), config.mail_from, now)
+    except Exception as exc:  # a document that cannot be rendered now: retried later
+        log.exception("outbox email %s: cannot build the message", email.id)
+        await mark_retry(email, describe(exc), now)
+        result.retried += 1
+        return
+    if before_send is not None:
+        await before_send(email)
+    if config.host is None:
+        path = await asyncio.to_thread(_write_eml, config.eml_dir, email.id, msg.as_bytes())
+        log.info("outbox email %s written to %s", email.id, path)
+        await mark_sent(email, now)
+        result.sent += 1
+        return
+    try:
+        refused = await session.send(msg, list(email.to_addrs))
+    except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+        reason = describe(exc)
+        result.errors.append(reason)
+        if is_permanent(exc):
+            log.warning("outbox email %s failed for good: %s", email.id, reason)
+            await mark_failed(email, reason, now)
+            result.failed += 1
+            if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
+                await session.close()
+            return
+        log.info("outbox email %s will be retried: %s", email.id, reason)
+        await mark_retry(email, reason, now)
+        result.retried += 1
+        if _connection_level(exc):
+            await session.close()
+            raise _ConnectionLost(reason) from exc
+        return
+    note = "; ".join(f"{addr}: {resp.code} {resp.message}" for addr, resp in refused.items())
+    await mark_sent(email, now, note or None)
+    result.sent += 1
