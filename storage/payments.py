@@ -275,7 +275,8 @@ async def _existing_keys(keys: list[str]) -> set[str]:
     found: set[str] = set()
     for i in range(0, len(keys), _CHUNK):
         chunk = keys[i:i + _CHUNK]
-        found.update(await Payment.filter(entry_ref__in=chunk).values_list("entry_ref", flat=True))
+        rows = await Payment.filter(entry_ref__in=chunk).values_list("entry_ref", flat=True)
+        found.update(str(r) for r in rows)
     return found
 
 
@@ -339,7 +340,8 @@ async def _payer_contacts(iban: str | None, name: str | None) -> list[int]:
     clean = " ".join((name or "").split())
     if not clean:
         return []
-    return list(await Contact.filter(name__iexact=clean).values_list("id", flat=True))
+    rows = await Contact.filter(name__iexact=clean).values_list("id", flat=True)
+    return [int(str(r)) for r in rows]
 
 
 async def _payer_invoices(notice: NoticeLike, batch: _Batch | None = None) -> list[Invoice]:
@@ -374,17 +376,17 @@ def _settle(batch: _Batch, payment: Payment, invoice: Invoice, rule: str) -> Non
     payment.matched_by = rule
     payment.surplus_cents = surplus
     if payment.payer_iban:
-        batch.ibans.setdefault(payment.payer_iban, invoice.contact_id)  # type: ignore[attr-defined]
+        batch.ibans.setdefault(payment.payer_iban, invoice.contact_id)
     batch.audits.append(AuditLog(
         user_id=None, at=batch.now, entity="invoice", entity_id=str(invoice.id), action="payment",
         before=before, after={"paid_cents": new_paid, "status": invoice.status.value,
                               "payment": payment.entry_ref},
     ))
-    payer = payment.payer_name or batch.payer_names.get(invoice.contact_id, "")  # type: ignore[attr-defined]
+    payer = payment.payer_name or batch.payer_names.get(invoice.contact_id, "")
     params = {"number": invoice.number or f"#{invoice.id}", "payer": payer,
               "amount_cents": payment.amount_cents, "balance_cents": balance,
               "currency": invoice.currency}
-    owner_id: int = invoice.owner_id  # type: ignore[attr-defined]
+    owner_id: int = invoice.owner_id
     batch.alert(owner_id, "payment_received", f"paid:{payment.entry_ref}", params)
     if surplus:
         batch.alert(owner_id, "payment_surplus", f"surplus:{payment.entry_ref}",
@@ -421,8 +423,8 @@ async def _remember_ibans(ibans: dict[str, int]) -> None:
     keys = list(ibans)
     known: set[str] = set()
     for i in range(0, len(keys), _CHUNK):
-        known.update(await PayerAccount.filter(iban__in=keys[i:i + _CHUNK])
-                     .values_list("iban", flat=True))
+        rows = await PayerAccount.filter(iban__in=keys[i:i + _CHUNK]).values_list("iban", flat=True)
+        known.update(str(r) for r in rows)
     new = [PayerAccount(iban=k, contact_id=v) for k, v in ibans.items() if k not in known]
     if new:
         await PayerAccount.bulk_create(new, batch_size=_CHUNK, ignore_conflicts=True)
@@ -598,7 +600,7 @@ async def get_payment(actor: User, payment_id: int) -> Payment:
 async def likely_invoices(actor: User, payment_id: int, limit: int = 5) -> list[Invoice]:
     """Open invoices an unmatched payment probably settles: the payer's first, then same amount."""
     payment = await get_payment(actor, payment_id)
-    mine = await _payer_invoices(payment)  # type: ignore[arg-type]
+    mine = await _payer_invoices(payment)
     same = await Invoice.filter(
         Q(status__in=list(OPEN_STATUSES)), kind=InvoiceKind.INVOICE, currency=payment.currency,
     ).filter(total_gross_cents=payment.amount_cents, paid_cents=0).order_by("due_date", "id"

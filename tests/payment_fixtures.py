@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from mail.notices import Direction, PaymentNotice
+from storage.invoicing import rf_reference
 from storage.models import Contact, ContactKind, Invoice, InvoiceStatus, Role, User
 from storage.users import create_user
 
@@ -12,10 +13,9 @@ NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 27)
 
 
-def make_rf(body: str) -> str:
-    """An ISO 11649 creditor reference for a numeric body."""
-    check = 98 - int(body + "271500") % 97
-    return f"RF{check:02d}{body}"
+def rf(seq: int) -> str:
+    """The creditor reference invoicing gives invoice F2026-<seq>."""
+    return rf_reference(f"F2026-{seq:05d}")
 
 
 async def owner(name: str = "alice", role: Role = Role.SALES) -> User:
@@ -34,7 +34,7 @@ async def issued(seq: int, contact: Contact, who: User, gross_cents: int, *,
         series="F", year=2026, seq=seq, number=f"F2026-{seq:05d}", status=status,
         contact=contact, owner=who, currency=currency, issue_date=date(2026, 10, 1),
         due_date=date(2026, 10, 31), total_net_cents=gross_cents, total_gross_cents=gross_cents,
-        rf_reference=make_rf(f"2026{seq:05d}"),
+        rf_reference=rf(seq),
     )
 
 

@@ -31,7 +31,7 @@ from storage.payments import (
     record_notices,
     settle_amounts,
 )
-from tests.payment_fixtures import NOW, client, credit, issued, make_rf, owner
+from tests.payment_fixtures import NOW, client, credit, issued, owner, rf
 
 
 async def _source(message_id: str = "<m1@bank>") -> InboxMessage:
@@ -43,7 +43,7 @@ async def test_rf_reference_settles_the_invoice_and_alerts_its_owner(any_db: str
     alice = await owner()
     acme = await client("ACME SA", alice)
     inv = await issued(42, acme, alice, 1_200_00)
-    outcome = await record_notices([credit(1_200_00, ref=make_rf("202600042"), entry="E1")],
+    outcome = await record_notices([credit(1_200_00, ref=rf(42), entry="E1")],
                                    source=await _source(), now=NOW)
     assert (outcome.settled, outcome.unmatched) == (1, 0)
     inv = await Invoice.get(id=inv.id)
@@ -60,7 +60,7 @@ async def test_two_batched_credits_settle_two_invoices_once_however_often_read(a
     acme = await client("ACME SA", alice)
     a = await issued(1, acme, alice, 100_00)
     b = await issued(2, acme, alice, 250_50)
-    notices = [credit(100_00, ref=make_rf("202600001")), credit(250_50, remittance="Facture f 2026 - 2")]
+    notices = [credit(100_00, ref=rf(1)), credit(250_50, remittance="Facture f 2026 - 2")]
     first = await record_notices(notices, source=await _source(), now=NOW)
     again = await record_notices(notices, source=await InboxMessage.get(message_id="<m1@bank>"),
                                  now=NOW)
@@ -91,7 +91,7 @@ async def test_partial_then_final_payment(any_db: str) -> None:
 async def test_overpayment_pays_and_flags_the_surplus(any_db: str) -> None:
     alice = await owner()
     inv = await issued(3, await client("ACME SA", alice), alice, 100_00)
-    await record_notices([credit(130_00, ref=make_rf("202600003"))], source=await _source(), now=NOW)
+    await record_notices([credit(130_00, ref=rf(3))], source=await _source(), now=NOW)
     assert (await Invoice.get(id=inv.id)).status == InvoiceStatus.PAID
     surplus = await Alert.get(kind="payment_surplus")
     assert surplus.params["surplus_cents"] == 30_00
@@ -101,8 +101,8 @@ async def test_overpayment_pays_and_flags_the_surplus(any_db: str) -> None:
 async def test_debits_and_reversals_are_recorded_and_never_settle(any_db: str) -> None:
     alice = await owner()
     inv = await issued(4, await client("ACME SA", alice), alice, 100_00)
-    notices = [credit(100_00, ref=make_rf("202600004"), direction=Direction.DEBIT, entry="D"),
-               credit(100_00, ref=make_rf("202600004"), direction=Direction.REVERSAL, entry="R")]
+    notices = [credit(100_00, ref=rf(4), direction=Direction.DEBIT, entry="D"),
+               credit(100_00, ref=rf(4), direction=Direction.REVERSAL, entry="R")]
     outcome = await record_notices(notices, source=await _source(), now=NOW)
     assert (outcome.ignored, outcome.settled) == (2, 0)
     assert (await Invoice.get(id=inv.id)).paid_cents == 0
@@ -115,7 +115,7 @@ async def test_payer_iban_seen_before_finds_the_one_invoice_with_that_balance(an
     await issued(10, acme, alice, 500_00)
     later = await issued(11, acme, alice, 320_00)
     iban = "FR76 3000 6000 0112 3456 7890 189"
-    await record_notices([credit(500_00, ref=make_rf("202600010"), iban=iban, payer="A.C.M.E.")],
+    await record_notices([credit(500_00, ref=rf(10), iban=iban, payer="A.C.M.E.")],
                          source=await _source("<1@b>"), now=NOW)
     assert await PayerAccount.filter(iban="FR7630006000011234567890189", contact_id=acme.id).exists()
     await record_notices([credit(320_00, iban=iban, payer="Someone else", remittance="merci")],
@@ -150,7 +150,7 @@ async def test_settling_closes_the_open_collection_task_and_tells_its_assignee(a
     inv = await issued(30, await client("ACME SA", alice), alice, 50_00,
                        status=InvoiceStatus.SENT)
     task = await CollectionTask.create(invoice=inv, assignee=carl, opened_at=NOW)
-    await record_notices([credit(50_00, ref=make_rf("202600030"))], source=await _source(), now=NOW)
+    await record_notices([credit(50_00, ref=rf(30))], source=await _source(), now=NOW)
     task = await CollectionTask.get(id=task.id)
     assert (task.status, task.closed_at) == (CollectionStatus.CLOSED, NOW)
     assert await Alert.filter(kind="collection_closed", user_id=carl.id).exists()
@@ -161,7 +161,7 @@ async def test_partial_payment_keeps_the_collection_task_open(any_db: str) -> No
     carl = await owner("carl", Role.COLLECTIONS)
     inv = await issued(31, await client("ACME SA", alice), alice, 50_00)
     await CollectionTask.create(invoice=inv, assignee=carl, opened_at=NOW)
-    await record_notices([credit(10_00, ref=make_rf("202600031"))], source=await _source(), now=NOW)
+    await record_notices([credit(10_00, ref=rf(31))], source=await _source(), now=NOW)
     assert (await CollectionTask.get(invoice_id=inv.id)).status == CollectionStatus.OPEN
 
 
@@ -192,7 +192,7 @@ async def test_ingest_reuses_the_message_row_on_a_second_read(any_db: str) -> No
 async def test_other_currency_is_not_settled(any_db: str) -> None:
     alice = await owner()
     inv = await issued(8, await client("ACME SA", alice), alice, 10_00, currency="CHF")
-    out = await record_notices([credit(10_00, ref=make_rf("202600008"))], source=await _source(),
+    out = await record_notices([credit(10_00, ref=rf(8))], source=await _source(),
                                now=NOW)
     assert out.unmatched == 1 and (await Invoice.get(id=inv.id)).paid_cents == 0
 
