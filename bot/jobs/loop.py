@@ -1,0 +1,90 @@
+"""The business jobs: overdue scan and dunning, purchasing check, task reminders, digest.
+
+Each job is one call into a tested use-case of `storage/`, with today's date and the day's
+bounds taken in the company time zone. All are idempotent (dedupe keys, levels, reminded_at),
+so the first run after days down does once what was missed.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from urllib.parse import urlsplit
+
+from telegram import Bot
+
+from bot.context import Services
+from bot.jobs import JobSpec
+from bot.settings import Settings
+from storage.collections import Company, scan_overdue
+from storage.purchasing import purchasing_check
+from storage.reports import queue_digests, task_reminders
+
+__all__ = ["JOBS", "company_of", "local_day"]
+
+
+def company_of(settings: Settings) -> Company:
+    """The company identity the dunning emails quote."""
+    domain = settings.company_email.rsplit("@", 1)[-1] or urlsplit(settings.mail_from).hostname
+    return Company(
+        name=settings.company_name,
+        email=settings.company_email,
+        iban=settings.company_iban,
+        late_penalty_rate=settings.late_penalty_rate,
+        indemnity_eur=settings.recovery_indemnity_eur,
+        mail_domain=domain or "entonnoir.example",
+    )
+
+
+def local_day(now: datetime, settings: Settings) -> tuple[date, datetime, datetime]:
+    """Today in the company zone, and its bounds as UTC datetimes."""
+    today = now.astimezone(settings.zone).date()
+    start = datetime.combine(today, time(0), settings.zone).astimezone(UTC)
+    end = datetime.combine(today + timedelta(days=1), time(0), settings.zone).astimezone(UTC)
+    return today, start, end
+
+
+def _digest_time(settings: Settings) -> time:
+    hours, minutes = settings.digest_time.split(":")
+    return time(int(hours), int(minutes))
+
+
+async def overdue(services: Services, bot: Bot | None) -> str:
+    """Open collection tasks for overdue invoices and run the dunning levels due."""
+    now = datetime.now(UTC)
+    today, _, _ = local_day(now, services.settings)
+    result = await scan_overdue(today, now, company_of(services.settings),
+                                services.settings.dunning_levels)
+    return str(result)
+
+
+async def purchasing(services: Services, bot: Bot | None) -> str:
+    """Draft the purchase orders that won deals and reorder points need."""
+    return str(await purchasing_check(datetime.now(UTC)))
+
+
+async def reminders(services: Services, bot: Bot | None) -> str:
+    """Alert assignees of tasks falling due."""
+    return f"{await task_reminders(datetime.now(UTC))} task reminder(s)"
+
+
+async def digest(services: Services, bot: Bot | None) -> str:
+    """The managers' morning digest, once a day from the configured local time on.
+
+    Runs every few minutes rather than once at the time, so a bot that was down at 08:00
+    still sends that day's digest when it comes back (the per-day dedupe key keeps it once).
+    """
+    settings = services.settings
+    now = datetime.now(UTC)
+    today, start, end = local_day(now, settings)
+    if now.astimezone(settings.zone).time() < _digest_time(settings):
+        return "not yet time"
+    sent = await queue_digests(now, today, start, end, settings.default_currency)
+    return f"{sent} digest(s) queued"
+
+
+JOBS = [
+    JobSpec("overdue", overdue, every=lambda s: 3600.0),
+    JobSpec("purchasing", purchasing, every=lambda s: 900.0),
+    JobSpec("task_reminders", reminders, every=lambda s: 60.0),
+    JobSpec("digest", digest, every=lambda s: 600.0),
+]
