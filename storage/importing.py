@@ -645,7 +645,7 @@ class _Contacts:
         for start in range(0, len(people), CHUNK):
             await self._create(people[start : start + CHUNK], names)
             if progress is not None:
-                await _call(progress, min(total, start + CHUNK), total)
+                await _call(progress, min(len(people), start + CHUNK), len(people))
         changed = {id(c): c for c in self.index.values() if c.id is not None and c.changed}
         updates = [
             Contact(id=c.id, phone=c.phone, email=c.email, extra_phones=c.extra_phones,
@@ -665,18 +665,22 @@ class _Contacts:
         if not items:
             return
         names = names or {}
-        await Contact.bulk_create(
-            [
-                Contact(kind=c.kind, name=c.name, phone=c.phone, email=c.email,
-                        extra_phones=c.extra_phones, extra_emails=c.extra_emails,
-                        company_id=c.company_id, owner_id=c.owner_id or self.actor.id,
-                        shared=c.shared,
-                        search_key=make_search_key(c.name, names.get(c.company_id or 0), c.phone,
-                                                   c.email))
-                for c in items
-            ],
-            batch_size=CHUNK,
-        )
+        # One fully validated instance as a prototype; the others copy its state and only
+        # change the columns below (Model.__init__ costs ~0.1 ms a row: 10 s per 100,000).
+        proto = Contact(kind=ContactKind.PERSON, name="x", owner_id=self.actor.id).__dict__
+        objects = []
+        for c in items:
+            obj = object.__new__(Contact)
+            obj.__dict__.update(proto)
+            obj.__dict__.update(
+                kind=c.kind, name=c.name, phone=c.phone, email=c.email,
+                extra_phones=c.extra_phones, extra_emails=c.extra_emails,
+                company_id=c.company_id, owner_id=c.owner_id or self.actor.id, shared=c.shared,
+                search_key=make_search_key(c.name, names.get(c.company_id or 0), c.phone,
+                                           c.email),
+            )
+            objects.append(obj)
+        await Contact.bulk_create(objects, batch_size=CHUNK)
 
 
 async def _call(progress: Progress, done: int, total: int) -> None:
@@ -777,7 +781,7 @@ class _Deals:
             if deal is None:
                 deal = Deal(contact_id=row.contact_id, title=row.title)
             deal.amount_cents, deal.currency = row.amount_cents, row.currency
-            deal.owner_id, deal.stage_id = row.owner_id, row.stage.id  # type: ignore[attr-defined]
+            deal.owner_id, deal.stage_id = row.owner_id, row.stage.id
             deal.expected_close = row.expected_close or deal.expected_close
             if from_stage != row.stage.id:
                 deal.won_at = now if row.stage.is_won else None
@@ -787,7 +791,7 @@ class _Deals:
                 await StageChange.create(deal=deal, user=self.actor, from_stage_id=from_stage,
                                          to_stage_id=row.stage.id, at=now)
             if progress is not None and done % CHUNK == 0:
-                await _call(progress, done, total)
+                await _call(progress, done, len(self.planned))
 
 
 class _Products:
@@ -863,20 +867,31 @@ async def run_import(
               "products": {"sku"}}[kind]
     if not needed & set(filter(None, mapping)):
         raise InvalidInput("import_no_header")
+    rows = len(table.rows)
+
+    async def planning(done: int, _: int) -> None:
+        if progress is not None:
+            await _call(progress, done, 2 * rows)
+
+    async def writing(done: int, of: int) -> None:
+        if progress is not None:
+            await _call(progress, rows + done * rows // max(of, 1), 2 * rows)
+
     if not write:
-        report, _ = await _plan(actor, kind, table, mapping, region, currency, today, progress)
+        report, _ = await _plan(actor, kind, table, mapping, region, currency, today, planning)
         return report
     async with in_transaction():
         report, planner = await _plan(actor, kind, table, mapping, region, currency, today,
-                                      progress)
+                                      planning)
         if report.rejected and not only_valid:
-            rows = ", ".join(str(r.row) for r in report.rejected[:20])
-            raise InvalidInput("import_rejected", count=len(report.rejected), rows=rows)
-        await planner.write(progress, report.total)
+            rows_text = ", ".join(str(r.row) for r in report.rejected[:20])
+            raise InvalidInput("import_rejected", count=len(report.rejected), rows=rows_text)
+        await planner.write(writing, report.total)
         await audit.record(actor, "import", kind, "import", None,
                            {"new": report.new, "merged": report.merged,
                             "skipped": len(report.rejected)})
         report.written = True
+    await writing(1, 1)
     return report
 
 
