@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 import time
+from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from mail.parsers.camt import parse_camt  # noqa: E402
+from mail.parsers.camt import parse_camt
 
 ENTRY = (
     '<Ntry><Amt Ccy="EUR">{amount}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts><Cd>BOOK</Cd></Sts>'
