@@ -130,7 +130,6 @@ auth_mechanisms = plain login
 {owner}
 mail_location = maildir:{d}/mail/%u
 mail_plugins =
-imap_capability = +MOVE
 imap_idle_notify_interval = 1 secs
 default_internal_user = {"dovecot" if root else os.environ.get("USER", "nobody")}
 default_login_user = {"dovenull" if root else os.environ.get("USER", "nobody")}
@@ -209,6 +208,22 @@ namespace inbox {{
                 self.proc.kill()
                 self.proc.wait(timeout=10)
             self.proc = None
+
+    def kill_sessions(self) -> int:
+        """Kill every IMAP session process of this server (its clients see the socket drop)."""
+        if self.proc is None:
+            return 0
+        killed = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                comm = stat.read_text().split("(", 1)[1].rsplit(")", 1)[0]
+            except OSError:
+                continue
+            if int(fields[1]) == self.proc.pid and comm == "imap":
+                os.kill(int(stat.parent.name), 9)
+                killed += 1
+        return killed
 
     def start_again(self) -> None:
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"

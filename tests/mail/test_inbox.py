@@ -1,0 +1,301 @@
+"""The inbox watcher against a real Dovecot: bank mail in, invoices settled, forgeries quarantined."""
+
+from __future__ import annotations
+
+import zipfile
+from datetime import timedelta
+from io import BytesIO
+from pathlib import Path
+
+from imap_tools import MailBoxUnencrypted
+
+from mail.inbox import ImapAccount, imap_pass, maildir_pass, process_message
+from storage.models import (
+    Alert,
+    InboxMessage,
+    InboxStatus,
+    Invoice,
+    InvoiceStatus,
+    MailboxState,
+    Payment,
+    PaymentStatus,
+    Role,
+)
+from tests.mail.bankmail import AUTHSERV, BANK, Entry, Tx, bank_mail, camt, dns_lookup, rules
+from tests.mail.conftest import append, count
+from tests.payment_fixtures import NOW, client, issued, owner, rf
+from tests.services import DovecotServer
+
+XML = "application/xml"
+
+
+async def _two_invoices() -> tuple[Invoice, Invoice]:
+    alice = await owner()
+    await owner("root", Role.ADMIN)
+    acme = await client("ACME SA", alice)
+    return await issued(1, acme, alice, 1_200_00), await issued(2, acme, alice, 350_00)
+
+
+def _batched_camt054() -> bytes:
+    return camt("054", [Entry("1550.00", [Tx("1200.00", rf=rf(1)),
+                                          Tx("350.00", ustrd="Facture F2026 00002")])])
+
+
+async def _status(*invoices: Invoice) -> list[tuple[InvoiceStatus, int]]:
+    out = []
+    for inv in invoices:
+        fresh = await Invoice.get(id=inv.id)
+        out.append((fresh.status, fresh.paid_cents))
+    return out
+
+
+async def test_camt054_with_two_batched_payments_settles_both_and_moves_the_mail(
+    db: str, dovecot: DovecotServer, account: ImapAccount
+) -> None:
+    a, b = await _two_invoices()
+    append(dovecot, bank_mail(attachments=[("avis.xml", _batched_camt054(), XML)]))
+    report = await imap_pass(account, rules())
+    assert report.error is None and report.count("processed") == 1
+    assert await _status(a, b) == [(InvoiceStatus.PAID, 1_200_00), (InvoiceStatus.PAID, 350_00)]
+    assert (count(dovecot, "INBOX"), count(dovecot, "Processed")) == (0, 1)
+    assert await Alert.filter(kind="payment_received").count() == 2
+
+
+async def test_the_move_is_a_real_uid_move_that_expunges_nothing_else(
+    db: str, dovecot: DovecotServer, account: ImapAccount
+) -> None:
+    await _two_invoices()
+    append(dovecot, b"From: someone@else\r\nSubject: keep me\r\n\r\nhi\r\n", flags=("\\Deleted",))
+    with MailBoxUnencrypted("127.0.0.1", dovecot.port).login(dovecot.user, dovecot.password) as mb:
+        validity = int(mb.folder.status("INBOX")["UIDVALIDITY"])
+    # UID 1 was handled in an earlier pass (a person flagged it \Deleted since).
+    await MailboxState.create(folder="INBOX", uidvalidity=validity, last_uid=1)
+    append(dovecot, bank_mail(attachments=[("avis.xml", _batched_camt054(), XML)]))
+    report = await imap_pass(account, rules())
+    assert report.count("processed") == 1
+    # A COPY + \Deleted + EXPUNGE fallback would have removed the other \Deleted message too.
+    assert (count(dovecot, "INBOX"), count(dovecot, "Processed")) == (1, 1)
+
+
+async def test_camt053_statement_settles_credits_and_records_debits(
+    db: str, dovecot: DovecotServer, account: ImapAccount
+) -> None:
+    a, b = await _two_invoices()
+    statement = camt("053", [
+        Entry("1200.00", [Tx("1200.00", rf=rf(1))]),
+        Entry("350.00", [Tx("350.00", rf=rf(2))], credit=False),
+    ], version="02")
+    append(dovecot, bank_mail(attachments=[("releve.xml", statement, XML)]))
+    await imap_pass(account, rules())
+    assert await _status(a, b) == [(InvoiceStatus.PAID, 1_200_00), (InvoiceStatus.ISSUED, 0)]
+    assert await Payment.filter(status=PaymentStatus.IGNORED).count() == 1
+
+
+async def test_zipped_camt_is_read(db: str, dovecot: DovecotServer, account: ImapAccount) -> None:
+    a, b = await _two_invoices()
+    buffer = BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("avis.xml", _batched_camt054())
+    append(dovecot, bank_mail(attachments=[("avis.zip", buffer.getvalue(), "application/zip")]))
+    await imap_pass(account, rules())
+    assert await _status(a, b) == [(InvoiceStatus.PAID, 1_200_00), (InvoiceStatus.PAID, 350_00)]
+
+
+async def test_partial_then_final_payment(db: str, dovecot: DovecotServer,
+                                          account: ImapAccount) -> None:
+    a, _ = await _two_invoices()
+    append(dovecot, bank_mail(attachments=[("a.xml", camt("054", [
+        Entry("200.00", [Tx("200.00", rf=rf(1))])]), XML)]))
+    await imap_pass(account, rules())
+    assert await _status(a) == [(InvoiceStatus.PARTIALLY_PAID, 200_00)]
+    append(dovecot, bank_mail(attachments=[("b.xml", camt("054", [
+        Entry("1000.00", [Tx("1000.00", rf=rf(1))])]), XML)]))
+    await imap_pass(account, rules())
+    assert await _status(a) == [(InvoiceStatus.PAID, 1_200_00)]
+    balances = [al.params["balance_cents"] for al in await Alert.filter(kind="payment_received")
+                .order_by("id")]
+    assert balances == [1_000_00, 0]
+
+
+async def test_the_same_mail_read_twice_counts_once(db: str, dovecot: DovecotServer,
+                                                    account: ImapAccount) -> None:
+    a, b = await _two_invoices()
+    raw = bank_mail(attachments=[("avis.xml", _batched_camt054(), XML)])
+    append(dovecot, raw)
+    await imap_pass(account, rules())
+    append(dovecot, raw)  # a person drags it back to the inbox
+    report = await imap_pass(account, rules())
+    assert report.outcomes[0].record is not None and report.outcomes[0].record.duplicates == 2
+    assert await Payment.all().count() == 2
+    assert await _status(a, b) == [(InvoiceStatus.PAID, 1_200_00), (InvoiceStatus.PAID, 350_00)]
+    assert await InboxMessage.all().count() == 1
+    assert (count(dovecot, "INBOX"), count(dovecot, "Processed")) == (0, 2)
+
+
+async def test_uidvalidity_change_rescans_without_counting_twice(
+    db: str, dovecot: DovecotServer, account: ImapAccount
+) -> None:
+    a, b = await _two_invoices()
+    bank = ImapAccount(**{**account.__dict__, "folder": "Bank"})
+    first = bank_mail(attachments=[("a.xml", camt("054", [
+        Entry("200.00", [Tx("200.00", rf=rf(1))], ref="E-A")]), XML)])
+    second = bank_mail(attachments=[("b.xml", camt("054", [
+        Entry("350.00", [Tx("350.00", rf=rf(2))], ref="E-B")]), XML)])
+    append(dovecot, b"Subject: filler\r\n\r\nx\r\n", b"Subject: filler\r\n\r\ny\r\n", folder="Bank")
+    append(dovecot, first, folder="Bank")
+    await imap_pass(bank, rules())
+    old = await MailboxState.get(folder="Bank")
+    assert old.last_uid == 3
+    with MailBoxUnencrypted("127.0.0.1", dovecot.port).login(
+            dovecot.user, dovecot.password, initial_folder=None) as mb:
+        mb.folder.delete("Bank")
+        mb.folder.create("Bank")
+    append(dovecot, first, second, folder="Bank")  # UIDs 1 and 2 again, below the old cursor
+    report = await imap_pass(bank, rules())
+    assert report.rescanned and report.uidvalidity != old.uidvalidity
+    assert await _status(a, b) == [(InvoiceStatus.PARTIALLY_PAID, 200_00),
+                                   (InvoiceStatus.PAID, 350_00)]
+    assert await Payment.all().count() == 2
+
+
+async def test_connection_killed_mid_pass_loses_and_doubles_nothing(
+    db: str, dovecot: DovecotServer, account: ImapAccount
+) -> None:
+    a, b = await _two_invoices()
+    killed: list[bool] = []
+
+    def lookup_then_kill(name: bytes | str, timeout: int = 5) -> bytes | None:
+        if not killed:  # the server dies while the first message is being processed
+            killed.append(dovecot.kill_sessions() > 0)
+        return dns_lookup(name, timeout)
+
+    mails = [bank_mail(trusted=False, dkim_domain="bank.example", attachments=[(
+        f"{n}.xml", camt("054", [Entry(amount, [Tx(amount, rf=rf(n))])]), XML)])
+        for n, amount in ((1, "1200.00"), (2, "350.00"))]
+    append(dovecot, *mails)
+    report = await imap_pass(account, rules(dns_lookup=lookup_then_kill))
+    assert killed == [True] and report.error is not None
+    assert await MailboxState.filter(folder="INBOX", down_since__isnull=False).exists()
+    again = await imap_pass(account, rules())
+    assert again.error is None
+    assert await _status(a, b) == [(InvoiceStatus.PAID, 1_200_00), (InvoiceStatus.PAID, 350_00)]
+    assert await Payment.all().count() == 2
+    assert (count(dovecot, "INBOX"), count(dovecot, "Processed")) == (0, 2)
+    assert (await MailboxState.get(folder="INBOX")).down_since is None
+
+
+async def _quarantined(dovecot: DovecotServer, account: ImapAccount, raw: bytes,
+                       invoice: Invoice) -> InboxMessage:
+    append(dovecot, raw)
+    report = await imap_pass(account, rules())
+    assert report.count("processed") == 0
+    assert await _status(invoice) == [(InvoiceStatus.ISSUED, 0)]
+    assert await Payment.all().count() == 0
+    assert (count(dovecot, "INBOX"), count(dovecot, "Quarantine")) == (0, 1)
+    return await InboxMessage.get()
+
+
+async def test_spoofed_sender_is_quarantined_and_admins_are_told(
+    db: str, dovecot: DovecotServer, account: ImapAccount
+) -> None:
+    a, _ = await _two_invoices()
+    raw = bank_mail(sender="notifications@bank-example.evil",
+                    attachments=[("avis.xml", _batched_camt054(), XML)])
+    row = await _quarantined(dovecot, account, raw, a)
+    assert row.status == InboxStatus.QUARANTINED and row.reason
+    assert row.raw_message is not None and b"bank-example.evil" in row.raw_message
+    assert await Alert.filter(kind="quarantined").count() == 1
+
+
+async def test_valid_dkim_signature_from_the_wrong_domain_is_quarantined(
+    db: str, dovecot: DovecotServer, account: ImapAccount
+) -> None:
+    a, _ = await _two_invoices()
+    raw = bank_mail(trusted=False, dkim_domain="evil.example",
+                    attachments=[("avis.xml", _batched_camt054(), XML)])
+    row = await _quarantined(dovecot, account, raw, a)
+    assert row.status == InboxStatus.QUARANTINED
+
+
+async def test_dkim_signature_of_the_bank_is_trusted(
+    db: str, dovecot: DovecotServer, account: ImapAccount
+) -> None:
+    a, b = await _two_invoices()
+    append(dovecot, bank_mail(trusted=False, dkim_domain="bank.example",
+                              attachments=[("avis.xml", _batched_camt054(), XML)]))
+    await imap_pass(account, rules())
+    assert await _status(a, b) == [(InvoiceStatus.PAID, 1_200_00), (InvoiceStatus.PAID, 350_00)]
+
+
+async def test_forged_authentication_results_below_ours_are_ignored(
+    db: str, dovecot: DovecotServer, account: ImapAccount
+) -> None:
+    a, _ = await _two_invoices()
+    raw = bank_mail(trusted=False, attachments=[("avis.xml", _batched_camt054(), XML)],
+                    auth_results=[
+                        f"Authentication-Results: {AUTHSERV}; dkim=none; spf=fail "
+                        f"smtp.mailfrom={BANK}",
+                        f"Authentication-Results: {AUTHSERV}; dkim=pass header.d=bank.example; "
+                        f"spf=pass smtp.mailfrom={BANK}",
+                    ])
+    row = await _quarantined(dovecot, account, raw, a)
+    assert row.status == InboxStatus.QUARANTINED
+
+
+async def test_xml_bomb_is_refused_and_kept_for_a_human(
+    db: str, dovecot: DovecotServer, account: ImapAccount
+) -> None:
+    a, _ = await _two_invoices()
+    bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+            b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+            b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+            b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">&lol3;</Document>')
+    row = await _quarantined(dovecot, account, bank_mail(attachments=[("avis.xml", bomb, XML)]), a)
+    assert row.status == InboxStatus.UNRECOGNISED and row.reason
+
+
+async def test_twenty_megabyte_attachment_is_quarantined_unread(
+    db: str, dovecot: DovecotServer, account: ImapAccount
+) -> None:
+    a, _ = await _two_invoices()
+    huge = bank_mail(attachments=[("avis.xml", _batched_camt054(), XML),
+                                  ("scan.bin", b"\0" * (20 * 1024 * 1024), "application/octet-stream")])
+    row = await _quarantined(dovecot, account, huge, a)
+    assert "too large" in row.reason
+
+
+async def test_mailbox_unreachable_for_15_minutes_alerts_admins_once(db: str) -> None:
+    admin = await owner("root", Role.ADMIN)
+    from tests.services import free_port
+
+    dead = ImapAccount(host="127.0.0.1", port=free_port(), user="x", password="y",
+                       security="none", timeout=2.0)
+    for minutes in (0, 10, 16, 30):
+        report = await imap_pass(dead, rules(), now=NOW + timedelta(minutes=minutes))
+        assert report.error
+    alerts = await Alert.filter(kind="mailbox_down")
+    assert [al.user_id for al in alerts] == [admin.id]  # type: ignore[attr-defined]
+
+
+async def test_embedded_maildir_takes_dropped_eml_files(db: str, tmp_path: Path) -> None:
+    a, b = await _two_invoices()
+    inbox = tmp_path / "mail" / "inbox"
+    inbox.mkdir(parents=True)
+    (inbox / "avis.eml").write_bytes(bank_mail(attachments=[("a.xml", _batched_camt054(), XML)]))
+    (inbox / "new").mkdir()
+    (inbox / "new" / "1.host").write_bytes(bank_mail(sender="x@evil.example"))
+    report = await maildir_pass(tmp_path / "mail", rules())
+    assert sorted(o.kind for o in report.outcomes) == ["processed", "quarantined"]
+    assert await _status(a, b) == [(InvoiceStatus.PAID, 1_200_00), (InvoiceStatus.PAID, 350_00)]
+    assert (tmp_path / "mail" / "processed" / "avis.eml").exists()
+    assert (tmp_path / "mail" / "quarantine" / "1.host").exists()
+    assert not list(inbox.glob("*.eml"))
+
+
+async def test_nothing_recognisable_is_kept_with_the_reason(db: str) -> None:
+    await _two_invoices()
+    outcome = await process_message(bank_mail(text="Bonjour, votre conseiller vous écrit."),
+                                    folder="INBOX", uid=1, rules=rules())
+    assert outcome.kind == "unrecognised" and outcome.reason
+    row = await InboxMessage.get()
+    assert row.status == InboxStatus.UNRECOGNISED and row.reason == outcome.reason
