@@ -144,7 +144,7 @@ async def stock_rows(actor: User, sku: str | None = None, limit: int = 30) -> li
     if sku:
         product = await Product.get_or_none(sku__iexact=sku.strip()).prefetch_related("supplier")
         if product is None:
-            raise NotFound("product", sku=sku)
+            raise NotFound("stock_sku", sku=sku)
         products = [product]
     else:
         on_hand, reserved, _, _ = await _sums()
@@ -440,7 +440,7 @@ async def adjust(actor: User, sku: str, qty: Decimal, reason: str, now: datetime
         raise InvalidInput("quantity", value="0")
     product = await Product.get_or_none(sku__iexact=(sku or "").strip())
     if product is None:
-        raise NotFound("product", sku=sku)
+        raise NotFound("stock_sku", sku=sku)
     async with in_transaction():
         new = await _move(product.id, qty, f"adjustment: {reason}", now, user=actor)
         await audit.record(actor, "stock", product.sku, "adjust", None,

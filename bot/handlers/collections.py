@@ -1,0 +1,108 @@
+"""Collections: /collections, and the overdue alert's buttons (remind, call, promise, dispute)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import Ctx
+from bot.forms import Form, Step, register_form, start_form
+from bot.i18n import fmt_date, fmt_money
+from bot.jobs.loop import company_of, local_day
+from bot.ui import parse_cb, reply, tr
+from storage.collections import (
+    get_task,
+    list_collections,
+    log_call,
+    promise_to_pay,
+    send_reminder_now,
+    set_disputed,
+)
+from storage.errors import InvalidInput
+from storage.ids import parse_id
+from storage.parsing import parse_date
+
+
+def _today(ctx: Ctx) -> tuple[datetime, Any]:
+    now = datetime.now(UTC)
+    return now, local_day(now, ctx.settings)[0]
+
+
+async def collections(update: Update, ctx: Ctx) -> None:
+    """`/collections`: open tasks with amount and days overdue, oldest first."""
+    _, today = _today(ctx)
+    rows = await list_collections(ctx.actor, today)
+    if not rows:
+        await reply(update, ctx, tr(ctx, "coll.none"))
+        return
+    lines = [tr(ctx, "coll.title")]
+    for r in rows:
+        line = tr(ctx, "coll.row", task=r.task_id, number=r.number, contact=r.contact,
+                  amount=fmt_money(r.due_cents, r.currency, ctx.lang), days=r.days_overdue,
+                  level=r.level, owner=r.owner)
+        if r.promised_date:
+            line += tr(ctx, "coll.promised", date=fmt_date(r.promised_date, ctx.lang))
+        if r.disputed:
+            line += tr(ctx, "coll.disputed")
+        lines.append(line)
+    await reply(update, ctx, "\n".join(lines))
+
+
+async def _call_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:
+    now, _ = _today(ctx)
+    event = await log_call(ctx.actor, parse_id(values["task"], "R"), values["note"], now)
+    task = await get_task(ctx.actor, event.task_id)  # type: ignore[attr-defined]
+    await reply(update, ctx, tr(ctx, "coll.call_logged", number=task.invoice.number or ""))
+
+
+async def _promise_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:
+    now, today = _today(ctx)
+    promised = parse_date(values["date"], today)
+    task = await promise_to_pay(ctx.actor, parse_id(values["task"], "R"), promised, today, now)
+    await reply(update, ctx, tr(ctx, "coll.promise_set", number=task.invoice.number or "",
+                                date=fmt_date(promised, ctx.lang)))
+
+
+def _check_date(ctx: Ctx, value: str) -> None:
+    today = _today(ctx)[1]
+    if parse_date(value, today) < today:
+        raise InvalidInput("promise_past", date=value)
+
+
+CALL = register_form(Form("coll_call", (Step("task", "coll.ask_task"),
+                                        Step("note", "coll.ask_note")), _call_done))
+PROMISE = register_form(Form("coll_promise", (Step("task", "coll.ask_task"),
+                                              Step("date", "coll.ask_date", check=_check_date)),
+                             _promise_done))
+
+
+async def on_button(update: Update, ctx: Ctx) -> None:
+    """The overdue alert's buttons; each press re-checks the user's right on the task."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    action = (query.data or "").split(":")[1:2]
+    (raw,) = parse_cb(query.data, "coll", 1)
+    task = await get_task(ctx.actor, parse_id(raw, "R"))
+    now, today = _today(ctx)
+    if action == ["remind"]:
+        await send_reminder_now(ctx.actor, task.id, today, now, company_of(ctx.settings))
+        await reply(update, ctx, tr(ctx, "coll.reminded", number=task.invoice.number or ""))
+    elif action == ["call"]:
+        await start_form(update, ctx, CALL, task=f"R{task.id}")
+    elif action == ["promise"]:
+        await start_form(update, ctx, PROMISE, task=f"R{task.id}")
+    elif action == ["dispute"]:
+        task = await set_disputed(ctx.actor, task.id, not task.disputed, now)
+        key = "coll.disputed_set" if task.disputed else "coll.resolved_set"
+        await reply(update, ctx, tr(ctx, key, number=task.invoice.number or ""))
+    else:
+        raise InvalidInput("callback")
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_handler(CommandHandler(["collections", "recouvrements"], collections))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^coll:"))

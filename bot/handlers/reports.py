@@ -1,0 +1,79 @@
+"""Manager overview: /dashboard (PNG charts), /report sales|receivables|purchases [period]."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler
+
+from bot.charts import bar_chart, funnel_chart, xlsx
+from bot.context import Ctx
+from bot.jobs.loop import local_day
+from bot.ui import args_text, reply, tr
+from storage.errors import InvalidInput
+from storage.reports import (
+    aging,
+    cash_by_week,
+    forecast_by_month,
+    funnel,
+    purchases_pending,
+    report_rows,
+)
+
+
+def _units(cents: int) -> Decimal:
+    return Decimal(cents) / 100
+
+
+async def dashboard(update: Update, ctx: Ctx) -> None:
+    """`/dashboard`: funnel, forecast, aging, expected cash, purchases pending, as one album."""
+    now = datetime.now(UTC)
+    today = local_day(now, ctx.settings)[0]
+    cur = ctx.settings.default_currency
+    rows = await funnel(ctx.actor, cur)
+    forecast = await forecast_by_month(ctx.actor, cur, today)
+    buckets = await aging(ctx.actor, cur, today)
+    cash = await cash_by_week(ctx.actor, cur, today)
+    pending = await purchases_pending(ctx.actor)
+    pngs = [
+        funnel_chart(tr(ctx, "report.funnel"), [r.stage for r in rows], [r.count for r in rows],
+                     [_units(r.value_cents) for r in rows], [r.conversion_pct for r in rows],
+                     tr(ctx, "report.count"), tr(ctx, "report.value")),
+        bar_chart(tr(ctx, "report.forecast"), [m for m, _ in forecast],
+                  [_units(v) for _, v in forecast], cur),
+        bar_chart(tr(ctx, "report.aging"), list(buckets), [_units(v) for v in buckets.values()],
+                  cur),
+        bar_chart(tr(ctx, "report.cash"), [d.isoformat() for d, _ in cash],
+                  [_units(v) for _, v in cash], cur),
+        bar_chart(tr(ctx, "report.purchases"), [p[0] for p in pending], [p[3] for p in pending]),
+    ]
+    chat = update.effective_chat
+    assert chat is not None
+    await reply(update, ctx, tr(ctx, "report.dashboard"))
+    for png in pngs:  # one photo per chart (an album would lose the per-chart caption)
+        await ctx.bot.send_photo(chat.id, png)
+
+
+async def report(update: Update, ctx: Ctx) -> None:
+    """`/report sales|receivables|purchases [period]`: an XLSX of the rows."""
+    parts = args_text(ctx).split()
+    if not parts:
+        raise InvalidInput("usage", usage="/report sales|receivables|purchases [2026-11]")
+    today = local_day(datetime.now(UTC), ctx.settings)[0]
+    period = parts[1] if len(parts) > 1 else ""
+    header, rows = await report_rows(ctx.actor, parts[0], today, period,
+                                     ctx.settings.default_currency)
+    kind = parts[0].lower()
+    data = xlsx(kind, header, rows)
+    chat = update.effective_chat
+    assert chat is not None
+    await ctx.bot.send_document(chat.id, data, filename=f"{kind}-{period or today.isoformat()}.xlsx",
+                                caption=tr(ctx, "report.sent", kind=kind, rows=len(rows)))
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_handler(CommandHandler(["dashboard", "tableau"], dashboard))
+    app.add_handler(CommandHandler(["report", "rapport"], report))

@@ -1,0 +1,36 @@
+"""/status (admins): every background job's last run, duration and outcome."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CommandHandler
+
+from bot.context import Ctx
+from bot.i18n import fmt_datetime
+from bot.ui import reply, tr
+from storage.access import can_manage_users
+from storage.errors import Forbidden
+from storage.jobs import job_runs
+
+
+async def status(update: Update, ctx: Ctx) -> None:
+    """`/status`: one line per job."""
+    if not can_manage_users(ctx.actor):
+        raise Forbidden("admin_only")
+    runs = await job_runs()
+    if not runs:
+        await reply(update, ctx, tr(ctx, "status.none"))
+        return
+    lines = [tr(ctx, "status.title")]
+    for run in runs:
+        at = fmt_datetime(run.last_started_at, ctx.lang, ctx.settings.zone)
+        detail = f" — {run.detail[:200]}" if run.detail else ""
+        lines.append(tr(ctx, "status.row", job=run.name, outcome=run.outcome,
+                        at=at or tr(ctx, "status.never"), ms=run.duration_ms, detail=detail))
+    await reply(update, ctx, "\n".join(lines))
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_handler(CommandHandler(["status", "etat"], status))
