@@ -103,7 +103,10 @@ async def set_team_chat(actor: User, chat_id: int | None) -> None:
     """A manager (or admin) names the group chat that receives team-wide alerts (None: none)."""
     if actor.role not in (Role.MANAGER, Role.ADMIN):
         raise Forbidden("team_chat")
-    await AppSetting.update_or_create(key=TEAM_CHAT_KEY, defaults={"value": chat_id})
+    if chat_id is None:
+        await AppSetting.filter(key=TEAM_CHAT_KEY).delete()
+    else:
+        await AppSetting.update_or_create(key=TEAM_CHAT_KEY, defaults={"value": chat_id})
 
 
 async def alert_team(
@@ -221,13 +224,15 @@ async def _managers(excluding: int | None) -> list[User]:
 async def reroute_alert(alert: Alert, reason: str) -> list[Alert]:
     """Give a copy of the alert to each reachable manager (admins if none); close the original."""
     async with in_transaction():
+        managers = await _managers(alert.user_id)
         moved = await Alert.filter(id=alert.id, status=AlertStatus.PENDING).update(
-            status=AlertStatus.REROUTED, last_error=reason[:2000]
+            status=AlertStatus.REROUTED if managers else AlertStatus.FAILED,
+            last_error=(reason if managers else f"{reason}; no reachable manager")[:2000],
         )
         if not moved:
             return []
         copies = []
-        for manager in await _managers(alert.user_id):
+        for manager in managers:
             copy, created = await Alert.get_or_create(
                 dedupe_key=f"{alert.dedupe_key}:r{manager.id}"[:200],
                 defaults={

@@ -1,0 +1,296 @@
+"""Alert delivery: renders alert rows in the recipient's language and sends them, paced.
+
+Telegram's limits are about 30 messages/s overall, 1/s per chat and 20/min per group.
+PTB's `AIORateLimiter` (on the Application) covers the overall and per-group limits and
+retries flood control; it has no per-private-chat limit, so `Pacer` adds it, and keeps
+alerts a little under the overall limit so interactive replies still get through.
+
+Outcomes: accepted → delivered; flood control (RetryAfter) → rescheduled after the delay
+Telegram asks and the run stops; network error or timeout → retried with backoff;
+blocked (403) or chat not found → the user is marked unreachable and their pending
+alerts go to the managers; any other refusal → failed (logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from bot.i18n import Safe, catalogue, fmt_date, fmt_money, t
+from bot.settings import Settings
+from storage.alerts import (
+    due_alerts,
+    in_quiet_hours,
+    mark_alert_failed,
+    mark_alert_retry,
+    mark_delivered,
+    mark_unreachable,
+    reroute_alert,
+)
+from storage.models import Alert
+
+__all__ = ["DeliveryResult", "Pacer", "deliver_alerts", "render_alert"]
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+# Rendering ------------------------------------------------------------------------------
+
+def template_params(params: dict[str, Any], lang: str, default_currency: str) -> dict[str, Any]:
+    """`x_cents` + currency → money `{x}`; `x_date` (ISO) → date `{x}`; the rest as given."""
+    out = dict(params)
+    currency = str(params.get("currency") or default_currency)
+    for key, value in params.items():
+        if key.endswith("_cents") and isinstance(value, int):
+            out[key.removesuffix("_cents")] = fmt_money(value, currency, lang)
+        elif key.endswith("_date") and isinstance(value, str):
+            try:
+                out[key.removesuffix("_date")] = fmt_date(date.fromisoformat(value[:10]), lang)
+            except ValueError:
+                out[key.removesuffix("_date")] = value
+    return out
+
+
+def _label(lang: str, key: str, params: dict[str, Any]) -> str:
+    if key in catalogue():
+        try:
+            return str(t(lang, key, **params))
+        except (KeyError, IndexError, ValueError):
+            return key
+    return key
+
+
+def _button(lang: str, spec: dict[str, str], params: dict[str, Any]) -> InlineKeyboardButton:
+    label = _label(lang, spec.get("label", "?"), params)
+    if spec.get("url"):
+        return InlineKeyboardButton(label, url=spec["url"])
+    return InlineKeyboardButton(label, callback_data=spec.get("data", "noop"))
+
+
+def _markup(lang: str, buttons: Any, params: dict[str, Any]) -> InlineKeyboardMarkup | None:
+    """A flat list of buttons goes two per row; a list of lists gives the rows explicitly."""
+    if not buttons:
+        return None
+    if all(isinstance(b, list) for b in buttons):
+        rows = [[_button(lang, b, params) for b in row] for row in buttons]
+    else:
+        flat = [_button(lang, b, params) for b in buttons]
+        rows = [flat[i : i + 2] for i in range(0, len(flat), 2)]
+    return InlineKeyboardMarkup(rows)
+
+
+def render_alert(
+    alert: Alert, lang: str, default_currency: str = "EUR"
+) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The alert's text (locale key `alert.<kind>`) and buttons, in `lang`."""
+    params = template_params(dict(alert.params or {}), lang, default_currency)
+    try:
+        text: str = t(lang, f"alert.{alert.kind}", **params)
+    except (KeyError, IndexError, ValueError):
+        log.warning("alert %s: no usable message alert.%s; sent as a plain summary",
+                    alert.id, alert.kind)
+        details = ", ".join(f"{k}={v}" for k, v in (alert.params or {}).items())
+        text = t(lang, "alert.unknown", kind=alert.kind, details=details[:500])
+    if alert.rerouted_from is not None:
+        text = t(lang, "alert.rerouted", name=alert.rerouted_from.name) + "\n" + text
+    return Safe(text), _markup(lang, alert.buttons, params)
+
+
+# Pacing ---------------------------------------------------------------------------------
+
+class Pacer:
+    """Sliding-window limits: overall, per private chat, per group (negative chat ids)."""
+
+    def __init__(
+        self,
+        overall: int = 28,
+        period: float = 1.0,
+        private_gap: float = 1.05,
+        group: int = 19,
+        group_period: float = 60.5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.overall, self.period = overall, period
+        self.private_gap, self.group, self.group_period = private_gap, group, group_period
+        self.clock = clock
+        self._sent: deque[float] = deque()
+        self._chats: dict[int, deque[float]] = {}
+        self._lock = asyncio.Lock()
+
+    @staticmethod
+    def _delay(window: deque[float], rate: int, period: float, now: float) -> float:
+        while window and now - window[0] >= period:
+            window.popleft()
+        return 0.0 if len(window) < rate else window[0] + period - now
+
+    async def _room(self, window: deque[float], rate: int, period: float) -> None:
+        while True:
+            delay = self._delay(window, rate, period, self.clock())
+            if delay <= 0:
+                return
+            await asyncio.sleep(delay)
+
+    def _limits(self, chat_id: int) -> tuple[int, float]:
+        return (self.group, self.group_period) if chat_id < 0 else (1, self.private_gap)
+
+    async def wait(self, chat_id: int) -> None:
+        """Return when a message to `chat_id` may be sent now (and count it)."""
+        rate, period = self._limits(chat_id)
+        window = self._chats.setdefault(chat_id, deque())
+        while True:
+            await self._room(window, rate, period)
+            async with self._lock:
+                await self._room(self._sent, self.overall, self.period)
+                now = self.clock()
+                if self._delay(window, rate, period, now) > 0:
+                    continue  # another sender to this chat went first
+                self._sent.append(now)
+                window.append(now)
+                break
+        if len(self._chats) > 50_000:
+            self._forget(now)
+
+    def _forget(self, now: float) -> None:
+        for chat_id in [c for c, w in self._chats.items() if not w or now - w[-1] > 120]:
+            del self._chats[chat_id]
+
+
+# Delivery -------------------------------------------------------------------------------
+
+@dataclass
+class DeliveryResult:
+    delivered: int = 0
+    retried: int = 0
+    rerouted: int = 0
+    failed: int = 0
+    held_quiet: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text = (f"delivered {self.delivered}, retry later {self.retried}, "
+                f"rerouted {self.rerouted}, failed {self.failed}")
+        if self.held_quiet:
+            text += " (quiet hours: urgent alerts only)"
+        return text
+
+
+def _retry_seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns that the type will become timedelta
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+class _Run:
+    def __init__(self, bot: Bot, settings: Settings, pacer: Pacer, clock: Clock) -> None:
+        self.bot, self.settings, self.pacer, self.clock = bot, settings, pacer, clock
+        self.result = DeliveryResult()
+        self.flood = False
+        self.in_flight = asyncio.Semaphore(16)
+
+    def chat_of(self, alert: Alert) -> int | None:
+        user = alert.user
+        if user is None:
+            return alert.chat_id
+        if not user.active or user.unreachable or user.telegram_id is None:
+            return None
+        return int(user.telegram_id)
+
+    async def chat_queue(self, chat_id: int, alerts: list[Alert], deadline: float) -> None:
+        for alert in alerts:
+            if self.flood or time.monotonic() > deadline:
+                return
+            await self.pacer.wait(chat_id)
+            if self.flood:
+                return
+            async with self.in_flight:
+                gone = await self.send(chat_id, alert)
+            if gone:  # the chat blocked us: its other alerts were rerouted
+                return
+
+    async def send(self, chat_id: int, alert: Alert) -> bool:
+        """Send one alert; True when the chat turned out to be unreachable."""
+        lang = alert.user.language if alert.user is not None else self.settings.default_language
+        text, markup = render_alert(alert, lang, self.settings.default_currency)
+        try:
+            await self.bot.send_message(
+                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                disable_web_page_preview=True,
+            )
+        except RetryAfter as exc:
+            self.flood = True
+            wait = timedelta(seconds=_retry_seconds(exc) + 1)
+            await mark_alert_retry(alert, str(exc), self.clock(), delay=wait)
+            self.result.retried += 1
+            self.result.errors.append(str(exc))
+        except Forbidden as exc:
+            await self.unreachable(alert, str(exc))
+            return True
+        except BadRequest as exc:
+            if "chat not found" in str(exc).lower():
+                await self.unreachable(alert, str(exc))
+                return True
+            log.error("alert %s refused by Telegram: %s", alert.id, exc)
+            await mark_alert_failed(alert, str(exc))
+            self.result.failed += 1
+            self.result.errors.append(str(exc))
+        except (NetworkError, TelegramError) as exc:  # timeouts, 5xx, dropped connections
+            log.info("alert %s will be retried: %s", alert.id, exc)
+            await mark_alert_retry(alert, f"{type(exc).__name__}: {exc}", self.clock())
+            self.result.retried += 1
+            self.result.errors.append(str(exc))
+        else:
+            await mark_delivered(alert, self.clock())
+            self.result.delivered += 1
+        return False
+
+    async def unreachable(self, alert: Alert, reason: str) -> None:
+        log.warning("alert %s: recipient unreachable (%s); rerouting", alert.id, reason)
+        copies = await mark_unreachable(alert, reason)
+        self.result.rerouted += 1
+        if not copies:
+            log.error("alert %s: no reachable manager to reroute to", alert.id)
+
+
+async def deliver_alerts(
+    bot: Bot,
+    settings: Settings,
+    pacer: Pacer,
+    *,
+    clock: Clock = _utcnow,
+    limit: int = 2000,
+    budget: float = 50.0,
+) -> DeliveryResult:
+    """Deliver the due alerts (urgent only during quiet hours), for at most `budget` seconds."""
+    now = clock()
+    quiet = in_quiet_hours(now, settings.quiet_hours, settings.zone)
+    run = _Run(bot, settings, pacer, clock)
+    run.result.held_quiet = quiet
+    by_chat: dict[int, list[Alert]] = {}
+    for alert in await due_alerts(now, quiet=quiet, limit=limit):
+        chat_id = run.chat_of(alert)
+        if chat_id is None:  # unreachable, inactive or never started the bot
+            await reroute_alert(alert, "recipient cannot be reached in Telegram")
+            run.result.rerouted += 1
+            continue
+        by_chat.setdefault(chat_id, []).append(alert)
+    deadline = time.monotonic() + budget
+    await asyncio.gather(*(run.chat_queue(c, a, deadline) for c, a in by_chat.items()))
+    return run.result

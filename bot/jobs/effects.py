@@ -1,0 +1,55 @@
+"""Jobs that deliver side-effect rows: the email outbox and the alerts."""
+
+from __future__ import annotations
+
+from telegram import Bot
+
+from bot.context import Services
+from bot.delivery import Pacer, deliver_alerts
+from bot.jobs import JobSpec
+from bot.settings import Settings
+from mail.sender import SmtpConfig, flush_outbox
+
+__all__ = ["JOBS", "smtp_config"]
+
+
+def smtp_config(settings: Settings, seller: object = None) -> SmtpConfig:
+    """The sender's configuration from the settings (no host: `.eml` files)."""
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    return SmtpConfig(
+        host=settings.smtp_host or None, port=settings.smtp_port, user=settings.smtp_user,
+        password=password, security=settings.smtp_security, timeout=settings.smtp_timeout,
+        mail_from=settings.mail_from, eml_dir=settings.var_dir / "mail" / "outbox",
+        seller=seller if seller is not None else _seller(settings),
+    )
+
+
+def _seller(settings: Settings) -> object:
+    """What `mail.documents.render_attachment` needs about the company, if it says."""
+    try:
+        from mail import documents
+    except ImportError:
+        return settings
+    build = getattr(documents, "seller_from_settings", None)
+    return build(settings) if callable(build) else settings
+
+
+async def flush(services: Services, bot: Bot | None) -> str:
+    """Send the due emails of the outbox."""
+    return str(await flush_outbox(smtp_config(services.settings)))
+
+
+async def deliver(services: Services, bot: Bot | None) -> str:
+    """Deliver the due alerts through the bot (paced across runs)."""
+    if bot is None:
+        return "no bot: alerts wait for the chat to run"
+    if services.extra is None:
+        services.extra = {}
+    pacer = services.extra.setdefault("alert_pacer", Pacer())
+    return str(await deliver_alerts(bot, services.settings, pacer))
+
+
+JOBS = [
+    JobSpec("outbox", flush, every=lambda s: float(s.settings.outbox_flush_seconds)),
+    JobSpec("alerts", deliver, every=lambda s: float(s.settings.alert_flush_seconds)),
+]
