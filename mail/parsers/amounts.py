@@ -25,9 +25,7 @@ def decimal_to_cents(value: Decimal) -> int:
     return int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
 
 
-def parse_bank_amount(
-    text: str, decimal_mark: Literal[",", "."] | None = None
-) -> tuple[int, str | None]:
+def parse_bank_amount(text: str, decimal_mark: Literal[",", "."] | None = None) -> tuple[int, str | None]:
     """Parse a bank-written amount into (cents, currency or None). Sign is ignored.
 
     Both marks present: the last one is the decimal mark. One mark only: it is the

@@ -16,7 +16,7 @@ import io
 import logging
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from xml.etree.ElementTree import Element, TreeBuilder
@@ -27,6 +27,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from mail.notices import Direction, PaymentNotice
 from mail.parsers.amounts import decimal_to_cents
+from mail.parsers.common import unique_entry_refs
 from mail.parsers.errors import ParseError, TooLarge, UnsafeDocument
 from mail.parsers.references import canonical_rf, find_rf_references
 
@@ -77,12 +78,11 @@ def _parse_camt(data: bytes) -> CamtResult:
         raise ParseError(f"XML document <{body.tag}> is not a camt.052/053/054", code="not_camt")
     kind, container = _KINDS[body.tag]
     result = CamtResult(kind)
-    seen: set[str] = set()
     for report in body.findall(container):
         account_ccy = _text(report, "Acct", "Ccy")
         for entry in report.findall("Ntry"):
-            for notice in _entry_notices(entry, account_ccy, result.warnings):
-                result.notices.append(_unique(notice, seen))
+            result.notices.extend(_entry_notices(entry, account_ccy, result.warnings))
+    result.notices = unique_entry_refs(result.notices)
     return result
 
 
@@ -254,20 +254,6 @@ def _notice(
         remittance=remittance,
         entry_ref=entry_ref,
     )
-
-
-def _unique(notice: PaymentNotice, seen: set[str]) -> PaymentNotice:
-    ref = notice.entry_ref
-    if ref is None:
-        return notice
-    candidate, n = ref, 1
-    while candidate in seen:
-        n += 1
-        candidate = f"{ref}#{n}"
-    seen.add(candidate)
-    if candidate == ref:
-        return notice
-    return replace(notice, entry_ref=candidate)
 
 
 def _tx_amount(tx: Element) -> Element | None:

@@ -14,7 +14,7 @@ from stdnum import iso11649
 __all__ = ["canonical_rf", "find_invoice_numbers", "find_rf_references"]
 
 # "RF18 5390 0754 7034", "rf18539007547034", "RF18-5390-0754-7034"
-_RF_START = re.compile(r"(?<![0-9A-Za-z])[Rr][Ff]\s?[0-9]{2}")
+_RF_START = re.compile(r"(?<![A-Za-z])[Rr][Ff]\s?[0-9]{2}")  # digits may precede it
 _RF_GROUP = re.compile(r"[\s\-]?([0-9A-Za-z]{1,21})")
 
 # F2026-00042, f 2026 00042, F-2026-42, F2026/00042, F202600042 (five digits when glued)
