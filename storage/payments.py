@@ -30,11 +30,11 @@ from typing import Any, Protocol
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
+from storage.collections import close_for_invoice
 from storage.errors import Conflict, Forbidden, NotFound
 from storage.models import (
     Alert,
     AuditLog,
-    CollectionEvent,
     CollectionStatus,
     CollectionTask,
     Contact,
@@ -59,6 +59,8 @@ __all__ = [
     "can_see_payments",
     "compact_rf",
     "entry_key",
+    "find_invoice",
+    "get_payment",
     "ingest_message",
     "invoice_numbers_in",
     "likely_invoices",
@@ -431,24 +433,16 @@ async def _remember_ibans(ibans: dict[str, int]) -> None:
 
 
 async def _close_collections(batch: _Batch) -> None:
+    """Close the open collection task of every invoice paid now (the collections rule)."""
     ids = sorted(batch.paid_now)
-    tasks: list[CollectionTask] = []
+    with_task: list[int] = []
     for i in range(0, len(ids), _CHUNK):
-        tasks += await CollectionTask.filter(invoice_id__in=ids[i:i + _CHUNK],
-                                             status=CollectionStatus.OPEN)
-    if not tasks:
-        return
-    events = []
-    for task in tasks:
-        task.status = CollectionStatus.CLOSED
-        task.closed_at = batch.now
-        invoice = batch.invoices[task.invoice_id]  # type: ignore[attr-defined]
-        events.append(CollectionEvent(task_id=task.id, kind="paid", at=batch.now,
-                                      note="closed by payment"))
-        batch.alert(task.assignee_id, "collection_closed",  # type: ignore[attr-defined]
-                    f"collection_closed:{task.id}", {"number": invoice.number or ""})
-    await CollectionTask.bulk_update(tasks, fields=["status", "closed_at"], batch_size=_CHUNK)
-    await CollectionEvent.bulk_create(events, batch_size=_CHUNK)
+        rows = await CollectionTask.filter(invoice_id__in=ids[i:i + _CHUNK],
+                                           status=CollectionStatus.OPEN).values_list(
+                                               "invoice_id", flat=True)
+        with_task += [int(str(r)) for r in rows]
+    for invoice_id in with_task:
+        await close_for_invoice(invoice_id, batch.now, "paid")
 
 
 async def _alert_unmatched(batch: _Batch, keys: list[str]) -> None:
@@ -541,17 +535,27 @@ async def store_unrecognised(
 # ---------------------------------------------------------------- people
 
 
-async def match_payment(actor: User, payment_id: int, invoice_id: int, *, now: datetime
-                        ) -> Payment:
+async def find_invoice(ref: int | str) -> Invoice | None:
+    """An invoice by id, or by its number typed loosely (`f2026 42`, `F2026-00042`)."""
+    if isinstance(ref, int):
+        return await Invoice.get_or_none(id=ref, kind=InvoiceKind.INVOICE, number__isnull=False)
+    numbers = invoice_numbers_in(ref)
+    if len(numbers) != 1:
+        return None
+    return await Invoice.get_or_none(number=numbers[0], kind=InvoiceKind.INVOICE)
+
+
+async def match_payment(actor: User, payment_id: int, invoice_ref: int | str, *, now: datetime
+                        ) -> tuple[Payment, Invoice]:
     """A person settles an unmatched credit against an open invoice."""
     _check(actor)
     async with in_transaction():
         payment = await Payment.get_or_none(id=payment_id)
         if payment is None:
             raise NotFound("payment", id=payment_id)
-        invoice = await Invoice.get_or_none(id=invoice_id, kind=InvoiceKind.INVOICE)
+        invoice = await find_invoice(invoice_ref)
         if invoice is None or invoice.number is None:
-            raise NotFound("invoice", id=invoice_id)
+            raise NotFound("payment_invoice", ref=str(invoice_ref))
         if payment.status != PaymentStatus.UNMATCHED or payment.direction != PaymentDirection.CREDIT:
             raise Conflict("payment_not_unmatched", id=payment_id)
         if not _is_open(invoice):
@@ -569,7 +573,7 @@ async def match_payment(actor: User, payment_id: int, invoice_id: int, *, now: d
             await _close_collections(batch)
         await AuditLog.bulk_create(batch.audits)
         await Alert.bulk_create(batch.alerts, ignore_conflicts=True)
-    return payment
+    return payment, invoice
 
 
 async def list_payments(actor: User, which: str = "recent", limit: int = 20) -> list[Payment]:
