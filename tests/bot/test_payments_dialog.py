@@ -1,0 +1,106 @@
+"""Payments in chat: lists, matching by command and by button, permissions at press time."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from storage.models import (
+    InboxMessage,
+    InboxStatus,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentStatus,
+    Role,
+    User,
+)
+from storage.payments import quarantine_message, record_notices
+from tests.harness import ChatHarness, Person
+from tests.payment_fixtures import client, credit, issued
+
+NOW = datetime(2026, 11, 27, 9, tzinfo=UTC)
+
+
+async def _unmatched(seller: User) -> tuple[Invoice, Invoice, Payment]:
+    acme = await client("ACME SA", seller)
+    a = await issued(42, acme, seller, 1_200_00)
+    b = await issued(43, acme, seller, 1_200_00)
+    source = await InboxMessage.create(message_id="<m@bank>", folder="INBOX",
+                                       status=InboxStatus.PROCESSED)
+    await record_notices([credit(1_200_00, remittance="virement ACME")], source=source, now=NOW)
+    return a, b, await Payment.get()
+
+
+async def _people(chat: ChatHarness) -> tuple[Person, Person]:
+    return await chat.user("sam", Role.SALES), await chat.user("mia", Role.MANAGER, lang="fr")
+
+
+async def test_manager_picks_the_invoice_of_an_unmatched_payment_by_button(chat: ChatHarness) -> None:
+    sam, mia = await _people(chat)
+    assert sam.user is not None
+    a, _, payment = await _unmatched(sam.user)
+    await mia.says("/payments unmatched")
+    assert f"P{payment.id}" in mia.last_text and "non rapproché" in mia.last_text
+    await mia.presses(f"P{payment.id}")
+    assert "F2026-00042" in " ".join(mia.buttons()) and "F2026-00043" in " ".join(mia.buttons())
+    await mia.presses("F2026-00042")
+    assert "rapproché de <b>F2026-00042</b>" in mia.last_text
+    assert (await Invoice.get(id=a.id)).status == InvoiceStatus.PAID
+    assert (await Payment.get(id=payment.id)).status == PaymentStatus.MATCHED
+
+
+async def test_match_command_tolerates_a_loosely_typed_number(chat: ChatHarness) -> None:
+    sam, mia = await _people(chat)
+    assert sam.user is not None
+    _, b, payment = await _unmatched(sam.user)
+    await mia.says(f"/match P{payment.id} f2026 43")
+    assert "F2026-00043" in mia.last_text
+    assert (await Invoice.get(id=b.id)).paid_cents == 1_200_00
+    await mia.says(f"/match P{payment.id} F2026-00042")
+    assert "n'attend pas de rapprochement" in mia.last_text
+
+
+async def test_salesperson_may_neither_list_nor_press_a_match_button(chat: ChatHarness) -> None:
+    sam, _ = await _people(chat)
+    assert sam.user is not None
+    a, _, payment = await _unmatched(sam.user)
+    await sam.says("/payments")
+    assert "Only managers" in sam.last_text
+    await sam.presses_data(f"pay:match:{payment.id}:{a.id}")
+    assert "Only managers" in sam.last_text
+    assert (await Invoice.get(id=a.id)).paid_cents == 0
+
+
+async def test_demoted_manager_is_refused_at_press_time(chat: ChatHarness) -> None:
+    sam, mia = await _people(chat)
+    assert sam.user is not None and mia.user is not None
+    _, _, payment = await _unmatched(sam.user)
+    await mia.says("/payments unmatched")
+    await mia.presses(f"P{payment.id}")
+    await User.filter(id=mia.user.id).update(role=Role.SALES)
+    await mia.presses("F2026-00042")
+    assert "Seuls les responsables" in mia.last_text
+    assert (await Payment.get(id=payment.id)).status == PaymentStatus.UNMATCHED
+
+
+async def test_bad_match_input_gets_one_sentence_and_writes_nothing(chat: ChatHarness) -> None:
+    sam, mia = await _people(chat)
+    assert sam.user is not None
+    _, _, payment = await _unmatched(sam.user)
+    await mia.says(f"/match P{payment.id} F2026-09999")
+    assert "Aucune facture" in mia.last_text
+    await mia.says("/match P999 F2026-00042")
+    assert "Aucun paiement P999" in mia.last_text
+    await mia.presses_data("pay:match:oops")
+    assert "plus valide" in mia.last_text
+    assert await Payment.filter(status=PaymentStatus.MATCHED).count() == 0
+
+
+async def test_quarantine_list_shows_the_reason_escaped(chat: ChatHarness) -> None:
+    _, mia = await _people(chat)
+    await quarantine_message(message_id="<q@x>", folder="INBOX", uid=1,
+                             sender="bank@evil.example", subject="<b>Paid</b>", raw=b"x",
+                             reason="sender bank@evil.example is not allowed", now=NOW)
+    await mia.says("/payments quarantine")
+    assert "bank@evil.example" in mia.last_text and "&lt;b&gt;Paid&lt;/b&gt;" in mia.last_text
+    assert "not allowed" in mia.last_text
