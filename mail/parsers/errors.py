@@ -6,13 +6,15 @@ Exception tree::
     ├── UnsafeDocument         DTD, entity declaration, external reference, zip bomb
     └── TooLarge               an attachment (or a zip member) is over the size limit
 
+    TemplateConfigError        the bank templates file is invalid (a setup error)
+
 Each carries a stable `code` (for translation as `mailparse.<code>`) and an English
 message for logs. Parsers never return partial garbage: they raise one of these.
 """
 
 from __future__ import annotations
 
-__all__ = ["ParseError", "TooLarge", "UnsafeDocument"]
+__all__ = ["ParseError", "TemplateConfigError", "TooLarge", "UnsafeDocument"]
 
 
 class ParseError(ValueError):
@@ -36,3 +38,7 @@ class TooLarge(ParseError):
     """An attachment or an archive member exceeds the size limit."""
 
     code = "too_large"
+
+
+class TemplateConfigError(Exception):
+    """The bank templates file is invalid (not a bank document problem: a setup one)."""
