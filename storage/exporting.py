@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -169,21 +170,139 @@ async def sheets(actor: User | None, which: str, lang: str = "en") -> list[Sheet
     ]
 
 
-def _text_cell(value: Value) -> Value:
-    return neutralised(value) if isinstance(value, str) else value
-
-
 def write_xlsx(items: Iterable[Sheet], out: IO[bytes]) -> None:
-    """One worksheet per sheet (openpyxl write-only mode: fast, little memory)."""
-    from openpyxl import Workbook
+    """One worksheet per sheet, streamed as SpreadsheetML into the ZIP.
 
-    book = Workbook(write_only=True)
-    for sheet in items:
-        ws = book.create_sheet(sheet.name[:31])
-        ws.append(sheet.headers)
-        for row in sheet.rows:
-            ws.append([_text_cell(v) for v in row])
-    book.save(out)
+    openpyxl's write-only mode spends ~12 µs a cell (15+ s for 100,000 deals); this writer
+    emits the same cells (inline strings, numbers, dates with a date format) in ~1 µs.
+    openpyxl reads the result (see the round-trip tests).
+    """
+    items = list(items)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
+        archive.writestr("[Content_Types].xml", _content_types(len(items)))
+        archive.writestr("_rels/.rels", _ROOT_RELS)
+        archive.writestr("xl/workbook.xml", _workbook([s.name for s in items]))
+        archive.writestr("xl/_rels/workbook.xml.rels", _workbook_rels(len(items)))
+        archive.writestr("xl/styles.xml", _STYLES)
+        for number, sheet in enumerate(items, start=1):
+            with archive.open(f"xl/worksheets/sheet{number}.xml", "w") as stream:
+                _write_sheet(sheet, stream)
+
+
+_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+_PKG = "http://schemas.openxmlformats.org/package/2006/relationships"
+_ROOT_RELS = (
+    f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PKG}">'
+    f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/>'
+    "</Relationships>"
+)
+# Style 1: a date (built-in format 14); style 2: an amount (built-in format 4, #,##0.00).
+_STYLES = (
+    f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<styleSheet xmlns="{_NS}">'
+    '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+    '<fills count="2"><fill><patternFill patternType="none"/></fill>'
+    '<fill><patternFill patternType="gray125"/></fill></fills>'
+    '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+    '<cellStyleXfs count="1"><xf numFmtId="0" fontId="0" fillId="0" borderId="0"/></cellStyleXfs>'
+    '<cellXfs count="3"><xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>'
+    '<xf numFmtId="14" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    '<xf numFmtId="4" fontId="0" fillId="0" borderId="0" xfId="0" applyNumberFormat="1"/>'
+    "</cellXfs></styleSheet>"
+)
+
+
+def _content_types(count: int) -> str:
+    sheets_ = "".join(
+        f'<Override PartName="/xl/worksheets/sheet{n}.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+        for n in range(1, count + 1)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+        '<Default Extension="rels" ContentType="application/'
+        'vnd.openxmlformats-package.relationships+xml"/>'
+        '<Default Extension="xml" ContentType="application/xml"/>'
+        '<Override PartName="/xl/workbook.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+        '<Override PartName="/xl/styles.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"/>'
+        f"{sheets_}</Types>"
+    )
+
+
+def _workbook(names: list[str]) -> str:
+    sheets_ = "".join(
+        f'<sheet name="{_xml(name[:31])}" sheetId="{n}" r:id="rId{n}"/>'
+        for n, name in enumerate(names, start=1)
+    )
+    return (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_NS}" '
+        f'xmlns:r="{_REL}"><sheets>{sheets_}</sheets></workbook>'
+    )
+
+
+def _workbook_rels(count: int) -> str:
+    rels = "".join(
+        f'<Relationship Id="rId{n}" Type="{_REL}/worksheet" Target="worksheets/sheet{n}.xml"/>'
+        for n in range(1, count + 1)
+    )
+    styles = f'<Relationship Id="rId{count + 1}" Type="{_REL}/styles" Target="styles.xml"/>'
+    return (
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships '
+        f'xmlns="{_PKG}">{rels}{styles}</Relationships>'
+    )
+
+
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_EPOCH = date(1899, 12, 30)
+
+
+def _xml(text: str) -> str:
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = text.replace('"', "&quot;")
+    return _XML_BAD.sub("", text)
+
+
+def _columns(count: int) -> list[str]:
+    from openpyxl.utils import get_column_letter
+
+    return [get_column_letter(n) for n in range(1, count + 1)]
+
+
+def _cell_xml(ref: str, value: Value) -> str:
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        return (f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">'
+                f"{_xml(neutralised(value))}</t></is></c>")
+    if isinstance(value, bool):
+        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+    if isinstance(value, Decimal):
+        return f'<c r="{ref}" s="2"><v>{value}</v></c>'
+    if isinstance(value, int):
+        return f'<c r="{ref}"><v>{value}</v></c>'
+    if isinstance(value, date):
+        return f'<c r="{ref}" s="1"><v>{(value - _EPOCH).days}</v></c>'
+    return _cell_xml(ref, str(value))
+
+
+def _write_sheet(sheet: Sheet, stream: IO[bytes]) -> None:
+    width = max([len(sheet.headers), *(len(r) for r in sheet.rows[:1])])
+    letters = _columns(max(width, 1))
+    stream.write(
+        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet xmlns="{_NS}">'
+        "<sheetData>".encode()
+    )
+    buffer: list[str] = []
+    for number, row in enumerate([sheet.headers, *sheet.rows], start=1):
+        cells = "".join(_cell_xml(f"{letters[i]}{number}", v) for i, v in enumerate(row))
+        buffer.append(f'<row r="{number}">{cells}</row>')
+        if len(buffer) >= 2000:
+            stream.write("".join(buffer).encode())
+            buffer.clear()
+    stream.write(("".join(buffer) + "</sheetData></worksheet>").encode())
 
 
 def _csv_cell(value: Value) -> str:

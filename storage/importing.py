@@ -500,6 +500,7 @@ def _date(value: Cell, today: date) -> date | None:
     return parse_date(text, today) if text else None
 
 
+_PLAIN_EMAIL = re.compile(r"^([a-z0-9]+(?:[._+-][a-z0-9]+)*)@([a-z0-9-]+(?:\.[a-z0-9-]+)+)$")
 _YES = _syn("yes", "oui", "true", "vrai", "1", "x")
 _COMPANY_KIND = _syn("company", "société", "societe", "entreprise", "organisation", "organization")
 
@@ -562,6 +563,7 @@ class _Contacts:
         self.companies: dict[str, _Contact] = {}
         self.new: list[_Contact] = []
         self.users: dict[str, int] = {}
+        self.domains: set[str] = set()
 
     async def load(self) -> None:
         self.users = await _users()
@@ -582,6 +584,21 @@ class _Contacts:
         emails = [e for e in (c.email, *c.extra_emails) if e]
         return [f"p:{p}" for p in phones] + [f"e:{e}" for e in emails]
 
+    def email(self, text: str) -> str:
+        """`parse_email`, with a fast path for plain addresses at an already-checked domain.
+
+        A plain address (letters, digits and single `.`, `_`, `+`, `-` between them) at a
+        domain that `parse_email` already accepted in this file is valid and normalises to
+        its lower case; anything else goes through `parse_email`.
+        """
+        lowered = text.strip().lower()
+        m = _PLAIN_EMAIL.match(lowered)
+        if m and len(m.group(1)) <= 64 and len(lowered) <= 254 and m.group(2) in self.domains:
+            return lowered
+        email = parse_email(text)
+        self.domains.add(email.rpartition("@")[2])
+        return email
+
     def _company(self, name: str) -> _Contact:
         key = name.lower()
         if key not in self.companies:
@@ -593,7 +610,7 @@ class _Contacts:
     def plan(self, values: dict[str, list[Cell]]) -> bool:
         """Add one row; True when it merged into an existing or earlier contact."""
         phones = [parse_phone(p, self.region) for p in _many(values, "phone")]
-        emails = [parse_email(e) for e in _many(values, "email")]
+        emails = [self.email(e) for e in _many(values, "email")]
         company = _first(values, "company")[:200]
         name = _first(values, "name") or " ".join(
             p for p in (_first(values, "first_name"), _first(values, "last_name")) if p
@@ -711,6 +728,7 @@ class _Deals:
         self.deals: dict[tuple[int, str], Deal | _DealRow] = {}
         self.planned: list[_DealRow] = []
         self.users: dict[str, int] = {}
+        self.domains: set[str] = set()
 
     async def load(self) -> None:
         self.users = await _users()
