@@ -152,25 +152,54 @@ async def get_contact(actor: User, contact_id: int, *, write: bool = False) -> C
 
 
 async def search_contacts(actor: User, text: str, limit: int = 10) -> list[Contact]:
-    """Contacts the user may read whose name, company, phone or email contains the text."""
-    query = Contact.filter(visible_contacts(actor))
+    """Contacts the user may read whose name, company, phone or email contains the text.
+
+    Results come in `search_key` order (lower-cased name first). A salesperson's search
+    runs once on their own contacts and once on shared ones, each walking its
+    (owner_id|shared, search_key) index, so it scans what they may see, not the whole table.
+    Digits are also matched without their leading zeros (`06 12 34` finds `+33612 34`).
+    """
     needle = (text or "").strip().lower()
+    cond = Q()
     if needle:
-        digits = "".join(ch for ch in needle if ch.isdigit())
         cond = Q(search_key__contains=needle)
-        if len(digits) >= 6 and len(digits) >= len(needle.replace(" ", "")) - 1:
-            cond = cond | Q(phone__contains=digits[-9:])
-        query = query.filter(cond)
-    return await query.order_by("name", "id").limit(limit)
+        digits = "".join(ch for ch in needle if ch.isdigit()).lstrip("0")
+        if len(digits) >= 5 and len(digits) >= len(needle.replace(" ", "")) - 2:
+            cond = cond | Q(search_key__contains=digits)
+    if sees_everything(actor) or actor.role.value == "collections":
+        scopes = [Q()]
+    else:
+        scopes = [Q(owner_id=actor.id), Q(shared=True)]
+    found: dict[int, Contact] = {}
+    for scope in scopes:
+        for contact in await Contact.filter(scope, cond).order_by("search_key", "id").limit(limit):
+            found.setdefault(contact.id, contact)
+    return sorted(found.values(), key=lambda c: (c.search_key, c.id))[:limit]
+
+
+def _visible_deals(user: User) -> Q:
+    """A salesperson sees only their own deals, also on a shared contact's card."""
+    return Q() if sees_everything(user) else Q(owner_id=user.id)
+
+
+def _visible_tasks(user: User) -> Q:
+    """A salesperson sees only their own tasks (assigned or created) on a card."""
+    return Q() if sees_everything(user) else Q(assignee_id=user.id) | Q(created_by_id=user.id)
 
 
 async def contact_card(actor: User, contact_id: int) -> ContactCard:
     """The contact with its company, deals, open tasks and last notes."""
     contact = await get_contact(actor, contact_id)
     company = await Contact.get_or_none(id=contact.company_id) if contact.company_id else None
-    deals = await Deal.filter(contact_id=contact.id).prefetch_related("stage").order_by("-id").limit(10)
-    tasks = await Task.filter(contact_id=contact.id, done=False).order_by("due_at").limit(10)
-    notes = await Note.filter(contact_id=contact.id).prefetch_related("author").order_by("-id").limit(5)
+    deals = (
+        await Deal.filter(_visible_deals(actor), contact_id=contact.id)
+        .select_related("stage").order_by("-id").limit(10)
+    )
+    tasks = (
+        await Task.filter(_visible_tasks(actor), contact_id=contact.id, done=False)
+        .order_by("due_at").limit(10)
+    )
+    notes = await Note.filter(contact_id=contact.id).select_related("author").order_by("-id").limit(5)
     return ContactCard(contact, company, list(deals), list(tasks), list(notes))
 
 

@@ -12,7 +12,6 @@ from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
 from bot.i18n import fmt_date, fmt_money
 from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, split_fields, tr
-from storage.access import sees_everything
 from storage.contacts import search_contacts
 from storage.errors import InvalidInput, NotFound
 from storage.ids import parse_id
@@ -22,13 +21,12 @@ from storage.pipeline import (
     PipelineRow,
     create_deal,
     find_stage,
+    funnel,
     get_deal,
     list_deals,
     lose_deal,
     move_deal,
-    pipeline_summary,
     stages,
-    team_summary,
     win_deal,
 )
 
@@ -201,11 +199,10 @@ async def lost(update: Update, ctx: Ctx) -> None:
 
 async def pipeline(update: Update, ctx: Ctx) -> None:
     """`/pipeline`: per stage count, total, weighted total; managers also per person."""
-    currency = ctx.settings.default_currency
-    text = _render_pipeline(ctx, await pipeline_summary(ctx.actor, currency))
-    if sees_everything(ctx.actor):
-        for name, rows in (await team_summary(ctx.actor, currency)).items():
-            text += f"\n\n<b>{escape(name)}</b>\n" + _render_pipeline(ctx, rows, header=False)
+    total, team = await funnel(ctx.actor, ctx.settings.default_currency)
+    text = _render_pipeline(ctx, total)
+    for name, rows in team.items():
+        text += f"\n\n<b>{escape(name)}</b>\n" + _render_pipeline(ctx, rows, header=False)
     await reply(update, ctx, text)
 
 

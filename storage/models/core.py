@@ -75,6 +75,8 @@ class Contact(Model):
 
     class Meta:
         table = "contacts"
+        # Search scans only what a salesperson may see, in search_key order (see search_contacts).
+        indexes = [("owner_id", "search_key"), ("shared", "search_key")]
 
 
 class Note(Model):
@@ -86,6 +88,7 @@ class Note(Model):
 
     class Meta:
         table = "notes"
+        indexes = [("contact_id",)]
 
 
 class Stage(Model):
@@ -117,7 +120,12 @@ class Deal(Model):
 
     class Meta:
         table = "deals"
-        indexes = [("owner_id", "stage_id")]
+        # Covering indexes: the funnel (per owner, or everyone's) is read without the table.
+        indexes = [
+            ("owner_id", "stage_id", "currency", "amount_cents"),
+            ("stage_id", "currency", "amount_cents"),
+            ("contact_id",),
+        ]
 
 
 class StageChange(Model):
@@ -130,6 +138,7 @@ class StageChange(Model):
 
     class Meta:
         table = "stage_changes"
+        indexes = [("deal_id",)]
 
 
 class Task(Model):
@@ -147,6 +156,7 @@ class Task(Model):
 
     class Meta:
         table = "tasks"
+        indexes = [("assignee_id", "done"), ("contact_id", "done")]
 
 
 class AuditLog(Model):
