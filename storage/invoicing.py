@@ -75,6 +75,7 @@ __all__ = [
     "round_cents",
     "send_invoice",
     "set_terms",
+    "terms_from_text",
 ]
 
 INVOICE_SERIES = "F"
@@ -160,6 +161,15 @@ def check_terms(days: int) -> int:
     if days < 0 or days > LEGAL_MAX_TERMS_DAYS:
         raise InvalidInput("terms", value=days, maximum=LEGAL_MAX_TERMS_DAYS)
     return days
+
+
+def terms_from_text(text: str, today: date) -> int:
+    """Payment terms typed as days (`45`) or as a due date (`31/12`, `+3w`), within 60 days."""
+    from storage.parsing import parse_date
+
+    raw = (text or "").strip().lower().removesuffix("j").removesuffix("d").strip()
+    days = int(raw) if raw.isdigit() else (parse_date(text, today) - today).days
+    return check_terms(days)
 
 
 def due_date_for(issue_date: date, terms_days: int) -> date:
@@ -405,6 +415,7 @@ async def cancel_draft(actor: User, invoice_id: int) -> None:
 class IssueResult:
     invoice: Invoice
     queued: bool
+    email: str | None = None
 
 
 async def _ensure_counter(series: str, year: int) -> None:
@@ -435,7 +446,7 @@ async def issue_invoice(actor: User, invoice_id: int, seller: Seller, today: dat
         _check_rate(line.vat_rate_bp, seller)
     customer = await Contact.get(id=invoice.contact_id)
     if (missing := _missing_for_issue(customer)) is not None:
-        raise InvalidInput("billing_missing", field=missing, contact=f"C{customer.id}",
+        raise InvalidInput(f"no_{missing}", field=missing, contact=f"C{customer.id}",
                            name=customer.name)
     due = due_date_for(today, invoice.payment_terms_days)
     series = CREDIT_SERIES if invoice.kind == InvoiceKind.CREDIT_NOTE else INVOICE_SERIES
@@ -445,7 +456,7 @@ async def issue_invoice(actor: User, invoice_id: int, seller: Seller, today: dat
         queued = False
         if customer.billing_email:
             queued = await _queue_invoice_email(invoice, customer, seller) is not None
-    return IssueResult(invoice, queued)
+    return IssueResult(invoice, queued, customer.billing_email if queued else None)
 
 
 async def _issue_locked(
@@ -518,7 +529,7 @@ async def send_invoice(actor: User, ref: str, seller: Seller) -> OutboxEmail:
         raise Conflict("invoice_cancelled", ref=invoice.number)
     customer = await Contact.get(id=invoice.contact_id)
     if (missing := _missing_for_send(customer)) is not None:
-        raise InvalidInput("billing_missing", field=missing, contact=f"C{customer.id}",
+        raise InvalidInput(f"no_{missing}", field=missing, contact=f"C{customer.id}",
                            name=customer.name)
     pending = await OutboxEmail.filter(
         invoice_id=invoice.id, purpose="invoice",

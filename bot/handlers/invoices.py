@@ -1,0 +1,258 @@
+"""Invoices: /invoice, /newinvoice, /issue, /send, /invoices, /invoicepdf, /creditnote, /billing."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot.context import Ctx
+from bot.forms import Form, Step, register_form, start_form
+from bot.handlers.products import fmt_rate
+from bot.i18n import fmt_date, fmt_money, fmt_qty
+from bot.seller import seller_from_settings
+from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, tr
+from mail.documents import invoice_document
+from storage.contacts import get_contact, set_billing
+from storage.errors import InvalidInput
+from storage.ids import parse_id
+from storage.invoicing import (
+    IssueResult,
+    cancel_draft,
+    compute_totals,
+    credit_invoice,
+    draft_for_contact,
+    draft_from_deal,
+    find_invoice,
+    get_invoice,
+    invoice_lines,
+    issue_invoice,
+    list_invoices,
+    send_invoice,
+    set_terms,
+    terms_from_text,
+)
+from storage.models import Contact, Invoice, InvoiceKind, InvoiceStatus
+
+BILLING_ALIASES = {
+    "address": "billing_address", "adresse": "billing_address",
+    "siren": "siren", "siret": "siren",
+    "vat": "vat_number", "tva": "vat_number",
+    "email": "billing_email", "mail": "billing_email",
+    "lang": "invoice_language", "langue": "invoice_language", "language": "invoice_language",
+}
+
+
+def _today(ctx: Ctx) -> date:
+    return datetime.now(ctx.settings.zone).date()
+
+
+def _ref(inv: Invoice) -> str:
+    return inv.number or f"I{inv.id}"
+
+
+async def show_invoice(update: Update, ctx: Ctx, invoice_id: int, *, edit: bool = False) -> None:
+    """The invoice card; a draft gets Issue / Change due date / Cancel buttons."""
+    inv = await get_invoice(ctx.actor, invoice_id)
+    lines = await invoice_lines(inv.id)
+    client = await Contact.get(id=inv.contact_id)
+    lang, cur = ctx.lang, inv.currency
+    if inv.status == InvoiceStatus.DRAFT:
+        text = [tr(ctx, "invoices.draft_title", id=inv.id)]
+    else:
+        key = "invoices.credit_title" if inv.kind == InvoiceKind.CREDIT_NOTE else "invoices.title"
+        text = [tr(ctx, key, number=inv.number)]
+    text.append(tr(ctx, "invoices.client", client=f"C{client.id} {client.name}"))
+    text.append(tr(ctx, "invoices.status", status=tr(ctx, f"status.{inv.status.value}")))
+    for n, line in enumerate(lines, start=1):
+        text.append(tr(ctx, "invoices.line", n=n, description=line.description,
+                       qty=fmt_qty(line.quantity, lang), price=fmt_money(line.unit_price_cents, cur, lang),
+                       net=fmt_money(line.net_cents, cur, lang), rate=fmt_rate(line.vat_rate_bp, lang)))
+    if not lines:
+        text.append(tr(ctx, "invoices.no_lines", id=inv.id))
+    totals = compute_totals((ln.net_cents, ln.vat_rate_bp) for ln in lines)
+    text += [tr(ctx, "invoices.vat_row", rate=fmt_rate(r.rate_bp, lang),
+                base=fmt_money(r.base_cents, cur, lang), vat=fmt_money(r.vat_cents, cur, lang))
+             for r in totals.breakdown]
+    text.append(tr(ctx, "invoices.totals", net=fmt_money(totals.net_cents, cur, lang),
+                   vat=fmt_money(totals.vat_cents, cur, lang),
+                   gross=fmt_money(totals.gross_cents, cur, lang)))
+    rows: list[list[Any]] = []
+    if inv.status == InvoiceStatus.DRAFT:
+        text.append(tr(ctx, "invoices.terms", days=inv.payment_terms_days))
+        rows = [[button(tr(ctx, "invoices.btn_issue"), cb("inv", "issue", inv.id)),
+                 button(tr(ctx, "invoices.btn_terms"), cb("inv", "terms", inv.id)),
+                 button(tr(ctx, "invoices.btn_cancel"), cb("inv", "cancel", inv.id))]]
+    else:
+        text.append(tr(ctx, "invoices.dates", issued=fmt_date(inv.issue_date, lang),
+                       due=fmt_date(inv.due_date, lang)))
+        text.append(tr(ctx, "invoices.rf", rf=inv.rf_reference or ""))
+    await reply(update, ctx, "\n".join(text), keyboard(rows), edit=edit)
+
+
+async def invoice(update: Update, ctx: Ctx) -> None:
+    """`/invoice D34`: the draft invoice of a won deal (or `/invoice F2026-00042` to view one)."""
+    text = args_text(ctx)
+    if not text:
+        raise InvalidInput("usage", usage="/invoice D34")
+    if text.upper().startswith(("F", "A", "I")):
+        await show_invoice(update, ctx, (await find_invoice(ctx.actor, text)).id)
+        return
+    draft = await draft_from_deal(ctx.actor, parse_id(text, "D"), seller_from_settings(ctx.settings))
+    await show_invoice(update, ctx, draft.id)
+
+
+async def new_invoice(update: Update, ctx: Ctx) -> None:
+    """`/newinvoice C12`: an empty draft to fill with /addline I7 | SKU | qty."""
+    text = args_text(ctx)
+    if not text:
+        raise InvalidInput("usage", usage="/newinvoice C12")
+    draft = await draft_for_contact(ctx.actor, parse_id(text, "C"), seller_from_settings(ctx.settings))
+    await show_invoice(update, ctx, draft.id)
+    await reply(update, ctx, tr(ctx, "invoices.draft_hint", id=draft.id))
+
+
+async def _issue(update: Update, ctx: Ctx, invoice_id: int) -> None:
+    result = await issue_invoice(ctx.actor, invoice_id, seller_from_settings(ctx.settings), _today(ctx))
+    await reply(update, ctx, _issued_text(ctx, result))
+
+
+def _issued_text(ctx: Ctx, result: IssueResult) -> str:
+    inv = result.invoice
+    text = tr(ctx, "invoices.issued", number=inv.number, due=fmt_date(inv.due_date, ctx.lang),
+              amount=fmt_money(inv.total_gross_cents, inv.currency, ctx.lang))
+    if result.queued:
+        return text + "\n" + tr(ctx, "invoices.queued", email=result.email or "")
+    return text + "\n" + tr(ctx, "invoices.not_queued", contact=inv.contact_id, number=inv.number)
+
+
+async def issue(update: Update, ctx: Ctx) -> None:
+    """`/issue I7`: number the draft, fix its due date, queue its email."""
+    text = args_text(ctx)
+    if not text:
+        raise InvalidInput("usage", usage="/issue I7")
+    await _issue(update, ctx, (await find_invoice(ctx.actor, text)).id)
+
+
+async def send(update: Update, ctx: Ctx) -> None:
+    """`/send F2026-00042`: queue the invoice email (the sender tells when it is sent)."""
+    text = args_text(ctx)
+    if not text:
+        raise InvalidInput("usage", usage="/send F2026-00042")
+    email = await send_invoice(ctx.actor, text, seller_from_settings(ctx.settings))
+    await reply(update, ctx, tr(ctx, "invoices.queued", email=", ".join(email.to_addrs)))
+
+
+async def invoices(update: Update, ctx: Ctx) -> None:
+    """`/invoices [draft|open|overdue|paid]` with the total per currency."""
+    found, totals = await list_invoices(ctx.actor, args_text(ctx), _today(ctx))
+    if not found:
+        await reply(update, ctx, tr(ctx, "invoices.none"))
+        return
+    lang = ctx.lang
+    rows = [tr(ctx, "invoices.row", ref=_ref(i), client=i.contact.name,
+               amount=fmt_money(i.total_gross_cents, i.currency, lang),
+               status=tr(ctx, f"status.{i.status.value}"),
+               due=tr(ctx, "invoices.row_due", due=fmt_date(i.due_date, lang)) if i.due_date else "")
+            for i in found]
+    amounts = " · ".join(fmt_money(v, cur, lang) for cur, v in sorted(totals.items()))
+    await reply(update, ctx, "\n".join([*rows, tr(ctx, "invoices.sum", amounts=amounts)]))
+
+
+async def invoice_pdf(update: Update, ctx: Ctx) -> None:
+    """`/invoicepdf F2026-00042`: the Factur-X PDF into the chat."""
+    text = args_text(ctx)
+    if not text:
+        raise InvalidInput("usage", usage="/invoicepdf F2026-00042")
+    inv = await find_invoice(ctx.actor, text)
+    if inv.number is None:
+        raise InvalidInput("usage", usage=f"/issue I{inv.id}")
+    pdf = await invoice_document(inv.id, seller_from_settings(ctx.settings))
+    assert update.effective_chat is not None
+    await ctx.bot.send_document(update.effective_chat.id, pdf, filename=f"{inv.number}.pdf",
+                                caption=tr(ctx, "invoices.pdf_caption", number=inv.number))
+
+
+async def credit_note(update: Update, ctx: Ctx) -> None:
+    """`/creditnote F2026-00042 reason`: cancel an issued invoice by a numbered credit note."""
+    parts = args_text(ctx).split(maxsplit=1)
+    if not parts:
+        raise InvalidInput("usage", usage="/creditnote F2026-00042 reason")
+    credit = await credit_invoice(ctx.actor, parts[0], parts[1] if len(parts) > 1 else "",
+                                  seller_from_settings(ctx.settings), _today(ctx))
+    original = await get_invoice(ctx.actor, credit.credit_of_id or 0)
+    await reply(update, ctx, tr(ctx, "invoices.credited", number=credit.number, original=original.number))
+
+
+async def billing(update: Update, ctx: Ctx) -> None:
+    """`/billing C12 [field value]`: show or change a client's billing data."""
+    parts = args_text(ctx).split(maxsplit=2)
+    if not parts:
+        raise InvalidInput("usage", usage="/billing C12 email compta@example.com")
+    contact_id = parse_id(parts[0], "C")
+    if len(parts) == 1:
+        contact = await get_contact(ctx.actor, contact_id)
+    else:
+        field = BILLING_ALIASES.get(parts[1].lower())
+        if field is None:
+            raise InvalidInput("billing_field", value=parts[1])
+        value = parts[2] if len(parts) > 2 else ""
+        if field == "billing_address":
+            value = "\n".join(p.strip() for p in value.split(",") if p.strip())
+        contact = await set_billing(ctx.actor, contact_id, **{field: value})
+    await reply(update, ctx, tr(ctx, "billing.set", id=contact.id, name=contact.name) + "\n" + tr(
+        ctx, "billing.card", address=(contact.billing_address or "—").replace("\n", ", "),
+        siren=contact.siren or "—", vat=contact.vat_number or "—",
+        email=contact.billing_email or "—", lang=contact.invoice_language))
+
+
+async def _terms_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:
+    invoice_id = parse_id(values["invoice"], "I")
+    days = terms_from_text(values["terms"], _today(ctx))
+    await set_terms(ctx.actor, invoice_id, days)
+    await reply(update, ctx, tr(ctx, "invoices.terms_set", days=days))
+    await show_invoice(update, ctx, invoice_id)
+
+
+def _check_terms(ctx: Ctx, value: str) -> None:
+    terms_from_text(value, _today(ctx))
+
+
+TERMS = register_form(
+    Form("invoice_terms", (Step("invoice", "invoices.ask_terms"),
+                           Step("terms", "invoices.ask_terms", check=_check_terms)), _terms_done)
+)
+
+
+async def on_button(update: Update, ctx: Ctx) -> None:
+    """Draft buttons: Issue, Change due date, Cancel (rights re-checked at press time)."""
+    query = update.callback_query
+    assert query is not None
+    action = (query.data or "").split(":")[1:2]
+    (raw,) = parse_cb(query.data, "inv", 1)
+    invoice_id = parse_id(raw, "I")
+    await query.answer()
+    if action == ["issue"]:
+        await _issue(update, ctx, invoice_id)
+    elif action == ["terms"]:
+        await get_invoice(ctx.actor, invoice_id)
+        await start_form(update, ctx, TERMS, invoice=f"I{invoice_id}")
+    elif action == ["cancel"]:
+        await cancel_draft(ctx.actor, invoice_id)
+        await reply(update, ctx, tr(ctx, "invoices.cancelled", id=invoice_id), edit=True)
+    else:
+        raise InvalidInput("callback")
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_handler(CommandHandler(["invoice", "facture"], invoice))
+    app.add_handler(CommandHandler(["newinvoice", "nouvellefacture"], new_invoice))
+    app.add_handler(CommandHandler(["issue", "emettre"], issue))
+    app.add_handler(CommandHandler(["send", "envoyer"], send))
+    app.add_handler(CommandHandler(["invoices", "factures"], invoices))
+    app.add_handler(CommandHandler(["invoicepdf", "facturepdf"], invoice_pdf))
+    app.add_handler(CommandHandler(["creditnote", "avoir"], credit_note))
+    app.add_handler(CommandHandler(["billing", "facturation"], billing))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^inv:"))

@@ -1,0 +1,217 @@
+"""The EN 16931 (Factur-X "EN 16931" profile) Cross Industry Invoice XML of an invoice."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+
+from lxml import etree
+
+from mail.documents.model import InvoiceData
+
+__all__ = ["build_cii_xml", "split_address", "unit_code"]
+
+NS = {
+    "rsm": "urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100",
+    "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
+    "qdt": "urn:un:unece:uncefact:data:standard:QualifiedDataType:100",
+    "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
+}
+_UNITS = {
+    "unit": "C62", "u": "C62", "pc": "C62", "pcs": "C62", "piece": "C62", "pièce": "C62",
+    "h": "HUR", "hour": "HUR", "heure": "HUR", "day": "DAY", "jour": "DAY", "j": "DAY",
+    "kg": "KGM", "g": "GRM", "m": "MTR", "m2": "MTK", "l": "LTR", "month": "MON", "mois": "MON",
+}
+_POSTCODE = re.compile(r"^(\d{4,5})\s+(.+)$")
+_COUNTRIES = {"france": "FR", "belgique": "BE", "belgium": "BE", "suisse": "CH",
+              "switzerland": "CH", "luxembourg": "LU", "germany": "DE", "allemagne": "DE"}
+
+
+def unit_code(unit: str) -> str:
+    """UN/ECE Rec 20 code of a unit people type (`h` → HUR); C62 (one) by default."""
+    return _UNITS.get((unit or "").strip().lower(), "C62")
+
+
+def split_address(text: str, default_country: str = "FR") -> tuple[list[str], str, str, str]:
+    """Street lines, postcode, city and country code from a free-text address."""
+    lines = [ln.strip() for ln in (text or "").replace(",", "\n").splitlines() if ln.strip()]
+    country = default_country
+    if lines and lines[-1].lower() in _COUNTRIES:
+        country = _COUNTRIES[lines.pop().lower()]
+    postcode = city = ""
+    for i in range(len(lines) - 1, -1, -1):
+        if m := _POSTCODE.match(lines[i]):
+            postcode, city = m.group(1), m.group(2)
+            lines.pop(i)
+            break
+    return lines[:3], postcode, city, country
+
+
+def _amount(cents: int) -> str:
+    return str((Decimal(cents) / 100).quantize(Decimal("0.01")))
+
+
+def _rate(bp: int) -> str:
+    return str((Decimal(bp) / 100).quantize(Decimal("0.01")))
+
+
+def _category(bp: int) -> str:
+    return "S" if bp > 0 else "E"
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.root = etree.Element(f"{{{NS['rsm']}}}CrossIndustryInvoice", nsmap=NS)
+
+    @staticmethod
+    def sub(parent: etree._Element, tag: str, text: str | None = None,
+            **attrs: str) -> etree._Element:
+        prefix, name = tag.split(":")
+        el = etree.SubElement(parent, f"{{{NS[prefix]}}}{name}", **attrs)
+        if text is not None:
+            el.text = text
+        return el
+
+    def date(self, parent: etree._Element, tag: str, value: date, qualified: bool = False) -> None:
+        holder = self.sub(parent, tag)
+        prefix = "qdt" if qualified else "udt"
+        self.sub(holder, f"{prefix}:DateTimeString", value.strftime("%Y%m%d"), format="102")
+
+
+def build_cii_xml(doc: InvoiceData) -> bytes:
+    """The CII XML (UTF-8 bytes) of the invoice, EN 16931 profile."""
+    b = _Builder()
+    sub = b.sub
+    ctx = sub(b.root, "rsm:ExchangedDocumentContext")
+    guideline = sub(ctx, "ram:GuidelineSpecifiedDocumentContextParameter")
+    sub(guideline, "ram:ID", "urn:cen.eu:en16931:2017")
+    header = sub(b.root, "rsm:ExchangedDocument")
+    sub(header, "ram:ID", doc.number)
+    sub(header, "ram:TypeCode", "381" if doc.credit_note else "380")
+    b.date(header, "ram:IssueDateTime", doc.issue_date)
+    for code, text in _notes(doc):
+        note = sub(header, "ram:IncludedNote")
+        sub(note, "ram:Content", text)
+        sub(note, "ram:SubjectCode", code)
+    trade = sub(b.root, "rsm:SupplyChainTradeTransaction")
+    for line in doc.lines:
+        item = sub(trade, "ram:IncludedSupplyChainTradeLineItem")
+        sub(sub(item, "ram:AssociatedDocumentLineDocument"), "ram:LineID", str(line.position))
+        product = sub(item, "ram:SpecifiedTradeProduct")
+        if line.sku:
+            sub(product, "ram:SellerAssignedID", line.sku)
+        sub(product, "ram:Name", line.description)
+        agreement = sub(item, "ram:SpecifiedLineTradeAgreement")
+        sub(sub(agreement, "ram:NetPriceProductTradePrice"), "ram:ChargeAmount",
+            _amount(line.unit_price_cents))
+        delivery = sub(item, "ram:SpecifiedLineTradeDelivery")
+        sub(delivery, "ram:BilledQuantity", format(line.quantity.normalize(), "f"),
+            unitCode=unit_code(line.unit))
+        settlement = sub(item, "ram:SpecifiedLineTradeSettlement")
+        tax = sub(settlement, "ram:ApplicableTradeTax")
+        sub(tax, "ram:TypeCode", "VAT")
+        sub(tax, "ram:CategoryCode", _category(line.vat_rate_bp))
+        sub(tax, "ram:RateApplicablePercent", _rate(line.vat_rate_bp))
+        summation = sub(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation")
+        sub(summation, "ram:LineTotalAmount", _amount(line.net_cents))
+    agreement = sub(trade, "ram:ApplicableHeaderTradeAgreement")
+    _seller(b, agreement, doc)
+    _buyer(b, agreement, doc)
+    delivery = sub(trade, "ram:ApplicableHeaderTradeDelivery")
+    event = sub(delivery, "ram:ActualDeliverySupplyChainEvent")
+    b.date(event, "ram:OccurrenceDateTime", doc.sale_date)
+    _settlement(b, trade, doc)
+    return bytes(etree.tostring(b.root, xml_declaration=True, encoding="UTF-8"))
+
+
+def _notes(doc: InvoiceData) -> list[tuple[str, str]]:
+    s = doc.seller
+    notes = []
+    if doc.reason:
+        notes.append(("AAI", doc.reason))
+    legal = f"{s.name} — SIREN {s.siren}"
+    if s.rcs_city:
+        legal += f" — RCS {s.rcs_city}"
+    if s.capital:
+        legal += f" — capital {s.capital}"
+    notes.append(("ABL", legal))
+    penalty = (f"Pénalités de retard : {s.late_penalty_rate} % par an. "
+               + (f"Indemnité forfaitaire pour frais de recouvrement : {s.recovery_indemnity_eur} €. "
+                  if doc.buyer.business else "")
+               + "Pas d'escompte pour paiement anticipé.")
+    notes.append(("PMT", penalty))
+    return notes
+
+
+def _address(b: _Builder, party: etree._Element, text: str, country: str) -> None:
+    street, postcode, city, code = split_address(text, country)
+    address = b.sub(party, "ram:PostalTradeAddress")
+    if postcode:
+        b.sub(address, "ram:PostcodeCode", postcode)
+    for tag, value in zip(("ram:LineOne", "ram:LineTwo", "ram:LineThree"), street, strict=False):
+        b.sub(address, tag, value)
+    if city:
+        b.sub(address, "ram:CityName", city)
+    b.sub(address, "ram:CountryID", code)
+
+
+def _seller(b: _Builder, agreement: etree._Element, doc: InvoiceData) -> None:
+    s = doc.seller
+    party = b.sub(agreement, "ram:SellerTradeParty")
+    b.sub(party, "ram:Name", s.name)
+    legal = b.sub(party, "ram:SpecifiedLegalOrganization")
+    b.sub(legal, "ram:ID", s.siren, schemeID="0002")
+    _address(b, party, s.address, s.country)
+    if s.vat:
+        b.sub(b.sub(party, "ram:SpecifiedTaxRegistration"), "ram:ID", s.vat, schemeID="VA")
+
+
+def _buyer(b: _Builder, agreement: etree._Element, doc: InvoiceData) -> None:
+    buyer = doc.buyer
+    party = b.sub(agreement, "ram:BuyerTradeParty")
+    b.sub(party, "ram:Name", buyer.name)
+    if buyer.siren:
+        legal = b.sub(party, "ram:SpecifiedLegalOrganization")
+        b.sub(legal, "ram:ID", buyer.siren[:9], schemeID="0002")
+    country = buyer.vat[:2] if buyer.vat[:2].isalpha() else doc.seller.country
+    _address(b, party, buyer.address, country)
+    if buyer.vat:
+        b.sub(b.sub(party, "ram:SpecifiedTaxRegistration"), "ram:ID", buyer.vat, schemeID="VA")
+
+
+def _settlement(b: _Builder, trade: etree._Element, doc: InvoiceData) -> None:
+    sub = b.sub
+    settlement = sub(trade, "ram:ApplicableHeaderTradeSettlement")
+    sub(settlement, "ram:PaymentReference", doc.rf_reference)
+    sub(settlement, "ram:InvoiceCurrencyCode", doc.currency)
+    means = sub(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
+    sub(means, "ram:TypeCode", "58")
+    account = sub(means, "ram:PayeePartyCreditorFinancialAccount")
+    sub(account, "ram:IBANID", doc.seller.iban)
+    if doc.seller.bic:
+        institution = sub(means, "ram:PayeeSpecifiedCreditorFinancialInstitution")
+        sub(institution, "ram:BICID", doc.seller.bic)
+    for row in doc.totals.breakdown:
+        tax = sub(settlement, "ram:ApplicableTradeTax")
+        sub(tax, "ram:CalculatedAmount", _amount(row.vat_cents))
+        sub(tax, "ram:TypeCode", "VAT")
+        if row.rate_bp == 0:
+            sub(tax, "ram:ExemptionReason", "Exonération de TVA")
+        sub(tax, "ram:BasisAmount", _amount(row.base_cents))
+        sub(tax, "ram:CategoryCode", _category(row.rate_bp))
+        sub(tax, "ram:RateApplicablePercent", _rate(row.rate_bp))
+    terms = sub(settlement, "ram:SpecifiedTradePaymentTerms")
+    sub(terms, "ram:Description", f"Paiement au plus tard le {doc.due_date:%d/%m/%Y}")
+    b.date(terms, "ram:DueDateDateTime", doc.due_date)
+    total = sub(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")
+    sub(total, "ram:LineTotalAmount", _amount(doc.totals.net_cents))
+    sub(total, "ram:TaxBasisTotalAmount", _amount(doc.totals.net_cents))
+    sub(total, "ram:TaxTotalAmount", _amount(doc.totals.vat_cents), currencyID=doc.currency)
+    sub(total, "ram:GrandTotalAmount", _amount(doc.totals.gross_cents))
+    sub(total, "ram:DuePayableAmount", _amount(doc.totals.gross_cents))
+    if doc.original_number:
+        ref = sub(settlement, "ram:InvoiceReferencedDocument")
+        sub(ref, "ram:IssuerAssignedID", doc.original_number)
+        if doc.original_issue_date:
+            b.date(ref, "ram:FormattedIssueDateTime", doc.original_issue_date, qualified=True)
