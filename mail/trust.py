@@ -28,7 +28,21 @@ from typing import Any
 
 import dkim
 
-__all__ = ["TrustVerdict", "check_trust", "parse_authentication_results"]
+__all__ = ["CODES", "TrustVerdict", "check_trust", "parse_authentication_results"]
+
+#: Every `TrustVerdict.code` (the chat layer translates `trust.<code>`).
+CODES = (
+    "dkim_pass",
+    "ar_pass",
+    "no_from",
+    "not_allowed",
+    "no_authentication",
+    "dkim_bad_signature",
+    "dkim_wrong_domain",
+    "dkim_partial",
+    "dkim_error",
+    "ar_fail",
+)
 
 log = logging.getLogger(__name__)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from email.message import EmailMessage
 
 import dkim
@@ -205,3 +206,22 @@ def test_authentication_results_are_parsed_with_comments_and_versions():
 )
 def test_domain_alignment(auth, sender, expected):
     assert aligned(auth, sender) is expected
+
+
+def test_every_trust_and_parse_code_reads_in_english_and_french():
+    from pathlib import Path
+
+    from bot.locales.mail_checks import MESSAGES
+    from mail.trust import CODES
+
+    trust_source = (Path(__file__).resolve().parents[2] / "mail" / "trust.py").read_text()
+    assert all(f'"{code}"' in trust_source for code in CODES)
+    parse_codes = set()
+    for path in (Path(__file__).resolve().parents[2] / "mail" / "parsers").glob("*.py"):
+        parse_codes |= set(re.findall(r'code\s*=\s*"(\w+)"', path.read_text()))
+    assert {"too_large", "xml_dtd", "not_camt"} <= parse_codes
+    # template problems are reported inside text reasons, not as attachment problems
+    attachment_codes = {c for c in parse_codes if not c.startswith("template_") and c != "amount"}
+    for key in [f"trust.{c}" for c in CODES] + [f"mailparse.{c}" for c in attachment_codes]:
+        english, french = (m.format(domain="bank.fr", part="x.xml") for m in MESSAGES[key])
+        assert english and french and english != french, key
