@@ -20,7 +20,7 @@ default), one file per email named after its id: a resend overwrites the same fi
 from __future__ import annotations
 
 import asyncio
-import inspect
+import io
 import logging
 import os
 import re
@@ -28,8 +28,15 @@ import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.message import EmailMessage
-from email.utils import format_datetime, parseaddr
+from email import encoders
+from email.generator import BytesGenerator
+from email.header import Header
+from email.message import Message
+from email.mime.base import MIMEBase
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,11 +45,14 @@ import aiosmtplib
 from storage.models import OutboxAttachment, OutboxEmail
 from storage.outbox import claim_due, mark_failed, mark_retry, mark_sent
 
-__all__ = ["FlushResult", "SmtpConfig", "build_message", "flush_outbox", "is_permanent"]
+__all__ = [
+    "FlushResult", "SmtpConfig", "build_message", "flush_outbox", "is_permanent", "message_bytes",
+]
 
 log = logging.getLogger(__name__)
 
 Hook = Callable[[OutboxEmail], Awaitable[None]]
+_WIRE = compat32.clone(linesep="\r\n")
 
 
 @dataclass(frozen=True)
@@ -111,32 +121,63 @@ def _header(value: str) -> str:
     return re.sub(r"[\r\n]+", " ", value).strip()
 
 
+def _text_header(value: str) -> str | Header:
+    value = _header(value)
+    return value if value.isascii() else Header(value, "utf-8")
+
+
+def _address(value: str) -> str:
+    name, addr = parseaddr(_header(value))
+    return formataddr((name, addr), charset="utf-8") if name else (addr or _header(value))
+
+
 def build_message(
     email: OutboxEmail,
     attachments: list[tuple[str, str, bytes]],
     mail_from: str,
     now: datetime,
-) -> EmailMessage:
-    """The MIME message: text, optional HTML alternative, attachments (filename, type, bytes)."""
-    msg = EmailMessage()
-    msg["From"] = _header(mail_from)
-    msg["To"] = ", ".join(_header(a) for a in email.to_addrs)
-    msg["Subject"] = _header(email.subject)
+) -> Message:
+    """The MIME message: text, optional HTML alternative, attachments (filename, type, bytes).
+
+    Built with the `email.mime` classes (compat32): several times faster than
+    `EmailMessage` for the same bytes on the wire.
+    """
+    body: Message = MIMEText(email.body_text, "plain", "utf-8")
+    if email.body_html:
+        alternative = MIMEMultipart("alternative")
+        alternative.attach(body)
+        alternative.attach(MIMEText(email.body_html, "html", "utf-8"))
+        body = alternative
+    msg = body
+    if attachments:
+        msg = MIMEMultipart("mixed")
+        msg.attach(body)
+        for filename, mimetype, content in attachments:
+            maintype, _, subtype = mimetype.partition("/")
+            part = MIMEBase(maintype or "application", subtype or "octet-stream")
+            part.set_payload(content)
+            encoders.encode_base64(part)
+            name = _header(filename)
+            part.add_header("Content-Disposition", "attachment",
+                            filename=name if name.isascii() else ("utf-8", "", name))
+            msg.attach(part)
+    msg["From"] = _address(mail_from)
+    msg["To"] = ", ".join(_address(a) for a in email.to_addrs)
+    msg["Subject"] = _text_header(email.subject)  # type: ignore[assignment]
     message_id = _header(email.message_id)
     msg["Message-ID"] = message_id if message_id.startswith("<") else f"<{message_id}>"
     msg["Date"] = format_datetime(now.astimezone(UTC))
     if email.reply_to:
-        msg["Reply-To"] = _header(email.reply_to)
-    msg.set_content(email.body_text)
-    if email.body_html:
-        msg.add_alternative(email.body_html, subtype="html")
-    for filename, mimetype, content in attachments:
-        maintype, _, subtype = mimetype.partition("/")
-        msg.add_attachment(
-            content, maintype=maintype or "application", subtype=subtype or "octet-stream",
-            filename=_header(filename),
-        )
+        msg["Reply-To"] = _address(email.reply_to)
+    msg["MIME-Version"] = "1.0"
     return msg
+
+
+def message_bytes(msg: Message) -> bytes:
+    """The message as sent on the wire (CRLF line endings)."""
+    out = io.BytesIO()
+    BytesGenerator(out, mangle_from_=False, policy=_WIRE).flatten(msg)
+    return out.getvalue()
 
 
 async def _render(att: OutboxAttachment, seller: Any) -> bytes:
@@ -144,10 +185,7 @@ async def _render(att: OutboxAttachment, seller: Any) -> bytes:
         return bytes(att.content)
     from mail.documents import render_attachment  # written by the documents area
 
-    result = render_attachment(att, seller)
-    if inspect.isawaitable(result):
-        result = await result
-    return bytes(result)
+    return bytes(await render_attachment(att, seller))
 
 
 async def _attachments(email: OutboxEmail, seller: Any) -> list[tuple[str, str, bytes]]:
@@ -171,11 +209,11 @@ class _Session:
         self.config = config
         self.smtp: aiosmtplib.SMTP | None = None
 
-    async def send(self, msg: EmailMessage, to: list[str]) -> dict[str, Any]:
+    async def send(self, data: bytes, to: list[str]) -> dict[str, Any]:
         if self.smtp is None or not self.smtp.is_connected:
             self.smtp = await self._connect()
         sender = parseaddr(self.config.mail_from)[1] or self.config.mail_from
-        refused, _ = await self.smtp.send_message(msg, sender=sender, recipients=to)
+        refused, _ = await self.smtp.sendmail(sender, to, data)
         return dict(refused)
 
     async def _connect(self) -> aiosmtplib.SMTP:
@@ -252,6 +290,7 @@ async def _send_one(
 ) -> None:
     try:
         msg = build_message(email, await _attachments(email, config.seller), config.mail_from, now)
+        data = message_bytes(msg)
     except Exception as exc:  # a document that cannot be rendered now: retried later
         log.exception("outbox email %s: cannot build the message", email.id)
         await mark_retry(email, describe(exc), now)
@@ -260,13 +299,13 @@ async def _send_one(
     if before_send is not None:
         await before_send(email)
     if config.host is None:
-        path = await asyncio.to_thread(_write_eml, config.eml_dir, email.id, msg.as_bytes())
+        path = await asyncio.to_thread(_write_eml, config.eml_dir, email.id, data)
         log.info("outbox email %s written to %s", email.id, path)
         await mark_sent(email, now)
         result.sent += 1
         return
     try:
-        refused = await session.send(msg, list(email.to_addrs))
+        refused = await session.send(data, list(email.to_addrs))
     except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
         reason = describe(exc)
         result.errors.append(reason)

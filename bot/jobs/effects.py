@@ -9,8 +9,9 @@ from bot.delivery import Pacer, deliver_alerts
 from bot.jobs import JobSpec
 from bot.settings import Settings
 from mail.sender import SmtpConfig, flush_outbox
+from storage.invoicing import Seller
 
-__all__ = ["JOBS", "smtp_config"]
+__all__ = ["JOBS", "seller_from_settings", "smtp_config"]
 
 
 def smtp_config(settings: Settings, seller: object = None) -> SmtpConfig:
@@ -20,18 +21,23 @@ def smtp_config(settings: Settings, seller: object = None) -> SmtpConfig:
         host=settings.smtp_host or None, port=settings.smtp_port, user=settings.smtp_user,
         password=password, security=settings.smtp_security, timeout=settings.smtp_timeout,
         mail_from=settings.mail_from, eml_dir=settings.var_dir / "mail" / "outbox",
-        seller=seller if seller is not None else _seller(settings),
+        seller=seller if seller is not None else seller_from_settings(settings),
     )
 
 
-def _seller(settings: Settings) -> object:
-    """What `mail.documents.render_attachment` needs about the company, if it says."""
-    try:
-        from mail import documents
-    except ImportError:
-        return settings
-    build = getattr(documents, "seller_from_settings", None)
-    return build(settings) if callable(build) else settings
+def seller_from_settings(settings: Settings) -> Seller:
+    """The company identity that invoice and purchase order PDFs need, as plain values."""
+    return Seller(
+        name=settings.company_name, address=settings.company_address,
+        siren=settings.company_siren, iban=settings.company_iban, email=settings.company_email,
+        country=settings.company_country, siret=settings.company_siret,
+        vat=settings.company_vat, rcs_city=settings.company_rcs_city,
+        capital=settings.company_capital, bic=settings.company_bic,
+        payment_terms_days=settings.payment_terms_days,
+        late_penalty_rate=settings.late_penalty_rate,
+        recovery_indemnity_eur=settings.recovery_indemnity_eur,
+        vat_rates_bp=tuple(settings.vat_rates_bp), currency=settings.default_currency,
+    )
 
 
 async def flush(services: Services, bot: Bot | None) -> str:

@@ -109,6 +109,11 @@ class LoopbackSmtp:
         return SmtpConfig(**values)
 
     @property
+    def ca_pem(self) -> bytes:
+        """The test CA certificate, for a client in another process."""
+        return bytes(self._ca.cert_pem.bytes())
+
+    @property
     def messages(self) -> list[EmailMessage]:
         with self.lock:
             raw = list(self.raw)

@@ -1,0 +1,91 @@
+"""Outbox benchmark: queue 1,000 emails (PDF-sized attachment) and send them to a loopback
+aiosmtpd over ONE connection (STARTTLS + AUTH, as in production), with the real claim /
+mark bookkeeping in a SQLite file database.
+
+    .venv/bin/python -m bench.emails [--emails 1000] [--attachment-kb 40] [--plain]
+
+Target: >= 100 emails/s. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing as mp
+import os
+import ssl
+import tempfile
+import time
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+from mail.sender import SmtpConfig, flush_outbox
+from storage.db import close_db, init_db
+from storage.models import OutboxEmail, OutboxStatus, Role
+from storage.outbox import Attachment, queue_email
+from storage.users import create_user
+from tests.mail.smtp_server import PASSWORD, USER, LoopbackSmtp
+
+
+def serve(conn: Connection, plain: bool) -> None:
+    """The SMTP server, in its own process (as a real one would be: no shared GIL)."""
+    server = LoopbackSmtp(tls=not plain, auth=not plain)
+    server.start()
+    conn.send((server.port, server.ca_pem))
+    conn.recv()
+    ids = {m["Message-ID"] for m in server.messages}
+    conn.send((len(server.raw), len(set(server.sessions)), len(ids)))
+    server.stop()
+
+
+async def main(args: argparse.Namespace) -> None:
+    parent, child = mp.get_context("spawn").Pipe()
+    proc = mp.get_context("spawn").Process(target=serve, args=(child, args.plain), daemon=True)
+    proc.start()
+    port, ca_pem = parent.recv()
+    client_tls = ssl.create_default_context(cadata=ca_pem.decode())
+    payload = os.urandom(args.attachment_kb * 1024)
+    with tempfile.TemporaryDirectory() as tmp:
+        await init_db(f"sqlite://{tmp}/bench.db", migrate=False, generate=True)
+        try:
+            owner = await create_user("olga", Role.SALES, telegram_id=11)
+            started = time.perf_counter()
+            for i in range(args.emails):
+                await queue_email(
+                    dedupe_key=f"bench:{i}", message_id=f"<bench-{i}@entonnoir.example>",
+                    to=[f"client{i}@acme.example"], subject=f"Facture F2026-{i:05d}",
+                    body_text="Bonjour,\nveuillez trouver la facture ci-jointe.\n" * 5,
+                    body_html="<p>Bonjour,</p><p>veuillez trouver la facture ci-jointe.</p>" * 5,
+                    owner=owner,
+                    attachments=[Attachment(f"F2026-{i:05d}.pdf", "application/pdf", payload)],
+                )
+            queued = time.perf_counter() - started
+            started = time.perf_counter()
+            config = SmtpConfig(
+                host="127.0.0.1", port=port, user=None if args.plain else USER,
+                password=None if args.plain else PASSWORD,
+                security="none" if args.plain else "starttls", tls_context=client_tls,
+                eml_dir=Path(tmp) / "eml", mail_from="Entonnoir <factures@entonnoir.example>",
+            )
+            result = await flush_outbox(config)
+            elapsed = time.perf_counter() - started
+            sent = await OutboxEmail.filter(status=OutboxStatus.SENT).count()
+        finally:
+            await close_db()
+            parent.send("stop")
+            received, distinct, unique_ids = parent.recv()
+            proc.join(10)
+    print(f"queued {args.emails} emails in {queued:.2f} s ({args.emails / queued:.0f}/s)")
+    print(f"flush: {result}")
+    print(f"sent {sent}, received {received} ({unique_ids} distinct Message-IDs) "
+          f"over {distinct} SMTP connection(s) "
+          f"({'plain' if args.plain else 'STARTTLS + AUTH'}, {args.attachment_kb} KiB attachment)")
+    print(f"send rate: {received / elapsed:.0f} emails/s ({elapsed:.2f} s)  [target >= 100/s]")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--emails", type=int, default=1000)
+    parser.add_argument("--attachment-kb", type=int, default=40)
+    parser.add_argument("--plain", action="store_true", help="no STARTTLS / AUTH")
+    asyncio.run(main(parser.parse_args()))
