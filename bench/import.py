@@ -18,14 +18,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tortoise import Tortoise  # noqa: E402
+from tortoise import Tortoise
 
-from storage.db import tortoise_config  # noqa: E402
-from storage.exporting import sheets, write_xlsx  # noqa: E402
-from storage.importing import read_file, run_import  # noqa: E402
-from storage.models import Contact, Deal, Role, Stage  # noqa: E402
-from storage.pipeline import seed_stages  # noqa: E402
-from storage.users import create_user  # noqa: E402
+from storage.db import tortoise_config
+from storage.exporting import sheets, write_xlsx
+from storage.importing import read_file, run_import
+from storage.models import Contact, Deal, Role, Stage
+from storage.pipeline import seed_stages
+from storage.users import create_user
 
 
 def contacts_csv(rows: int) -> bytes:
@@ -55,9 +55,9 @@ async def main(rows: int) -> int:
     took_import = time.perf_counter() - start
     cpu_import = time.process_time() - cpu
     total = await Contact.all().count()
-    print(f"import: {rows} rows ({len(data) / 1e6:.1f} MB) in {took_import:.1f} s — "
-          f"(CPU {cpu_import:.1f} s) — {report.new} new, {report.merged} merged, {len(report.rejected)} rejected; "
-          f"{total} contacts in the database (target <= 30 s)")
+    print(f"import: {rows} rows ({len(data) / 1e6:.1f} MB) in {took_import:.1f} s "
+          f"(CPU {cpu_import:.1f} s): {report.new} new, {report.merged} merged, "
+          f"{len(report.rejected)} rejected; {total} contacts in the database (target <= 30 s)")
 
     stage = await Stage.filter(is_won=False).first()
     assert stage is not None

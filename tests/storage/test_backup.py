@@ -86,7 +86,7 @@ async def test_postgres_dump_and_restore_into_an_empty_database(
 ) -> None:
     EXECUTOR_CACHE.clear()
     async with tortoise_test_context(MODEL_MODULES, f"{postgres_server.url}/test_{{}}"):
-        source = f"{postgres_server.url}/{connections.get('default').database}"  # type: ignore[attr-defined]
+        source = f"{postgres_server.url}/{connections.get('default').database}"
         await seed_stages()
         boss = await create_user("boss", Role.MANAGER)
         await create_contact(boss, NewContact("Ann Lee", phone="0612345678"), region="FR")
