@@ -39,12 +39,13 @@ _MT940_EXT = {".sta", ".mt940", ".940", ".mt9", ".txt", ".dat", ".swi"}
 class Problem:
     """Why one part of a message was not read: a stable code plus an English sentence."""
 
-    code: str
-    part: str
+    code: str  # translated as `mailparse.<code>` with the param `part`
+    part: str  # the attachment's name (or "part N (type)"; zip members as "a.zip/b.xml")
     detail: str
 
     def __str__(self) -> str:
-        return f"{self.part}: {self.detail}"
+        what = self.part if self.part.startswith("part ") else f"attachment {self.part}"
+        return f"{what} refused: {self.detail}"
 
 
 @dataclass
@@ -114,7 +115,7 @@ def parse_message(
                 continue
             _read_attachment(result, label, name, ctype, content, max_attachment_bytes)
         except ParseError as exc:
-            result.problems.append(Problem(exc.code, _describe(label), _sentence(exc)))
+            result.problems.append(Problem(exc.code, label, _sentence(exc)))
             log.info("refused %s: %s", label, exc.code)
     if not result.notices and not result.sources:
         _read_bodies(result, message, bodies, templates)
@@ -162,7 +163,7 @@ def _read_zip(result: ParseResult, label: str, content: bytes, limit: int) -> No
             else:
                 result.ignored.append(member_label)
         except ParseError as exc:
-            result.problems.append(Problem(exc.code, _describe(member_label), _sentence(exc)))
+            result.problems.append(Problem(exc.code, member_label, _sentence(exc)))
 
 
 def _read_bodies(
@@ -227,10 +228,6 @@ def _text_of(part: Message, content: bytes) -> str:
 
 def _too_large(size: int, limit: int) -> str:
     return f"{size / 1_048_576:.1f} MB is over the {limit / 1_048_576:.0f} MB limit"
-
-
-def _describe(label: str) -> str:
-    return f"attachment {label} refused" if not label.startswith("part ") else f"{label} refused"
 
 
 def _sentence(exc: ParseError) -> str:
