@@ -33,6 +33,8 @@ MENU: list[tuple[str, str]] = [
     ("newdeal", "menu.newdeal"),
     ("pipeline", "menu.pipeline"),
     ("tasks", "menu.tasks"),
+    ("invoices", "menu.invoices"),
+    ("products", "menu.products"),
     ("help", "menu.help"),
     ("lang", "menu.lang"),
     ("cancel", "menu.cancel"),

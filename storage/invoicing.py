@@ -446,7 +446,7 @@ async def issue_invoice(actor: User, invoice_id: int, seller: Seller, today: dat
         _check_rate(line.vat_rate_bp, seller)
     customer = await Contact.get(id=invoice.contact_id)
     if (missing := _missing_for_issue(customer)) is not None:
-        raise InvalidInput(f"no_{missing}", field=missing, contact=f"C{customer.id}",
+        raise InvalidInput(f"invoice_no_{missing}", field=missing, contact=f"C{customer.id}",
                            name=customer.name)
     due = due_date_for(today, invoice.payment_terms_days)
     series = CREDIT_SERIES if invoice.kind == InvoiceKind.CREDIT_NOTE else INVOICE_SERIES
@@ -529,7 +529,7 @@ async def send_invoice(actor: User, ref: str, seller: Seller) -> OutboxEmail:
         raise Conflict("invoice_cancelled", ref=invoice.number)
     customer = await Contact.get(id=invoice.contact_id)
     if (missing := _missing_for_send(customer)) is not None:
-        raise InvalidInput(f"no_{missing}", field=missing, contact=f"C{customer.id}",
+        raise InvalidInput(f"invoice_no_{missing}", field=missing, contact=f"C{customer.id}",
                            name=customer.name)
     pending = await OutboxEmail.filter(
         invoice_id=invoice.id, purpose="invoice",

@@ -205,7 +205,7 @@ async def billing(update: Update, ctx: Ctx) -> None:
     await reply(update, ctx, tr(ctx, "billing.set", id=contact.id, name=contact.name) + "\n" + tr(
         ctx, "billing.card", address=(contact.billing_address or "—").replace("\n", ", "),
         siren=contact.siren or "—", vat=contact.vat_number or "—",
-        email=contact.billing_email or "—", lang=contact.invoice_language))
+        email=contact.billing_email or "—", language=contact.invoice_language))
 
 
 async def _terms_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:

@@ -65,8 +65,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # Client billing data
     "billing.set": ("Billing data of C{id} {name} updated.", "Données de facturation de C{id} {name} mises à jour."),
     "billing.card": (
-        "Address: {address}\nSIREN/SIRET: {siren}\nVAT: {vat}\nBilling email: {email}\nInvoice language: {lang}",
-        "Adresse : {address}\nSIREN/SIRET : {siren}\nTVA : {vat}\nE-mail de facturation : {email}\nLangue des factures : {lang}",
+        "Address: {address}\nSIREN/SIRET: {siren}\nVAT: {vat}\nBilling email: {email}\nInvoice language: {language}",
+        "Adresse : {address}\nSIREN/SIRET : {siren}\nTVA : {vat}\nE-mail de facturation : {email}\nLangue des factures : {language}",
     ),
     # Menus
     "menu.invoices": ("Invoices", "Factures"),
@@ -106,11 +106,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
                             "Indiquez pourquoi la facture est annulée : /creditnote F2026-00042 motif."),
     "error.terms": ("Payment terms must be between 0 and {maximum} days (legal maximum).",
                     "Le délai de paiement doit être entre 0 et {maximum} jours (maximum légal)."),
-    "error.no_billing_address": (
+    "error.invoice_no_billing_address": (
         "{name} ({contact}) has no billing address: set it with /billing {contact} address 3 rue Neuve, 69001 Lyon.",
         "{name} ({contact}) n'a pas d'adresse de facturation : renseignez-la avec /billing {contact} address 3 rue Neuve, 69001 Lyon.",
     ),
-    "error.no_billing_email": (
+    "error.invoice_no_billing_email": (
         "{name} ({contact}) has no billing email: set it with /billing {contact} email compta@example.com.",
         "{name} ({contact}) n'a pas d'e-mail de facturation : renseignez-le avec /billing {contact} email compta@example.com.",
     ),

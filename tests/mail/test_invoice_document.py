@@ -102,10 +102,12 @@ async def test_pdf_is_pdfa3b_with_legal_mentions_in_french(db: str) -> None:
     inv = await issued()
     pdf = await invoice_document(inv.id, SELLER)
     reader = PdfReader(io.BytesIO(pdf))
-    raw = reader.trailer["/Root"]["/Metadata"].get_object().get_data().decode()
+    root: Any = reader.trailer["/Root"]
+    raw = root["/Metadata"].get_object().get_data().decode()
     assert "<pdfaid:part>3</pdfaid:part>" in raw or 'pdfaid:part="3"' in raw
     assert "<pdfaid:conformance>B</pdfaid:conformance>" in raw or 'pdfaid:conformance="B"' in raw
-    fonts = reader.pages[0]["/Resources"]["/Font"]
+    resources: Any = reader.pages[0]["/Resources"]
+    fonts = resources["/Font"]
     assert all("/FontFile2" in str(f.get_object()["/DescendantFonts"][0].get_object()
                                     ["/FontDescriptor"].get_object()) for f in fonts.values())
     text = reader.pages[0].extract_text()

@@ -154,7 +154,7 @@ async def test_issue_without_billing_address_names_it_and_writes_nothing(db: str
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
     with pytest.raises(InvalidInput) as err:
         await issue_invoice(b.alice, draft.id, SELLER, TODAY)
-    assert err.value.code == "no_billing_address" and err.value.params["field"] == "billing_address"
+    assert err.value.code == "invoice_no_billing_address" and err.value.params["field"] == "billing_address"
     assert (await Invoice.get(id=draft.id)).status == InvoiceStatus.DRAFT
     assert await NumberCounter.filter(last_value__gt=0).count() == 0
 
