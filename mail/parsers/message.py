@@ -89,7 +89,7 @@ def parse_message(
     """Read every payment an email carries. Never raises on bad content: problems are
     reported in the result (`reason`). A bad templates file raises TemplateConfigError."""
     if templates is None:
-        templates = _cached_templates(str(templates_file) if templates_file else None)
+        templates = _templates(templates_file)
     message = BytesParser(policy=policy.default).parsebytes(raw)
     result = ParseResult()
     bodies: list[tuple[str, str]] = []
@@ -234,6 +234,17 @@ def _sentence(exc: ParseError) -> str:
     return str(exc).rstrip(".")
 
 
+def _templates(path: Path | None) -> list[BankTemplate]:
+    """The templates of `path` (default file when None), re-read when the file changes."""
+    if path is None:
+        return _cached_templates(None, 0)
+    try:
+        stamp = Path(path).stat().st_mtime_ns
+    except OSError:
+        stamp = 0  # load_templates reports the missing file
+    return _cached_templates(str(path), stamp)
+
+
 @lru_cache(maxsize=4)
-def _cached_templates(path: str | None) -> list[BankTemplate]:
+def _cached_templates(path: str | None, stamp: int) -> list[BankTemplate]:
     return load_templates(Path(path) if path else None)

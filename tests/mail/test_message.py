@@ -162,3 +162,18 @@ def test_a_statement_without_booked_entries_says_so():
     result = parse_message(raw)
     assert result.notices == []
     assert result.reason == "nothing recognisable: camt.053 (vide.xml): no booked entry"
+
+
+def test_the_configured_templates_file_is_used_and_reread_when_it_changes(tmp_path):
+    path = tmp_path / "banks.toml"
+    path.write_text('[[template]]\nname = "Old"\nsenders = ["ma-banque.fr"]\namount = "Reçu (%AMOUNT%)"\n')
+    raw = email("Reçu 12,50 €", sender="avis@ma-banque.fr")
+    assert [n.amount_cents for n in parse_message(raw, templates_file=path).notices] == [1250]
+
+    path.write_text('[[template]]\nname = "New"\nsenders = ["autre.fr"]\namount = "Reçu (%AMOUNT%)"\n')
+    import os
+
+    os.utime(path, ns=(1, 1))  # a different modification time, even on coarse clocks
+    result = parse_message(raw, templates_file=path)
+    assert result.notices == []
+    assert "no bank template for sender ma-banque.fr" in (result.reason or "")
