@@ -21,11 +21,17 @@ from storage.users import ensure_first_admin, find_user
 __all__ = ["register"]
 
 
+_drawn: dict[str, int] = {}
+
+
 def _bar(done: int, total: int) -> None:
-    """A progress bar on stderr."""
+    """A progress bar on stderr (redrawn only when the percentage changes)."""
     width = 30
     filled = width * done // max(total, 1)
     percent = 100 * done // max(total, 1)
+    if _drawn.get("percent") == percent:
+        return
+    _drawn["percent"] = percent
     sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {percent:3d}%")
     if done >= total:
         sys.stderr.write("\n")
