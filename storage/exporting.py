@@ -298,7 +298,8 @@ def _write_sheet(sheet: Sheet, stream: IO[bytes]) -> None:
         "<sheetData>".encode()
     )
     buffer: list[str] = []
-    for number, row in enumerate([sheet.headers, *sheet.rows], start=1):
+    rows: list[list[Value]] = [list(sheet.headers), *sheet.rows]
+    for number, row in enumerate(rows, start=1):
         cells = "".join(_cell_xml(f"{letters[i]}{number}", v) for i, v in enumerate(row))
         buffer.append(f'<row r="{number}">{cells}</row>')
         if len(buffer) >= 2000:
