@@ -1,0 +1,72 @@
+"""Contacts: search over what a user may read, duplicates, cards."""
+
+from __future__ import annotations
+
+import pytest
+
+from storage.contacts import (
+    DuplicateContact,
+    NewContact,
+    contact_card,
+    create_contact,
+    search_contacts,
+)
+from storage.errors import NotFound
+from storage.models import Contact, Role
+from storage.pipeline import create_deal
+from storage.users import create_user
+
+
+async def test_search_finds_own_and_shared_contacts_by_any_field(any_db: str) -> None:
+    alice = await create_user("alice", Role.SALES)
+    bob = await create_user("bob", Role.SALES)
+    boss = await create_user("boss", Role.MANAGER)
+    await create_contact(alice, NewContact("Zoé Martin", phone="06 12 34 56 78",
+                                           email="zoe@acme.fr", company="ACME"), region="FR")
+    await create_contact(alice, NewContact("Ann Martin", shared=True), region="FR")
+    await create_contact(bob, NewContact("Bob Martin"), region="FR")
+    names = [c.name for c in await search_contacts(alice, "martin")]
+    assert names == ["Ann Martin", "Zoé Martin"]  # Bob's is not shared; sorted by name
+    assert [c.name for c in await search_contacts(bob, "MARTIN")] == ["Ann Martin", "Bob Martin"]
+    assert len(await search_contacts(boss, "martin")) == 3
+    assert [c.name for c in await search_contacts(bob, "acme")] == ["ACME"]  # shared company
+    for needle in ("0612345678", "06 12 34", "+33 6 12 34 56 78", "612345678", "zoe@acme",
+                   "zoé"):
+        assert [c.name for c in await search_contacts(alice, needle)] == ["Zoé Martin"], needle
+    assert await search_contacts(bob, "0612345678") == []
+    assert await search_contacts(alice, "100%") == []  # LIKE wildcards are literal
+    assert await search_contacts(alice, "o_e") == []
+
+
+async def test_search_limit_keeps_the_first_names_across_own_and_shared(db: str) -> None:
+    alice = await create_user("alice", Role.SALES)
+    bob = await create_user("bob", Role.SALES)
+    for i in range(6):
+        await create_contact(alice, NewContact(f"Own {i}"), region="FR")
+        await create_contact(bob, NewContact(f"Shared {i}", shared=True), region="FR")
+    found = await search_contacts(alice, "", limit=8)
+    assert [c.name for c in found] == [f"Own {i}" for i in range(6)] + ["Shared 0", "Shared 1"]
+
+
+async def test_duplicate_by_phone_or_email_is_detected_unless_forced(db: str) -> None:
+    alice = await create_user("alice", Role.SALES)
+    first = await create_contact(alice, NewContact("Ann", phone="+33612345678"), region="FR")
+    with pytest.raises(DuplicateContact) as dup:
+        await create_contact(alice, NewContact("Annie", phone="06 12 34 56 78"), region="FR")
+    assert dup.value.existing_id == first.id
+    await create_contact(alice, NewContact("Annie", phone="06 12 34 56 78"), region="FR", force=True)
+    assert await Contact.filter(phone="+33612345678").count() == 2
+
+
+async def test_a_shared_card_shows_a_salesperson_only_their_own_deals(db: str) -> None:
+    alice = await create_user("alice", Role.SALES)
+    bob = await create_user("bob", Role.SALES)
+    boss = await create_user("boss", Role.MANAGER)
+    acme = await create_contact(alice, NewContact("ACME", shared=True), region="FR")
+    await create_deal(alice, acme.id, "Alice's deal", 1000, "EUR")
+    await create_deal(bob, acme.id, "Bob's deal", 2000, "EUR")
+    assert [d.title for d in (await contact_card(bob, acme.id)).deals] == ["Bob's deal"]
+    assert len((await contact_card(boss, acme.id)).deals) == 2
+    private = await create_contact(alice, NewContact("Private"), region="FR")
+    with pytest.raises(NotFound):
+        await contact_card(bob, private.id)
