@@ -278,6 +278,7 @@ def _imap_pass_thread(loop: asyncio.AbstractEventLoop, account: ImapAccount, rul
         uids = sorted(u for u in (int(x) for x in (data[0] or b"").split()) if u > last)
         if limit is not None:
             uids = uids[:limit]
+        done = last
         for i in range(0, len(uids), FETCH_BATCH):
             for uid, raw in _fetch(mailbox, uids[i:i + FETCH_BATCH]):
                 outcome: Outcome = _run_in_loop(loop, process_message(
@@ -286,7 +287,9 @@ def _imap_pass_thread(loop: asyncio.AbstractEventLoop, account: ImapAccount, rul
                 target = (account.processed_folder if outcome.kind == "processed"
                           else account.quarantine_folder)
                 _move(mailbox, uid, target)
-                _run_in_loop(loop, advance_cursor(account.folder, validity, uid))
+                done = uid
+            # One cursor write per batch: a crash before it only means a harmless re-read.
+            _run_in_loop(loop, advance_cursor(account.folder, validity, done))
     finally:
         with contextlib.suppress(Exception):
             mailbox.logout()

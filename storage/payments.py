@@ -24,10 +24,11 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from tortoise.expressions import Q
+from tortoise.fields import JSONField
 from tortoise.transactions import in_transaction
 
 from storage.collections import close_for_invoice
@@ -192,7 +193,7 @@ def _check(user: User) -> None:
         raise Forbidden("payments_forbidden")
 
 
-def _is_open(invoice: Invoice) -> bool:
+def _is_open(invoice: InvoiceLike) -> bool:
     return invoice.status in OPEN_STATUSES
 
 
@@ -204,20 +205,117 @@ class _Batch:
     """The state of one `record_notices` call: invoices touched, rows to write."""
 
     now: datetime
-    invoices: dict[int, Invoice] = field(default_factory=dict)
+    invoices: dict[int, InvoiceLike] = field(default_factory=dict)
     payer_names: dict[int, str] = field(default_factory=dict)
-    alerts: list[Alert] = field(default_factory=list)
-    audits: list[AuditLog] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    audits: list[dict[str, Any]] = field(default_factory=list)
+    numbers: set[str] = field(default_factory=set)
     paid_now: set[int] = field(default_factory=set)
     ibans: dict[str, int] = field(default_factory=dict)
     outcome: RecordOutcome = field(default_factory=RecordOutcome)
 
     def alert(self, user_id: int, kind: str, key: str, params: dict[str, Any],
               buttons: list[dict[str, str]] | None = None) -> None:
-        self.alerts.append(Alert(
-            user_id=user_id, kind=kind, dedupe_key=f"{key}:u{user_id}"[:200], params=params,
-            buttons=buttons or [],
-        ))
+        self.alerts.append({
+            "user_id": user_id, "kind": kind, "dedupe_key": f"{key}:u{user_id}"[:200],
+            "params": params, "buttons": buttons or [], "status": "pending", "attempts": 0,
+            "created_at": self.now,
+        })
+
+
+@dataclass
+class _PaymentRow:
+    """A payment about to be inserted in bulk (same attribute names as `Payment`)."""
+
+    entry_ref: str
+    direction: PaymentDirection
+    status: PaymentStatus
+    amount_cents: int
+    currency: str
+    booking_date: Any
+    payer_name: str | None
+    payer_iban: str | None
+    reference: str | None
+    remittance: str | None
+    inbox_message_id: int
+    invoice_id: int | None = None
+    surplus_cents: int = 0
+    matched_by: str | None = None
+
+    def row(self, now: datetime) -> dict[str, Any]:
+        return {**self.__dict__, "created_at": now}
+
+
+def _defaults(model: type[Any], given: set[str]) -> dict[str, Any]:
+    """The model's defaults for the columns a raw insert does not name (fields added later)."""
+    out: dict[str, Any] = {}
+    for name in model._meta.fields_db_projection:
+        f = model._meta.fields_map[name]
+        if name in given or f.pk:
+            continue
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            out[name] = datetime.now(UTC)
+        elif f.default is not None:
+            out[name] = f.default() if callable(f.default) else f.default
+        elif f.null:
+            out[name] = None
+    return out
+
+
+def _converter(f: Any, model: type[Any]) -> Any:
+    """Tortoise's own conversion of a field's values, memoised (many values repeat)."""
+    if isinstance(f, JSONField):
+        encode = f.encoder
+        return lambda value: None if value is None else encode(value)
+    cache: dict[Any, Any] = {}
+
+    def convert(value: Any) -> Any:
+        key = (type(value), value)
+        if key not in cache:
+            cache[key] = f.to_db_value(value, model)
+        return cache[key]
+
+    return convert
+
+
+async def _insert_many(model: type[Any], rows: list[dict[str, Any]], *,
+                       ignore_conflicts: bool = False) -> None:
+    """INSERT many rows with one prepared statement (Tortoise's own value conversion)."""
+    if not rows:
+        return
+    db = model._meta.db
+    fields = model._meta.fields_map
+    projection: dict[str, str] = model._meta.fields_db_projection
+    defaults = _defaults(model, set(rows[0]))
+    if defaults:
+        rows = [{**defaults, **row} for row in rows]
+    names = list(rows[0])
+    columns = [projection[n] for n in names]
+    postgres = db.capabilities.dialect == "postgres"
+    marks = [f"${i + 1}" if postgres else "?" for i in range(len(names))]
+    # Table and column names come from the model's metadata, never from input.
+    quoted = ", ".join(f'"{c}"' for c in columns)
+    conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    sql = f'INSERT INTO "{model._meta.db_table}" ({quoted}) VALUES ({", ".join(marks)}){conflict}'  # noqa: S608
+    convert = [_converter(fields[n], model) for n in names]
+    values = [[conv(row[n]) for conv, n in zip(convert, names, strict=True)] for row in rows]
+    for i in range(0, len(values), 2000):
+        await db.execute_many(sql, values[i:i + 2000])
+
+
+async def _update_invoices(invoices: list[InvoiceLike], now: datetime) -> None:
+    """Write the new balances and statuses of the invoices a batch touched."""
+    if not invoices:
+        return
+    db = Invoice._meta.db
+    postgres = db.capabilities.dialect == "postgres"
+    marks = ["$1", "$2", "$3", "$4"] if postgres else ["?"] * 4
+    sql = (f'UPDATE "invoices" SET "paid_cents"={marks[0]}, "status"={marks[1]}, '  # noqa: S608
+           f'"updated_at"={marks[2]} WHERE "id"={marks[3]}')
+    stamp = Invoice._meta.fields_map["updated_at"].to_db_value(now, Invoice)
+    values = [[inv.paid_cents, inv.status.value, stamp, inv.id] for inv in invoices]
+    for i in range(0, len(values), 2000):
+        await db.execute_many(sql, values[i:i + 2000])
 
 
 async def record_notices(
@@ -243,9 +341,9 @@ async def _record(notices: Sequence[NoticeLike], source: InboxMessage, now: date
             fresh.append((key, notice))
     credits = [(k, n) for k, n in fresh if str(n.direction) == PaymentDirection.CREDIT.value]
     by_rf, by_number = await _lookup_invoices(credits)
-    payments: list[Payment] = []
+    payments: list[_PaymentRow] = []
     for key, notice in fresh:
-        payment = Payment(
+        payment = _PaymentRow(
             entry_ref=key, direction=PaymentDirection(str(notice.direction)),
             status=PaymentStatus.UNMATCHED, amount_cents=notice.amount_cents,
             currency=notice.currency.upper(), booking_date=notice.booking_date,
@@ -273,18 +371,58 @@ def _iban(value: str | None) -> str | None:
     return text[:34] or None
 
 
+@dataclass
+class _Inv:
+    """The fields of an invoice that matching and settling use, read in bulk."""
+
+    id: int
+    number: str | None
+    status: InvoiceStatus
+    currency: str
+    total_gross_cents: int
+    paid_cents: int
+    contact_id: int
+    owner_id: int
+    rf_reference: str | None
+
+
+InvoiceLike = Invoice | _Inv
+_INV_COLUMNS = ", ".join(f'"{c}"' for c in _Inv.__dataclass_fields__)
+
+
+def _marks(db: Any, count: int, start: int = 1) -> list[str]:
+    if db.capabilities.dialect == "postgres":
+        return [f"${i}" for i in range(start, start + count)]
+    return ["?"] * count
+
+
+async def _select_in(model: type[Any], columns: str, column: str, values: list[Any],
+                     where: str = "") -> list[dict[str, Any]]:
+    """SELECT columns WHERE column IN (values), in chunks; names come from code, not input."""
+    db = model._meta.db
+    out: list[dict[str, Any]] = []
+    for i in range(0, len(values), _CHUNK):
+        chunk = values[i:i + _CHUNK]
+        sql = (f'SELECT {columns} FROM "{model._meta.db_table}" '  # noqa: S608
+               f'WHERE {where}"{column}" IN ({", ".join(_marks(db, len(chunk)))})')
+        _, rows = await db.execute_query(sql, chunk)
+        out += [dict(r) for r in rows]
+    return out
+
+
 async def _existing_keys(keys: list[str]) -> set[str]:
-    found: set[str] = set()
-    for i in range(0, len(keys), _CHUNK):
-        chunk = keys[i:i + _CHUNK]
-        rows = await Payment.filter(entry_ref__in=chunk).values_list("entry_ref", flat=True)
-        found.update(str(r) for r in rows)
-    return found
+    rows = await _select_in(Payment, '"entry_ref"', "entry_ref", keys)
+    return {str(r["entry_ref"]) for r in rows}
+
+
+async def _invoices_where(column: str, values: list[str]) -> list[_Inv]:
+    rows = await _select_in(Invoice, _INV_COLUMNS, column, values, "\"kind\" = 'invoice' AND ")
+    return [_Inv(**{**r, "status": InvoiceStatus(r["status"])}) for r in rows]
 
 
 async def _lookup_invoices(
     credits: list[tuple[str, NoticeLike]]
-) -> tuple[dict[str, Invoice], dict[str, Invoice]]:
+) -> tuple[dict[str, _Inv], dict[str, _Inv]]:
     """Every invoice named by an RF reference or a number in the batch, in bulk."""
     rfs: set[str] = set()
     numbers: set[str] = set()
@@ -292,27 +430,20 @@ async def _lookup_invoices(
         rfs.update(r for r in [compact_rf(n.reference), *rf_references_in(n.remittance)] if r)
         numbers.update(invoice_numbers_in(n.remittance))
         numbers.update(invoice_numbers_in(n.reference))
-    by_rf: dict[str, Invoice] = {}
-    by_number: dict[str, Invoice] = {}
-    base = Invoice.filter(kind=InvoiceKind.INVOICE)
-    rf_list, number_list = sorted(rfs), sorted(numbers)
-    for i in range(0, len(rf_list), _CHUNK):
-        for inv in await base.filter(rf_reference__in=rf_list[i:i + _CHUNK]):
-            by_rf[compact_rf(inv.rf_reference) or ""] = inv
-    for i in range(0, len(number_list), _CHUNK):
-        for inv in await base.filter(number__in=number_list[i:i + _CHUNK]):
-            by_number[inv.number or ""] = inv
+    by_rf = {compact_rf(inv.rf_reference) or "": inv
+             for inv in await _invoices_where("rf_reference", sorted(rfs))}
+    by_number = {inv.number or "": inv for inv in await _invoices_where("number", sorted(numbers))}
     return by_rf, by_number
 
 
-def _usable(invoice: Invoice, notice: NoticeLike) -> bool:
+def _usable(invoice: InvoiceLike, notice: NoticeLike) -> bool:
     return invoice.currency == notice.currency.upper() and (
         _is_open(invoice) or invoice.status == InvoiceStatus.PAID
     )
 
 
-async def _match(notice: NoticeLike, by_rf: dict[str, Invoice], by_number: dict[str, Invoice],
-                 batch: _Batch) -> tuple[Invoice | None, str]:
+async def _match(notice: NoticeLike, by_rf: dict[str, _Inv], by_number: dict[str, _Inv],
+                 batch: _Batch) -> tuple[InvoiceLike | None, str]:
     rfs = [r for r in [compact_rf(notice.reference), *rf_references_in(notice.remittance)] if r]
     hits = {by_rf[r].id: by_rf[r] for r in rfs if r in by_rf}
     if len(hits) == 1:
@@ -327,7 +458,9 @@ async def _match(notice: NoticeLike, by_rf: dict[str, Invoice], by_number: dict[
             return batch.invoices.setdefault(inv.id, inv), "number"
     if hits:
         return None, ""
-    candidates = await _payer_invoices(notice, batch)
+    # Within a batch, an earlier entry may already have changed an invoice's balance.
+    candidates = [i for i in (batch.invoices.get(f.id, f) for f in await _payer_invoices(notice))
+                  if _is_open(i)]
     exact = [i for i in candidates if i.total_gross_cents - i.paid_cents == notice.amount_cents]
     if len(exact) == 1:
         return batch.invoices.setdefault(exact[0].id, exact[0]), "payer"
@@ -346,7 +479,7 @@ async def _payer_contacts(iban: str | None, name: str | None) -> list[int]:
     return [int(str(r)) for r in rows]
 
 
-async def _payer_invoices(notice: NoticeLike, batch: _Batch | None = None) -> list[Invoice]:
+async def _payer_invoices(notice: NoticeLike) -> list[Invoice]:
     contacts = await _payer_contacts(_iban(notice.payer_iban), notice.payer_name)
     if not contacts:
         return []
@@ -354,13 +487,10 @@ async def _payer_invoices(notice: NoticeLike, batch: _Batch | None = None) -> li
         contact_id__in=contacts, status__in=list(OPEN_STATUSES), kind=InvoiceKind.INVOICE,
         currency=notice.currency.upper(),
     ).order_by("due_date", "id")
-    if batch is None:
-        return list(found)
-    # Within a batch, an earlier entry may already have changed an invoice's balance.
-    return [i for i in (batch.invoices.get(f.id, f) for f in found) if _is_open(i)]
+    return list(found)
 
 
-def _settle(batch: _Batch, payment: Payment, invoice: Invoice, rule: str) -> None:
+def _settle(batch: _Batch, payment: Payment | _PaymentRow, invoice: InvoiceLike, rule: str) -> None:
     """Apply a payment to an invoice in memory; rows are written by `_write`."""
     before = {"paid_cents": invoice.paid_cents, "status": invoice.status.value}
     new_paid, balance, surplus = settle_amounts(
@@ -379,11 +509,12 @@ def _settle(batch: _Batch, payment: Payment, invoice: Invoice, rule: str) -> Non
     payment.surplus_cents = surplus
     if payment.payer_iban:
         batch.ibans.setdefault(payment.payer_iban, invoice.contact_id)
-    batch.audits.append(AuditLog(
-        user_id=None, at=batch.now, entity="invoice", entity_id=str(invoice.id), action="payment",
-        before=before, after={"paid_cents": new_paid, "status": invoice.status.value,
-                              "payment": payment.entry_ref},
-    ))
+    batch.audits.append({
+        "user_id": None, "at": batch.now, "entity": "invoice", "entity_id": str(invoice.id),
+        "action": "payment", "before": before,
+        "after": {"paid_cents": new_paid, "status": invoice.status.value,
+                  "payment": payment.entry_ref},
+    })
     payer = payment.payer_name or batch.payer_names.get(invoice.contact_id, "")
     params = {"number": invoice.number or f"#{invoice.id}", "payer": payer,
               "amount_cents": payment.amount_cents, "balance_cents": balance,
@@ -394,20 +525,17 @@ def _settle(batch: _Batch, payment: Payment, invoice: Invoice, rule: str) -> Non
         batch.alert(owner_id, "payment_surplus", f"surplus:{payment.entry_ref}",
                     {**params, "surplus_cents": surplus})
     batch.outcome.settled += 1
-    if invoice.number and invoice.number not in batch.outcome.invoices:
+    if invoice.number and invoice.number not in batch.numbers:
+        batch.numbers.add(invoice.number)
         batch.outcome.invoices.append(invoice.number)
 
 
-async def _write(batch: _Batch, payments: list[Payment]) -> None:
+async def _write(batch: _Batch, payments: list[_PaymentRow]) -> None:
     """Write the batch's rows: payments, invoices, payer IBANs, collection tasks, alerts."""
     if payments:
-        await Payment.bulk_create(payments, batch_size=_CHUNK)
+        await _insert_many(Payment, [p.row(batch.now) for p in payments])
     if batch.invoices:
-        touched = list(batch.invoices.values())
-        for inv in touched:
-            inv.updated_at = batch.now
-        await Invoice.bulk_update(touched, fields=["paid_cents", "status", "updated_at"],
-                                  batch_size=_CHUNK)
+        await _update_invoices(list(batch.invoices.values()), batch.now)
     if batch.ibans:
         await _remember_ibans(batch.ibans)
     if batch.paid_now:
@@ -416,9 +544,9 @@ async def _write(batch: _Batch, payments: list[Payment]) -> None:
         await _alert_unmatched(batch, [p.entry_ref for p in payments
                                        if p.status == PaymentStatus.UNMATCHED])
     if batch.audits:
-        await AuditLog.bulk_create(batch.audits, batch_size=_CHUNK)
+        await _insert_many(AuditLog, batch.audits)
     if batch.alerts:
-        await Alert.bulk_create(batch.alerts, batch_size=_CHUNK, ignore_conflicts=True)
+        await _insert_many(Alert, batch.alerts, ignore_conflicts=True)
 
 
 async def _remember_ibans(ibans: dict[str, int]) -> None:
@@ -564,15 +692,15 @@ async def match_payment(actor: User, payment_id: int, invoice_ref: int | str, *,
             raise Conflict("payment_currency", currency=payment.currency, number=invoice.number)
         batch = _Batch(now=now)
         _settle(batch, payment, invoice, "manual")
-        batch.audits[-1].user_id = actor.id
+        batch.audits[-1]["user_id"] = actor.id
         await payment.save(update_fields=["invoice_id", "status", "matched_by", "surplus_cents"])
         await invoice.save(update_fields=["paid_cents", "status", "updated_at"])
         if batch.ibans:
             await _remember_ibans(batch.ibans)
         if batch.paid_now:
             await _close_collections(batch)
-        await AuditLog.bulk_create(batch.audits)
-        await Alert.bulk_create(batch.alerts, ignore_conflicts=True)
+        await _insert_many(AuditLog, batch.audits)
+        await _insert_many(Alert, batch.alerts, ignore_conflicts=True)
     return payment, invoice
 
 

@@ -299,3 +299,57 @@ async def test_nothing_recognisable_is_kept_with_the_reason(db: str) -> None:
     assert outcome.kind == "unrecognised" and outcome.reason
     row = await InboxMessage.get()
     assert row.status == InboxStatus.UNRECOGNISED and row.reason == outcome.reason
+
+
+MT940 = """:20:STARTUMSE
+:25:10020030/1234567890
+:28C:00001/001
+:60F:C261125EUR1000,00
+:61:2611260126C1200,00NTRFNONREF//BQ20261126001
+:86:166?00GUTSCHRIFT?20SVWZ+Rechnung F2026-00001?31DE89370400440532013000?32ACME SA
+:61:2611260126D50,00NMSCNONREF
+:86:805?00ENTGELT?20Kontofuehrung
+:62F:C261126EUR2150,00
+-
+"""
+
+
+async def test_mt940_statement_settles_the_credit_and_remembers_the_payer_iban(
+    db: str, dovecot: DovecotServer, account: ImapAccount
+) -> None:
+    a, b = await _two_invoices()
+    append(dovecot, bank_mail(attachments=[("releve.sta", MT940.encode(), "text/plain")]))
+    report = await imap_pass(account, rules())
+    assert report.count("processed") == 1
+    assert await _status(a, b) == [(InvoiceStatus.PAID, 1_200_00), (InvoiceStatus.ISSUED, 0)]
+    assert await Payment.filter(status=PaymentStatus.IGNORED).count() == 1
+    from storage.models import PayerAccount
+
+    assert await PayerAccount.filter(iban="DE89370400440532013000").exists()
+
+
+FRENCH = """Bonjour,
+
+Vous avez reçu un virement sur votre compte.
+
+Montant : 350,00 EUR
+Émetteur : ACME SA
+Libellé : Règlement facture F2026-00002
+Date d'opération : 26/11/2026
+
+Cordialement,
+Banque Exemple
+"""
+
+
+async def test_french_text_notification_settles_through_the_bank_template(
+    db: str, dovecot: DovecotServer, account: ImapAccount
+) -> None:
+    a, b = await _two_invoices()
+    sender = "alertes@banque-exemple.fr"
+    append(dovecot, bank_mail(sender=sender, text=FRENCH, subject="Avis de virement reçu"))
+    report = await imap_pass(account, rules(allowed_senders=(BANK, sender)))
+    assert report.count("processed") == 1, report.lines()
+    assert await _status(a, b) == [(InvoiceStatus.ISSUED, 0), (InvoiceStatus.PAID, 350_00)]
+    payment = await Payment.get()
+    assert (payment.payer_name, payment.matched_by) == ("ACME SA", "number")
