@@ -45,6 +45,7 @@ __all__ = ["DeliveryResult", "Pacer", "deliver_alerts", "render_alert"]
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+MAX_CHAT_WAIT = 3.0  # seconds a run waits for one chat's limit before leaving it for later
 
 
 def _utcnow() -> datetime:
@@ -150,6 +151,12 @@ class Pacer:
     def _limits(self, chat_id: int) -> tuple[int, float]:
         return (self.group, self.group_period) if chat_id < 0 else (1, self.private_gap)
 
+    def delay_for(self, chat_id: int) -> float:
+        """Seconds before `chat_id` may receive another message (0: now)."""
+        rate, period = self._limits(chat_id)
+        window = self._chats.get(chat_id)
+        return self._delay(window, rate, period, self.clock()) if window else 0.0
+
     async def wait(self, chat_id: int) -> None:
         """Return when a message to `chat_id` may be sent now (and count it)."""
         rate, period = self._limits(chat_id)
@@ -203,7 +210,6 @@ class _Run:
         self.bot, self.settings, self.pacer, self.clock = bot, settings, pacer, clock
         self.result = DeliveryResult()
         self.flood = False
-        self.in_flight = asyncio.Semaphore(16)
 
     def chat_of(self, alert: Alert) -> int | None:
         user = alert.user
@@ -217,12 +223,12 @@ class _Run:
         for alert in alerts:
             if self.flood or time.monotonic() > deadline:
                 return
+            if self.pacer.delay_for(chat_id) > MAX_CHAT_WAIT:
+                return  # a group at its per-minute limit: the rest waits for a later run
             await self.pacer.wait(chat_id)
             if self.flood:
                 return
-            async with self.in_flight:
-                gone = await self.send(chat_id, alert)
-            if gone:  # the chat blocked us: its other alerts were rerouted
+            if await self.send(chat_id, alert):  # blocked: its other alerts were rerouted
                 return
 
     async def send(self, chat_id: int, alert: Alert) -> bool:
