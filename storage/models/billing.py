@@ -7,9 +7,13 @@ quantities are exact decimals with three places.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from storage.models.core import Contact, Deal, User
 
 
 class InvoiceStatus(StrEnum):
@@ -34,7 +38,7 @@ class Product(Model):
     unit_price_cents = fields.BigIntField()
     currency = fields.CharField(max_length=3, default="EUR")
     vat_rate_bp = fields.IntField(default=2000)
-    supplier = fields.ForeignKeyField(
+    supplier: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", null=True, related_name="supplied_products", on_delete=fields.SET_NULL
     )
     reorder_point = fields.DecimalField(max_digits=14, decimal_places=3, default=0)
@@ -50,8 +54,10 @@ class Product(Model):
 
 class DealLine(Model):
     id = fields.IntField(primary_key=True)
-    deal = fields.ForeignKeyField("models.Deal", related_name="lines")
-    product = fields.ForeignKeyField("models.Product", related_name=False)
+    deal: fields.ForeignKeyRelation[Deal] = fields.ForeignKeyField("models.Deal", related_name="lines")
+    product: fields.ForeignKeyRelation[Product] = fields.ForeignKeyField(
+        "models.Product", related_name=False
+    )
     quantity = fields.DecimalField(max_digits=14, decimal_places=3)
     unit_price_cents = fields.BigIntField()
     vat_rate_bp = fields.IntField()
@@ -86,10 +92,18 @@ class Invoice(Model):
     status = fields.CharEnumField(
         InvoiceStatus, max_length=16, default=InvoiceStatus.DRAFT, db_index=True
     )
-    contact = fields.ForeignKeyField("models.Contact", related_name="invoices")
-    deal = fields.ForeignKeyField("models.Deal", null=True, related_name="invoices")
-    owner = fields.ForeignKeyField("models.User", related_name="invoices")
-    credit_of = fields.ForeignKeyField("models.Invoice", null=True, related_name="credit_notes")
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name="invoices"
+    )
+    deal: fields.ForeignKeyNullableRelation[Deal] = fields.ForeignKeyField(
+        "models.Deal", null=True, related_name="invoices"
+    )
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="invoices"
+    )
+    credit_of: fields.ForeignKeyNullableRelation[Invoice] = fields.ForeignKeyField(
+        "models.Invoice", null=True, related_name="credit_notes"
+    )
     currency = fields.CharField(max_length=3, default="EUR")
     language = fields.CharField(max_length=2, default="fr")
     issue_date = fields.DateField(null=True)
@@ -118,9 +132,13 @@ class Invoice(Model):
 
 class InvoiceLine(Model):
     id = fields.IntField(primary_key=True)
-    invoice = fields.ForeignKeyField("models.Invoice", related_name="lines")
+    invoice: fields.ForeignKeyRelation[Invoice] = fields.ForeignKeyField(
+        "models.Invoice", related_name="lines"
+    )
     position = fields.IntField()
-    product = fields.ForeignKeyField("models.Product", null=True, related_name=False)
+    product: fields.ForeignKeyNullableRelation[Product] = fields.ForeignKeyField(
+        "models.Product", null=True, related_name=False
+    )
     description = fields.CharField(max_length=300)
     quantity = fields.DecimalField(max_digits=14, decimal_places=3)
     unit = fields.CharField(max_length=16, default="unit")
