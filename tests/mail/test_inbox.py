@@ -274,7 +274,7 @@ async def test_mailbox_unreachable_for_15_minutes_alerts_admins_once(db: str) ->
         report = await imap_pass(dead, rules(), now=NOW + timedelta(minutes=minutes))
         assert report.error
     alerts = await Alert.filter(kind="mailbox_down")
-    assert [al.user_id for al in alerts] == [admin.id]  # type: ignore[attr-defined]
+    assert [al.user_id for al in alerts] == [admin.id]
 
 
 async def test_embedded_maildir_takes_dropped_eml_files(db: str, tmp_path: Path) -> None:

@@ -175,7 +175,7 @@ async def test_quarantine_alerts_admins_and_managers_once_and_settles_nothing(an
                                  sender="bank@evil.example", subject="Paid", raw=b"raw",
                                  reason="sender not allowed", now=NOW)
     assert await InboxMessage.filter(status=InboxStatus.QUARANTINED).count() == 1
-    assert {a.user_id for a in await Alert.filter(kind="quarantined")} == {admin.id, boss.id}  # type: ignore[attr-defined]
+    assert {a.user_id for a in await Alert.filter(kind="quarantined")} == {admin.id, boss.id}
     assert (await Invoice.get(id=inv.id)).paid_cents == 0
 
 
