@@ -9,7 +9,7 @@ from pathlib import Path
 
 from imap_tools import MailBoxUnencrypted
 
-from mail.inbox import ImapAccount, imap_pass, maildir_pass, process_message
+from mail.inbox import ImapAccount, PassReport, imap_pass, maildir_pass, process_message
 from storage.models import (
     Alert,
     InboxMessage,
@@ -353,3 +353,32 @@ async def test_french_text_notification_settles_through_the_bank_template(
     assert await _status(a, b) == [(InvoiceStatus.ISSUED, 0), (InvoiceStatus.PAID, 350_00)]
     payment = await Payment.get()
     assert (payment.payer_name, payment.matched_by) == ("ACME SA", "number")
+
+
+async def test_the_watcher_wakes_up_from_idle_when_mail_arrives(
+    db: str, dovecot: DovecotServer, account: ImapAccount
+) -> None:
+    import asyncio
+    import time
+
+    from mail.inbox import watch
+
+    a, b = await _two_invoices()
+    stop, idle, got_mail = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    def on_report(report: PassReport) -> None:
+        (got_mail if report.outcomes else idle).set()
+
+    task = asyncio.create_task(watch(account, rules(), poll_seconds=20, stop=stop,
+                                     on_report=on_report))
+    await asyncio.wait_for(idle.wait(), 10)  # the first pass found nothing: now in IDLE
+    await asyncio.sleep(0.5)
+    started = time.monotonic()
+    append(dovecot, bank_mail(attachments=[("avis.xml", _batched_camt054(), XML)]))
+    await asyncio.wait_for(got_mail.wait(), 15)
+    woke_after = time.monotonic() - started
+    stop.set()
+    append(dovecot, b"Subject: wake up\r\n\r\n.\r\n")  # lets IDLE return so the loop sees stop
+    await asyncio.wait_for(task, 20)
+    assert woke_after < 10, "the new mail waited for the poll interval instead of IDLE"
+    assert await _status(a, b) == [(InvoiceStatus.PAID, 1_200_00), (InvoiceStatus.PAID, 350_00)]
