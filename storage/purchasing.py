@@ -26,6 +26,7 @@ from storage.access import sees_everything
 from storage.alerts import alert_role, alert_user
 from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage.models import (
+    Alert,
     Contact,
     Deal,
     DealLine,
@@ -199,6 +200,11 @@ async def purchasing_check(now: datetime) -> CheckResult:
         elif pid in drafted:
             needs.setdefault(p["supplier_id"], {})[pid] = ZERO
     result.short = sum(1 for group in needs.values() for q in group.values() if q > 0)
+    buyers = list(await User.filter(role=Role.PURCHASING, active=True).values_list("id", flat=True))
+    owners: dict[int, set[int]] = defaultdict(set)
+    for pid, owner_id in await Reservation.filter(released=False).values_list(
+            "product_id", "deal__owner_id"):
+        owners[int(pid)].add(int(owner_id))  # type: ignore[call-overload]
     for supplier_id, group in needs.items():
         if supplier_id is None:
             result.no_supplier.extend(skus[pid] for pid, q in group.items() if q > 0)
@@ -208,14 +214,14 @@ async def purchasing_check(now: datetime) -> CheckResult:
                                      f"no-supplier:{pid}:{q}", {"sku": skus[pid]})
             continue
         async with in_transaction():
-            po_id = await _update_draft(supplier_id, group, skus)
+            po_id = await _update_draft(supplier_id, group, skus, buyers, owners)
         if po_id is not None:
             result.drafts.append(po_id)
     return result
 
 
-async def _update_draft(supplier_id: int, group: dict[int, Decimal],
-                        skus: dict[int, str]) -> int | None:
+async def _update_draft(supplier_id: int, group: dict[int, Decimal], skus: dict[int, str],
+                        buyers: list[int], owners: dict[int, set[int]]) -> int | None:
     """Set the supplier's open draft lines to the current needs; alert on what is new."""
     if not any(q > 0 for q in group.values()) and not await PurchaseOrder.filter(
             supplier_id=supplier_id, status=POStatus.DRAFT).exists():
@@ -223,6 +229,8 @@ async def _update_draft(supplier_id: int, group: dict[int, Decimal],
     po, _ = await PurchaseOrder.get_or_create(supplier_id=supplier_id, status=POStatus.DRAFT)
     supplier = await Contact.get(id=supplier_id)
     lines = {ln.product_id: ln for ln in await PurchaseOrderLine.filter(order_id=po.id)}
+    new_lines: list[PurchaseOrderLine] = []
+    alerts: list[Alert] = []
     for pid, need in group.items():
         line = lines.get(pid)
         if need <= 0:
@@ -230,7 +238,7 @@ async def _update_draft(supplier_id: int, group: dict[int, Decimal],
                 await line.delete()
             continue
         if line is None:
-            await PurchaseOrderLine.create(order=po, product_id=pid, quantity=need)
+            new_lines.append(PurchaseOrderLine(order_id=po.id, product_id=pid, quantity=need))
         elif Decimal(str(line.quantity)) != need:
             line.quantity = need
             await line.save(update_fields=["quantity"])
@@ -240,12 +248,16 @@ async def _update_draft(supplier_id: int, group: dict[int, Decimal],
                   "supplier": supplier.name}
         buttons = [{"label": "po.btn_open", "data": f"po:open:{po.id}"}]
         key = f"stock_short:po{po.id}:p{pid}"
-        await alert_role((Role.PURCHASING,), "stock_short", key, params, buttons)
-        owners = await Deal.filter(reservations__product_id=pid,
-                                   reservations__released=False).distinct().values_list(
-                                       "owner_id", flat=True)
-        for owner_id in set(owners):
-            await alert_user(int(owner_id), "stock_short", key, params)  # type: ignore[call-overload]
+        for user_id in {*buyers, *owners.get(pid, set())}:
+            alerts.append(Alert(dedupe_key=f"{key}:u{user_id}"[:200], user_id=user_id,
+                                kind="stock_short", params=params,
+                                buttons=buttons if user_id in buyers else []))
+    # Bulk writes (a first run may draft thousands of lines); the unique dedupe key keeps
+    # each alert once, as `alert_user` would.
+    if new_lines:
+        await PurchaseOrderLine.bulk_create(new_lines, batch_size=500)
+    if alerts:
+        await Alert.bulk_create(alerts, batch_size=500, ignore_conflicts=True)
     if not await PurchaseOrderLine.filter(order_id=po.id).exists():
         await po.delete()
         return None
