@@ -104,3 +104,19 @@ async def test_quarantine_list_shows_the_reason_escaped(chat: ChatHarness) -> No
     await mia.says("/payments quarantine")
     assert "bank@evil.example" in mia.last_text and "&lt;b&gt;Paid&lt;/b&gt;" in mia.last_text
     assert "not allowed" in mia.last_text
+
+
+async def test_payment_alert_reads_like_the_issue_says(chat: ChatHarness) -> None:
+    from bot.delivery import render_alert
+    from storage.models import Alert
+
+    sam, _ = await _people(chat)
+    assert sam.user is not None
+    acme = await client("ACME SA", sam.user)
+    await issued(42, acme, sam.user, 1_200_00)
+    source = await InboxMessage.create(message_id="<r@bank>", folder="INBOX",
+                                       status=InboxStatus.PROCESSED)
+    await record_notices([credit(1_200_00, remittance="F2026-00042")], source=source, now=NOW)
+    alert = await Alert.get(kind="payment_received").prefetch_related("rerouted_from")
+    text, _ = render_alert(alert, "fr")
+    assert "F2026-00042</b> payée par ACME SA : 1\u202f200,00\xa0€, reste dû 0,00\xa0€" in text
