@@ -17,6 +17,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
@@ -103,7 +104,7 @@ async def _sums(product_ids: list[int] | None = None) -> tuple[
     dict[int, Decimal], dict[int, Decimal], dict[int, Decimal], dict[int, Decimal]
 ]:
     """On hand, reserved, incoming (sent orders) and drafted, per product id."""
-    def _filter(query, key: str = "product_id"):  # type: ignore[no-untyped-def]
+    def _filter(query: Any, key: str = "product_id") -> Any:
         return query.filter(**{f"{key}__in": product_ids}) if product_ids is not None else query
 
     def _dec(rows: list[dict[str, object]], value: str) -> dict[int, Decimal]:
@@ -200,11 +201,11 @@ async def purchasing_check(now: datetime) -> CheckResult:
         elif pid in drafted:
             needs.setdefault(p["supplier_id"], {})[pid] = ZERO
     result.short = sum(1 for group in needs.values() for q in group.values() if q > 0)
-    buyers = list(await User.filter(role=Role.PURCHASING, active=True).values_list("id", flat=True))
+    buyers = [int(u.id) for u in await User.filter(role=Role.PURCHASING, active=True)]
     owners: dict[int, set[int]] = defaultdict(set)
     for pid, owner_id in await Reservation.filter(released=False).values_list(
             "product_id", "deal__owner_id"):
-        owners[int(pid)].add(int(owner_id))  # type: ignore[call-overload]
+        owners[int(pid)].add(int(owner_id))
     for supplier_id, group in needs.items():
         if supplier_id is None:
             result.no_supplier.extend(skus[pid] for pid, q in group.items() if q > 0)

@@ -174,8 +174,8 @@ async def cash_by_week(actor: User, currency: str, today: date, weeks: int = 8
     monday = today - timedelta(days=today.weekday())
     slots = {monday + timedelta(weeks=i): 0 for i in range(weeks)}
     for row in await _receivables(currency):
-        due_date = row["due_date"] or today
-        week = max(due_date - timedelta(days=due_date.weekday()), monday)  # type: ignore[operator]
+        due_date: date = row["due_date"] or today  # type: ignore[assignment]
+        week = max(due_date - timedelta(days=due_date.weekday()), monday)
         if week in slots:
             slots[week] += int(row["total_gross_cents"]) - int(row["paid_cents"])  # type: ignore[call-overload]
     return sorted(slots.items())

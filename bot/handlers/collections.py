@@ -54,7 +54,7 @@ async def collections(update: Update, ctx: Ctx) -> None:
 async def _call_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:
     now, _ = _today(ctx)
     event = await log_call(ctx.actor, parse_id(values["task"], "R"), values["note"], now)
-    task = await get_task(ctx.actor, event.task_id)  # type: ignore[attr-defined]
+    task = await get_task(ctx.actor, event.task_id)
     await reply(update, ctx, tr(ctx, "coll.call_logged", number=task.invoice.number or ""))
 
 

@@ -99,7 +99,7 @@ def render_purchase_order_pdf(doc: POData) -> bytes:
             widths, (line.sku, line.name[:60], _qty(line.quantity), line.unit),
             ("L", "L", "R", "L"), strict=True,
         ):
-            pdf.cell(width, 7, value, border=1, align=align)  # type: ignore[arg-type]
+            pdf.cell(width, 7, value, border=1, align=align)
         pdf.ln()
     pdf.ln(6)
     pdf.set_font(font, "", 9)

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from storage.models.billing import Invoice, Product
+    from storage.models.core import Contact, Deal, User
 
 
 class CollectionStatus(StrEnum):
@@ -23,8 +28,12 @@ class POStatus(StrEnum):
 
 class CollectionTask(Model):
     id = fields.IntField(primary_key=True)
-    invoice = fields.OneToOneField("models.Invoice", related_name="collection")
-    assignee = fields.ForeignKeyField("models.User", related_name="collection_tasks")
+    invoice: fields.OneToOneRelation[Invoice] = fields.OneToOneField(
+        "models.Invoice", related_name="collection"
+    )
+    assignee: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="collection_tasks"
+    )
     status = fields.CharEnumField(
         CollectionStatus, max_length=8, default=CollectionStatus.OPEN, db_index=True
     )
@@ -34,17 +43,28 @@ class CollectionTask(Model):
     opened_at = fields.DatetimeField()
     closed_at = fields.DatetimeField(null=True)
 
+    if TYPE_CHECKING:
+        invoice_id: int
+        assignee_id: int
+
     class Meta:
         table = "collection_tasks"
 
 
 class CollectionEvent(Model):
     id = fields.IntField(primary_key=True)
-    task = fields.ForeignKeyField("models.CollectionTask", related_name="events")
+    task: fields.ForeignKeyRelation[CollectionTask] = fields.ForeignKeyField(
+        "models.CollectionTask", related_name="events"
+    )
     kind = fields.CharField(max_length=24)
-    user = fields.ForeignKeyField("models.User", null=True, related_name=False)
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", null=True, related_name=False
+    )
     note = fields.TextField(default="")
     at = fields.DatetimeField()
+
+    if TYPE_CHECKING:
+        task_id: int
 
     class Meta:
         table = "collection_events"
@@ -60,9 +80,17 @@ class Warehouse(Model):
 
 class StockLevel(Model):
     id = fields.IntField(primary_key=True)
-    product = fields.ForeignKeyField("models.Product", related_name="stock_levels")
-    warehouse = fields.ForeignKeyField("models.Warehouse", related_name="stock_levels")
+    product: fields.ForeignKeyRelation[Product] = fields.ForeignKeyField(
+        "models.Product", related_name="stock_levels"
+    )
+    warehouse: fields.ForeignKeyRelation[Warehouse] = fields.ForeignKeyField(
+        "models.Warehouse", related_name="stock_levels"
+    )
     on_hand = fields.DecimalField(max_digits=14, decimal_places=3, default=0)
+
+    if TYPE_CHECKING:
+        product_id: int
+        warehouse_id: int
 
     class Meta:
         table = "stock_levels"
@@ -71,12 +99,18 @@ class StockLevel(Model):
 
 class StockMove(Model):
     id = fields.IntField(primary_key=True)
-    product = fields.ForeignKeyField("models.Product", related_name=False)
-    warehouse = fields.ForeignKeyField("models.Warehouse", related_name=False)
+    product: fields.ForeignKeyRelation[Product] = fields.ForeignKeyField("models.Product", related_name=False)
+    warehouse: fields.ForeignKeyRelation[Warehouse] = fields.ForeignKeyField(
+        "models.Warehouse", related_name=False
+    )
     quantity = fields.DecimalField(max_digits=14, decimal_places=3)
     reason = fields.CharField(max_length=200)
-    user = fields.ForeignKeyField("models.User", null=True, related_name=False)
-    purchase_order = fields.ForeignKeyField("models.PurchaseOrder", null=True, related_name=False)
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", null=True, related_name=False
+    )
+    purchase_order: fields.ForeignKeyNullableRelation[PurchaseOrder] = fields.ForeignKeyField(
+        "models.PurchaseOrder", null=True, related_name=False
+    )
     at = fields.DatetimeField()
 
     class Meta:
@@ -85,12 +119,20 @@ class StockMove(Model):
 
 class Reservation(Model):
     id = fields.IntField(primary_key=True)
-    deal = fields.ForeignKeyField("models.Deal", related_name="reservations")
-    product = fields.ForeignKeyField("models.Product", related_name="reservations")
-    warehouse = fields.ForeignKeyField("models.Warehouse", related_name=False)
+    deal: fields.ForeignKeyRelation[Deal] = fields.ForeignKeyField("models.Deal", related_name="reservations")
+    product: fields.ForeignKeyRelation[Product] = fields.ForeignKeyField(
+        "models.Product", related_name="reservations"
+    )
+    warehouse: fields.ForeignKeyRelation[Warehouse] = fields.ForeignKeyField(
+        "models.Warehouse", related_name=False
+    )
     quantity = fields.DecimalField(max_digits=14, decimal_places=3)
     released = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
+
+    if TYPE_CHECKING:
+        deal_id: int
+        product_id: int
 
     class Meta:
         table = "reservations"
@@ -98,12 +140,18 @@ class Reservation(Model):
 
 class PurchaseOrder(Model):
     id = fields.IntField(primary_key=True)
-    supplier = fields.ForeignKeyField("models.Contact", related_name="purchase_orders")
+    supplier: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name="purchase_orders"
+    )
     status = fields.CharEnumField(POStatus, max_length=10, default=POStatus.DRAFT, db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     sent_at = fields.DatetimeField(null=True)
     closed_at = fields.DatetimeField(null=True)
     expected_date = fields.DateField(null=True)
+
+    if TYPE_CHECKING:
+        supplier_id: int
+        lines: fields.ReverseRelation[PurchaseOrderLine]
 
     class Meta:
         table = "purchase_orders"
@@ -111,11 +159,17 @@ class PurchaseOrder(Model):
 
 class PurchaseOrderLine(Model):
     id = fields.IntField(primary_key=True)
-    order = fields.ForeignKeyField("models.PurchaseOrder", related_name="lines")
-    product = fields.ForeignKeyField("models.Product", related_name=False)
+    order: fields.ForeignKeyRelation[PurchaseOrder] = fields.ForeignKeyField(
+        "models.PurchaseOrder", related_name="lines"
+    )
+    product: fields.ForeignKeyRelation[Product] = fields.ForeignKeyField("models.Product", related_name=False)
     quantity = fields.DecimalField(max_digits=14, decimal_places=3)
     received_quantity = fields.DecimalField(max_digits=14, decimal_places=3, default=0)
     unit_price_cents = fields.BigIntField(default=0)
+
+    if TYPE_CHECKING:
+        order_id: int
+        product_id: int
 
     class Meta:
         table = "purchase_order_lines"
