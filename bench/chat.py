@@ -56,15 +56,16 @@ async def build_data(n_contacts: int, n_deals: int, rng: random.Random) -> dict[
     sales = users[2:]
     conn = Tortoise.get_connection("default")
     now = datetime.now(UTC).isoformat(sep=" ")
-    contact_rows, owners = [], []
+    contact_rows: list[list[Any]] = []
+    owners: list[int] = []
     for i in range(1, n_contacts + 1):
         name = f"{rng.choice(FIRST)} {rng.choice(LAST)} {i}"
         phone = f"+336{rng.randrange(10**8):08d}"
         email = f"c{i}@{rng.choice(COMPANIES).lower()}.example"
         owner = rng.choice(sales)
         owners.append(owner.id)
-        contact_rows.append((i, "person", name, make_search_key(name, phone, email), phone, email,
-                             "[]", "[]", owner.id, int(rng.random() < 0.1), "fr", now, now))
+        contact_rows.append([i, "person", name, make_search_key(name, phone, email), phone, email,
+                             "[]", "[]", owner.id, int(rng.random() < 0.1), "fr", now, now])
     await conn.execute_many(
         "INSERT INTO contacts (id, kind, name, search_key, phone, email, extra_phones, "
         "extra_emails, owner_id, shared, invoice_language, created_at, updated_at) "
@@ -72,13 +73,14 @@ async def build_data(n_contacts: int, n_deals: int, rng: random.Random) -> dict[
         contact_rows,
     )
     stage_ids = [s.id for s in await Stage.all().order_by("position")]
-    deal_rows, deal_owner = [], {}
+    deal_rows: list[list[Any]] = []
+    deal_owner: dict[int, int] = {}
     for i in range(1, n_deals + 1):
         contact_id = rng.randrange(1, n_contacts + 1)
         owner_id = owners[contact_id - 1]
         deal_owner[i] = owner_id
-        deal_rows.append((i, contact_id, owner_id, f"Deal {i}", rng.randrange(100, 10**7),
-                          "EUR", rng.choice(stage_ids), now, now))
+        deal_rows.append([i, contact_id, owner_id, f"Deal {i}", rng.randrange(100, 10**7),
+                          "EUR", rng.choice(stage_ids), now, now])
     await conn.execute_many(
         "INSERT INTO deals (id, contact_id, owner_id, title, amount_cents, currency, stage_id, "
         "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -211,6 +213,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--contacts", type=int, default=50_000)
     parser.add_argument("--deals", type=int, default=100_000)
+    parser.add_argument("--db", type=Path, help="keep the database here (reused if present)")
     parser.add_argument("--commands", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=7)
     asyncio.run(main(parser.parse_args()))

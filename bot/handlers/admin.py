@@ -9,6 +9,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
+from bot.i18n import Safe
 from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, tr
 from storage.access import can_manage_users
 from storage.errors import Forbidden, InvalidInput
@@ -44,7 +45,8 @@ async def users(update: Update, ctx: Ctx) -> None:
            state=tr(ctx, "admin.active" if u.active else "admin.inactive"))
         for u in found
     ]
-    rows = [[button(tr(ctx, "admin.btn_deactivate", name=u.name)[:60], cb("user", "off", u.id))]
+    # Button labels are plain text, not HTML: the name goes in unescaped.
+    rows = [[button(tr(ctx, "admin.btn_deactivate", name=Safe(u.name[:40])), cb("user", "off", u.id))]
             for u in found if u.active and u.id != ctx.actor.id]
     await reply(update, ctx, "\n".join(lines), keyboard(rows))
 

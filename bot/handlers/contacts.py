@@ -210,6 +210,7 @@ async def note(update: Update, ctx: Ctx) -> None:
     if not parts:
         await start_form(update, ctx, NOTE)
     elif len(parts) == 1:
+        await contact_card(ctx.actor, parse_id(parts[0], "C"))  # refuse before asking
         await start_form(update, ctx, NOTE, contact=parts[0])
     else:
         await _note_done(update, ctx, {"contact": parts[0], "text": parts[1]})

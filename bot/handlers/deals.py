@@ -143,10 +143,12 @@ async def _show(update: Update, ctx: Ctx, deal_id: int, *, created: bool = False
     if d.lost_reason:
         lines.append(tr(ctx, "deals.lost_reason", reason=d.lost_reason))
     open_stages = [s for s in await stages() if not (s.is_won or s.is_lost) and s.id != d.stage_id]
-    rows = [[button(s.name, cb("deal", "move", d.id, s.id)) for s in open_stages]]
+    outcome = []
     if not d.stage.is_won:
-        rows.append([button(tr(ctx, "deals.btn_won"), cb("deal", "won", d.id)),
-                     button(tr(ctx, "deals.btn_lost"), cb("deal", "lost", d.id))])
+        outcome.append(button(tr(ctx, "deals.btn_won"), cb("deal", "won", d.id)))
+    if not d.stage.is_lost:
+        outcome.append(button(tr(ctx, "deals.btn_lost"), cb("deal", "lost", d.id)))
+    rows = [[button(s.name, cb("deal", "move", d.id, s.id)) for s in open_stages], outcome]
     await reply(update, ctx, "\n".join(lines), keyboard(rows), edit=edit)
 
 

@@ -11,7 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
-from bot.i18n import fmt_datetime
+from bot.i18n import Safe, fmt_datetime
 from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, split_fields, tr
 from storage.errors import InvalidInput
 from storage.ids import parse_id
@@ -75,7 +75,7 @@ async def task(update: Update, ctx: Ctx) -> None:
 
 def _line(ctx: Ctx, t: Task) -> str:
     due = fmt_datetime(t.due_at, ctx.lang, ctx.settings.zone) if t.due_at else ""
-    link = f" (D{t.deal_id})" if t.deal_id else f" (C{t.contact_id})" if t.contact_id else ""  # type: ignore[attr-defined]
+    link = f" (D{t.deal_id})" if t.deal_id else f" (C{t.contact_id})" if t.contact_id else ""
     return f"<b>T{t.id}</b> {escape(t.text)}{link}" + (f" — {due}" if due else "")
 
 
@@ -87,7 +87,9 @@ async def _render(update: Update, ctx: Ctx, header: str = "", *, edit: bool = Fa
         lines += [_line(ctx, t) for t in open_tasks]
     else:
         lines.append(tr(ctx, "tasks.none"))
-    rows = [[button(tr(ctx, "tasks.btn_done", id=t.id, text=t.text)[:60], cb("task", "done", t.id))]
+    # Button labels are plain text, not HTML: the task's text goes in unescaped.
+    rows = [[button(tr(ctx, "tasks.btn_done", id=t.id, text=Safe(t.text[:40])),
+                    cb("task", "done", t.id))]
             for t in open_tasks]
     await reply(update, ctx, "\n".join(lines), keyboard(rows), edit=edit)
 

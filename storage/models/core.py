@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -40,11 +41,18 @@ class Invite(Model):
     id = fields.IntField(primary_key=True)
     code = fields.CharField(max_length=64, unique=True)
     role = fields.CharEnumField(Role, max_length=16)
-    created_by = fields.ForeignKeyField("models.User", null=True, related_name=False)
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", null=True, related_name=False
+    )
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField()
-    used_by = fields.ForeignKeyField("models.User", null=True, related_name=False)
+    used_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", null=True, related_name=False
+    )
     used_at = fields.DatetimeField(null=True)
+    # Foreign-key columns, declared for type checkers (Tortoise adds them at runtime).
+    created_by_id: int | None
+    used_by_id: int | None
 
     class Meta:
         table = "invites"
@@ -55,14 +63,16 @@ class Contact(Model):
     kind = fields.CharEnumField(ContactKind, max_length=8, default=ContactKind.PERSON)
     name = fields.CharField(max_length=200, db_index=True)
     search_key = fields.CharField(max_length=600, db_index=True, default="")
-    company = fields.ForeignKeyField(
+    company: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", null=True, related_name="members", on_delete=fields.SET_NULL
     )
     phone = fields.CharField(max_length=20, null=True, db_index=True)
     email = fields.CharField(max_length=254, null=True, db_index=True)
-    extra_phones = fields.JSONField(default=list)
-    extra_emails = fields.JSONField(default=list)
-    owner = fields.ForeignKeyField("models.User", related_name="contacts")
+    extra_phones: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    extra_emails: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="contacts"
+    )
     shared = fields.BooleanField(default=False)
     # Billing data (company contacts).
     billing_address = fields.TextField(null=True)
@@ -72,6 +82,8 @@ class Contact(Model):
     invoice_language = fields.CharField(max_length=2, default="fr")
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    company_id: int | None
+    owner_id: int
 
     class Meta:
         table = "contacts"
@@ -81,9 +93,15 @@ class Contact(Model):
 
 class Note(Model):
     id = fields.IntField(primary_key=True)
-    contact = fields.ForeignKeyField("models.Contact", related_name="notes")
-    author = fields.ForeignKeyField("models.User", related_name=False)
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name="notes"
+    )
+    author: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name=False
+    )
     text = fields.TextField()
+    contact_id: int
+    author_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -106,17 +124,26 @@ class Stage(Model):
 
 class Deal(Model):
     id = fields.IntField(primary_key=True)
-    contact = fields.ForeignKeyField("models.Contact", related_name="deals")
-    owner = fields.ForeignKeyField("models.User", related_name="deals")
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name="deals"
+    )
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="deals"
+    )
     title = fields.CharField(max_length=200)
     amount_cents = fields.BigIntField(default=0)
     currency = fields.CharField(max_length=3, default="EUR")
-    stage = fields.ForeignKeyField("models.Stage", related_name="deals")
+    stage: fields.ForeignKeyRelation[Stage] = fields.ForeignKeyField(
+        "models.Stage", related_name="deals"
+    )
     expected_close = fields.DateField(null=True)
     lost_reason = fields.TextField(null=True)
     won_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    contact_id: int
+    owner_id: int
+    stage_id: int
 
     class Meta:
         table = "deals"
@@ -130,11 +157,23 @@ class Deal(Model):
 
 class StageChange(Model):
     id = fields.IntField(primary_key=True)
-    deal = fields.ForeignKeyField("models.Deal", related_name="history")
-    user = fields.ForeignKeyField("models.User", null=True, related_name=False)
-    from_stage = fields.ForeignKeyField("models.Stage", null=True, related_name=False)
-    to_stage = fields.ForeignKeyField("models.Stage", related_name=False)
+    deal: fields.ForeignKeyRelation[Deal] = fields.ForeignKeyField(
+        "models.Deal", related_name="history"
+    )
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", null=True, related_name=False
+    )
+    from_stage: fields.ForeignKeyNullableRelation[Stage] = fields.ForeignKeyField(
+        "models.Stage", null=True, related_name=False
+    )
+    to_stage: fields.ForeignKeyRelation[Stage] = fields.ForeignKeyField(
+        "models.Stage", related_name=False
+    )
     at = fields.DatetimeField()
+    deal_id: int
+    user_id: int | None
+    from_stage_id: int | None
+    to_stage_id: int
 
     class Meta:
         table = "stage_changes"
@@ -143,16 +182,28 @@ class StageChange(Model):
 
 class Task(Model):
     id = fields.IntField(primary_key=True)
-    assignee = fields.ForeignKeyField("models.User", related_name="tasks")
-    created_by = fields.ForeignKeyField("models.User", null=True, related_name=False)
+    assignee: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
+        "models.User", related_name="tasks"
+    )
+    created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", null=True, related_name=False
+    )
     text = fields.TextField()
     due_at = fields.DatetimeField(null=True, db_index=True)
-    deal = fields.ForeignKeyField("models.Deal", null=True, related_name="tasks")
-    contact = fields.ForeignKeyField("models.Contact", null=True, related_name="tasks")
+    deal: fields.ForeignKeyNullableRelation[Deal] = fields.ForeignKeyField(
+        "models.Deal", null=True, related_name="tasks"
+    )
+    contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", null=True, related_name="tasks"
+    )
     done = fields.BooleanField(default=False)
     done_at = fields.DatetimeField(null=True)
     reminded_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    assignee_id: int
+    created_by_id: int | None
+    deal_id: int | None
+    contact_id: int | None
 
     class Meta:
         table = "tasks"
@@ -161,13 +212,16 @@ class Task(Model):
 
 class AuditLog(Model):
     id = fields.BigIntField(primary_key=True)
-    user = fields.ForeignKeyField("models.User", null=True, related_name=False)
+    user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        "models.User", null=True, related_name=False
+    )
     at = fields.DatetimeField()
     entity = fields.CharField(max_length=32)
     entity_id = fields.CharField(max_length=32)
     action = fields.CharField(max_length=32)
-    before = fields.JSONField(null=True)
-    after = fields.JSONField(null=True)
+    before: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
+    after: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
+    user_id: int | None
 
     class Meta:
         table = "audit_log"

@@ -17,7 +17,7 @@ async def test_new_deal_in_one_line_stores_exact_cents(chat: ChatHarness) -> Non
     await alice.says(f"/newdeal C{ann.id} | Boiler | 12 000,50")
     deal = await Deal.get(title="Boiler").select_related("stage")
     assert (deal.amount_cents, deal.currency, deal.stage.name) == (1_200_050, "EUR", "Lead")
-    assert deal.owner_id == alice.user.id  # type: ignore[attr-defined,union-attr]
+    assert deal.owner_id == alice.user.id  # type: ignore[union-attr]
     assert "Deal created" in alice.last_text and "€12,000.50" in alice.last_text
     await alice.says(f"/newdeal C{ann.id} | Pump | 1,500.25 USD")
     assert (await Deal.get(title="Pump")).amount_cents == 150_025
@@ -53,7 +53,7 @@ async def test_step_by_step_with_several_matching_contacts_offers_buttons(chat: 
     assert any("Ann Martin" in b for b in alice.buttons())
     await alice.presses("Ann Durand")
     deal = await Deal.get(title="Chaudière")
-    assert deal.contact_id == durand.id and deal.amount_cents == 350_000  # type: ignore[attr-defined]
+    assert deal.contact_id == durand.id and deal.amount_cents == 350_000
     assert "Affaire créée" in alice.last_text and "3\u202f500,00\xa0€" in alice.last_text
     await alice.presses_data(f"deal:pick:{durand.id}")  # the same choice twice: expired
     assert "expiré" in alice.last_text
@@ -135,3 +135,25 @@ async def test_user_values_are_html_escaped_everywhere(chat: ChatHarness) -> Non
     assert "&lt;u&gt;call&lt;/u&gt; &amp; see" in alice.last_text
     await alice.says("/deals")
     assert "&lt;script&gt;" in alice.last_text and "<script>" not in alice.last_text
+
+
+async def test_a_lost_deal_offers_won_but_not_lost_again(chat: ChatHarness) -> None:
+    alice = await chat.user("alice", Role.SALES)
+    ann = await _contact(alice, "Ann | +33612345678")
+    await alice.says(f"/newdeal C{ann.id} | Boiler | 1000")
+    deal = await Deal.get(title="Boiler")
+    await alice.says(f"/lost D{deal.id} budget cut")
+    await alice.says(f"/deal D{deal.id}")
+    labels = alice.buttons()
+    assert any("Won" in b for b in labels) and not any("Lost" in b for b in labels)
+    assert any("Proposal" in b for b in labels)
+
+
+async def test_note_on_someone_elses_contact_is_refused_before_asking(chat: ChatHarness) -> None:
+    alice = await chat.user("alice", Role.SALES)
+    bob = await chat.user("bob", Role.SALES)
+    ann = await _contact(alice, "Ann | +33612345678")
+    await bob.says(f"/note C{ann.id}")
+    assert f"No contact C{ann.id}" in bob.last_text
+    await bob.says("sneaky text")
+    assert "Type /help" in bob.last_text  # no form was left pending

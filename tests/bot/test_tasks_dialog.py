@@ -25,8 +25,8 @@ async def test_task_on_a_deal_is_due_in_the_company_time_zone(chat: ChatHarness)
         await alice.says(f"/task D{deal.id} | Call <Ann> back | tomorrow 14:30")
     task = await Task.get(text="Call <Ann> back")
     assert task.due_at == datetime(2026, 11, 28, 13, 30, tzinfo=UTC)  # 14:30 Paris (UTC+1)
-    assert task.deal_id == deal.id and task.contact_id == deal.contact_id  # type: ignore[attr-defined]
-    assert task.assignee_id == alice.user.id  # type: ignore[attr-defined,union-attr]
+    assert task.deal_id == deal.id and task.contact_id == deal.contact_id
+    assert task.assignee_id == alice.user.id  # type: ignore[union-attr]
     assert "Call &lt;Ann&gt; back" in alice.last_text
     assert "T" + str(task.id) in alice.last_text
 
@@ -48,7 +48,7 @@ async def test_task_step_by_step_reasks_a_bad_due_date(chat: ChatHarness) -> Non
         await alice.says("25/12 8h15")
     task = await Task.get(text="Envoyer le devis")
     assert task.due_at == datetime(2026, 12, 25, 7, 15, tzinfo=UTC)
-    assert task.contact_id == contact.id  # type: ignore[attr-defined]
+    assert task.contact_id == contact.id
 
 
 async def test_task_without_due_date_and_bad_input_writes_nothing(chat: ChatHarness) -> None:
@@ -98,3 +98,12 @@ async def test_done_button_of_someone_elses_task_changes_nothing(chat: ChatHarne
     await bob.says("/tasks")
     assert "Secret plan" not in bob.all_text
     assert not (await Task.get(id=task.id)).done
+
+
+async def test_button_labels_carry_plain_text_not_html_entities(chat: ChatHarness) -> None:
+    alice = await chat.user("alice", Role.SALES)
+    deal = await _deal(alice)
+    await alice.says(f"/task D{deal.id} | Call <Ann> & co")
+    assert "Call &lt;Ann&gt; &amp; co" in alice.last_text
+    await alice.says("/tasks")
+    assert any("Call <Ann> & co" in label for label in alice.buttons())

@@ -27,7 +27,7 @@ async def test_an_invite_registers_once_with_its_role(any_db: str) -> None:
         await redeem_invite(invite.code, 556, "Eve", "en")
     assert await User.filter(telegram_id=556).count() == 0
     used = await Invite.get(id=invite.id)
-    assert used.used_at is not None and used.used_by_id == user.id  # type: ignore[attr-defined]
+    assert used.used_at is not None and used.used_by_id == user.id
 
 
 async def test_expired_invites_and_taken_names(db: str) -> None:
