@@ -7,6 +7,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from stdnum import iso11649
 
 from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -243,3 +245,35 @@ async def test_fifty_concurrent_issues_get_exactly_one_to_fifty(any_db: str) -> 
     assert stored == [f"F2026-{n:05d}" for n in range(1, 51)]
     counter = await NumberCounter.get(series="F", year=2026)
     assert counter.last_value == 50
+
+
+# ---------------------------------------------------------------- properties
+
+_lines = st.lists(
+    st.tuples(st.integers(min_value=0, max_value=10**9), st.sampled_from(SELLER.vat_rates_bp)),
+    max_size=30,
+)
+
+
+@given(_lines)
+def test_totals_add_up_and_vat_is_within_half_a_cent_per_category(lines: list[tuple[int, int]]) -> None:
+    totals = compute_totals(lines)
+    assert totals.net_cents == sum(net for net, _ in lines)
+    assert totals.gross_cents == totals.net_cents + totals.vat_cents
+    assert totals.vat_cents == sum(r.vat_cents for r in totals.breakdown)
+    for row in totals.breakdown:
+        assert row.base_cents == sum(net for net, rate in lines if rate == row.rate_bp)
+        exact = Decimal(row.base_cents) * row.rate_bp / 10000
+        assert abs(row.vat_cents - exact) <= Decimal("0.5")
+    assert len({r.rate_bp for r in totals.breakdown}) == len(totals.breakdown)
+
+
+@given(st.integers(min_value=1, max_value=99999), st.integers(min_value=2000, max_value=2999),
+       st.sampled_from("FA"))
+def test_every_number_has_a_valid_distinct_rf_reference(seq: int, year: int, series: str) -> None:
+    from storage.invoicing import format_number
+
+    number = format_number(series, year, seq)
+    ref = rf_reference(number)
+    assert iso11649.is_valid(ref)
+    assert ref[4:] == number.replace("-", "")
