@@ -32,9 +32,11 @@ def serve(conn: Connection, plain: bool) -> None:
     server = LoopbackSmtp(tls=not plain, auth=not plain)
     server.start()
     conn.send((server.port, server.ca_pem))
+    cpu = time.process_time()
     conn.recv()
+    cpu = time.process_time() - cpu
     ids = {m["Message-ID"] for m in server.messages}
-    conn.send((len(server.raw), len(set(server.sessions)), len(ids)))
+    conn.send((len(server.raw), len(set(server.sessions)), len(ids), cpu))
     server.stop()
 
 
@@ -60,7 +62,7 @@ async def main(args: argparse.Namespace) -> None:
                     attachments=[Attachment(f"F2026-{i:05d}.pdf", "application/pdf", payload)],
                 )
             queued = time.perf_counter() - started
-            started = time.perf_counter()
+            started, cpu, t0 = time.perf_counter(), time.process_time(), os.times()
             config = SmtpConfig(
                 host="127.0.0.1", port=port, user=None if args.plain else USER,
                 password=None if args.plain else PASSWORD,
@@ -68,12 +70,12 @@ async def main(args: argparse.Namespace) -> None:
                 eml_dir=Path(tmp) / "eml", mail_from="Entonnoir <factures@entonnoir.example>",
             )
             result = await flush_outbox(config)
-            elapsed = time.perf_counter() - started
+            elapsed, cpu, t1 = time.perf_counter() - started, time.process_time() - cpu, os.times()
             sent = await OutboxEmail.filter(status=OutboxStatus.SENT).count()
         finally:
             await close_db()
             parent.send("stop")
-            received, distinct, unique_ids = parent.recv()
+            received, distinct, unique_ids, server_cpu = parent.recv()
             proc.join(10)
     print(f"queued {args.emails} emails in {queued:.2f} s ({args.emails / queued:.0f}/s)")
     print(f"flush: {result}")
@@ -81,6 +83,10 @@ async def main(args: argparse.Namespace) -> None:
           f"over {distinct} SMTP connection(s) "
           f"({'plain' if args.plain else 'STARTTLS + AUTH'}, {args.attachment_kb} KiB attachment)")
     print(f"send rate: {received / elapsed:.0f} emails/s ({elapsed:.2f} s)  [target >= 100/s]")
+    print(f"user {t1.user-t0.user:.2f} sys {t1.system-t0.system:.2f}")
+    print(f"CPU during the flush: sender {cpu:.2f} s ({cpu / args.emails * 1000:.1f} ms/email, "
+          f"i.e. {args.emails / cpu:.0f} emails per CPU-second); "
+          f"SMTP server (whole run, other process) {server_cpu:.2f} s")
 
 
 if __name__ == "__main__":

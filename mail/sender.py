@@ -5,9 +5,14 @@ MIME message, SMTP transaction, mark (sent / retry / failed). So:
 
 - the SMTP server down or the process killed before the SMTP transaction: the row stays
   "sending" (or goes back to "pending"); it is sent after the lease expires. Nothing lost.
-- killed after the server accepted the message but before `mark_sent` committed: the row
-  is sent again after the lease, with the same Message-ID. This window (one round trip to
-  the database) is the at-least-once part; everything else is exactly once.
+- killed after the server accepted the message but before it was recorded: the row is
+  sent again after the lease, with the same Message-ID. Accepted emails are recorded in
+  batches (`mark_sent_many`, every RECORD_EVERY emails or RECORD_SECONDS, whichever comes
+  first, and always when the flush ends, fails or is cancelled), so this at-least-once
+  window is at most one batch; everything else is exactly once.
+
+Throughput: one connection, the next message is built while the current one is in
+flight, and the bookkeeping of a batch commits while the next emails are sent.
 
 Errors are classified as the SMTP RFCs do: 4xx replies, refused or dropped connections
 and timeouts are transient (retry with backoff); 5xx replies, every recipient refused and
@@ -20,12 +25,15 @@ default), one file per email named after its id: a resend overwrites the same fi
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import logging
 import os
 import re
+import secrets
 import ssl
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email import encoders
@@ -43,16 +51,19 @@ from typing import Any, Literal
 import aiosmtplib
 
 from storage.models import OutboxAttachment, OutboxEmail
-from storage.outbox import claim_due, mark_failed, mark_retry, mark_sent
+from storage.outbox import claim_due, mark_failed, mark_retry, mark_sent_many
 
 __all__ = [
     "FlushResult", "SmtpConfig", "build_message", "flush_outbox", "is_permanent", "message_bytes",
+    "message_data",
 ]
 
 log = logging.getLogger(__name__)
 
 Hook = Callable[[OutboxEmail], Awaitable[None]]
 _WIRE = compat32.clone(linesep="\r\n")
+RECORD_EVERY = 25  # accepted emails recorded per transaction (the at-least-once window)
+RECORD_SECONDS = 1.0  # ... or at least this often
 
 
 @dataclass(frozen=True)
@@ -136,12 +147,16 @@ def build_message(
     attachments: list[tuple[str, str, bytes]],
     mail_from: str,
     now: datetime,
+    *,
+    _stubs: list[str] | None = None,
 ) -> Message:
     """The MIME message: text, optional HTML alternative, attachments (filename, type, bytes).
 
     Built with the `email.mime` classes (compat32): several times faster than
     `EmailMessage` for the same bytes on the wire.
     """
+    if _stubs is not None:  # `message_data`: a placeholder line stands for each attachment
+        attachments = [(f, m, b"") for f, m, _ in attachments]
     body: Message = MIMEText(email.body_text, "plain", "utf-8")
     if email.body_html:
         alternative = MIMEMultipart("alternative")
@@ -155,8 +170,13 @@ def build_message(
         for filename, mimetype, content in attachments:
             maintype, _, subtype = mimetype.partition("/")
             part = MIMEBase(maintype or "application", subtype or "octet-stream")
-            part.set_payload(content)
-            encoders.encode_base64(part)
+            if _stubs is None:
+                part.set_payload(content)
+                encoders.encode_base64(part)
+            else:
+                _stubs.append(f"=entonnoir-attachment-{secrets.token_hex(12)}=")
+                part.set_payload(_stubs[-1] + "\n")
+                part["Content-Transfer-Encoding"] = "base64"
             name = _header(filename)
             part.add_header("Content-Disposition", "attachment",
                             filename=name if name.isascii() else ("utf-8", "", name))
@@ -178,6 +198,28 @@ def message_bytes(msg: Message) -> bytes:
     out = io.BytesIO()
     BytesGenerator(out, mangle_from_=False, policy=_WIRE).flatten(msg)
     return out.getvalue()
+
+
+def message_data(
+    email: OutboxEmail,
+    attachments: list[tuple[str, str, bytes]],
+    mail_from: str,
+    now: datetime,
+) -> bytes:
+    """`message_bytes(build_message(...))`, without running the attachments through the
+    `email` generator line by line: their base64 (76-character CRLF lines) is spliced in.
+    Same bytes on the wire; about 5 times less CPU for a PDF-sized attachment.
+    """
+    stubs: list[str] = []
+    data = message_bytes(build_message(email, attachments, mail_from, now, _stubs=stubs))
+    pieces: list[bytes] = []
+    for stub, (_, _, content) in zip(stubs, attachments, strict=True):
+        head, marker, data = data.partition(stub.encode("ascii") + b"\r\n")
+        if not marker:
+            raise RuntimeError("attachment placeholder missing from the generated message")
+        pieces += [head, base64.encodebytes(content).replace(b"\n", b"\r\n")]
+    pieces.append(data)
+    return b"".join(pieces)
 
 
 async def _render(att: OutboxAttachment, seller: Any) -> bytes:
@@ -241,59 +283,134 @@ class _Session:
         self.smtp = None
 
 
+class _Recorder:
+    """Records accepted emails in batches, one transaction in flight while sending goes on."""
+
+    def __init__(self, now: datetime, every: int) -> None:
+        self.now, self.every = now, max(1, every)
+        self.batch: list[OutboxEmail] = []
+        self.notes: dict[int, str] = {}
+        self.since = 0.0
+        self.task: asyncio.Task[list[int]] | None = None
+
+    async def add(self, email: OutboxEmail, note: str | None) -> None:
+        if not self.batch:
+            self.since = time.monotonic()
+        self.batch.append(email)
+        if note:
+            self.notes[email.id] = note
+        if len(self.batch) >= self.every or time.monotonic() - self.since >= RECORD_SECONDS:
+            await self._wait()  # at most one batch in flight: commits stay in order
+            self.task = asyncio.create_task(self._take())
+
+    def _take(self) -> Coroutine[Any, Any, list[int]]:
+        batch, notes = self.batch, self.notes
+        self.batch, self.notes = [], {}
+        return mark_sent_many(batch, self.now, notes)
+
+    async def _wait(self) -> None:
+        if self.task is not None:
+            task, self.task = self.task, None
+            await task
+
+    async def close(self) -> None:
+        """Record everything accepted so far (also when the flush fails or is cancelled)."""
+        try:
+            await self._wait()
+        finally:
+            if self.batch:
+                await self._take()
+
+
 async def flush_outbox(
     config: SmtpConfig,
     now: datetime | None = None,
     *,
     batch: int = 100,
+    record_every: int = RECORD_EVERY,
     before_send: Hook | None = None,
 ) -> FlushResult:
     """Send every due email once, over one connection; returns what happened.
 
     `before_send` runs after the claim and before the SMTP transaction (tests use it to
-    simulate a crash at the worst moment).
+    simulate a crash at the worst moment). `record_every`: accepted emails recorded per
+    transaction.
     """
     now = now or datetime.now(UTC)
     result = FlushResult()
     session = _Session(config)
+    recorder = _Recorder(now, record_every)
     try:
         while True:
             rows = await claim_due(now, batch)
             if not rows:
                 break
-            lost: _ConnectionLost | None = None
-            for email in rows:
-                if lost is not None:  # the server is unreachable: the rest waits too
-                    await mark_retry(email, str(lost), now)
-                    result.retried += 1
-                    continue
-                try:
-                    await _send_one(email, config, session, now, result, before_send)
-                except _ConnectionLost as exc:
-                    lost = exc
-            if lost is not None:
-                break
+            if await _send_rows(rows, config, session, recorder, now, result, before_send):
+                break  # the server is unreachable: the rest waits for the next flush
             if len(rows) < batch:
                 break
     finally:
-        await session.close()
+        try:
+            await recorder.close()
+        finally:
+            await session.close()
     return result
+
+
+async def _build(email: OutboxEmail, config: SmtpConfig, now: datetime) -> bytes | Exception:
+    try:
+        attachments = await _attachments(email, config.seller)
+        return message_data(email, attachments, config.mail_from, now)
+    except Exception as exc:  # a document that cannot be rendered now: retried later
+        log.exception("outbox email %s: cannot build the message", email.id)
+        return exc
+
+
+async def _send_rows(
+    rows: list[OutboxEmail],
+    config: SmtpConfig,
+    session: _Session,
+    recorder: _Recorder,
+    now: datetime,
+    result: FlushResult,
+    before_send: Hook | None,
+) -> bool:
+    """Send claimed rows in order, building each next message while one is in flight.
+
+    Returns True when the connection was lost (the rows not tried are put back for later).
+    """
+    upcoming = asyncio.ensure_future(_build(rows[0], config, now))
+    try:
+        for i, email in enumerate(rows):
+            data = await upcoming
+            if i + 1 < len(rows):
+                upcoming = asyncio.ensure_future(_build(rows[i + 1], config, now))
+            try:
+                await _send_one(email, data, config, session, recorder, now, result,
+                                before_send)
+            except _ConnectionLost as lost:
+                for rest in rows[i + 1 :]:
+                    await mark_retry(rest, str(lost), now)
+                    result.retried += 1
+                return True
+        return False
+    finally:
+        if not upcoming.done():
+            upcoming.cancel()
 
 
 async def _send_one(
     email: OutboxEmail,
+    data: bytes | Exception,
     config: SmtpConfig,
     session: _Session,
+    recorder: _Recorder,
     now: datetime,
     result: FlushResult,
     before_send: Hook | None,
 ) -> None:
-    try:
-        msg = build_message(email, await _attachments(email, config.seller), config.mail_from, now)
-        data = message_bytes(msg)
-    except Exception as exc:  # a document that cannot be rendered now: retried later
-        log.exception("outbox email %s: cannot build the message", email.id)
-        await mark_retry(email, describe(exc), now)
+    if isinstance(data, Exception):
+        await mark_retry(email, describe(data), now)
         result.retried += 1
         return
     if before_send is not None:
@@ -301,7 +418,7 @@ async def _send_one(
     if config.host is None:
         path = await asyncio.to_thread(_write_eml, config.eml_dir, email.id, data)
         log.info("outbox email %s written to %s", email.id, path)
-        await mark_sent(email, now)
+        await recorder.add(email, None)
         result.sent += 1
         return
     try:
@@ -324,5 +441,5 @@ async def _send_one(
             raise _ConnectionLost(reason) from exc
         return
     note = "; ".join(f"{addr}: {resp.code} {resp.message}" for addr, resp in refused.items())
-    await mark_sent(email, now, note or None)
+    await recorder.add(email, note or None)
     result.sent += 1

@@ -34,6 +34,7 @@ __all__ = [
     "alert_role",
     "alert_team",
     "alert_user",
+    "alert_users",
     "due_alerts",
     "in_quiet_hours",
     "mark_alert_failed",
@@ -73,6 +74,26 @@ async def alert_user(
         },
     )
     return alert if created else None
+
+
+async def alert_users(items: list[tuple[int, str, str, dict[str, Any]]]) -> list[Alert]:
+    """Queue many (user id, kind, dedupe key, params) alerts at once, as `alert_user` would.
+
+    One query finds the dedupe keys already used, one bulk insert writes the others (call
+    inside the causing transaction).
+    """
+    wanted: dict[str, Alert] = {}
+    for user_id, kind, dedupe_key, params in items:
+        key = f"{dedupe_key}:u{user_id}"[:200]
+        wanted.setdefault(key, Alert(dedupe_key=key, user_id=user_id, kind=kind,
+                                     params=params or {}, buttons=[], urgent=False))
+    if not wanted:
+        return []
+    used = set(await Alert.filter(dedupe_key__in=list(wanted)).values_list("dedupe_key", flat=True))
+    fresh = [a for key, a in wanted.items() if key not in used]
+    if fresh:
+        await Alert.bulk_create(fresh)
+    return fresh
 
 
 async def alert_role(

@@ -8,9 +8,11 @@ Life of a row::
        └── lease expired ┘   (the sender died between claim and mark: claimed again)
 
 Delivery is at-least-once: a crash after the SMTP server accepted the message but before
-`mark_sent` commits leaves the row in "sending"; once the lease expires it is sent again
-with the same Message-ID (receivers and the owner can tell it is the same email). Nothing
-else sends twice: a row is only sent by the worker whose claim token it carries.
+`mark_sent` / `mark_sent_many` commits leaves the row in "sending"; once the lease expires
+it is sent again with the same Message-ID (receivers and the owner can tell it is the same
+email). The sender records accepted emails in small batches (`mail.sender.RECORD_EVERY`,
+at most about a second apart), so a crash resends at most that batch. Nothing else sends
+twice: a row is only sent by the worker whose claim token it carries.
 """
 
 from __future__ import annotations
@@ -18,11 +20,12 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
-from storage.alerts import alert_role, alert_user
+from storage.alerts import alert_role, alert_user, alert_users
 from storage.models import (
     Invoice,
     InvoiceStatus,
@@ -41,6 +44,7 @@ __all__ = [
     "mark_failed",
     "mark_retry",
     "mark_sent",
+    "mark_sent_many",
     "outbox_counts",
     "queue_email",
     "retry_delay",
@@ -147,22 +151,53 @@ def _mine(email: OutboxEmail) -> Q:
 
 async def mark_sent(email: OutboxEmail, now: datetime, note: str | None = None) -> bool:
     """The server accepted the email: record it, tell its owner, mark its invoice sent."""
+    return bool(await mark_sent_many([email], now, {email.id: note} if note else None))
+
+
+async def mark_sent_many(
+    emails: list[OutboxEmail], now: datetime, notes: dict[int, str] | None = None
+) -> list[int]:
+    """Record a batch of emails the server accepted, in one transaction; returns their ids.
+
+    Only rows still held by the claim that produced them are recorded (a row whose lease
+    expired and was taken by another sender is left to that sender). `notes`: recipients
+    the server refused, per email id, kept as `last_error`.
+    """
+    if not emails:
+        return []
+    notes = notes or {}
+    by_token: dict[str | None, list[int]] = {}
+    for email in emails:
+        by_token.setdefault(email.claim_token, []).append(email.id)
+    done_token = uuid.uuid4().hex  # tells the rows this call moved from any other
     async with in_transaction():
-        done = await OutboxEmail.filter(_mine(email)).update(
-            status=OutboxStatus.SENT, sent_at=now, claim_token=None, last_error=note
-        )
-        if not done:
-            return False
-        if email.owner_id is not None:
-            await alert_user(
-                email.owner_id, "email_sent", f"email-sent:{email.id}",
-                {"subject": email.subject, "to": ", ".join(email.to_addrs)},
-            )
-        if email.invoice_id is not None:
-            await Invoice.filter(id=email.invoice_id, status=InvoiceStatus.ISSUED).update(
+        for token, ids in by_token.items():
+            await OutboxEmail.filter(
+                id__in=ids, status=OutboxStatus.SENDING, claim_token=token
+            ).update(status=OutboxStatus.SENT, sent_at=now, claim_token=done_token,
+                     last_error=None)
+        held = set(cast(
+            list[int],
+            await OutboxEmail.filter(claim_token=done_token).values_list("id", flat=True),
+        ))
+        if not held:
+            return []
+        await OutboxEmail.filter(claim_token=done_token).update(claim_token=None)
+        for email_id in sorted(held):
+            if notes.get(email_id):
+                await OutboxEmail.filter(id=email_id).update(last_error=notes[email_id][:2000])
+        done = [e for e in emails if e.id in held]
+        await alert_users([
+            (e.owner_id, "email_sent", f"email-sent:{e.id}",
+             {"subject": e.subject, "to": ", ".join(e.to_addrs)})
+            for e in done if e.owner_id is not None
+        ])
+        invoices = {e.invoice_id for e in done if e.invoice_id is not None}
+        if invoices:
+            await Invoice.filter(id__in=list(invoices), status=InvoiceStatus.ISSUED).update(
                 status=InvoiceStatus.SENT
             )
-    return True
+    return [e.id for e in done]
 
 
 async def mark_retry(email: OutboxEmail, error: str, now: datetime) -> bool:
