@@ -16,7 +16,7 @@ from telegram import Update
 
 from bot.context import Ctx
 from bot.ui import button, cb, keyboard, parse_cb, reply, tr
-from storage.errors import InvalidInput
+from storage.errors import InvalidInput, UserError
 
 __all__ = ["FORMS", "Form", "Step", "cancel_form", "feed_choice", "feed_text", "start_form"]
 
@@ -74,7 +74,7 @@ def _next_step(form: Form, values: dict[str, str]) -> Step | None:
     return next((s for s in form.steps if s.key not in values), None)
 
 
-async def _ask(update: Update, ctx: Ctx, form: Form) -> None:
+async def _ask(update: Update, ctx: Ctx, form: Form, error: str = "") -> None:
     state = _state(ctx)
     assert state is not None
     step = _next_step(form, state[1])
@@ -86,7 +86,7 @@ async def _ask(update: Update, ctx: Ctx, form: Form) -> None:
         options = await step.choices(ctx)
         rows = [[button(label, cb("form", "pick", i))] for i, (label, _) in enumerate(options[:20])]
         ctx.user_data["form"]["options"] = [value for _, value in options[:20]]  # type: ignore[index]
-    text = tr(ctx, step.prompt)
+    text = (error + "\n\n" if error else "") + tr(ctx, step.prompt)
     if step.optional:
         text += "\n" + tr(ctx, "form.skip_hint")
     text += "\n" + tr(ctx, "form.cancel_hint")
@@ -108,12 +108,16 @@ async def _accept(update: Update, ctx: Ctx, value: str) -> bool:
     if step is None:
         return False
     value = value.strip()
-    if value == "-" and step.optional:
-        value = ""
-    elif step.check is not None:
-        step.check(ctx, value)  # raises InvalidInput: the error handler answers, form kept
-    elif not value:
-        raise InvalidInput("empty")
+    try:
+        if value == "-" and step.optional:
+            value = ""
+        elif not value or value == "-":  # "-" skips optional steps only
+            raise InvalidInput("empty")
+        elif step.check is not None:
+            step.check(ctx, value)
+    except UserError as err:  # one sentence, then the same question: the form is kept
+        await _ask(update, ctx, form, error=tr(ctx, f"error.{err.code}", **err.params))
+        return True
     values[step.key] = value
     await _ask(update, ctx, form)
     return True

@@ -8,11 +8,14 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.context import Ctx
-from bot.forms import cancel_form, feed_choice, feed_text
+from bot.forms import Form, Step, cancel_form, feed_choice, feed_text, register_form, start_form
 from bot.i18n import t, user_lang
 from bot.ui import args_text, reply, tr
-from storage.errors import InvalidInput
-from storage.users import redeem_invite, set_language
+from storage.errors import InvalidInput, UserError
+from storage.users import LANGUAGES, redeem_invite, set_language
+
+# Choices offered in buttons while a user has a pending (non-form) choice in user_data.
+_PENDING = ("pending_contact", "pending_deal")
 
 
 async def start(update: Update, ctx: Ctx) -> None:
@@ -21,7 +24,12 @@ async def start(update: Update, ctx: Ctx) -> None:
     if not ctx.has_actor:
         sender = update.effective_user
         assert sender is not None
-        user = await redeem_invite(code, sender.id, sender.full_name, user_lang(sender.language_code))
+        lang = user_lang(sender.language_code)
+        try:
+            user = await redeem_invite(code, sender.id, sender.full_name, lang)
+        except UserError as err:  # answered in the newcomer's language, not the default
+            await reply(update, ctx, t(lang, f"error.{err.code}", **err.params))
+            return
         ctx.actor = user
         await reply(update, ctx, tr(ctx, "start.registered", name=user.name, role=user.role.value))
         return
@@ -36,13 +44,30 @@ async def help_command(update: Update, ctx: Ctx) -> None:
 async def cancel(update: Update, ctx: Ctx) -> None:
     """Leave the current step-by-step flow."""
     had = await cancel_form(ctx)
+    for key in _PENDING:
+        had = (ctx.user_data or {}).pop(key, None) is not None or had
     await reply(update, ctx, tr(ctx, "form.cancelled" if had else "form.nothing"))
 
 
-async def lang(update: Update, ctx: Ctx) -> None:
-    """`/lang en|fr` sets the language of every message to this user."""
-    await set_language(ctx.actor, args_text(ctx))
+async def _lang_choices(ctx: Ctx) -> list[tuple[str, str]]:
+    return [(tr(ctx, f"lang.name_{code}"), code) for code in LANGUAGES]
+
+
+async def _lang_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:
+    await set_language(ctx.actor, values["lang"])
     await reply(update, ctx, tr(ctx, "lang.set"))
+
+
+LANG = register_form(Form("lang", (Step("lang", "lang.ask", choices=_lang_choices),), _lang_done))
+
+
+async def lang(update: Update, ctx: Ctx) -> None:
+    """`/lang en|fr` sets the language of every message to this user; buttons without one."""
+    code = args_text(ctx)
+    if not code:
+        await start_form(update, ctx, LANG)
+        return
+    await _lang_done(update, ctx, {"lang": code})
 
 
 async def text(update: Update, ctx: Ctx) -> None:
