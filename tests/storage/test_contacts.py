@@ -70,3 +70,14 @@ async def test_a_shared_card_shows_a_salesperson_only_their_own_deals(db: str) -
     private = await create_contact(alice, NewContact("Private"), region="FR")
     with pytest.raises(NotFound):
         await contact_card(bob, private.id)
+
+
+async def test_a_phone_number_typed_with_its_leading_zero_is_found_and_short_numbers_stay_exact(
+    db: str,
+) -> None:
+    boss = await create_user("boss2", Role.MANAGER, telegram_id=77)
+    await create_contact(boss, NewContact("Ann", phone="+33612345678"), region="FR")
+    await create_contact(boss, NewContact("Agent 7", email="seven@example.com"), region="FR")
+    assert [c.name for c in await search_contacts(boss, "0612345678")] == ["Ann"]
+    assert [c.name for c in await search_contacts(boss, "612345")] == ["Ann"]
+    assert [c.name for c in await search_contacts(boss, "007")] == []
