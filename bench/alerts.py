@@ -97,6 +97,8 @@ async def main(args: argparse.Namespace) -> None:
                 runs = 0
                 while await Alert.filter(status=AlertStatus.PENDING).exists():
                     result = await deliver_alerts(app.bot, settings, pacer, budget=50.0)
+                    if args.verbose:
+                        print(f"run {runs}: {result} at {time.perf_counter() - started:.1f} s")
                     runs += 1
                     if result.delivered == 0:
                         await asyncio.sleep(1.0)  # the job's next tick
@@ -121,4 +123,5 @@ if __name__ == "__main__":
     parser.add_argument("--people", type=int, default=300)
     parser.add_argument("--group", type=int, default=40)
     parser.add_argument("--timeout", type=float, default=900.0)
+    parser.add_argument("--verbose", action="store_true", help="print each job run")
     asyncio.run(main(parser.parse_args()))

@@ -5,6 +5,11 @@ PTB's `AIORateLimiter` (on the Application) covers the overall and per-group lim
 retries flood control; it has no per-private-chat limit, so `Pacer` adds it, and keeps
 alerts a little under the overall limit so interactive replies still get through.
 
+Chats are served concurrently (one queue per chat, all drawing on the shared pacer);
+accepted alerts are recorded in batches (every RECORD_EVERY or RECORD_SECONDS, and always
+at the end of the run), so the database never sits between two sends. Alerts to group
+chats (20/min) are fetched first in every run: they are the slowest lane.
+
 Outcomes: accepted → delivered; flood control (RetryAfter) → rescheduled after the delay
 Telegram asks and the run stops; network error or timeout → retried with backoff;
 blocked (403) or chat not found → the user is marked unreachable and their pending
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 import warnings
 from collections import deque
@@ -34,7 +40,7 @@ from storage.alerts import (
     in_quiet_hours,
     mark_alert_failed,
     mark_alert_retry,
-    mark_delivered,
+    mark_delivered_many,
     mark_unreachable,
     reroute_alert,
 )
@@ -46,6 +52,8 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 MAX_CHAT_WAIT = 3.0  # seconds a run waits for one chat's limit before leaving it for later
+RECORD_EVERY = 25  # delivered alerts recorded per UPDATE (the at-least-once window)...
+RECORD_SECONDS = 0.5  # ... or at least this often
 
 
 def _utcnow() -> datetime:
@@ -210,6 +218,29 @@ class _Run:
         self.bot, self.settings, self.pacer, self.clock = bot, settings, pacer, clock
         self.result = DeliveryResult()
         self.flood = False
+        self.accepted: list[Alert] = []
+        self.since = 0.0
+        self.recording: asyncio.Task[int] | None = None
+
+    async def delivered(self, alert: Alert) -> None:
+        """Telegram accepted `alert`: recorded with the next batch."""
+        if not self.accepted:
+            self.since = time.monotonic()
+        self.accepted.append(alert)
+        self.result.delivered += 1
+        if len(self.accepted) >= RECORD_EVERY or time.monotonic() - self.since >= RECORD_SECONDS:
+            await self.record(wait=False)
+
+    async def record(self, *, wait: bool = True) -> None:
+        """Commit the accepted alerts (one batch in flight; `wait`: until all are recorded)."""
+        if self.recording is not None:  # shielded: a cancelled sender leaves it running
+            await asyncio.shield(self.recording)
+            self.recording = None
+        batch, self.accepted = self.accepted, []
+        if batch and wait:
+            await mark_delivered_many(batch, self.clock())
+        elif batch:
+            self.recording = asyncio.create_task(mark_delivered_many(batch, self.clock()))
 
     def chat_of(self, alert: Alert) -> int | None:
         user = alert.user
@@ -263,12 +294,12 @@ class _Run:
             self.result.retried += 1
             self.result.errors.append(str(exc))
         else:
-            await mark_delivered(alert, self.clock())
-            self.result.delivered += 1
+            await self.delivered(alert)
         return False
 
     async def unreachable(self, alert: Alert, reason: str) -> None:
         log.warning("alert %s: recipient unreachable (%s); rerouting", alert.id, reason)
+        await self.record()  # what was delivered to them is not rerouted
         copies = await mark_unreachable(alert, reason)
         self.result.rerouted += 1
         if not copies:
@@ -290,7 +321,8 @@ async def deliver_alerts(
     run = _Run(bot, settings, pacer, clock)
     run.result.held_quiet = quiet
     by_chat: dict[int, list[Alert]] = {}
-    for alert in await due_alerts(now, quiet=quiet, limit=limit):
+    group_share = pacer.group * math.ceil(budget / pacer.group_period)
+    for alert in await due_alerts(now, quiet=quiet, limit=limit, chats_first=group_share):
         chat_id = run.chat_of(alert)
         if chat_id is None:  # unreachable, inactive or never started the bot
             await reroute_alert(alert, "recipient cannot be reached in Telegram")
@@ -298,5 +330,10 @@ async def deliver_alerts(
             continue
         by_chat.setdefault(chat_id, []).append(alert)
     deadline = time.monotonic() + budget
-    await asyncio.gather(*(run.chat_queue(c, a, deadline) for c, a in by_chat.items()))
+    try:
+        async with asyncio.TaskGroup() as chats:  # one failing queue stops the others
+            for chat_id, alerts in by_chat.items():
+                chats.create_task(run.chat_queue(chat_id, alerts, deadline))
+    finally:
+        await run.record()  # also when the run fails or is cancelled: nothing sent twice
     return run.result

@@ -255,3 +255,21 @@ async def test_pacer_keeps_one_message_per_second_per_chat_and_the_overall_rate(
     assert group[2] - group[0] >= 0.299
     times = sorted(t for _, t in stamps)
     assert all(times[i + 5] - times[i] >= 0.199 for i in range(len(times) - 5))
+
+
+async def test_team_chat_alerts_are_not_stuck_behind_a_backlog_of_private_ones(
+    telegram: tuple[Any, RecordingRequest], settings: Settings
+) -> None:
+    app, request = telegram
+    people = [await create_user(f"u{i}", Role.SALES, telegram_id=100 + i) for i in range(4)]
+    for i, person in enumerate(people):
+        await alert_user(person, "email_sent", f"p{i}", {"to": "a@b.example", "subject": "F"})
+    await Alert.bulk_create([Alert(dedupe_key=f"team{i}", chat_id=-1001, kind="job_failed",
+                                   params={"job": "inbox", "error": f"#{i}"}) for i in range(2)])
+
+    result = await deliver_alerts(app.bot, settings, Pacer(), clock=Clock(DAY), limit=2)
+
+    assert result.delivered == 4
+    assert len(_messages(request, -1001)) == 2
+    assert await Alert.filter(chat_id=-1001, status=AlertStatus.DELIVERED).count() == 2
+    assert await Alert.filter(status=AlertStatus.DELIVERED).count() == 4

@@ -5,13 +5,16 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import os
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 
-from mail.sender import SmtpConfig, flush_outbox
+from mail.sender import SmtpConfig, build_message, flush_outbox, message_bytes, message_data
 from storage.models import (
     Alert,
     Contact,
@@ -52,8 +55,8 @@ async def _queue(i: int, to: str = "client@acme.example", owner: User | None = N
 
 
 async def _statuses() -> dict[str, int]:
-    rows = await OutboxEmail.all().values_list("status", flat=True)
-    return {s.value: list(rows).count(s) for s in OutboxStatus if s in rows}
+    rows = cast(list[OutboxStatus], await OutboxEmail.all().values_list("status", flat=True))
+    return {s.value: rows.count(s) for s in OutboxStatus if s in rows}
 
 
 async def test_email_arrives_over_starttls_with_auth_text_html_and_attachment(
@@ -211,7 +214,7 @@ async def test_without_smtp_host_emails_are_written_as_eml_files(db: str, tmp_pa
     [path] = list(folder.glob("*.eml"))
     msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
     assert msg["Subject"] == "Facture F2026-00007"
-    assert [a.get_content() for a in msg.iter_attachments()] == [PDF]  # type: ignore[attr-defined]
+    assert [a.get_content() for a in msg.iter_attachments()] == [PDF]
     assert (await OutboxEmail.get(id=row.id)).status == OutboxStatus.SENT
     assert await Alert.filter(user_id=owner.id, kind="email_sent").count() == 1
 
@@ -225,3 +228,46 @@ async def test_one_connection_carries_the_whole_flush(
     assert (await flush_outbox(smtp.config(tmp_path), NOW, batch=2)).sent == 5
 
     assert len(smtp.sessions) == 5 and len(set(smtp.sessions)) == 1
+
+
+async def test_spliced_attachments_give_the_same_bytes_as_the_email_generator(db: str) -> None:
+    row = await _queue(1)
+    files = [("F2026-00001.pdf", "application/pdf", os.urandom(40_000)),
+             ("empty.bin", "application/octet-stream", b""),
+             ("relevé é.txt", "text/plain", b".leading dot\r\nline\n")]
+    fast = message_data(row, files, "Entonnoir Démo <f@entonnoir.example>", NOW)
+    slow = message_bytes(build_message(row, files, "Entonnoir Démo <f@entonnoir.example>", NOW))
+
+    def boundaries(data: bytes) -> bytes:
+        return re.sub(rb"=+[0-9]+==", b"BOUNDARY", data)
+
+    assert boundaries(fast) == boundaries(slow)
+    assert b"\n" not in fast.replace(b"\r\n", b"")
+    msg = email.message_from_bytes(fast, policy=email.policy.default)
+    assert [a.get_payload(decode=True) for a in msg.iter_attachments()] == [
+        f[2] for f in files]
+
+
+async def test_emails_accepted_before_a_crash_are_recorded_and_never_resent(
+    db: str, smtp: LoopbackSmtp, tmp_path: Path
+) -> None:
+    owner = await create_user("olga", Role.SALES, telegram_id=11)
+    for i in range(5):
+        await _queue(i, owner=owner)
+    config = smtp.config(tmp_path)
+    tried: list[int] = []
+
+    async def crash_on_the_fourth(row: OutboxEmail) -> None:
+        tried.append(row.id)
+        if len(tried) == 4:
+            raise SystemExit("killed")
+
+    with pytest.raises(SystemExit):
+        await flush_outbox(config, NOW, before_send=crash_on_the_fourth, record_every=10)
+
+    assert len(smtp.messages) == 3
+    assert await _statuses() == {"sent": 3, "sending": 2}
+    assert await Alert.filter(user_id=owner.id, kind="email_sent").count() == 3
+    after = await flush_outbox(config, NOW + LEASE + timedelta(seconds=1))
+    assert after.sent == 2 and await _statuses() == {"sent": 5}
+    assert len({m["Message-ID"] for m in smtp.messages}) == len(smtp.messages) == 5

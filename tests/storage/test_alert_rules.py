@@ -8,7 +8,9 @@ from zoneinfo import ZoneInfo
 from storage.alerts import (
     alert_retry_delay,
     alert_user,
+    due_alerts,
     in_quiet_hours,
+    mark_delivered_many,
     quiet_hours_end,
     reroute_alert,
 )
@@ -16,6 +18,7 @@ from storage.models import Alert, AlertStatus, Role
 from storage.users import create_user
 
 PARIS = ZoneInfo("Europe/Paris")
+NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
 def _paris(y: int, mo: int, d: int, h: int, mi: int = 0) -> datetime:
@@ -70,3 +73,29 @@ async def test_rerouting_prefers_managers_and_happens_once(db: str) -> None:
     assert [(c.user_id, c.rerouted_from_id) for c in copies] == [(mia.id, bob.id)]
     assert await reroute_alert(alert, "blocked") == []
     assert await Alert.filter(user_id=mia.id).count() == 1
+
+
+async def test_group_chat_alerts_are_fetched_first_behind_a_backlog(db: str) -> None:
+    bob = await create_user("bob", Role.SALES, telegram_id=21)
+    await Alert.bulk_create([Alert(dedupe_key=f"p{i}", user_id=bob.id, kind="k")
+                             for i in range(10)])
+    await Alert.bulk_create([Alert(dedupe_key=f"g{i}", chat_id=-100, kind="k")
+                             for i in range(3)])
+
+    plain = await due_alerts(NOW, quiet=False, limit=5)
+    mixed = await due_alerts(NOW, quiet=False, limit=5, chats_first=2)
+
+    assert [a.chat_id for a in plain] == [None] * 5
+    assert [a.chat_id for a in mixed] == [None] * 5 + [-100, -100]
+    assert [a.id for a in mixed] == sorted(a.id for a in mixed)
+
+
+async def test_delivered_alerts_are_recorded_in_one_update_once(db: str) -> None:
+    bob = await create_user("bob", Role.SALES, telegram_id=21)
+    alerts = [await alert_user(bob, "k", f"k{i}") for i in range(3)]
+    batch = [a for a in alerts if a is not None]
+    assert await mark_delivered_many(batch[:2], NOW) == 2
+    assert await mark_delivered_many(batch, NOW) == 1
+    rows = await Alert.filter(user_id=bob.id).order_by("id")
+    assert [(r.status, r.attempts, r.delivered_at) for r in rows] == [
+        (AlertStatus.DELIVERED, 1, NOW)] * 3

@@ -23,6 +23,7 @@ from storage.outbox import (
     mark_failed,
     mark_retry,
     mark_sent,
+    mark_sent_many,
     queue_email,
     retry_delay,
 )
@@ -144,3 +145,24 @@ async def test_failure_of_an_email_without_owner_alerts_the_admins(db: str) -> N
     [email] = await claim_due(NOW)
     await mark_failed(email, "554 rejected", NOW)
     assert await Alert.filter(user_id=admin.id, kind="email_failed").count() == 1
+
+
+async def test_a_batch_of_sent_emails_is_recorded_once_and_only_while_still_held(db: str) -> None:
+    owner = await create_user("olga", Role.SALES, telegram_id=11)
+    invoice = await _invoice(owner)
+    await _queue(3, owner=owner, invoice=invoice)
+    first = await claim_due(NOW)
+    # The lease of the first claim ran out: another sender took the rows again.
+    again = await claim_due(NOW + LEASE + timedelta(seconds=1), 2)
+
+    assert await mark_sent_many(first, NOW, {first[2].id: "x@b.example: 550 refused"}) == [
+        first[2].id]
+    assert sorted(await mark_sent_many(again, NOW)) == [again[0].id, again[1].id]
+    assert await mark_sent_many(again, NOW) == []
+
+    rows = await OutboxEmail.all().order_by("id")
+    assert [r.status for r in rows] == [OutboxStatus.SENT] * 3
+    assert [r.claim_token for r in rows] == [None] * 3
+    assert [r.last_error for r in rows] == [None, None, "x@b.example: 550 refused"]
+    assert await Alert.filter(user_id=owner.id, kind="email_sent").count() == 3
+    assert (await Invoice.get(id=invoice.id)).status == InvoiceStatus.SENT
