@@ -274,7 +274,10 @@ async def scan_overdue(
     # 1. Invoices overdue without a task.
     fresh = list(await Invoice.filter(
         status__in=list(OPEN_INVOICE), due_date__lt=today, collection__id__isnull=True
-    ).prefetch_related("contact").order_by("due_date", "id"))
+    ).prefetch_related("contact"))
+    # Sorted here, not in SQL: ORDER BY due_date makes SQLite walk the due-date index over
+    # every past invoice instead of the (status, due_date) one (6 s instead of 0.1 s at 1M).
+    fresh.sort(key=lambda inv: (inv.due_date or today, inv.id))
     # One transaction per chunk: each invoice's effects still commit with their cause,
     # without paying one disk sync per invoice on a first run over thousands.
     for start in range(0, len(fresh), _CHUNK):
