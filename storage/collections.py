@@ -189,7 +189,7 @@ def _buttons(task_id: int, invoice_id: int) -> list[dict[str, str]]:
         {"label": "coll.btn_call", "data": f"coll:call:{task_id}"},
         {"label": "coll.btn_promise", "data": f"coll:promise:{task_id}"},
         {"label": "coll.btn_dispute", "data": f"coll:dispute:{task_id}"},
-        {"label": "coll.btn_invoice", "data": f"inv:open:{invoice_id}"},
+        {"label": "coll.btn_invoice", "data": f"coll:invoice:{task_id}"},
     ]
 
 

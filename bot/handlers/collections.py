@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
 
 from telegram import Update
@@ -99,8 +100,23 @@ async def on_button(update: Update, ctx: Ctx) -> None:
         task = await set_disputed(ctx.actor, task.id, not task.disputed, now)
         key = "coll.disputed_set" if task.disputed else "coll.resolved_set"
         await reply(update, ctx, tr(ctx, key, number=task.invoice.number or ""))
+    elif action == ["invoice"]:
+        await _invoice_card(update, ctx, task.id)
     else:
         raise InvalidInput("callback")
+
+
+async def _invoice_card(update: Update, ctx: Ctx, task_id: int) -> None:
+    """The overdue invoice and the task's log."""
+    task = await get_task(ctx.actor, task_id)
+    inv, lang = task.invoice, ctx.lang
+    lines = [tr(ctx, "coll.card", number=inv.number or "", contact=inv.contact.name,
+                total=fmt_money(inv.total_gross_cents, inv.currency, lang),
+                paid=fmt_money(inv.paid_cents, inv.currency, lang),
+                due=fmt_date(inv.due_date, lang), level=task.level)]
+    for event in await task.events.all().order_by("id"):
+        lines.append(f"• {fmt_date(event.at.date(), lang)} {event.kind} {escape(event.note)}".rstrip())
+    await reply(update, ctx, "\n".join(lines))
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -65,6 +65,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ops.btn_task_done": ("✔ Done", "✔ Fait"),
     # Collections.
     "coll.title": ("<b>Open collections</b> (oldest first):", "<b>Recouvrements ouverts</b> (plus anciens d'abord) :"),
+    "coll.card": (
+        "<b>Invoice {number}</b> — {contact}\nTotal {total}, paid {paid}, due {due}\nDunning level: {level}",
+        "<b>Facture {number}</b> — {contact}\nTotal {total}, payé {paid}, échéance {due}\nNiveau de relance : {level}",
+    ),
     "coll.none": ("No open collection task.", "Aucun recouvrement ouvert."),
     "coll.row": (
         "<b>R{task}</b> {number} — {contact} — {amount} — {days} day(s) late — level {level} ({owner})",

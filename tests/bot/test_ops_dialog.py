@@ -71,15 +71,18 @@ async def test_collections_list_and_buttons(chat: ChatHarness) -> None:
     await alice.presses_data(f"coll:dispute:{task.id}")
     assert "resolved" in alice.last_text
     await alice.presses_data(f"coll:call:{task.id}")
-    await alice.says("Will pay Friday")
+    await alice.says("Will pay <Friday>")
     assert "Call logged" in alice.last_text
-    assert await CollectionEvent.filter(kind="call", note="Will pay Friday").exists()
+    assert await CollectionEvent.filter(kind="call", note="Will pay <Friday>").exists()
     before = await OutboxEmail.all().count()
     await alice.presses_data(f"coll:remind:{task.id}")
     assert "Reminder queued" in alice.last_text
     await alice.presses_data(f"coll:remind:{task.id}")
     assert "already queued today" in alice.last_text
     assert await OutboxEmail.all().count() == before + 1
+    await alice.presses_data(f"coll:invoice:{task.id}")
+    assert "Invoice F2026-00007" in alice.last_text and "• " in alice.last_text
+    assert "call Will pay &lt;Friday&gt;" in alice.last_text
     await alice.presses_data("coll:remind:1:extra")
     assert alice.last_text  # crafted data gets one sentence
 
