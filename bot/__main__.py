@@ -69,10 +69,18 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _serve_telegram(settings: Settings) -> int:
     from bot.app import build_application, set_menus
+    from bot.jobs.inbox import imap_account, inbox_rules
+    from mail.inbox import watch
 
     await init_db(settings.database_url)
     assert settings.telegram_bot_token is not None
-    app = build_application(bootstrap(settings), token=settings.telegram_bot_token.get_secret_value())
+    account = imap_account(settings)
+    # With an IMAP server the long-running watcher (IDLE) replaces the polling job.
+    app = build_application(
+        bootstrap(settings),
+        token=settings.telegram_bot_token.get_secret_value(),
+        skip_jobs=frozenset({"inbox"}) if account is not None else frozenset(),
+    )
     stop = asyncio.Event()
     try:
         async with app:
@@ -80,14 +88,32 @@ async def _serve_telegram(settings: Settings) -> int:
             await app.start()
             assert app.updater is not None
             await app.updater.start_polling(allowed_updates=["message", "callback_query"])
+            watcher = None
+            if account is not None:
+                watcher = asyncio.create_task(
+                    watch(account, inbox_rules(settings), poll_seconds=settings.imap_poll_seconds,
+                          stop=stop, on_report=_log_pass)
+                )
             log.info("serving Telegram as @%s", app.bot.username)
             with contextlib.suppress(asyncio.CancelledError):
                 await stop.wait()
+            stop.set()
+            if watcher is not None:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
             await app.updater.stop()
             await app.stop()
     finally:
         await close_db()
     return 0
+
+
+def _log_pass(report: Any) -> None:
+    if getattr(report, "error", None):
+        log.warning("inbox pass failed: %s", report.error)
+    elif getattr(report, "outcomes", None):
+        log.info("inbox pass: %d message(s)", len(report.outcomes))
 
 
 async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
@@ -106,12 +132,20 @@ async def _console(settings: Settings, user: User) -> int:
     from bot.console import ConsoleChat
     from bot.transport import RecordingRequest
 
+    from bot.jobs import all_jobs, run_job
+
     request = RecordingRequest(settings.bot_username)
-    app = build_application(bootstrap(settings, console=True), request=request, rate_limit=False,
-                            jobs=False)
+    services = bootstrap(settings, console=True)
+    app = build_application(services, request=request, rate_limit=False)
     async with app:
+        await app.start()  # the background jobs run while the console chat is open
         chat = ConsoleChat(app, request, user, settings.var_dir / "console")
         await chat.run()
+        jobs = all_jobs()
+        for name in ("outbox", "alerts"):  # deliver what the session queued before leaving
+            if name in jobs:
+                await run_job(jobs[name], services, app.bot)
+        await app.stop()
     return 0
 
 

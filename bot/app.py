@@ -48,6 +48,7 @@ def build_application(
     token: str | None = None,
     rate_limit: bool = True,
     jobs: bool = True,
+    skip_jobs: frozenset[str] = frozenset(),
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The Application with every handler module registered (group 0) after the access check."""
     builder = (
@@ -74,7 +75,7 @@ def build_application(
     if jobs and app.job_queue is not None:
         from bot.jobs import schedule_all
 
-        schedule_all(app)
+        schedule_all(app, skip=skip_jobs)
     return app
 
 

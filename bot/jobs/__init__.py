@@ -63,12 +63,16 @@ async def run_job(spec: JobSpec, services: Services, bot: Bot | None) -> str:
     return detail
 
 
-def schedule_all(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Put every job on the application's JobQueue."""
+def schedule_all(
+    app: Application[Any, Any, Any, Any, Any, Any], skip: frozenset[str] = frozenset()
+) -> None:
+    """Put every job on the application's JobQueue (except those in `skip`)."""
     services: Services = app.bot_data["services"]
     queue = app.job_queue
     assert queue is not None
     for spec in all_jobs().values():
+        if spec.name in skip:
+            continue
 
         async def callback(ctx: Ctx, spec: JobSpec = spec) -> None:
             await run_job(spec, ctx.services, ctx.bot)
