@@ -7,13 +7,15 @@ import pytest
 from storage.contacts import (
     DuplicateContact,
     NewContact,
+    add_note,
     contact_card,
     create_contact,
     search_contacts,
 )
 from storage.errors import NotFound
-from storage.models import Contact, Role
+from storage.models import Contact, ContactKind, Role
 from storage.pipeline import create_deal
+from storage.tasks import create_task
 from storage.users import create_user
 
 
@@ -58,15 +60,30 @@ async def test_duplicate_by_phone_or_email_is_detected_unless_forced(db: str) ->
     assert await Contact.filter(phone="+33612345678").count() == 2
 
 
-async def test_a_shared_card_shows_a_salesperson_only_their_own_deals(db: str) -> None:
+async def test_a_shared_card_shows_a_salesperson_only_their_own_deals_and_tasks(
+    any_db: str,
+) -> None:
     alice = await create_user("alice", Role.SALES)
     bob = await create_user("bob", Role.SALES)
     boss = await create_user("boss", Role.MANAGER)
-    acme = await create_contact(alice, NewContact("ACME", shared=True), region="FR")
+    acme = await create_contact(
+        alice, NewContact("ACME", kind=ContactKind.COMPANY, shared=True), region="FR"
+    )
+    ann = await create_contact(alice, NewContact("Ann", company="ACME"), region="FR")
     await create_deal(alice, acme.id, "Alice's deal", 1000, "EUR")
     await create_deal(bob, acme.id, "Bob's deal", 2000, "EUR")
-    assert [d.title for d in (await contact_card(bob, acme.id)).deals] == ["Bob's deal"]
-    assert len((await contact_card(boss, acme.id)).deals) == 2
+    await create_task(alice, "Alice's call", None, contact_id=acme.id)
+    await create_task(bob, "Bob's call", None, contact_id=acme.id)
+    await add_note(alice, acme.id, "Met at the fair")
+    card = await contact_card(bob, acme.id)
+    assert [d.title for d in card.deals] == ["Bob's deal"] and card.deals[0].stage.name == "Lead"
+    assert [t.text for t in card.tasks] == ["Bob's call"]
+    assert [(n.text, n.author.name) for n in card.notes] == [("Met at the fair", "alice")]
+    full = await contact_card(boss, acme.id)
+    assert [d.title for d in full.deals] == ["Bob's deal", "Alice's deal"]
+    assert sorted(t.text for t in full.tasks) == ["Alice's call", "Bob's call"]
+    own = await contact_card(alice, ann.id)
+    assert own.company is not None and own.company.id == acme.id
     private = await create_contact(alice, NewContact("Private"), region="FR")
     with pytest.raises(NotFound):
         await contact_card(bob, private.id)
