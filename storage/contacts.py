@@ -168,10 +168,15 @@ async def search_contacts(actor: User, text: str, limit: int = 10) -> list[Conta
     needle = (text or "").strip().lower()
     patterns: list[str] = []
     if needle:
-        patterns.append(like_contains(needle))
         digits = "".join(ch for ch in needle if ch.isdigit()).lstrip("0")
-        if len(digits) >= 5 and len(digits) >= len(needle.replace(" ", "")) - 2:
+        if needle.isdigit() and len(digits) >= 5:
+            # `0612345` finds `+33612345…`; `612345` is a substring of the needle, so one
+            # LIKE on it also finds everything the needle itself would (half the scan).
             patterns.append(like_contains(digits))
+        else:
+            patterns.append(like_contains(needle))
+            if len(digits) >= 5 and len(digits) >= len(needle.replace(" ", "")) - 2:
+                patterns.append(like_contains(digits))
     match = " OR ".join("search_key LIKE ? ESCAPE '\\'" for _ in patterns) or "1=1"
     if sees_everything(actor) or actor.role.value == "collections":
         scopes: list[tuple[str, object]] = [("1=?", 1)]
