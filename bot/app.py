@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 import pkgutil
@@ -112,9 +113,10 @@ async def on_error(update: object, ctx: Ctx) -> None:
 
 
 async def _answer(update: Update, ctx: Ctx, text: str) -> None:
-    try:
-        if update.callback_query is not None:
+    if update.callback_query is not None:
+        with contextlib.suppress(TelegramError):  # the handler may have answered it already
             await update.callback_query.answer()
+    try:
         if update.effective_chat is not None:
             await ctx.bot.send_message(update.effective_chat.id, text, parse_mode=ParseMode.HTML)
     except TelegramError:

@@ -25,7 +25,11 @@ class Settings(BaseSettings):
     """Every setting of Entonnoir. `.env.example` documents each one."""
 
     model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        env_ignore_empty=True,
+        populate_by_name=True,
     )
 
     # Chat
@@ -37,7 +41,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite://var/entonnoir.db"
     var_dir: Path = Path("var")
     # Locale
-    timezone: str = "Europe/Paris"
+    # COMPANY_TIMEZONE, not TIMEZONE: Tortoise writes TIMEZONE into the environment.
+    timezone: str = Field(default="Europe/Paris", validation_alias="COMPANY_TIMEZONE")
     default_currency: str = "EUR"
     default_language: Literal["fr", "en"] = "fr"
     phone_region: str = "FR"

@@ -55,7 +55,7 @@ def test_user_add_registers_and_refuses_a_bad_role(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("TIMEZONE", "Mars/Olympus"), ("COMPANY_IBAN", "bad"), ("DATABASE_URL", "mysql://x"),
+    [("COMPANY_TIMEZONE", "Mars/Olympus"), ("COMPANY_IBAN", "bad"), ("DATABASE_URL", "mysql://x"),
      ("DEFAULT_CURRENCY", "EURO")],
 )
 def test_an_invalid_setting_is_one_line_and_exit_code_2(
