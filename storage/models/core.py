@@ -137,7 +137,7 @@ class Deal(Model):
         "models.Stage", related_name="deals"
     )
     expected_close = fields.DateField(null=True)
-    lost_reason = fields.TextField(null=True)
+    lost_reason: str | None = fields.TextField(null=True)
     won_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
