@@ -11,14 +11,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "start.hello": ("Hello {name}! Type /help for the commands.", "Bonjour {name} ! Tapez /help pour les commandes."),
     "help.text": (
-        "<b>Contacts</b>: /newcontact Name | phone | email | company · /contacts [text] · /contact C12 · /note C12 text\n"
+        "<b>Contacts</b>: /newcontact Name | phone | email | company · /contacts [text] · /contact C12 · /note C12 text · /billing C12 [field value]\n"
         "<b>Deals</b>: /newdeal C12 | title | amount · /deals [mine|all|stage] · /deal D34 · /move D34 stage · /won D34 · /lost D34 reason · /pipeline\n"
         "<b>Tasks</b>: /task D34 | text | due · /tasks\n"
+        "<b>Products</b>: /products [text] · /newproduct SKU | name | price | VAT% | unit · /addline D34 | SKU | qty · /lines D34\n"
+        "<b>Invoices</b>: /invoice D34 · /newinvoice C12 · /issue I7 · /send F2026-00042 · /invoices [draft|open|overdue|paid] · /invoicepdf F2026-00042 · /creditnote F2026-00042 reason\n"
+        "<b>Payments</b>: /payments [recent|unmatched|quarantine] · /match P12 F2026-00042 · /collections\n"
+        "<b>Stock</b>: /stock [SKU] · /po [ID] · /receive PO7 [SKU qty …] · /adjust SKU qty reason · /deliver D34\n"
+        "<b>Managers</b>: /dashboard · /report sales|receivables|purchases · /export contacts|deals|invoices|payments|all [csv] · send a CSV, XLSX or vCard file to import · /teamchat\n"
+        "<b>Admin</b>: /users · /role USER ROLE · /deactivate USER · /invite ROLE · /status\n"
         "<b>Other</b>: /lang en|fr · /cancel\n"
         "Any command without arguments asks step by step.",
-        "<b>Contacts</b> : /newcontact Nom | téléphone | e-mail | société · /contacts [texte] · /contact C12 · /note C12 texte\n"
+        "<b>Contacts</b> : /newcontact Nom | téléphone | e-mail | société · /contacts [texte] · /contact C12 · /note C12 texte · /billing C12 [champ valeur]\n"
         "<b>Affaires</b> : /newdeal C12 | titre | montant · /deals [mine|all|étape] · /deal D34 · /move D34 étape · /won D34 · /lost D34 raison · /pipeline\n"
         "<b>Tâches</b> : /task D34 | texte | échéance · /tasks\n"
+        "<b>Produits</b> : /products [texte] · /newproduct SKU | nom | prix | TVA% | unité · /addline D34 | SKU | qté · /lines D34\n"
+        "<b>Factures</b> : /invoice D34 · /newinvoice C12 · /issue I7 · /send F2026-00042 · /invoices [draft|open|overdue|paid] · /invoicepdf F2026-00042 · /creditnote F2026-00042 motif\n"
+        "<b>Paiements</b> : /payments [recent|unmatched|quarantine] · /match P12 F2026-00042 · /collections\n"
+        "<b>Stock</b> : /stock [SKU] · /po [ID] · /receive PO7 [SKU qté …] · /adjust SKU qté motif · /deliver D34\n"
+        "<b>Responsables</b> : /dashboard · /report sales|receivables|purchases · /export contacts|deals|invoices|payments|all [csv] · envoyez un fichier CSV, XLSX ou vCard pour l'importer · /teamchat\n"
+        "<b>Admin</b> : /users · /role UTILISATEUR RÔLE · /deactivate UTILISATEUR · /invite RÔLE · /status\n"
         "<b>Divers</b> : /lang en|fr · /cancel\n"
         "Toute commande sans argument pose les questions une à une.",
     ),
@@ -39,6 +51,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "menu.tasks": ("My tasks", "Mes tâches"),
     "menu.help": ("Help", "Aide"),
     "menu.lang": ("Language (en/fr)", "Langue (en/fr)"),
+    "menu.collections": ("Overdue invoices to collect", "Factures en retard à recouvrer"),
+    "menu.payments": ("Payments received", "Paiements reçus"),
+    "menu.stock": ("Stock", "Stock"),
+    "menu.dashboard": ("Charts for managers", "Graphiques pour les responsables"),
     "menu.cancel": ("Cancel the current step", "Annuler l'étape en cours"),
     # Errors: one sentence each, nothing was written.
     "error.unexpected": (

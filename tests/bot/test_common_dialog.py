@@ -70,3 +70,12 @@ async def test_a_bad_invitation_is_refused_in_the_newcomers_language(chat: ChatH
     assert "Bienvenue" in newcomer.last_text
     registered = await User.get(telegram_id=newcomer.telegram_id)
     assert registered.role == Role.SALES and registered.language == "fr"
+
+
+async def test_help_lists_every_area_in_the_users_language(chat: ChatHarness) -> None:
+    boss = await chat.user("boss", Role.MANAGER, lang="fr")
+    await boss.says("/help")
+    for command in ("/newcontact", "/invoice", "/payments", "/collections", "/stock", "/dashboard",
+                    "/export", "/users"):
+        assert command in boss.last_text
+    assert "Factures" in boss.last_text
