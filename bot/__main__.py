@@ -130,9 +130,8 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
 async def _console(settings: Settings, user: User) -> int:
     from bot.app import build_application
     from bot.console import ConsoleChat
-    from bot.transport import RecordingRequest
-
     from bot.jobs import all_jobs, run_job
+    from bot.transport import RecordingRequest
 
     request = RecordingRequest(settings.bot_username)
     services = bootstrap(settings, console=True)

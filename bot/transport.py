@@ -148,5 +148,6 @@ def _files(data: RequestData | None) -> dict[str, tuple[str, bytes]]:
     for name, value in data.multipart_data.items():
         if isinstance(value, tuple):
             filename, content = value[0], value[1]
-            out[name] = (str(filename), content if isinstance(content, bytes) else bytes(content))
+            raw = content if isinstance(content, bytes) else content.read()
+            out[name] = (str(filename), bytes(raw))
     return out

@@ -739,7 +739,7 @@ class _Deals:
                     self.by_email.setdefault(value, cid)
             self.by_name.setdefault(_norm(name), cid)
         for deal in await Deal.all():
-            self.deals[(deal.contact_id, deal.title.lower())] = deal  # type: ignore[attr-defined]
+            self.deals[(deal.contact_id, deal.title.lower())] = deal
 
     async def stage(self, text: str) -> Stage:
         if text not in self.stages:
@@ -795,7 +795,7 @@ class _Deals:
         now = datetime.now(UTC)
         for done, row in enumerate(self.planned, start=1):
             deal = row.existing
-            from_stage = deal.stage_id if deal is not None else None  # type: ignore[attr-defined]
+            from_stage = deal.stage_id if deal is not None else None
             if deal is None:
                 deal = Deal(contact_id=row.contact_id, title=row.title)
             deal.amount_cents, deal.currency = row.amount_cents, row.currency
@@ -803,7 +803,7 @@ class _Deals:
             deal.expected_close = row.expected_close or deal.expected_close
             if from_stage != row.stage.id:
                 deal.won_at = now if row.stage.is_won else None
-                deal.lost_reason = "import" if row.stage.is_lost else None  # type: ignore[assignment]
+                deal.lost_reason = "import" if row.stage.is_lost else None
             await deal.save()
             if from_stage != row.stage.id:
                 await StageChange.create(deal=deal, user=self.actor, from_stage_id=from_stage,

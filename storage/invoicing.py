@@ -262,7 +262,7 @@ async def list_invoices(
 
 async def bill_to(contact: Contact) -> Contact:
     """Who is billed: a person's company when the person belongs to one, else the contact."""
-    company_id: int | None = contact.company_id  # type: ignore[attr-defined]
+    company_id: int | None = contact.company_id
     if contact.kind == ContactKind.PERSON and company_id is not None:
         company = await Contact.get_or_none(id=company_id)
         if company is not None:

@@ -471,7 +471,7 @@ async def _payer_contacts(iban: str | None, name: str | None) -> list[int]:
     if iban:
         account = await PayerAccount.get_or_none(iban=iban)
         if account is not None:
-            return [account.contact_id]  # type: ignore[attr-defined]
+            return [account.contact_id]
     clean = " ".join((name or "").split())
     if not clean:
         return []

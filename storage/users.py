@@ -95,7 +95,7 @@ async def redeem_invite(code: str, telegram_id: int, name: str, language: str | 
     """Register the sender with the invite's role; the code works once, before it expires."""
     now = datetime.now(UTC)
     async with in_transaction():
-        invite = await Invite.get_or_none(code=code.strip()).select_for_update()
+        invite = await Invite.filter(code=code.strip()).select_for_update().first()
         if invite is None or invite.used_at is not None or invite.expires_at < now:
             raise NotFound("invite")
         if await User.filter(telegram_id=telegram_id).exists():

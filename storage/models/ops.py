@@ -47,6 +47,8 @@ class CollectionTask(Model):
         invoice_id: int
         assignee_id: int
 
+    events: fields.ReverseRelation[CollectionEvent]
+
     class Meta:
         table = "collection_tasks"
 

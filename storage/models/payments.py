@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
+
+if TYPE_CHECKING:
+    from storage.models.billing import Invoice
+    from storage.models.core import Contact
 
 
 class PaymentDirection(StrEnum):
@@ -38,12 +43,16 @@ class Payment(Model):
     payer_iban = fields.CharField(max_length=34, null=True)
     reference = fields.CharField(max_length=140, null=True)
     remittance = fields.TextField(null=True)
-    invoice = fields.ForeignKeyField("models.Invoice", null=True, related_name="payments")
+    invoice: fields.ForeignKeyNullableRelation[Invoice] = fields.ForeignKeyField(
+        "models.Invoice", null=True, related_name="payments"
+    )
+    invoice_id: int | None
     surplus_cents = fields.BigIntField(default=0)
     matched_by = fields.CharField(max_length=16, null=True)
-    inbox_message = fields.ForeignKeyField(
+    inbox_message: fields.ForeignKeyNullableRelation[InboxMessage] = fields.ForeignKeyField(
         "models.InboxMessage", null=True, related_name="payments"
     )
+    inbox_message_id: int | None
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -55,7 +64,10 @@ class PayerAccount(Model):
 
     id = fields.IntField(primary_key=True)
     iban = fields.CharField(max_length=34, unique=True)
-    contact = fields.ForeignKeyField("models.Contact", related_name="payer_accounts")
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        "models.Contact", related_name="payer_accounts"
+    )
+    contact_id: int
 
     class Meta:
         table = "payer_accounts"

@@ -10,7 +10,6 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.models import Model
 
 from storage import models
-
 from storage.db import close_db, init_db
 from storage.models import Stage, User, Warehouse
 from tests.services import PostgresServer
