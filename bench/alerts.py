@@ -15,7 +15,7 @@ import argparse
 import asyncio
 import tempfile
 import time
-from collections import deque
+from collections import Counter, deque
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ class TelegramLimits:
         self.overall: deque[float] = deque()
         self.chats: dict[int, deque[float]] = {}
         self.rejected = 0
+        self.reasons: Counter[str] = Counter()
         self.accepted = 0
         self.peak_overall = 0
 
@@ -55,6 +56,8 @@ class TelegramLimits:
         rate, period = (20, 60.0) if chat_id < 0 else (1, 1.0)
         if self._count(self.overall, now, 1.0) >= 30 or self._count(window, now, period) >= rate:
             self.rejected += 1
+            self.reasons["overall" if len(self.overall) >= 30 else
+                         "group" if chat_id < 0 else "private chat"] += 1
             return 429, {"ok": False, "error_code": 429,
                          "description": "Too Many Requests: retry after 1",
                          "parameters": {"retry_after": 1}}
@@ -112,7 +115,7 @@ async def main(args: argparse.Namespace) -> None:
     print(f"{delivered}/{args.alerts} alerts delivered in {elapsed:.1f} s over {runs} job runs "
           f"({args.people} people, {args.group} to one group)")
     print(f"rate: {delivered / elapsed:.1f} messages/s  [target >= 25/s]")
-    print(f"429 answered by the stand-in: {limits.rejected}  [target 0]; "
+    print(f"429 answered by the stand-in: {limits.rejected} {dict(limits.reasons)}  [target 0]; "
           f"peak messages in any 1 s window: {limits.peak_overall} (limit 30)")
     print(f"messages recorded: {len(sent)} (each alert exactly once: {len(sent) == delivered})")
 

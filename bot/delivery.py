@@ -5,10 +5,13 @@ PTB's `AIORateLimiter` (on the Application) covers the overall and per-group lim
 retries flood control; it has no per-private-chat limit, so `Pacer` adds it, and keeps
 alerts a little under the overall limit so interactive replies still get through.
 
-Chats are served concurrently (one queue per chat, all drawing on the shared pacer);
-accepted alerts are recorded in batches (every RECORD_EVERY or RECORD_SECONDS, and always
-at the end of the run), so the database never sits between two sends. Alerts to group
-chats (20/min) are fetched first in every run: they are the slowest lane.
+One dispatcher hands out the overall slots: among the chats whose own limit allows a
+message now, the one with the longest backlog (in seconds at its own rate) goes first,
+so a group chat (20/min) or a person with many alerts drains at its own pace instead of
+waiting for a turn behind every other chat; sends run concurrently. Alerts to group
+chats are also fetched first in every run. Accepted alerts are recorded in batches
+(every RECORD_EVERY or RECORD_SECONDS, and always at the end of the run), so the
+database never sits between two sends.
 
 Outcomes: accepted → delivered; flood control (RetryAfter) → rescheduled after the delay
 Telegram asks and the run stops; network error or timeout → retried with backoff;
@@ -165,6 +168,30 @@ class Pacer:
         window = self._chats.get(chat_id)
         return self._delay(window, rate, period, self.clock()) if window else 0.0
 
+    def gap(self, chat_id: int) -> float:
+        """Average seconds between two messages to `chat_id` at its own limit."""
+        rate, period = self._limits(chat_id)
+        return period / rate
+
+    async def take(self, chat_id: int) -> None:
+        """Wait for an overall slot and count a message to `chat_id` (free by `delay_for`).
+
+        Slots are spread evenly (one every period/overall) rather than taken in bursts: a
+        burst that fills the window at once followed by the next one a period later leaves
+        no room for the jitter between this stamp and the request reaching Telegram.
+        """
+        async with self._lock:
+            await self._room(self._sent, self.overall, self.period)
+            spacing = (self._sent[-1] + self.period / self.overall - self.clock()
+                       if self._sent else 0.0)
+            if spacing > 0:
+                await asyncio.sleep(spacing)
+            now = self.clock()
+            self._sent.append(now)
+            self._chats.setdefault(chat_id, deque()).append(now)
+        if len(self._chats) > 50_000:
+            self._forget(now)
+
     async def wait(self, chat_id: int) -> None:
         """Return when a message to `chat_id` may be sent now (and count it)."""
         rate, period = self._limits(chat_id)
@@ -250,17 +277,44 @@ class _Run:
             return None
         return int(user.telegram_id)
 
-    async def chat_queue(self, chat_id: int, alerts: list[Alert], deadline: float) -> None:
-        for alert in alerts:
-            if self.flood or time.monotonic() > deadline:
-                return
-            if self.pacer.delay_for(chat_id) > MAX_CHAT_WAIT:
-                return  # a group at its per-minute limit: the rest waits for a later run
-            await self.pacer.wait(chat_id)
-            if self.flood:
-                return
-            if await self.send(chat_id, alert):  # blocked: its other alerts were rerouted
-                return
+    async def dispatch(self, by_chat: dict[int, list[Alert]], deadline: float) -> None:
+        """Send the alerts, each chat in order, longest backlog first among the ready chats."""
+        queues = {chat_id: deque(alerts) for chat_id, alerts in by_chat.items()}
+        busy: dict[int, asyncio.Task[bool]] = {}
+        try:
+            while queues and not self.flood and time.monotonic() < deadline:
+                for chat_id in [c for c, task in busy.items() if task.done()]:
+                    if busy.pop(chat_id).result():  # unreachable: the rest was rerouted
+                        queues.pop(chat_id, None)
+                ready, soonest = [], MAX_CHAT_WAIT
+                for chat_id in list(queues):
+                    delay = self.pacer.delay_for(chat_id)
+                    if delay > MAX_CHAT_WAIT:  # a group at its per-minute limit: a later run
+                        del queues[chat_id]
+                    elif chat_id in busy:
+                        soonest = min(soonest, 0.01)
+                    elif delay <= 0:
+                        ready.append(chat_id)
+                    else:
+                        soonest = min(soonest, delay)
+                if not ready:
+                    if queues:
+                        await asyncio.sleep(soonest)
+                    continue
+                chat_id = max(ready, key=lambda c: (len(queues[c]) * self.pacer.gap(c),
+                                                    -queues[c][0].id))
+                await self.pacer.take(chat_id)
+                if self.flood:
+                    break
+                alert = queues[chat_id].popleft()
+                if not queues[chat_id]:
+                    del queues[chat_id]
+                busy[chat_id] = asyncio.create_task(self.send(chat_id, alert))
+        finally:
+            if busy:
+                await asyncio.wait(busy.values())
+        for task in busy.values():
+            task.result()  # an unexpected error reaches the job's error handler
 
     async def send(self, chat_id: int, alert: Alert) -> bool:
         """Send one alert; True when the chat turned out to be unreachable."""
@@ -331,9 +385,7 @@ async def deliver_alerts(
         by_chat.setdefault(chat_id, []).append(alert)
     deadline = time.monotonic() + budget
     try:
-        async with asyncio.TaskGroup() as chats:  # one failing queue stops the others
-            for chat_id, alerts in by_chat.items():
-                chats.create_task(run.chat_queue(chat_id, alerts, deadline))
+        await run.dispatch(by_chat, deadline)
     finally:
         await run.record()  # also when the run fails or is cancelled: nothing sent twice
     return run.result
