@@ -6,6 +6,7 @@ import contextlib
 import importlib
 import logging
 import pkgutil
+from pathlib import Path
 from typing import Any
 
 from telegram import BotCommand, Update
@@ -19,8 +20,9 @@ from bot.access import check_access
 from bot.context import Ctx, Services
 from bot.handlers.common import register_fallbacks
 from bot.i18n import t
+from storage.alerts import alert_role
 from storage.errors import UserError
-from storage.models import Role, User
+from storage.models import Role
 
 __all__ = ["MENU", "build_application"]
 
@@ -137,24 +139,16 @@ def _describe(update: object) -> str:
 
 
 async def _tell_admins_once(ctx: Ctx, error: BaseException | None) -> None:
-    """One message per distinct error type and place, per process."""
+    """An alert row to the admins, once per distinct error type and place (dedupe key)."""
     if error is None:
         return
-    seen: set[str] = ctx.application.bot_data.setdefault("reported_errors", set())
     tb = error.__traceback__
     while tb is not None and tb.tb_next is not None:
         tb = tb.tb_next
-    where = f"{tb.tb_frame.f_code.co_filename}:{tb.tb_lineno}" if tb else "?"
+    where = f"{Path(tb.tb_frame.f_code.co_filename).name}:{tb.tb_lineno}" if tb else "?"
     key = f"{type(error).__name__}@{where}"
-    if key in seen:
-        return
-    seen.add(key)
-    for admin in await User.filter(role=Role.ADMIN, active=True, telegram_id__isnull=False):
-        try:
-            await ctx.bot.send_message(
-                admin.telegram_id,
-                t(admin.language, "error.admin_report", error=f"{key}: {error}"[:500]),
-                parse_mode=ParseMode.HTML,
-            )
-        except TelegramError:
-            log.exception("could not report an error to admin %s", admin.id)
+    try:
+        await alert_role((Role.ADMIN,), "handler_error", f"handler-error:{key}"[:150],
+                         {"error": key}, urgent=True)
+    except Exception:  # the database itself may be what failed
+        log.exception("could not queue the error report %s", key)

@@ -61,7 +61,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Sorry, something went wrong on our side. Nothing was changed; the administrators have been told.",
         "Désolé, un problème est survenu de notre côté. Rien n'a été modifié ; les administrateurs sont prévenus.",
     ),
-    "error.admin_report": ("⚠️ Unexpected error: <code>{error}</code>", "⚠️ Erreur inattendue : <code>{error}</code>"),
+    "alert.handler_error": (
+        "⚠️ Unexpected error in a chat handler: <code>{error}</code>. The details are in the log.",
+        "⚠️ Erreur inattendue dans le chat : <code>{error}</code>. Les détails sont dans le journal.",
+    ),
     "error.amount": (
         "“{value}” is not an amount I understand: write it like 12 000,50 or 12,000.50 or 12000.5 or 12k.",
         "« {value} » n'est pas un montant compris : écrivez par exemple 12 000,50 ou 12,000.50 ou 12000.5 ou 12k.",

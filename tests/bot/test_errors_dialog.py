@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from tortoise import Tortoise
 
-from storage.models import Role
+from bot.jobs.effects import deliver
+from storage.models import Alert, Role
 from tests.harness import ChatHarness
 
 
@@ -22,6 +23,11 @@ async def test_a_broken_database_gets_an_apology_and_admins_hear_once(chat: Chat
             "Sorry, something went wrong on our side. Nothing was changed; "
             "the administrators have been told."
         ]
+    # The report is an alert row (effects are rows), queued once for the two failures...
+    rows = await Alert.filter(user_id=root.user.id, kind="handler_error")
+    assert len(rows) == 1 and "OperationalError" in rows[0].params["error"]
+    # ...and delivered by the alerts job.
+    await deliver(chat.app.bot_data["services"], chat.app.bot)
     reports = [s.text for s in chat.sent_to(root) if "Unexpected error" in s.text]
     assert len(reports) == 1 and "OperationalError" in reports[0]
     await alice.says("/deals")  # the bot keeps answering
