@@ -273,3 +273,13 @@ async def test_team_chat_alerts_are_not_stuck_behind_a_backlog_of_private_ones(
     assert len(_messages(request, -1001)) == 2
     assert await Alert.filter(chat_id=-1001, status=AlertStatus.DELIVERED).count() == 2
     assert await Alert.filter(status=AlertStatus.DELIVERED).count() == 4
+
+
+async def test_pacer_spreads_dispatched_slots_evenly_instead_of_in_bursts() -> None:
+    pacer = Pacer(overall=10, period=0.2)
+    stamps = []
+    for chat_id in range(6):
+        await pacer.take(chat_id)
+        stamps.append(time.monotonic())
+        assert pacer.delay_for(chat_id) > 0.9  # that chat now waits its own second
+    assert all(b - a >= 0.019 for a, b in itertools.pairwise(stamps))
