@@ -27,4 +27,5 @@ def seller_from_settings(settings: Settings) -> Seller:
         recovery_indemnity_eur=settings.recovery_indemnity_eur,
         vat_rates_bp=tuple(settings.vat_rates_bp),
         currency=settings.default_currency,
+        zone=settings.timezone,
     )

@@ -8,15 +8,23 @@ __all__ = [
     "can_manage_users",
     "can_read_contact",
     "can_write_owned",
+    "reads_everything",
     "sees_everything",
 ]
 
 _ALL_SEEING = frozenset({Role.ADMIN, Role.MANAGER})
+_ALL_READING = _ALL_SEEING | {Role.COLLECTIONS}
 
 
 def sees_everything(user: User) -> bool:
     """Managers and admins see and change every record."""
     return user.role in _ALL_SEEING
+
+
+def reads_everything(user: User) -> bool:
+    """Managers, admins and collections staff READ every contact and invoice (collections
+    change nothing they do not own: writes go through `can_write_owned`)."""
+    return user.role in _ALL_READING
 
 
 def can_write_owned(user: User, owner_id: int) -> bool:
@@ -26,7 +34,7 @@ def can_write_owned(user: User, owner_id: int) -> bool:
 
 def can_read_contact(user: User, owner_id: int, shared: bool) -> bool:
     """Own contacts, shared contacts, or everything for managers."""
-    return can_write_owned(user, owner_id) or shared or user.role == Role.COLLECTIONS
+    return reads_everything(user) or owner_id == user.id or shared
 
 
 def can_manage_users(user: User) -> bool:

@@ -8,7 +8,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from storage import audit
-from storage.access import can_read_contact, can_write_owned, sees_everything
+from storage.access import can_read_contact, can_write_owned, reads_everything, sees_everything
 from storage.errors import Conflict, InvalidInput, NotFound
 from storage.models import Contact, ContactKind, Deal, Note, Stage, Task, User
 from storage.parsing import parse_email, parse_phone
@@ -70,7 +70,7 @@ def make_search_key(*parts: str | None) -> str:
 
 def visible_contacts(user: User) -> Q:
     """The filter of contacts a user may read."""
-    if sees_everything(user) or user.role.value == "collections":
+    if reads_everything(user):
         return Q()
     return Q(owner_id=user.id) | Q(shared=True)
 
@@ -178,7 +178,7 @@ async def search_contacts(actor: User, text: str, limit: int = 10) -> list[Conta
             if len(digits) >= 5 and len(digits) >= len(needle.replace(" ", "")) - 2:
                 patterns.append(like_contains(digits))
     match = " OR ".join("search_key LIKE ? ESCAPE '\\'" for _ in patterns) or "1=1"
-    if sees_everything(actor) or actor.role.value == "collections":
+    if reads_everything(actor):
         scopes: list[tuple[str, object]] = [("1=?", 1)]
     else:
         scopes = [("owner_id=?", actor.id), ("shared=?", True)]

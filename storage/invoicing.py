@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
 
 from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
@@ -25,9 +26,9 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from storage import audit
-from storage.access import sees_everything
+from storage.access import can_write_owned, reads_everything
 from storage.contacts import get_contact
-from storage.errors import Conflict, InvalidInput, NotFound
+from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage.models import (
     Contact,
     ContactKind,
@@ -39,7 +40,6 @@ from storage.models import (
     NumberCounter,
     OutboxEmail,
     OutboxStatus,
-    Role,
     User,
 )
 from storage.outbox import Attachment, queue_email
@@ -68,7 +68,7 @@ __all__ = [
     "invoice_lines",
     "issue_invoice",
     "list_invoices",
-    "mark_sent",
+    "mark_invoice_sent",
     "parse_invoice_ref",
     "remove_invoice_line",
     "rf_reference",
@@ -104,6 +104,11 @@ class Seller:
     recovery_indemnity_eur: int = 40
     vat_rates_bp: tuple[int, ...] = (2000, 1000, 550, 210, 0)
     currency: str = "EUR"
+    zone: str = "Europe/Paris"  # IANA zone of the company: legal dates are local dates
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.zone)
 
     @property
     def mail_domain(self) -> str:
@@ -204,7 +209,7 @@ def parse_invoice_ref(text: str) -> tuple[str, str | int]:
 
 
 def visible_invoices(user: User) -> Q:
-    if sees_everything(user) or user.role == Role.COLLECTIONS:
+    if reads_everything(user):
         return Q()
     return Q(owner_id=user.id)
 
@@ -303,7 +308,7 @@ async def draft_from_deal(actor: User, deal_id: int, seller: Seller) -> Invoice:
             contact=customer, deal=deal, owner=deal.owner, currency=deal.currency,
             language=customer.invoice_language or "fr",
             payment_terms_days=check_terms(seller.payment_terms_days),
-            sale_date=deal.won_at.date() if deal.won_at else None,
+            sale_date=deal.won_at.astimezone(seller.tz).date() if deal.won_at else None,
         )
         for position, line in enumerate(lines, start=1):
             await InvoiceLine.create(
@@ -338,8 +343,15 @@ def _check_rate(rate_bp: int, seller: Seller) -> None:
         raise InvalidInput("vat_rate", value=f"{Decimal(rate_bp) / 100:g}", choices=choices)
 
 
+def _check_write(actor: User, invoice: Invoice) -> None:
+    """Collections staff read every invoice but change none: only the owner or a manager."""
+    if not can_write_owned(actor, invoice.owner_id):
+        raise Forbidden("invoice_write", ref=invoice.number or f"I{invoice.id}")
+
+
 async def _draft(actor: User, invoice_id: int) -> Invoice:
     invoice = await get_invoice(actor, invoice_id)
+    _check_write(actor, invoice)
     if invoice.status != InvoiceStatus.DRAFT:
         raise Conflict("invoice_not_draft", ref=invoice.number or f"I{invoice.id}")
     return invoice
@@ -545,7 +557,7 @@ async def send_invoice(actor: User, ref: str, seller: Seller) -> OutboxEmail:
     return email
 
 
-async def mark_sent(invoice_id: int) -> bool:
+async def mark_invoice_sent(invoice_id: int) -> bool:
     """The outbox delivered the invoice email: issued → sent (later states are kept)."""
     updated = await Invoice.filter(id=invoice_id, status=InvoiceStatus.ISSUED).update(
         status=InvoiceStatus.SENT)
@@ -560,6 +572,7 @@ async def credit_invoice(
     if not reason:
         raise InvalidInput("credit_reason")
     original = await find_invoice(actor, ref)
+    _check_write(actor, original)
     if original.kind != InvoiceKind.INVOICE:
         raise Conflict("not_creditable", ref=original.number or f"I{original.id}")
     if original.status == InvoiceStatus.DRAFT:

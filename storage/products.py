@@ -151,7 +151,8 @@ async def add_deal_line(
 
 
 async def remove_deal_line(actor: User, line_id: int) -> Deal:
-    """Remove one line of a deal the user may change."""
+    """Remove one line of a deal the user may change; the amount follows the remaining lines
+    (0 once the last one is gone)."""
     line = await DealLine.get_or_none(id=line_id)
     if line is None:
         raise NotFound("deal_line", id=line_id)
@@ -161,5 +162,9 @@ async def remove_deal_line(actor: User, line_id: int) -> Deal:
         remaining = await DealLine.filter(deal_id=deal.id).count()
         if remaining:
             await _refresh_amount(deal)
+        else:
+            # The amount followed the lines: with none left it is 0 (retype it with /amount).
+            deal.amount_cents = 0
+            await deal.save(update_fields=["amount_cents", "updated_at"])
         await audit.record(actor, "deal", deal.id, "remove_line", {"line": line_id}, None)
     return deal

@@ -95,6 +95,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                                 "{ref} est déjà émise : seul un avoir peut l'annuler."),
     "error.invoice_draft": ("{ref} is still a draft: issue it first with /issue {ref}.",
                             "{ref} est encore un brouillon : émettez-la d'abord avec /issue {ref}."),
+    "error.invoice_write": ("You may read {ref} but not change it: ask its owner or a manager.",
+                            "Vous pouvez lire {ref} mais pas la modifier : demandez à son responsable ou à un manager."),
     "error.invoice_cancelled": ("{ref} is cancelled.", "{ref} est annulée."),
     "error.invoice_empty": ("{ref} has no line: add one with /addline {ref} | SKU | qty.",
                             "{ref} n'a aucune ligne : ajoutez-en avec /addline {ref} | SKU | qté."),

@@ -20,7 +20,7 @@ from storage.invoicing import (
     due_date_for,
     issue_invoice,
     list_invoices,
-    mark_sent,
+    mark_invoice_sent,
     rf_reference,
     send_invoice,
     set_terms,
@@ -138,7 +138,7 @@ async def test_issue_numbers_dates_rf_and_queues_the_email(any_db: str) -> None:
         await issue_invoice(b.alice, inv.id, SELLER, TODAY)
     with pytest.raises(Conflict):
         await set_terms(b.alice, inv.id, 10)  # issued invoices are never edited
-    assert await mark_sent(inv.id)
+    assert await mark_invoice_sent(inv.id)
     assert (await Invoice.get(id=inv.id)).status == InvoiceStatus.SENT
 
 
@@ -277,3 +277,53 @@ def test_every_number_has_a_valid_distinct_rf_reference(seq: int, year: int, ser
     ref = rf_reference(number)
     assert iso11649.is_valid(ref)
     assert ref[4:] == number.replace("-", "")
+
+
+async def test_collections_read_invoices_but_change_none(db: str) -> None:
+    from storage.invoicing import add_invoice_line, cancel_draft, get_invoice, remove_invoice_line
+    from storage.models import Role
+    from storage.users import create_user
+
+    b = await make_billing()
+    carl = await create_user("carl", Role.COLLECTIONS, telegram_id=77)
+    draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
+    assert (await get_invoice(carl, draft.id)).id == draft.id  # reading stays allowed
+    line = await InvoiceLine.filter(invoice_id=draft.id).order_by("id").first()
+    assert line is not None
+    attempts = [
+        set_terms(carl, draft.id, 10),
+        issue_invoice(carl, draft.id, SELLER, TODAY),
+        cancel_draft(carl, draft.id),
+        add_invoice_line(carl, draft.id, "BOOK", Decimal(1), SELLER),
+        remove_invoice_line(carl, line.id),
+    ]
+    for attempt in attempts:
+        with pytest.raises(Forbidden) as err:
+            await attempt
+        assert err.value.code == "invoice_write"
+    after = await Invoice.get(id=draft.id)
+    assert (after.status, after.payment_terms_days, after.number) == (
+        InvoiceStatus.DRAFT, draft.payment_terms_days, None)
+    assert await InvoiceLine.filter(invoice_id=draft.id).count() == 3
+    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY)).invoice
+    with pytest.raises(Forbidden):
+        await credit_invoice(carl, inv.number or "", "erreur", SELLER, TODAY)
+    assert (await Invoice.get(id=inv.id)).status == InvoiceStatus.ISSUED
+    assert await Invoice.all().count() == 1
+
+
+async def test_sale_date_is_the_company_local_date(db: str) -> None:
+    from datetime import UTC, datetime
+
+    b = await make_billing()
+    # 00:30 in Paris on 1 January is still 31 December in UTC.
+    await Deal.filter(id=b.deal.id).update(won_at=datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
+    draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
+    assert draft.sale_date == date(2027, 1, 1)
+
+
+async def test_removing_the_last_line_zeroes_the_amount(db: str) -> None:
+    b = await make_billing(win=False)
+    for line in await DealLine.filter(deal_id=b.deal.id):
+        await remove_deal_line(b.alice, line.id)
+    assert (await Deal.get(id=b.deal.id)).amount_cents == 0
