@@ -75,9 +75,10 @@ def visible_contacts(user: User) -> Q:
     return Q(owner_id=user.id) | Q(shared=True)
 
 
-async def find_duplicate(phone: str | None, email: str | None) -> Contact | None:
-    """An existing contact with the same E.164 phone or email."""
-    query = Q()
+async def find_duplicate(
+    phone: str | None, email: str | None, actor: User | None = None
+) -> Contact | None:
+    """An existing contact with the same E.164 phone or email (one `actor` may read first)."""
     conditions = []
     if phone:
         conditions.append(Q(phone=phone))
@@ -88,19 +89,29 @@ async def find_duplicate(phone: str | None, email: str | None) -> Contact | None
     query = conditions[0]
     for cond in conditions[1:]:
         query = query | cond
+    if actor is not None:
+        visible = await Contact.filter(query, visible_contacts(actor)).order_by("id").first()
+        if visible is not None:
+            return visible
     return await Contact.filter(query).order_by("id").first()
 
 
 async def create_contact(
     actor: User, data: NewContact, *, region: str, force: bool = False
 ) -> Contact:
-    """Validate and store a contact; a duplicate raises `DuplicateContact` unless forced."""
+    """Validate and store a contact; a duplicate raises `DuplicateContact` unless forced.
+
+    A duplicate the actor may not read is never named (its name would leak to whoever types
+    a phone number): creation is refused with `duplicate_colleague`, forced or not."""
     name = " ".join((data.name or "").split())
     if not name or len(name) > 200:
         raise InvalidInput("name", value=data.name)
     phone = parse_phone(data.phone, region) if data.phone else None
     email = parse_email(data.email) if data.email else None
-    if not force and (existing := await find_duplicate(phone, email)) is not None:
+    existing = await find_duplicate(phone, email, actor)
+    if existing is not None and not can_read_contact(actor, existing.owner_id, existing.shared):
+        raise Conflict("duplicate_colleague")
+    if existing is not None and not force:
         raise DuplicateContact(existing)
     async with in_transaction():
         company = await _company(actor, data.company) if data.company else None
@@ -207,7 +218,8 @@ async def contact_card(actor: User, contact_id: int) -> ContactCard:
     if contact.company_id:
         companies = await fetch_models(Contact, "SELECT * FROM contacts WHERE id = ?",
                                        contact.company_id)
-        company = companies[0] if companies else None
+        if companies and can_read_contact(actor, companies[0].owner_id, companies[0].shared):
+            company = companies[0]
     everything = sees_everything(actor)
     mine = "" if everything else " AND d.owner_id = ?"
     deals = []
@@ -274,8 +286,10 @@ async def set_billing(actor: User, contact_id: int, **values: str | None) -> Con
             value = eu_vat.compact(value)
         elif value and key == "billing_email":
             value = parse_email(value)
-        elif key == "invoice_language" and value not in ("fr", "en"):
-            raise InvalidInput("language", value=value)
+        elif key == "invoice_language":
+            value = (value or "fr").lower()  # empty clears back to the default, French
+            if value not in ("fr", "en"):
+                raise InvalidInput("language", value=value)
         clean[key] = value
     async with in_transaction():
         before = audit.snapshot(contact, list(clean))

@@ -25,6 +25,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "A contact with this phone or email already exists: C{id} {name}.",
         "Un contact avec ce téléphone ou cet e-mail existe déjà : C{id} {name}.",
     ),
+    "error.duplicate_colleague": (
+        "A contact with this phone or email already exists and belongs to a colleague; ask a manager.",
+        "Un contact avec ce téléphone ou cet e-mail existe déjà et appartient à un collègue ; "
+        "demandez à un responsable.",
+    ),
     "error.note_empty": ("The note is empty.", "La note est vide."),
     "deals.ask_contact": ("For which contact (C12 or a name)?", "Pour quel contact (C12 ou un nom) ?"),
     "deals.ask_title": ("Title of the deal?", "Titre de l'affaire ?"),

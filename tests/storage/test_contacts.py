@@ -98,3 +98,57 @@ async def test_a_phone_number_typed_with_its_leading_zero_is_found_and_short_num
     assert [c.name for c in await search_contacts(boss, "0612345678")] == ["Ann"]
     assert [c.name for c in await search_contacts(boss, "612345")] == ["Ann"]
     assert [c.name for c in await search_contacts(boss, "007")] == []
+
+
+async def test_a_colleagues_duplicate_is_refused_without_naming_it(db: str) -> None:
+    from storage.errors import Conflict
+
+    alice = await create_user("alice", Role.SALES)
+    bob = await create_user("bob", Role.SALES)
+    boss = await create_user("boss", Role.MANAGER)
+    await create_contact(alice, NewContact("Secret Client", phone="+33612345678",
+                                           email="vip@secret.example"), region="FR")
+    for data in (NewContact("Probe", phone="06 12 34 56 78"), NewContact("Probe", email="vip@secret.example")):
+        for force in (False, True):
+            with pytest.raises(Conflict) as err:
+                await create_contact(bob, data, region="FR", force=force)
+            assert not isinstance(err.value, DuplicateContact)
+            assert err.value.code == "duplicate_colleague" and err.value.params == {}
+            assert "Secret" not in str(err.value)
+    assert await Contact.filter(name="Probe").count() == 0
+    with pytest.raises(DuplicateContact):  # a manager sees it: the "open existing" path
+        await create_contact(boss, NewContact("Probe", phone="06 12 34 56 78"), region="FR")
+
+
+async def test_a_visible_duplicate_is_offered_before_a_hidden_one(db: str) -> None:
+    alice = await create_user("alice", Role.SALES)
+    bob = await create_user("bob", Role.SALES)
+    await create_contact(alice, NewContact("Alice's", phone="+33612345678"), region="FR")
+    mine = await create_contact(bob, NewContact("Bob's", phone="+33699999999"), region="FR")
+    await Contact.filter(id=mine.id).update(phone="+33612345678")
+    with pytest.raises(DuplicateContact) as dup:
+        await create_contact(bob, NewContact("Again", phone="+33612345678"), region="FR")
+    assert dup.value.existing_id == mine.id
+
+
+async def test_card_hides_a_company_the_reader_may_not_see(db: str) -> None:
+    alice = await create_user("alice", Role.SALES)
+    bob = await create_user("bob", Role.SALES)
+    await create_contact(alice, NewContact("Hidden Corp", kind=ContactKind.COMPANY), region="FR")
+    await create_contact(bob, NewContact("Hidden Corp", kind=ContactKind.COMPANY), region="FR")
+    ann = await create_contact(alice, NewContact("Ann", shared=True), region="FR")
+    hidden = await Contact.get(name="Hidden Corp", owner_id=alice.id)
+    await Contact.filter(id=ann.id).update(company_id=hidden.id)
+    assert (await contact_card(alice, ann.id)).company is not None
+    assert (await contact_card(bob, ann.id)).company is None
+
+
+async def test_invoice_language_can_be_cleared_back_to_french(db: str) -> None:
+    from storage.contacts import set_billing
+
+    alice = await create_user("alice", Role.SALES)
+    acme = await create_contact(alice, NewContact("ACME", kind=ContactKind.COMPANY), region="FR")
+    await set_billing(alice, acme.id, invoice_language="en")
+    assert (await Contact.get(id=acme.id)).invoice_language == "en"
+    await set_billing(alice, acme.id, invoice_language="")
+    assert (await Contact.get(id=acme.id)).invoice_language == "fr"
