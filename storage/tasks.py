@@ -84,8 +84,12 @@ async def list_tasks(actor: User, *, include_done: bool = False, limit: int = 20
     query = Task.filter(assignee_id=actor.id)
     if not include_done:
         query = query.filter(done=False)
-    tasks = await query.order_by("due_at", "id").limit(limit)
-    return sorted(tasks, key=lambda t: (t.due_at is None, t.due_at or datetime.max.replace(tzinfo=UTC)))
+    # Two queries: SQLite sorts NULL first and PostgreSQL last, so one ORDER BY due_at + LIMIT
+    # would drop dated tasks behind undated ones on SQLite.
+    tasks = list(await query.filter(due_at__isnull=False).order_by("due_at", "id").limit(limit))
+    if len(tasks) < limit:
+        tasks += await query.filter(due_at__isnull=True).order_by("id").limit(limit - len(tasks))
+    return tasks
 
 
 async def complete_task(actor: User, task_id: int) -> Task:

@@ -79,3 +79,15 @@ async def test_open_tasks_come_soonest_first_and_undated_last(db: str) -> None:
     assert [t.id for t in await list_tasks(alice)] == [sooner.id, later.id, undated.id]
     with pytest.raises(InvalidInput):
         await create_task(alice, "   ", None, contact_id=ann.id)
+
+
+async def test_many_undated_tasks_never_hide_the_dated_ones(any_db: str) -> None:
+    alice = await create_user("alice", Role.SALES)
+    for i in range(25):
+        await create_task(alice, f"someday {i}", None)
+    late = await create_task(alice, "call back", NOW + timedelta(days=2))
+    soon = await create_task(alice, "send quote", NOW + timedelta(days=1))
+    listed = await list_tasks(alice, limit=20)
+    assert len(listed) == 20
+    assert [t.id for t in listed[:2]] == [soon.id, late.id]
+    assert all(t.due_at is None for t in listed[2:])
