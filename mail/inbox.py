@@ -1,7 +1,7 @@
 """The inbox watcher: bank mail in, payments recorded, message moved only after the commit.
 
 Every way a message arrives (IMAP poll, IMAP IDLE, the local Maildir, a test) calls ONE
-`process_message()`: size check → trust → parse → record (or quarantine, or keep for a
+`process_message()`: size check → trust → parse → our account? → record (or quarantine, or keep for a
 human) → an `Outcome`. The IMAP side runs entirely in a worker thread (imap-tools is
 blocking and not thread-safe: one MailBox per thread); the database work it triggers is
 handed back to the event loop message by message, and the message is moved to the
@@ -40,6 +40,7 @@ from imap_tools.utils import encode_folder
 from storage.mailbox import advance_cursor, mailbox_failed, mailbox_ok, open_cursor
 from storage.payments import (
     RecordOutcome,
+    account_is_ours,
     ingest_message,
     quarantine_message,
     store_unrecognised,
@@ -74,6 +75,9 @@ class InboxRules:
     templates_file: Path | None = None
     dns_lookup: Callable[..., Any] | None = None
     max_bytes: int = 15 * 1024 * 1024
+    # OUR accounts (IBANs): a statement about any other account is quarantined, a notice
+    # naming no account is left unmatched. Empty: nothing settles by itself.
+    company_ibans: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,7 +85,7 @@ class ImapAccount:
     host: str
     port: int
     user: str
-    password: str
+    password: str = field(repr=False)
     security: Literal["tls", "starttls", "none"] = "tls"
     folder: str = "INBOX"
     processed_folder: str = "Processed"
@@ -194,8 +198,14 @@ async def process_message(raw: bytes, *, folder: str, uid: int | None, rules: In
     if not notices:
         await store_unrecognised(raw=raw, reason=reason or "nothing recognisable", **meta)
         return Outcome("unrecognised", message_id, reason or "nothing recognisable")
+    foreign = [n.account_iban for n in notices
+               if n.account_iban and not account_is_ours(n.account_iban, rules.company_ibans)]
+    if foreign:
+        reason = f"statement for another account {foreign[0]}"
+        await quarantine_message(raw=raw, reason=reason, **meta)
+        return Outcome("quarantined", message_id, reason)
     del meta["now"]
-    _, record = await ingest_message(notices, now=now, **meta)
+    _, record = await ingest_message(notices, now=now, our_accounts=rules.company_ibans, **meta)
     return Outcome("processed", message_id, record=record)
 
 

@@ -28,3 +28,6 @@ class PaymentNotice:
     reference: str | None = None  # structured creditor reference (RF...)
     remittance: str | None = None  # unstructured text
     entry_ref: str | None = None  # the bank's entry reference, when it gives one
+    # The account the bank booked this on (ours, normally): an IBAN, or for MT940 `:25:`
+    # whatever the bank wrote ("BANKCODE/ACCOUNT"); None when the message names none.
+    account_iban: str | None = None

@@ -13,7 +13,7 @@ import os
 import shutil
 import sqlite3
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -33,7 +33,7 @@ class DbTarget:
     host: str = "127.0.0.1"
     port: int = 5432
     user: str = "postgres"
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     database: str = ""
 
     def pg_args(self) -> list[str]:

@@ -8,6 +8,12 @@ Matching, in order (`match` names the rule in `Payment.matched_by`):
              client's name) whose remaining balance equals the amount
     manual   a person chose the invoice (`match_payment`)
 
+Before any of that, the account rule: a credit settles by itself only when the bank says it
+was booked on OUR account (`account_problem`). A genuine bank message about another account
+(a client forwarding the bank's notice of a transfer between its own accounts, with our RF
+reference) is quarantined by the inbox; a notice naming no account stays unmatched for a
+human with the reason.
+
 Anything else stays an unmatched payment for a human. Debits and reversals are recorded and
 never settle. One bank entry is recorded once however often its mail is read: the key is the
 bank's entry reference, or the Message-ID plus the entry's position.
@@ -57,10 +63,11 @@ __all__ = [
     "PAYMENT_ROLES",
     "NoticeLike",
     "RecordOutcome",
+    "account_is_ours",
+    "account_problem",
     "can_see_payments",
     "compact_rf",
     "entry_key",
-    "find_invoice",
     "get_payment",
     "ingest_message",
     "invoice_numbers_in",
@@ -165,6 +172,54 @@ def invoice_numbers_in(text: str | None) -> list[str]:
     return found
 
 
+_IBAN_RE = re.compile(r"[A-Z]{2}\d{2}[0-9A-Z]{8,30}")
+NO_ACCOUNT = "the message names no account: left for a human"
+
+
+def compact_account(value: str) -> str:
+    """An account as written by a bank, without spaces, upper-cased."""
+    return "".join(value.split()).upper()
+
+
+def account_is_ours(account: str, ours: Sequence[str]) -> bool:
+    """Is the account a bank message names one of ours?
+
+    An IBAN must equal one of ours (compact, upper-case). A national form such as MT940's
+    `:25:10020030/1234567890` (bank code / account) cannot be compared exactly: it counts as
+    ours when it has at least two parts and every part, leading zeros aside, appears in that
+    order in the BBAN of one of our IBANs (at least 10 characters matched in all)."""
+    acc = compact_account(account)
+    if not acc:
+        return False
+    for iban in ours:
+        mine = compact_account(iban)
+        if acc == mine:
+            return True
+        if _IBAN_RE.fullmatch(acc):
+            continue
+        parts = [p.lstrip("0") for p in re.split(r"[^0-9A-Z]+", acc) if p.strip("0")]
+        if len(parts) < 2 or sum(map(len, parts)) < 10:
+            continue
+        bban, at = mine[4:], 0
+        for part in parts:
+            found = bban.find(part, at)
+            if found < 0:
+                break
+            at = found + len(part)
+        else:
+            return True
+    return False
+
+
+def account_problem(account: str | None, ours: Sequence[str]) -> str | None:
+    """Why a notice about `account` must not settle by itself, or None when it is ours."""
+    if not account:
+        return NO_ACCOUNT
+    if not account_is_ours(account, ours):
+        return f"statement for another account {compact_account(account)}"
+    return None
+
+
 def entry_key(notice: NoticeLike, message_id: str, position: int) -> str:
     """The idempotency key of a bank entry: its reference, else Message-ID + position."""
     raw = (notice.entry_ref or "").strip()
@@ -212,6 +267,7 @@ class _Batch:
     numbers: set[str] = field(default_factory=set)
     paid_now: set[int] = field(default_factory=set)
     ibans: dict[str, int] = field(default_factory=dict)
+    held: dict[str, str] = field(default_factory=dict)  # payment entry_ref -> why not settled
     outcome: RecordOutcome = field(default_factory=RecordOutcome)
 
     def alert(self, user_id: int, kind: str, key: str, params: dict[str, Any],
@@ -319,15 +375,19 @@ async def _update_invoices(invoices: list[InvoiceLike], now: datetime) -> None:
 
 
 async def record_notices(
-    notices: Sequence[NoticeLike], *, source: InboxMessage, now: datetime
+    notices: Sequence[NoticeLike], *, source: InboxMessage, now: datetime,
+    our_accounts: Sequence[str] | None = None,
 ) -> RecordOutcome:
-    """Record a message's notices once each, match and settle them, in ONE transaction."""
+    """Record a message's notices once each, match and settle them, in ONE transaction.
+
+    With `our_accounts`, a credit settles only when its `account_iban` is one of them;
+    the others stay unmatched with the reason (None: the caller already checked)."""
     async with in_transaction():
-        return await _record(notices, source, now)
+        return (await _record(notices, source, now, our_accounts)).outcome
 
 
-async def _record(notices: Sequence[NoticeLike], source: InboxMessage, now: datetime
-                  ) -> RecordOutcome:
+async def _record(notices: Sequence[NoticeLike], source: InboxMessage, now: datetime,
+                  our_accounts: Sequence[str] | None) -> _Batch:
     batch = _Batch(now=now)
     keyed = [(entry_key(n, source.message_id, i), n) for i, n in enumerate(notices)]
     existing = await _existing_keys([k for k, _ in keyed])
@@ -356,6 +416,12 @@ async def _record(notices: Sequence[NoticeLike], source: InboxMessage, now: date
             payment.status = PaymentStatus.IGNORED
             batch.outcome.ignored += 1
             continue
+        problem = None if our_accounts is None else account_problem(
+            getattr(notice, "account_iban", None), our_accounts)
+        if problem is not None:
+            batch.held[key] = problem
+            batch.outcome.unmatched += 1
+            continue
         invoice, rule = await _match(notice, by_rf, by_number, batch)
         if invoice is None:
             batch.outcome.unmatched += 1
@@ -363,7 +429,7 @@ async def _record(notices: Sequence[NoticeLike], source: InboxMessage, now: date
         _settle(batch, payment, invoice, rule)
     batch.outcome.recorded = len(payments)
     await _write(batch, payments)
-    return batch.outcome
+    return batch
 
 
 def _iban(value: str | None) -> str | None:
@@ -581,8 +647,12 @@ async def _alert_unmatched(batch: _Batch, keys: list[str]) -> None:
         params = {"id": payment.id, "amount_cents": payment.amount_cents,
                   "currency": payment.currency, "payer": payment.payer_name or "?"}
         buttons = [{"label": "payments.btn_show", "data": f"pay:show:{payment.id}"}]
+        reason = batch.held.get(payment.entry_ref)
+        kind = "payment_unmatched" if reason is None else "payment_held"
+        if reason is not None:
+            params["reason"] = reason
         for user in users:
-            batch.alert(user.id, "payment_unmatched", f"unmatched:{payment.id}", params, buttons)
+            batch.alert(user.id, kind, f"unmatched:{payment.id}", params, buttons)
 
 
 # ---------------------------------------------------------------- messages
@@ -609,15 +679,21 @@ def _clip(values: dict[str, Any]) -> dict[str, Any]:
 
 async def ingest_message(
     notices: Sequence[NoticeLike], *, message_id: str, folder: str, uid: int | None,
-    sender: str, subject: str, now: datetime,
+    sender: str, subject: str, now: datetime, our_accounts: Sequence[str] | None = None,
 ) -> tuple[InboxMessage, RecordOutcome]:
-    """A trusted message's notices: the inbox row and the payments, in one transaction."""
+    """A trusted message's notices: the inbox row and the payments, in one transaction.
+
+    `our_accounts`: see `record_notices`; a notice held back leaves its reason on the row."""
     async with in_transaction():
         row = await _message_row(
             message_id, InboxStatus.PROCESSED,
             **_clip({"folder": folder, "uid": uid, "sender": sender, "subject": subject}),
         )
-        return row, await _record(notices, row, now)
+        batch = await _record(notices, row, now, our_accounts)
+        if batch.held:
+            row.reason = "; ".join(sorted(set(batch.held.values())))
+            await row.save(update_fields=["reason"])
+        return row, batch.outcome
 
 
 async def quarantine_message(
@@ -663,7 +739,7 @@ async def store_unrecognised(
 # ---------------------------------------------------------------- people
 
 
-async def find_invoice(ref: int | str) -> Invoice | None:
+async def _invoice_by_reference(ref: int | str) -> Invoice | None:
     """An invoice by id, or by its number typed loosely (`f2026 42`, `F2026-00042`)."""
     if isinstance(ref, int):
         return await Invoice.get_or_none(id=ref, kind=InvoiceKind.INVOICE, number__isnull=False)
@@ -681,7 +757,7 @@ async def match_payment(actor: User, payment_id: int, invoice_ref: int | str, *,
         payment = await Payment.get_or_none(id=payment_id)
         if payment is None:
             raise NotFound("payment", id=payment_id)
-        invoice = await find_invoice(invoice_ref)
+        invoice = await _invoice_by_reference(invoice_ref)
         if invoice is None or invoice.number is None:
             raise NotFound("payment_invoice", ref=str(invoice_ref))
         if payment.status != PaymentStatus.UNMATCHED or payment.direction != PaymentDirection.CREDIT:

@@ -11,6 +11,8 @@ from storage.users import create_user
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 27)
+OUR_IBAN = "FR7630006000011234567890189"  # settings.company_iban's default
+OTHER_IBAN = "FR7630004000031234567890143"  # another client's account at a bank
 
 
 def rf(seq: int) -> str:
@@ -40,8 +42,10 @@ async def issued(seq: int, contact: Contact, who: User, gross_cents: int, *,
 
 def credit(amount_cents: int, *, ref: str | None = None, remittance: str | None = None,
            payer: str | None = "ACME SA", iban: str | None = None,
-           entry: str | None = None, direction: Direction = Direction.CREDIT) -> PaymentNotice:
+           entry: str | None = None, direction: Direction = Direction.CREDIT,
+           account: str | None = OUR_IBAN) -> PaymentNotice:
     return PaymentNotice(
         amount_cents=amount_cents, currency="EUR", booking_date=TODAY, direction=direction,
         payer_name=payer, payer_iban=iban, reference=ref, remittance=remittance, entry_ref=entry,
+        account_iban=account,
     )

@@ -16,7 +16,8 @@ def inbox_rules(settings: Settings) -> InboxRules:
     """Trust and parsing rules from the settings."""
     return InboxRules(allowed_senders=tuple(settings.allowed_senders),
                       authserv_id=settings.authserv_id,
-                      templates_file=settings.bank_templates_file)
+                      templates_file=settings.bank_templates_file,
+                      company_ibans=(settings.company_iban,) if settings.company_iban else ())
 
 
 def imap_account(settings: Settings) -> ImapAccount | None:

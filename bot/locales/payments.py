@@ -50,6 +50,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "❓ Payment P{id} of {amount} from {payer} matches no invoice by itself.",
         "❓ Le paiement P{id} de {amount} de {payer} ne correspond à aucune facture.",
     ),
+    "alert.payment_held": (
+        "❓ Payment P{id} of {amount} from {payer} was not settled by itself: {reason}.",
+        "❓ Le paiement P{id} de {amount} de {payer} n'a pas été rapproché automatiquement : "
+        "{reason}.",
+    ),
     "alert.quarantined": (
         "🚫 A payment email was quarantined (M{id}) and settles nothing.\nFrom: {sender}\n"
         "Subject: {subject}\nReason: {reason}",

@@ -6,7 +6,9 @@ entity declarations and external references forbidden.
 
 One notice per transaction: an entry batching several transactions (`NtryDtls/TxDtls`)
 gives one notice per `TxDtls`, each with its own amount; only entries whose status is
-booked (`BOOK`, or no status) are returned.
+booked (`BOOK`, or no status) are returned. Every notice carries the account the
+statement/notification is about (`Acct/Id/IBAN`, else `Acct/Id/Othr/Id`), so the inbox
+can refuse a genuine bank message about someone else's account.
 """
 
 from __future__ import annotations
@@ -80,8 +82,10 @@ def _parse_camt(data: bytes) -> CamtResult:
     result = CamtResult(kind)
     for report in body.findall(container):
         account_ccy = _text(report, "Acct", "Ccy")
+        account = _text(report, "Acct", "Id", "IBAN") or _text(report, "Acct", "Id", "Othr", "Id")
+        account = account.replace(" ", "").upper() if account else None
         for entry in report.findall("Ntry"):
-            result.notices.extend(_entry_notices(entry, account_ccy, result.warnings))
+            result.notices.extend(_entry_notices(entry, account_ccy, result.warnings, account))
     result.notices = unique_entry_refs(result.notices)
     return result
 
@@ -153,7 +157,8 @@ def _strip_namespaces(root: Element) -> None:
         el.tag = el.tag.rpartition("}")[2]
 
 
-def _entry_notices(entry: Element, account_ccy: str | None, warnings: list[str]) -> Iterator[PaymentNotice]:
+def _entry_notices(entry: Element, account_ccy: str | None, warnings: list[str],
+                   account: str | None = None) -> Iterator[PaymentNotice]:
     sts = entry.find("Sts")
     status = "BOOK" if sts is None else (_clean(sts.findtext("Cd")) or _clean(sts.text) or "")
     status = status.upper()
@@ -171,7 +176,7 @@ def _entry_notices(entry: Element, account_ccy: str | None, warnings: list[str])
     entry_info = _clean(entry.findtext("AddtlNtryInf"))
     txs = [tx for details in entry.findall("NtryDtls") for tx in details.findall("TxDtls")]
     if not txs:
-        yield _notice(None, entry_cents, entry_ccy, entry_dir, booked, entry_ref, entry_info)
+        yield _notice(None, entry_cents, entry_ccy, entry_dir, booked, entry_ref, entry_info, account)
         return
     amounts = [_tx_amount(tx) for tx in txs]
     if len(txs) > 1 and any(a is None for a in amounts):
@@ -179,7 +184,7 @@ def _entry_notices(entry: Element, account_ccy: str | None, warnings: list[str])
             f"entry {entry_ref or '?'} batches {len(txs)} transactions without their "
             "amounts: read as one payment"
         )
-        yield _notice(txs[0], entry_cents, entry_ccy, entry_dir, booked, entry_ref, entry_info)
+        yield _notice(txs[0], entry_cents, entry_ccy, entry_dir, booked, entry_ref, entry_info, account)
         return
     total = 0
     for index, (tx, amount) in enumerate(zip(txs, amounts, strict=True), start=1):
@@ -195,7 +200,7 @@ def _entry_notices(entry: Element, account_ccy: str | None, warnings: list[str])
         direction = entry_dir
         if direction is not Direction.REVERSAL and tx.findtext("CdtDbtInd"):
             direction = _direction(tx.findtext("CdtDbtInd"), None)
-        yield _notice(tx, cents, ccy, direction, booked, tx_ref, entry_info)
+        yield _notice(tx, cents, ccy, direction, booked, tx_ref, entry_info, account)
     if len(txs) > 1 and total != entry_cents:
         warnings.append(
             f"entry {entry_ref or '?'}: transactions add up to {total} cents, the entry says {entry_cents}"
@@ -210,6 +215,7 @@ def _notice(
     booked: date | None,
     entry_ref: str | None,
     entry_info: str | None,
+    account: str | None = None,
 ) -> PaymentNotice:
     name = iban = reference = None
     remittance_parts: list[str] = []
@@ -253,6 +259,7 @@ def _notice(
         reference=reference,
         remittance=remittance,
         entry_ref=entry_ref,
+        account_iban=account,
     )
 
 

@@ -2,6 +2,10 @@
 
 The `?31` sub-field of a German `:86:` is the payer's account: the parser's
 `applicant_iban` option files it as an IBAN instead of gluing it to the payer's name.
+
+The statement's own account (`:25:`) is copied to every notice as `account_iban`, compacted
+and upper-cased: an IBAN when the bank writes one, else its "BANKCODE/ACCOUNT" form as is
+(storage.payments.account_is_ours compares that form against the digits of our IBAN).
 """
 
 from __future__ import annotations
@@ -52,12 +56,15 @@ def parse_mt940(data: bytes) -> list[PaymentNotice]:
         raise ParseError(f"unreadable MT940: {exc}", code="bad_mt940") from exc
     notices = []
     for statement in statements:
+        account = _clean(statement.data.get("account_identification"))
+        account = "".join(account.split()).upper() if account else None
         for transaction in statement:
-            notices.append(_notice(transaction.data, statement.currency))
+            notices.append(_notice(transaction.data, statement.currency, account))
     return unique_entry_refs(notices)
 
 
-def _notice(data: dict[str, Any], statement_currency: str | None) -> PaymentNotice:
+def _notice(data: dict[str, Any], statement_currency: str | None,
+            account: str | None = None) -> PaymentNotice:
     amount = data.get("amount")
     if amount is None:
         raise ParseError("MT940 transaction without an amount", code="bad_mt940")
@@ -89,6 +96,7 @@ def _notice(data: dict[str, Any], statement_currency: str | None) -> PaymentNoti
         reference=found[0] if found else None,
         remittance=remittance,
         entry_ref=None if ref is None or ref.upper() in _NO_REF else ref,
+        account_iban=account,
     )
 
 

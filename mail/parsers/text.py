@@ -5,7 +5,9 @@ Templates live in a TOML file (`settings.bank_templates_file`, default: the
 it applies to (addresses, or domains that also cover their subdomains) and regular
 expressions for the amount, payer, reference and date. In a pattern, `%AMOUNT%` stands
 for a built-in pattern matching amounts in French and English forms
-(`1 200,00 €`, `EUR 1,200.00`). The value is the named group of the field
+(`1 200,00 €`, `EUR 1,200.00`). An `account` pattern reads the account credited (ours):
+a template without one gives notices without an account, which never settle by
+themselves. The value is the named group of the field
 (`(?P<amount>...)`), else group 1, else the whole match.
 """
 
@@ -40,7 +42,7 @@ AMOUNT_PATTERN = (
     r"(?:[0-9]|[ \u00a0\u202f'’.,](?=[0-9]))*(?:[ \u00a0\u202f]?(?:[A-Z]{3}\b|[€$£]))?"
 )
 MAX_BODY_CHARS = 200_000
-_FIELDS = ("amount", "payer", "reference", "date", "iban", "entry_ref")
+_FIELDS = ("amount", "payer", "reference", "date", "iban", "entry_ref", "account")
 _MONTHS = {
     **{m: i for i, m in enumerate(
         ["janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
@@ -65,6 +67,7 @@ class BankTemplate:
     date: re.Pattern[str] | None = None
     iban: re.Pattern[str] | None = None
     entry_ref: re.Pattern[str] | None = None
+    account: re.Pattern[str] | None = None  # OUR account the bank credited (IBAN)
     subject: re.Pattern[str] | None = None
     trigger: re.Pattern[str] | None = None
     date_formats: tuple[str, ...] = ("%d/%m/%Y", "%d.%m.%Y", "%Y-%m-%d")
@@ -156,6 +159,7 @@ def _template(entry: dict[str, Any], index: int) -> BankTemplate:
         date=pattern("date"),
         iban=pattern("iban"),
         entry_ref=pattern("entry_ref"),
+        account=pattern("account"),
         subject=pattern("subject"),
         trigger=pattern("trigger"),
         date_formats=tuple(str(f) for f in formats),
@@ -208,6 +212,7 @@ def _read(template: BankTemplate, text: str) -> PaymentNotice:
         reference = found[0] if found else None
     raw_date = _value(template.date, text, "date")
     iban = _value(template.iban, text, "iban")
+    account = _value(template.account, text, "account")
     return PaymentNotice(
         amount_cents=cents,
         currency=currency or template.currency,
@@ -218,6 +223,7 @@ def _read(template: BankTemplate, text: str) -> PaymentNotice:
         reference=reference,
         remittance=reference_text,
         entry_ref=_value(template.entry_ref, text, "entry_ref"),
+        account_iban=re.sub(r"\s", "", account).upper() if account else None,
     )
 
 

@@ -15,7 +15,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from mail.inbox import InboxRules
-from tests.payment_fixtures import NOW
+from tests.payment_fixtures import NOW, OUR_IBAN
 
 BANK = "notifications@bank.example"
 AUTHSERV = "mx.entonnoir.test"
@@ -71,8 +71,8 @@ def _entry(e: Entry) -> str:
     )
 
 
-def camt(kind: str, entries: list[Entry], version: str = "08") -> bytes:
-    """A camt.053 (statement) or camt.054 (notification) document."""
+def camt(kind: str, entries: list[Entry], version: str = "08", account: str = OUR_IBAN) -> bytes:
+    """A camt.053 (statement) or camt.054 (notification) document about `account`."""
     root, block = ("BkToCstmrStmt", "Stmt") if kind == "053" else ("BkToCstmrDbtCdtNtfctn", "Ntfctn")
     body = "".join(_entry(e) for e in entries)
     return (
@@ -80,7 +80,7 @@ def camt(kind: str, entries: list[Entry], version: str = "08") -> bytes:
         f'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.{kind}.001.{version}"><{root}>'
         f"<GrpHdr><MsgId>M{next(_entries)}</MsgId><CreDtTm>2026-11-26T18:00:00</CreDtTm></GrpHdr>"
         f"<{block}><Id>S1</Id><CreDtTm>2026-11-26T18:00:00</CreDtTm>"
-        f"<Acct><Id><IBAN>FR7630006000011234567890189</IBAN></Id><Ccy>EUR</Ccy></Acct>"
+        f"<Acct><Id><IBAN>{account}</IBAN></Id><Ccy>EUR</Ccy></Acct>"
         f"{body}</{block}></{root}></Document>"
     ).encode()
 
@@ -105,7 +105,7 @@ def dns_lookup(name: bytes | str, timeout: int = 5) -> bytes | None:
 
 def rules(**extra: Any) -> InboxRules:
     values: dict[str, Any] = {"allowed_senders": (BANK,), "authserv_id": AUTHSERV,
-                              "dns_lookup": dns_lookup, **extra}
+                              "dns_lookup": dns_lookup, "company_ibans": (OUR_IBAN,), **extra}
     return InboxRules(**values)
 
 

@@ -186,3 +186,14 @@ def test_malformed_or_foreign_xml_is_a_parse_error_saying_so():
             b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.09"><CstmrCdtTrfInitn/></Document>'
         )
     assert error.value.code == "not_camt"
+
+
+def test_every_notice_names_the_account_of_its_statement():
+    notices = parse_camt(two_invoices_in_one_entry()).notices
+    assert [n.account_iban for n in notices] == ["FR7630006000011234567890189"] * 2
+    other = two_invoices_in_one_entry().replace(
+        b"<IBAN>FR7630006000011234567890189</IBAN>", b"<IBAN>FR76 3000 4000 0312 3456 7890 143</IBAN>")
+    assert {n.account_iban for n in parse_camt(other).notices} == {ACME_IBAN}
+    without = two_invoices_in_one_entry().replace(
+        b"<Id><IBAN>FR7630006000011234567890189</IBAN></Id>", b"")
+    assert {n.account_iban for n in parse_camt(without).notices} == {None}

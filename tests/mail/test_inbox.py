@@ -6,6 +6,7 @@ import zipfile
 from datetime import timedelta
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 from imap_tools import MailBoxUnencrypted
 
@@ -302,7 +303,7 @@ async def test_nothing_recognisable_is_kept_with_the_reason(db: str) -> None:
 
 
 MT940 = """:20:STARTUMSE
-:25:10020030/1234567890
+:25:FR7630006000011234567890189
 :28C:00001/001
 :60F:C261125EUR1000,00
 :61:2611260126C1200,00NTRFNONREF//BQ20261126001
@@ -332,6 +333,7 @@ FRENCH = """Bonjour,
 
 Vous avez reçu un virement sur votre compte.
 
+Compte crédité : FR76 3000 6000 0112 3456 7890 189
 Montant : 350,00 EUR
 Émetteur : ACME SA
 Libellé : Règlement facture F2026-00002
@@ -382,3 +384,86 @@ async def test_the_watcher_wakes_up_from_idle_when_mail_arrives(
     await asyncio.wait_for(task, 20)
     assert woke_after < 10, "the new mail waited for the poll interval instead of IDLE"
     assert await _status(a, b) == [(InvoiceStatus.PAID, 1_200_00), (InvoiceStatus.PAID, 350_00)]
+
+
+# ---------------------------------------------------------------- whose account?
+
+
+async def test_a_genuine_camt_about_another_account_is_quarantined_and_settles_nothing(
+    db: str
+) -> None:
+    # A client of the same bank pays between its own accounts with our RF reference and
+    # forwards the bank's authenticated notice: the bank is genuine, the account is not ours.
+    a, b = await _two_invoices()
+    other = "FR7630004000031234567890143"
+    raw = bank_mail(attachments=[("avis.xml", camt("054", [
+        Entry("1200.00", [Tx("1200.00", rf=rf(1))])], account=other), XML)])
+    outcome = await process_message(raw, folder="INBOX", uid=1, rules=rules())
+    assert outcome.kind == "quarantined"
+    assert outcome.reason == f"statement for another account {other}"
+    assert await _status(a, b) == [(InvoiceStatus.ISSUED, 0), (InvoiceStatus.ISSUED, 0)]
+    assert not await Payment.exists()
+    row = await InboxMessage.get()
+    assert (row.status, row.reason) == (InboxStatus.QUARANTINED, outcome.reason)
+    assert await Alert.filter(kind="quarantined").exists()
+
+
+async def test_an_mt940_statement_of_another_account_is_quarantined(db: str) -> None:
+    a, b = await _two_invoices()
+    statement = MT940.replace("FR7630006000011234567890189", "10020030/1234567890")
+    raw = bank_mail(attachments=[("releve.sta", statement.encode(), "text/plain")])
+    outcome = await process_message(raw, folder="INBOX", uid=1, rules=rules())
+    assert (outcome.kind, outcome.reason) == (
+        "quarantined", "statement for another account 10020030/1234567890")
+    assert await _status(a, b) == [(InvoiceStatus.ISSUED, 0), (InvoiceStatus.ISSUED, 0)]
+    assert not await Payment.exists()
+
+
+async def test_an_mt940_naming_our_account_by_bank_code_and_number_settles(db: str) -> None:
+    a, _ = await _two_invoices()
+    statement = MT940.replace("FR7630006000011234567890189", "30006/00001/12345678901")
+    raw = bank_mail(attachments=[("releve.sta", statement.encode(), "text/plain")])
+    outcome = await process_message(raw, folder="INBOX", uid=1, rules=rules())
+    assert outcome.kind == "processed" and outcome.record is not None
+    assert outcome.record.settled == 1
+    assert await _status(a) == [(InvoiceStatus.PAID, 1_200_00)]
+
+
+async def test_a_text_notification_naming_no_account_is_left_unmatched_for_a_human(
+    db: str
+) -> None:
+    a, b = await _two_invoices()
+    await owner("mona", Role.MANAGER)
+    sender = "alertes@banque-exemple.fr"
+    text = "\n".join(line for line in FRENCH.splitlines() if not line.startswith("Compte"))
+    raw = bank_mail(sender=sender, text=text, subject="Avis de virement reçu")
+    outcome = await process_message(raw, folder="INBOX", uid=1,
+                                    rules=rules(allowed_senders=(BANK, sender)))
+    assert outcome.kind == "processed" and outcome.record is not None
+    assert (outcome.record.settled, outcome.record.unmatched) == (0, 1)
+    assert await _status(a, b) == [(InvoiceStatus.ISSUED, 0), (InvoiceStatus.ISSUED, 0)]
+    payment = await Payment.get()
+    assert (payment.status, payment.invoice_id) == (PaymentStatus.UNMATCHED, None)
+    row = await InboxMessage.get()
+    assert row.reason == "the message names no account: left for a human"
+    held = await Alert.get(kind="payment_held")
+    assert held.params["reason"] == row.reason
+
+
+async def test_without_our_iban_configured_nothing_settles_by_itself(db: str) -> None:
+    a, b = await _two_invoices()
+    raw = bank_mail(attachments=[("avis.xml", _batched_camt054(), XML)])
+    outcome = await process_message(raw, folder="INBOX", uid=1, rules=rules(company_ibans=()))
+    assert outcome.kind == "quarantined"
+    assert await _status(a, b) == [(InvoiceStatus.ISSUED, 0), (InvoiceStatus.ISSUED, 0)]
+
+
+def test_inbox_rules_carry_the_company_iban_from_the_settings(settings: Any) -> None:
+    from bot.jobs.inbox import inbox_rules
+
+    assert inbox_rules(settings).company_ibans == (settings.company_iban,)
+
+
+def test_the_imap_password_stays_out_of_reprs() -> None:
+    account = ImapAccount(host="h", port=1, user="u", password="s3cret-pw")
+    assert "s3cret-pw" not in repr(account)

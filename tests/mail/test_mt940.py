@@ -74,3 +74,10 @@ def test_an_unreadable_statement_is_a_parse_error():
     except ParseError:
         return
     pytest.fail(f"a broken :61: line must not give notices silently: {notices}")
+
+
+def test_the_statement_account_of_25_is_on_every_notice():
+    notices = parse_mt940(GERMAN.encode())
+    assert {n.account_iban for n in notices} == {"10020030/1234567890"}
+    iban = GERMAN.replace(":25:10020030/1234567890", ":25:DE89 3704 0044 0532 0130 00")
+    assert {n.account_iban for n in parse_mt940(iban.encode())} == {"DE89370400440532013000"}

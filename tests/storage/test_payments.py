@@ -22,6 +22,7 @@ from storage.models import (
     Role,
 )
 from storage.payments import (
+    account_problem,
     ingest_message,
     invoice_numbers_in,
     likely_invoices,
@@ -31,7 +32,7 @@ from storage.payments import (
     record_notices,
     settle_amounts,
 )
-from tests.payment_fixtures import NOW, client, credit, issued, owner, rf
+from tests.payment_fixtures import NOW, OTHER_IBAN, client, credit, issued, owner, rf
 
 
 async def _source(message_id: str = "<m1@bank>") -> InboxMessage:
@@ -52,7 +53,7 @@ async def test_rf_reference_settles_the_invoice_and_alerts_its_owner(any_db: str
     assert alert.params == {"number": "F2026-00042", "payer": "ACME SA", "amount_cents": 1_200_00,
                             "balance_cents": 0, "currency": "EUR"}
     payment = await Payment.get(entry_ref="bank:E1")
-    assert (payment.matched_by, payment.invoice_id) == ("rf", inv.id)  # type: ignore[attr-defined]
+    assert (payment.matched_by, payment.invoice_id) == ("rf", inv.id)
 
 
 async def test_two_batched_credits_settle_two_invoices_once_however_often_read(any_db: str) -> None:
@@ -132,7 +133,7 @@ async def test_ambiguous_payer_match_stays_unmatched_until_a_person_matches(any_
     await issued(21, acme, alice, 99_00)
     await record_notices([credit(99_00, remittance="virement")], source=await _source(), now=NOW)
     (payment,) = await list_payments(boss, "unmatched")
-    assert payment.invoice_id is None  # type: ignore[attr-defined]
+    assert payment.invoice_id is None
     assert await Alert.filter(kind="payment_unmatched", user_id=boss.id).exists()
     likely = await likely_invoices(boss, payment.id)
     assert {i.number for i in likely} == {"F2026-00020", "F2026-00021"}
@@ -211,3 +212,44 @@ def test_settle_amounts_conserve_money(gross: int, paid: int, amount: int) -> No
     new_paid, balance, surplus = settle_amounts(gross, paid, amount)
     assert new_paid - paid + surplus == amount
     assert new_paid <= gross and balance == gross - new_paid and surplus >= 0
+
+
+# ---------------------------------------------------------------- whose account?
+
+OURS = ("FR76 3000 6000 0112 3456 7890 189",)
+
+
+@pytest.mark.parametrize(("account", "problem"), [
+    ("FR7630006000011234567890189", None),
+    ("fr76 3000 6000 0112 3456 7890 189", None),
+    ("30006/00001/12345678901", None),  # MT940 national form of our account
+    ("FR7630004000031234567890143", "statement for another account FR7630004000031234567890143"),
+    ("10020030/1234567890", "statement for another account 10020030/1234567890"),
+    ("30006/1", "statement for another account 30006/1"),  # too little to tell: not ours
+    (None, "the message names no account: left for a human"),
+])
+def test_account_problem(account: str | None, problem: str | None) -> None:
+    assert account_problem(account, OURS) == problem
+
+
+async def test_with_our_accounts_only_a_credit_to_our_account_settles(any_db: str) -> None:
+    alice = await owner()
+    acme = await client("ACME SA", alice)
+    a, b, c = [await issued(n, acme, alice, 10_00) for n in (51, 52, 53)]
+    notices = [credit(10_00, ref=rf(51), entry="A"),
+               credit(10_00, ref=rf(52), entry="B", account=OTHER_IBAN),
+               credit(10_00, ref=rf(53), entry="C", account=None)]
+    outcome = await record_notices(notices, source=await _source(), now=NOW,
+                                   our_accounts=OURS)
+    assert (outcome.settled, outcome.unmatched) == (1, 2)
+    statuses = [(await Invoice.get(id=i.id)).status for i in (a, b, c)]
+    assert statuses == [InvoiceStatus.PAID, InvoiceStatus.ISSUED, InvoiceStatus.ISSUED]
+    held = await Payment.filter(status=PaymentStatus.UNMATCHED).order_by("entry_ref")
+    assert [p.entry_ref for p in held] == ["bank:B", "bank:C"]
+
+
+def test_payments_has_no_public_permissionless_find_invoice() -> None:
+    import storage.payments as payments
+
+    assert not hasattr(payments, "find_invoice")
+    assert "find_invoice" not in payments.__all__
