@@ -47,13 +47,14 @@ from storage.alerts import (
     mark_unreachable,
     reroute_alert,
 )
-from storage.models import Alert
+from storage.models import Alert, User
 
 __all__ = ["DeliveryResult", "Pacer", "deliver_alerts", "render_alert"]
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+ChatFor = Callable[[User], int | None]
 MAX_CHAT_WAIT = 3.0  # seconds a run waits for one chat's limit before leaving it for later
 RECORD_EVERY = 25  # delivered alerts recorded per UPDATE (the at-least-once window)...
 RECORD_SECONDS = 0.5  # ... or at least this often
@@ -241,8 +242,10 @@ def _retry_seconds(exc: RetryAfter) -> float:
 
 
 class _Run:
-    def __init__(self, bot: Bot, settings: Settings, pacer: Pacer, clock: Clock) -> None:
+    def __init__(self, bot: Bot, settings: Settings, pacer: Pacer, clock: Clock,
+                 chat_for: ChatFor | None = None) -> None:
         self.bot, self.settings, self.pacer, self.clock = bot, settings, pacer, clock
+        self.chat_for = chat_for
         self.result = DeliveryResult()
         self.flood = False
         self.accepted: list[Alert] = []
@@ -273,9 +276,11 @@ class _Run:
         user = alert.user
         if user is None:
             return alert.chat_id
-        if not user.active or user.unreachable or user.telegram_id is None:
+        if not user.active or user.unreachable:
             return None
-        return int(user.telegram_id)
+        if self.chat_for is not None:  # the console transport maps users without Telegram
+            return self.chat_for(user)
+        return int(user.telegram_id) if user.telegram_id is not None else None
 
     async def dispatch(self, by_chat: dict[int, list[Alert]], deadline: float) -> None:
         """Send the alerts, each chat in order, longest backlog first among the ready chats."""
@@ -368,11 +373,12 @@ async def deliver_alerts(
     clock: Clock = _utcnow,
     limit: int = 2000,
     budget: float = 50.0,
+    chat_for: ChatFor | None = None,
 ) -> DeliveryResult:
     """Deliver the due alerts (urgent only during quiet hours), for at most `budget` seconds."""
     now = clock()
     quiet = in_quiet_hours(now, settings.quiet_hours, settings.zone)
-    run = _Run(bot, settings, pacer, clock)
+    run = _Run(bot, settings, pacer, clock, chat_for)
     run.result.held_quiet = quiet
     by_chat: dict[int, list[Alert]] = {}
     group_share = pacer.group * math.ceil(budget / pacer.group_period)

@@ -7,9 +7,9 @@ from telegram import Bot
 from bot.context import Services
 from bot.delivery import Pacer, deliver_alerts
 from bot.jobs import JobSpec
+from bot.seller import seller_from_settings
 from bot.settings import Settings
 from mail.sender import SmtpConfig, flush_outbox
-from storage.invoicing import Seller
 
 __all__ = ["JOBS", "seller_from_settings", "smtp_config"]
 
@@ -25,21 +25,6 @@ def smtp_config(settings: Settings, seller: object = None) -> SmtpConfig:
     )
 
 
-def seller_from_settings(settings: Settings) -> Seller:
-    """The company identity that invoice and purchase order PDFs need, as plain values."""
-    return Seller(
-        name=settings.company_name, address=settings.company_address,
-        siren=settings.company_siren, iban=settings.company_iban, email=settings.company_email,
-        country=settings.company_country, siret=settings.company_siret,
-        vat=settings.company_vat, rcs_city=settings.company_rcs_city,
-        capital=settings.company_capital, bic=settings.company_bic,
-        payment_terms_days=settings.payment_terms_days,
-        late_penalty_rate=settings.late_penalty_rate,
-        recovery_indemnity_eur=settings.recovery_indemnity_eur,
-        vat_rates_bp=tuple(settings.vat_rates_bp), currency=settings.default_currency,
-    )
-
-
 async def flush(services: Services, bot: Bot | None) -> str:
     """Send the due emails of the outbox."""
     return str(await flush_outbox(smtp_config(services.settings)))
@@ -52,7 +37,12 @@ async def deliver(services: Services, bot: Bot | None) -> str:
     if services.extra is None:
         services.extra = {}
     pacer = services.extra.setdefault("alert_pacer", Pacer())
-    return str(await deliver_alerts(bot, services.settings, pacer))
+    chat_for = None
+    if services.console:
+        from bot.console import console_id
+
+        chat_for = console_id
+    return str(await deliver_alerts(bot, services.settings, pacer, chat_for=chat_for))
 
 
 JOBS = [

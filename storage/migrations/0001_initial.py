@@ -121,7 +121,9 @@ class Migration(migrations.Migration):
                 ('kind', fields.CharField(max_length=48)),
                 ('params', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('buttons', fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
-                ('status', fields.CharEnumField(default=AlertStatus.PENDING, db_index=True, description='PENDING: pending\nDELIVERED: delivered\nFAILED: failed', enum_type=AlertStatus, max_length=10)),
+                ('urgent', fields.BooleanField(default=False)),
+                ('rerouted_from', fields.ForeignKeyField('models.User', source_field='rerouted_from_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+                ('status', fields.CharEnumField(default=AlertStatus.PENDING, db_index=True, description='PENDING: pending\nDELIVERED: delivered\nFAILED: failed\nREROUTED: rerouted', enum_type=AlertStatus, max_length=10)),
                 ('attempts', fields.IntField(default=0)),
                 ('next_attempt_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('last_error', fields.TextField(null=True, unique=False)),
@@ -168,7 +170,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={'table': 'contacts', 'app': 'models', 'pk_attr': 'id'},
+            options={'table': 'contacts', 'app': 'models', 'indexes': [Index(fields=['owner_id', 'search_key']), Index(fields=['shared', 'search_key'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -187,7 +189,7 @@ class Migration(migrations.Migration):
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
                 ('updated_at', fields.DatetimeField(auto_now=True, auto_now_add=False)),
             ],
-            options={'table': 'deals', 'app': 'models', 'indexes': [Index(fields=['owner_id', 'stage_id'])], 'pk_attr': 'id'},
+            options={'table': 'deals', 'app': 'models', 'indexes': [Index(fields=['owner_id', 'stage_id', 'currency', 'amount_cents']), Index(fields=['stage_id', 'currency', 'amount_cents']), Index(fields=['contact_id'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -275,7 +277,7 @@ class Migration(migrations.Migration):
                 ('text', fields.TextField(unique=False)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'notes', 'app': 'models', 'pk_attr': 'id'},
+            options={'table': 'notes', 'app': 'models', 'indexes': [Index(fields=['contact_id'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -293,6 +295,7 @@ class Migration(migrations.Migration):
                 ('attempts', fields.IntField(default=0)),
                 ('next_attempt_at', fields.DatetimeField(null=True, db_index=True, auto_now=False, auto_now_add=False)),
                 ('claimed_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('claim_token', fields.CharField(null=True, db_index=True, max_length=32)),
                 ('last_error', fields.TextField(null=True, unique=False)),
                 ('owner', fields.ForeignKeyField('models.User', source_field='owner_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
                 ('invoice', fields.ForeignKeyField('models.Invoice', source_field='invoice_id', null=True, db_constraint=True, to_field='id', related_name='emails', on_delete=OnDelete.CASCADE)),
@@ -301,18 +304,6 @@ class Migration(migrations.Migration):
                 ('sent_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
             ],
             options={'table': 'outbox_emails', 'app': 'models', 'pk_attr': 'id'},
-            bases=['Model'],
-        ),
-        ops.CreateModel(
-            name='OutboxAttachment',
-            fields=[
-                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
-                ('email', fields.ForeignKeyField('models.OutboxEmail', source_field='email_id', db_constraint=True, to_field='id', related_name='attachments', on_delete=OnDelete.CASCADE)),
-                ('filename', fields.CharField(max_length=200)),
-                ('mimetype', fields.CharField(max_length=100)),
-                ('content', fields.BinaryField()),
-            ],
-            options={'table': 'outbox_attachments', 'app': 'models', 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -412,6 +403,20 @@ class Migration(migrations.Migration):
             bases=['Model'],
         ),
         ops.CreateModel(
+            name='OutboxAttachment',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('email', fields.ForeignKeyField('models.OutboxEmail', source_field='email_id', db_constraint=True, to_field='id', related_name='attachments', on_delete=OnDelete.CASCADE)),
+                ('filename', fields.CharField(max_length=200)),
+                ('mimetype', fields.CharField(max_length=100)),
+                ('content', fields.BinaryField(null=True)),
+                ('invoice', fields.ForeignKeyField('models.Invoice', source_field='invoice_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+                ('purchase_order', fields.ForeignKeyField('models.PurchaseOrder', source_field='purchase_order_id', null=True, db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
+            ],
+            options={'table': 'outbox_attachments', 'app': 'models', 'pk_attr': 'id'},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='PurchaseOrderLine',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -434,7 +439,7 @@ class Migration(migrations.Migration):
                 ('to_stage', fields.ForeignKeyField('models.Stage', source_field='to_stage_id', db_constraint=True, to_field='id', related_name=False, on_delete=OnDelete.CASCADE)),
                 ('at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
             ],
-            options={'table': 'stage_changes', 'app': 'models', 'pk_attr': 'id'},
+            options={'table': 'stage_changes', 'app': 'models', 'indexes': [Index(fields=['deal_id'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
@@ -452,7 +457,7 @@ class Migration(migrations.Migration):
                 ('reminded_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
                 ('created_at', fields.DatetimeField(auto_now=False, auto_now_add=True)),
             ],
-            options={'table': 'tasks', 'app': 'models', 'pk_attr': 'id'},
+            options={'table': 'tasks', 'app': 'models', 'indexes': [Index(fields=['assignee_id', 'done']), Index(fields=['contact_id', 'done'])], 'pk_attr': 'id'},
             bases=['Model'],
         ),
         ops.CreateModel(
