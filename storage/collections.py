@@ -263,6 +263,35 @@ async def _advance(task: CollectionTask, invoice: Invoice, target: int, today: d
     await task.save(update_fields=["level"])
 
 
+async def _pending_tasks(today: date, levels: tuple[int, ...] | list[int]) -> list[CollectionTask]:
+    """Open tasks whose invoice reached a level beyond the task's (only those: SQL filter)."""
+    reach = Q()
+    for current in range(len(levels)):
+        threshold = today - timedelta(days=levels[current])
+        reach |= Q(level=current, invoice__due_date__lte=threshold)
+    return list(await CollectionTask.filter(
+        reach,
+        Q(promised_date__isnull=True) | Q(promised_date__lt=today),
+        status=CollectionStatus.OPEN,
+        disputed=False,
+        invoice__status__in=list(OPEN_INVOICE),
+    ).prefetch_related("invoice", "invoice__contact"))
+
+
+async def _still_due(tasks: list[CollectionTask], today: date) -> set[int]:
+    """Ids of the tasks still worth a reminder, read again inside the caller's transaction:
+    task open, not disputed nor promised, invoice still open with a balance left."""
+    if not tasks:
+        return set()
+    rows = await CollectionTask.filter(
+        Q(promised_date__isnull=True) | Q(promised_date__lt=today),
+        id__in=[t.id for t in tasks], status=CollectionStatus.OPEN, disputed=False,
+        invoice__status__in=list(OPEN_INVOICE),
+    ).values("id", "invoice__total_gross_cents", "invoice__paid_cents")
+    return {int(r["id"]) for r in rows
+            if int(r["invoice__total_gross_cents"]) - int(r["invoice__paid_cents"]) > 0}
+
+
 async def scan_overdue(
     today: date,
     now: datetime,
@@ -286,20 +315,16 @@ async def scan_overdue(
                 await _open_task(invoice, today, now)
                 result.opened += 1
     # 2. Open tasks whose invoice reached a level beyond the task's (only those: SQL filter).
-    reach = Q()
-    for current in range(len(levels)):
-        threshold = today - timedelta(days=levels[current])
-        reach |= Q(level=current, invoice__due_date__lte=threshold)
-    pending = list(await CollectionTask.filter(
-        reach,
-        Q(promised_date__isnull=True) | Q(promised_date__lt=today),
-        status=CollectionStatus.OPEN,
-        disputed=False,
-        invoice__status__in=list(OPEN_INVOICE),
-    ).prefetch_related("invoice", "invoice__contact"))
+    pending = await _pending_tasks(today, levels)
     for start in range(0, len(pending), _CHUNK):
         async with in_transaction():
-            for task in pending[start:start + _CHUNK]:
+            chunk = pending[start:start + _CHUNK]
+            # The list was read before this transaction: a payment (or a promise, a dispute,
+            # a close) committed since must win, so re-read inside it and skip the stale.
+            still = await _still_due(chunk, today)
+            for task in chunk:
+                if task.id not in still:
+                    continue
                 invoice = task.invoice
                 assert invoice.due_date is not None
                 target = dunning_level(invoice.due_date, today, levels, task.promised_date,

@@ -239,3 +239,28 @@ async def test_payment_closes_the_task_and_tells_people(db: str) -> None:
     for n in range(6, 60):
         await scan(n)
     assert await OutboxEmail.all().count() == 1
+
+
+async def test_a_payment_committed_during_the_scan_stops_the_reminder(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import storage.collections as collections
+
+    alice = await create_user("alice", Role.SALES, telegram_id=1)
+    invoice = await make_invoice(alice)
+    await scan(5)  # task opened, level 1 email
+    read_pending = collections._pending_tasks
+
+    async def paid_meanwhile(today: date, levels: tuple[int, ...]) -> list[CollectionTask]:
+        pending = await read_pending(today, levels)
+        assert [t.invoice_id for t in pending] == [invoice.id]
+        # The bank's payment commits between the scan's read and its transaction.
+        await Invoice.filter(id=invoice.id).update(status=InvoiceStatus.PAID,
+                                                   paid_cents=invoice.total_gross_cents)
+        return pending
+
+    monkeypatch.setattr(collections, "_pending_tasks", paid_meanwhile)
+    await scan(16)
+    keys = [e.dedupe_key for e in await OutboxEmail.filter(invoice_id=invoice.id)]
+    assert keys == [f"dunning:{invoice.id}:1"]
+    assert (await CollectionTask.get()).level == 1
