@@ -54,7 +54,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.telegram_bot_token is None:
         await init_db(settings.database_url)
         try:
-            admin = await ensure_first_admin(settings.first_admin_name)
+            admin = await ensure_first_admin(settings.first_admin_name, language=settings.default_language)
             user = admin or await User.filter(active=True).order_by("id").first()
             assert user is not None
             if admin:
@@ -120,7 +120,7 @@ async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:
     """`chat --as USER`: the console chat as a registered user."""
     await init_db(settings.database_url)
     try:
-        await ensure_first_admin(settings.first_admin_name)
+        await ensure_first_admin(settings.first_admin_name, language=settings.default_language)
         user = await find_user(args.as_user)
         return await _console(settings, user)
     finally:

@@ -68,11 +68,13 @@ def _lang(code: str | None) -> str:
     return code if code in LANGUAGES else "en"
 
 
-async def ensure_first_admin(name: str = "admin", telegram_id: int | None = None) -> User | None:
+async def ensure_first_admin(
+    name: str = "admin", telegram_id: int | None = None, language: str = "fr"
+) -> User | None:
     """On an empty database create and return a first admin; otherwise None."""
     if await User.exists():
         return None
-    return await create_user(name, Role.ADMIN, telegram_id=telegram_id)
+    return await create_user(name, Role.ADMIN, telegram_id=telegram_id, language=language)
 
 
 async def create_invite(actor: User | None, role: Role) -> Invite:
