@@ -38,6 +38,10 @@ _KIND_WORDS = {"contacts": "contacts", "deals": "deals", "affaires": "deals",
                "products": "products", "produits": "products"}
 
 
+# The file name's extension picks the reader; only these are accepted (aliases → canonical).
+_EXTENSIONS = {"csv": "csv", "xlsx": "xlsx", "xlsm": "xlsx", "vcf": "vcf", "vcard": "vcf"}
+
+
 def _folder(ctx: Ctx) -> Path:
     folder = ctx.settings.var_dir / "imports"
     folder.mkdir(parents=True, exist_ok=True)
@@ -54,7 +58,7 @@ def _pending(ctx: Ctx, token: str) -> dict[str, Any]:
 
 async def _run(ctx: Ctx, pending: dict[str, Any], **kw: Any) -> ImportReport:
     data = await asyncio.to_thread(Path(pending["path"]).read_bytes)
-    table = read_file(data, pending["name"])
+    table = read_file(data, pending["name"], ctx.settings.timezone)
     return await run_import(
         ctx.actor, pending["kind"], table, pending["mapping"], region=ctx.settings.phone_region,
         currency=ctx.settings.default_currency, today=datetime.now(ctx.settings.zone).date(),
@@ -72,13 +76,16 @@ async def on_document(update: Update, ctx: Ctx) -> None:
     if (document.file_size or 0) > MAX_BYTES:
         raise InvalidInput("import_too_large", max_mb=MAX_BYTES // (1024 * 1024))
     name = document.file_name or "import.csv"
+    ext = _EXTENSIONS.get(name.rsplit(".", 1)[-1].lower() if "." in name else "")
+    if ext is None:
+        raise InvalidInput("import_extension")
     data = bytes(await (await ctx.bot.get_file(document.file_id)).download_as_bytearray())
-    table = read_file(data, name)
+    table = read_file(data, name, ctx.settings.timezone)
     words = (message.caption or "").lower().split()
     kind = next((_KIND_WORDS[w] for w in words if w in _KIND_WORDS), None)
     kind = kind or ("contacts" if table.file_type == "vcf" else guess_kind(table.headers))
     token = secrets.token_hex(6)
-    path = _folder(ctx) / f"{token}.{name.rsplit('.', 1)[-1].lower()[:8]}"
+    path = _folder(ctx) / f"{token}.{ext}"  # never a piece of the user's file name
     await asyncio.to_thread(path.write_bytes, data)
     _forget(ctx)
     ctx.user_data["import"] = {"token": token, "path": str(path), "name": name, "kind": kind,
@@ -193,7 +200,7 @@ async def export(update: Update, ctx: Ctx) -> None:
     words = args_text(ctx).lower().split()
     as_csv = "csv" in words
     which = next((_KIND_WORDS.get(w, w) for w in words if w not in ("csv", "xlsx")), "all")
-    items = await sheets(ctx.actor, which, ctx.lang)
+    items = await sheets(ctx.actor, which, ctx.lang, ctx.settings.timezone)
     out = io.BytesIO()
     if as_csv and len(items) == 1:
         write_csv(items[0], out)

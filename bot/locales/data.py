@@ -40,6 +40,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Le fichier dépasse {max_mb} Mo : découpez-le et envoyez les parties.",
     ),
     "error.import_empty": ("The file is empty: nothing to import.", "Le fichier est vide : rien à importer."),
+    "error.import_extension": (
+        "Send a .csv, .xlsx or .vcf file; nothing was imported.",
+        "Envoyez un fichier .csv, .xlsx ou .vcf ; rien n'a été importé.",
+    ),
     "error.import_type": (
         "This file is not a real {expected} file, whatever its name says; nothing was imported.",
         "Ce fichier n'est pas un vrai fichier {expected}, quoi qu'en dise son nom ; rien n'a été importé.",

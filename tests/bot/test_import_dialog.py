@@ -8,6 +8,7 @@ from typing import Any
 
 from openpyxl import load_workbook
 
+from bot.settings import Settings
 from storage.contacts import NewContact, create_contact
 from storage.models import Contact, Role
 from tests.harness import ChatHarness, Person
@@ -146,3 +147,27 @@ async def test_export_respects_what_a_salesperson_may_see(chat: ChatHarness) -> 
     assert "Bob's secret" not in text and "Ann =HYPERLINK()" in text
     await alice.says("/export everything")
     assert "cannot be exported" in alice.last_text
+
+
+async def test_a_file_name_that_is_no_csv_xlsx_or_vcf_is_refused_in_one_sentence(
+    chat: ChatHarness, tmp_path: Path, settings: Settings
+) -> None:
+    boss = await chat.user("boss", Role.MANAGER)
+    path = _csv(tmp_path, ["Dupont;Ann;06 12 34 56 78;"])
+    _serve(chat, path)
+    for name in ("a./x", "contacts.exe", "contacts"):
+        await boss.sends_document(name, "text/csv")
+        assert boss.last_text == "Send a .csv, .xlsx or .vcf file; nothing was imported."
+    folder = settings.var_dir / "imports"
+    assert not folder.exists() or not list(folder.glob("*"))
+    assert await Contact.all().count() == 0
+
+
+async def test_the_stored_copy_is_named_by_token_and_canonical_extension(
+    chat: ChatHarness, tmp_path: Path, settings: Settings
+) -> None:
+    boss = await chat.user("boss", Role.MANAGER)
+    await _send(chat, boss, _csv(tmp_path, ["Dupont;Ann;06 12 34 56 78;"], name="Liste.CSV"))
+    stored = list((settings.var_dir / "imports").glob("*"))
+    assert len(stored) == 1 and stored[0].suffix == ".csv"
+    assert len(stored[0].stem) == 12  # the token, nothing from the user's name
