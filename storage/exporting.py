@@ -16,14 +16,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 from tortoise.expressions import Q
 
-from storage.access import sees_everything
+from storage.access import reads_everything, sees_everything
 from storage.contacts import visible_contacts
 from storage.errors import InvalidInput
 from storage.importing import neutralised
-from storage.models import Contact, Deal, Invoice, Payment, Product, Role, User
+from storage.models import Contact, Deal, Invoice, Payment, Product, User
 
 __all__ = ["TABLES", "Sheet", "sheets", "write_csv", "write_xlsx", "write_zip"]
 
@@ -71,9 +72,10 @@ def _money(cents: int | None) -> Decimal:
     return (Decimal(cents or 0) / 100).quantize(Decimal("0.01"))
 
 
-def _day(value: datetime | date | None) -> date | None:
+def _day(value: datetime | date | None, zone: ZoneInfo) -> date | None:
+    """A stored instant as the company's local date (aware datetimes are UTC in the base)."""
     if isinstance(value, datetime):
-        return value.date()
+        return (value.astimezone(zone) if value.tzinfo else value).date()
     return value
 
 
@@ -81,7 +83,7 @@ def _enum(value: Any) -> str:
     return str(getattr(value, "value", value) or "")
 
 
-async def _contacts(actor: User | None) -> list[list[Value]]:
+async def _contacts(actor: User | None, zone: ZoneInfo) -> list[list[Value]]:
     query = Contact.all() if actor is None else Contact.filter(visible_contacts(actor))
     rows = await query.order_by("id").values_list(
         "id", "kind", "name", "company__name", "phone", "email", "extra_phones", "extra_emails",
@@ -89,13 +91,13 @@ async def _contacts(actor: User | None) -> list[list[Value]]:
     )
     return [
         [f"C{cid}", _enum(kind), name, company, phone, email, ", ".join(phones or []),
-         ", ".join(emails or []), owner, "yes" if shared else "no", _day(created)]
+         ", ".join(emails or []), owner, "yes" if shared else "no", _day(created, zone)]
         for (cid, kind, name, company, phone, email, phones, emails, owner, shared, created)
         in rows
     ]
 
 
-async def _deals(actor: User | None) -> list[list[Value]]:
+async def _deals(actor: User | None, zone: ZoneInfo) -> list[list[Value]]:
     query = Deal.all()
     if actor is not None and not sees_everything(actor):
         query = query.filter(owner_id=actor.id)
@@ -105,13 +107,13 @@ async def _deals(actor: User | None) -> list[list[Value]]:
     )
     return [
         [f"D{did}", title, contact, email, _money(amount), currency, stage, owner,
-         _day(close), _day(won), lost, _day(created)]
+         _day(close, zone), _day(won, zone), lost, _day(created, zone)]
         for (did, title, contact, email, amount, currency, stage, owner, close, won, lost,
              created) in rows
     ]
 
 
-async def _products(actor: User | None) -> list[list[Value]]:
+async def _products(actor: User | None, zone: ZoneInfo) -> list[list[Value]]:
     rows = await Product.all().order_by("sku").values_list(
         "sku", "name", "unit", "unit_price_cents", "currency", "vat_rate_bp", "active"
     )
@@ -122,10 +124,10 @@ async def _products(actor: User | None) -> list[list[Value]]:
 
 
 def _sees_money(actor: User | None) -> bool:
-    return actor is None or sees_everything(actor) or actor.role == Role.COLLECTIONS
+    return actor is None or reads_everything(actor)
 
 
-async def _invoices(actor: User | None) -> list[list[Value]]:
+async def _invoices(actor: User | None, zone: ZoneInfo) -> list[list[Value]]:
     query = Invoice.all() if _sees_money(actor) else Invoice.filter(owner_id=actor.id)  # type: ignore[union-attr]
     rows = await query.order_by("id").values_list(
         "number", "kind", "status", "contact__name", "issue_date", "due_date", "currency",
@@ -139,7 +141,7 @@ async def _invoices(actor: User | None) -> list[list[Value]]:
     ]
 
 
-async def _payments(actor: User | None) -> list[list[Value]]:
+async def _payments(actor: User | None, zone: ZoneInfo) -> list[list[Value]]:
     query = Payment.all()
     if not _sees_money(actor):
         query = query.filter(Q(invoice__owner_id=actor.id))  # type: ignore[union-attr]
@@ -158,14 +160,18 @@ _READERS = {"contacts": _contacts, "deals": _deals, "products": _products,
             "invoices": _invoices, "payments": _payments}
 
 
-async def sheets(actor: User | None, which: str, lang: str = "en") -> list[Sheet]:
-    """The sheets of `contacts|deals|products|invoices|payments|all` the actor may see."""
+async def sheets(
+    actor: User | None, which: str, lang: str = "en", zone: str = "UTC"
+) -> list[Sheet]:
+    """The sheets of `contacts|deals|products|invoices|payments|all` the actor may see;
+    instants become dates in `zone` (the company's IANA zone)."""
     names = list(TABLES) if which == "all" else [which]
     if any(n not in _READERS for n in names):
         raise InvalidInput("export_table", value=which, choices=", ".join((*TABLES, "all")))
     pick = 1 if lang == "fr" else 0
+    tz = ZoneInfo(zone)
     return [
-        Sheet(SHEET_NAMES[n][pick], n, [h[pick] for h in HEADERS[n]], await _READERS[n](actor))
+        Sheet(SHEET_NAMES[n][pick], n, [h[pick] for h in HEADERS[n]], await _READERS[n](actor, tz))
         for n in names
     ]
 

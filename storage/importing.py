@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
@@ -181,8 +182,9 @@ class ImportReport:
 # ---------------------------------------------------------------- reading files
 
 
-def read_file(data: bytes, filename: str) -> Table:
-    """A CSV, XLSX or vCard file's table; a bad file raises one `InvalidInput`."""
+def read_file(data: bytes, filename: str, zone: str = "UTC") -> Table:
+    """A CSV, XLSX or vCard file's table; a bad file raises one `InvalidInput`.
+    A zone-aware date-time cell becomes its date in `zone` (the company's IANA zone)."""
     if len(data) > MAX_BYTES:
         raise InvalidInput("import_too_large", max_mb=MAX_BYTES // (1024 * 1024))
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
@@ -192,7 +194,7 @@ def read_file(data: bytes, filename: str) -> Table:
     if ext in ("xlsx", "xlsm"):
         if not is_zip:
             raise InvalidInput("import_type", expected="XLSX")
-        return _read_xlsx(data)
+        return _read_xlsx(data, ZoneInfo(zone))
     if ext in ("vcf", "vcard"):
         text = _decode(data)
         if "BEGIN:VCARD" not in text.upper():
@@ -248,7 +250,7 @@ def _unquote(value: str) -> str:
     return value
 
 
-def _read_xlsx(data: bytes) -> Table:
+def _read_xlsx(data: bytes, zone: ZoneInfo) -> Table:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -262,7 +264,7 @@ def _read_xlsx(data: bytes) -> Table:
             raise InvalidInput("import_empty")
         records: list[tuple[int, list[Cell]]] = []
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
-            cells = [_cell(v) for v in values]
+            cells = [_cell(v, zone) for v in values]
             if any(c not in (None, "") for c in cells):
                 records.append((number, cells))
     finally:
@@ -270,11 +272,11 @@ def _read_xlsx(data: bytes) -> Table:
     return _with_header(records, "xlsx")
 
 
-def _cell(value: object) -> Cell:
+def _cell(value: object, zone: ZoneInfo) -> Cell:
     if value is None:
         return None
-    if isinstance(value, datetime):
-        return value.date()
+    if isinstance(value, datetime):  # naive: already a local wall time
+        return (value.astimezone(zone) if value.tzinfo else value).date()
     if isinstance(value, date):
         return value
     if isinstance(value, bool):

@@ -11,6 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from tortoise.transactions import in_transaction
 
@@ -199,10 +200,12 @@ async def purchases_pending(actor: User) -> list[tuple[str, str, str, Decimal]]:
     return [out[k] for k in sorted(out)]
 
 
-async def report_rows(actor: User, kind: str, today: date, period: str, currency: str
-                      ) -> tuple[list[str], list[list[object]]]:
-    """Header and rows of `/report sales|receivables|purchases [period]`."""
+async def report_rows(actor: User, kind: str, today: date, period: str, currency: str,
+                      zone: str = "UTC") -> tuple[list[str], list[list[object]]]:
+    """Header and rows of `/report sales|receivables|purchases [period]`; "Created" is the
+    date in `zone` (the company's IANA zone), not the UTC date."""
     _manager(actor)
+    tz = ZoneInfo(zone)
     start, end = parse_period(period, today)
     kind = (kind or "").strip().lower()
     if kind in ("sales", "ventes"):
@@ -212,7 +215,7 @@ async def report_rows(actor: User, kind: str, today: date, period: str, currency
             "contact", "owner", "stage").order_by("id")
         return header, [[f"D{d.id}", d.title, d.contact.name, d.owner.name, d.stage.name,
                          Decimal(d.amount_cents) / 100, d.currency, d.expected_close,
-                         d.created_at.date()] for d in deals]
+                         d.created_at.astimezone(tz).date()] for d in deals]
     if kind in ("receivables", "creances", "créances"):
         header = ["Invoice", "Contact", "Owner", "Issued", "Due", "Total", "Paid", "Still due",
                   "Days late", "Bucket"]
@@ -235,7 +238,7 @@ async def report_rows(actor: User, kind: str, today: date, period: str, currency
         ).prefetch_related("order", "order__supplier", "product").order_by("order_id", "id")
         return header, [[f"PO{ln.order.id}", ln.order.supplier.name, ln.order.status.value,
                          ln.product.sku, Decimal(str(ln.quantity)),
-                         Decimal(str(ln.received_quantity)), ln.order.created_at.date()]
+                         Decimal(str(ln.received_quantity)), ln.order.created_at.astimezone(tz).date()]
                         for ln in lines]
     raise InvalidInput("report_kind", value=kind)
 

@@ -58,7 +58,7 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Import a CSV/XLSX/vCard file: a dry run, or the whole file in one transaction."""
     path = Path(args.file)
     data = await asyncio.to_thread(path.read_bytes)
-    table = read_file(data, path.name)
+    table = read_file(data, path.name, settings.timezone)
     await init_db(settings.database_url)
     try:
         actor = await _actor(args.as_user)
@@ -78,7 +78,7 @@ async def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """Write every table as XLSX (one workbook) or CSV (one file per table) into DIR."""
     await init_db(settings.database_url)
     try:
-        items = await sheets(None, "all", args.lang)
+        items = await sheets(None, "all", args.lang, settings.timezone)
     finally:
         await close_db()
     for target in await asyncio.to_thread(_write_all, items, Path(args.dir), args.format):

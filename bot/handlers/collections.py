@@ -115,7 +115,8 @@ async def _invoice_card(update: Update, ctx: Ctx, task_id: int) -> None:
                 paid=fmt_money(inv.paid_cents, inv.currency, lang),
                 due=fmt_date(inv.due_date, lang), level=task.level)]
     for event in await task.events.all().order_by("id"):
-        lines.append(f"• {fmt_date(event.at.date(), lang)} {event.kind} {escape(event.note)}".rstrip())
+        day = event.at.astimezone(ctx.settings.zone).date()  # the company's date, not UTC
+        lines.append(f"• {fmt_date(day, lang)} {event.kind} {escape(event.note)}".rstrip())
     await reply(update, ctx, "\n".join(lines))
 
 

@@ -154,8 +154,10 @@ def render_card(ctx: Ctx, card: ContactCard) -> str:
         lines += [f"• T{task.id} {escape(task.text)}" for task in card.tasks]
     if card.notes:
         lines.append(tr(ctx, "contacts.notes"))
+        zone = ctx.settings.zone  # notes are dated in the company's zone, not UTC
         lines += [
-            f"• {fmt_date(n.created_at.date(), lang)} {escape(n.author.name)}: {escape(n.text)}"
+            f"• {fmt_date(n.created_at.astimezone(zone).date(), lang)} {escape(n.author.name)}: "
+            f"{escape(n.text)}"
             for n in card.notes
         ]
     return "\n".join(lines)

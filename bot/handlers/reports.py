@@ -65,7 +65,7 @@ async def report(update: Update, ctx: Ctx) -> None:
     today = local_day(datetime.now(UTC), ctx.settings)[0]
     period = parts[1] if len(parts) > 1 else ""
     header, rows = await report_rows(ctx.actor, parts[0], today, period,
-                                     ctx.settings.default_currency)
+                                     ctx.settings.default_currency, ctx.settings.timezone)
     kind = parts[0].lower()
     data = xlsx(kind, header, rows)
     chat = update.effective_chat

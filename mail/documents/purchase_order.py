@@ -118,7 +118,7 @@ async def purchase_order_data(po_id: int, seller: Seller) -> POData:
                Decimal(str(ln.quantity)) - Decimal(str(ln.received_quantity)))
         for ln in sorted(po.lines, key=lambda x: x.id)
     )
-    issued = (po.sent_at or po.created_at).date()
+    issued = (po.sent_at or po.created_at).astimezone(seller.tz).date()  # the company's date
     return POData(
         number=f"PO{po.id}", issue_date=issued, expected_date=po.expected_date,
         lang="en" if supplier.invoice_language == "en" else "fr",

@@ -67,3 +67,19 @@ async def test_stranger_is_refused_politely_and_nothing_is_revealed(chat: ChatHa
         assert "Ann" not in stranger.all_text
     await stranger.presses_data("contact:open:1")
     assert all("Ann" not in s.text for s in stranger.replies)
+
+
+async def test_notes_on_the_card_are_dated_in_the_company_zone(chat: ChatHarness) -> None:
+    from datetime import UTC, datetime
+
+    from storage.models import Note
+
+    alice = await chat.user("alice", Role.SALES)
+    await alice.says("/newcontact Ann | +33612345678")
+    contact = await Contact.get(name="Ann")
+    assert alice.user
+    # 00:30 in Paris on 1 January is still 31 December in UTC.
+    await Note.create(contact=contact, author_id=alice.user.id, text="Happy new year",
+                      created_at=datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
+    await alice.says(f"/contact C{contact.id}")
+    assert "1 Jan 2027 alice: Happy new year" in alice.last_text

@@ -184,3 +184,15 @@ async def test_status_shows_each_job_after_a_run(chat: ChatHarness) -> None:
     await alice.says("/status")
     assert "Only administrators" in alice.last_text
     assert date.today()  # the jobs used the real clock
+
+
+async def test_collection_log_is_dated_in_the_company_zone(chat: ChatHarness) -> None:
+    alice = await chat.user("alice", Role.SALES)
+    assert alice.user
+    await _overdue_invoice(alice.user.id)
+    task = await CollectionTask.get()
+    # 00:30 in Paris on 1 January is still 31 December in UTC.
+    await CollectionEvent.create(task=task, kind="call", note="New year call",
+                                 at=datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
+    await alice.presses_data(f"coll:invoice:{task.id}")
+    assert "• 1 Jan 2027 call New year call" in alice.last_text

@@ -210,3 +210,18 @@ def test_xsd_check_rejects_an_invalid_document() -> None:
     with pytest.raises(ValueError):
         check_xml(xml.replace(b"<ram:TypeCode>380</ram:TypeCode>", b""))
     assert render_invoice_pdf(doc).startswith(b"%PDF")
+
+
+async def test_purchase_order_date_is_the_company_local_date(db: str) -> None:
+    from datetime import UTC, datetime
+
+    from mail.documents.purchase_order import purchase_order_data
+    from storage.models import Contact, ContactKind, PurchaseOrder
+
+    b = await make_billing(win=False)
+    supplier = await Contact.create(name="Supplier", kind=ContactKind.COMPANY, owner=b.boss,
+                                    search_key="supplier")
+    po = await PurchaseOrder.create(supplier=supplier)
+    # 00:30 in Paris on 1 January is still 31 December in UTC.
+    await PurchaseOrder.filter(id=po.id).update(sent_at=datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
+    assert (await purchase_order_data(po.id, SELLER)).issue_date == date(2027, 1, 1)

@@ -147,3 +147,25 @@ async def test_round_trip_export_then_import_into_an_empty_database(
         after = await _snapshot()
     for key in before:
         assert after[key] == before[key], key
+
+
+async def test_exported_dates_are_company_local_dates(db: str) -> None:
+    from datetime import UTC, datetime
+
+    boss, alice, _ = await _people()
+    ann = await create_contact(alice, NewContact("Ann"), region="FR")
+    # 00:30 in Paris on 1 January is still 31 December in UTC.
+    await Contact.filter(id=ann.id).update(created_at=datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
+    (contacts,) = await sheets(boss, "contacts", "en", "Europe/Paris")
+    assert contacts.rows[0][-1] == date(2027, 1, 1)
+
+
+def test_an_aware_imported_datetime_becomes_the_company_local_date() -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from storage.importing import _cell
+
+    paris = ZoneInfo("Europe/Paris")
+    assert _cell(datetime(2026, 12, 31, 23, 30, tzinfo=UTC), paris) == date(2027, 1, 1)
+    assert _cell(datetime(2026, 12, 31, 23, 30), paris) == date(2026, 12, 31)  # naive: as typed

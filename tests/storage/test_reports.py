@@ -143,3 +143,14 @@ async def test_task_reminder_once(db: str) -> None:
     assert await task_reminders(NOW + timedelta(minutes=5)) == 0
     alert = await Alert.get(kind="task_due")
     assert alert.user_id == alice.id and alert.params["id"] == soon.id
+
+
+async def test_created_column_is_the_company_local_date(db: str) -> None:
+    boss = await User.create(name="boss", role=Role.MANAGER, telegram_id=1)
+    client = await Contact.create(name="ACME", owner=boss, search_key="acme")
+    deal = await create_deal(boss, client.id, "New year", 1000, "EUR")
+    # 00:30 in Paris on 1 June is still 31 May in UTC.
+    from storage.models import Deal
+    await Deal.filter(id=deal.id).update(created_at=datetime(2026, 5, 31, 22, 30, tzinfo=UTC))
+    _, rows = await report_rows(boss, "sales", TODAY, "2026", "EUR", "Europe/Paris")
+    assert rows[0][-1] == date(2026, 6, 1)
