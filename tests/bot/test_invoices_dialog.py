@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import facturx
 
+from bot.settings import Settings
 from storage.models import (
     Contact,
     ContactKind,
@@ -179,3 +180,10 @@ async def test_other_salesperson_and_stranger_see_nothing(chat: ChatHarness) -> 
     assert (await Invoice.get(id=inv.id)).status == InvoiceStatus.DRAFT
     await bob.presses_data("inv:issue:1:2")
     assert "not valid any more" in bob.last_text
+
+
+def test_seller_carries_the_company_zone(settings: Settings) -> None:
+    from bot.seller import seller_from_settings
+
+    seller = seller_from_settings(settings.model_copy(update={"timezone": "America/New_York"}))
+    assert seller.zone == "America/New_York" and seller.tz.key == "America/New_York"
