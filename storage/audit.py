@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from storage.models import AuditLog, User
+from storage.sql import insert
 
 __all__ = ["record", "snapshot"]
 
@@ -34,9 +35,14 @@ async def record(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Write one audit row (call inside the transaction of the change)."""
-    await AuditLog.create(
-        user=user,
+    """Write one audit row (call inside the transaction of the change).
+
+    One hand-written INSERT (`storage.sql.insert`, the ORM's own value conversion): every
+    change writes one, so it skips the ORM's query building.
+    """
+    await insert(
+        AuditLog,
+        user_id=user.id if user is not None else None,
         at=datetime.now(UTC),
         entity=entity,
         entity_id=str(entity_id),

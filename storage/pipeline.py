@@ -6,23 +6,26 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
+from typing import Any, cast
 
+from tortoise import connections
 from tortoise.expressions import Q
 from tortoise.functions import Count, Sum
+from tortoise.signals import post_delete, post_save
 from tortoise.transactions import in_transaction
 
 from storage import audit
-from storage.access import can_write_owned, sees_everything
-from storage.contacts import get_contact
+from storage.access import can_read_contact, can_write_owned, sees_everything
 from storage.errors import Conflict, InvalidInput, NotFound
 from storage.models import Contact, Deal, Stage, StageChange, User
-from storage.sql import columns, fetch, model_from
+from storage.sql import columns, fetch, fetch_models, in_transaction_now, insert, model_from, update
 
 __all__ = [
     "DEFAULT_STAGES",
     "PipelineRow",
     "create_deal",
     "find_stage",
+    "forget_stages",
     "funnel",
     "get_deal",
     "list_deals",
@@ -72,22 +75,69 @@ async def seed_stages() -> None:
         )
 
 
+# Stages are data that rarely change, read by nearly every deal command: they are kept in
+# memory per database connection. Any ORM write to a stage (save, create, delete) clears
+# the copy through Tortoise's signals; a bulk `Stage.filter(...).update()` or raw SQL must
+# call `forget_stages()`. Rows read inside a transaction are never kept (they might roll back).
+_stage_cache: dict[str, Any] = {"conn": None, "stages": None}
+
+
+def forget_stages() -> None:
+    """Drop the in-memory copy of the stage table (the next read goes to the database)."""
+    _stage_cache["conn"] = None
+    _stage_cache["stages"] = None
+
+
+@post_save(Stage)
+async def _stage_saved(*_args: Any) -> None:
+    forget_stages()
+
+
+@post_delete(Stage)
+async def _stage_deleted(*_args: Any) -> None:
+    forget_stages()
+
+
+async def _all_stages() -> tuple[Stage, ...]:
+    conn = connections.get("default")
+    cached = _stage_cache["stages"]
+    if cached is not None and _stage_cache["conn"] is conn:
+        return cast(tuple[Stage, ...], cached)
+    found = tuple(
+        await fetch_models(Stage, f"SELECT {columns(Stage, 's')} FROM stages s "  # noqa: S608
+                                  "ORDER BY s.position, s.id")
+    )
+    if not in_transaction_now():
+        _stage_cache["conn"], _stage_cache["stages"] = conn, found
+    return found
+
+
 async def stages() -> list[Stage]:
     """Every stage in funnel order."""
-    return list(await Stage.all().order_by("position"))
+    return list(await _all_stages())
 
 
 async def find_stage(text: str) -> Stage:
     """A stage by name (either language, any case) or by its id."""
     raw = (text or "").strip()
-    name = STAGE_ALIASES.get(raw.lower(), raw)
-    stage = await Stage.get_or_none(name__iexact=name)
-    if stage is None and raw.isdigit():
-        stage = await Stage.get_or_none(id=int(raw))
-    if stage is None:
-        names = ", ".join(s.name for s in await stages())
-        raise InvalidInput("stage", value=text, choices=names)
-    return stage
+    name = STAGE_ALIASES.get(raw.lower(), raw).casefold()
+    every = await _all_stages()
+    for stage in every:
+        if stage.name.casefold() == name:
+            return stage
+    if raw.isdigit():
+        for stage in every:
+            if stage.id == int(raw):
+                return stage
+    raise InvalidInput("stage", value=text, choices=", ".join(s.name for s in every))
+
+
+async def _first_stage(*, won: bool = False, lost: bool = False) -> Stage:
+    """The first open stage (or the won, or the lost one) of the funnel."""
+    for stage in await _all_stages():
+        if stage.is_won == won and stage.is_lost == lost:
+            return stage
+    raise Conflict("no_stages")
 
 
 async def create_deal(
@@ -99,29 +149,48 @@ async def create_deal(
     *,
     expected_close: date | None = None,
 ) -> Deal:
-    """Open a deal on a contact the user may read, in the first stage of the funnel."""
+    """Open a deal on a contact the user may read, in the first stage of the funnel.
+
+    Hot path: the deal, its first history row and its audit row are three hand-written
+    INSERTs in one transaction (`storage.sql`).
+    """
     title = " ".join((title or "").split())
     if not title or len(title) > 200:
         raise InvalidInput("title", value=title)
     if amount_cents < 0:
         raise InvalidInput("amount", value=amount_cents)
-    contact = await get_contact(actor, contact_id)
-    first = await Stage.filter(is_won=False, is_lost=False).order_by("position").first()
-    if first is None:
-        raise Conflict("no_stages")
+    rows = await fetch("SELECT owner_id, shared FROM contacts WHERE id = ?", contact_id)
+    if not rows or not can_read_contact(actor, rows[0]["owner_id"], bool(rows[0]["shared"])):
+        raise NotFound("contact", id=contact_id)
+    first = await _first_stage()
+    now = datetime.now(UTC)
+    deal = Deal(
+        contact_id=contact_id,
+        owner=actor,
+        title=title,
+        amount_cents=amount_cents,
+        currency=currency,
+        stage=first,
+        expected_close=expected_close,
+        created_at=now,
+        updated_at=now,
+    )
     async with in_transaction():
-        deal = await Deal.create(
-            contact=contact,
-            owner=actor,
+        deal.id = await insert(
+            Deal,
+            contact_id=contact_id,
+            owner_id=actor.id,
             title=title,
             amount_cents=amount_cents,
             currency=currency,
-            stage=first,
+            stage_id=first.id,
             expected_close=expected_close,
+            created_at=now,
+            updated_at=now,
         )
-        await StageChange.create(
-            deal=deal, user=actor, from_stage=None, to_stage=first, at=datetime.now(UTC)
-        )
+        deal._saved_in_db = True
+        await insert(StageChange, deal_id=deal.id, user_id=actor.id, from_stage_id=None,
+                     to_stage_id=first.id, at=now)
         await audit.record(actor, "deal", deal.id, "create", None, audit.snapshot(deal, DEAL_FIELDS))
     return deal
 
@@ -177,23 +246,28 @@ async def list_deals(actor: User, scope: str = "mine", limit: int = 20) -> list[
 
 
 async def move_deal(actor: User, deal_id: int, stage: Stage, *, reason: str | None = None) -> Deal:
-    """Move a deal to a stage, writing the history row and the audit row."""
-    deal = await get_deal(actor, deal_id, write=True)
-    if deal.stage_id == stage.id:
-        raise Conflict("same_stage", stage=stage.name)
-    if stage.is_lost and not (reason or "").strip():
-        raise InvalidInput("lost_reason")
+    """Move a deal to a stage, writing the history row and the audit row.
+
+    Hot path: one joined read, then an UPDATE and two INSERTs written by hand
+    (`storage.sql`), all in one transaction.
+    """
     now = datetime.now(UTC)
-    async with in_transaction():
+    async with in_transaction():  # a refusal below rolls back an empty transaction
+        deal = await get_deal(actor, deal_id, write=True)
+        if deal.stage_id == stage.id:
+            raise Conflict("same_stage", stage=stage.name)
+        if stage.is_lost and not (reason or "").strip():
+            raise InvalidInput("lost_reason")
         before = audit.snapshot(deal, DEAL_FIELDS)
         from_stage_id = deal.stage_id
         deal.stage = stage
         deal.lost_reason = reason.strip() if stage.is_lost and reason else None
         deal.won_at = now if stage.is_won else None
-        await deal.save()
-        await StageChange.create(
-            deal=deal, user=actor, from_stage_id=from_stage_id, to_stage=stage, at=now
-        )
+        deal.updated_at = now
+        await update(Deal, deal.id, stage_id=stage.id, lost_reason=deal.lost_reason,
+                     won_at=deal.won_at, updated_at=now)
+        await insert(StageChange, deal_id=deal.id, user_id=actor.id,
+                     from_stage_id=from_stage_id, to_stage_id=stage.id, at=now)
         await audit.record(actor, "deal", deal.id, "move", before, audit.snapshot(deal, DEAL_FIELDS))
         if stage.is_won:
             await _on_won(deal)
@@ -209,18 +283,12 @@ async def _on_won(deal: Deal) -> None:
 
 async def win_deal(actor: User, deal_id: int) -> Deal:
     """Move a deal to the won stage."""
-    won = await Stage.filter(is_won=True).order_by("position").first()
-    if won is None:
-        raise Conflict("no_stages")
-    return await move_deal(actor, deal_id, won)
+    return await move_deal(actor, deal_id, await _first_stage(won=True))
 
 
 async def lose_deal(actor: User, deal_id: int, reason: str) -> Deal:
     """Move a deal to the lost stage with a reason."""
-    lost = await Stage.filter(is_lost=True).order_by("position").first()
-    if lost is None:
-        raise Conflict("no_stages")
-    return await move_deal(actor, deal_id, lost, reason=reason)
+    return await move_deal(actor, deal_id, await _first_stage(lost=True), reason=reason)
 
 
 @dataclass(frozen=True)

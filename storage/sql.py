@@ -1,19 +1,34 @@
-"""Hand-written SQL for the hottest reads of the chat (search, the deal card).
+"""Hand-written SQL for the hottest paths of the chat (search, the cards, moves, new deals).
 
 Building a query through the ORM costs 0.5-2 ms of Python per query (measured by
 `bench/chat.py`), ten times the database's own work on SQLite. The few reads every chat
 command makes are written here once, with `?` placeholders (numbered for PostgreSQL),
-and turned back into model instances with the ORM's own row conversion.
+and turned back into model instances with the ORM's own row conversion. Writes (`insert`,
+`update`) convert their values with the model fields' own `to_db_value`, so the rows are
+exactly what the ORM would have written; inside `in_transaction()` they run on the
+transaction's connection like any ORM call.
 """
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any, TypeVar
 
 from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
 from tortoise.models import Model
 
-__all__ = ["columns", "fetch", "fetch_models", "like_contains", "model_from"]
+__all__ = [
+    "columns",
+    "execute",
+    "fetch",
+    "fetch_models",
+    "in_transaction_now",
+    "insert",
+    "like_contains",
+    "model_from",
+    "update",
+]
 
 M = TypeVar("M", bound=Model)
 
@@ -23,12 +38,69 @@ def _numbered(sql: str) -> str:
     return "".join(p + (f"${i}" if i < len(parts) else "") for i, p in enumerate(parts, start=1))
 
 
-async def fetch(sql: str, *params: Any) -> list[dict[str, Any]]:
-    """Rows as dicts; `?` placeholders work on SQLite and PostgreSQL."""
+def _connection(sql: str) -> tuple[BaseDBAsyncClient, str]:
     conn = connections.get("default")
     if conn.capabilities.dialect == "postgres":
         sql = _numbered(sql)
+    return conn, sql
+
+
+def in_transaction_now() -> bool:
+    """True inside `in_transaction()` (whose uncommitted rows must not be cached)."""
+    return isinstance(connections.get("default"), TransactionalDBClient)
+
+
+async def fetch(sql: str, *params: Any) -> list[dict[str, Any]]:
+    """Rows as dicts; `?` placeholders work on SQLite and PostgreSQL."""
+    conn, sql = _connection(sql)
     return list(await conn.execute_query_dict(sql, list(params)))
+
+
+async def execute(sql: str, *params: Any) -> int:
+    """Run a statement that returns no rows; the number of rows it changed."""
+    conn, sql = _connection(sql)
+    changed, _ = await conn.execute_query(sql, list(params))
+    return changed
+
+
+def _db_values(model: type[Model], values: dict[str, Any]) -> list[Any]:
+    """Column values converted as the ORM converts them (JSON, datetimes, enums...)."""
+    meta = model._meta
+    out = []
+    for column, value in values.items():
+        field = meta.fields_map[meta.fields_db_projection_reverse[column]]
+        out.append(field.to_db_value(value, model))
+    return out
+
+
+@cache
+def _insert_sql(model: type[Model], cols: tuple[str, ...]) -> str:
+    names = ", ".join(f'"{c}"' for c in cols)
+    marks = ", ".join("?" for _ in cols)
+    return (  # table and column names from the model only; values are parameters
+        f'INSERT INTO "{model._meta.db_table}" ({names}) VALUES ({marks}) '  # noqa: S608
+        f'RETURNING "{model._meta.db_pk_column}"'
+    )
+
+
+async def insert(model: type[Model], **values: Any) -> int:
+    """Insert one row given by column names; its new primary key."""
+    rows = await fetch(_insert_sql(model, tuple(values)), *_db_values(model, values))
+    return int(next(iter(rows[0].values())))
+
+
+@cache
+def _update_sql(model: type[Model], cols: tuple[str, ...]) -> str:
+    sets = ", ".join(f'"{c}" = ?' for c in cols)
+    return (  # table and column names from the model only; values are parameters
+        f'UPDATE "{model._meta.db_table}" SET {sets} '  # noqa: S608
+        f'WHERE "{model._meta.db_pk_column}" = ?'
+    )
+
+
+async def update(model: type[Model], pk: Any, **values: Any) -> int:
+    """Update columns (by column name) of the row with this primary key; rows changed."""
+    return await execute(_update_sql(model, tuple(values)), *_db_values(model, values), pk)
 
 
 def columns(model: type[Model], alias: str, prefix: str = "") -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, timedelta
+from functools import cache
 
 from tortoise.transactions import in_transaction
 
@@ -11,6 +12,7 @@ from storage import audit
 from storage.access import can_manage_users
 from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage.models import Invite, Role, User
+from storage.sql import columns, fetch, model_from
 
 __all__ = [
     "INVITE_TTL",
@@ -124,9 +126,22 @@ async def _free_name(name: str) -> str:
     return candidate
 
 
+@cache
+def _by_telegram_sql() -> str:
+    return (  # column names from the model only; the id is a parameter
+        f"SELECT {columns(User, 'u')} FROM users u "  # noqa: S608
+        "WHERE u.telegram_id = ? AND u.active = ?"
+    )
+
+
 async def user_for_telegram(telegram_id: int) -> User | None:
-    """The active user behind a Telegram id, or None for strangers and deactivated users."""
-    return await User.get_or_none(telegram_id=telegram_id, active=True)
+    """The active user behind a Telegram id, or None for strangers and deactivated users.
+
+    Read from the database on every update (never cached: a deactivation or a role change
+    applies to the very next message), by one hand-written query since it runs every time.
+    """
+    rows = await fetch(_by_telegram_sql(), telegram_id, True)
+    return model_from(User, rows[0]) if rows else None
 
 
 async def find_user(text: str) -> User:
