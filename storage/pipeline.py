@@ -10,7 +10,6 @@ from typing import Any, cast
 
 from tortoise import connections
 from tortoise.expressions import Q
-from tortoise.functions import Count, Sum
 from tortoise.signals import post_delete, post_save
 from tortoise.transactions import in_transaction
 
@@ -336,15 +335,20 @@ async def pipeline_summary(
     actor: User, default_currency: str, *, owner_id: int | None = None
 ) -> list[PipelineRow]:
     """The funnel the user may see (or one person's, for managers)."""
-    query = Deal.filter(visible_deals(actor))
+    where, params = [], []
+    if not sees_everything(actor):
+        where.append("owner_id = ?")
+        params.append(actor.id)
     if owner_id is not None:
-        query = query.filter(owner_id=owner_id)
-    grouped = (
-        await query.annotate(n=Count("id"), total=Sum("amount_cents"))
-        .group_by("stage_id", "currency")
-        .values("stage_id", "currency", "n", "total")
+        where.append("owner_id = ?")
+        params.append(owner_id)
+    clause = f"WHERE {' AND '.join(where)} " if where else ""
+    grouped = await fetch(  # fixed SQL text; the ids are parameters
+        "SELECT stage_id, currency, COUNT(*) AS n, SUM(amount_cents) AS total "  # noqa: S608
+        f"FROM deals {clause}GROUP BY stage_id, currency",
+        *params,
     )
-    return summarise(await stages(), list(grouped), default_currency)
+    return summarise(await stages(), grouped, default_currency)
 
 
 async def team_summary(actor: User, default_currency: str) -> dict[str, list[PipelineRow]]:
@@ -362,11 +366,9 @@ async def funnel(
     """
     if not sees_everything(actor):
         return await pipeline_summary(actor, default_currency), {}
-    grouped = (
-        await Deal.all()
-        .annotate(n=Count("id"), total=Sum("amount_cents"))
-        .group_by("owner_id", "stage_id", "currency")
-        .values("owner_id", "stage_id", "currency", "n", "total")
+    grouped = await fetch(
+        "SELECT owner_id, stage_id, currency, COUNT(*) AS n, SUM(amount_cents) AS total "
+        "FROM deals GROUP BY owner_id, stage_id, currency"
     )
     totals: dict[tuple[object, object], dict[str, object]] = {}
     per_owner: dict[int, list[dict[str, object]]] = {}
@@ -377,6 +379,10 @@ async def funnel(
         acc["total"] = int(acc["total"]) + int(item["total"] or 0)  # type: ignore[call-overload]
         per_owner.setdefault(int(item["owner_id"]), []).append(item)
     stage_list = await stages()
-    owners = await User.filter(active=True, id__in=list(per_owner)).order_by("name")
-    team = {u.name: summarise(stage_list, per_owner[u.id], default_currency) for u in owners}
+    owners = await fetch("SELECT id, name FROM users WHERE active = ? ORDER BY name", True)
+    team = {
+        str(u["name"]): summarise(stage_list, per_owner[int(u["id"])], default_currency)
+        for u in owners
+        if int(u["id"]) in per_owner
+    }
     return summarise(stage_list, list(totals.values()), default_currency), team
