@@ -259,6 +259,7 @@ async def move_deal(actor: User, deal_id: int, stage: Stage, *, reason: str | No
             raise InvalidInput("lost_reason")
         before = audit.snapshot(deal, DEAL_FIELDS)
         from_stage_id = deal.stage_id
+        was_won = deal.stage.is_won
         deal.stage = stage
         deal.lost_reason = reason.strip() if stage.is_lost and reason else None
         deal.won_at = now if stage.is_won else None
@@ -270,6 +271,8 @@ async def move_deal(actor: User, deal_id: int, stage: Stage, *, reason: str | No
         await audit.record(actor, "deal", deal.id, "move", before, audit.snapshot(deal, DEAL_FIELDS))
         if stage.is_won:
             await _on_won(deal)
+        elif was_won:
+            await _on_unwon(deal)
     return deal
 
 
@@ -278,6 +281,13 @@ async def _on_won(deal: Deal) -> None:
     from storage.purchasing import reserve_for_deal
 
     await reserve_for_deal(deal)
+
+
+async def _on_unwon(deal: Deal) -> None:
+    """A won deal reopened or lost gives back the stock it had reserved and not taken."""
+    from storage.purchasing import release_for_deal
+
+    await release_for_deal(deal.id)
 
 
 async def win_deal(actor: User, deal_id: int) -> Deal:

@@ -54,6 +54,7 @@ __all__ = [
     "list_pos",
     "purchasing_check",
     "receive",
+    "release_for_deal",
     "reserve_for_deal",
     "send_po",
     "shortfall",
@@ -95,6 +96,11 @@ async def reserve_for_deal(deal: Deal) -> None:
             for line in lines
         ]
     )
+
+
+async def release_for_deal(deal_id: int) -> int:
+    """Drop the reservations of a deal that is no longer won (delivered ones stay)."""
+    return await Reservation.filter(deal_id=deal_id, released=False).delete()
 
 
 # --- Quantities ----------------------------------------------------------------------------

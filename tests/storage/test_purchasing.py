@@ -24,7 +24,7 @@ from storage.models import (
     StockMove,
     User,
 )
-from storage.pipeline import create_deal, win_deal
+from storage.pipeline import create_deal, find_stage, lose_deal, move_deal, win_deal
 from storage.purchasing import (
     adjust,
     cancel_po,
@@ -169,3 +169,15 @@ async def test_cancel_and_stock_view(db: str) -> None:
         await cancel_po(buyer, po.id, NOW)
     await purchasing_check(NOW)
     assert await PurchaseOrder.filter(status=POStatus.DRAFT).count() == 1
+
+
+async def test_a_won_deal_reopened_or_lost_gives_its_reservation_back(db: str) -> None:
+    _buyer, alice, _supplier, bolt, _nut = await _setup()
+    deal_id = await _won_deal(alice, bolt, "10")
+    assert await Reservation.filter(deal_id=deal_id, released=False).count() == 1
+    await move_deal(alice, deal_id, await find_stage("Negotiation"))
+    assert await Reservation.filter(deal_id=deal_id).count() == 0
+    await win_deal(alice, deal_id)  # won again: reserved again, once
+    assert await Reservation.filter(deal_id=deal_id, released=False).count() == 1
+    await lose_deal(alice, deal_id, "went elsewhere")
+    assert await Reservation.filter(deal_id=deal_id).count() == 0
