@@ -12,6 +12,7 @@ from storage.access import can_read_contact, can_write_owned, reads_everything, 
 from storage.errors import Conflict, InvalidInput, NotFound
 from storage.models import Contact, ContactKind, Deal, Note, Stage, Task, User
 from storage.parsing import parse_email, parse_phone
+from storage.search_index import candidates
 from storage.sql import columns, fetch, fetch_models, like_contains, model_from
 
 __all__ = [
@@ -170,37 +171,51 @@ _LISTED = "id, kind, name, search_key, company_id, phone, email, owner_id, share
 async def search_contacts(actor: User, text: str, limit: int = 10) -> list[Contact]:
     """Contacts the user may read whose name, company, phone or email contains the text.
 
-    Results come in `search_key` order (lower-cased name first). A salesperson's search
-    runs once on their own contacts and once on shared ones, each walking its
-    (owner_id|shared, search_key) index, so it scans what they may see, not the whole table.
+    Results come in `search_key` order (lower-cased name first). A rare text is looked up
+    in the trigram index first (`storage.search_index`) and only its hits are read. A
+    common one (or a short one, or on PostgreSQL): a salesperson's search runs once on
+    their own contacts and once on shared ones, each walking its (owner_id|shared,
+    search_key) index, so it scans what they may see, not the whole table, and stops at
+    the first page.
     Digits are also matched without their leading zeros (`06 12 34` finds `+33612 34`).
     The SQL is written by hand (`storage.sql`): it runs on every search.
     """
     needle = (text or "").strip().lower()
-    patterns: list[str] = []
+    needles: list[str] = []
     if needle:
         digits = "".join(ch for ch in needle if ch.isdigit()).lstrip("0")
         if needle.isdigit() and len(digits) >= 5:
             # `0612345` finds `+33612345…`; `612345` is a substring of the needle, so one
             # LIKE on it also finds everything the needle itself would (half the scan).
-            patterns.append(like_contains(digits))
+            needles.append(digits)
         else:
-            patterns.append(like_contains(needle))
+            needles.append(needle)
             if len(digits) >= 5 and len(digits) >= len(needle.replace(" ", "")) - 2:
-                patterns.append(like_contains(digits))
+                needles.append(digits)
+    patterns = [like_contains(n) for n in needles]
     match = " OR ".join("search_key LIKE ? ESCAPE '\\'" for _ in patterns) or "1=1"
+    scopes: list[tuple[str, tuple[object, ...]]]
     if reads_everything(actor):
-        scopes: list[tuple[str, object]] = [("1=?", 1)]
+        scopes = [("1=1", ())]
     else:
-        scopes = [("owner_id=?", actor.id), ("shared=?", True)]
+        scopes = [("owner_id=?", (actor.id,)), ("shared=?", (True,))]
+    hits = await candidates(needles)
+    ids: list[int] = []
+    if hits is not None:  # a rare text: read only the rows the trigram index found
+        if not hits:
+            return []
+        match = f"({match}) AND id IN ({','.join('?' * len(hits))})"
+        ids = hits
+        if len(scopes) > 1:
+            scopes = [("(owner_id=? OR shared=?)", (actor.id, True))]
     found: dict[int, Contact] = {}
-    for scope, value in scopes:
+    for scope, values in scopes:
         rows = await fetch_models(
             Contact,
             # Only fixed fragments are interpolated; every typed value is a parameter.
             f"SELECT {_LISTED} FROM contacts WHERE {scope} AND ({match}) "  # noqa: S608
             "ORDER BY search_key, id LIMIT ?",
-            value, *patterns, limit,
+            *values, *patterns, *ids, limit,
         )
         for contact in rows:
             found.setdefault(contact.id, contact)

@@ -10,6 +10,7 @@ from tortoise import Tortoise
 from tortoise.migrations.api import migrate as run_migrations
 
 from storage.models import MODEL_MODULES
+from storage.sql import close_reader
 
 __all__ = ["close_db", "init_db", "migrate_db", "tortoise_config"]
 
@@ -59,6 +60,7 @@ async def init_db(db_url: str, *, migrate: bool = True, generate: bool = False) 
     """Open the database for the app: migrate, connect, seed the default funnel."""
     from storage.pipeline import seed_stages
     from storage.purchasing_seed import seed_warehouse
+    from storage.search_index import ensure_search_index
 
     if migrate:
         await migrate_db(db_url)
@@ -67,8 +69,10 @@ async def init_db(db_url: str, *, migrate: bool = True, generate: bool = False) 
         await Tortoise.generate_schemas(safe=True)
     await seed_stages()
     await seed_warehouse()
+    await ensure_search_index()
 
 
 async def close_db() -> None:
     """Close every connection."""
+    close_reader()
     await Tortoise.close_connections()

@@ -7,18 +7,29 @@ and turned back into model instances with the ORM's own row conversion. Writes (
 `update`) convert their values with the model fields' own `to_db_value`, so the rows are
 exactly what the ORM would have written; inside `in_transaction()` they run on the
 transaction's connection like any ORM call.
+
+On a SQLite file, a SELECT outside a transaction runs inline on a second, query-only
+connection of the same file instead of through aiosqlite's worker thread: the hand-off to
+that thread and back costs ~0.14 ms of CPU per query, more than most of these reads take.
+In WAL mode a reader never waits for a writer and sees exactly what has been committed
+(the ORM's connection is in autocommit mode outside transactions). Inside a transaction
+everything goes to the transaction's own connection, so it reads its uncommitted rows.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from functools import cache
 from typing import Any, TypeVar
 
 from tortoise import connections
 from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClient
+from tortoise.backends.sqlite.client import SqliteClient
+from tortoise.exceptions import OperationalError
 from tortoise.models import Model
 
 __all__ = [
+    "close_reader",
     "columns",
     "execute",
     "fetch",
@@ -50,9 +61,48 @@ def in_transaction_now() -> bool:
     return isinstance(connections.get("default"), TransactionalDBClient)
 
 
+_reader: tuple[str, sqlite3.Connection] | None = None
+
+
+def _inline_reader(conn: BaseDBAsyncClient) -> sqlite3.Connection | None:
+    """The query-only connection to this SQLite file (opened on first use); None for
+    PostgreSQL, in-memory databases and transactions."""
+    global _reader
+    if not isinstance(conn, SqliteClient) or isinstance(conn, TransactionalDBClient):
+        return None
+    path = conn.filename
+    if path == ":memory:" or "mode=memory" in path:
+        return None
+    if _reader is not None and _reader[0] == path:
+        return _reader[1]
+    close_reader()
+    reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    reader.execute("PRAGMA query_only = ON")
+    reader.execute("PRAGMA busy_timeout = 5000")
+    _reader = (path, reader)
+    return reader
+
+
+def close_reader() -> None:
+    """Close the inline reader (at shutdown, or before the database file is replaced)."""
+    global _reader
+    if _reader is not None:
+        _reader[1].close()
+        _reader = None
+
+
 async def fetch(sql: str, *params: Any) -> list[dict[str, Any]]:
     """Rows as dicts; `?` placeholders work on SQLite and PostgreSQL."""
     conn, sql = _connection(sql)
+    reader = _inline_reader(conn) if sql.lstrip()[:6].upper() == "SELECT" else None
+    if reader is not None:
+        try:
+            cursor = reader.execute(sql, params)
+            rows = cursor.fetchall()
+        except sqlite3.Error as exc:  # the ORM's own exception, as on the other path
+            raise OperationalError(exc) from exc
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in rows]
     return list(await conn.execute_query_dict(sql, list(params)))
 
 

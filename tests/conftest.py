@@ -13,6 +13,8 @@ from bot.settings import Settings
 from storage.models import MODEL_MODULES
 from storage.pipeline import seed_stages
 from storage.purchasing_seed import seed_warehouse
+from storage.search_index import ensure_search_index
+from storage.sql import close_reader
 from tests.services import PostgresServer, unavailable
 
 pytest_plugins = ["tests.harness"]
@@ -40,24 +42,27 @@ async def _open(url: str) -> AsyncIterator[None]:
     async with tortoise_test_context(MODEL_MODULES, url):
         await seed_stages()
         await seed_warehouse()
+        await ensure_search_index()
         yield
+        close_reader()
 
 
 @pytest.fixture
-async def db() -> AsyncIterator[str]:
-    """A fresh in-memory SQLite database with the default funnel."""
-    async for _ in _open("sqlite://:memory:"):
+async def db(tmp_path: Path) -> AsyncIterator[str]:
+    """A fresh SQLite file (WAL) with the default funnel, as the product runs: reads outside
+    transactions take the inline reader of `storage.sql`, writes the ORM's connection."""
+    async for _ in _open(f"sqlite://{tmp_path}/test.db"):
         yield "sqlite"
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-async def any_db(request: pytest.FixtureRequest) -> AsyncIterator[str]:
+async def any_db(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
     """The test runs twice: on SQLite and on a real PostgreSQL."""
     if request.param == "postgres":
         server: PostgresServer = request.getfixturevalue("postgres_server")
         url = f"{server.url}/test_{{}}"
     else:
-        url = "sqlite://:memory:"
+        url = f"sqlite://{tmp_path}/test.db"
     async for _ in _open(url):
         yield request.param
 

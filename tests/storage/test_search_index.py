@@ -1,0 +1,129 @@
+"""The trigram index of contacts (SQLite FTS5) and the inline reader of `storage.sql`:
+faster paths that must give exactly what the plain ones give."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+from tortoise import connections
+from tortoise.exceptions import OperationalError
+from tortoise.transactions import in_transaction
+
+from storage import search_index, sql
+from storage.contacts import NewContact, create_contact, make_search_key, search_contacts
+from storage.db import close_db, init_db
+from storage.models import Contact, Role
+from storage.users import create_user
+
+FIRST = ["Ann", "Zoé", "Marc", "Léa", "Hugo", "Sean"]
+LAST = ["Martin", "Dubois", "O\"Brien", "l'Huillier", "Petit_Roux", "100% Bio"]
+NEEDLES = ["martin", "ann", "zoé", "o\"brien", "l'hui", "petit_roux", "_", "100%", "% bio",
+           "ann martin", "acme.example", "0612", "06 12 34", "612345", "+336", "c7@", "xyz",
+           "ma", "é", "", "  dubois  ", "ÉTÉ"]
+
+
+async def _people(n: int) -> tuple[list[object], list[object]]:
+    rng = random.Random(5)
+    sales = [await create_user(f"s{i}", Role.SALES) for i in range(2)]
+    boss = await create_user("boss", Role.MANAGER)
+    for i in range(n):
+        owner = rng.choice(sales)
+        data = NewContact(f"{rng.choice(FIRST)} {rng.choice(LAST)} {i}",
+                          phone=f"06 12 {rng.randrange(10**6):06d}",
+                          email=f"c{i}@acme.example", shared=rng.random() < 0.2)
+        await create_contact(owner, data, region="FR", force=True)
+    return [*sales, boss], sales
+
+
+async def test_the_index_gives_what_reading_every_key_gives(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    people, _ = await _people(80)
+    assert await search_index.candidates(["c7@"]) is not None  # the index answers here
+    monkeypatch.setattr(search_index, "CAP", 6)  # common needles overflow: the walk answers
+    for limit in (3, 10, 100):
+        for person in people:
+            for needle in NEEDLES:
+                with_index = await search_contacts(person, needle, limit)  # type: ignore[arg-type]
+                monkeypatch.setattr(search_index, "_ready", False)
+                walked = await search_contacts(person, needle, limit)  # type: ignore[arg-type]
+                monkeypatch.setattr(search_index, "_ready", True)
+                assert [c.id for c in with_index] == [c.id for c in walked], (needle, limit)
+
+
+async def test_short_needles_and_common_ones_are_not_answered_by_the_index(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await _people(30)
+    assert await search_index.candidates(["ma"]) is None  # under three characters
+    assert await search_index.candidates([]) is None
+    monkeypatch.setattr(search_index, "CAP", 5)
+    assert await search_index.candidates(["acme.example"]) is None  # 30 hits > CAP
+    hits = await search_index.candidates(['c7@acme', 'c12@'])
+    assert hits is not None and len(hits) == 2
+
+
+async def test_the_index_follows_every_insert_update_and_delete(db: str) -> None:
+    alice = await create_user("alice", Role.SALES)
+    ann = await create_contact(alice, NewContact("Ann Lee"), region="FR")
+    assert await search_index.candidates(["ann lee"]) == [ann.id]
+    await Contact.filter(id=ann.id).update(name="Ann Zhao", search_key=make_search_key("Ann Zhao"))
+    assert await search_index.candidates(["ann lee"]) == []
+    assert [c.id for c in await search_contacts(alice, "zhao")] == [ann.id]
+    await Contact.filter(id=ann.id).delete()
+    assert await search_index.candidates(["zhao"]) == []
+    assert await search_contacts(alice, "zhao") == []
+
+
+async def test_a_database_without_the_index_gets_it_filled_at_start(tmp_path: Path) -> None:
+    url = f"sqlite://{tmp_path}/old.db"
+    await init_db(url)
+    alice = await create_user("alice", Role.SALES)
+    ann = await create_contact(alice, NewContact("Ann Lee", email="ann@lee.example"), region="FR")
+    await connections.get("default").execute_script(  # a database from before the index
+        "DROP TRIGGER contacts_fts_insert; DROP TRIGGER contacts_fts_update; "
+        "DROP TRIGGER contacts_fts_delete; DROP TABLE contacts_fts;"
+    )
+    await close_db()
+    await init_db(url)
+    try:
+        assert await search_index.candidates(["ann@lee"]) == [ann.id]
+        bob = await create_contact(alice, NewContact("Bob Lee"), region="FR")
+        assert await search_index.candidates(["bob lee"]) == [bob.id]  # triggers are back
+    finally:
+        await close_db()
+
+
+async def test_postgres_keeps_the_walk(any_db: str) -> None:
+    assert await search_index.ensure_search_index() is (any_db == "sqlite")
+    alice = await create_user("alice", Role.SALES)
+    ann = await create_contact(alice, NewContact("Ann Lee"), region="FR")
+    expected = [ann.id] if any_db == "sqlite" else None
+    assert await search_index.candidates(["ann lee"]) == expected
+    assert [c.id for c in await search_contacts(alice, "ann lee")] == [ann.id]
+
+
+async def test_inline_reads_see_every_commit_and_a_transaction_reads_its_own_rows(
+    db: str,
+) -> None:
+    alice = await create_user("alice", Role.SALES)
+    await create_contact(alice, NewContact("Ann"), region="FR")
+    names = "SELECT name FROM contacts ORDER BY id"
+    assert [r["name"] for r in await sql.fetch(names)] == ["Ann"]
+    assert sql._reader is not None  # the read above took the inline reader
+    with pytest.raises(RuntimeError):
+        async with in_transaction():
+            await create_contact(alice, NewContact("Bob"), region="FR")
+            # inside the transaction: its own connection, its uncommitted row
+            assert [r["name"] for r in await sql.fetch(names)] == ["Ann", "Bob"]
+            raise RuntimeError("roll back")
+    assert [r["name"] for r in await sql.fetch(names)] == ["Ann"]
+    async with in_transaction():
+        await create_contact(alice, NewContact("Chloé"), region="FR")
+    assert [r["name"] for r in await sql.fetch(names)] == ["Ann", "Chloé"]
+    with pytest.raises(OperationalError):
+        await sql.fetch("SELECT * FROM no_such_table")
+    await sql.execute("UPDATE contacts SET name = ? WHERE name = ?", "Anne", "Ann")
+    assert [r["name"] for r in await sql.fetch(names)] == ["Anne", "Chloé"]
