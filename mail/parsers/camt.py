@@ -152,9 +152,15 @@ def _safe_tree(data: bytes) -> Element:
 
 
 def _strip_namespaces(root: Element) -> None:
-    # expat reports namespaced names as "uri}Local" (the parser's separator is "}")
+    # expat reports namespaced names as "uri}Local" (the parser's separator is "}"); a
+    # statement repeats a few dozen names, so each is split once and then looked up.
+    local: dict[str, str] = {}
     for el in root.iter():
-        el.tag = el.tag.rpartition("}")[2]
+        tag = el.tag
+        name = local.get(tag)
+        if name is None:
+            name = local[tag] = tag.rpartition("}")[2]
+        el.tag = name
 
 
 def _entry_notices(entry: Element, account_ccy: str | None, warnings: list[str],
