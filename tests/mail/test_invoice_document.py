@@ -121,6 +121,31 @@ async def test_pdf_is_pdfa3b_with_legal_mentions_in_french(db: str) -> None:
         assert mention in text, mention
 
 
+async def test_the_xml_is_the_associated_file_the_factur_x_profile_asks_for(db: str) -> None:
+    inv = await issued()
+    pdf = await invoice_document(inv.id, SELLER)
+    root: Any = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
+    [spec] = [ref.get_object() for ref in root["/AF"]]  # the catalog's Associated Files
+    assert (spec["/F"], spec["/UF"], spec["/AFRelationship"]) == (
+        "factur-x.xml", "factur-x.xml", "/Data")
+    assert root["/Names"]["/EmbeddedFiles"]["/Names"][0] == "factur-x.xml"
+    stream = spec["/EF"]["/F"].get_object()
+    assert stream["/Subtype"] == "/text/xml" and stream["/Params"]["/ModDate"].startswith("D:")
+    assert stream.get_data() == facturx.get_xml_from_pdf(pdf, check_xsd=True)[1]
+    assert stream["/Params"]["/Size"] == len(stream.get_data())
+    xmp = etree.fromstring(root["/Metadata"].get_object().get_data())
+    fx = {"fx": "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#",
+          "pdfaSchema": "http://www.aiim.org/pdfa/ns/schema#",
+          "dc": "http://purl.org/dc/elements/1.1/",
+          "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}
+    values = {name: xmp.xpath(f"string(//fx:{name})", namespaces=fx)
+              for name in ("DocumentType", "DocumentFileName", "Version", "ConformanceLevel")}
+    assert values == {"DocumentType": "INVOICE", "DocumentFileName": "factur-x.xml",
+                      "Version": "1.0", "ConformanceLevel": "EN 16931"}
+    assert xmp.xpath("string(//pdfaSchema:prefix)", namespaces=fx) == "fx"  # extension schema
+    assert "F2026-00001" in xmp.xpath("string(//dc:title//rdf:li)", namespaces=fx)
+
+
 async def test_english_client_gets_an_english_document(db: str) -> None:
     inv = await issued(lang="en")
     text = PdfReader(io.BytesIO(await invoice_document(inv.id, SELLER))).pages[0].extract_text()
