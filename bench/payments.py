@@ -84,10 +84,12 @@ async def ledger_bench(entries: int, invoices: int, db_url: str) -> None:
         print(f"ledger: {invoices} open invoices created in {time.perf_counter() - t0:.1f} s")
         xml = _statement(entries, invoices)
         print(f"statement: camt.053, {entries} credit entries, {len(xml) / 1e6:.1f} MB")
-        t0 = time.perf_counter()
-        notices = parse_camt(xml).notices
-        parse_s = time.perf_counter() - t0
-        print(f"parse only: {len(notices)} notices in {parse_s:.2f} s = "
+        parse_s = float("inf")
+        for _ in range(3):  # best of three, as bench/payments_parse.py (best of seven)
+            t0 = time.perf_counter()
+            notices = parse_camt(xml).notices
+            parse_s = min(parse_s, time.perf_counter() - t0)
+        print(f"parse only (best of 3): {len(notices)} notices in {parse_s:.2f} s = "
               f"{len(notices) / parse_s:,.0f} entries/s (target >= 20,000)")
         source = await InboxMessage.create(message_id="<bench@bank>", folder="INBOX",
                                            status=InboxStatus.PROCESSED)
