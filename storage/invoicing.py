@@ -288,7 +288,7 @@ async def _recompute(invoice: Invoice) -> Totals:
 
 async def draft_from_deal(actor: User, deal_id: int, seller: Seller) -> Invoice:
     """A draft invoice from a won deal's lines (the existing draft when there is one)."""
-    deal = await get_deal(actor, deal_id, write=True)
+    deal = await get_deal(actor, deal_id)
     if not deal.stage.is_won:
         raise Conflict("deal_not_won", id=deal.id)
     existing = await Invoice.filter(deal_id=deal.id, kind=InvoiceKind.INVOICE).exclude(

@@ -199,8 +199,9 @@ def visible_deals(user: User) -> Q:
     return Q() if sees_everything(user) else Q(owner_id=user.id)
 
 
-async def get_deal(actor: User, deal_id: int, *, write: bool = False) -> Deal:
-    """A deal the user may see (sales: their own); otherwise NotFound, same answer."""
+async def get_deal(actor: User, deal_id: int) -> Deal:
+    """A deal the user may see and change (sales: their own; managers: all; deals have one
+    rule for both); otherwise NotFound, the same answer whether it exists or not."""
     deal = await _deal_with_relations(deal_id)
     if deal is None or not can_write_owned(actor, deal.owner_id):
         raise NotFound("deal", id=deal_id)
@@ -252,7 +253,7 @@ async def move_deal(actor: User, deal_id: int, stage: Stage, *, reason: str | No
     """
     now = datetime.now(UTC)
     async with in_transaction():  # a refusal below rolls back an empty transaction
-        deal = await get_deal(actor, deal_id, write=True)
+        deal = await get_deal(actor, deal_id)
         if deal.stage_id == stage.id:
             raise Conflict("same_stage", stage=stage.name)
         if stage.is_lost and not (reason or "").strip():

@@ -134,7 +134,7 @@ async def add_deal_line(
         raise InvalidInput("quantity", value=str(quantity))
     if unit_price_cents is not None and unit_price_cents < 0:
         raise InvalidInput("amount", value=unit_price_cents)
-    deal = await get_deal(actor, deal_id, write=True)
+    deal = await get_deal(actor, deal_id)
     product = await get_product(sku)
     if product.currency != deal.currency:
         raise InvalidInput("line_currency", sku=product.sku, currency=deal.currency)
@@ -156,7 +156,7 @@ async def remove_deal_line(actor: User, line_id: int) -> Deal:
     line = await DealLine.get_or_none(id=line_id)
     if line is None:
         raise NotFound("deal_line", id=line_id)
-    deal = await get_deal(actor, line.deal_id, write=True)
+    deal = await get_deal(actor, line.deal_id)
     async with in_transaction():
         await line.delete()
         remaining = await DealLine.filter(deal_id=deal.id).count()
