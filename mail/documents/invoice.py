@@ -1,5 +1,6 @@
 """The invoice PDF: fpdf2, PDF/A-3B, embedded DejaVu font, French legal mentions, EPC QR,
-with its EN 16931 Factur-X XML embedded by the factur-x library."""
+with its EN 16931 Factur-X XML (XSD-checked by the factur-x library) embedded as the PDF/A-3
+Associated File and described by the factur-x library's XMP, in the same pass."""
 
 from __future__ import annotations
 
@@ -284,7 +285,8 @@ def _attach_facturx(pdf: FPDF, doc: InvoiceData, xml: bytes, title: str) -> None
     """Make the PDF/A-3B a Factur-X EN 16931 invoice as it is written (one pass, no re-read):
     `factur-x.xml` embedded as the catalog's Associated File (/AFRelationship /Data), and
     XMP metadata from the factur-x library's own generator (PDF/A-3B identification and
-    the Factur-X extension schema), kept equal to the document information dictionary."""
+    the Factur-X extension schema). fpdf2 writes no information dictionary beside a custom
+    XMP, so nothing can disagree with it."""
     now = datetime.now(UTC).replace(microsecond=0)
     info = {
         "title": f"{doc.seller.name}: {title} {doc.number}",
