@@ -285,8 +285,8 @@ def _attach_facturx(pdf: FPDF, doc: InvoiceData, xml: bytes, title: str) -> None
     """Make the PDF/A-3B a Factur-X EN 16931 invoice as it is written (one pass, no re-read):
     `factur-x.xml` embedded as the catalog's Associated File (/AFRelationship /Data), and
     XMP metadata from the factur-x library's own generator (PDF/A-3B identification and
-    the Factur-X extension schema). fpdf2 writes no information dictionary beside a custom
-    XMP, so nothing can disagree with it."""
+    the Factur-X extension schema). fpdf2 writes no information dictionary in PDF/A mode,
+    so the XMP is the only metadata and nothing can disagree with it."""
     now = datetime.now(UTC).replace(microsecond=0)
     info = {
         "title": f"{doc.seller.name}: {title} {doc.number}",
