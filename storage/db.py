@@ -10,6 +10,7 @@ from tortoise import Tortoise
 from tortoise.migrations.api import migrate as run_migrations
 
 from storage.models import MODEL_MODULES
+from storage.search_index import forget_search_index
 from storage.sql import close_reader
 
 __all__ = ["close_db", "init_db", "migrate_db", "tortoise_config"]
@@ -75,4 +76,5 @@ async def init_db(db_url: str, *, migrate: bool = True, generate: bool = False) 
 async def close_db() -> None:
     """Close every connection."""
     close_reader()
+    forget_search_index()
     await Tortoise.close_connections()

@@ -6,23 +6,25 @@ contacts contain this text" in a fraction of a millisecond, so `search_contacts`
 first and reads only those rows; for a common text (more than `CAP` hits) it keeps its
 index walk in name order, which stops after the first page anyway.
 
-The index is derived data, not a record: created at start-up when missing and filled from
-the table (`ensure_search_index`), then maintained by triggers on every insert, update and
+The index is derived data, not a record: built at start-up (one transaction) when missing or
+not listing every contact (`ensure_search_index`), then kept by triggers on every insert, update and
 delete, whoever writes (the ORM, hand-written SQL, imports, a restore). A SQLite built
 without FTS5 or older than 3.34 (no trigram tokenizer) keeps the walk; so does PostgreSQL.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 
 from tortoise import connections
+from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.exceptions import OperationalError
 
 from storage.sql import fetch
 
-__all__ = ["CAP", "candidates", "ensure_search_index"]
+__all__ = ["CAP", "candidates", "ensure_search_index", "forget_search_index"]
 
 log = logging.getLogger(__name__)
 
@@ -46,28 +48,51 @@ CREATE TRIGGER IF NOT EXISTS contacts_fts_update AFTER UPDATE OF search_key ON c
 END;
 """
 
-_ready = False
+_ready_for: str | None = None  # the SQLite file whose index is known complete
 
 
 async def ensure_search_index() -> bool:
-    """Create (and fill) the index on SQLite if it is missing; True when searches may use it."""
-    global _ready
-    _ready = False
+    """Create (and fill) the index on SQLite when it is missing or incomplete; True when
+    searches may use it. The build is one transaction: a start interrupted halfway leaves
+    no index rather than an empty one. An index that does not list every contact (rows
+    written while its triggers were missing, e.g. by a migration that rebuilt the table)
+    is rebuilt."""
+    global _ready_for
+    _ready_for = None
     conn = connections.get("default")
-    if conn.capabilities.dialect != "sqlite":
+    if not isinstance(conn, SqliteClient):
         return False
     try:
-        existing = await conn.execute_query_dict(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'contacts_fts'"
-        )
-        await conn.execute_script(_DDL)
-        if not existing:
-            await conn.execute_query("INSERT INTO contacts_fts(contacts_fts) VALUES ('rebuild')")
+        try:
+            # One script: executescript() commits a pending transaction before it starts.
+            await conn.execute_script(f"BEGIN IMMEDIATE;{_DDL}")
+            rows = await conn.execute_query_dict(
+                "SELECT (SELECT count(*) FROM contacts) AS contacts, "
+                "(SELECT count(*) FROM contacts_fts_docsize) AS indexed"
+            )
+            if rows[0]["contacts"] != rows[0]["indexed"]:
+                await conn.execute_query("INSERT INTO contacts_fts(contacts_fts) VALUES ('rebuild')")
+            await conn.execute_query("COMMIT")
+        except BaseException:
+            await _rollback(conn)
+            raise
     except (OperationalError, sqlite3.OperationalError) as exc:
         log.warning("no trigram full-text index on this SQLite (%s): searches read every key", exc)
         return False
-    _ready = True
+    _ready_for = conn.filename
     return True
+
+
+async def _rollback(conn: SqliteClient) -> None:
+    # the failed statement may have ended the transaction already
+    with contextlib.suppress(OperationalError, sqlite3.OperationalError):
+        await conn.execute_query("ROLLBACK")
+
+
+def forget_search_index() -> None:
+    """At close: the next database must be checked again by `ensure_search_index`."""
+    global _ready_for
+    _ready_for = None
 
 
 def _phrase(needle: str) -> str:
@@ -76,10 +101,12 @@ def _phrase(needle: str) -> str:
 
 async def candidates(needles: list[str]) -> list[int] | None:
     """Ids of every contact whose search key contains one of the needles; None when the index
-    cannot answer (PostgreSQL, no FTS5, a needle under 3 characters) or finds over `CAP`."""
-    if not _ready or not needles or any(len(n) < MIN_LENGTH for n in needles):
+    cannot answer (PostgreSQL, no FTS5, a needle under 3 characters or holding a NUL, which
+    FTS5's query syntax cannot carry) or finds over `CAP`."""
+    if not needles or any(len(n) < MIN_LENGTH or "\x00" in n for n in needles):
         return None
-    if connections.get("default").capabilities.dialect != "sqlite":
+    conn = connections.get("default")
+    if _ready_for is None or getattr(conn, "filename", None) != _ready_for:
         return None
     rows = await fetch(
         "SELECT rowid AS id FROM contacts_fts WHERE contacts_fts MATCH ? LIMIT ?",

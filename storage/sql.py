@@ -8,12 +8,13 @@ and turned back into model instances with the ORM's own row conversion. Writes (
 exactly what the ORM would have written; inside `in_transaction()` they run on the
 transaction's connection like any ORM call.
 
-On a SQLite file, a SELECT outside a transaction runs inline on a second, query-only
-connection of the same file instead of through aiosqlite's worker thread: the hand-off to
-that thread and back costs ~0.14 ms of CPU per query, more than most of these reads take.
-In WAL mode a reader never waits for a writer and sees exactly what has been committed
-(the ORM's connection is in autocommit mode outside transactions). Inside a transaction
-everything goes to the transaction's own connection, so it reads its uncommitted rows.
+On a SQLite file in WAL mode, a SELECT outside a transaction runs inline on a second,
+query-only connection of the same file instead of through aiosqlite's worker thread: the
+hand-off to that thread and back costs ~0.14 ms of CPU per query, more than most of these
+reads take. A WAL reader never waits for a writer and sees exactly what has been committed
+(the ORM's connection is in autocommit mode outside transactions). Inside a transaction,
+and while another task holds the ORM's connection, reads go through that connection as
+before: a transaction reads its own uncommitted rows, others wait for its commit.
 """
 
 from __future__ import annotations
@@ -61,14 +62,21 @@ def in_transaction_now() -> bool:
     return isinstance(connections.get("default"), TransactionalDBClient)
 
 
-_reader: tuple[str, sqlite3.Connection] | None = None
+# The inline reader of the SQLite file in use, or None when that file is not in WAL mode.
+_reader: tuple[str, sqlite3.Connection | None] | None = None
 
 
 def _inline_reader(conn: BaseDBAsyncClient) -> sqlite3.Connection | None:
-    """The query-only connection to this SQLite file (opened on first use); None for
-    PostgreSQL, in-memory databases and transactions."""
+    """The query-only connection to this SQLite file (opened on first use), or None: for
+    PostgreSQL, in-memory databases, files not in WAL mode, inside a transaction, and while
+    the ORM's connection is busy (its lock is held from BEGIN to COMMIT by another task's
+    transaction: reading through it waits for the commit, as before, so whatever that
+    transaction invalidates is never re-read from the state before it)."""
     global _reader
     if not isinstance(conn, SqliteClient) or isinstance(conn, TransactionalDBClient):
+        return None
+    lock = getattr(conn, "_lock", None)
+    if lock is not None and lock.locked():
         return None
     path = conn.filename
     if path == ":memory:" or "mode=memory" in path:
@@ -76,9 +84,14 @@ def _inline_reader(conn: BaseDBAsyncClient) -> sqlite3.Connection | None:
     if _reader is not None and _reader[0] == path:
         return _reader[1]
     close_reader()
+    reader: sqlite3.Connection | None
     reader = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    reader.execute("PRAGMA query_only = ON")
-    reader.execute("PRAGMA busy_timeout = 5000")
+    if reader.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+        reader.execute("PRAGMA query_only = ON")
+        reader.execute("PRAGMA busy_timeout = 0")  # never wait on the event loop
+    else:  # a reader could wait for writers here: keep every read on the ORM's thread
+        reader.close()
+        reader = None
     _reader = (path, reader)
     return reader
 
@@ -86,9 +99,26 @@ def _inline_reader(conn: BaseDBAsyncClient) -> sqlite3.Connection | None:
 def close_reader() -> None:
     """Close the inline reader (at shutdown, or before the database file is replaced)."""
     global _reader
-    if _reader is not None:
+    if _reader is not None and _reader[1] is not None:
         _reader[1].close()
-        _reader = None
+    _reader = None
+
+
+def _read_inline(reader: sqlite3.Connection, sql: str, params: tuple[Any, ...]
+                 ) -> list[dict[str, Any]] | None:
+    """The rows, or None when SQLite is busy (a WAL reader almost never is): the caller then
+    reads through the ORM's connection, which may wait, off the event loop."""
+    try:
+        cursor = reader.execute(sql, params)
+        rows = cursor.fetchall()
+    except sqlite3.OperationalError as exc:
+        if (exc.sqlite_errorcode & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return None
+        raise OperationalError(exc) from exc  # the ORM's own exception, as on the other path
+    except sqlite3.Error as exc:
+        raise OperationalError(exc) from exc
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, row, strict=True)) for row in rows]
 
 
 async def fetch(sql: str, *params: Any) -> list[dict[str, Any]]:
@@ -96,13 +126,9 @@ async def fetch(sql: str, *params: Any) -> list[dict[str, Any]]:
     conn, sql = _connection(sql)
     reader = _inline_reader(conn) if sql.lstrip()[:6].upper() == "SELECT" else None
     if reader is not None:
-        try:
-            cursor = reader.execute(sql, params)
-            rows = cursor.fetchall()
-        except sqlite3.Error as exc:  # the ORM's own exception, as on the other path
-            raise OperationalError(exc) from exc
-        names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in rows]
+        rows = _read_inline(reader, sql, params)
+        if rows is not None:
+            return rows
     return list(await conn.execute_query_dict(sql, list(params)))
 
 

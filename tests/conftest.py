@@ -13,7 +13,7 @@ from bot.settings import Settings
 from storage.models import MODEL_MODULES
 from storage.pipeline import seed_stages
 from storage.purchasing_seed import seed_warehouse
-from storage.search_index import ensure_search_index
+from storage.search_index import ensure_search_index, forget_search_index
 from storage.sql import close_reader
 from tests.services import PostgresServer, unavailable
 
@@ -45,6 +45,7 @@ async def _open(url: str) -> AsyncIterator[None]:
         await ensure_search_index()
         yield
         close_reader()
+        forget_search_index()
 
 
 @pytest.fixture

@@ -3,25 +3,29 @@ faster paths that must give exactly what the plain ones give."""
 
 from __future__ import annotations
 
+import asyncio
 import random
+import sqlite3
 from pathlib import Path
 
 import pytest
 from tortoise import connections
+from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.exceptions import OperationalError
 from tortoise.transactions import in_transaction
 
 from storage import search_index, sql
 from storage.contacts import NewContact, create_contact, make_search_key, search_contacts
 from storage.db import close_db, init_db
-from storage.models import Contact, Role
+from storage.models import Contact, Role, Stage
+from storage.pipeline import stages
 from storage.users import create_user
 
 FIRST = ["Ann", "Zoé", "Marc", "Léa", "Hugo", "Sean"]
 LAST = ["Martin", "Dubois", "O\"Brien", "l'Huillier", "Petit_Roux", "100% Bio"]
 NEEDLES = ["martin", "ann", "zoé", "o\"brien", "l'hui", "petit_roux", "_", "100%", "% bio",
            "ann martin", "acme.example", "0612", "06 12 34", "612345", "+336", "c7@", "xyz",
-           "ma", "é", "", "  dubois  ", "ÉTÉ"]
+           "ma", "é", "", "  dubois  ", "ÉTÉ", "ann\x00martin", "\\", "c7@\x00"]
 
 
 async def _people(n: int) -> tuple[list[object], list[object]]:
@@ -47,9 +51,10 @@ async def test_the_index_gives_what_reading_every_key_gives(
         for person in people:
             for needle in NEEDLES:
                 with_index = await search_contacts(person, needle, limit)  # type: ignore[arg-type]
-                monkeypatch.setattr(search_index, "_ready", False)
+                ready = search_index._ready_for
+                monkeypatch.setattr(search_index, "_ready_for", None)
                 walked = await search_contacts(person, needle, limit)  # type: ignore[arg-type]
-                monkeypatch.setattr(search_index, "_ready", True)
+                monkeypatch.setattr(search_index, "_ready_for", ready)
                 assert [c.id for c in with_index] == [c.id for c in walked], (needle, limit)
 
 
@@ -77,12 +82,15 @@ async def test_the_index_follows_every_insert_update_and_delete(db: str) -> None
     assert await search_contacts(alice, "zhao") == []
 
 
-async def test_a_database_without_the_index_gets_it_filled_at_start(tmp_path: Path) -> None:
+async def test_a_database_without_a_complete_index_gets_it_filled_at_start(
+    tmp_path: Path,
+) -> None:
     url = f"sqlite://{tmp_path}/old.db"
     await init_db(url)
     alice = await create_user("alice", Role.SALES)
     ann = await create_contact(alice, NewContact("Ann Lee", email="ann@lee.example"), region="FR")
-    await connections.get("default").execute_script(  # a database from before the index
+    conn = connections.get("default")
+    await conn.execute_script(  # a database from before the index
         "DROP TRIGGER contacts_fts_insert; DROP TRIGGER contacts_fts_update; "
         "DROP TRIGGER contacts_fts_delete; DROP TABLE contacts_fts;"
     )
@@ -92,8 +100,35 @@ async def test_a_database_without_the_index_gets_it_filled_at_start(tmp_path: Pa
         assert await search_index.candidates(["ann@lee"]) == [ann.id]
         bob = await create_contact(alice, NewContact("Bob Lee"), region="FR")
         assert await search_index.candidates(["bob lee"]) == [bob.id]  # triggers are back
+        # A build cut short, or rows written while the triggers were missing: rebuilt.
+        await connections.get("default").execute_query(
+            "INSERT INTO contacts_fts(contacts_fts) VALUES ('delete-all')")
+        assert await search_index.candidates(["bob lee"]) == []
+        await close_db()
+        await init_db(url)
+        assert [c.id for c in await search_contacts(alice, "lee")] == [ann.id, bob.id]
+        assert await search_index.candidates(["bob lee"]) == [bob.id]
     finally:
         await close_db()
+
+
+async def test_an_index_that_cannot_be_built_leaves_nothing_and_search_walks(
+    db: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = await create_user("alice", Role.SALES)
+    ann = await create_contact(alice, NewContact("Ann Lee"), region="FR")
+    conn = connections.get("default")
+    await conn.execute_script(
+        "DROP TRIGGER contacts_fts_insert; DROP TRIGGER contacts_fts_update; "
+        "DROP TRIGGER contacts_fts_delete; DROP TABLE contacts_fts;"
+    )  # as on a SQLite without FTS5: the table is created, then the next statement fails
+    monkeypatch.setattr(search_index, "_DDL", search_index._DDL + "CREATE TRIGGER broken;")
+    assert await search_index.ensure_search_index() is False
+    tables = await conn.execute_query_dict(
+        "SELECT name FROM sqlite_master WHERE name LIKE 'contacts_fts%'")
+    assert tables == []  # rolled back whole
+    assert [c.id for c in await search_contacts(alice, "ann lee")] == [ann.id]
+    await create_contact(alice, NewContact("Bob Lee"), region="FR")  # no trigger to trip on
 
 
 async def test_postgres_keeps_the_walk(any_db: str) -> None:
@@ -103,6 +138,29 @@ async def test_postgres_keeps_the_walk(any_db: str) -> None:
     expected = [ann.id] if any_db == "sqlite" else None
     assert await search_index.candidates(["ann lee"]) == expected
     assert [c.id for c in await search_contacts(alice, "ann lee")] == [ann.id]
+
+
+async def test_a_read_during_another_tasks_transaction_waits_for_its_commit(db: str) -> None:
+    first = (await stages())[0]
+    written, release = asyncio.Event(), asyncio.Event()
+
+    async def edit_in_a_transaction() -> None:
+        async with in_transaction():
+            stage = await Stage.get(id=first.id)
+            stage.probability = 77
+            await stage.save()  # clears the stage cache before the commit
+            written.set()
+            await release.wait()
+
+    writer = asyncio.create_task(edit_in_a_transaction())
+    await written.wait()
+    reader = asyncio.create_task(stages())  # must not cache the row from before the commit
+    await asyncio.sleep(0.05)
+    assert not reader.done()
+    release.set()
+    await writer
+    assert (await reader)[0].probability == 77
+    assert (await stages())[0].probability == 77
 
 
 async def test_inline_reads_see_every_commit_and_a_transaction_reads_its_own_rows(
@@ -127,3 +185,20 @@ async def test_inline_reads_see_every_commit_and_a_transaction_reads_its_own_row
         await sql.fetch("SELECT * FROM no_such_table")
     await sql.execute("UPDATE contacts SET name = ? WHERE name = ?", "Anne", "Ann")
     assert [r["name"] for r in await sql.fetch(names)] == ["Anne", "Chloé"]
+
+
+def test_a_file_not_in_wal_mode_is_never_read_inline(tmp_path: Path) -> None:
+    path = tmp_path / "rollback-journal.db"
+    with sqlite3.connect(path) as con:
+        con.execute("PRAGMA journal_mode = DELETE")
+        con.execute("CREATE TABLE t (x)")
+    wal = tmp_path / "wal.db"
+    with sqlite3.connect(wal) as con:
+        con.execute("PRAGMA journal_mode = WAL")
+    sql.close_reader()
+    try:
+        # a reader there could wait for a writer, on the event loop: reads stay on the ORM's
+        assert sql._inline_reader(SqliteClient(str(path), connection_name="x")) is None
+        assert sql._inline_reader(SqliteClient(str(wal), connection_name="y")) is not None
+    finally:
+        sql.close_reader()
