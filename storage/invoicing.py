@@ -44,7 +44,7 @@ from storage.models import (
 )
 from storage.outbox import Attachment, queue_email
 from storage.pipeline import get_deal
-from storage.products import get_product
+from storage.products import check_line_input, get_product
 
 __all__ = [
     "CREDIT_SERIES",
@@ -362,10 +362,7 @@ async def add_invoice_line(
     unit_price_cents: int | None = None,
 ) -> InvoiceLine:
     """Add a catalogue line to a draft invoice."""
-    if quantity <= 0:
-        raise InvalidInput("quantity", value=str(quantity))
-    if unit_price_cents is not None and unit_price_cents < 0:
-        raise InvalidInput("amount", value=unit_price_cents)
+    check_line_input(quantity, unit_price_cents)
     invoice = await _draft(actor, invoice_id)
     product = await get_product(sku)
     _check_rate(product.vat_rate_bp, seller)

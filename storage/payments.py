@@ -701,19 +701,10 @@ async def quarantine_message(
     raw: bytes, reason: str, now: datetime,
 ) -> InboxMessage:
     """Keep an untrusted message with its reason and tell admins and managers; never settles."""
-    async with in_transaction():
-        row = await _message_row(
-            message_id, InboxStatus.QUARANTINED,
-            **_clip({"folder": folder, "uid": uid, "sender": sender, "subject": subject,
-                     "raw_message": raw, "reason": reason}),
-        )
-        params = {"id": row.id, "sender": row.sender, "subject": row.subject, "reason": reason}
-        for user in await User.filter(role__in=list(QUARANTINE_ROLES), active=True):
-            await Alert.get_or_create(
-                dedupe_key=f"quarantine:{message_id}:u{user.id}"[:200],
-                defaults={"user_id": user.id, "kind": "quarantined", "params": params},
-            )
-    return row
+    return await _keep_for_people(
+        InboxStatus.QUARANTINED, "quarantine", "quarantined", message_id=message_id,
+        folder=folder, uid=uid, sender=sender, subject=subject, raw=raw, reason=reason,
+    )
 
 
 async def store_unrecognised(
@@ -721,17 +712,28 @@ async def store_unrecognised(
     raw: bytes, reason: str, now: datetime,
 ) -> InboxMessage:
     """Keep a trusted message with nothing recognisable, with the reason, for a human."""
+    return await _keep_for_people(
+        InboxStatus.UNRECOGNISED, "unrecognised", "mail_unrecognised", message_id=message_id,
+        folder=folder, uid=uid, sender=sender, subject=subject, raw=raw, reason=reason,
+    )
+
+
+async def _keep_for_people(
+    status: InboxStatus, key: str, kind: str, *, message_id: str, folder: str,
+    uid: int | None, sender: str, subject: str, raw: bytes, reason: str,
+) -> InboxMessage:
+    """The message row and, in the same transaction, one alert per admin and manager."""
     async with in_transaction():
         row = await _message_row(
-            message_id, InboxStatus.UNRECOGNISED,
+            message_id, status,
             **_clip({"folder": folder, "uid": uid, "sender": sender, "subject": subject,
                      "raw_message": raw, "reason": reason}),
         )
         params = {"id": row.id, "sender": row.sender, "subject": row.subject, "reason": reason}
         for user in await User.filter(role__in=list(QUARANTINE_ROLES), active=True):
             await Alert.get_or_create(
-                dedupe_key=f"unrecognised:{message_id}:u{user.id}"[:200],
-                defaults={"user_id": user.id, "kind": "mail_unrecognised", "params": params},
+                dedupe_key=f"{key}:{message_id}:u{user.id}"[:200],
+                defaults={"user_id": user.id, "kind": kind, "params": params},
             )
     return row
 

@@ -16,6 +16,7 @@ from storage.pipeline import get_deal
 
 __all__ = [
     "add_deal_line",
+    "check_line_input",
     "create_product",
     "deal_lines",
     "get_product",
@@ -27,6 +28,14 @@ __all__ = [
 
 _SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 PRODUCT_FIELDS = ["sku", "name", "unit", "unit_price_cents", "vat_rate_bp", "active"]
+
+
+def check_line_input(quantity: Decimal, unit_price_cents: int | None) -> None:
+    """A line's quantity is positive and its price override (if any) not negative."""
+    if quantity <= 0:
+        raise InvalidInput("quantity", value=str(quantity))
+    if unit_price_cents is not None and unit_price_cents < 0:
+        raise InvalidInput("amount", value=unit_price_cents)
 
 
 def line_net_cents(quantity: Decimal, unit_price_cents: int) -> int:
@@ -130,10 +139,7 @@ async def add_deal_line(
     unit_price_cents: int | None = None,
 ) -> DealLine:
     """Add a product line to a deal the user may change; the deal's amount follows its lines."""
-    if quantity <= 0:
-        raise InvalidInput("quantity", value=str(quantity))
-    if unit_price_cents is not None and unit_price_cents < 0:
-        raise InvalidInput("amount", value=unit_price_cents)
+    check_line_input(quantity, unit_price_cents)
     deal = await get_deal(actor, deal_id)
     product = await get_product(sku)
     if product.currency != deal.currency:
