@@ -2,6 +2,13 @@
 
 An invalid or missing value stops the program with one line naming the variable
 (`SettingsError`, exit code 2); secrets are `SecretStr` and never printed.
+
+An empty value (`QUIET_HOURS=` in `.env` or the environment) means empty, never "use the
+default": an optional setting becomes unset, a text setting empty, a number invalid.
+
+The company's legal identity has no default. Serving real people (a Telegram token or
+`SMTP_HOST` set) requires it (`LEGAL_REQUIRED`, and `COMPANY_VAT` when VAT is charged);
+the local console without it runs on a demo identity whose every document is a SPECIMEN.
 """
 
 from __future__ import annotations
@@ -14,7 +21,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "SettingsError", "load_settings"]
+__all__ = ["LEGAL_REQUIRED", "Settings", "SettingsError", "load_settings"]
+
+# Printed on every invoice by law (Code de commerce L441-9, R123-237; CGI 242 nonies A) or
+# needed to be paid (the IBAN of the credit transfer). COMPANY_VAT is required as well when
+# any VAT rate is charged; RCS city, capital, SIRET and BIC are printed when set.
+LEGAL_REQUIRED = ("COMPANY_NAME", "COMPANY_ADDRESS", "COMPANY_SIREN", "COMPANY_IBAN",
+                  "COMPANY_EMAIL")
 
 
 class SettingsError(Exception):
@@ -28,7 +41,7 @@ class Settings(BaseSettings):
         env_file=".env",
         env_file_encoding="utf-8",
         extra="ignore",
-        env_ignore_empty=True,
+        env_ignore_empty=False,
         populate_by_name=True,
     )
 
@@ -46,18 +59,18 @@ class Settings(BaseSettings):
     default_currency: str = "EUR"
     default_language: Literal["fr", "en"] = "fr"
     phone_region: str = "FR"
-    # Company identity (invoices)
-    company_name: str = "Entonnoir Démo SAS"
-    company_address: str = "1 rue de la Paix\n75002 Paris\nFrance"
+    # Company identity (invoices): no defaults, see LEGAL_REQUIRED.
+    company_name: str = ""
+    company_address: str = ""
     company_country: str = "FR"
-    company_siren: str = "732829320"
-    company_siret: str = "73282932000074"
-    company_vat: str = "FR44732829320"
-    company_rcs_city: str = "Paris"
-    company_capital: str = "10 000 €"
-    company_iban: str = "FR7630006000011234567890189"
-    company_bic: str = "AGRIFRPP"
-    company_email: str = "factures@entonnoir.example"
+    company_siren: str = ""
+    company_siret: str = ""
+    company_vat: str = ""
+    company_rcs_city: str = ""
+    company_capital: str = ""
+    company_iban: str = ""
+    company_bic: str = ""
+    company_email: str = ""
     payment_terms_days: int = Field(default=30, ge=0, le=60)
     late_penalty_rate: Decimal = Decimal("12.0")
     recovery_indemnity_eur: int = 40
@@ -89,6 +102,23 @@ class Settings(BaseSettings):
     dunning_days: str = "1,15,30,45"
     outbox_flush_seconds: int = Field(default=30, ge=1)
     alert_flush_seconds: int = Field(default=5, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_unset(cls, data: object) -> object:
+        """`NAME=` unsets an optional setting (token, hosts, files) instead of defaulting."""
+        if not isinstance(data, dict):
+            return data
+        out = dict(data)
+        for key, value in data.items():
+            if value != "":
+                continue
+            name = str(key).lower()
+            name = "timezone" if name == "company_timezone" else name
+            field = cls.model_fields.get(name)
+            if field is not None and field.default is None and not field.is_required():
+                out[key] = None
+        return out
 
     @field_validator("timezone")
     @classmethod
@@ -123,18 +153,18 @@ class Settings(BaseSettings):
     def _iban(cls, value: str) -> str:
         from stdnum import iban
 
-        if not iban.is_valid(value):
+        if value and not iban.is_valid(value):
             raise ValueError("a valid IBAN")
-        return iban.compact(value)
+        return iban.compact(value) if value else value
 
     @field_validator("company_siren")
     @classmethod
     def _siren(cls, value: str) -> str:
         from stdnum.fr import siren
 
-        if not siren.is_valid(value):
+        if value and not siren.is_valid(value):
             raise ValueError("a valid 9-digit SIREN")
-        return siren.compact(value)
+        return siren.compact(value) if value else value
 
     @field_validator("company_siret")
     @classmethod
@@ -202,6 +232,20 @@ class Settings(BaseSettings):
 
     # Derived values (plain values handed down to the layers below).
     @property
+    def serves_people(self) -> bool:
+        """A Telegram token or an SMTP server: documents reach real people."""
+        return self.telegram_bot_token is not None or bool(self.smtp_host)
+
+    def missing_identity(self) -> str | None:
+        """The first legal setting missing for real invoices (env name), or None."""
+        for name in LEGAL_REQUIRED:
+            if not str(getattr(self, name.lower())).strip():
+                return name
+        if any(bp > 0 for bp in self.vat_rates_bp) and not self.company_vat:
+            return "COMPANY_VAT"
+        return None
+
+    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
@@ -221,9 +265,14 @@ class Settings(BaseSettings):
 def load_settings(**overrides: object) -> Settings:
     """Read the settings once; any problem becomes one `SettingsError` line."""
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
         name = "_".join(str(p) for p in first.get("loc", ())).upper() or "settings"
         message = str(first.get("msg", "invalid value")).removeprefix("Value error, ")
         raise SettingsError(f"{name}: expected {message}") from None
+    if settings.serves_people and (missing := settings.missing_identity()) is not None:
+        raise SettingsError(
+            f"{missing}: expected a value: the company's legal identity is printed on every "
+            "invoice, and is required when TELEGRAM_BOT_TOKEN or SMTP_HOST is set")
+    return settings

@@ -32,6 +32,7 @@ from storage.models import (
     CollectionTask,
     Contact,
     Invoice,
+    InvoiceKind,
     InvoiceStatus,
     Role,
     User,
@@ -275,6 +276,7 @@ async def _pending_tasks(today: date, levels: tuple[int, ...] | list[int]) -> li
         status=CollectionStatus.OPEN,
         disputed=False,
         invoice__status__in=list(OPEN_INVOICE),
+        invoice__kind=InvoiceKind.INVOICE,
     ).prefetch_related("invoice", "invoice__contact"))
 
 
@@ -286,7 +288,7 @@ async def _still_due(tasks: list[CollectionTask], today: date) -> set[int]:
     rows = await CollectionTask.filter(
         Q(promised_date__isnull=True) | Q(promised_date__lt=today),
         id__in=[t.id for t in tasks], status=CollectionStatus.OPEN, disputed=False,
-        invoice__status__in=list(OPEN_INVOICE),
+        invoice__status__in=list(OPEN_INVOICE), invoice__kind=InvoiceKind.INVOICE,
     ).values("id", "invoice__total_gross_cents", "invoice__paid_cents")
     return {int(r["id"]) for r in rows
             if int(r["invoice__total_gross_cents"]) - int(r["invoice__paid_cents"]) > 0}
@@ -300,9 +302,10 @@ async def scan_overdue(
 ) -> ScanResult:
     """Open a task per newly overdue invoice and run the dunning levels due (idempotent)."""
     result = ScanResult()
-    # 1. Invoices overdue without a task.
+    # 1. Invoices overdue without a task (a credit note is never a receivable).
     fresh = list(await Invoice.filter(
-        status__in=list(OPEN_INVOICE), due_date__lt=today, collection__id__isnull=True
+        status__in=list(OPEN_INVOICE), due_date__lt=today, collection__id__isnull=True,
+        kind=InvoiceKind.INVOICE,
     ).prefetch_related("contact"))
     # Sorted here, not in SQL: ORDER BY due_date makes SQLite walk the due-date index over
     # every past invoice instead of the (status, due_date) one (6 s instead of 0.1 s at 1M).

@@ -8,6 +8,12 @@ Numbering is gapless per series and year: the number is taken at issue, inside t
 issuing transaction, by an atomic `UPDATE number_counters SET last_value = last_value + 1`
 (a row lock on PostgreSQL; the SQLite client serialises transactions), backed by the
 unique (series, year, seq) constraint. A failed issue rolls the counter back with it.
+
+Issued documents never change: the issuing transaction also renders the numbered document
+through the caller's `Render` and stores its bytes (`storage.documents`); every later send
+delivers those bytes. A credit note is not a receivable: it has no due date and no payment
+reference, is never open or overdue, and when the credited invoice was already (partly)
+paid it opens a refund owed to the client (`storage.refunds`).
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from stdnum import iso11649
@@ -28,6 +35,7 @@ from tortoise.transactions import in_transaction
 from storage import audit
 from storage.access import can_write_owned, reads_everything
 from storage.contacts import get_contact
+from storage.documents import Render, freeze
 from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage.models import (
     Contact,
@@ -50,6 +58,7 @@ __all__ = [
     "CREDIT_SERIES",
     "INVOICE_SERIES",
     "LEGAL_MAX_TERMS_DAYS",
+    "InvoiceList",
     "IssueResult",
     "Seller",
     "Totals",
@@ -82,6 +91,7 @@ INVOICE_SERIES = "F"
 CREDIT_SERIES = "A"
 LEGAL_MAX_TERMS_DAYS = 60
 OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.SENT, InvoiceStatus.PARTIALLY_PAID)
+CREDITABLE = (*OPEN_STATUSES, InvoiceStatus.PAID)
 
 
 @dataclass(frozen=True)
@@ -99,6 +109,8 @@ class Seller:
     rcs_city: str = ""
     capital: str = ""
     bic: str = ""
+    # Demo identity (console without settings): every document says SPECIMEN, XML is a test.
+    specimen: bool = False
     payment_terms_days: int = 30
     late_penalty_rate: Decimal = Decimal("12.0")
     recovery_indemnity_eur: int = 40
@@ -237,29 +249,65 @@ async def invoice_lines(invoice_id: int) -> list[InvoiceLine]:
     return list(await InvoiceLine.filter(invoice_id=invoice_id).order_by("position", "id"))
 
 
-async def list_invoices(
-    actor: User, scope: str, today: date, limit: int = 30
-) -> tuple[list[Invoice], dict[str, int]]:
-    """`draft`, `open`, `overdue`, `paid` or all; with the amount per currency (due, for open)."""
+_SCOPES = {
+    "": "all", "all": "all", "toutes": "all",
+    "draft": "draft", "drafts": "draft", "brouillon": "draft", "brouillons": "draft",
+    "open": "open", "ouvertes": "open", "ouverte": "open",
+    "overdue": "overdue", "retard": "overdue", "echues": "overdue", "échues": "overdue",
+    "paid": "paid", "payees": "paid", "payées": "paid",
+}
+
+
+@dataclass(frozen=True)
+class InvoiceList:
+    """A page of invoices and the total of the WHOLE scope per currency; `scope` says what
+    the total counts (`draft`: drafts; `open`/`overdue`: what is still due on invoices;
+    `paid`: paid invoices; `all`: issued invoices minus credit notes, so that an invoice
+    cancelled by its credit note counts for nothing; drafts left out)."""
+
+    scope: str
+    rows: list[Invoice]
+    totals: dict[str, int]
+
+
+def _scope_query(actor: User, scope: str, today: date) -> Any:
     query = Invoice.filter(visible_invoices(actor))
-    scope = (scope or "").strip().lower()
-    if scope in ("draft", "brouillon", "drafts"):
-        query = query.filter(status=InvoiceStatus.DRAFT)
-    elif scope in ("open", "ouvertes", "ouverte"):
-        query = query.filter(status__in=list(OPEN_STATUSES))
-    elif scope in ("overdue", "retard", "echues", "échues"):
-        query = query.filter(status__in=list(OPEN_STATUSES), due_date__lt=today)
-    elif scope in ("paid", "payees", "payées"):
-        query = query.filter(status=InvoiceStatus.PAID)
-    elif scope not in ("", "all", "toutes"):
-        raise InvalidInput("invoice_scope", value=scope)
-    found = list(await query.prefetch_related("contact").order_by("-id").limit(limit))
+    if scope == "draft":
+        return query.filter(status=InvoiceStatus.DRAFT)
+    if scope == "open":
+        return query.filter(status__in=list(OPEN_STATUSES), kind=InvoiceKind.INVOICE)
+    if scope == "overdue":
+        return query.filter(status__in=list(OPEN_STATUSES), kind=InvoiceKind.INVOICE,
+                            due_date__lt=today)
+    if scope == "paid":
+        return query.filter(status=InvoiceStatus.PAID, kind=InvoiceKind.INVOICE)
+    return query
+
+
+async def _scope_totals(actor: User, scope: str, today: date) -> dict[str, int]:
     totals: dict[str, int] = {}
-    outstanding = scope in ("open", "ouvertes", "ouverte", "overdue", "retard", "echues", "échues")
-    for inv in found:
-        amount = inv.total_gross_cents - (inv.paid_cents if outstanding else 0)
-        totals[inv.currency] = totals.get(inv.currency, 0) + amount
-    return found, totals
+    query = _scope_query(actor, scope, today)
+    if scope == "all":  # invoiced minus credited: a cancelled invoice nets to nothing
+        query = query.exclude(status=InvoiceStatus.DRAFT)
+    for row in await query.values("currency", "kind", "total_gross_cents", "paid_cents"):
+        amount = int(row["total_gross_cents"])
+        if scope in ("open", "overdue"):
+            amount -= int(row["paid_cents"])
+        if row["kind"] == InvoiceKind.CREDIT_NOTE:
+            amount = -amount
+        totals[row["currency"]] = totals.get(row["currency"], 0) + amount
+    return totals
+
+
+async def list_invoices(actor: User, scope: str, today: date, limit: int = 30) -> InvoiceList:
+    """`draft`, `open`, `overdue`, `paid` or all (newest first), with the scope's total per
+    currency. Credit notes are never open, overdue or paid: they appear in `all` only."""
+    name = _SCOPES.get((scope or "").strip().lower())
+    if name is None:
+        raise InvalidInput("invoice_scope", value=scope)
+    found = list(await _scope_query(actor, name, today).prefetch_related("contact")
+                 .order_by("-id").limit(limit))
+    return InvoiceList(name, found, await _scope_totals(actor, name, today))
 
 
 # ---------------------------------------------------------------- drafts
@@ -445,8 +493,11 @@ def _missing_for_issue(customer: Contact) -> str | None:
     return None if (customer.billing_address or "").strip() else "billing_address"
 
 
-async def issue_invoice(actor: User, invoice_id: int, seller: Seller, today: date) -> IssueResult:
-    """Number a draft (gapless), fix its dates and RF reference; queue its email if possible."""
+async def issue_invoice(
+    actor: User, invoice_id: int, seller: Seller, today: date, *, render: Render
+) -> IssueResult:
+    """Number a draft (gapless), fix its dates and RF reference, freeze its PDF (`render`),
+    queue its email if possible — one transaction."""
     invoice = await _draft(actor, invoice_id)
     lines = await invoice_lines(invoice.id)
     if not lines:
@@ -462,6 +513,7 @@ async def issue_invoice(actor: User, invoice_id: int, seller: Seller, today: dat
     await _ensure_counter(series, today.year)
     async with in_transaction():
         invoice = await _issue_locked(actor, invoice, series, today, due, customer)
+        await freeze(invoice.id, render)
         queued = False
         if customer.billing_email:
             queued = await _queue_invoice_email(invoice, customer, seller) is not None
@@ -469,7 +521,8 @@ async def issue_invoice(actor: User, invoice_id: int, seller: Seller, today: dat
 
 
 async def _issue_locked(
-    actor: User | None, invoice: Invoice, series: str, today: date, due: date, customer: Contact
+    actor: User | None, invoice: Invoice, series: str, today: date, due: date | None,
+    customer: Contact,
 ) -> Invoice:
     claimed = await Invoice.filter(id=invoice.id, status=InvoiceStatus.DRAFT).update(
         status=InvoiceStatus.ISSUED)
@@ -482,7 +535,9 @@ async def _issue_locked(
     invoice.series, invoice.year, invoice.seq, invoice.number = series, today.year, seq, number
     invoice.issue_date, invoice.due_date = today, due
     invoice.sale_date = invoice.sale_date or today
-    invoice.rf_reference = rf_reference(number)
+    # A credit note is paid by nobody: no payment reference (nor due date).
+    credit = invoice.kind == InvoiceKind.CREDIT_NOTE
+    invoice.rf_reference = None if credit else rf_reference(number)
     invoice.language = customer.invoice_language or invoice.language
     await invoice.save(update_fields=[
         "status", "series", "year", "seq", "number", "issue_date", "due_date", "sale_date",
@@ -490,7 +545,7 @@ async def _issue_locked(
     ])
     await audit.record(actor, "invoice", invoice.id, "issue", None,
                        {"number": number, "gross_cents": totals.gross_cents,
-                        "due_date": due.isoformat()})
+                        "due_date": due.isoformat() if due else None})
     return invoice
 
 
@@ -562,9 +617,16 @@ async def mark_invoice_sent(invoice_id: int) -> bool:
 
 
 async def credit_invoice(
-    actor: User, ref: str, reason: str, seller: Seller, today: date
+    actor: User, ref: str, reason: str, seller: Seller, today: date, *, render: Render,
+    now: datetime | None = None,
 ) -> Invoice:
-    """Cancel an issued (unpaid) invoice by a credit note numbered in its own series."""
+    """Cancel an issued invoice by a credit note numbered in its own series, frozen like an
+    invoice. When the invoice was already (partly) paid, what the client paid becomes a
+    refund owed to them (`storage.refunds`); an open collection task on it closes."""
+    from storage.collections import close_for_invoice
+    from storage.refunds import open_refund
+
+    now = now or datetime.now(UTC)
     reason = " ".join((reason or "").split())
     if not reason:
         raise InvalidInput("credit_reason")
@@ -574,14 +636,14 @@ async def credit_invoice(
         raise Conflict("not_creditable", ref=original.number or f"I{original.id}")
     if original.status == InvoiceStatus.DRAFT:
         raise Conflict("invoice_draft", ref=f"I{original.id}")
-    if original.status not in (InvoiceStatus.ISSUED, InvoiceStatus.SENT):
+    if original.status not in CREDITABLE:
         raise Conflict("not_creditable", ref=original.number)
     lines = await invoice_lines(original.id)
     customer = await Contact.get(id=original.contact_id)
     await _ensure_counter(CREDIT_SERIES, today.year)
     async with in_transaction():
         cancelled = await Invoice.filter(
-            id=original.id, status__in=[InvoiceStatus.ISSUED, InvoiceStatus.SENT]
+            id=original.id, status__in=list(CREDITABLE)
         ).update(status=InvoiceStatus.CANCELLED)
         if not cancelled:
             raise Conflict("not_creditable", ref=original.number)
@@ -598,7 +660,12 @@ async def credit_invoice(
                 unit_price_cents=line.unit_price_cents, vat_rate_bp=line.vat_rate_bp,
                 net_cents=line.net_cents,
             )
-        credit = await _issue_locked(actor, credit, CREDIT_SERIES, today, today, customer)
+        credit = await _issue_locked(actor, credit, CREDIT_SERIES, today, None, customer)
+        await freeze(credit.id, render)
+        # Paid so far, read again after the cancelling UPDATE: no payment can land after it.
+        paid = await Invoice.filter(id=original.id).values_list("paid_cents", flat=True)
+        await open_refund(credit, int(paid[0]), now)
+        await close_for_invoice(original.id, now, reason="credited")
         await audit.record(actor, "invoice", original.id, "credit", None,
                            {"credit_note": credit.number, "reason": reason})
         if customer.billing_email and customer.billing_address:

@@ -39,6 +39,7 @@ from tortoise.transactions import in_transaction
 
 from storage.collections import close_for_invoice
 from storage.errors import Conflict, Forbidden, NotFound
+from storage.refunds import match_refund_debits
 from storage.models import (
     Alert,
     AuditLog,
@@ -600,6 +601,8 @@ async def _write(batch: _Batch, payments: list[_PaymentRow]) -> None:
     """Write the batch's rows: payments, invoices, payer IBANs, collection tasks, alerts."""
     if payments:
         await _insert_many(Payment, [p.row(batch.now) for p in payments])
+        await match_refund_debits([p.entry_ref for p in payments
+                                   if p.direction == PaymentDirection.DEBIT], batch.now)
     if batch.invoices:
         await _update_invoices(list(batch.invoices.values()), batch.now)
     if batch.ibans:

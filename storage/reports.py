@@ -23,6 +23,7 @@ from storage.models import (
     AppSetting,
     Deal,
     Invoice,
+    InvoiceKind,
     Payment,
     PaymentDirection,
     POStatus,
@@ -153,7 +154,8 @@ async def forecast_by_month(actor: User, currency: str, today: date) -> list[tup
 
 
 async def _receivables(currency: str) -> list[dict[str, object]]:
-    return list(await Invoice.filter(status__in=list(OPEN_INVOICE), currency=currency).values(
+    return list(await Invoice.filter(status__in=list(OPEN_INVOICE), currency=currency,
+                                      kind=InvoiceKind.INVOICE).values(
         "id", "number", "due_date", "total_gross_cents", "paid_cents", "contact__name",
         "owner__name", "issue_date"))
 
@@ -269,7 +271,7 @@ async def digest_for(since: datetime, now: datetime, today: date, day_start: dat
                      currency: str) -> Digest:
     """What happened since the last digest and what is due today (the team's figures)."""
     overdue = await Invoice.filter(status__in=list(OPEN_INVOICE), due_date__lt=today,
-                                   currency=currency).values("total_gross_cents", "paid_cents")
+                                   currency=currency, kind=InvoiceKind.INVOICE).values("total_gross_cents", "paid_cents")
     payments = await Payment.filter(created_at__gte=since, created_at__lt=now,
                                     direction=PaymentDirection.CREDIT, currency=currency
                                     ).values_list("amount_cents", flat=True)

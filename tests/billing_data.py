@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from mail.documents import invoice_renderer
 from storage.contacts import NewContact, create_contact, set_billing
 from storage.invoicing import Seller
 from storage.models import Contact, ContactKind, Deal, Product, Role, User
@@ -12,7 +13,7 @@ from storage.pipeline import create_deal, win_deal
 from storage.products import add_deal_line, create_product
 from storage.users import create_user
 
-__all__ = ["SELLER", "Billing", "make_billing"]
+__all__ = ["RENDER", "SELLER", "SELLER_SETTINGS", "Billing", "make_billing"]
 
 SELLER = Seller(
     name="Entonnoir Démo SAS",
@@ -26,6 +27,14 @@ SELLER = Seller(
     bic="AGRIFRPP",
     email="factures@entonnoir.example",
 )
+RENDER = invoice_renderer(SELLER)  # freezes issued documents with SELLER's identity
+# The same identity as settings (tests configure what they need: no demo default).
+SELLER_SETTINGS = {
+    "company_name": SELLER.name, "company_address": SELLER.address,
+    "company_siren": SELLER.siren, "company_siret": SELLER.siret, "company_vat": SELLER.vat,
+    "company_rcs_city": SELLER.rcs_city, "company_capital": SELLER.capital,
+    "company_iban": SELLER.iban, "company_bic": SELLER.bic, "company_email": SELLER.email,
+}
 
 
 @dataclass

@@ -16,6 +16,7 @@ from storage.purchasing_seed import seed_warehouse
 from storage.search_index import ensure_search_index, forget_search_index
 from storage.sql import close_reader
 from tests.services import PostgresServer, unavailable
+from tests.billing_data import SELLER_SETTINGS
 
 pytest_plugins = ["tests.harness"]
 
@@ -78,4 +79,5 @@ def settings(tmp_path: Path) -> Settings:
         default_language="en",
         # Explicit: Tortoise exports TIMEZONE=UTC into os.environ, which Settings would read.
         timezone="Europe/Paris",
+        **SELLER_SETTINGS,  # the legal identity has no default: tests set it
     )

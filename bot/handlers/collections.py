@@ -22,6 +22,7 @@ from storage.collections import (
     send_reminder_now,
     set_disputed,
 )
+from bot.handlers.invoices import refund_lines
 from storage.errors import InvalidInput
 from storage.ids import parse_id
 from storage.parsing import parse_date
@@ -36,8 +37,9 @@ async def collections(update: Update, ctx: Ctx) -> None:
     """`/collections`: open tasks with amount and days overdue, oldest first."""
     _, today = _today(ctx)
     rows = await list_collections(ctx.actor, today)
+    refunds = await refund_lines(ctx)  # money WE owe back: credit notes on paid invoices
     if not rows:
-        await reply(update, ctx, tr(ctx, "coll.none"))
+        await reply(update, ctx, "\n".join([tr(ctx, "coll.none"), *refunds]))
         return
     lines = [tr(ctx, "coll.title")]
     for r in rows:
@@ -49,7 +51,7 @@ async def collections(update: Update, ctx: Ctx) -> None:
         if r.disputed:
             line += tr(ctx, "coll.disputed")
         lines.append(line)
-    await reply(update, ctx, "\n".join(lines))
+    await reply(update, ctx, "\n".join([*lines, *refunds]))
 
 
 async def _call_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:

@@ -1,8 +1,9 @@
-"""Invoices: /invoice, /newinvoice, /issue, /send, /invoices, /invoicepdf, /creditnote, /billing."""
+"""Invoices: /invoice, /newinvoice, /issue, /send, /invoices, /invoicepdf, /creditnote,
+/refunded, /billing."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from telegram import Update
@@ -12,10 +13,10 @@ from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
 from bot.handlers.products import fmt_rate
 from bot.i18n import fmt_date, fmt_money, fmt_qty
-from bot.seller import seller_from_settings
+from bot.seller import renderer_from_settings, seller_from_settings
 from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, tr
-from mail.documents import invoice_document
 from storage.contacts import get_contact, set_billing
+from storage.documents import frozen_pdf
 from storage.errors import InvalidInput
 from storage.ids import parse_id
 from storage.invoicing import (
@@ -34,7 +35,8 @@ from storage.invoicing import (
     set_terms,
     terms_from_text,
 )
-from storage.models import Contact, Invoice, InvoiceKind, InvoiceStatus
+from storage.models import Contact, Invoice, InvoiceKind, InvoiceStatus, Refund
+from storage.refunds import list_refunds, mark_refunded
 
 BILLING_ALIASES = {
     "address": "billing_address", "adresse": "billing_address",
@@ -115,7 +117,8 @@ async def new_invoice(update: Update, ctx: Ctx) -> None:
 
 
 async def _issue(update: Update, ctx: Ctx, invoice_id: int) -> None:
-    result = await issue_invoice(ctx.actor, invoice_id, seller_from_settings(ctx.settings), _today(ctx))
+    result = await issue_invoice(ctx.actor, invoice_id, seller_from_settings(ctx.settings),
+                                 _today(ctx), render=renderer_from_settings(ctx.settings))
     await reply(update, ctx, _issued_text(ctx, result))
 
 
@@ -146,19 +149,46 @@ async def send(update: Update, ctx: Ctx) -> None:
 
 
 async def invoices(update: Update, ctx: Ctx) -> None:
-    """`/invoices [draft|open|overdue|paid]` with the total per currency."""
-    found, totals = await list_invoices(ctx.actor, args_text(ctx), _today(ctx))
-    if not found:
+    """`/invoices [draft|open|overdue|paid|refunds]`, with what the total counts."""
+    if args_text(ctx).strip().lower() in ("refunds", "remboursements"):
+        await reply(update, ctx, "\n".join(await refund_lines(ctx)) or tr(ctx, "refunds.none"))
+        return
+    listed = await list_invoices(ctx.actor, args_text(ctx), _today(ctx))
+    if not listed.rows:
         await reply(update, ctx, tr(ctx, "invoices.none"))
         return
     lang = ctx.lang
     rows = [tr(ctx, "invoices.row", ref=_ref(i), client=i.contact.name,
-               amount=fmt_money(i.total_gross_cents, i.currency, lang),
-               status=tr(ctx, f"status.{i.status.value}"),
-               due=tr(ctx, "invoices.row_due", due=fmt_date(i.due_date, lang)) if i.due_date else "")
-            for i in found]
-    amounts = " · ".join(fmt_money(v, cur, lang) for cur, v in sorted(totals.items()))
-    await reply(update, ctx, "\n".join([*rows, tr(ctx, "invoices.sum", amounts=amounts)]))
+               amount=fmt_money(-i.total_gross_cents if i.kind == InvoiceKind.CREDIT_NOTE
+                                else i.total_gross_cents, i.currency, lang),
+               status=tr(ctx, f"status.{i.status.value}") if i.kind == InvoiceKind.INVOICE
+               else tr(ctx, "invoices.credit_status"),
+               due=tr(ctx, "invoices.row_due", due=fmt_date(i.due_date, lang))
+               if i.due_date and i.kind == InvoiceKind.INVOICE else "")
+            for i in listed.rows]
+    amounts = " · ".join(fmt_money(v, cur, lang) for cur, v in sorted(listed.totals.items()))
+    await reply(update, ctx, "\n".join(
+        [*rows, tr(ctx, f"invoices.sum_{listed.scope}", amounts=amounts or "0")]))
+
+
+async def refund_lines(ctx: Ctx) -> list[str]:
+    """The refunds still to make, as lines (empty for people who do not handle them)."""
+    refunds = await list_refunds(ctx.actor)
+    if not refunds:
+        return []
+    return [tr(ctx, "refunds.title"), *(tr(
+        ctx, "refunds.row", credit_note=r.credit_note, number=r.invoice, contact=r.contact,
+        amount=fmt_money(r.amount_cents, r.currency, ctx.lang)) for r in refunds)]
+
+
+async def refunded(update: Update, ctx: Ctx) -> None:
+    """`/refunded A2026-00001`: the client owed a refund was paid back."""
+    text = args_text(ctx)
+    if not text:
+        raise InvalidInput("usage", usage="/refunded A2026-00001")
+    refund = await mark_refunded(ctx.actor, text, datetime.now(UTC))
+    await reply(update, ctx, tr(ctx, "refunds.done", ref=text.strip().upper(),
+                                amount=fmt_money(refund.amount_cents, refund.currency, ctx.lang)))
 
 
 async def invoice_pdf(update: Update, ctx: Ctx) -> None:
@@ -169,7 +199,7 @@ async def invoice_pdf(update: Update, ctx: Ctx) -> None:
     inv = await find_invoice(ctx.actor, text)
     if inv.number is None:
         raise InvalidInput("usage", usage=f"/issue I{inv.id}")
-    pdf = await invoice_document(inv.id, seller_from_settings(ctx.settings))
+    pdf = await frozen_pdf(inv.id, renderer_from_settings(ctx.settings))
     assert update.effective_chat is not None
     await ctx.bot.send_document(update.effective_chat.id, pdf, filename=f"{inv.number}.pdf",
                                 caption=tr(ctx, "invoices.pdf_caption", number=inv.number))
@@ -181,9 +211,14 @@ async def credit_note(update: Update, ctx: Ctx) -> None:
     if not parts:
         raise InvalidInput("usage", usage="/creditnote F2026-00042 reason")
     credit = await credit_invoice(ctx.actor, parts[0], parts[1] if len(parts) > 1 else "",
-                                  seller_from_settings(ctx.settings), _today(ctx))
+                                  seller_from_settings(ctx.settings), _today(ctx),
+                                  render=renderer_from_settings(ctx.settings))
     original = await get_invoice(ctx.actor, credit.credit_of_id or 0)
-    await reply(update, ctx, tr(ctx, "invoices.credited", number=credit.number, original=original.number))
+    text = tr(ctx, "invoices.credited", number=credit.number, original=original.number)
+    if (refund := await Refund.get_or_none(credit_note_id=credit.id)) is not None:
+        text += "\n" + tr(ctx, "refunds.owed", number=credit.number,
+                          amount=fmt_money(refund.amount_cents, refund.currency, ctx.lang))
+    await reply(update, ctx, text)
 
 
 async def billing(update: Update, ctx: Ctx) -> None:
@@ -254,5 +289,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler(["invoices", "factures"], invoices))
     app.add_handler(CommandHandler(["invoicepdf", "facturepdf"], invoice_pdf))
     app.add_handler(CommandHandler(["creditnote", "avoir"], credit_note))
+    app.add_handler(CommandHandler(["refunded", "rembourse"], refunded))
     app.add_handler(CommandHandler(["billing", "facturation"], billing))
     app.add_handler(CallbackQueryHandler(on_button, pattern=r"^inv:"))

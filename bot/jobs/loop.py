@@ -14,6 +14,7 @@ from telegram import Bot
 
 from bot.context import Services
 from bot.jobs import JobSpec
+from bot.seller import seller_from_settings
 from bot.settings import Settings
 from storage.collections import Company, scan_overdue
 from storage.purchasing import purchasing_check
@@ -23,12 +24,13 @@ __all__ = ["JOBS", "company_of", "local_day"]
 
 
 def company_of(settings: Settings) -> Company:
-    """The company identity the dunning emails quote."""
-    domain = settings.company_email.rsplit("@", 1)[-1] or urlsplit(settings.mail_from).hostname
+    """The company identity the dunning emails quote (the demo one on a specimen console)."""
+    seller = seller_from_settings(settings)
+    domain = seller.email.rsplit("@", 1)[-1] or urlsplit(settings.mail_from).hostname
     return Company(
-        name=settings.company_name,
-        email=settings.company_email,
-        iban=settings.company_iban,
+        name=seller.name,
+        email=seller.email,
+        iban=seller.iban,
         late_penalty_rate=settings.late_penalty_rate,
         indemnity_eur=settings.recovery_indemnity_eur,
         mail_domain=domain or "entonnoir.example",

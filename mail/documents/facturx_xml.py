@@ -84,6 +84,9 @@ def build_cii_xml(doc: InvoiceData) -> bytes:
     b = _Builder()
     sub = b.sub
     ctx = sub(b.root, "rsm:ExchangedDocumentContext")
+    if doc.seller.specimen:  # BT-23: a test document (the EN 16931 CII has no TestIndicator)
+        sub(sub(ctx, "ram:BusinessProcessSpecifiedDocumentContextParameter"), "ram:ID",
+            SPECIMEN_PROCESS)
     guideline = sub(ctx, "ram:GuidelineSpecifiedDocumentContextParameter")
     sub(guideline, "ram:ID", "urn:cen.eu:en16931:2017")
     header = sub(b.root, "rsm:ExchangedDocument")
@@ -125,9 +128,15 @@ def build_cii_xml(doc: InvoiceData) -> bytes:
     return bytes(etree.tostring(b.root, xml_declaration=True, encoding="UTF-8"))
 
 
+SPECIMEN_PROCESS = "SPECIMEN-TEST"
+SPECIMEN_NOTE = "SPÉCIMEN — ne pas payer / SPECIMEN — do not pay (document de test / test document)"
+
+
 def _notes(doc: InvoiceData) -> list[tuple[str, str]]:
     s = doc.seller
     notes = []
+    if s.specimen:
+        notes.append(("AAI", SPECIMEN_NOTE))
     if doc.reason:
         notes.append(("AAI", doc.reason))
     legal = f"{s.name} — SIREN {s.siren}"
@@ -136,6 +145,8 @@ def _notes(doc: InvoiceData) -> list[tuple[str, str]]:
     if s.capital:
         legal += f" — capital {s.capital}"
     notes.append(("ABL", legal))
+    if doc.credit_note:  # not a debt: no penalty, indemnity nor discount terms
+        return notes
     penalty = (f"Pénalités de retard : {s.late_penalty_rate} % par an. "
                + (f"Indemnité forfaitaire pour frais de recouvrement : {s.recovery_indemnity_eur} €. "
                   if doc.buyer.business else "")
@@ -183,15 +194,11 @@ def _buyer(b: _Builder, agreement: etree._Element, doc: InvoiceData) -> None:
 def _settlement(b: _Builder, trade: etree._Element, doc: InvoiceData) -> None:
     sub = b.sub
     settlement = sub(trade, "ram:ApplicableHeaderTradeSettlement")
-    sub(settlement, "ram:PaymentReference", doc.rf_reference)
+    if not doc.credit_note:
+        sub(settlement, "ram:PaymentReference", doc.rf_reference)
     sub(settlement, "ram:InvoiceCurrencyCode", doc.currency)
-    means = sub(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
-    sub(means, "ram:TypeCode", "58")
-    account = sub(means, "ram:PayeePartyCreditorFinancialAccount")
-    sub(account, "ram:IBANID", doc.seller.iban)
-    if doc.seller.bic:
-        institution = sub(means, "ram:PayeeSpecifiedCreditorFinancialInstitution")
-        sub(institution, "ram:BICID", doc.seller.bic)
+    if not doc.credit_note:
+        _payment_means(b, settlement, doc)
     for row in doc.totals.breakdown:
         tax = sub(settlement, "ram:ApplicableTradeTax")
         sub(tax, "ram:CalculatedAmount", _amount(row.vat_cents))
@@ -201,9 +208,7 @@ def _settlement(b: _Builder, trade: etree._Element, doc: InvoiceData) -> None:
         sub(tax, "ram:BasisAmount", _amount(row.base_cents))
         sub(tax, "ram:CategoryCode", _category(row.rate_bp))
         sub(tax, "ram:RateApplicablePercent", _rate(row.rate_bp))
-    terms = sub(settlement, "ram:SpecifiedTradePaymentTerms")
-    sub(terms, "ram:Description", f"Paiement au plus tard le {doc.due_date:%d/%m/%Y}")
-    b.date(terms, "ram:DueDateDateTime", doc.due_date)
+    _payment_terms(b, settlement, doc)
     total = sub(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")
     sub(total, "ram:LineTotalAmount", _amount(doc.totals.net_cents))
     sub(total, "ram:TaxBasisTotalAmount", _amount(doc.totals.net_cents))
@@ -215,3 +220,28 @@ def _settlement(b: _Builder, trade: etree._Element, doc: InvoiceData) -> None:
         sub(ref, "ram:IssuerAssignedID", doc.original_number)
         if doc.original_issue_date:
             b.date(ref, "ram:FormattedIssueDateTime", doc.original_issue_date, qualified=True)
+
+
+CREDIT_TERMS = "Avoir : aucun paiement à effectuer par le client."
+
+
+def _payment_means(b: _Builder, settlement: etree._Element, doc: InvoiceData) -> None:
+    """BG-16: credit transfer to the seller's account (invoices only)."""
+    means = b.sub(settlement, "ram:SpecifiedTradeSettlementPaymentMeans")
+    b.sub(means, "ram:TypeCode", "58")
+    account = b.sub(means, "ram:PayeePartyCreditorFinancialAccount")
+    b.sub(account, "ram:IBANID", doc.seller.iban)
+    if doc.seller.bic:
+        institution = b.sub(means, "ram:PayeeSpecifiedCreditorFinancialInstitution")
+        b.sub(institution, "ram:BICID", doc.seller.bic)
+
+
+def _payment_terms(b: _Builder, settlement: etree._Element, doc: InvoiceData) -> None:
+    """BT-20 / BT-9. A credit note has no due date: its terms only say nothing is to be
+    paid (BR-CO-25 wants terms or a due date when BT-115 is positive)."""
+    terms = b.sub(settlement, "ram:SpecifiedTradePaymentTerms")
+    if doc.credit_note:
+        b.sub(terms, "ram:Description", CREDIT_TERMS)
+        return
+    b.sub(terms, "ram:Description", f"Paiement au plus tard le {doc.due_date:%d/%m/%Y}")
+    b.date(terms, "ram:DueDateDateTime", doc.due_date)

@@ -177,8 +177,10 @@ def _render(doc: InvoiceData, xml: bytes) -> bytes:
     pdf.set_font("DejaVu", "", 10)
     pdf.cell(65, 6, f"{lab['number']} {doc.number}", align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_font("DejaVu", "", 8.5)
-    for key, day in (("issue_date", doc.issue_date), ("sale_date", doc.sale_date),
-                     ("due_date", doc.due_date)):
+    dates = [("issue_date", doc.issue_date), ("sale_date", doc.sale_date)]
+    if not doc.credit_note:  # a credit note is not paid: no due date
+        dates.append(("due_date", doc.due_date))
+    for key, day in dates:
         pdf.cell(65, 4.5, f"{lab[key]} : {fmt.date(day)}", align="R",
                  new_x=XPos.LEFT, new_y=YPos.NEXT)
     # Buyer.
@@ -261,24 +263,55 @@ def _render(doc: InvoiceData, xml: bytes) -> bytes:
         for label, value in rows:
             pdf.cell(40, 5, label)
             pdf.cell(90, 5, value, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        _qr(pdf, doc, 160, top - 2, 36)
-        pdf.set_xy(160, top + 33)
-        pdf.set_font("DejaVu", "", 7)
-        pdf.cell(36, 4, lab["scan"], align="C")
+        if not s.specimen:  # nothing to scan and pay on a specimen
+            _qr(pdf, doc, 160, top - 2, 36)
+            pdf.set_xy(160, top + 33)
+            pdf.set_font("DejaVu", "", 7)
+            pdf.cell(36, 4, lab["scan"], align="C")
         pdf.set_xy(15, max(pdf.get_y(), top + 38))
     # Legal mentions.
     pdf.ln(4)
     pdf.set_font("DejaVu", "", 7.5)
-    mentions = [lab["penalty"].format(rate=format_decimal(s.late_penalty_rate,
-                                                          locale=fmt.locale))]
-    if buyer.business:
-        mentions.append(lab["indemnity"].format(amount=s.recovery_indemnity_eur))
-    mentions.append(lab["discount"])
+    for text in _mentions(doc, lab, fmt):
+        pdf.multi_cell(180, 4, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    if s.specimen:
+        _stamp_specimen(pdf)
+    return bytes(pdf.output())
+
+
+def _mentions(doc: InvoiceData, lab: dict[str, str], fmt: _Fmt) -> list[str]:
+    """The legal mentions at the foot. A credit note is not a debt: no late penalty, no
+    recovery indemnity, no early-payment discount."""
+    mentions = []
+    if not doc.credit_note:
+        rate = format_decimal(doc.seller.late_penalty_rate, locale=fmt.locale)
+        mentions.append(lab["penalty"].format(rate=rate))
+        if doc.buyer.business:
+            mentions.append(lab["indemnity"].format(amount=doc.seller.recovery_indemnity_eur))
+        mentions.append(lab["discount"])
     if any(row.rate_bp == 0 for row in doc.totals.breakdown):
         mentions.append(lab["exempt"])
-    for text in mentions:
-        pdf.multi_cell(180, 4, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    return bytes(pdf.output())
+    return mentions
+
+
+SPECIMEN_MARK = "SPÉCIMEN — ne pas payer / SPECIMEN — do not pay"
+
+
+def _stamp_specimen(pdf: FPDF) -> None:
+    """On every page: the SPECIMEN mark, large and diagonal, plus a line at the top."""
+    for number in range(1, pdf.pages_count + 1):
+        pdf.page = number
+        pdf.set_text_color(200, 30, 30)
+        pdf.set_font("DejaVu", "", 9)
+        pdf.set_xy(15, 6)
+        pdf.cell(180, 5, SPECIMEN_MARK, align="C")
+        pdf.set_font("DejaVu", "", 26)
+        with pdf.rotation(35, x=105, y=160):
+            pdf.set_xy(5, 150)
+            pdf.cell(200, 14, SPECIMEN_MARK.split(" / ")[0], align="C")
+            pdf.set_xy(5, 166)
+            pdf.cell(200, 14, SPECIMEN_MARK.split(" / ")[1], align="C")
+        pdf.set_text_color(0, 0, 0)
 
 
 def _attach_facturx(pdf: FPDF, doc: InvoiceData, xml: bytes, title: str) -> None:
@@ -354,7 +387,9 @@ async def invoice_data(invoice_id: int, seller: Seller) -> InvoiceData:
     from storage.models import Contact, ContactKind, Invoice, InvoiceLine, Product
 
     invoice = await Invoice.get(id=invoice_id)
-    if invoice.number is None or invoice.issue_date is None or invoice.due_date is None:
+    credit_note = invoice.kind.value == "credit_note"
+    if invoice.number is None or invoice.issue_date is None or (
+            invoice.due_date is None and not credit_note):
         raise ValueError(f"invoice {invoice_id} is a draft: only issued invoices are rendered")
     contact = await Contact.get(id=invoice.contact_id)
     rows = await InvoiceLine.filter(invoice_id=invoice.id).order_by("position", "id")
@@ -373,11 +408,12 @@ async def invoice_data(invoice_id: int, seller: Seller) -> InvoiceData:
         business=contact.kind == ContactKind.COMPANY or bool(contact.siren),
     )
     return InvoiceData(
-        number=invoice.number, issue_date=invoice.issue_date, due_date=invoice.due_date,
+        number=invoice.number, issue_date=invoice.issue_date,
+        due_date=invoice.due_date or invoice.issue_date,  # unused on a credit note
         sale_date=invoice.sale_date or invoice.issue_date, seller=seller, buyer=buyer,
         lines=lines, totals=compute_totals((ln.net_cents, ln.vat_rate_bp) for ln in lines),
         rf_reference=invoice.rf_reference or "", currency=invoice.currency,
-        language=invoice.language, credit_note=invoice.kind.value == "credit_note",
+        language=invoice.language, credit_note=credit_note,
         original_number=original.number if original else None,
         original_issue_date=original.issue_date if original else None, reason=invoice.reason,
     )

@@ -36,6 +36,7 @@ from storage.models.effects import (
     OutboxEmail,
     OutboxStatus,
 )
+from storage.models.issued import InvoiceDocument, Refund, RefundStatus
 from storage.models.ops import (
     CollectionEvent,
     CollectionStatus,
@@ -64,6 +65,7 @@ MODEL_MODULES = [
     "storage.models.effects",
     "storage.models.payments",
     "storage.models.ops",
+    "storage.models.issued",
 ]
 
 __all__ = [
@@ -83,6 +85,7 @@ __all__ = [
     "InboxStatus",
     "Invite",
     "Invoice",
+    "InvoiceDocument",
     "InvoiceKind",
     "InvoiceLine",
     "InvoiceStatus",
@@ -101,6 +104,8 @@ __all__ = [
     "Product",
     "PurchaseOrder",
     "PurchaseOrderLine",
+    "Refund",
+    "RefundStatus",
     "Reservation",
     "Role",
     "Stage",

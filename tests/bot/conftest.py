@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import Settings
+from tests.billing_data import SELLER_SETTINGS
 
 
 @pytest.fixture
@@ -22,4 +23,5 @@ def settings(tmp_path: Path) -> Settings:
         var_dir=tmp_path / "var",
         default_language="en",
         timezone="Europe/Paris",
+        **SELLER_SETTINGS,  # the legal identity has no default: tests set it
     )

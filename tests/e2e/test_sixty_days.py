@@ -43,7 +43,7 @@ from storage.models import (
 from storage.payments import ingest_message
 from storage.purchasing import receive, send_po
 from storage.users import create_user
-from tests.billing_data import SELLER, make_billing
+from tests.billing_data import RENDER, SELLER, make_billing
 from tests.mail.smtp_server import LoopbackSmtp
 
 START = datetime(2026, 1, 5, 8, 30, tzinfo=UTC)  # 09:30 in Paris, after the 08:00 digest
@@ -84,7 +84,7 @@ async def test_sixty_days(db: str, settings: Settings, smtp: LoopbackSmtp, tmp_p
         await StockLevel.create(product=widget, warehouse_id=1, on_hand=Decimal(1))
         draft = await draft_from_deal(billing.alice, billing.deal.id, SELLER)
         await set_terms(billing.alice, draft.id, 10)
-        await issue_invoice(billing.alice, draft.id, SELLER, at(0).date())
+        await issue_invoice(billing.alice, draft.id, SELLER, at(0).date(), render=RENDER)
     invoice = await Invoice.get(id=draft.id)
     assert invoice.due_date == date(2026, 1, 15) and invoice.number
     client_mail = billing.client.billing_email

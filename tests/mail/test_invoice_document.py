@@ -21,7 +21,7 @@ from mail.documents.facturx_xml import split_address, unit_code
 from mail.documents.invoice import epc_payload, invoice_data, invoice_document
 from storage.invoicing import credit_invoice, draft_from_deal, issue_invoice
 from storage.models import Invoice, InvoiceLine, OutboxAttachment, OutboxEmail
-from tests.billing_data import SELLER, make_billing
+from tests.billing_data import RENDER, SELLER, make_billing
 
 TODAY = date(2026, 11, 20)
 NS = {
@@ -63,7 +63,7 @@ def cents(text: str) -> int:
 async def issued(**kwargs: Any) -> Invoice:
     b = await make_billing(**kwargs)
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
-    return (await issue_invoice(b.alice, draft.id, SELLER, TODAY)).invoice
+    return (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
 
 
 async def test_embedded_xml_matches_the_database(db: str, schematron: Any) -> None:
@@ -177,10 +177,10 @@ async def test_credit_note_and_zero_rate_pass_the_schematron(db: str, schematron
 
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
     await add_invoice_line(b.alice, draft.id, "EXPORT", Decimal(3), SELLER)
-    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY)).invoice
+    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
     xml = facturx.get_xml_from_pdf(await invoice_document(inv.id, SELLER), check_xsd=True)[1]
     assert failed_asserts(schematron, xml) == []
-    credit = await credit_invoice(b.alice, inv.number or "", "Erreur", SELLER, TODAY)
+    credit = await credit_invoice(b.alice, inv.number or "", "Erreur", SELLER, TODAY, render=RENDER)
     pdf = await invoice_document(credit.id, SELLER)
     xml = facturx.get_xml_from_pdf(pdf, check_xsd=True)[1]
     root = etree.fromstring(xml)

@@ -37,7 +37,7 @@ from storage.models import (
     Product,
 )
 from storage.products import add_deal_line, create_product, parse_vat_rate, remove_deal_line
-from tests.billing_data import SELLER, make_billing
+from tests.billing_data import RENDER, SELLER, make_billing
 
 TODAY = date(2026, 11, 20)
 
@@ -119,7 +119,7 @@ async def test_issue_numbers_dates_rf_and_queues_the_email(any_db: str) -> None:
         531_33, 99_02, 630_35)
     assert await draft_from_deal(b.alice, b.deal.id, SELLER) == draft  # same draft again
     await set_terms(b.alice, draft.id, 45)
-    result = await issue_invoice(b.alice, draft.id, SELLER, TODAY)
+    result = await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)
     inv = result.invoice
     assert inv.number == "F2026-00001" and inv.status == InvoiceStatus.ISSUED
     assert inv.issue_date == TODAY and inv.due_date == date(2027, 1, 4)
@@ -135,7 +135,7 @@ async def test_issue_numbers_dates_rf_and_queues_the_email(any_db: str) -> None:
     assert (att.filename, att.mimetype, att.invoice_id, att.content) == (
         "F2026-00001.pdf", "application/pdf", inv.id, None)
     with pytest.raises(Conflict):
-        await issue_invoice(b.alice, inv.id, SELLER, TODAY)
+        await issue_invoice(b.alice, inv.id, SELLER, TODAY, render=RENDER)
     with pytest.raises(Conflict):
         await set_terms(b.alice, inv.id, 10)  # issued invoices are never edited
     assert await mark_invoice_sent(inv.id)
@@ -145,7 +145,7 @@ async def test_issue_numbers_dates_rf_and_queues_the_email(any_db: str) -> None:
 async def test_english_client_gets_an_english_email(db: str) -> None:
     b = await make_billing(lang="en")
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
-    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY)).invoice
+    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
     email = await OutboxEmail.get(invoice_id=inv.id)
     assert email.subject.startswith("Invoice F2026-00001")
     assert "€630.35" in email.body_text
@@ -155,7 +155,7 @@ async def test_issue_without_billing_address_names_it_and_writes_nothing(db: str
     b = await make_billing(address=None)
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
     with pytest.raises(InvalidInput) as err:
-        await issue_invoice(b.alice, draft.id, SELLER, TODAY)
+        await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)
     assert err.value.code == "invoice_no_billing_address" and err.value.params["field"] == "billing_address"
     assert (await Invoice.get(id=draft.id)).status == InvoiceStatus.DRAFT
     assert await NumberCounter.filter(last_value__gt=0).count() == 0
@@ -164,7 +164,7 @@ async def test_issue_without_billing_address_names_it_and_writes_nothing(db: str
 async def test_send_without_billing_email_names_it_and_queues_nothing(db: str) -> None:
     b = await make_billing(email=None)
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
-    result = await issue_invoice(b.alice, draft.id, SELLER, TODAY)
+    result = await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)
     assert not result.queued
     with pytest.raises(InvalidInput) as err:
         await send_invoice(b.alice, "F2026-00001", SELLER)
@@ -175,7 +175,7 @@ async def test_send_without_billing_email_names_it_and_queues_nothing(db: str) -
 async def test_send_queues_once_while_pending(db: str) -> None:
     b = await make_billing()
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
-    await issue_invoice(b.alice, draft.id, SELLER, TODAY)
+    await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)
     with pytest.raises(Conflict) as err:
         await send_invoice(b.alice, "F2026-00001", SELLER)
     assert err.value.code == "invoice_queued"
@@ -188,16 +188,16 @@ async def test_send_queues_once_while_pending(db: str) -> None:
 async def test_credit_note_cancels_and_has_its_own_series(any_db: str) -> None:
     b = await make_billing()
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
-    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY)).invoice
+    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
     with pytest.raises(InvalidInput):
-        await credit_invoice(b.alice, "F2026-00001", "  ", SELLER, TODAY)
-    credit = await credit_invoice(b.alice, "F2026-00001", "Erreur de prix", SELLER, TODAY)
+        await credit_invoice(b.alice, "F2026-00001", "  ", SELLER, TODAY, render=RENDER)
+    credit = await credit_invoice(b.alice, "F2026-00001", "Erreur de prix", SELLER, TODAY, render=RENDER)
     assert credit.number == "A2026-00001" and credit.credit_of_id == inv.id
     assert credit.total_gross_cents == inv.total_gross_cents
     assert await InvoiceLine.filter(invoice_id=credit.id).count() == 3
     assert (await Invoice.get(id=inv.id)).status == InvoiceStatus.CANCELLED
     with pytest.raises(Conflict):
-        await credit_invoice(b.alice, "F2026-00001", "again", SELLER, TODAY)
+        await credit_invoice(b.alice, "F2026-00001", "again", SELLER, TODAY, render=RENDER)
     mail = await OutboxEmail.get(invoice_id=credit.id)
     assert "Avoir A2026-00001" in mail.subject and "F2026-00001" in mail.body_text
     # A new draft for the deal is possible once the first invoice is cancelled.
@@ -212,19 +212,19 @@ async def test_other_salesperson_cannot_see_the_invoice(db: str) -> None:
     bob = await create_user("bob", Role.SALES, telegram_id=99)
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
     with pytest.raises(NotFound):
-        await issue_invoice(bob, draft.id, SELLER, TODAY)
-    assert (await issue_invoice(b.boss, draft.id, SELLER, TODAY)).invoice.number
+        await issue_invoice(bob, draft.id, SELLER, TODAY, render=RENDER)
+    assert (await issue_invoice(b.boss, draft.id, SELLER, TODAY, render=RENDER)).invoice.number
 
 
 async def test_list_open_and_overdue_with_totals(db: str) -> None:
     b = await make_billing()
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
-    await issue_invoice(b.alice, draft.id, SELLER, TODAY)
-    found, totals = await list_invoices(b.alice, "open", TODAY)
-    assert len(found) == 1 and totals == {"EUR": 630_35}
-    assert (await list_invoices(b.alice, "overdue", TODAY))[0] == []
-    late, _ = await list_invoices(b.alice, "overdue", date(2027, 1, 1))
-    assert len(late) == 1
+    await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)
+    listed = await list_invoices(b.alice, "open", TODAY)
+    assert len(listed.rows) == 1 and listed.totals == {"EUR": 630_35}
+    assert (await list_invoices(b.alice, "overdue", TODAY)).rows == []
+    late = await list_invoices(b.alice, "overdue", date(2027, 1, 1))
+    assert len(late.rows) == 1 and late.scope == "overdue"
     with pytest.raises(InvalidInput):
         await list_invoices(b.alice, "bogus", TODAY)
 
@@ -238,7 +238,7 @@ async def test_fifty_concurrent_issues_get_exactly_one_to_fifty(any_db: str) -> 
 
         await add_invoice_line(b.alice, d.id, "WIDGET", Decimal(1), SELLER)
         drafts.append(d)
-    results = await asyncio.gather(*(issue_invoice(b.alice, d.id, SELLER, TODAY) for d in drafts))
+    results = await asyncio.gather(*(issue_invoice(b.alice, d.id, SELLER, TODAY, render=RENDER) for d in drafts))
     seqs = sorted(r.invoice.seq or 0 for r in results)
     assert seqs == list(range(1, 51))
     stored = sorted(await Invoice.filter(number__isnull=False).values_list("number", flat=True))
@@ -292,7 +292,7 @@ async def test_collections_read_invoices_but_change_none(db: str) -> None:
     assert line is not None
     attempts = [
         set_terms(carl, draft.id, 10),
-        issue_invoice(carl, draft.id, SELLER, TODAY),
+        issue_invoice(carl, draft.id, SELLER, TODAY, render=RENDER),
         cancel_draft(carl, draft.id),
         add_invoice_line(carl, draft.id, "BOOK", Decimal(1), SELLER),
         remove_invoice_line(carl, line.id),
@@ -305,9 +305,9 @@ async def test_collections_read_invoices_but_change_none(db: str) -> None:
     assert (after.status, after.payment_terms_days, after.number) == (
         InvoiceStatus.DRAFT, draft.payment_terms_days, None)
     assert await InvoiceLine.filter(invoice_id=draft.id).count() == 3
-    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY)).invoice
+    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
     with pytest.raises(Forbidden):
-        await credit_invoice(carl, inv.number or "", "erreur", SELLER, TODAY)
+        await credit_invoice(carl, inv.number or "", "erreur", SELLER, TODAY, render=RENDER)
     assert (await Invoice.get(id=inv.id)).status == InvoiceStatus.ISSUED
     assert await Invoice.all().count() == 1
 
