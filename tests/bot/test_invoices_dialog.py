@@ -113,7 +113,7 @@ async def test_won_deal_to_issued_invoice_sent_pdf_and_credit_note(chat: ChatHar
     assert "attend déjà son envoi" in alice.last_text
     assert await OutboxEmail.filter(invoice_id=inv.id).count() == 1
     await alice.says("/invoices open")
-    assert F1 in alice.last_text and "Total : 97,15" in alice.last_text.replace("\u202f", " ").replace("\xa0", " ")
+    assert F1 in alice.last_text and "Reste dû : 97,15" in alice.last_text.replace("\u202f", " ").replace("\xa0", " ")
     await alice.says(f"/invoicepdf {F1}")
     doc = next(s for s in alice.replies if s.method == "sendDocument")
     filename, content = next(iter(doc.files.values()))
