@@ -4,7 +4,9 @@ A won deal short of stock → purchase order drafted → sent (PDF to the suppli
 loopback SMTP server) → partly then fully received → the deal owner told. An invoice issued
 → overdue → each dunning level exactly once (the client receives the emails) → the bot down
 for 10 days → one catch-up, no duplicate → the payment read from the bank's notice → the
-task closes and people are told. The jobs run twice a day through `bot.jobs.run_job`.
+task closes and people are told. A second invoice is cancelled by a credit note on day 3:
+as time passes its due date, no job ever reminds, opens a task or emails about it or the
+credit note. The jobs run twice a day through `bot.jobs.run_job`.
 """
 
 from __future__ import annotations
@@ -22,7 +24,14 @@ from bot.jobs import all_jobs, run_job
 from bot.settings import Settings
 from mail.notices import PaymentNotice
 from mail.sender import flush_outbox
-from storage.invoicing import draft_from_deal, issue_invoice, set_terms
+from storage.invoicing import (
+    add_invoice_line,
+    credit_invoice,
+    draft_for_contact,
+    draft_from_deal,
+    issue_invoice,
+    set_terms,
+)
 from storage.models import (
     Alert,
     CollectionEvent,
@@ -85,6 +94,10 @@ async def test_sixty_days(db: str, settings: Settings, smtp: LoopbackSmtp, tmp_p
         draft = await draft_from_deal(billing.alice, billing.deal.id, SELLER)
         await set_terms(billing.alice, draft.id, 10)
         await issue_invoice(billing.alice, draft.id, SELLER, at(0).date(), render=RENDER)
+        other = await draft_for_contact(billing.alice, billing.client.id, SELLER)
+        await add_invoice_line(billing.alice, other.id, "BOOK", Decimal(4), SELLER)
+        await set_terms(billing.alice, other.id, 10)
+        await issue_invoice(billing.alice, other.id, SELLER, at(0).date(), render=RENDER)
     invoice = await Invoice.get(id=draft.id)
     assert invoice.due_date == date(2026, 1, 15) and invoice.number
     client_mail = billing.client.billing_email
@@ -100,6 +113,11 @@ async def test_sixty_days(db: str, settings: Settings, smtp: LoopbackSmtp, tmp_p
             with time_machine.travel(at(day, 1), tick=False):
                 await send_po(paula, po.id, at(day).date(), at(day, 1),
                               company_name=SELLER.name, company_email=SELLER.email)
+        if day == 3:  # the second invoice is cancelled by a credit note, before its due date
+            with time_machine.travel(at(day, 1), tick=False):
+                credit = await credit_invoice(billing.alice, "F2026-00002", "Erreur de client",
+                                              SELLER, at(day).date(), render=RENDER,
+                                              now=at(day, 1))
         if day == 5:
             with time_machine.travel(at(day, 1), tick=False):
                 await receive(paula, po.id, {"WIDGET": Decimal(1)}, at(day, 1))
@@ -123,6 +141,16 @@ async def test_sixty_days(db: str, settings: Settings, smtp: LoopbackSmtp, tmp_p
                 await ingest_message([notice], message_id="<bank-1@bank.example>",
                                      folder="INBOX", uid=1, sender="avis@bank.example",
                                      subject="Avis de crédit", now=at(day, 1))
+
+    # The credit note and the invoice it cancelled: never chased, never a task.
+    assert credit.number == "A2026-00001" and credit.due_date is None
+    assert set(await CollectionTask.all().values_list("invoice_id", flat=True)) == {invoice.id}
+    about_credit = [m for m in smtp.messages if "A2026-00001" in m["Subject"]
+                    or "F2026-00002" in m["Subject"]]
+    assert [m["Subject"].split(" —")[0] for m in about_credit] == [
+        "Facture F2026-00002", "Avoir A2026-00001"]  # issued, then credited: nothing more
+    assert not [a for a in await Alert.filter(kind__in=["overdue", "escalated"])
+                if a.params.get("number") in ("A2026-00001", "F2026-00002")]
 
     # Purchasing: the supplier received the PDF order.
     po_mail = [m for m in smtp.messages if m["To"] == "commandes@fournitures.example"]
