@@ -1,20 +1,41 @@
 """Benchmark: render 1,000 ten-line invoices as Factur-X PDF/A-3B (XML built, XSD-checked
 and embedded). Prints invoices/s (wall and CPU) and peak memory. Target >= 20 invoices/s.
 
-    .venv/bin/python -m bench.invoices [COUNT]
+Then the event loop while invoices are issued and sent as the product does it: 100 ten-line
+drafts issued (each rendered in the render thread and frozen in its issuing transaction, on
+a SQLite file) and their 100 emails flushed by the outbox sender, while a probe on the loop
+measures how late its 5 ms sleeps wake up. Prints the longest stall. Target < 100 ms.
+
+    .venv/bin/python -m bench.invoices [COUNT] [SENT]
 """
 
 from __future__ import annotations
 
+import asyncio
 import resource
 import sys
+import tempfile
 import time
 import tracemalloc
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 
-from mail.documents import Buyer, DocLine, InvoiceData, render_invoice_pdf
-from storage.invoicing import Seller, compute_totals, format_number, line_net, rf_reference
+from mail.documents import Buyer, DocLine, InvoiceData, invoice_renderer, render_invoice_pdf
+from mail.sender import SmtpConfig, flush_outbox
+from storage.db import close_db, init_db
+from storage.invoicing import (
+    Seller,
+    add_invoice_line,
+    compute_totals,
+    draft_for_contact,
+    format_number,
+    issue_invoice,
+    line_net,
+    rf_reference,
+)
+from storage.models import Contact, ContactKind, OutboxEmail, OutboxStatus, Product, Role
+from storage.users import create_user
 
 SELLER = Seller(
     name="Entonnoir Démo SAS", address="1 rue de la Paix\n75002 Paris\nFrance",
@@ -45,6 +66,74 @@ def make(n: int) -> InvoiceData:
     )
 
 
+class LoopProbe:
+    """How late the event loop wakes a task that sleeps 5 ms at a time (its stalls)."""
+
+    def __init__(self, interval: float = 0.005) -> None:
+        self.interval, self.worst, self.samples = interval, 0.0, 0
+        self._task: asyncio.Task[None] | None = None
+
+    async def _run(self) -> None:
+        while True:
+            start = time.perf_counter()
+            await asyncio.sleep(self.interval)
+            self.worst = max(self.worst, time.perf_counter() - start - self.interval)
+            self.samples += 1
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        try:
+            await self._task
+        except asyncio.CancelledError:
+            pass
+
+
+async def loop_stall(count: int = 100) -> None:
+    """Issue `count` ten-line invoices and send their emails, probing the loop."""
+    render = invoice_renderer(SELLER)
+    with tempfile.TemporaryDirectory() as tmp:
+        await init_db(f"sqlite://{tmp}/bench.db", migrate=False, generate=True)
+        try:
+            boss = await create_user("boss", Role.MANAGER, telegram_id=1)
+            client = await Contact.create(
+                name=BUYER.name, kind=ContactKind.COMPANY, owner=boss, search_key="bench",
+                billing_address=BUYER.address, billing_email="compta@acme.example",
+                siren=BUYER.siren, vat_number=BUYER.vat)
+            for i in range(1, 11):
+                await Product.create(sku=f"SKU-{i:03d}", name=f"Article n°{i}",
+                                     unit_price_cents=1_99 * i, vat_rate_bp=RATES[i % 5])
+            drafts = []
+            for _ in range(count):
+                draft = await draft_for_contact(boss, client.id, SELLER)
+                for i in range(1, 11):
+                    await add_invoice_line(boss, draft.id, f"SKU-{i:03d}", Decimal(i % 4 + 1),
+                                           SELLER)
+                drafts.append(draft.id)
+            probe = LoopProbe()
+            probe.start()
+            started = time.perf_counter()
+            for draft_id in drafts:
+                await issue_invoice(boss, draft_id, SELLER, date(2026, 11, 20), render=render)
+            issued = time.perf_counter() - started
+            issue_stall = probe.worst
+            started = time.perf_counter()
+            result = await flush_outbox(SmtpConfig(host=None, eml_dir=Path(tmp) / "eml",
+                                                   seller=SELLER))
+            sent_s = time.perf_counter() - started
+            await probe.stop()
+            sent = await OutboxEmail.filter(status=OutboxStatus.SENT).count()
+        finally:
+            await close_db()
+    print(f"{count} invoices issued (rendered off the loop, frozen) in {issued:.1f} s "
+          f"({count / issued:.1f}/s), {sent} emails sent in {sent_s:.1f} s ({result})")
+    print(f"longest event-loop stall: {probe.worst * 1000:.0f} ms over {probe.samples} probes "
+          f"(while issuing: {issue_stall * 1000:.0f} ms)  [target < 100 ms]")
+
+
 def main(count: int = 1000) -> None:
     render_invoice_pdf(make(0))  # warm-up: fonts, XSD, imports
     docs = [make(n) for n in range(1, count + 1)]
@@ -67,3 +156,4 @@ def main(count: int = 1000) -> None:
 
 if __name__ == "__main__":
     main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000)
+    asyncio.run(loop_stall(int(sys.argv[2]) if len(sys.argv) > 2 else 100))
