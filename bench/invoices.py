@@ -12,6 +12,7 @@ measures how late its 5 ms sleeps wake up. Prints the longest stall. Target < 10
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import resource
 import sys
 import tempfile
@@ -86,10 +87,8 @@ class LoopProbe:
     async def stop(self) -> None:
         assert self._task is not None
         self._task.cancel()
-        try:
+        with contextlib.suppress(asyncio.CancelledError):
             await self._task
-        except asyncio.CancelledError:
-            pass
 
 
 async def loop_stall(count: int = 100) -> None:

@@ -663,8 +663,8 @@ async def credit_invoice(
         credit = await _issue_locked(actor, credit, CREDIT_SERIES, today, None, customer)
         await freeze(credit.id, render)
         # Paid so far, read again after the cancelling UPDATE: no payment can land after it.
-        paid = await Invoice.filter(id=original.id).values_list("paid_cents", flat=True)
-        await open_refund(credit, int(paid[0]), now)
+        fresh = await Invoice.get(id=original.id)
+        await open_refund(credit, fresh.paid_cents, now)
         await close_for_invoice(original.id, now, reason="credited")
         await audit.record(actor, "invoice", original.id, "credit", None,
                            {"credit_note": credit.number, "reason": reason})

@@ -39,7 +39,6 @@ from tortoise.transactions import in_transaction
 
 from storage.collections import close_for_invoice
 from storage.errors import Conflict, Forbidden, NotFound
-from storage.refunds import match_refund_debits
 from storage.models import (
     Alert,
     AuditLog,
@@ -58,6 +57,7 @@ from storage.models import (
     Role,
     User,
 )
+from storage.refunds import match_refund_debits
 
 __all__ = [
     "OPEN_STATUSES",

@@ -271,7 +271,8 @@ async def digest_for(since: datetime, now: datetime, today: date, day_start: dat
                      currency: str) -> Digest:
     """What happened since the last digest and what is due today (the team's figures)."""
     overdue = await Invoice.filter(status__in=list(OPEN_INVOICE), due_date__lt=today,
-                                   currency=currency, kind=InvoiceKind.INVOICE).values("total_gross_cents", "paid_cents")
+                                   currency=currency, kind=InvoiceKind.INVOICE).values(
+                                       "total_gross_cents", "paid_cents")
     payments = await Payment.filter(created_at__gte=since, created_at__lt=now,
                                     direction=PaymentDirection.CREDIT, currency=currency
                                     ).values_list("amount_cents", flat=True)

@@ -15,8 +15,8 @@ from storage.pipeline import seed_stages
 from storage.purchasing_seed import seed_warehouse
 from storage.search_index import ensure_search_index, forget_search_index
 from storage.sql import close_reader
-from tests.services import PostgresServer, unavailable
 from tests.billing_data import SELLER_SETTINGS
+from tests.services import PostgresServer, unavailable
 
 pytest_plugins = ["tests.harness"]
 

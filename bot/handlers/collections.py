@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
+from bot.handlers.invoices import refund_lines
 from bot.i18n import fmt_date, fmt_money
 from bot.jobs.loop import company_of, local_day
 from bot.ui import parse_cb, reply, tr
@@ -22,7 +23,6 @@ from storage.collections import (
     send_reminder_now,
     set_disputed,
 )
-from bot.handlers.invoices import refund_lines
 from storage.errors import InvalidInput
 from storage.ids import parse_id
 from storage.parsing import parse_date

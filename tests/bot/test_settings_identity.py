@@ -29,14 +29,14 @@ def test_an_empty_value_in_env_means_empty_not_the_default(tmp_path: Path) -> No
 
 
 def test_an_empty_number_is_refused_not_defaulted(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match="^SMTP_PORT: expected"):
+    with pytest.raises(SettingsError, match=r"^SMTP_PORT: expected"):
         load_settings(_env_file=_env(tmp_path, "SMTP_PORT=\nCOMPANY_TIMEZONE=Europe/Paris\n"))
 
 
 def test_the_legal_identity_has_no_default() -> None:
     settings = Settings(_env_file=None, timezone="Europe/Paris")  # type: ignore[call-arg]
-    for name in LEGAL_REQUIRED + ("COMPANY_VAT", "COMPANY_SIRET", "COMPANY_RCS_CITY",
-                                  "COMPANY_CAPITAL", "COMPANY_BIC"):
+    for name in (*LEGAL_REQUIRED, "COMPANY_VAT", "COMPANY_SIRET", "COMPANY_RCS_CITY",
+                 "COMPANY_CAPITAL", "COMPANY_BIC"):
         assert getattr(settings, name.lower()) == "", name
     assert settings.missing_identity() == "COMPANY_NAME"
     assert load_settings(_env_file=None, timezone="Europe/Paris").company_iban == ""  # console: fine
