@@ -30,6 +30,7 @@ __all__ = [
     "invoice_data",
     "invoice_document",
     "render_invoice_pdf",
+    "stamp_specimen",
 ]
 
 FONT_DIR = Path(__file__).parent / "fonts"
@@ -275,7 +276,7 @@ def _render(doc: InvoiceData, xml: bytes) -> bytes:
     for text in _mentions(doc, lab, fmt):
         pdf.multi_cell(180, 4, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     if s.specimen:
-        _stamp_specimen(pdf)
+        stamp_specimen(pdf)
     return bytes(pdf.output())
 
 
@@ -297,7 +298,7 @@ def _mentions(doc: InvoiceData, lab: dict[str, str], fmt: _Fmt) -> list[str]:
 SPECIMEN_MARK = "SPÉCIMEN — ne pas payer / SPECIMEN — do not pay"
 
 
-def _stamp_specimen(pdf: FPDF) -> None:
+def stamp_specimen(pdf: FPDF) -> None:
     """On every page: the SPECIMEN mark, large and diagonal, plus a line at the top."""
     for number in range(1, pdf.pages_count + 1):
         pdf.page = number

@@ -43,6 +43,7 @@ class POData:
     supplier_name: str
     supplier_address: str
     lines: tuple[POLine, ...]
+    specimen: bool = False  # the demo identity: marked SPECIMEN like invoices
 
 
 _LABELS = {
@@ -104,6 +105,10 @@ def render_purchase_order_pdf(doc: POData) -> bytes:
     pdf.ln(6)
     pdf.set_font(font, "", 9)
     pdf.multi_cell(0, 5, f"{confirm} {doc.buyer_email}.")
+    if doc.specimen and font == "DejaVu":
+        from mail.documents.invoice import stamp_specimen
+
+        stamp_specimen(pdf)
     return bytes(pdf.output())
 
 
@@ -124,7 +129,7 @@ async def purchase_order_data(po_id: int, seller: Seller) -> POData:
         lang="en" if supplier.invoice_language == "en" else "fr",
         buyer_name=seller.name, buyer_address=seller.address, buyer_email=seller.email,
         supplier_name=supplier.name, supplier_address=supplier.billing_address or "",
-        lines=lines,
+        lines=lines, specimen=seller.specimen,
     )
 
 

@@ -109,3 +109,15 @@ def test_every_page_of_a_specimen_says_so_and_its_xml_is_a_test(schematron: Any)
     real = render_invoice_pdf(_long_invoice(replace(SELLER), 3))
     assert "SPECIMEN" not in " ".join(_text(real))
     assert b"SPECIMEN" not in facturx.get_xml_from_pdf(real, check_xsd=False)[1]
+
+
+def test_a_specimen_purchase_order_says_so_too() -> None:
+    from mail.documents.purchase_order import POData, POLine, render_purchase_order_pdf
+
+    def po(specimen: bool) -> bytes:
+        return render_purchase_order_pdf(POData(
+            "PO1", TODAY, None, "fr", "Entonnoir Démo (spécimen)", "Paris", "demo@x.invalid",
+            "Fournitures SA", "", (POLine("W", "Widget", "unit", Decimal(2)),), specimen))
+
+    assert "SPÉCIMEN — ne pas payer" in _text(po(True))[0]
+    assert "SPÉCIMEN" not in _text(po(False))[0]
