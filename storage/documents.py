@@ -24,7 +24,7 @@ from tortoise.transactions import in_transaction
 from storage.errors import Conflict
 from storage.models import Invoice, InvoiceDocument, InvoiceStatus
 
-__all__ = ["Render", "freeze", "frozen_pdf", "frozen_sha256", "sha256_hex"]
+__all__ = ["Render", "freeze", "frozen_pdf", "frozen_sha256", "issued_numbers", "sha256_hex"]
 
 Render = Callable[[int], Awaitable[bytes]]
 """Invoice id → its PDF bytes, read from the database (inside the caller's transaction)."""
@@ -63,3 +63,12 @@ async def frozen_sha256(invoice_id: int) -> str | None:
     """The SHA-256 of the frozen document, or None (draft, or not frozen yet)."""
     rows = await InvoiceDocument.filter(invoice_id=invoice_id).values_list("sha256", flat=True)
     return str(rows[0]) if rows else None
+
+
+async def issued_numbers(year: int | None = None) -> list[tuple[int, str]]:
+    """(id, number) of every issued invoice and credit note (of a year), in number order."""
+    query = Invoice.filter(number__isnull=False).exclude(status=InvoiceStatus.DRAFT)
+    if year is not None:
+        query = query.filter(year=year)
+    rows = await query.order_by("series", "year", "seq").values_list("id", "number")
+    return [(int(i), str(n)) for i, n in rows]

@@ -21,9 +21,10 @@ import pytest
 import time_machine
 
 from bot.app import build_application
+from bot.cli.documents import export_pdfs
 from bot.context import Ctx, Services
 from bot.jobs import all_jobs, run_job
-from bot.seller import seller_from_settings
+from bot.seller import renderer_from_settings, seller_from_settings
 from bot.settings import Settings
 from bot.transport import RecordingRequest
 from mail.sender import flush_outbox
@@ -131,6 +132,10 @@ async def test_issued_bytes_never_change(
     xml = facturx.get_xml_from_pdf(bytes(in_chat), check_xsd=False)[1]
     assert b"FR7630006000011234567890189" in xml and NEW_IBAN.encode() not in xml
     assert b"Neuve" in xml and b"Bellecour" not in xml and b"Marseille" not in xml
+    # The accountant's export: the same bytes again, with a checkable SHA256SUMS.
+    assert await export_pdfs(tmp_path / "pdfs", renderer_from_settings(moved)) == 2
+    assert (tmp_path / "pdfs" / "F2026-00001.pdf").read_bytes() == emailed
+    assert f"{frozen.sha256}  F2026-00001.pdf" in (tmp_path / "pdfs" / "SHA256SUMS").read_text()
     newer = next(m for m in messages if m["Subject"].startswith("Facture F2026-00002"))
     new_xml = facturx.get_xml_from_pdf(pdf_of(newer), check_xsd=False)[1]
     assert NEW_IBAN.encode() in new_xml and b"Marseille" in new_xml and b"Bellecour" in new_xml
