@@ -59,6 +59,9 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             assert user is not None
             if admin:
                 print(f"Created the first admin “{admin.name}” on this empty database.")
+            if (missing := settings.missing_identity()) is not None:
+                print(f"No company identity ({missing} is not set): specimen mode, every "
+                      "document is marked SPECIMEN — do not pay.")
             print(f"No TELEGRAM_BOT_TOKEN: local console chat, signed in as {user.name}. "
                   "Type /help; Ctrl-D quits.\n")
             return await _console(settings, user)

@@ -11,7 +11,7 @@ from storage.users import create_user
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 TODAY = date(2026, 11, 27)
-OUR_IBAN = "FR7630006000011234567890189"  # settings.company_iban's default
+OUR_IBAN = "FR7630006000011234567890189"  # the tests' COMPANY_IBAN (tests.billing_data.SELLER)
 OTHER_IBAN = "FR7630004000031234567890143"  # another client's account at a bank
 
 

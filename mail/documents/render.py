@@ -11,10 +11,11 @@ queue up in order, memory stays bounded.
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import threading
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, TypeVar
 
@@ -29,28 +30,34 @@ __all__ = ["invoice_renderer", "off_loop", "render_off_loop", "shutdown_renderer
            "start_renderer"]
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 _PRELOAD = ["mail.documents.invoice", "mail.documents.purchase_order"]
 _lock = threading.Lock()
-_pool: ProcessPoolExecutor | None = None
+_pool: Executor | None = None
 
 
-def _started() -> ProcessPoolExecutor:
+def _started() -> Executor:
     """The render worker, started and ready (blocking: starting it takes about a second,
-    so callers on the loop go through `_executor`)."""
+    so callers on the loop go through `_executor`). Where processes cannot be started
+    (no POSIX semaphores in some containers), a worker thread: still off the loop."""
     global _pool
     with _lock:
         if _pool is None:
             # Fork server, not fork: the bot's process has threads (aiosqlite, imap) that a
             # plain fork would copy mid-flight.
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(_PRELOAD)
-            pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
-            pool.submit(int).result()  # the worker process is up
+            try:
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(_PRELOAD)
+                pool: Executor = ProcessPoolExecutor(max_workers=1, mp_context=context)
+                pool.submit(int).result()  # the worker process is up
+            except (OSError, NotImplementedError, ValueError) as exc:
+                log.warning("no render process (%s): rendering in a worker thread", exc)
+                pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="entonnoir-render")
             _pool = pool
         return _pool
 
 
-async def _executor() -> ProcessPoolExecutor:
+async def _executor() -> Executor:
     pool = _pool
     return pool if pool is not None else await asyncio.to_thread(_started)
 

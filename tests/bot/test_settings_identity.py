@@ -74,6 +74,7 @@ def test_a_token_without_identity_stops_the_start_in_one_line(tmp_path: Path) ->
 
 
 def test_the_console_starts_on_a_fresh_machine_with_a_specimen_identity(tmp_path: Path) -> None:
-    result = run(tmp_path, "chat", "--as", "admin", stdin="/help\n", DEFAULT_LANGUAGE="en")
+    result = run(tmp_path, "run", stdin="/help\n", DEFAULT_LANGUAGE="en")
     assert result.returncode == 0, result.stderr
+    assert "(COMPANY_NAME is not set): specimen mode" in result.stdout
     assert "/refunded" in result.stdout
