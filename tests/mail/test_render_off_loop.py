@@ -6,6 +6,8 @@ import asyncio
 import time
 from datetime import date
 
+import pytest
+
 from mail.documents import render_invoice_pdf
 from mail.documents.invoice import invoice_data
 from mail.documents.render import start_renderer
@@ -47,3 +49,24 @@ async def test_issuing_a_long_invoice_never_stalls_the_loop_100_ms(db: str) -> N
     start = time.perf_counter()
     render_invoice_pdf(data)
     assert time.perf_counter() - start > 0.100
+
+
+async def test_where_no_process_can_start_rendering_falls_back_to_a_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from mail.documents import render as render_module
+    from tests.mail.test_issued_document_content import _long_invoice
+
+    def no_semaphores(_method: str) -> None:
+        raise OSError("[Errno 38] Function not implemented")  # as in some containers
+
+    await asyncio.to_thread(render_module.shutdown_renderer)
+    monkeypatch.setattr(render_module.multiprocessing, "get_context", no_semaphores)
+    try:
+        pdf = await render_module.render_off_loop(_long_invoice(SELLER, 3))
+        assert pdf.startswith(b"%PDF")
+        assert isinstance(render_module._pool, ThreadPoolExecutor)
+    finally:
+        await asyncio.to_thread(render_module.shutdown_renderer)
