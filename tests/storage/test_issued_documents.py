@@ -219,3 +219,22 @@ def test_debit_matches_a_refund(amount: int, text: str, name: str | None, iban: 
         refund_cents=50_00, refund_currency="EUR", numbers=("A2026-00001", "F2026-00007"),
         client_name="ACME SA", client_ibans=("FR7630004000031234567890143",),
     ) is expected
+
+
+async def test_crediting_an_overdue_invoice_closes_its_collection_task(any_db: str) -> None:
+    from storage.models import CollectionEvent, CollectionStatus
+
+    b = await make_billing()
+    inv = await _issued(b)
+    assert inv.due_date is not None
+    late = inv.due_date + timedelta(days=2)
+    assert (await scan_overdue(late, NOW + timedelta(days=32), COMPANY)).opened == 1
+    await credit_invoice(b.alice, inv.number or "", "Litige réglé par avoir", SELLER, late,
+                         render=RENDER, now=NOW + timedelta(days=32))
+    task = await CollectionTask.get(invoice_id=inv.id)
+    assert task.status == CollectionStatus.CLOSED
+    assert await CollectionEvent.filter(task=task, kind="closed", note="credited").exists()
+    before = await OutboxEmail.filter(purpose="dunning").count()
+    result = await scan_overdue(late + timedelta(days=60), NOW + timedelta(days=92), COMPANY)
+    assert (result.opened, result.emails) == (0, 0)
+    assert await OutboxEmail.filter(purpose="dunning").count() == before
