@@ -26,6 +26,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import parseaddr
@@ -144,8 +146,17 @@ def message_headers(raw: bytes) -> tuple[str, str, str]:
     if not message_id:
         message_id = "sha256:" + hashlib.sha256(raw).hexdigest()
     sender = parseaddr(str(headers.get("From", "") or ""))[1].lower()
-    subject = " ".join(str(headers.get("Subject", "") or "").split())
+    subject = " ".join(decode_subject(str(headers.get("Subject", "") or "")).split())
     return message_id[:300], sender, subject
+
+
+def decode_subject(value: str) -> str:
+    """A Subject as people read it: RFC 2047 encoded words decoded (`=?utf-8?q?...?=`);
+    an undecodable word is kept as written."""
+    try:
+        return str(make_header(decode_header(value)))
+    except (HeaderParseError, LookupError, UnicodeDecodeError, ValueError):
+        return value
 
 
 def _trust(raw: bytes, rules: InboxRules) -> tuple[bool, str]:
@@ -157,17 +168,15 @@ def _trust(raw: bytes, rules: InboxRules) -> tuple[bool, str]:
 
 
 def _parse(raw: bytes, rules: InboxRules) -> tuple[list[Any], str]:
+    """(notices, reason): the reason says what was refused or unreadable, also when other
+    parts of the message were read (then it is kept on the row and told to people)."""
     from mail.parsers import parse_message
 
     kwargs: dict[str, Any] = {}
     if rules.templates_file is not None:
         kwargs["templates_file"] = rules.templates_file
     result = parse_message(raw, **kwargs)
-    if isinstance(result, tuple):
-        notices, reason = result
-    else:
-        notices, reason = result.notices, getattr(result, "reason", "")
-    return list(notices), str(reason or "")
+    return list(result.notices), str(result.reason or "")
 
 
 async def process_message(raw: bytes, *, folder: str, uid: int | None, rules: InboxRules,
@@ -198,15 +207,20 @@ async def process_message(raw: bytes, *, folder: str, uid: int | None, rules: In
     if not notices:
         await store_unrecognised(raw=raw, reason=reason or "nothing recognisable", **meta)
         return Outcome("unrecognised", message_id, reason or "nothing recognisable")
-    foreign = [n.account_iban for n in notices
+    foreign = [n for n in notices
                if n.account_iban and not account_is_ours(n.account_iban, rules.company_ibans)]
     if foreign:
-        reason = f"statement for another account {foreign[0]}"
-        await quarantine_message(raw=raw, reason=reason, **meta)
-        return Outcome("quarantined", message_id, reason)
+        accounts = ", ".join(dict.fromkeys(str(n.account_iban) for n in foreign))
+        why = f"statement for another account {accounts}"
+        if len(foreign) == len(notices):
+            await quarantine_message(raw=raw, reason=why, **meta)
+            return Outcome("quarantined", message_id, why)
+        notices = [n for n in notices if n not in foreign]
+        reason = f"{reason}; {why}" if reason else f"partly read: {why}"
     del meta["now"]
-    _, record = await ingest_message(notices, now=now, our_accounts=rules.company_ibans, **meta)
-    return Outcome("processed", message_id, record=record)
+    _, record = await ingest_message(notices, now=now, our_accounts=rules.company_ibans,
+                                     refused=reason or None, **meta)
+    return Outcome("processed", message_id, reason, record=record)
 
 
 # ---------------------------------------------------------------- IMAP

@@ -32,6 +32,9 @@ class InboxStatus(StrEnum):
 
 
 class Payment(Model):
+    """One bank entry, recorded once: `entry_ref` is its identity (`storage.payments.entry_key`:
+    the bank's id with the account, else a fingerprint of the entry), unique in the database."""
+
     id = fields.IntField(primary_key=True)
     entry_ref = fields.CharField(max_length=200, unique=True)
     direction = fields.CharEnumField(PaymentDirection, max_length=8)
@@ -53,6 +56,11 @@ class Payment(Model):
         "models.InboxMessage", null=True, related_name="payments"
     )
     inbox_message_id: int | None
+    # The account the bank booked it on, the return reason (AC04...) of a return, and what
+    # the person who matches should know (parser warnings, batch candidates).
+    account = fields.CharField(max_length=50, null=True)
+    return_code = fields.CharField(max_length=8, null=True)
+    note = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

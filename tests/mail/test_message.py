@@ -75,8 +75,8 @@ def test_a_zipped_camt053_and_an_mt940_are_read_and_the_same_entry_counts_once()
         "S-1",
         "BQ20260302001",
         None,
-        "BQ20260304009",
-        "BQ20260304009#2",
+        None,
+        None,
     ]
     assert result.notices[3].direction is Direction.REVERSAL
     assert result.sources == [

@@ -1,0 +1,14 @@
+from tortoise import fields, migrations
+from tortoise.migrations import operations as ops
+
+
+class Migration(migrations.Migration):
+    dependencies = [("models", "0001_initial")]
+
+    operations = [
+        ops.AddField(model_name="Payment", name="account",
+                     field=fields.CharField(null=True, max_length=50)),
+        ops.AddField(model_name="Payment", name="return_code",
+                     field=fields.CharField(null=True, max_length=8)),
+        ops.AddField(model_name="Payment", name="note", field=fields.TextField(null=True, unique=False)),
+    ]
