@@ -159,24 +159,29 @@ def decode_subject(value: str) -> str:
         return value
 
 
-def _trust(raw: bytes, rules: InboxRules) -> tuple[bool, str]:
+Reasons = list[list[Any]]  # [[locale key, {params}], ...]: said in each reader's language
+
+
+def _trust(raw: bytes, rules: InboxRules) -> tuple[bool, str, Reasons]:
     from mail.trust import check_trust
 
     verdict = check_trust(raw, allowed_senders=list(rules.allowed_senders),
                           authserv_id=rules.authserv_id, dns_lookup=rules.dns_lookup)
-    return bool(verdict.trusted), str(verdict.reason)
+    keys: Reasons = [[f"trust.{verdict.code}", {"domain": verdict.domain or "?"}]]
+    return bool(verdict.trusted), str(verdict.reason), keys
 
 
-def _parse(raw: bytes, rules: InboxRules) -> tuple[list[Any], str]:
-    """(notices, reason): the reason says what was refused or unreadable, also when other
-    parts of the message were read (then it is kept on the row and told to people)."""
+def _parse(raw: bytes, rules: InboxRules) -> tuple[list[Any], str, Reasons]:
+    """(notices, reason, reason codes): the reason says what was refused or unreadable,
+    also when other parts of the message were read (then it is kept on the row and told
+    to people)."""
     from mail.parsers import parse_message
 
     kwargs: dict[str, Any] = {}
     if rules.templates_file is not None:
         kwargs["templates_file"] = rules.templates_file
     result = parse_message(raw, **kwargs)
-    return list(result.notices), str(result.reason or "")
+    return list(result.notices), str(result.reason or ""), result.reason_keys
 
 
 async def process_message(raw: bytes, *, folder: str, uid: int | None, rules: InboxRules,
@@ -187,39 +192,45 @@ async def process_message(raw: bytes, *, folder: str, uid: int | None, rules: In
     meta: dict[str, Any] = {"message_id": message_id, "folder": folder, "uid": uid,
                             "sender": sender, "subject": subject, "now": now}
     if len(raw) > rules.max_bytes:
-        reason = f"message too large ({len(raw) // (1024 * 1024)} MB > " \
-                 f"{rules.max_bytes // (1024 * 1024)} MB)"
-        await quarantine_message(raw=raw, reason=reason, **meta)
+        size, limit = len(raw) // (1024 * 1024), rules.max_bytes // (1024 * 1024)
+        reason = f"message too large ({size} MB > {limit} MB)"
+        await quarantine_message(raw=raw, reason=reason, **meta,
+                                 reasons=[["inbox.too_large", {"size": size, "limit": limit}]])
         return Outcome("quarantined", message_id, reason)
     try:
-        trusted, reason = await asyncio.to_thread(_trust, raw, rules)
+        trusted, reason, keys = await asyncio.to_thread(_trust, raw, rules)
     except Exception as exc:  # a crash in the checker must never let mail through
         log.exception("trust check failed for %s", message_id)
         trusted, reason = False, f"trust check failed: {type(exc).__name__}"
+        keys = [["inbox.check_failed", {}]]
     if not trusted:
-        await quarantine_message(raw=raw, reason=reason, **meta)
+        await quarantine_message(raw=raw, reason=reason, reasons=keys, **meta)
         return Outcome("quarantined", message_id, reason)
     try:
-        notices, reason = await asyncio.to_thread(_parse, raw, rules)
+        notices, reason, keys = await asyncio.to_thread(_parse, raw, rules)
     except Exception as exc:
         log.warning("parsing %s failed: %s", message_id, type(exc).__name__)
         notices, reason = [], f"{type(exc).__name__}: {exc}"[:500]
+        keys = [["inbox.unreadable", {}]]
     if not notices:
-        await store_unrecognised(raw=raw, reason=reason or "nothing recognisable", **meta)
+        await store_unrecognised(raw=raw, reason=reason or "nothing recognisable", reasons=keys,
+                                 **meta)
         return Outcome("unrecognised", message_id, reason or "nothing recognisable")
     foreign = [n for n in notices
                if n.account_iban and not account_is_ours(n.account_iban, rules.company_ibans)]
     if foreign:
         accounts = ", ".join(dict.fromkeys(str(n.account_iban) for n in foreign))
         why = f"statement for another account {accounts}"
+        other = ["inbox.foreign_account", {"account": accounts}]
         if len(foreign) == len(notices):
-            await quarantine_message(raw=raw, reason=why, **meta)
+            await quarantine_message(raw=raw, reason=why, reasons=[other], **meta)
             return Outcome("quarantined", message_id, why)
         notices = [n for n in notices if n not in foreign]
         reason = f"{reason}; {why}" if reason else f"partly read: {why}"
+        keys = [*keys, other]
     del meta["now"]
     _, record = await ingest_message(notices, now=now, our_accounts=rules.company_ibans,
-                                     refused=reason or None, **meta)
+                                     refused=reason or None, reasons=keys, **meta)
     return Outcome("processed", message_id, reason, record=record)
 
 

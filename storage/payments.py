@@ -909,7 +909,7 @@ def _clip(values: dict[str, Any]) -> dict[str, Any]:
 async def ingest_message(
     notices: Sequence[NoticeLike], *, message_id: str, folder: str, uid: int | None,
     sender: str, subject: str, now: datetime, our_accounts: Sequence[str] | None = None,
-    refused: str | None = None,
+    refused: str | None = None, reasons: list[Any] | None = None,
 ) -> tuple[InboxMessage, RecordOutcome]:
     """A trusted message's notices: the inbox row and the payments, in one transaction.
 
@@ -923,13 +923,14 @@ async def ingest_message(
             **_clip({"folder": folder, "uid": uid, "sender": sender, "subject": subject}),
         )
         batch = await _record(notices, row, now, our_accounts)
-        reasons = ([refused] if refused else []) + sorted(set(batch.held.values()))
-        if reasons:
-            row.reason = "; ".join(reasons)
-            await row.save(update_fields=["reason"])
+        texts = ([refused] if refused else []) + sorted(set(batch.held.values()))
+        if texts:
+            row.reason = "; ".join(texts)
+            row.reasons = list(reasons or [])
+            await row.save(update_fields=["reason", "reasons"])
         if refused:
             params = {"id": row.id, "sender": row.sender, "subject": row.subject,
-                      "reason": _bounded(refused)}
+                      "reason": _bounded(refused), "reason_key": list(reasons or [])}
             told = _Batch(now=now)
             for user in await User.filter(role__in=list(QUARANTINE_ROLES), active=True):
                 told.alert(user.id, "mail_partly_read", f"partly:{message_id}", params)
@@ -939,39 +940,43 @@ async def ingest_message(
 
 async def quarantine_message(
     *, message_id: str, folder: str, uid: int | None, sender: str, subject: str,
-    raw: bytes, reason: str, now: datetime,
+    raw: bytes, reason: str, now: datetime, reasons: list[Any] | None = None,
 ) -> InboxMessage:
-    """Keep an untrusted message with its reason and tell admins and managers; never settles."""
+    """Keep an untrusted message with its reason and tell admins and managers; never settles.
+    `reasons`: the same as translatable codes ([[key, {params}], ...])."""
     return await _keep_for_people(
         InboxStatus.QUARANTINED, "quarantine", "quarantined", message_id=message_id,
         folder=folder, uid=uid, sender=sender, subject=subject, raw=raw, reason=reason,
+        reasons=reasons,
     )
 
 
 async def store_unrecognised(
     *, message_id: str, folder: str, uid: int | None, sender: str, subject: str,
-    raw: bytes, reason: str, now: datetime,
+    raw: bytes, reason: str, now: datetime, reasons: list[Any] | None = None,
 ) -> InboxMessage:
     """Keep a trusted message with nothing recognisable, with the reason, for a human."""
     return await _keep_for_people(
         InboxStatus.UNRECOGNISED, "unrecognised", "mail_unrecognised", message_id=message_id,
         folder=folder, uid=uid, sender=sender, subject=subject, raw=raw, reason=reason,
+        reasons=reasons,
     )
 
 
 async def _keep_for_people(
     status: InboxStatus, key: str, kind: str, *, message_id: str, folder: str,
     uid: int | None, sender: str, subject: str, raw: bytes, reason: str,
+    reasons: list[Any] | None = None,
 ) -> InboxMessage:
     """The message row and, in the same transaction, one alert per admin and manager."""
     async with in_transaction():
         row = await _message_row(
             message_id, status,
             **_clip({"folder": folder, "uid": uid, "sender": sender, "subject": subject,
-                     "raw_message": raw, "reason": reason}),
+                     "raw_message": raw, "reason": reason, "reasons": list(reasons or [])}),
         )
         params = {"id": row.id, "sender": row.sender, "subject": row.subject,
-                  "reason": _bounded(reason)}
+                  "reason": _bounded(reason), "reason_key": list(reasons or [])}
         for user in await User.filter(role__in=list(QUARANTINE_ROLES), active=True):
             await Alert.get_or_create(
                 dedupe_key=f"{key}:{message_id}:u{user.id}"[:200],

@@ -22,9 +22,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "payments.card": (
         "<b>P{id}</b> {amount} on {date}\nPayer: {payer} {iban}\nReference: {reference}\n"
-        "Remittance: {remittance}",
+        "Remittance: {remittance}{note}",
         "<b>P{id}</b> {amount} le {date}\nPayeur : {payer} {iban}\nRéférence : {reference}\n"
-        "Libellé : {remittance}",
+        "Libellé : {remittance}{note}",
     ),
     "payments.pick": ("Which invoice does it settle?", "Quelle facture règle-t-il ?"),
     "payments.no_candidate": (
@@ -47,13 +47,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "sur une autre facture.",
     ),
     "alert.payment_unmatched": (
-        "❓ Payment P{id} of {amount} from {payer} matches no invoice by itself.",
-        "❓ Le paiement P{id} de {amount} de {payer} ne correspond à aucune facture.",
+        "❓ Payment P{id} of {amount} from {payer} matches no invoice by itself.{note}",
+        "❓ Le paiement P{id} de {amount} de {payer} ne correspond à aucune facture.{note}",
+    ),
+    "alert.payment_returned": (
+        "↩️ <b>{number}</b>: the payment of {payer} came back ({reason}). {amount} is due "
+        "again, balance {balance}; its collection task is open again.",
+        "↩️ <b>{number}</b> : le paiement de {payer} est revenu ({reason}). {amount} est de "
+        "nouveau dû, reste dû {balance} ; sa tâche de recouvrement est rouverte.",
+    ),
+    "alert.mail_partly_read": (
+        "📨 Bank email M{id} from {sender} was read, but part of it was refused: {reason}\n"
+        "Subject: {subject}",
+        "📨 Le courriel de la banque M{id} de {sender} a été lu, mais une partie a été "
+        "refusée : {reason}\nObjet : {subject}",
     ),
     "alert.payment_held": (
-        "❓ Payment P{id} of {amount} from {payer} was not settled by itself: {reason}.",
+        "❓ Payment P{id} of {amount} from {payer} was not settled by itself: {reason}.{note}",
         "❓ Le paiement P{id} de {amount} de {payer} n'a pas été rapproché automatiquement : "
-        "{reason}.",
+        "{reason}.{note}",
     ),
     "alert.quarantined": (
         "🚫 A payment email was quarantined (M{id}) and settles nothing.\nFrom: {sender}\n"

@@ -60,6 +60,14 @@ class ParseResult:
     text_reason: str | None = None
 
     @property
+    def reason_keys(self) -> list[list[object]]:
+        """The same as `reason`, as translatable codes: [[key, {params}], ...]."""
+        keys: list[list[object]] = [[f"mailparse.{p.code}", {"part": p.part}] for p in self.problems]
+        if not self.notices:
+            keys.append(["inbox.nothing", {}] if not self.sources else ["inbox.no_booked_entry", {}])
+        return keys
+
+    @property
     def reason(self) -> str | None:
         """None when notices were read and nothing was refused; otherwise one paragraph
         for a human: what was refused, and why nothing was recognisable."""

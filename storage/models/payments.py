@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -88,6 +88,8 @@ class InboxMessage(Model):
     uid = fields.BigIntField(null=True)
     status = fields.CharEnumField(InboxStatus, max_length=12, db_index=True)
     reason = fields.TextField(default="")
+    # The same reasons as codes, said in each reader's language: [[key, {params}], ...]
+    reasons: Any = fields.JSONField(default=list)
     sender = fields.CharField(max_length=254, default="")
     subject = fields.CharField(max_length=300, default="")
     raw_message = fields.BinaryField(null=True)

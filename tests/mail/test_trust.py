@@ -74,9 +74,15 @@ def signed(raw: bytes, key: rsa.RSAPrivateKey, domain: str, **options) -> bytes:
     return signature + raw
 
 
+def received(by: str = OUR_SERVER) -> bytes:
+    return (f"Received: from mail.bank.fr (mail.bank.fr [192.0.2.7])\n\tby {by} (Postfix) "
+            "with ESMTPS id 4Xb2; Thu, 26 Nov 2026 18:00:01 +0100\n").encode()
+
+
 def with_results(raw: bytes, *values: str) -> bytes:
-    """Headers on top, in the given order (the first one is the last added)."""
-    return b"".join(f"Authentication-Results: {v}\n".encode() for v in values) + raw
+    """Headers on top, in the given order (the first one is the last added), above the
+    Received header our server added when it took the message."""
+    return b"".join(f"Authentication-Results: {v}\n".encode() for v in values) + received() + raw
 
 
 def check(raw: bytes, dns: Dns, authserv_id: str | None = OUR_SERVER):
