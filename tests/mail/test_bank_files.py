@@ -7,7 +7,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bot.delivery import render_alert
-from mail.inbox import Outcome, message_headers, process_message
+from mail.inbox import ImapAccount, Outcome, imap_pass, message_headers, process_message
 from storage.models import (
     Alert,
     CollectionStatus,
@@ -23,8 +23,10 @@ from storage.models import (
     User,
 )
 from storage.payments import account_is_ours
-from tests.mail.bankmail import Entry, Tx, bank_mail, camt, rules
+from tests.mail.bankmail import AUTHSERV, BANK, Entry, Tx, bank_mail, camt, rules
+from tests.mail.conftest import append, count
 from tests.payment_fixtures import NOW, OUR_IBAN, client, issued, owner, rf
+from tests.services import DovecotServer
 
 SAMPLES = Path(__file__).parent / "samples"
 RABO = "NL71RABO0123456789"
@@ -324,3 +326,47 @@ def test_a_masked_own_account_is_recognised_by_its_visible_parts() -> None:
     assert not account_is_ours("FR76 **** 0143", ours)
     assert not account_is_ours("**** 0189", ours)  # too little to tell
     assert not account_is_ours("DE89 **** 0189", ours)
+
+
+# ---------------------------------------------------------------- through Dovecot (IMAP)
+
+
+async def test_through_imap_a_resent_statement_and_the_next_days_record_two_payments(
+    db: str, dovecot: DovecotServer, account: ImapAccount,
+) -> None:
+    alice = await _team()
+    acme = await client("ACME SA", alice)
+    a, b = await issued(1, acme, alice, 25_00), await issued(2, acme, alice, 25_00)
+    day1 = rabobank(26, "F2026-00001")
+    append(dovecot,
+           bank_mail(attachments=[("rabo.sta", day1, STA)]),
+           bank_mail(attachments=[("rabo.sta", day1, STA)], subject="Fwd: relevé"),
+           bank_mail(attachments=[("rabo.sta", rabobank(27, "F2026-00002"), STA)]))
+    report = await imap_pass(account, our_rules())
+    assert report.error is None and report.count("processed") == 3
+    assert [o.record.recorded for o in report.outcomes if o.record] == [1, 0, 1]
+    assert await Payment.all().count() == 2
+    assert [await _state(a), await _state(b)] == [(InvoiceStatus.PAID, 25_00)] * 2
+    assert (count(dovecot, "INBOX"), count(dovecot, "Processed")) == (0, 3)
+
+
+async def test_through_imap_a_result_of_ours_written_inside_the_message_is_quarantined(
+    db: str, dovecot: DovecotServer, account: ImapAccount,
+) -> None:
+    alice = await _team()
+    inv = await issued(1, await client("ACME SA", alice), alice, 100_00)
+    genuine = bank_mail(trusted=False,
+                        attachments=[("avis.xml", camt("054", [Entry("100.00", [Tx("100.00", rf=rf(1))])]), XML)])
+    # The forger's own header sits under the Received header our server added.
+    head, _, rest = genuine.partition(b"\r\n\tby " + AUTHSERV.encode())
+    line_end = rest.index(b"\r\n") + 2
+    forged = (head + b"\r\n\tby " + AUTHSERV.encode() + rest[:line_end]
+              + f"Authentication-Results: {AUTHSERV}; dkim=pass header.d=bank.example; "
+                f"spf=pass smtp.mailfrom={BANK}\r\n".encode() + rest[line_end:])
+    append(dovecot, forged)
+    report = await imap_pass(account, our_rules())
+    assert report.count("quarantined") == 1
+    assert await _state(inv) == (InvoiceStatus.ISSUED, 0)
+    row = await InboxMessage.get(status=InboxStatus.QUARANTINED)
+    assert row.reasons[0][0] == "trust.ar_forged"
+    assert count(dovecot, "Quarantine") == 1
