@@ -64,10 +64,11 @@ def reasons_text(lang: str, reasons: Any, limit: int | None = None) -> Safe:
     """Reasons stored as `[[key, {params}], ...]` (or one key) in `lang`, joined; a key
     without a message shows its `code` param or the key itself. Bounded to `limit`
     characters, with a pointer to `/payments quarantine` for the full text."""
-    items = [[reasons, {}]] if isinstance(reasons, str) else list(reasons or [])
+    items: list[Any] = [[reasons, {}]] if isinstance(reasons, str) else list(reasons or [])
     parts: list[str] = []
     for item in items:
-        key, params = (item[0], dict(item[1] or {})) if len(item) > 1 else (item[0], {})
+        key = item[0]
+        params: dict[str, Any] = dict(item[1] or {}) if len(item) > 1 else {}
         if key not in catalogue() and str(key).startswith("return_reason."):
             params.setdefault("code", str(key).rpartition(".")[2])
             key = "return_reason.other"

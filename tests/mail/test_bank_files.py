@@ -39,13 +39,13 @@ def rabobank(day: int, invoice: str, amount: str = "25,00", number: str = "0") -
     """One day's statement in the layout of samples/mt940/jejik-rabobank-iban.sta: `EREF`
     as customer reference on the SEPA line, the counterparty on the next line."""
     return (
-        ":940:\r\n:20:940S2611{day:02d}\r\n:25:{rabo}\r\n:28C:{number}\r\n"
-        ":60F:C2611{prev:02d}EUR000000001000,00\r\n"
-        ":61:2611{day:02d}C000000000{amount}N541EREF            \r\nNL70ABNA0987654321\r\n"
-        ":86:/EREF/{day:02d}-11-2026 12:00 0030000987654321/ORDP//NAME/ACME SA/REMI/Facture {inv}"
-        "/ISDT/2026-11-{day:02d}\r\n"
-        ":62F:C2611{day:02d}EUR000000001025,00\r\n"
-    ).format(day=day, prev=day - 1, rabo=RABO, number=number, amount=amount, inv=invoice).encode()
+        f":940:\r\n:20:940S2611{day:02d}\r\n:25:{RABO}\r\n:28C:{number}\r\n"
+        f":60F:C2611{day - 1:02d}EUR000000001000,00\r\n"
+        f":61:2611{day:02d}C000000000{amount}N541EREF            \r\nNL70ABNA0987654321\r\n"
+        f":86:/EREF/{day:02d}-11-2026 12:00 0030000987654321/ORDP//NAME/ACME SA/REMI/Facture {invoice}"
+        f"/ISDT/2026-11-{day:02d}\r\n"
+        f":62F:C2611{day:02d}EUR000000001025,00\r\n"
+    ).encode()
 
 
 def our_rules(*more: str):
