@@ -30,7 +30,7 @@ import logging
 import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from xml.etree.ElementTree import Element, TreeBuilder
@@ -219,6 +219,7 @@ def _entry_notices(entry: Element, account_ccy: str | None, warnings: list[str],
                       warning)
         return
     total = 0
+    out: list[PaymentNotice] = []
     for index, (tx, amount) in enumerate(zip(txs, amounts, strict=True), start=1):
         if amount is None:
             cents, ccy = entry_cents, entry_ccy
@@ -237,11 +238,13 @@ def _entry_notices(entry: Element, account_ccy: str | None, warnings: list[str],
             direction = _direction(tx.findtext("CdtDbtInd"), tx_return)
         elif tx_return and not entry_return:
             direction = _direction(indicator, tx_return)
-        yield _notice([tx], cents, ccy, direction, base, tx_ref, tx_return)
+        out.append(_notice([tx], cents, ccy, direction, base, tx_ref, tx_return))
     if len(txs) > 1 and total != entry_cents:
-        warnings.append(
-            f"entry {entry_ref or '?'}: transactions add up to {total} cents, the entry says {entry_cents}"
-        )
+        warning = (f"entry {entry_ref or '?'}: transactions add up to {total} cents, "
+                   f"the entry says {entry_cents}")
+        warnings.append(warning)
+        out = [replace(n, warning=warning) for n in out]
+    yield from out
 
 
 @dataclass(frozen=True)
@@ -300,6 +303,8 @@ def _notice(
     for tx in txs or []:
         party = "Cdtr" if direction is Direction.DEBIT else "Dbtr"
         parties = tx.find("RltdPties")
+        if direction is Direction.REVERSAL and parties is not None and parties.find("Dbtr") is None:
+            party = "Cdtr"  # a return names the original payer as the one paid back
         if parties is not None:
             who = parties.find(party)
             if who is not None and name is None:

@@ -124,6 +124,11 @@ def _notice(data: dict[str, Any], statement_currency: str | None,
         remittance = f"{remittance} {e2e}" if remittance else e2e
     found = find_rf_references(remittance or "")
     iban = _clean(data.get("applicant_iban"))
+    name = _clean(data.get("applicant_name"))
+    details = str(data.get("transaction_details") or "")
+    if name is None and details.startswith("/"):  # Dutch structured :86: (/NAME/, /IBAN/)
+        name, iban86, _ = _read_86(details)
+        iban = iban or iban86
     raw_date = data.get("entry_date") or data.get("date")
     booked = date(raw_date.year, raw_date.month, raw_date.day) if raw_date else None
     return PaymentNotice(
@@ -131,7 +136,7 @@ def _notice(data: dict[str, Any], statement_currency: str | None,
         currency=str(amount.currency or statement_currency or "").upper(),
         booking_date=booked,
         direction=direction,
-        payer_name=_clean(data.get("applicant_name")),
+        payer_name=name,
         payer_iban=iban.replace(" ", "").upper() if iban else None,
         reference=found[0] if found else None,
         remittance=remittance[:MAX_REMITTANCE] if remittance else None,

@@ -319,6 +319,24 @@ def test_an_encoded_subject_is_decoded() -> None:
     assert message_headers(raw)[2] == "Avis de crédit n° 42"
 
 
+async def test_a_text_notification_naming_our_masked_account_settles(any_db: str) -> None:
+    alice = await _team()
+    inv = await issued(42, await client("ACME SA", alice), alice, 1_200_00)
+    body = ("Bonjour,\n\nVous avez reçu un virement sur votre compte.\n"
+            "Compte crédité : FR76 **** 0189\nMontant : 1 200,00 €\nÉmetteur : ACME SA\n"
+            "Libellé : Facture F2026-00042\nDate d'opération : 26/11/2026\n" + "x" * 3000)
+    raw = bank_mail(sender="alertes@banque-exemple.fr", text=body,
+                    subject="Virement reçu")
+    outcome = await process_message(raw, folder="INBOX", uid=None, now=NOW, rules=rules(
+        allowed_senders=("banque-exemple.fr",), company_ibans=(OUR_IBAN,)))
+    assert (outcome.kind, outcome.record.settled) == ("processed", 1)
+    assert await _state(inv) == (InvoiceStatus.PAID, 1_200_00)
+    payment = await Payment.get()
+    assert payment.account == "FR76****0189"
+    assert payment.remittance is not None and len(payment.remittance) <= 1000
+    assert (await InboxMessage.get()).subject == "Virement reçu"
+
+
 def test_a_masked_own_account_is_recognised_by_its_visible_parts() -> None:
     ours = [OUR_IBAN]
     assert account_is_ours("FR76 **** 0189", ours)
