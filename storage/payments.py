@@ -464,6 +464,10 @@ async def _record(notices: Sequence[NoticeLike], source: InboxMessage, now: date
     batch = _Batch(now=now)
     keyed = [(entry_key(n), n) for n in notices]
     existing = await _existing_keys([k for k, _ in keyed])
+    legacy = {k: _legacy_key(n) for k, n in keyed if k.startswith("bank:")}
+    if legacy:  # entries recorded before the account was part of the key
+        known = await _existing_keys(sorted({v for v in legacy.values() if v}))
+        existing.update(k for k, v in legacy.items() if v in known)
     fresh: list[tuple[str, NoticeLike]] = []
     seen: set[str] = set()
     for key, notice in keyed:
@@ -595,6 +599,15 @@ def _reopen(batch: _Batch, payment: _PaymentRow, invoice: InvoiceLike) -> None:
     if invoice.number and invoice.number not in batch.numbers:
         batch.numbers.add(invoice.number)
         batch.outcome.invoices.append(invoice.number)
+
+
+def _legacy_key(notice: NoticeLike) -> str | None:
+    """The key the same entry had before identities named the account (`bank:<ref>`)."""
+    ref = (notice.entry_ref or "").strip()
+    if not ref or not getattr(notice, "account_iban", None):
+        return None
+    key = f"bank:{ref}"
+    return key if len(key) <= 120 else "h:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def _iban(value: str | None) -> str | None:

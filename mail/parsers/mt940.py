@@ -155,8 +155,8 @@ _FIELD = re.compile(r"^\s*:(\d{2}[A-Z]?):(.*)$")
 _61 = re.compile(
     r"^(?P<vy>\d{2})(?P<vm>\d{2})(?P<vd>\d{2})(?P<em>\d{2})?(?P<ed>\d{2})?"
     r"(?P<mark>R?[DC])(?P<funds>[A-Z])?\s*(?P<amount>\d[\d,]{0,17})"
-    r"(?P<type>[A-Z][A-Z0-9]{3})?(?P<customer>(?:(?!//)[^\n]){0,40})"
-    r"(?://(?P<bank>[^\n]{0,40}))?(?:\n(?P<extra>.*))?$",
+    r"(?P<type>[A-Z][A-Z0-9]{3})?(?P<customer>(?:(?!//)[^\n])*)"
+    r"(?://(?P<bank>[^\n]*))?(?:\n(?P<extra>.*))?$",
     re.DOTALL,
 )
 _GERMAN = re.compile(r"\?(\d{2})")

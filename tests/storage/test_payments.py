@@ -259,3 +259,38 @@ def test_payments_has_no_public_permissionless_find_invoice() -> None:
 
     assert not hasattr(payments, "find_invoice")
     assert "find_invoice" not in payments.__all__
+
+
+async def test_an_entry_recorded_under_the_old_key_is_not_recorded_again(any_db: str) -> None:
+    alice = await owner()
+    inv = await issued(61, await client("ACME SA", alice), alice, 10_00)
+    source = await _source()
+    await Payment.create(entry_ref="bank:OLD-1", direction=PaymentDirection.CREDIT,
+                         status=PaymentStatus.MATCHED, amount_cents=10_00, currency="EUR",
+                         invoice=inv, inbox_message=source)
+    outcome = await record_notices([credit(10_00, ref=rf(61), entry="OLD-1")], source=source,
+                                   now=NOW)
+    assert (outcome.recorded, outcome.duplicates) == (0, 1)
+
+
+async def test_the_same_bank_id_on_two_accounts_is_two_entries(any_db: str) -> None:
+    alice = await owner()
+    acme = await client("ACME SA", alice)
+    a, b = await issued(62, acme, alice, 10_00), await issued(63, acme, alice, 10_00)
+    outcome = await record_notices([credit(10_00, ref=rf(62), entry="2026112600001"),
+                                    credit(10_00, ref=rf(63), entry="2026112600001",
+                                           account=OTHER_IBAN)],
+                                   source=await _source(), now=NOW)
+    assert (outcome.recorded, outcome.duplicates) == (2, 0)
+    assert (await Invoice.get(id=a.id)).status == InvoiceStatus.PAID
+
+
+async def test_a_unique_constraint_keeps_one_entry_once_even_past_the_check(any_db: str) -> None:
+    from tortoise.exceptions import IntegrityError
+
+    source = await _source()
+    row = {"direction": PaymentDirection.CREDIT, "status": PaymentStatus.UNMATCHED,
+           "amount_cents": 1, "currency": "EUR", "inbox_message": source}
+    await Payment.create(entry_ref="fp:abc", **row)
+    with pytest.raises(IntegrityError):
+        await Payment.create(entry_ref="fp:abc", **row)
