@@ -276,7 +276,8 @@ async def test_an_entry_recorded_under_the_old_key_is_not_recorded_again(any_db:
 async def test_the_same_bank_id_on_two_accounts_is_two_entries(any_db: str) -> None:
     alice = await owner()
     acme = await client("ACME SA", alice)
-    a, b = await issued(62, acme, alice, 10_00), await issued(63, acme, alice, 10_00)
+    a = await issued(62, acme, alice, 10_00)
+    await issued(63, acme, alice, 10_00)
     outcome = await record_notices([credit(10_00, ref=rf(62), entry="2026112600001"),
                                     credit(10_00, ref=rf(63), entry="2026112600001",
                                            account=OTHER_IBAN)],
