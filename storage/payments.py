@@ -570,7 +570,7 @@ async def _invoice_of_original(payment: _PaymentRow, batch: _Batch) -> InvoiceLi
     return batch.invoices.setdefault(found[0].id, batch.invoices.get(found[0].id, found[0]))
 
 
-def _reopen(batch: _Batch, payment: _PaymentRow, invoice: InvoiceLike) -> None:
+def _reopen(batch: _Batch, payment: _PaymentRow | Payment, invoice: InvoiceLike) -> None:
     """Apply a return to an invoice in memory: back to open or partially paid."""
     before = {"paid_cents": invoice.paid_cents, "status": invoice.status.value}
     new_paid, balance, reopened = reopen_amounts(
@@ -1011,7 +1011,8 @@ async def _invoice_by_reference(ref: int | str) -> Invoice | None:
 
 async def match_payment(actor: User, payment_id: int, invoice_ref: int | str, *, now: datetime
                         ) -> tuple[Payment, Invoice]:
-    """A person settles an unmatched credit against an open invoice."""
+    """A person settles an unmatched credit against an open invoice, or ties an unmatched
+    return to the paid invoice it takes money back from (reopening it)."""
     _check(actor)
     async with in_transaction():
         payment = await Payment.get_or_none(id=payment_id)
@@ -1020,8 +1021,12 @@ async def match_payment(actor: User, payment_id: int, invoice_ref: int | str, *,
         invoice = await _invoice_by_reference(invoice_ref)
         if invoice is None or invoice.number is None:
             raise NotFound("payment_invoice", ref=str(invoice_ref))
-        if payment.status != PaymentStatus.UNMATCHED or payment.direction != PaymentDirection.CREDIT:
+        if payment.status != PaymentStatus.UNMATCHED or payment.direction not in (
+                PaymentDirection.CREDIT, PaymentDirection.REVERSAL):
             raise Conflict("payment_not_unmatched", id=payment_id)
+        if payment.direction == PaymentDirection.REVERSAL:
+            await _match_return(actor, payment, invoice, now)
+            return payment, invoice
         if not _is_open(invoice):
             raise Conflict("invoice_not_open", number=invoice.number)
         if invoice.currency != payment.currency:
@@ -1040,12 +1045,31 @@ async def match_payment(actor: User, payment_id: int, invoice_ref: int | str, *,
     return payment, invoice
 
 
+async def _match_return(actor: User, payment: Payment, invoice: Invoice, now: datetime) -> None:
+    """A person's choice for a return: the invoice must have been paid (in its currency)."""
+    if invoice.paid_cents <= 0 or invoice.status not in (InvoiceStatus.PAID,
+                                                          InvoiceStatus.PARTIALLY_PAID):
+        raise Conflict("invoice_not_paid", number=invoice.number)
+    if invoice.currency != payment.currency:
+        raise Conflict("payment_currency", currency=payment.currency, number=invoice.number)
+    batch = _Batch(now=now)
+    _reopen(batch, payment, invoice)
+    batch.audits[-1]["user_id"] = actor.id
+    await payment.save(update_fields=["invoice_id", "status", "matched_by"])
+    await invoice.save(update_fields=["paid_cents", "status", "updated_at"])
+    await _reopen_collections(batch)
+    await _alert_returns(batch)
+    await _insert_many(AuditLog, batch.audits)
+    await _insert_many(Alert, batch.alerts, ignore_conflicts=True)
+
+
 async def list_payments(actor: User, which: str = "recent", limit: int = 20) -> list[Payment]:
-    """Recent payments, or the unmatched credits waiting for a person."""
+    """Recent payments, or the unmatched credits and returns waiting for a person."""
     _check(actor)
     query = Payment.all()
     if which == "unmatched":
-        query = query.filter(status=PaymentStatus.UNMATCHED, direction=PaymentDirection.CREDIT)
+        query = query.filter(status=PaymentStatus.UNMATCHED, direction__in=[
+            PaymentDirection.CREDIT, PaymentDirection.REVERSAL])
     return list(await query.order_by("-id").limit(limit).prefetch_related("invoice"))
 
 
@@ -1066,8 +1090,11 @@ async def get_payment(actor: User, payment_id: int) -> Payment:
 
 
 async def likely_invoices(actor: User, payment_id: int, limit: int = 5) -> list[Invoice]:
-    """Open invoices an unmatched payment probably settles: the payer's first, then same amount."""
+    """Open invoices an unmatched payment probably settles: the payer's first, then same
+    amount. For a return: the paid invoices it may take money back from."""
     payment = await get_payment(actor, payment_id)
+    if payment.direction == PaymentDirection.REVERSAL:
+        return await _returnable_invoices(payment, limit)
     mine = await _payer_invoices(payment)
     same = await Invoice.filter(
         Q(status__in=list(OPEN_STATUSES)), kind=InvoiceKind.INVOICE, currency=payment.currency,
@@ -1076,6 +1103,26 @@ async def likely_invoices(actor: User, payment_id: int, limit: int = 5) -> list[
     exact = [i for i in mine if i.total_gross_cents - i.paid_cents == payment.amount_cents]
     ordered = _unique([*exact, *same, *mine])
     return ordered[:limit]
+
+
+async def _returnable_invoices(payment: Payment, limit: int) -> list[Invoice]:
+    """Invoices settled by a credit from the same account for the same amount first, then
+    the payer's paid invoices (newest first)."""
+    mirrored: list[Invoice] = []
+    if payment.payer_iban:
+        ids = await Payment.filter(
+            direction=PaymentDirection.CREDIT, status=PaymentStatus.MATCHED,
+            payer_iban=payment.payer_iban, amount_cents=payment.amount_cents,
+            invoice_id__not_isnull=True).values_list("invoice_id", flat=True)
+        mirrored = list(await Invoice.filter(id__in=[int(str(i)) for i in ids]))
+    contacts = await _payer_contacts(_iban(payment.payer_iban), payment.payer_name)
+    paid = list(await Invoice.filter(
+        contact_id__in=contacts, kind=InvoiceKind.INVOICE, currency=payment.currency,
+        status__in=[InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID],
+    ).order_by("-due_date", "-id").limit(limit)) if contacts else []
+    usable = [i for i in [*mirrored, *paid] if i.paid_cents > 0 and i.status in (
+        InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID)]
+    return _unique(usable)[:limit]
 
 
 def _unique(invoices: Iterable[Invoice]) -> list[Invoice]:

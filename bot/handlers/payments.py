@@ -13,7 +13,7 @@ from bot.i18n import Safe, fmt_date, fmt_money, reasons_text
 from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, tr
 from storage.errors import InvalidInput
 from storage.ids import parse_id
-from storage.models import InboxMessage, Payment, PaymentStatus
+from storage.models import InboxMessage, Payment, PaymentDirection, PaymentStatus
 from storage.payments import get_payment, likely_invoices, list_payments, list_quarantine, match_payment
 
 LISTS = {"recent": "recent", "récents": "recent", "recents": "recent", "unmatched": "unmatched",
@@ -81,7 +81,8 @@ async def _show(update: Update, ctx: Ctx, payment_id: int) -> None:
 
 async def _match(update: Update, ctx: Ctx, payment_id: int, invoice: int | str, edit: bool) -> None:
     payment, inv = await match_payment(ctx.actor, payment_id, invoice, now=datetime.now(UTC))
-    await reply(update, ctx, tr(ctx, "payments.matched", id=payment.id, number=inv.number or "",
+    key = "payments.returned" if payment.direction == PaymentDirection.REVERSAL else "payments.matched"
+    await reply(update, ctx, tr(ctx, key, id=payment.id, number=inv.number or "",
                                 amount=fmt_money(payment.amount_cents, payment.currency, ctx.lang),
                                 balance=fmt_money(inv.total_gross_cents - inv.paid_cents,
                                                   inv.currency, ctx.lang)), edit=edit)

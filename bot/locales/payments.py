@@ -35,6 +35,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "P{id} matched to <b>{number}</b>: {amount} paid, balance {balance}.",
         "P{id} rapproché de <b>{number}</b> : {amount} payés, reste dû {balance}.",
     ),
+    "payments.returned": (
+        "Return P{id} tied to <b>{number}</b>: {amount} is due again, balance {balance}.",
+        "Retour P{id} rattaché à <b>{number}</b> : {amount} de nouveau dus, reste dû {balance}.",
+    ),
     "payments.btn_show": ("Choose the invoice", "Choisir la facture"),
     "alert.payment_received": (
         "💶 <b>{number}</b> paid by {payer}: {amount}, balance {balance}.",
@@ -95,6 +99,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.invoice_not_open": (
         "Invoice {number} is not open (already paid, cancelled or a draft).",
         "La facture {number} n'est pas ouverte (déjà payée, annulée ou brouillon).",
+    ),
+    "error.invoice_not_paid": (
+        "Invoice {number} has received no payment: a return cannot be tied to it.",
+        "La facture {number} n'a reçu aucun paiement : un retour ne peut pas lui être rattaché.",
     ),
     "error.payment_currency": (
         "The payment is in {currency}, invoice {number} is not.",
