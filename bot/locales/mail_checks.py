@@ -120,6 +120,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Attachment {part} is an unreadable MT940 statement.",
         "La pièce jointe {part} est un relevé MT940 illisible.",
     ),
+    "mailparse.unknown_format": (
+        "Attachment {part} refused: not a bank statement format Entonnoir reads (camt, MT940).",
+        "Pièce jointe {part} refusée : pas un format de relevé lu par Entonnoir (camt, MT940).",
+    ),
     "mailparse.malformed": (
         "Attachment {part} could not be read.",
         "La pièce jointe {part} n'a pas pu être lue.",

@@ -291,7 +291,9 @@ async def test_a_refused_attachment_beside_a_settling_one_leaves_its_reason_and_
     assert await _state(inv) == (InvoiceStatus.PAID, 100_00)
     row = await InboxMessage.get(status=InboxStatus.PROCESSED)
     assert "evil.xml" in row.reason and "DE89370400440532013000" in row.reason
-    assert [k[0] for k in row.reasons] == ["mailparse.xml_dtd", "inbox.foreign_account"]
+    assert [k[0] for k in row.reasons] == [
+        "mailparse.xml_dtd", "mailparse.unknown_format", "inbox.foreign_account"]
+    assert "photo.bin" in row.reason
     alerts = await Alert.filter(kind="mail_partly_read").prefetch_related("user", "rerouted_from")
     assert sorted(a.user.name for a in alerts) == ["mia", "root"]  # one each
     french, _ = render_alert(alerts[0], "fr")
