@@ -63,6 +63,8 @@ from storage.models import (
     Invoice,
     InvoiceKind,
     InvoiceStatus,
+    OutboxEmail,
+    OutboxStatus,
     PayerAccount,
     Payment,
     PaymentDirection,
@@ -534,7 +536,13 @@ async def _return(batch: _Batch, payment: _PaymentRow, notice: NoticeLike,
             f"a returned payment ({payment.return_code or 'no reason given'}) tied to no invoice")
         batch.outcome.unmatched += 1
         return
-    _reopen(batch, payment, invoice)
+    _reopen(batch, payment, invoice, await _was_sent(invoice.id))
+
+
+async def _was_sent(invoice_id: int) -> bool:
+    """Was the invoice emailed to the client (its status before it was paid was `sent`)?"""
+    return await OutboxEmail.filter(invoice_id=invoice_id, purpose="invoice",
+                                    status=OutboxStatus.SENT).exists()
 
 
 def _returned_invoice(notice: NoticeLike, by_rf: dict[str, _Inv], by_number: dict[str, _Inv],
@@ -570,13 +578,16 @@ async def _invoice_of_original(payment: _PaymentRow, batch: _Batch) -> InvoiceLi
     return batch.invoices.setdefault(found[0].id, batch.invoices.get(found[0].id, found[0]))
 
 
-def _reopen(batch: _Batch, payment: _PaymentRow | Payment, invoice: InvoiceLike) -> None:
-    """Apply a return to an invoice in memory: back to open or partially paid."""
+def _reopen(batch: _Batch, payment: _PaymentRow | Payment, invoice: InvoiceLike,
+            was_sent: bool = False) -> None:
+    """Apply a return to an invoice in memory: back to open (sent, when it had been sent to
+    the client) or partially paid."""
     before = {"paid_cents": invoice.paid_cents, "status": invoice.status.value}
     new_paid, balance, reopened = reopen_amounts(
         invoice.total_gross_cents, invoice.paid_cents, payment.amount_cents)
     invoice.paid_cents = new_paid
-    invoice.status = InvoiceStatus.PARTIALLY_PAID if new_paid > 0 else InvoiceStatus.ISSUED
+    unpaid = InvoiceStatus.SENT if was_sent else InvoiceStatus.ISSUED
+    invoice.status = InvoiceStatus.PARTIALLY_PAID if new_paid > 0 else unpaid
     batch.invoices[invoice.id] = invoice
     batch.paid_now.discard(invoice.id)
     batch.reopened.add(invoice.id)
@@ -1053,7 +1064,7 @@ async def _match_return(actor: User, payment: Payment, invoice: Invoice, now: da
     if invoice.currency != payment.currency:
         raise Conflict("payment_currency", currency=payment.currency, number=invoice.number)
     batch = _Batch(now=now)
-    _reopen(batch, payment, invoice)
+    _reopen(batch, payment, invoice, await _was_sent(invoice.id))
     batch.audits[-1]["user_id"] = actor.id
     await payment.save(update_fields=["invoice_id", "status", "matched_by"])
     await invoice.save(update_fields=["paid_cents", "status", "updated_at"])

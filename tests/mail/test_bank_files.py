@@ -16,6 +16,8 @@ from storage.models import (
     InboxStatus,
     Invoice,
     InvoiceStatus,
+    OutboxEmail,
+    OutboxStatus,
     Payment,
     PaymentDirection,
     PaymentStatus,
@@ -187,6 +189,22 @@ def _camt_return(rf_ref: str, amount: str, reason: str = "AC04") -> bytes:
         f"<RtrInf><Rsn><Cd>{reason}</Cd></Rsn></RtrInf></TxDtls></NtryDtls></Ntry>"
         "</Ntfctn></BkToCstmrDbtCdtNtfctn></Document>"
     ).encode()
+
+
+async def test_a_full_return_of_an_invoice_emailed_to_the_client_puts_it_back_to_sent(
+    any_db: str,
+) -> None:
+    alice = await _team()
+    inv = await issued(8, await client("ACME SA", alice), alice, 500_00, status=InvoiceStatus.SENT)
+    await OutboxEmail.create(dedupe_key="inv:8", message_id="<inv8@entonnoir>",
+                             to_addrs=["compta@acme.example"], subject="Facture F2026-00008",
+                             body_text="...", invoice=inv, status=OutboxStatus.SENT)
+    await _process(bank_mail(attachments=[
+        ("avis.xml", camt("054", [Entry("500.00", [Tx("500.00", rf=rf(8))])]), XML)]))
+    assert await _state(inv) == (InvoiceStatus.PAID, 500_00)
+    await _process(bank_mail(attachments=[("retour.xml", _camt_return(rf(8), "500.00"), XML)]),
+                   days=2)
+    assert await _state(inv) == (InvoiceStatus.SENT, 0)
 
 
 async def test_a_camt_return_ac04_of_one_of_two_credits_leaves_the_invoice_partly_paid(
