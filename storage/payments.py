@@ -338,9 +338,16 @@ class _Batch:
     paid_now: set[int] = field(default_factory=set)
     ibans: dict[str, int] = field(default_factory=dict)
     held: dict[str, str] = field(default_factory=dict)  # payment entry_ref -> why not settled
+    held_keys: dict[str, list[Any]] = field(default_factory=dict)  # the same, translatable
     reopened: set[int] = field(default_factory=set)  # invoices a return reopened
     returns: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
     outcome: RecordOutcome = field(default_factory=RecordOutcome)
+
+    def hold(self, entry: str, reason: str, key: list[Any]) -> None:
+        """A payment left for a person, with why (in English, and as a locale key)."""
+        self.held[entry] = reason
+        self.held_keys[entry] = key
+        self.outcome.unmatched += 1
 
     def alert(self, user_id: int, kind: str, key: str, params: dict[str, Any],
               buttons: list[dict[str, str]] | None = None) -> None:
@@ -501,11 +508,13 @@ async def _record(notices: Sequence[NoticeLike], source: InboxMessage, now: date
             batch.outcome.ignored += 1
             continue
         problem = None if our_accounts is None else account_problem(account, our_accounts)
-        if problem is None and payment.direction == PaymentDirection.CREDIT and payment.return_code:
-            problem = f"money coming back from a reversed debit ({payment.return_code})"
         if problem is not None:
-            batch.held[key] = problem
-            batch.outcome.unmatched += 1
+            batch.hold(key, problem, ["held.no_account", {}] if not account else
+                       ["inbox.foreign_account", {"account": compact_account(account)}])
+            continue
+        if payment.direction == PaymentDirection.CREDIT and payment.return_code:
+            batch.hold(key, f"money coming back from a reversed debit ({payment.return_code})",
+                       ["held.reversed_debit", {"code": payment.return_code}])
             continue
         if payment.direction == PaymentDirection.REVERSAL:
             await _return(batch, payment, notice, by_rf, by_number)
@@ -532,9 +541,9 @@ async def _return(batch: _Batch, payment: _PaymentRow, notice: NoticeLike,
     if invoice is None:
         invoice = await _invoice_of_original(payment, batch)
     if invoice is None:
-        batch.held[payment.entry_ref] = (
-            f"a returned payment ({payment.return_code or 'no reason given'}) tied to no invoice")
-        batch.outcome.unmatched += 1
+        code = payment.return_code or "—"
+        batch.hold(payment.entry_ref, f"a returned payment ({code}) tied to no invoice",
+                   ["held.return_unmatched", {"code": code}])
         return
     _reopen(batch, payment, invoice, await _was_sent(invoice.id))
 
@@ -892,6 +901,7 @@ async def _alert_unmatched(batch: _Batch, keys: list[str]) -> None:
         kind = "payment_unmatched" if reason is None else "payment_held"
         if reason is not None:
             params["reason"] = _bounded(reason)
+            params["reason_key"] = [batch.held_keys[payment.entry_ref]]
         for user in users:
             batch.alert(user.id, kind, f"unmatched:{payment.id}", params, buttons)
 
@@ -949,6 +959,9 @@ async def ingest_message(
         if texts:
             row.reason = "; ".join(texts)
             row.reasons = list(reasons or [])
+            for key in batch.held_keys.values():
+                if key not in row.reasons:
+                    row.reasons.append(key)
             await row.save(update_fields=["reason", "reasons"])
         if refused:
             params = {"id": row.id, "sender": row.sender, "subject": row.subject,

@@ -76,6 +76,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "(full text: /payments quarantine)",
         "(texte complet : /payments quarantine)",
     ),
+    "held.no_account": (
+        "The message names no account: left for a person.",
+        "Le message ne nomme aucun compte : laissé à une personne.",
+    ),
+    "held.reversed_debit": (
+        "Money coming back from a reversed debit ({code}): left for a person.",
+        "Argent revenu d'un prélèvement contrepassé ({code}) : laissé à une personne.",
+    ),
+    "held.return_unmatched": (
+        "A returned payment ({code}) tied to no invoice: choose the invoice it takes back.",
+        "Un paiement retourné ({code}) rattaché à aucune facture : choisissez la facture "
+        "concernée.",
+    ),
     "mailparse.too_large": (
         "Attachment {part} refused: too large.",
         "Pièce jointe {part} refusée : trop volumineuse.",

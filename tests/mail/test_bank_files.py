@@ -237,6 +237,10 @@ async def test_real_returns_tied_to_no_invoice_wait_for_a_human_with_an_alert(an
     alerts = await Alert.filter(kind="payment_held")
     assert {a.params["id"] for a in alerts} == {p.id for p in held}
     assert "tied to no invoice" in alerts[0].params["reason"]
+    alert = await Alert.get(id=alerts[0].id).prefetch_related("rerouted_from")
+    french, _ = render_alert(alert, "fr")
+    assert "Un paiement retourné (AC06) rattaché à aucune facture" in french
+    assert ".." not in french
 
 
 # ---------------------------------------------------------------- batches
