@@ -295,3 +295,30 @@ async def test_a_unique_constraint_keeps_one_entry_once_even_past_the_check(any_
     await Payment.create(entry_ref="fp:abc", **row)
     with pytest.raises(IntegrityError):
         await Payment.create(entry_ref="fp:abc", **row)
+
+
+async def test_a_return_without_reference_reopens_the_invoice_its_credit_settled(any_db: str) -> None:
+    alice = await owner()
+    inv = await issued(64, await client("ACME SA", alice), alice, 250_00)
+    await record_notices([credit(250_00, ref=rf(64), iban=OTHER_IBAN, entry="CR-20261126-1")],
+                         source=await _source(), now=NOW)
+    outcome = await record_notices(
+        [credit(250_00, remittance="RETOUR AC04", iban=OTHER_IBAN, entry="RT-20261128-1",
+                direction=Direction.REVERSAL)], source=await _source("<m2@bank>"), now=NOW)
+    assert (outcome.returned, outcome.unmatched) == (1, 0)
+    fresh = await Invoice.get(id=inv.id)
+    assert (fresh.status, fresh.paid_cents) == (InvoiceStatus.ISSUED, 0)
+
+
+async def test_a_return_mirroring_credits_of_two_invoices_waits_for_a_person(any_db: str) -> None:
+    alice = await owner()
+    acme = await client("ACME SA", alice)
+    a, b = await issued(65, acme, alice, 250_00), await issued(66, acme, alice, 250_00)
+    await record_notices([credit(250_00, ref=rf(65), iban=OTHER_IBAN, entry="CR-1-000001"),
+                          credit(250_00, ref=rf(66), iban=OTHER_IBAN, entry="CR-1-000002")],
+                         source=await _source(), now=NOW)
+    outcome = await record_notices(
+        [credit(250_00, iban=OTHER_IBAN, entry="RT-1-000001", direction=Direction.REVERSAL)],
+        source=await _source("<m2@bank>"), now=NOW)
+    assert (outcome.returned, outcome.unmatched) == (0, 1)
+    assert [(await Invoice.get(id=i.id)).status for i in (a, b)] == [InvoiceStatus.PAID] * 2
