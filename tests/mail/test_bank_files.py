@@ -112,6 +112,18 @@ async def test_the_real_rabobank_sample_records_four_entries_once(any_db: str) -
     assert await Payment.filter(account=RABO).count() == 4
 
 
+async def test_the_asn_file_the_library_refuses_is_recorded_through_the_inbox(any_db: str) -> None:
+    await _team()
+    data = (SAMPLES / "mt940/wolph-asn.940.txt").read_bytes()
+    outcome = await _process(bank_mail(attachments=[("0708271685.940.txt", data, "text/plain")]),
+                             ("NL81ASNB9999999999",))
+    assert outcome.kind == "processed"
+    assert (outcome.record.recorded, outcome.record.ignored, outcome.record.unmatched) == (8, 5, 3)
+    again = await _process(bank_mail(attachments=[("0708271685.940.txt", data, "text/plain")]),
+                           ("NL81ASNB9999999999",), days=1)
+    assert (again.record.recorded, again.record.duplicates) == (0, 8)
+
+
 async def test_a_real_camt054_resent_records_nothing_new_and_keys_on_the_bank_id(
     any_db: str,
 ) -> None:
