@@ -4,7 +4,8 @@
 
 1. A camt.053 of N credit entries against M open invoices: parse alone, then parse + match +
    settle end to end (one transaction), printed as entries/s (targets: >= 20,000/s parsing,
-   >= 2,000/s end to end).
+   >= 2,000/s end to end). Then the same with an MT940 in the Rabobank layout (EREF on
+   every line), whose entries are identified by their fingerprint.
 2. K messages (one camt.054 each) APPENDed to a throwaway Dovecot, then fetched, checked,
    recorded and moved by one `imap_pass` (target: <= 30 s for 1,000).
 """
@@ -24,6 +25,7 @@ from tortoise.context import tortoise_test_context
 
 from mail.inbox import ImapAccount, imap_pass
 from mail.parsers.camt import parse_camt
+from mail.parsers.mt940 import parse_mt940
 from storage.invoicing import rf_reference
 from storage.models import (
     MODEL_MODULES,
@@ -39,6 +41,7 @@ from storage.models import (
 )
 from storage.payments import record_notices
 from tests.mail.bankmail import Entry, Tx, bank_mail, camt, rules
+from tests.payment_fixtures import OUR_IBAN
 from tests.services import DovecotServer
 
 NOW = datetime(2026, 11, 27, 9, tzinfo=UTC)
@@ -77,6 +80,23 @@ def _statement(entries: int, invoices: int) -> bytes:
     return camt("053", items)
 
 
+def _mt940_statement(entries: int, invoices: int) -> bytes:
+    """Rabobank layout: `EREF` on every line, no bank reference: every entry is identified
+    by its fingerprint (the new identity rule's slow path). Other invoices than the camt's."""
+    rng = random.Random(11)
+    chosen = rng.sample(range(1, invoices + 1), entries * 2)
+    camt_ones = set(random.Random(7).sample(range(1, invoices + 1), entries))
+    lines = [":940:", ":20:940S261126", f":25:{OUR_IBAN}", ":28C:0", ":60F:C261125EUR0,00"]
+    for seq in [s for s in chosen if s not in camt_ones][:entries]:
+        cents = 12_000 + seq % 977
+        number = f"F2026-{seq:05d}" if seq < 100000 else f"F2026-{seq}"
+        lines += [f":61:2611261126C{cents // 100},{cents % 100:02d}N541EREF", "NL70ABNA0987654321",
+                  f":86:/EREF/26-11-2026 12:00 {seq:016d}/ORDP//NAME/Client {seq % 1000}"
+                  f"/REMI/Facture {number}/ISDT/2026-11-26"]
+    lines += [":62F:C261126EUR0,00", "-"]
+    return "\r\n".join(lines).encode()
+
+
 async def ledger_bench(entries: int, invoices: int, db_url: str) -> None:
     async with tortoise_test_context(MODEL_MODULES, db_url):
         t0 = time.perf_counter()
@@ -104,6 +124,20 @@ async def ledger_bench(entries: int, invoices: int, db_url: str) -> None:
         again = await record_notices(parse_camt(xml).notices, source=source, now=NOW)
         print(f"same statement again: {again.duplicates} duplicates, {again.recorded} recorded "
               f"in {time.perf_counter() - t0:.2f} s")
+        sta = _mt940_statement(entries, invoices)
+        parse_s = float("inf")
+        for _ in range(3):
+            t0 = time.perf_counter()
+            mt = parse_mt940(sta)
+            parse_s = min(parse_s, time.perf_counter() - t0)
+        print(f"MT940 (Rabobank layout, EREF on every line, fingerprint identities) parse only "
+              f"(best of 3): {len(mt)} notices in {parse_s:.2f} s = {len(mt) / parse_s:,.0f} entries/s")
+        t0 = time.perf_counter()
+        outcome = await record_notices(parse_mt940(sta), source=source, now=NOW)
+        total_s = time.perf_counter() - t0
+        print(f"MT940 parse + match + settle: {outcome.settled} settled, {outcome.unmatched} "
+              f"unmatched, {outcome.duplicates} taken for duplicates in {total_s:.2f} s = "
+              f"{len(mt) / total_s:,.0f} entries/s (target >= 2,000)")
 
 
 async def imap_bench(messages: int, db_url: str) -> None:

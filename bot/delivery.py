@@ -36,7 +36,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
-from bot.i18n import Safe, catalogue, fmt_date, fmt_money, t
+from bot.i18n import Safe, catalogue, fmt_date, fmt_money, reasons_text, t
 from bot.settings import Settings
 from storage.alerts import (
     due_alerts,
@@ -73,6 +73,8 @@ def template_params(params: dict[str, Any], lang: str, default_currency: str) ->
     for key, value in params.items():
         if key.endswith("_cents") and isinstance(value, int):
             out[key.removesuffix("_cents")] = fmt_money(value, currency, lang)
+        elif key.endswith("_key") and value:  # stored reason codes, said in `lang`
+            out[key.removesuffix("_key")] = reasons_text(lang, value, limit=400)
         elif key.endswith("_date") and isinstance(value, str):
             try:
                 out[key.removesuffix("_date")] = fmt_date(date.fromisoformat(value[:10]), lang)

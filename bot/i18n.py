@@ -60,6 +60,28 @@ def t(lang: str, key: str, **params: Any) -> Safe:
     return Safe(template.format(**{k: _escape(v) for k, v in params.items()}))
 
 
+def reasons_text(lang: str, reasons: Any, limit: int | None = None) -> Safe:
+    """Reasons stored as `[[key, {params}], ...]` (or one key) in `lang`, joined; a key
+    without a message shows its `code` param or the key itself. Bounded to `limit`
+    characters, with a pointer to `/payments quarantine` for the full text."""
+    items: list[Any] = [[reasons, {}]] if isinstance(reasons, str) else list(reasons or [])
+    parts: list[str] = []
+    for item in items:
+        key = item[0]
+        params: dict[str, Any] = dict(item[1] or {}) if len(item) > 1 else {}
+        if key not in catalogue() and str(key).startswith("return_reason."):
+            params.setdefault("code", str(key).rpartition(".")[2])
+            key = "return_reason.other"
+        try:
+            parts.append(str(t(lang, str(key), **params)))
+        except (KeyError, IndexError, ValueError):
+            parts.append(_escape(str(params.get("code") or key)))
+    text = " ".join(p.rstrip() for p in parts).rstrip(".")  # templates add their own stop
+    if limit is not None and len(text) > limit:
+        text = text[:limit - 1].rstrip() + "… " + str(t(lang, "inbox.more"))
+    return Safe(text)
+
+
 def user_lang(code: str | None) -> str:
     """fr for French-speaking Telegram clients, else en."""
     return "fr" if (code or "").lower().startswith("fr") else "en"

@@ -26,6 +26,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email.errors import HeaderParseError
+from email.header import decode_header, make_header
 from email.parser import BytesHeaderParser
 from email.policy import compat32
 from email.utils import parseaddr
@@ -144,30 +146,42 @@ def message_headers(raw: bytes) -> tuple[str, str, str]:
     if not message_id:
         message_id = "sha256:" + hashlib.sha256(raw).hexdigest()
     sender = parseaddr(str(headers.get("From", "") or ""))[1].lower()
-    subject = " ".join(str(headers.get("Subject", "") or "").split())
+    subject = " ".join(decode_subject(str(headers.get("Subject", "") or "")).split())
     return message_id[:300], sender, subject
 
 
-def _trust(raw: bytes, rules: InboxRules) -> tuple[bool, str]:
+def decode_subject(value: str) -> str:
+    """A Subject as people read it: RFC 2047 encoded words decoded (`=?utf-8?q?...?=`);
+    an undecodable word is kept as written."""
+    try:
+        return str(make_header(decode_header(value)))
+    except (HeaderParseError, LookupError, UnicodeDecodeError, ValueError):
+        return value
+
+
+Reasons = list[list[Any]]  # [[locale key, {params}], ...]: said in each reader's language
+
+
+def _trust(raw: bytes, rules: InboxRules) -> tuple[bool, str, Reasons]:
     from mail.trust import check_trust
 
     verdict = check_trust(raw, allowed_senders=list(rules.allowed_senders),
                           authserv_id=rules.authserv_id, dns_lookup=rules.dns_lookup)
-    return bool(verdict.trusted), str(verdict.reason)
+    keys: Reasons = [[f"trust.{verdict.code}", {"domain": verdict.domain or "?"}]]
+    return bool(verdict.trusted), str(verdict.reason), keys
 
 
-def _parse(raw: bytes, rules: InboxRules) -> tuple[list[Any], str]:
+def _parse(raw: bytes, rules: InboxRules) -> tuple[list[Any], str, Reasons]:
+    """(notices, reason, reason codes): the reason says what was refused or unreadable,
+    also when other parts of the message were read (then it is kept on the row and told
+    to people)."""
     from mail.parsers import parse_message
 
     kwargs: dict[str, Any] = {}
     if rules.templates_file is not None:
         kwargs["templates_file"] = rules.templates_file
     result = parse_message(raw, **kwargs)
-    if isinstance(result, tuple):
-        notices, reason = result
-    else:
-        notices, reason = result.notices, getattr(result, "reason", "")
-    return list(notices), str(reason or "")
+    return list(result.notices), str(result.reason or ""), result.reason_keys
 
 
 async def process_message(raw: bytes, *, folder: str, uid: int | None, rules: InboxRules,
@@ -178,35 +192,46 @@ async def process_message(raw: bytes, *, folder: str, uid: int | None, rules: In
     meta: dict[str, Any] = {"message_id": message_id, "folder": folder, "uid": uid,
                             "sender": sender, "subject": subject, "now": now}
     if len(raw) > rules.max_bytes:
-        reason = f"message too large ({len(raw) // (1024 * 1024)} MB > " \
-                 f"{rules.max_bytes // (1024 * 1024)} MB)"
-        await quarantine_message(raw=raw, reason=reason, **meta)
+        size, limit = len(raw) // (1024 * 1024), rules.max_bytes // (1024 * 1024)
+        reason = f"message too large ({size} MB > {limit} MB)"
+        await quarantine_message(raw=raw, reason=reason, **meta,
+                                 reasons=[["inbox.too_large", {"size": size, "limit": limit}]])
         return Outcome("quarantined", message_id, reason)
     try:
-        trusted, reason = await asyncio.to_thread(_trust, raw, rules)
+        trusted, reason, keys = await asyncio.to_thread(_trust, raw, rules)
     except Exception as exc:  # a crash in the checker must never let mail through
         log.exception("trust check failed for %s", message_id)
         trusted, reason = False, f"trust check failed: {type(exc).__name__}"
+        keys = [["inbox.check_failed", {}]]
     if not trusted:
-        await quarantine_message(raw=raw, reason=reason, **meta)
+        await quarantine_message(raw=raw, reason=reason, reasons=keys, **meta)
         return Outcome("quarantined", message_id, reason)
     try:
-        notices, reason = await asyncio.to_thread(_parse, raw, rules)
+        notices, reason, keys = await asyncio.to_thread(_parse, raw, rules)
     except Exception as exc:
         log.warning("parsing %s failed: %s", message_id, type(exc).__name__)
         notices, reason = [], f"{type(exc).__name__}: {exc}"[:500]
+        keys = [["inbox.unreadable", {}]]
     if not notices:
-        await store_unrecognised(raw=raw, reason=reason or "nothing recognisable", **meta)
+        await store_unrecognised(raw=raw, reason=reason or "nothing recognisable", reasons=keys,
+                                 **meta)
         return Outcome("unrecognised", message_id, reason or "nothing recognisable")
-    foreign = [n.account_iban for n in notices
+    foreign = [n for n in notices
                if n.account_iban and not account_is_ours(n.account_iban, rules.company_ibans)]
     if foreign:
-        reason = f"statement for another account {foreign[0]}"
-        await quarantine_message(raw=raw, reason=reason, **meta)
-        return Outcome("quarantined", message_id, reason)
+        accounts = ", ".join(dict.fromkeys(str(n.account_iban) for n in foreign))
+        why = f"statement for another account {accounts}"
+        other = ["inbox.foreign_account", {"account": accounts}]
+        if len(foreign) == len(notices):
+            await quarantine_message(raw=raw, reason=why, reasons=[other], **meta)
+            return Outcome("quarantined", message_id, why)
+        notices = [n for n in notices if n not in foreign]
+        reason = f"{reason}; {why}" if reason else f"partly read: {why}"
+        keys = [*keys, other]
     del meta["now"]
-    _, record = await ingest_message(notices, now=now, our_accounts=rules.company_ibans, **meta)
-    return Outcome("processed", message_id, record=record)
+    _, record = await ingest_message(notices, now=now, our_accounts=rules.company_ibans,
+                                     refused=reason or None, reasons=keys, **meta)
+    return Outcome("processed", message_id, reason, record=record)
 
 
 # ---------------------------------------------------------------- IMAP

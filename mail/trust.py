@@ -8,9 +8,12 @@ AND that domain is authenticated, either
   the From domain (equal, parent or subdomain, never a bare top-level domain); or
 - by the Authentication-Results header added by OUR receiving server (its authserv-id is
   configured) saying dkim=pass (header.d / header.i aligned) or spf=pass (smtp.mailfrom
-  aligned). Only the topmost header carrying our authserv-id counts: anything below it
-  was there before our server saw the message and may be forged. Our server must add
-  its header on every message (RFC 8601 §5) for this to be meaningful.
+  aligned). Such a header counts only when it stands ABOVE the first Received header our
+  server added (the lowest `Received: ... by <authserv-id>`): a header below it was in the
+  message before our server saw it (RFC 8601 §5), i.e. written by the sender. A message
+  whose only headers with our authserv-id sit below our Received header is refused as
+  forged (`ar_forged`), whatever else it carries. With no Received header of ours the
+  results cannot be placed and count for nothing (DKIM, verified here, still can).
 
 Everything else is not trusted, with a one-sentence reason and a stable `code`.
 """
@@ -42,6 +45,7 @@ CODES = (
     "dkim_partial",
     "dkim_error",
     "ar_fail",
+    "ar_forged",
 )
 
 log = logging.getLogger(__name__)
@@ -87,10 +91,15 @@ def check_trust(
         return TrustVerdict(
             False, f"sender {domain} is not on the payments allow-list", domain, "not_allowed"
         )
+    results, forged = placed_results(list(headers.items()), authserv_id)
+    if forged:
+        return TrustVerdict(
+            False, f"forged Authentication-Results: a header with our authserv-id "
+                   f"{(authserv_id or '').strip().lower()} sits below our server's Received "
+                   "header, so the sender wrote it", domain, "ar_forged")
     dkim_verdict, dkim_note = _dkim(raw, domain, dns_lookup)
     if dkim_verdict:
         return TrustVerdict(True, f"DKIM signature of {domain} verified", domain, "dkim_pass")
-    results = [str(v) for v in headers.get_all("Authentication-Results") or []]
     ar_verdict, ar_note = _authentication_results(results, authserv_id, domain)
     if ar_verdict and ar_note:
         return TrustVerdict(True, ar_note, domain, "ar_pass")
@@ -102,6 +111,46 @@ def check_trust(
     else:
         code, sentence = "no_authentication", "no DKIM signature and no result from our server"
     return TrustVerdict(False, f"possibly spoofed sender {domain}: {sentence}", domain, code)
+
+
+_BY = re.compile(r"\bby\s+\[?([A-Za-z0-9.\-_:]+)", re.IGNORECASE)
+
+
+def _ours(host: str, server: str) -> bool:
+    host = host.strip().lower().rstrip(".")
+    return host == server or host.endswith("." + server)
+
+
+def placed_results(headers: list[tuple[str, str]], authserv_id: str | None
+                   ) -> tuple[list[str], bool]:
+    """(the Authentication-Results values that our server added, top first; forged?).
+
+    `headers` in message order (top first). Ours are the A-R headers with our authserv-id
+    standing above the lowest Received header whose `by` names our server (authserv-id or
+    a host under it). Forged: there are A-R headers with our authserv-id, none of them
+    above that Received header."""
+    if not authserv_id:
+        return [], False
+    server = authserv_id.strip().lower().rstrip(".")
+    lowest_ours = -1
+    for index, (name, value) in enumerate(headers):
+        if name.lower() == "received":
+            found = _BY.search(" ".join(str(value).split()))
+            if found and _ours(found.group(1), server):
+                lowest_ours = index
+    placed: list[str] = []
+    below = 0
+    for index, (name, value) in enumerate(headers):
+        if name.lower() != "authentication-results":
+            continue
+        text = str(value)
+        if parse_authentication_results(text)[0] != server:
+            continue
+        if index < lowest_ours:
+            placed.append(text)
+        else:
+            below += 1
+    return placed, bool(below and not placed and lowest_ours >= 0)
 
 
 def _allowed(sender: str, domain: str, allowed: list[str]) -> bool:

@@ -14,9 +14,21 @@ was booked on OUR account (`account_problem`). A genuine bank message about anot
 reference) is quarantined by the inbox; a notice naming no account stays unmatched for a
 human with the reason.
 
-Anything else stays an unmatched payment for a human. Debits and reversals are recorded and
-never settle. One bank entry is recorded once however often its mail is read: the key is the
-bank's entry reference, or the Message-ID plus the entry's position.
+Several references in one entry (a batch without per-transaction amounts, or a text naming
+several invoices) settle them all only when their open amounts add up exactly to the entry;
+otherwise the payment waits for a person, with the candidates written in its note.
+
+Anything else stays an unmatched payment for a human. Debits are recorded and never settle.
+A return or reversal of a credit (camt RvslInd / RRTN / AC04..., MT940 RC or /RTRN/) that
+names a settled invoice, or that mirrors the credit which settled one, reopens the returned
+amount: the invoice goes back to open or partially paid, its collection task reopens, and
+the owner, collections and managers are told the reason in words. A return tied to no
+invoice waits for a person, with an alert.
+
+One bank entry is recorded once however often its mail is read, and never twice in the
+table (`entry_ref` is unique): its key (`entry_key`) is the bank's own id of the entry with
+the account, else a fingerprint of the account, statement, booking date, amount,
+direction and the entry's own details — never a customer reference alone, never the email.
 
 Settling updates the invoice balance and status, remembers the payer's IBAN on the client,
 alerts the invoice owner, and closes any open collection task on the invoice — all in the
@@ -42,6 +54,7 @@ from storage.errors import Conflict, Forbidden, NotFound
 from storage.models import (
     Alert,
     AuditLog,
+    CollectionEvent,
     CollectionStatus,
     CollectionTask,
     Contact,
@@ -50,6 +63,8 @@ from storage.models import (
     Invoice,
     InvoiceKind,
     InvoiceStatus,
+    OutboxEmail,
+    OutboxStatus,
     PayerAccount,
     Payment,
     PaymentDirection,
@@ -66,6 +81,7 @@ __all__ = [
     "RecordOutcome",
     "account_is_ours",
     "account_problem",
+    "allocate_batch",
     "can_see_payments",
     "compact_rf",
     "entry_key",
@@ -75,9 +91,11 @@ __all__ = [
     "likely_invoices",
     "list_payments",
     "list_quarantine",
+    "masked_account_matches",
     "match_payment",
     "quarantine_message",
     "record_notices",
+    "reopen_amounts",
     "rf_references_in",
     "settle_amounts",
     "store_unrecognised",
@@ -89,6 +107,9 @@ QUARANTINE_ROLES = (Role.ADMIN, Role.MANAGER)
 UNMATCHED_ROLES = (Role.MANAGER, Role.COLLECTIONS)
 _CHUNK = 500
 MAX_STORED_RAW = 5 * 1024 * 1024
+MAX_REMITTANCE = 1000
+RETURN_ROLES = (Role.COLLECTIONS, Role.MANAGER)
+_PLACEHOLDERS = frozenset({"", "N", "X", "NONREF", "NOTPROVIDED", "EREF", "NONE", "NA", "N/A"})
 
 
 class NoticeLike(Protocol):
@@ -123,6 +144,7 @@ class RecordOutcome:
     settled: int = 0
     unmatched: int = 0
     ignored: int = 0
+    returned: int = 0
     invoices: list[str] = field(default_factory=list)
 
     def add(self, other: RecordOutcome) -> None:
@@ -131,6 +153,7 @@ class RecordOutcome:
         self.settled += other.settled
         self.unmatched += other.unmatched
         self.ignored += other.ignored
+        self.returned += other.returned
         self.invoices += other.invoices
 
 
@@ -192,6 +215,8 @@ def account_is_ours(account: str, ours: Sequence[str]) -> bool:
     acc = compact_account(account)
     if not acc:
         return False
+    if "*" in acc or "X" * 4 in acc[4:] or "." * 3 in acc:
+        return any(masked_account_matches(acc, iban) for iban in ours)
     for iban in ours:
         mine = compact_account(iban)
         if acc == mine:
@@ -212,6 +237,23 @@ def account_is_ours(account: str, ours: Sequence[str]) -> bool:
     return False
 
 
+def masked_account_matches(masked: str, iban: str) -> bool:
+    """A masked account (`FR76 **** 0189`, `FR76XXXXXXXX0189`) against one IBAN: every
+    visible run must appear, in order, the first at the start and the last at the end, with
+    at least 6 visible characters (so `****` alone never matches)."""
+    mine = compact_account(iban)
+    runs = [r for r in re.split(r"[*.]+|X{4,}", compact_account(masked)) if r]
+    if sum(map(len, runs)) < 6 or not mine.startswith(runs[0]) or not mine.endswith(runs[-1]):
+        return False
+    at = 0
+    for run in runs:
+        found = mine.find(run, at)
+        if found < 0:
+            return False
+        at = found + len(run)
+    return True
+
+
 def account_problem(account: str | None, ours: Sequence[str]) -> str | None:
     """Why a notice about `account` must not settle by itself, or None when it is ours."""
     if not account:
@@ -221,13 +263,27 @@ def account_problem(account: str | None, ours: Sequence[str]) -> str | None:
     return None
 
 
-def entry_key(notice: NoticeLike, message_id: str, position: int) -> str:
-    """The idempotency key of a bank entry: its reference, else Message-ID + position."""
-    raw = (notice.entry_ref or "").strip()
-    key = f"bank:{raw}" if raw else f"msg:{message_id}#{position}"
-    if len(key) > 120:
-        key = "h:" + hashlib.sha256(key.encode()).hexdigest()
-    return key
+def entry_key(notice: NoticeLike) -> str:
+    """The identity of a bank entry, the same whichever email or statement carries it.
+
+    The bank's own id of the entry (`entry_ref`, which parsers fill only with what the bank
+    guarantees) scoped by the account; otherwise a fingerprint of the account, statement
+    number, booking date, amount, currency, direction, the entry's own details and its rank
+    among identical entries of its document. Never the Message-ID of the carrying email."""
+    account = compact_account(getattr(notice, "account_iban", None) or "")
+    ref = " ".join((notice.entry_ref or "").split())
+    if ref.upper() not in _PLACEHOLDERS:
+        key = f"bank:{account}:{ref}" if account else f"bank:{ref}"
+        return key if len(key) <= 120 else "h:" + hashlib.sha256(key.encode()).hexdigest()
+    booked = notice.booking_date
+    parts = [
+        account, str(getattr(notice, "statement_ref", None) or ""),
+        booked.isoformat() if booked is not None else "", str(notice.amount_cents),
+        notice.currency.upper(), str(notice.direction), str(getattr(notice, "details", None) or ""),
+        notice.payer_iban or "", notice.payer_name or "", notice.reference or "",
+        notice.remittance or "", str(getattr(notice, "occurrence", 1) or 1),
+    ]
+    return "fp:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
 
 def settle_amounts(gross_cents: int, paid_cents: int, amount_cents: int) -> tuple[int, int, int]:
@@ -237,6 +293,20 @@ def settle_amounts(gross_cents: int, paid_cents: int, amount_cents: int) -> tupl
     surplus = amount_cents - applied
     new_paid = paid_cents + applied
     return new_paid, gross_cents - new_paid, surplus
+
+
+def reopen_amounts(gross_cents: int, paid_cents: int, returned_cents: int
+                   ) -> tuple[int, int, int]:
+    """(new paid cents, balance cents, cents reopened) after a return; never below zero."""
+    reopened = min(max(returned_cents, 0), paid_cents)
+    new_paid = paid_cents - reopened
+    return new_paid, gross_cents - new_paid, reopened
+
+
+def allocate_batch(amount_cents: int, open_cents: Sequence[int]) -> bool:
+    """May an entry naming several invoices settle them all? Only when their open amounts
+    add up exactly to the entry (no guessing which one was paid short)."""
+    return len(open_cents) > 1 and all(c > 0 for c in open_cents) and sum(open_cents) == amount_cents
 
 
 def can_see_payments(user: User) -> bool:
@@ -269,7 +339,16 @@ class _Batch:
     paid_now: set[int] = field(default_factory=set)
     ibans: dict[str, int] = field(default_factory=dict)
     held: dict[str, str] = field(default_factory=dict)  # payment entry_ref -> why not settled
+    held_keys: dict[str, list[Any]] = field(default_factory=dict)  # the same, translatable
+    reopened: set[int] = field(default_factory=set)  # invoices a return reopened
+    returns: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
     outcome: RecordOutcome = field(default_factory=RecordOutcome)
+
+    def hold(self, entry: str, reason: str, key: list[Any]) -> None:
+        """A payment left for a person, with why (in English, and as a locale key)."""
+        self.held[entry] = reason
+        self.held_keys[entry] = key
+        self.outcome.unmatched += 1
 
     def alert(self, user_id: int, kind: str, key: str, params: dict[str, Any],
               buttons: list[dict[str, str]] | None = None) -> None:
@@ -295,6 +374,9 @@ class _PaymentRow:
     reference: str | None
     remittance: str | None
     inbox_message_id: int
+    account: str | None = None
+    return_code: str | None = None
+    note: str | None = None
     invoice_id: int | None = None
     surplus_cents: int = 0
     matched_by: str | None = None
@@ -390,8 +472,12 @@ async def record_notices(
 async def _record(notices: Sequence[NoticeLike], source: InboxMessage, now: datetime,
                   our_accounts: Sequence[str] | None) -> _Batch:
     batch = _Batch(now=now)
-    keyed = [(entry_key(n, source.message_id, i), n) for i, n in enumerate(notices)]
+    keyed = [(entry_key(n), n) for n in notices]
     existing = await _existing_keys([k for k, _ in keyed])
+    legacy = {k: _legacy_key(n) for k, n in keyed if k.startswith("bank:")}
+    if legacy:  # entries recorded before the account was part of the key
+        known = await _existing_keys(sorted({v for v in legacy.values() if v}))
+        existing.update(k for k, v in legacy.items() if v in known)
     fresh: list[tuple[str, NoticeLike]] = []
     seen: set[str] = set()
     for key, notice in keyed:
@@ -400,37 +486,149 @@ async def _record(notices: Sequence[NoticeLike], source: InboxMessage, now: date
         else:
             seen.add(key)
             fresh.append((key, notice))
-    credits = [(k, n) for k, n in fresh if str(n.direction) == PaymentDirection.CREDIT.value]
-    by_rf, by_number = await _lookup_invoices(credits)
+    settling = [(k, n) for k, n in fresh if str(n.direction) != PaymentDirection.DEBIT.value]
+    by_rf, by_number = await _lookup_invoices(settling)
     payments: list[_PaymentRow] = []
     for key, notice in fresh:
+        account = getattr(notice, "account_iban", None)
         payment = _PaymentRow(
             entry_ref=key, direction=PaymentDirection(str(notice.direction)),
             status=PaymentStatus.UNMATCHED, amount_cents=notice.amount_cents,
             currency=notice.currency.upper(), booking_date=notice.booking_date,
             payer_name=(notice.payer_name or "")[:200] or None,
             payer_iban=_iban(notice.payer_iban), reference=(notice.reference or "")[:140] or None,
-            remittance=notice.remittance, inbox_message_id=source.id,
+            remittance=(notice.remittance or "")[:MAX_REMITTANCE] or None,
+            inbox_message_id=source.id,
+            account=compact_account(account)[:50] if account else None,
+            return_code=(getattr(notice, "return_code", None) or "")[:8] or None,
+            note=getattr(notice, "warning", None),
         )
         payments.append(payment)
-        if payment.direction != PaymentDirection.CREDIT:
+        if payment.direction == PaymentDirection.DEBIT:
             payment.status = PaymentStatus.IGNORED
             batch.outcome.ignored += 1
             continue
-        problem = None if our_accounts is None else account_problem(
-            getattr(notice, "account_iban", None), our_accounts)
+        problem = None if our_accounts is None else account_problem(account, our_accounts)
         if problem is not None:
-            batch.held[key] = problem
+            batch.hold(key, problem, ["held.no_account", {}] if not account else
+                       ["inbox.foreign_account", {"account": compact_account(account)}])
+            continue
+        if payment.direction == PaymentDirection.CREDIT and payment.return_code:
+            batch.hold(key, f"money coming back from a reversed debit ({payment.return_code})",
+                       ["held.reversed_debit", {"code": payment.return_code}])
+            continue
+        if payment.direction == PaymentDirection.REVERSAL:
+            await _return(batch, payment, notice, by_rf, by_number)
+            continue
+        invoices, rule = await _match(notice, by_rf, by_number, batch, payment)
+        if not invoices:
             batch.outcome.unmatched += 1
             continue
-        invoice, rule = await _match(notice, by_rf, by_number, batch)
-        if invoice is None:
-            batch.outcome.unmatched += 1
-            continue
-        _settle(batch, payment, invoice, rule)
+        for invoice in invoices:
+            _settle(batch, payment, invoice, rule, _open(invoice) if len(invoices) > 1 else None)
     batch.outcome.recorded = len(payments)
     await _write(batch, payments)
     return batch
+
+
+def _open(invoice: InvoiceLike) -> int:
+    return invoice.total_gross_cents - invoice.paid_cents
+
+
+async def _return(batch: _Batch, payment: _PaymentRow, notice: NoticeLike,
+                  by_rf: dict[str, _Inv], by_number: dict[str, _Inv]) -> None:
+    """A credit that came back: reopen the invoice it had settled, or leave it for a person."""
+    invoice = _returned_invoice(notice, by_rf, by_number, batch)
+    if invoice is None:
+        invoice = await _invoice_of_original(payment, batch)
+    if invoice is None:
+        code = payment.return_code or "—"
+        batch.hold(payment.entry_ref, f"a returned payment ({code}) tied to no invoice",
+                   ["held.return_unmatched", {"code": code}])
+        return
+    _reopen(batch, payment, invoice, await _was_sent(invoice.id))
+
+
+async def _was_sent(invoice_id: int) -> bool:
+    """Was the invoice emailed to the client (its status before it was paid was `sent`)?"""
+    return await OutboxEmail.filter(invoice_id=invoice_id, purpose="invoice",
+                                    status=OutboxStatus.SENT).exists()
+
+
+def _returned_invoice(notice: NoticeLike, by_rf: dict[str, _Inv], by_number: dict[str, _Inv],
+                      batch: _Batch) -> InvoiceLike | None:
+    rfs = [r for r in [compact_rf(notice.reference), *rf_references_in(notice.remittance)] if r]
+    numbers = invoice_numbers_in(notice.remittance) + invoice_numbers_in(notice.reference)
+    hits = {by_rf[r].id: by_rf[r] for r in rfs if r in by_rf}
+    hits.update({by_number[n].id: by_number[n] for n in numbers if n in by_number})
+    usable = [batch.invoices.get(i.id, i) for i in hits.values()]
+    usable = [i for i in usable if i.paid_cents > 0 and i.currency == notice.currency.upper()
+              and i.status in (InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID)]
+    if len(usable) != 1:
+        return None
+    return batch.invoices.setdefault(usable[0].id, usable[0])
+
+
+async def _invoice_of_original(payment: _PaymentRow, batch: _Batch) -> InvoiceLike | None:
+    """The invoice settled by the one credit this return mirrors (same payer account and
+    amount), when exactly one such credit exists."""
+    if not payment.payer_iban:
+        return None
+    originals = await Payment.filter(
+        direction=PaymentDirection.CREDIT, status=PaymentStatus.MATCHED,
+        payer_iban=payment.payer_iban, amount_cents=payment.amount_cents,
+        currency=payment.currency, invoice_id__not_isnull=True,
+    ).values_list("invoice_id", flat=True)
+    ids = {int(str(i)) for i in originals}
+    if len(ids) != 1:
+        return None
+    found = await _invoices_where("id", [next(iter(ids))])
+    if not found or found[0].paid_cents <= 0:
+        return None
+    return batch.invoices.setdefault(found[0].id, batch.invoices.get(found[0].id, found[0]))
+
+
+def _reopen(batch: _Batch, payment: _PaymentRow | Payment, invoice: InvoiceLike,
+            was_sent: bool = False) -> None:
+    """Apply a return to an invoice in memory: back to open (sent, when it had been sent to
+    the client) or partially paid."""
+    before = {"paid_cents": invoice.paid_cents, "status": invoice.status.value}
+    new_paid, balance, reopened = reopen_amounts(
+        invoice.total_gross_cents, invoice.paid_cents, payment.amount_cents)
+    invoice.paid_cents = new_paid
+    unpaid = InvoiceStatus.SENT if was_sent else InvoiceStatus.ISSUED
+    invoice.status = InvoiceStatus.PARTIALLY_PAID if new_paid > 0 else unpaid
+    batch.invoices[invoice.id] = invoice
+    batch.paid_now.discard(invoice.id)
+    batch.reopened.add(invoice.id)
+    payment.invoice_id = invoice.id
+    payment.status = PaymentStatus.MATCHED
+    payment.matched_by = "return"
+    batch.audits.append({
+        "user_id": None, "at": batch.now, "entity": "invoice", "entity_id": str(invoice.id),
+        "action": "payment_returned", "before": before,
+        "after": {"paid_cents": new_paid, "status": invoice.status.value,
+                  "payment": payment.entry_ref, "return_code": payment.return_code},
+    })
+    params = {"number": invoice.number or f"#{invoice.id}",
+              "payer": payment.payer_name or batch.payer_names.get(invoice.contact_id, ""),
+              "amount_cents": reopened, "balance_cents": balance, "currency": invoice.currency,
+              "reason_key": f"return_reason.{payment.return_code or 'none'}",
+              "code": payment.return_code or "—"}
+    batch.returns.append((invoice.owner_id, payment.entry_ref, params))
+    batch.outcome.returned += 1
+    if invoice.number and invoice.number not in batch.numbers:
+        batch.numbers.add(invoice.number)
+        batch.outcome.invoices.append(invoice.number)
+
+
+def _legacy_key(notice: NoticeLike) -> str | None:
+    """The key the same entry had before identities named the account (`bank:<ref>`)."""
+    ref = (notice.entry_ref or "").strip()
+    if not ref or not getattr(notice, "account_iban", None):
+        return None
+    key = f"bank:{ref}"
+    return key if len(key) <= 120 else "h:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def _iban(value: str | None) -> str | None:
@@ -482,8 +680,8 @@ async def _existing_keys(keys: list[str]) -> set[str]:
     return {str(r["entry_ref"]) for r in rows}
 
 
-async def _invoices_where(column: str, values: list[str]) -> list[_Inv]:
-    rows = await _select_in(Invoice, _INV_COLUMNS, column, values, "\"kind\" = 'invoice' AND ")
+async def _invoices_where(column: str, values: Sequence[Any]) -> list[_Inv]:
+    rows = await _select_in(Invoice, _INV_COLUMNS, column, list(values), "\"kind\" = 'invoice' AND ")
     return [_Inv(**{**r, "status": InvoiceStatus(r["status"])}) for r in rows]
 
 
@@ -510,28 +708,50 @@ def _usable(invoice: InvoiceLike, notice: NoticeLike) -> bool:
 
 
 async def _match(notice: NoticeLike, by_rf: dict[str, _Inv], by_number: dict[str, _Inv],
-                 batch: _Batch) -> tuple[InvoiceLike | None, str]:
+                 batch: _Batch, payment: _PaymentRow | None = None,
+                 ) -> tuple[list[InvoiceLike], str]:
     rfs = [r for r in [compact_rf(notice.reference), *rf_references_in(notice.remittance)] if r]
     hits = {by_rf[r].id: by_rf[r] for r in rfs if r in by_rf}
     if len(hits) == 1:
         inv = next(iter(hits.values()))
         if _usable(inv, notice):
-            return batch.invoices.setdefault(inv.id, inv), "rf"
+            return [batch.invoices.setdefault(inv.id, inv)], "rf"
     numbers = invoice_numbers_in(notice.remittance) + invoice_numbers_in(notice.reference)
-    hits = {by_number[n].id: by_number[n] for n in numbers if n in by_number}
-    if len(hits) == 1:
-        inv = next(iter(hits.values()))
+    by_numbers = {by_number[n].id: by_number[n] for n in numbers if n in by_number}
+    if len(hits) <= 1 and len(by_numbers) == 1:
+        inv = next(iter(by_numbers.values()))
         if _usable(inv, notice):
-            return batch.invoices.setdefault(inv.id, inv), "number"
-    if hits:
-        return None, ""
+            return [batch.invoices.setdefault(inv.id, inv)], "number"
+    named = {**hits, **by_numbers}
+    if len(named) > 1:
+        return _batch_allocation(notice, named, batch, payment), "batch"
+    if named:
+        return [], ""
     # Within a batch, an earlier entry may already have changed an invoice's balance.
     candidates = [i for i in (batch.invoices.get(f.id, f) for f in await _payer_invoices(notice))
                   if _is_open(i)]
     exact = [i for i in candidates if i.total_gross_cents - i.paid_cents == notice.amount_cents]
     if len(exact) == 1:
-        return batch.invoices.setdefault(exact[0].id, exact[0]), "payer"
-    return None, ""
+        return [batch.invoices.setdefault(exact[0].id, exact[0])], "payer"
+    return [], ""
+
+
+def _batch_allocation(notice: NoticeLike, named: dict[int, _Inv], batch: _Batch,
+                      payment: _PaymentRow | None) -> list[InvoiceLike]:
+    """Several invoices named by one entry: all of them when their open amounts add up to
+    the entry exactly, else none (the candidates go to the payment's note for /match)."""
+    invoices = sorted((batch.invoices.get(i.id, i) for i in named.values()),
+                      key=lambda i: i.number or "")
+    usable = all(_is_open(i) and i.currency == notice.currency.upper() for i in invoices)
+    if usable and allocate_batch(notice.amount_cents, [_open(i) for i in invoices]):
+        return [batch.invoices.setdefault(i.id, i) for i in invoices]
+    if payment is not None:
+        listed = ", ".join(f"{i.number} ({i.status.value}, open {_open(i) / 100:.2f} {i.currency})"
+                           for i in invoices)
+        why = (f"names {len(invoices)} invoices whose open amounts do not add up to the "
+               f"entry's {notice.amount_cents / 100:.2f}: candidates {listed}")
+        payment.note = f"{payment.note}; {why}" if payment.note else why
+    return []
 
 
 async def _payer_contacts(iban: str | None, name: str | None) -> list[int]:
@@ -557,11 +777,14 @@ async def _payer_invoices(notice: NoticeLike) -> list[Invoice]:
     return list(found)
 
 
-def _settle(batch: _Batch, payment: Payment | _PaymentRow, invoice: InvoiceLike, rule: str) -> None:
-    """Apply a payment to an invoice in memory; rows are written by `_write`."""
+def _settle(batch: _Batch, payment: Payment | _PaymentRow, invoice: InvoiceLike, rule: str,
+            allocated: int | None = None) -> None:
+    """Apply a payment (or the `allocated` part of a batch) to an invoice in memory; rows
+    are written by `_write`."""
     before = {"paid_cents": invoice.paid_cents, "status": invoice.status.value}
+    amount = payment.amount_cents if allocated is None else allocated
     new_paid, balance, surplus = settle_amounts(
-        invoice.total_gross_cents, invoice.paid_cents, payment.amount_cents
+        invoice.total_gross_cents, invoice.paid_cents, amount
     )
     invoice.paid_cents = new_paid
     if balance <= 0:
@@ -570,7 +793,8 @@ def _settle(batch: _Batch, payment: Payment | _PaymentRow, invoice: InvoiceLike,
     elif new_paid > 0:
         invoice.status = InvoiceStatus.PARTIALLY_PAID
     batch.invoices[invoice.id] = invoice
-    payment.invoice_id = invoice.id
+    if payment.invoice_id is None or allocated is None:
+        payment.invoice_id = invoice.id
     payment.status = PaymentStatus.MATCHED
     payment.matched_by = rule
     payment.surplus_cents = surplus
@@ -584,10 +808,11 @@ def _settle(batch: _Batch, payment: Payment | _PaymentRow, invoice: InvoiceLike,
     })
     payer = payment.payer_name or batch.payer_names.get(invoice.contact_id, "")
     params = {"number": invoice.number or f"#{invoice.id}", "payer": payer,
-              "amount_cents": payment.amount_cents, "balance_cents": balance,
+              "amount_cents": amount, "balance_cents": balance,
               "currency": invoice.currency}
     owner_id: int = invoice.owner_id
-    batch.alert(owner_id, "payment_received", f"paid:{payment.entry_ref}", params)
+    key = f"paid:{payment.entry_ref}" if allocated is None else f"paid:{payment.entry_ref}:{invoice.id}"
+    batch.alert(owner_id, "payment_received", key, params)
     if surplus:
         batch.alert(owner_id, "payment_surplus", f"surplus:{payment.entry_ref}",
                     {**params, "surplus_cents": surplus})
@@ -609,6 +834,9 @@ async def _write(batch: _Batch, payments: list[_PaymentRow]) -> None:
         await _remember_ibans(batch.ibans)
     if batch.paid_now:
         await _close_collections(batch)
+    if batch.returns:
+        await _reopen_collections(batch)
+        await _alert_returns(batch)
     if batch.outcome.unmatched:
         await _alert_unmatched(batch, [p.entry_ref for p in payments
                                        if p.status == PaymentStatus.UNMATCHED])
@@ -642,18 +870,41 @@ async def _close_collections(batch: _Batch) -> None:
         await close_for_invoice(invoice_id, batch.now, "paid")
 
 
+async def _reopen_collections(batch: _Batch) -> None:
+    """A returned payment reopens the closed collection task of its invoice (one task per
+    invoice: the same task, with a `reopened` event)."""
+    ids = sorted(batch.reopened)
+    for i in range(0, len(ids), _CHUNK):
+        for task in await CollectionTask.filter(invoice_id__in=ids[i:i + _CHUNK],
+                                                status=CollectionStatus.CLOSED):
+            task.status, task.closed_at = CollectionStatus.OPEN, None
+            await task.save(update_fields=["status", "closed_at"])
+            await CollectionEvent.create(task=task, kind="reopened", note="payment returned",
+                                         at=batch.now)
+
+
+async def _alert_returns(batch: _Batch) -> None:
+    """The owner, collections and managers learn of each return, with its reason in words."""
+    team = [u.id for u in await User.filter(role__in=list(RETURN_ROLES), active=True)]
+    for owner_id, entry, params in batch.returns:
+        for user_id in dict.fromkeys([owner_id, *team]):
+            batch.alert(user_id, "payment_returned", f"returned:{entry}", params)
+
+
 async def _alert_unmatched(batch: _Batch, keys: list[str]) -> None:
     users = await User.filter(role__in=list(UNMATCHED_ROLES), active=True)
     if not users:
         return
     for payment in await Payment.filter(entry_ref__in=keys[:50]):
         params = {"id": payment.id, "amount_cents": payment.amount_cents,
-                  "currency": payment.currency, "payer": payment.payer_name or "?"}
+                  "currency": payment.currency, "payer": payment.payer_name or "?",
+                  "note": _bounded(f"\n{payment.note}" if payment.note else "")}
         buttons = [{"label": "payments.btn_show", "data": f"pay:show:{payment.id}"}]
         reason = batch.held.get(payment.entry_ref)
         kind = "payment_unmatched" if reason is None else "payment_held"
         if reason is not None:
-            params["reason"] = reason
+            params["reason"] = _bounded(reason)
+            params["reason_key"] = [batch.held_keys[payment.entry_ref]]
         for user in users:
             batch.alert(user.id, kind, f"unmatched:{payment.id}", params, buttons)
 
@@ -667,6 +918,16 @@ async def _message_row(message_id: str, status: InboxStatus, **values: Any) -> I
     if row is None:
         row = await InboxMessage.create(message_id=message_id, status=status, **values)
     return row
+
+
+MAX_ALERT_REASON = 300
+
+
+def _bounded(text: str, limit: int = MAX_ALERT_REASON) -> str:
+    """A reason as an alert shows it: at most `limit` characters (the whole text stays on
+    the message row, shown by `/payments quarantine`)."""
+    text = text or ""
+    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
 
 
 def _clip(values: dict[str, Any]) -> dict[str, Any]:
@@ -683,56 +944,77 @@ def _clip(values: dict[str, Any]) -> dict[str, Any]:
 async def ingest_message(
     notices: Sequence[NoticeLike], *, message_id: str, folder: str, uid: int | None,
     sender: str, subject: str, now: datetime, our_accounts: Sequence[str] | None = None,
+    refused: str | None = None, reasons: list[Any] | None = None,
 ) -> tuple[InboxMessage, RecordOutcome]:
     """A trusted message's notices: the inbox row and the payments, in one transaction.
 
-    `our_accounts`: see `record_notices`; a notice held back leaves its reason on the row."""
+    `our_accounts`: see `record_notices`; a notice held back leaves its reason on the row.
+    `refused`: why some parts of the message were not read (an attachment refused,
+    unreadable, about another account...): kept on the row, and admins and managers get
+    one alert, even when the rest of the message settled invoices."""
     async with in_transaction():
         row = await _message_row(
             message_id, InboxStatus.PROCESSED,
             **_clip({"folder": folder, "uid": uid, "sender": sender, "subject": subject}),
         )
         batch = await _record(notices, row, now, our_accounts)
-        if batch.held:
-            row.reason = "; ".join(sorted(set(batch.held.values())))
-            await row.save(update_fields=["reason"])
+        texts = ([refused] if refused else []) + sorted(set(batch.held.values()))
+        if texts:
+            row.reason = "; ".join(texts)
+            row.reasons = list(reasons or [])
+            for key in batch.held_keys.values():
+                if key not in row.reasons:
+                    row.reasons.append(key)
+            await row.save(update_fields=["reason", "reasons"])
+        if refused:
+            params = {"id": row.id, "sender": row.sender, "subject": row.subject,
+                      "reason": _bounded(refused), "reason_key": list(reasons or [])}
+            told = _Batch(now=now)
+            for user in await User.filter(role__in=list(QUARANTINE_ROLES), active=True):
+                told.alert(user.id, "mail_partly_read", f"partly:{message_id}", params)
+            await _insert_many(Alert, told.alerts, ignore_conflicts=True)
         return row, batch.outcome
 
 
 async def quarantine_message(
     *, message_id: str, folder: str, uid: int | None, sender: str, subject: str,
-    raw: bytes, reason: str, now: datetime,
+    raw: bytes, reason: str, now: datetime, reasons: list[Any] | None = None,
 ) -> InboxMessage:
-    """Keep an untrusted message with its reason and tell admins and managers; never settles."""
+    """Keep an untrusted message with its reason and tell admins and managers; never settles.
+    `reasons`: the same as translatable codes ([[key, {params}], ...])."""
     return await _keep_for_people(
         InboxStatus.QUARANTINED, "quarantine", "quarantined", message_id=message_id,
         folder=folder, uid=uid, sender=sender, subject=subject, raw=raw, reason=reason,
+        reasons=reasons,
     )
 
 
 async def store_unrecognised(
     *, message_id: str, folder: str, uid: int | None, sender: str, subject: str,
-    raw: bytes, reason: str, now: datetime,
+    raw: bytes, reason: str, now: datetime, reasons: list[Any] | None = None,
 ) -> InboxMessage:
     """Keep a trusted message with nothing recognisable, with the reason, for a human."""
     return await _keep_for_people(
         InboxStatus.UNRECOGNISED, "unrecognised", "mail_unrecognised", message_id=message_id,
         folder=folder, uid=uid, sender=sender, subject=subject, raw=raw, reason=reason,
+        reasons=reasons,
     )
 
 
 async def _keep_for_people(
     status: InboxStatus, key: str, kind: str, *, message_id: str, folder: str,
     uid: int | None, sender: str, subject: str, raw: bytes, reason: str,
+    reasons: list[Any] | None = None,
 ) -> InboxMessage:
     """The message row and, in the same transaction, one alert per admin and manager."""
     async with in_transaction():
         row = await _message_row(
             message_id, status,
             **_clip({"folder": folder, "uid": uid, "sender": sender, "subject": subject,
-                     "raw_message": raw, "reason": reason}),
+                     "raw_message": raw, "reason": reason, "reasons": list(reasons or [])}),
         )
-        params = {"id": row.id, "sender": row.sender, "subject": row.subject, "reason": reason}
+        params = {"id": row.id, "sender": row.sender, "subject": row.subject,
+                  "reason": _bounded(reason), "reason_key": list(reasons or [])}
         for user in await User.filter(role__in=list(QUARANTINE_ROLES), active=True):
             await Alert.get_or_create(
                 dedupe_key=f"{key}:{message_id}:u{user.id}"[:200],
@@ -756,7 +1038,8 @@ async def _invoice_by_reference(ref: int | str) -> Invoice | None:
 
 async def match_payment(actor: User, payment_id: int, invoice_ref: int | str, *, now: datetime
                         ) -> tuple[Payment, Invoice]:
-    """A person settles an unmatched credit against an open invoice."""
+    """A person settles an unmatched credit against an open invoice, or ties an unmatched
+    return to the paid invoice it takes money back from (reopening it)."""
     _check(actor)
     async with in_transaction():
         payment = await Payment.get_or_none(id=payment_id)
@@ -765,8 +1048,12 @@ async def match_payment(actor: User, payment_id: int, invoice_ref: int | str, *,
         invoice = await _invoice_by_reference(invoice_ref)
         if invoice is None or invoice.number is None:
             raise NotFound("payment_invoice", ref=str(invoice_ref))
-        if payment.status != PaymentStatus.UNMATCHED or payment.direction != PaymentDirection.CREDIT:
+        if payment.status != PaymentStatus.UNMATCHED or payment.direction not in (
+                PaymentDirection.CREDIT, PaymentDirection.REVERSAL):
             raise Conflict("payment_not_unmatched", id=payment_id)
+        if payment.direction == PaymentDirection.REVERSAL:
+            await _match_return(actor, payment, invoice, now)
+            return payment, invoice
         if not _is_open(invoice):
             raise Conflict("invoice_not_open", number=invoice.number)
         if invoice.currency != payment.currency:
@@ -785,12 +1072,31 @@ async def match_payment(actor: User, payment_id: int, invoice_ref: int | str, *,
     return payment, invoice
 
 
+async def _match_return(actor: User, payment: Payment, invoice: Invoice, now: datetime) -> None:
+    """A person's choice for a return: the invoice must have been paid (in its currency)."""
+    if invoice.paid_cents <= 0 or invoice.status not in (InvoiceStatus.PAID,
+                                                          InvoiceStatus.PARTIALLY_PAID):
+        raise Conflict("invoice_not_paid", number=invoice.number)
+    if invoice.currency != payment.currency:
+        raise Conflict("payment_currency", currency=payment.currency, number=invoice.number)
+    batch = _Batch(now=now)
+    _reopen(batch, payment, invoice, await _was_sent(invoice.id))
+    batch.audits[-1]["user_id"] = actor.id
+    await payment.save(update_fields=["invoice_id", "status", "matched_by"])
+    await invoice.save(update_fields=["paid_cents", "status", "updated_at"])
+    await _reopen_collections(batch)
+    await _alert_returns(batch)
+    await _insert_many(AuditLog, batch.audits)
+    await _insert_many(Alert, batch.alerts, ignore_conflicts=True)
+
+
 async def list_payments(actor: User, which: str = "recent", limit: int = 20) -> list[Payment]:
-    """Recent payments, or the unmatched credits waiting for a person."""
+    """Recent payments, or the unmatched credits and returns waiting for a person."""
     _check(actor)
     query = Payment.all()
     if which == "unmatched":
-        query = query.filter(status=PaymentStatus.UNMATCHED, direction=PaymentDirection.CREDIT)
+        query = query.filter(status=PaymentStatus.UNMATCHED, direction__in=[
+            PaymentDirection.CREDIT, PaymentDirection.REVERSAL])
     return list(await query.order_by("-id").limit(limit).prefetch_related("invoice"))
 
 
@@ -811,8 +1117,11 @@ async def get_payment(actor: User, payment_id: int) -> Payment:
 
 
 async def likely_invoices(actor: User, payment_id: int, limit: int = 5) -> list[Invoice]:
-    """Open invoices an unmatched payment probably settles: the payer's first, then same amount."""
+    """Open invoices an unmatched payment probably settles: the payer's first, then same
+    amount. For a return: the paid invoices it may take money back from."""
     payment = await get_payment(actor, payment_id)
+    if payment.direction == PaymentDirection.REVERSAL:
+        return await _returnable_invoices(payment, limit)
     mine = await _payer_invoices(payment)
     same = await Invoice.filter(
         Q(status__in=list(OPEN_STATUSES)), kind=InvoiceKind.INVOICE, currency=payment.currency,
@@ -821,6 +1130,26 @@ async def likely_invoices(actor: User, payment_id: int, limit: int = 5) -> list[
     exact = [i for i in mine if i.total_gross_cents - i.paid_cents == payment.amount_cents]
     ordered = _unique([*exact, *same, *mine])
     return ordered[:limit]
+
+
+async def _returnable_invoices(payment: Payment, limit: int) -> list[Invoice]:
+    """Invoices settled by a credit from the same account for the same amount first, then
+    the payer's paid invoices (newest first)."""
+    mirrored: list[Invoice] = []
+    if payment.payer_iban:
+        ids = await Payment.filter(
+            direction=PaymentDirection.CREDIT, status=PaymentStatus.MATCHED,
+            payer_iban=payment.payer_iban, amount_cents=payment.amount_cents,
+            invoice_id__not_isnull=True).values_list("invoice_id", flat=True)
+        mirrored = list(await Invoice.filter(id__in=[int(str(i)) for i in ids]))
+    contacts = await _payer_contacts(_iban(payment.payer_iban), payment.payer_name)
+    paid = list(await Invoice.filter(
+        contact_id__in=contacts, kind=InvoiceKind.INVOICE, currency=payment.currency,
+        status__in=[InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID],
+    ).order_by("-due_date", "-id").limit(limit)) if contacts else []
+    usable = [i for i in [*mirrored, *paid] if i.paid_cents > 0 and i.status in (
+        InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID)]
+    return _unique(usable)[:limit]
 
 
 def _unique(invoices: Iterable[Invoice]) -> list[Invoice]:

@@ -9,11 +9,11 @@ from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Ctx
-from bot.i18n import fmt_date, fmt_money
+from bot.i18n import Safe, fmt_date, fmt_money, reasons_text
 from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, tr
 from storage.errors import InvalidInput
 from storage.ids import parse_id
-from storage.models import InboxMessage, Payment, PaymentStatus
+from storage.models import InboxMessage, Payment, PaymentDirection, PaymentStatus
 from storage.payments import get_payment, likely_invoices, list_payments, list_quarantine, match_payment
 
 LISTS = {"recent": "recent", "récents": "recent", "recents": "recent", "unmatched": "unmatched",
@@ -33,8 +33,9 @@ def _line(ctx: Ctx, p: Payment) -> str:
 
 
 def _mail_line(ctx: Ctx, m: InboxMessage) -> str:
+    reason = reasons_text(ctx.lang, m.reasons) if m.reasons else m.reason
     return tr(ctx, "payments.quarantine_line", id=m.id, status=m.status.value, sender=m.sender,
-              subject=m.subject, reason=m.reason[:300])
+              subject=m.subject, reason=Safe(reason) if m.reasons else reason[:1000])
 
 
 async def payments(update: Update, ctx: Ctx) -> None:
@@ -66,7 +67,8 @@ async def _show(update: Update, ctx: Ctx, payment_id: int) -> None:
     text = tr(ctx, "payments.card", id=p.id, amount=fmt_money(p.amount_cents, p.currency, ctx.lang),
               date=fmt_date(p.booking_date, ctx.lang), payer=p.payer_name or "?",
               iban=p.payer_iban or "", reference=p.reference or "—",
-              remittance=(p.remittance or "—")[:300])
+              remittance=(p.remittance or "—")[:300],
+              note=f"\n⚠️ {p.note[:600]}" if p.note else "")
     if p.status != PaymentStatus.UNMATCHED:
         await reply(update, ctx, text + "\n" + _line(ctx, p))
         return
@@ -79,7 +81,8 @@ async def _show(update: Update, ctx: Ctx, payment_id: int) -> None:
 
 async def _match(update: Update, ctx: Ctx, payment_id: int, invoice: int | str, edit: bool) -> None:
     payment, inv = await match_payment(ctx.actor, payment_id, invoice, now=datetime.now(UTC))
-    await reply(update, ctx, tr(ctx, "payments.matched", id=payment.id, number=inv.number or "",
+    key = "payments.returned" if payment.direction == PaymentDirection.REVERSAL else "payments.matched"
+    await reply(update, ctx, tr(ctx, key, id=payment.id, number=inv.number or "",
                                 amount=fmt_money(payment.amount_cents, payment.currency, ctx.lang),
                                 balance=fmt_money(inv.total_gross_cents - inv.paid_cents,
                                                   inv.currency, ctx.lang)), edit=edit)

@@ -22,9 +22,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "payments.card": (
         "<b>P{id}</b> {amount} on {date}\nPayer: {payer} {iban}\nReference: {reference}\n"
-        "Remittance: {remittance}",
+        "Remittance: {remittance}{note}",
         "<b>P{id}</b> {amount} le {date}\nPayeur : {payer} {iban}\nRéférence : {reference}\n"
-        "Libellé : {remittance}",
+        "Libellé : {remittance}{note}",
     ),
     "payments.pick": ("Which invoice does it settle?", "Quelle facture règle-t-il ?"),
     "payments.no_candidate": (
@@ -34,6 +34,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "payments.matched": (
         "P{id} matched to <b>{number}</b>: {amount} paid, balance {balance}.",
         "P{id} rapproché de <b>{number}</b> : {amount} payés, reste dû {balance}.",
+    ),
+    "payments.returned": (
+        "Return P{id} tied to <b>{number}</b>: {amount} is due again, balance {balance}.",
+        "Retour P{id} rattaché à <b>{number}</b> : {amount} de nouveau dus, reste dû {balance}.",
     ),
     "payments.btn_show": ("Choose the invoice", "Choisir la facture"),
     "alert.payment_received": (
@@ -47,13 +51,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "sur une autre facture.",
     ),
     "alert.payment_unmatched": (
-        "❓ Payment P{id} of {amount} from {payer} matches no invoice by itself.",
-        "❓ Le paiement P{id} de {amount} de {payer} ne correspond à aucune facture.",
+        "❓ Payment P{id} of {amount} from {payer} matches no invoice by itself.{note}",
+        "❓ Le paiement P{id} de {amount} de {payer} ne correspond à aucune facture.{note}",
+    ),
+    "alert.payment_returned": (
+        "↩️ <b>{number}</b>: the payment of {payer} came back ({reason}). {amount} is due "
+        "again, balance {balance}; its collection task is open again.",
+        "↩️ <b>{number}</b> : le paiement de {payer} est revenu ({reason}). {amount} est de "
+        "nouveau dû, reste dû {balance} ; sa tâche de recouvrement est rouverte.",
+    ),
+    "alert.mail_partly_read": (
+        "📨 Bank email M{id} from {sender} was read, but part of it was refused: {reason}\n"
+        "Subject: {subject}",
+        "📨 Le courriel de la banque M{id} de {sender} a été lu, mais une partie a été "
+        "refusée : {reason}\nObjet : {subject}",
     ),
     "alert.payment_held": (
-        "❓ Payment P{id} of {amount} from {payer} was not settled by itself: {reason}.",
+        "❓ Payment P{id} of {amount} from {payer} was not settled by itself: {reason}.{note}",
         "❓ Le paiement P{id} de {amount} de {payer} n'a pas été rapproché automatiquement : "
-        "{reason}.",
+        "{reason}.{note}",
     ),
     "alert.quarantined": (
         "🚫 A payment email was quarantined (M{id}) and settles nothing.\nFrom: {sender}\n"
@@ -83,6 +99,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.invoice_not_open": (
         "Invoice {number} is not open (already paid, cancelled or a draft).",
         "La facture {number} n'est pas ouverte (déjà payée, annulée ou brouillon).",
+    ),
+    "error.invoice_not_paid": (
+        "Invoice {number} has received no payment: a return cannot be tied to it.",
+        "La facture {number} n'a reçu aucun paiement : un retour ne peut pas lui être rattaché.",
     ),
     "error.payment_currency": (
         "The payment is in {currency}, invoice {number} is not.",

@@ -1,7 +1,8 @@
 """ISO 20022 camt.054 (notification), camt.053 (statement) and camt.052 (report).
 
-Versions .001.02 to .001.13 (and any other): elements are matched on their local names,
-so the namespace (or its absence) does not matter. Parsed only with defusedxml, DTDs,
+Versions .001.01 to .001.13 (and any other): elements are matched on their local names,
+so the namespace (or its absence) does not matter, and the root's version suffix of the
+.001.01 schemas (`BkToCstmrAcctRptV01`, `BkToCstmrStmtV01`...) is dropped. Parsed only with defusedxml, DTDs,
 entity declarations and external references forbidden.
 
 One notice per transaction: an entry batching several transactions (`NtryDtls/TxDtls`)
@@ -9,6 +10,16 @@ gives one notice per `TxDtls`, each with its own amount; only entries whose stat
 booked (`BOOK`, or no status) are returned. Every notice carries the account the
 statement/notification is about (`Acct/Id/IBAN`, else `Acct/Id/Othr/Id`), so the inbox
 can refuse a genuine bank message about someone else's account.
+
+Identity: the bank's AcctSvcrRef (transaction, else entry) or NtryRef, with the account;
+without one, the statement's id/sequence and the entry's own references (EndToEndId,
+TxId, bank transaction code, texts) feed the fingerprint (see `PaymentNotice`).
+
+Returns: an entry with the reversal indicator, a return bank transaction code (RRTN,
+RTN...) or return information (`RtrInf/Rsn/Cd`: AC04, MD06...) is a reversal when it
+takes money back (DBIT); a credit that reverses a debit is marked as a return (never
+settles by itself). An entry batching several transactions without their amounts is one
+notice carrying every transaction's remittance, with a warning for the person who matches.
 """
 
 from __future__ import annotations
@@ -16,9 +27,10 @@ from __future__ import annotations
 import gc
 import io
 import logging
+import re
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from xml.etree.ElementTree import Element, TreeBuilder
@@ -29,7 +41,7 @@ from defusedxml.ElementTree import DefusedXMLParser
 
 from mail.notices import Direction, PaymentNotice
 from mail.parsers.amounts import decimal_to_cents
-from mail.parsers.common import unique_entry_refs
+from mail.parsers.common import assign_identities
 from mail.parsers.errors import ParseError, TooLarge, UnsafeDocument
 from mail.parsers.references import canonical_rf, find_rf_references
 
@@ -44,6 +56,10 @@ _KINDS = {
 }
 ZIP_MAX_MEMBERS = 100
 ZIP_MAX_RATIO = 200
+MAX_REMITTANCE = 1000
+_VERSION = re.compile(r"V\d{1,2}$")
+#: Bank transaction (sub-)family codes that mean "a payment came back".
+RETURN_CODES = frozenset({"RRTN", "RTN", "ARET", "RPCR", "UPCT", "RRCT", "RTRN", "DDRT"})
 
 
 @dataclass
@@ -76,6 +92,7 @@ def _parse_camt(data: bytes) -> CamtResult:
     root = _safe_tree(data)
     _strip_namespaces(root)
     body = root[0] if root.tag == "Document" and len(root) else root
+    body.tag = _VERSION.sub("", body.tag)
     if body.tag not in _KINDS:
         raise ParseError(f"XML document <{body.tag}> is not a camt.052/053/054", code="not_camt")
     kind, container = _KINDS[body.tag]
@@ -84,9 +101,13 @@ def _parse_camt(data: bytes) -> CamtResult:
         account_ccy = _text(report, "Acct", "Ccy")
         account = _text(report, "Acct", "Id", "IBAN") or _text(report, "Acct", "Id", "Othr", "Id")
         account = account.replace(" ", "").upper() if account else None
+        statement_ref = "/".join(x for x in (
+            _clean(report.findtext("Id")), _clean(report.findtext("ElctrncSeqNb")),
+            _clean(report.findtext("LglSeqNb"))) if x) or None
         for entry in report.findall("Ntry"):
-            result.notices.extend(_entry_notices(entry, account_ccy, result.warnings, account))
-    result.notices = unique_entry_refs(result.notices)
+            result.notices.extend(_entry_notices(entry, account_ccy, result.warnings, account,
+                                                 statement_ref))
+    result.notices = assign_identities(result.notices)
     return result
 
 
@@ -164,7 +185,8 @@ def _strip_namespaces(root: Element) -> None:
 
 
 def _entry_notices(entry: Element, account_ccy: str | None, warnings: list[str],
-                   account: str | None = None) -> Iterator[PaymentNotice]:
+                   account: str | None = None, statement_ref: str | None = None,
+                   ) -> Iterator[PaymentNotice]:
     sts = entry.find("Sts")
     status = "BOOK" if sts is None else (_clean(sts.findtext("Cd")) or _clean(sts.text) or "")
     status = status.upper()
@@ -177,22 +199,27 @@ def _entry_notices(entry: Element, account_ccy: str | None, warnings: list[str],
         raise ParseError(f"entry {entry_ref or '?'} has no amount", code="bad_camt")
     entry_cents = _cents(amount_el)
     entry_ccy = amount_el.get("Ccy") or account_ccy or ""
-    entry_dir = _direction(entry.findtext("CdtDbtInd"), entry.findtext("RvslInd"))
+    indicator = entry.findtext("CdtDbtInd")
+    reversal = (entry.findtext("RvslInd") or "").strip().lower() in ("true", "1")
+    entry_return = _return_code(entry) or ("RV" if reversal else None)
+    entry_dir = _direction(indicator, entry_return)
     booked = _date(entry.find("BookgDt")) or _date(entry.find("ValDt"))
     entry_info = _clean(entry.findtext("AddtlNtryInf"))
+    base = _Base(booked, entry_info, account, statement_ref, _codes(entry))
     txs = [tx for details in entry.findall("NtryDtls") for tx in details.findall("TxDtls")]
     if not txs:
-        yield _notice(None, entry_cents, entry_ccy, entry_dir, booked, entry_ref, entry_info, account)
+        yield _notice(None, entry_cents, entry_ccy, entry_dir, base, entry_ref, entry_return)
         return
     amounts = [_tx_amount(tx) for tx in txs]
     if len(txs) > 1 and any(a is None for a in amounts):
-        warnings.append(
-            f"entry {entry_ref or '?'} batches {len(txs)} transactions without their "
-            "amounts: read as one payment"
-        )
-        yield _notice(txs[0], entry_cents, entry_ccy, entry_dir, booked, entry_ref, entry_info, account)
+        warning = (f"entry {entry_ref or '?'} batches {len(txs)} transactions without their "
+                   "amounts: read as one payment")
+        warnings.append(warning)
+        yield _notice(txs, entry_cents, entry_ccy, entry_dir, base, entry_ref, entry_return,
+                      warning)
         return
     total = 0
+    out: list[PaymentNotice] = []
     for index, (tx, amount) in enumerate(zip(txs, amounts, strict=True), start=1):
         if amount is None:
             cents, ccy = entry_cents, entry_ccy
@@ -203,69 +230,134 @@ def _entry_notices(entry: Element, account_ccy: str | None, warnings: list[str],
         tx_ref = None if refs is None else _clean(refs.findtext("AcctSvcrRef"))
         if not tx_ref and entry_ref:
             tx_ref = entry_ref if len(txs) == 1 else f"{entry_ref}/{index}"
+        tx_return = _return_code(tx) or entry_return
         direction = entry_dir
-        if direction is not Direction.REVERSAL and tx.findtext("CdtDbtInd"):
-            direction = _direction(tx.findtext("CdtDbtInd"), None)
-        yield _notice(tx, cents, ccy, direction, booked, tx_ref, entry_info, account)
+        if entry_dir is Direction.REVERSAL:
+            pass  # a reversal stays one, whatever the copied transaction says
+        elif tx.findtext("CdtDbtInd"):
+            direction = _direction(tx.findtext("CdtDbtInd"), tx_return)
+        elif tx_return and not entry_return:
+            direction = _direction(indicator, tx_return)
+        out.append(_notice([tx], cents, ccy, direction, base, tx_ref, tx_return))
     if len(txs) > 1 and total != entry_cents:
-        warnings.append(
-            f"entry {entry_ref or '?'}: transactions add up to {total} cents, the entry says {entry_cents}"
-        )
+        warning = (f"entry {entry_ref or '?'}: transactions add up to {total} cents, "
+                   f"the entry says {entry_cents}")
+        warnings.append(warning)
+        out = [replace(n, warning=warning) for n in out]
+    yield from out
+
+
+@dataclass(frozen=True)
+class _Base:
+    """What every notice of one entry shares."""
+
+    booked: date | None
+    info: str | None
+    account: str | None
+    statement_ref: str | None
+    codes: str
+
+
+def _codes(el: Element) -> str:
+    """The bank transaction code of an entry/transaction, as one string (for identity)."""
+    code = el.find("BkTxCd")
+    if code is None:
+        return ""
+    return " ".join(t.strip() for t in code.itertext() if t.strip())
+
+
+def _return_code(el: Element) -> str | None:
+    """Why this entry/transaction is a return: the reason code (AC04...), else the return
+    transaction code (RRTN...); None when it is not a return."""
+    reason = _at(el, "RtrInf", "Rsn", "Cd")
+    if reason is None:
+        reason = _at(el, "RtrInf", "Rsn", "Prtry")
+    if reason is not None and _clean(reason.text):
+        return (_clean(reason.text) or "").upper()[:8]
+    code = el.find("BkTxCd")
+    if code is None:
+        return None
+    sub = _clean(_text(code, "Domn", "Fmly", "SubFmlyCd"))
+    if sub and sub.upper() in RETURN_CODES:
+        return sub.upper()
+    proprietary = (_text(code, "Prtry", "Cd") or "").upper()
+    for token in re.split(r"[^A-Z]+", proprietary):
+        if token in RETURN_CODES:
+            return token
+    return None
 
 
 def _notice(
-    tx: Element | None,
+    txs: list[Element] | None,
     cents: int,
     currency: str,
     direction: Direction,
-    booked: date | None,
+    base: _Base,
     entry_ref: str | None,
-    entry_info: str | None,
-    account: str | None = None,
+    return_code: str | None = None,
+    warning: str | None = None,
 ) -> PaymentNotice:
     name = iban = reference = None
     remittance_parts: list[str] = []
-    if tx is not None:
+    detail_parts = [base.codes]
+    for tx in txs or []:
         party = "Cdtr" if direction is Direction.DEBIT else "Dbtr"
         parties = tx.find("RltdPties")
+        if direction is Direction.REVERSAL and parties is not None and parties.find("Dbtr") is None:
+            party = "Cdtr"  # a return names the original payer as the one paid back
         if parties is not None:
             who = parties.find(party)
-            if who is not None:
+            if who is not None and name is None:
                 name = _clean(who.findtext("Nm")) or _text(who, "Pty", "Nm")
-            iban = _text(parties, f"{party}Acct", "Id", "IBAN")
+            iban = iban or _text(parties, f"{party}Acct", "Id", "IBAN")
+        refs = tx.find("Refs")
+        if refs is not None:
+            detail_parts += [" ".join(t.split()) for t in refs.itertext() if t.strip()]
+        detail_parts.append(_codes(tx))
         remittance_info = tx.find("RmtInf")
         structured = [] if remittance_info is None else remittance_info.findall("Strd")
+        tx_parts: list[str] = []
         for strd in structured:
             ref = _text(strd, "CdtrRefInf", "Ref")
-            if ref and reference is None:
-                reference = canonical_rf(ref) or ref
+            if ref:
+                if reference is None:
+                    reference = canonical_rf(ref) or ref
+                if len(txs or []) > 1:
+                    tx_parts.append(ref)
             extra = _clean(strd.findtext("AddtlRmtInf"))
             if extra:
-                remittance_parts.append(extra)
+                tx_parts.append(extra)
         if remittance_info is not None:
             free = [_clean(x.text) for x in remittance_info.findall("Ustrd")]
-            remittance_parts[:0] = [u for u in free if u]
-        if not remittance_parts:
+            tx_parts[:0] = [u for u in free if u]
+        if not tx_parts:
             extra = _clean(tx.findtext("AddtlTxInf"))
             if extra:
-                remittance_parts.append(extra)
-    if not remittance_parts and entry_info:
-        remittance_parts.append(entry_info)
-    remittance = " ".join(remittance_parts) or None
+                tx_parts.append(extra)
+        remittance_parts += tx_parts
+    if not remittance_parts and base.info:
+        remittance_parts.append(base.info)
+    remittance = " ".join(remittance_parts)[:MAX_REMITTANCE] or None
     if reference is None and remittance:
         found = find_rf_references(remittance)
         reference = found[0] if found else None
+    if txs and len(txs) > 1:
+        reference = None  # several references: the batch rule decides, from the text
     return PaymentNotice(
         amount_cents=cents,
         currency=currency.upper(),
-        booking_date=booked,
+        booking_date=base.booked,
         direction=direction,
         payer_name=name,
         payer_iban=iban.replace(" ", "").upper() if iban else None,
         reference=reference,
         remittance=remittance,
         entry_ref=entry_ref,
-        account_iban=account,
+        account_iban=base.account,
+        statement_ref=base.statement_ref,
+        details=" ".join(p for p in [*detail_parts, base.info or ""] if p) or None,
+        return_code=return_code,
+        warning=warning,
     )
 
 
@@ -278,14 +370,14 @@ def _tx_amount(tx: Element) -> Element | None:
     return amount
 
 
-def _direction(indicator: str | None, reversal: str | None) -> Direction:
-    if (reversal or "").strip().lower() in ("true", "1"):
-        return Direction.REVERSAL
+def _direction(indicator: str | None, return_code: str | None) -> Direction:
+    """A return taking money back (DBIT) is a reversal; a credit stays a credit (marked as
+    a return by its code, it never settles by itself)."""
     ind = (indicator or "").strip().upper()
     if ind == "CRDT":
         return Direction.CREDIT
     if ind == "DBIT":
-        return Direction.DEBIT
+        return Direction.REVERSAL if return_code else Direction.DEBIT
     raise ParseError(f"unknown credit/debit indicator {indicator!r}", code="bad_camt")
 
 

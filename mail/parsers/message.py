@@ -32,6 +32,7 @@ log = logging.getLogger(__name__)
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 _ZIP_TYPES = {"application/zip", "application/x-zip-compressed", "application/x-zip"}
 _XML_TYPES = {"application/xml", "text/xml", "application/camt+xml"}
+_UNKNOWN = "not a bank statement format this reader knows (camt.052/053/054, MT940)"
 _MT940_EXT = {".sta", ".mt940", ".940", ".mt9", ".txt", ".dat", ".swi"}
 
 
@@ -58,6 +59,14 @@ class ParseResult:
     ignored: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     text_reason: str | None = None
+
+    @property
+    def reason_keys(self) -> list[list[object]]:
+        """The same as `reason`, as translatable codes: [[key, {params}], ...]."""
+        keys: list[list[object]] = [[f"mailparse.{p.code}", {"part": p.part}] for p in self.problems]
+        if not self.notices:
+            keys.append(["inbox.nothing", {}] if not self.sources else ["inbox.no_booked_entry", {}])
+        return keys
 
     @property
     def reason(self) -> str | None:
@@ -113,7 +122,10 @@ def parse_message(
                 else:
                     bodies.append((ctype, text))
                 continue
-            _read_attachment(result, label, name, ctype, content, max_attachment_bytes)
+            decoration = ctype.startswith("image/") and (
+                part.get_content_disposition() != "attachment" or bool(part.get("Content-ID")))
+            _read_attachment(result, label, name, ctype, content, max_attachment_bytes,
+                             decoration=decoration)
         except ParseError as exc:
             result.problems.append(Problem(exc.code, label, _sentence(exc)))
             log.info("refused %s: %s", label, exc.code)
@@ -123,8 +135,11 @@ def parse_message(
 
 
 def _read_attachment(
-    result: ParseResult, label: str, name: str, ctype: str, content: bytes, limit: int
+    result: ParseResult, label: str, name: str, ctype: str, content: bytes, limit: int,
+    *, decoration: bool = False,
 ) -> None:
+    """Read one attachment. An inline image (a logo) is decoration and is ignored; any
+    other attachment that is no statement is refused with the reason (never silently)."""
     ext = PurePosixPath(name.lower()).suffix
     if ext == ".zip" or ctype in _ZIP_TYPES or content[:4] == b"PK\x03\x04":
         _read_zip(result, label, content, limit)
@@ -134,8 +149,10 @@ def _read_attachment(
         _add(result, f"{camt.kind} ({label})", camt.notices)
     elif is_mt940(content) and (ext in _MT940_EXT or ctype.startswith(("text/", "application/"))):
         _add(result, f"MT940 ({label})", parse_mt940(content))
-    else:
+    elif decoration:
         result.ignored.append(label)
+    else:
+        raise ParseError(_UNKNOWN, code="unknown_format")
 
 
 def _read_zip(result: ParseResult, label: str, content: bytes, limit: int) -> None:
@@ -150,7 +167,7 @@ def _read_zip(result: ParseResult, label: str, content: bytes, limit: int) -> No
         member_label = f"{label}/{info.filename}"
         ext = PurePosixPath(info.filename.lower()).suffix
         if ext not in {".xml", *_MT940_EXT}:
-            result.ignored.append(member_label)
+            result.problems.append(Problem("unknown_format", member_label, _UNKNOWN))
             continue
         try:
             data = read_zip_member(archive, info, max_bytes=limit)
@@ -161,7 +178,7 @@ def _read_zip(result: ParseResult, label: str, content: bytes, limit: int) -> No
             elif is_mt940(data):
                 _add(result, f"MT940 ({member_label})", parse_mt940(data))
             else:
-                result.ignored.append(member_label)
+                raise ParseError(_UNKNOWN, code="unknown_format")
         except ParseError as exc:
             result.problems.append(Problem(exc.code, member_label, _sentence(exc)))
 

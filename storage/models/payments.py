@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -32,6 +32,9 @@ class InboxStatus(StrEnum):
 
 
 class Payment(Model):
+    """One bank entry, recorded once: `entry_ref` is its identity (`storage.payments.entry_key`:
+    the bank's id with the account, else a fingerprint of the entry), unique in the database."""
+
     id = fields.IntField(primary_key=True)
     entry_ref = fields.CharField(max_length=200, unique=True)
     direction = fields.CharEnumField(PaymentDirection, max_length=8)
@@ -53,6 +56,11 @@ class Payment(Model):
         "models.InboxMessage", null=True, related_name="payments"
     )
     inbox_message_id: int | None
+    # The account the bank booked it on, the return reason (AC04...) of a return, and what
+    # the person who matches should know (parser warnings, batch candidates).
+    account = fields.CharField(max_length=50, null=True)
+    return_code = fields.CharField(max_length=8, null=True)
+    note = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -80,6 +88,8 @@ class InboxMessage(Model):
     uid = fields.BigIntField(null=True)
     status = fields.CharEnumField(InboxStatus, max_length=12, db_index=True)
     reason = fields.TextField(default="")
+    # The same reasons as codes, said in each reader's language: [[key, {params}], ...]
+    reasons: Any = fields.JSONField(default=list)
     sender = fields.CharField(max_length=254, default="")
     subject = fields.CharField(max_length=300, default="")
     raw_message = fields.BinaryField(null=True)

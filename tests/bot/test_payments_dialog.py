@@ -120,3 +120,48 @@ async def test_payment_alert_reads_like_the_issue_says(chat: ChatHarness) -> Non
     alert = await Alert.get(kind="payment_received").prefetch_related("rerouted_from")
     text, _ = render_alert(alert, "fr")
     assert "F2026-00042</b> payée par ACME SA : 1\u202f200,00\xa0€, reste dû 0,00\xa0€" in text
+
+
+async def test_quarantine_reasons_read_in_the_readers_language(chat: ChatHarness) -> None:
+    _, mia = await _people(chat)  # mia reads French
+    await quarantine_message(message_id="<f@x>", folder="INBOX", uid=2,
+                             sender="alertes@bank.fr", subject="Avis", raw=b"x",
+                             reason="forged Authentication-Results: ...", now=NOW,
+                             reasons=[["trust.ar_forged", {"domain": "bank.fr"}]])
+    await mia.says("/payments quarantine")
+    assert "Falsifié" in mia.last_text and "forged" not in mia.last_text
+
+
+async def test_the_payment_card_shows_what_the_matcher_must_know(chat: ChatHarness) -> None:
+    sam, mia = await _people(chat)
+    assert sam.user is not None
+    _, _, payment = await _unmatched(sam.user)
+    payment.note = "entry B-1 batches 3 transactions without their amounts: read as one payment"
+    await payment.save(update_fields=["note"])
+    await mia.presses_data(f"pay:show:{payment.id}")
+    assert "3 transactions without their amounts" in mia.last_text
+
+
+async def test_a_return_tied_to_no_invoice_is_tied_by_a_person_and_reopens_it(
+    chat: ChatHarness,
+) -> None:
+    from mail.notices import Direction
+
+    sam, mia = await _people(chat)
+    assert sam.user is not None
+    acme = await client("ACME SA", sam.user)
+    inv = await issued(44, acme, sam.user, 300_00)
+    source = await InboxMessage.create(message_id="<r@bank>", folder="INBOX",
+                                       status=InboxStatus.PROCESSED)
+    await record_notices([credit(300_00, remittance="F2026-00044", iban="FR7630004000031234567890143",
+                                 entry="PAY-20261126-1")], source=source, now=NOW)
+    await record_notices([credit(300_00, remittance="retour", payer="X", entry="RET-20261127-1",
+                                 direction=Direction.REVERSAL)], source=source, now=NOW)
+    returned = await Payment.get(direction="reversal")
+    assert returned.status == PaymentStatus.UNMATCHED
+    await mia.says("/payments unmatched")
+    assert f"P{returned.id}" in mia.last_text
+    await mia.says(f"/match P{returned.id} F2026-00044")
+    assert "de nouveau dus" in mia.last_text
+    fresh = await Invoice.get(id=inv.id)
+    assert (fresh.status, fresh.paid_cents) == (InvoiceStatus.ISSUED, 0)

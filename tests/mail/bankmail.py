@@ -136,5 +136,7 @@ def bank_mail(
         domain = sender.rpartition("@")[2]
         headers.insert(0, f"Authentication-Results: {AUTHSERV}; dkim=pass header.d={domain}; "
                           f"spf=pass smtp.mailfrom={sender}")
+    headers.append(f"Received: from mx.bank.example (mx.bank.example [192.0.2.7])\r\n"
+                   f"\tby {AUTHSERV} (Postfix) with ESMTPS id 4Xb2; Thu, 26 Nov 2026 18:00:01 +0100")
     prefix = "".join(h + "\r\n" for h in headers).encode()
     return prefix + raw

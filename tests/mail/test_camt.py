@@ -61,12 +61,15 @@ def test_batched_transactions_without_their_own_reference_get_distinct_entry_ref
     ]
 
 
-def test_a_transaction_reference_wins_over_the_entry_reference_and_duplicates_are_made_unique():
+def test_a_transaction_reference_repeated_in_one_document_is_no_identity():
     doc = camt(
         "054",
         [Entry("20.00", ref="E1", txs=[Tx("10.00", tx_ref="T1"), Tx("10.00", tx_ref="T1")])],
     )
-    assert [n.entry_ref for n in parse_camt(doc).notices] == ["T1", "T1#2"]
+    # A reference the bank repeats identifies nothing: both fall back to their fingerprint,
+    # numbered in document order so that re-reading gives the same identities.
+    notices = parse_camt(doc).notices
+    assert [(n.entry_ref, n.occurrence) for n in notices] == [(None, 1), (None, 2)]
 
 
 @pytest.mark.parametrize("version", [2, 4, 6, 8, 10, 13])

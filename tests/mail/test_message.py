@@ -75,8 +75,8 @@ def test_a_zipped_camt053_and_an_mt940_are_read_and_the_same_entry_counts_once()
         "S-1",
         "BQ20260302001",
         None,
-        "BQ20260304009",
-        "BQ20260304009#2",
+        None,
+        None,
     ]
     assert result.notices[3].direction is Direction.REVERSAL
     assert result.sources == [
@@ -115,9 +115,11 @@ def test_an_unrecognisable_message_comes_back_with_the_reason():
 
     assert result.notices == []
     assert result.reason == (
-        "nothing recognisable: no bank statement attachment (camt.053/054, MT940); "
-        "ignored attachments: brochure.pdf; no bank template for sender shop.example"
+        "nothing recognisable: attachment brochure.pdf refused: not a bank statement format "
+        "this reader knows (camt.052/053/054, MT940); no bank statement attachment "
+        "(camt.053/054, MT940); no bank template for sender shop.example"
     )
+    assert [p.code for p in result.problems] == ["unknown_format"]
 
 
 def test_an_xml_bomb_and_an_external_entity_are_refused_with_the_reason():
@@ -177,3 +179,22 @@ def test_the_configured_templates_file_is_used_and_reread_when_it_changes(tmp_pa
     result = parse_message(raw, templates_file=path)
     assert result.notices == []
     assert "no bank template for sender ma-banque.fr" in (result.reason or "")
+
+
+def test_an_inline_logo_is_decoration_but_an_unknown_attachment_is_refused_with_a_reason():
+    msg = EmailMessage()
+    msg["From"] = "Banque Exemple <alertes@banque-exemple.fr>"
+    msg["Subject"] = "Relevé"
+    msg.set_content("Relevé du jour")
+    msg.add_alternative('<p>Relevé du jour <img src="cid:logo"></p>', subtype="html")
+    msg.get_payload()[1].add_related(b"\x89PNG\r\n", maintype="image", subtype="png", cid="<logo>")
+    msg.add_attachment(two_invoices_in_one_entry(), maintype="application", subtype="xml",
+                       filename="avis.xml")
+    msg.add_attachment(b"a;b\n1;2\n", maintype="text", subtype="csv", filename="export.csv")
+
+    result = parse_message(msg.as_bytes())
+
+    assert len(result.notices) == 2
+    assert [(p.code, p.part) for p in result.problems] == [("unknown_format", "export.csv")]
+    assert result.reason is not None and result.reason.startswith("partly read: attachment export.csv")
+    assert any("image/png" in i for i in result.ignored)

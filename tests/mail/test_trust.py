@@ -74,9 +74,15 @@ def signed(raw: bytes, key: rsa.RSAPrivateKey, domain: str, **options) -> bytes:
     return signature + raw
 
 
+def received(by: str = OUR_SERVER) -> bytes:
+    return (f"Received: from mail.bank.fr (mail.bank.fr [192.0.2.7])\n\tby {by} (Postfix) "
+            "with ESMTPS id 4Xb2; Thu, 26 Nov 2026 18:00:01 +0100\n").encode()
+
+
 def with_results(raw: bytes, *values: str) -> bytes:
-    """Headers on top, in the given order (the first one is the last added)."""
-    return b"".join(f"Authentication-Results: {v}\n".encode() for v in values) + raw
+    """Headers on top, in the given order (the first one is the last added), above the
+    Received header our server added when it took the message."""
+    return b"".join(f"Authentication-Results: {v}\n".encode() for v in values) + received() + raw
 
 
 def check(raw: bytes, dns: Dns, authserv_id: str | None = OUR_SERVER):
@@ -167,6 +173,38 @@ def test_a_forged_result_below_ours_is_ignored(dns):
 
     assert (verdict.trusted, verdict.code) == (False, "ar_fail")
     assert "saw no dkim=pass or spf=pass for bank.fr" in verdict.reason
+
+
+def test_a_result_with_our_id_below_our_received_header_is_forged_even_with_a_good_signature(
+    keys, dns,
+):
+    # The sender wrote "our" header into the message; our server added Received on top of
+    # it, and (misconfigured) did not remove it nor add its own (RFC 8601 §5).
+    inside = f"Authentication-Results: {OUR_SERVER}; dkim=pass header.d=bank.fr\n".encode()
+    raw = received() + inside + signed(message(), keys["bank"], "bank.fr")
+    verdict = check_trust(raw, allowed_senders=ALLOWED, authserv_id=OUR_SERVER, dns_lookup=dns)
+    assert (verdict.trusted, verdict.code) == (False, "ar_forged")
+    assert "below our server's Received header" in verdict.reason
+
+
+def test_a_second_received_of_ours_above_the_result_does_not_make_it_forged(dns):
+    # MX adds Received, its milter adds A-R, then the local delivery adds another Received.
+    raw = (received() + f"Authentication-Results: {OUR_SERVER}; dkim=pass header.d=bank.fr\n".encode()
+           + received() + message())
+    verdict = check_trust(raw, allowed_senders=ALLOWED, authserv_id=OUR_SERVER, dns_lookup=dns)
+    assert (verdict.trusted, verdict.code) == (True, "ar_pass")
+
+
+def test_without_a_received_header_of_ours_a_result_cannot_be_placed_and_counts_for_nothing(dns):
+    raw = f"Authentication-Results: {OUR_SERVER}; dkim=pass header.d=bank.fr\n".encode() + message()
+    verdict = check_trust(raw, allowed_senders=ALLOWED, authserv_id=OUR_SERVER, dns_lookup=dns)
+    assert (verdict.trusted, verdict.code) == (False, "no_authentication")
+
+
+def test_dkim_verified_here_still_trusts_when_our_server_added_no_result(keys, dns):
+    raw = received() + signed(message(), keys["bank"], "bank.fr")
+    verdict = check_trust(raw, allowed_senders=ALLOWED, authserv_id=OUR_SERVER, dns_lookup=dns)
+    assert (verdict.trusted, verdict.code) == (True, "dkim_pass")
 
 
 def test_results_from_other_servers_or_for_other_domains_do_not_count(dns):

@@ -18,6 +18,7 @@ from storage.models import (
     InvoiceStatus,
     PayerAccount,
     Payment,
+    PaymentDirection,
     PaymentStatus,
     Role,
 )
@@ -32,7 +33,7 @@ from storage.payments import (
     record_notices,
     settle_amounts,
 )
-from tests.payment_fixtures import NOW, OTHER_IBAN, client, credit, issued, owner, rf
+from tests.payment_fixtures import NOW, OTHER_IBAN, OUR_IBAN, client, credit, issued, owner, rf
 
 
 async def _source(message_id: str = "<m1@bank>") -> InboxMessage:
@@ -52,7 +53,7 @@ async def test_rf_reference_settles_the_invoice_and_alerts_its_owner(any_db: str
     alert = await Alert.get(kind="payment_received", user_id=alice.id)
     assert alert.params == {"number": "F2026-00042", "payer": "ACME SA", "amount_cents": 1_200_00,
                             "balance_cents": 0, "currency": "EUR"}
-    payment = await Payment.get(entry_ref="bank:E1")
+    payment = await Payment.get(entry_ref=f"bank:{OUR_IBAN}:E1")
     assert (payment.matched_by, payment.invoice_id) == ("rf", inv.id)
 
 
@@ -99,15 +100,20 @@ async def test_overpayment_pays_and_flags_the_surplus(any_db: str) -> None:
     assert (await Payment.get()).surplus_cents == 30_00
 
 
-async def test_debits_and_reversals_are_recorded_and_never_settle(any_db: str) -> None:
+async def test_debits_are_recorded_and_never_settle_nor_does_a_return_of_an_open_invoice(
+    any_db: str,
+) -> None:
     alice = await owner()
     inv = await issued(4, await client("ACME SA", alice), alice, 100_00)
     notices = [credit(100_00, ref=rf(4), direction=Direction.DEBIT, entry="D"),
                credit(100_00, ref=rf(4), direction=Direction.REVERSAL, entry="R")]
     outcome = await record_notices(notices, source=await _source(), now=NOW)
-    assert (outcome.ignored, outcome.settled) == (2, 0)
+    assert (outcome.ignored, outcome.settled, outcome.unmatched) == (1, 0, 1)
     assert (await Invoice.get(id=inv.id)).paid_cents == 0
-    assert await Payment.filter(status=PaymentStatus.IGNORED).count() == 2
+    assert await Payment.filter(status=PaymentStatus.IGNORED).count() == 1
+    # the return names an invoice that was never paid: a person looks at it
+    assert await Payment.filter(status=PaymentStatus.UNMATCHED,
+                                direction=PaymentDirection.REVERSAL).count() == 1
 
 
 async def test_payer_iban_seen_before_finds_the_one_invoice_with_that_balance(any_db: str) -> None:
@@ -245,7 +251,7 @@ async def test_with_our_accounts_only_a_credit_to_our_account_settles(any_db: st
     statuses = [(await Invoice.get(id=i.id)).status for i in (a, b, c)]
     assert statuses == [InvoiceStatus.PAID, InvoiceStatus.ISSUED, InvoiceStatus.ISSUED]
     held = await Payment.filter(status=PaymentStatus.UNMATCHED).order_by("entry_ref")
-    assert [p.entry_ref for p in held] == ["bank:B", "bank:C"]
+    assert sorted(p.entry_ref for p in held) == ["bank:C", f"bank:{OTHER_IBAN}:B"]
 
 
 def test_payments_has_no_public_permissionless_find_invoice() -> None:
@@ -253,3 +259,66 @@ def test_payments_has_no_public_permissionless_find_invoice() -> None:
 
     assert not hasattr(payments, "find_invoice")
     assert "find_invoice" not in payments.__all__
+
+
+async def test_an_entry_recorded_under_the_old_key_is_not_recorded_again(any_db: str) -> None:
+    alice = await owner()
+    inv = await issued(61, await client("ACME SA", alice), alice, 10_00)
+    source = await _source()
+    await Payment.create(entry_ref="bank:OLD-1", direction=PaymentDirection.CREDIT,
+                         status=PaymentStatus.MATCHED, amount_cents=10_00, currency="EUR",
+                         invoice=inv, inbox_message=source)
+    outcome = await record_notices([credit(10_00, ref=rf(61), entry="OLD-1")], source=source,
+                                   now=NOW)
+    assert (outcome.recorded, outcome.duplicates) == (0, 1)
+
+
+async def test_the_same_bank_id_on_two_accounts_is_two_entries(any_db: str) -> None:
+    alice = await owner()
+    acme = await client("ACME SA", alice)
+    a = await issued(62, acme, alice, 10_00)
+    await issued(63, acme, alice, 10_00)
+    outcome = await record_notices([credit(10_00, ref=rf(62), entry="2026112600001"),
+                                    credit(10_00, ref=rf(63), entry="2026112600001",
+                                           account=OTHER_IBAN)],
+                                   source=await _source(), now=NOW)
+    assert (outcome.recorded, outcome.duplicates) == (2, 0)
+    assert (await Invoice.get(id=a.id)).status == InvoiceStatus.PAID
+
+
+async def test_a_unique_constraint_keeps_one_entry_once_even_past_the_check(any_db: str) -> None:
+    from tortoise.exceptions import IntegrityError
+
+    source = await _source()
+    row = {"direction": PaymentDirection.CREDIT, "status": PaymentStatus.UNMATCHED,
+           "amount_cents": 1, "currency": "EUR", "inbox_message": source}
+    await Payment.create(entry_ref="fp:abc", **row)
+    with pytest.raises(IntegrityError):
+        await Payment.create(entry_ref="fp:abc", **row)
+
+
+async def test_a_return_without_reference_reopens_the_invoice_its_credit_settled(any_db: str) -> None:
+    alice = await owner()
+    inv = await issued(64, await client("ACME SA", alice), alice, 250_00)
+    await record_notices([credit(250_00, ref=rf(64), iban=OTHER_IBAN, entry="CR-20261126-1")],
+                         source=await _source(), now=NOW)
+    outcome = await record_notices(
+        [credit(250_00, remittance="RETOUR AC04", iban=OTHER_IBAN, entry="RT-20261128-1",
+                direction=Direction.REVERSAL)], source=await _source("<m2@bank>"), now=NOW)
+    assert (outcome.returned, outcome.unmatched) == (1, 0)
+    fresh = await Invoice.get(id=inv.id)
+    assert (fresh.status, fresh.paid_cents) == (InvoiceStatus.ISSUED, 0)
+
+
+async def test_a_return_mirroring_credits_of_two_invoices_waits_for_a_person(any_db: str) -> None:
+    alice = await owner()
+    acme = await client("ACME SA", alice)
+    a, b = await issued(65, acme, alice, 250_00), await issued(66, acme, alice, 250_00)
+    await record_notices([credit(250_00, ref=rf(65), iban=OTHER_IBAN, entry="CR-1-000001"),
+                          credit(250_00, ref=rf(66), iban=OTHER_IBAN, entry="CR-1-000002")],
+                         source=await _source(), now=NOW)
+    outcome = await record_notices(
+        [credit(250_00, iban=OTHER_IBAN, entry="RT-1-000001", direction=Direction.REVERSAL)],
+        source=await _source("<m2@bank>"), now=NOW)
+    assert (outcome.returned, outcome.unmatched) == (0, 1)
+    assert [(await Invoice.get(id=i.id)).status for i in (a, b)] == [InvoiceStatus.PAID] * 2
