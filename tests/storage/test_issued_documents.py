@@ -32,7 +32,7 @@ from storage.models import (
     RefundStatus,
     Role,
 )
-from storage.payments import record_notices
+from storage.payments import entry_key, record_notices
 from storage.refunds import debit_matches, list_refunds, mark_refunded, refund_amount
 from storage.users import create_user
 from tests.billing_data import RENDER, SELLER, make_billing
@@ -186,7 +186,7 @@ async def test_an_outgoing_transfer_naming_the_credit_note_closes_the_refund(any
                        payer="ACME SA", entry="OUT2", direction=Direction.DEBIT)
     await record_notices([paid_back], source=await _source("<out2@bank>"), now=NOW)
     refund = await Refund.get(credit_note_id=credit.id)
-    payment = await Payment.get(entry_ref="bank:OUT2")
+    payment = await Payment.get(entry_ref=entry_key(paid_back))
     assert (refund.status, refund.payment_id) == (RefundStatus.DONE, payment.id)
     assert (payment.status, payment.matched_by, payment.invoice_id) == (
         PaymentStatus.MATCHED, "refund", credit.id)
