@@ -34,6 +34,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "<b>Divers</b> : /lang en|fr · /cancel\n"
         "Toute commande sans argument pose les questions une à une.",
     ),
+    "group.private": (
+        "Write to me in private: I answer that only in a private chat.",
+        "Écrivez-moi en privé : je ne réponds à cela qu'en conversation privée.",
+    ),
+    "group.private_link": (
+        "Write to me in private: {link}",
+        "Écrivez-moi en privé : {link}",
+    ),
+    "group.open_private": ("Open the private chat", "Ouvrir la conversation privée"),
     "help.hint": ("Type /help to see the commands.", "Tapez /help pour voir les commandes."),
     "lang.set": ("I will speak English with you.", "Je vous parlerai en français."),
     "lang.ask": ("Which language?", "Quelle langue ?"),
