@@ -145,9 +145,9 @@ class StrictBotApi(RecordingRequest):
                 raise ApiRefusal("message text is empty")
             if len(shown) > MAX_TEXT:
                 raise ApiRefusal("message is too long")
-        if "caption" in params and params["caption"] is not None:
-            if len(visible_text(str(params["caption"]), mode)) > MAX_CAPTION:
-                raise ApiRefusal("message caption is too long")
+        caption = params.get("caption")
+        if caption is not None and len(visible_text(str(caption), mode)) > MAX_CAPTION:
+            raise ApiRefusal("message caption is too long")
         _check_markup(params.get("reply_markup"))
         if method in ("editMessageText", "editMessageReplyMarkup"):
             key = (int(params.get("chat_id") or 0), int(params.get("message_id") or 0))

@@ -89,10 +89,18 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CallbackQueryHandler(feed_choice, pattern=r"^form:"))
 
 
+async def stale_button(update: Update, ctx: Ctx) -> None:
+    """A button whose data matches no area (an outdated keyboard)."""
+    assert update.callback_query is not None
+    await update.callback_query.answer(tr(ctx, "error.callback"), show_alert=True)
+
+
 def register_fallbacks(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Registered after every area: plain text feeds forms; unknown commands get a hint."""
+    """Registered after every area: plain text feeds forms; unknown commands get a hint;
+    buttons of outdated keyboards are answered as such."""
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text))
     app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    app.add_handler(CallbackQueryHandler(stale_button))
 
 
 __all__ = ["register", "register_fallbacks", "t"]

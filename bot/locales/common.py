@@ -70,9 +70,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Sorry, something went wrong on our side. Nothing was changed; the administrators have been told.",
         "Désolé, un problème est survenu de notre côté. Rien n'a été modifié ; les administrateurs sont prévenus.",
     ),
+    "error.reply_failed": (
+        "Your change was saved, but I could not show the answer. Check it with the command again.",
+        "Votre modification est enregistrée, mais je n'ai pas pu afficher la réponse. Vérifiez avec la commande.",
+    ),
     "alert.handler_error": (
-        "⚠️ Unexpected error in a chat handler: <code>{error}</code>. The details are in the log.",
-        "⚠️ Erreur inattendue dans le chat : <code>{error}</code>. Les détails sont dans le journal.",
+        "⚠️ Unexpected error in a chat handler: <code>{error}</code> ({count} times this hour). "
+        "The details are in the log.",
+        "⚠️ Erreur inattendue dans le chat : <code>{error}</code> ({count} fois cette heure-ci). "
+        "Les détails sont dans le journal.",
     ),
     "error.amount": (
         "“{value}” is not an amount I understand: write it like 12 000,50 or 12,000.50 or 12000.5 or 12k.",
@@ -110,7 +116,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Too many fields: at most {maximum}, separated by |.",
         "Trop de champs : au plus {maximum}, séparés par |.",
     ),
-    "error.callback": ("This button is not valid any more.", "Ce bouton n'est plus valide."),
+    "error.callback": ("This button is no longer valid.", "Ce bouton n'est plus valide."),
     "error.expired": ("This choice has expired; please start again.", "Ce choix a expiré ; recommencez."),
     "error.unknown_command": ("I don't know this command. Type /help.", "Je ne connais pas cette commande. Tapez /help."),
     "error.invite": (
