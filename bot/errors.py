@@ -28,6 +28,7 @@ from telegram.ext import ExtBot
 
 from bot.context import Ctx
 from bot.i18n import t
+from bot.ui import error_text
 from storage.error_reports import report_error
 from storage.errors import UserError
 
@@ -109,7 +110,7 @@ async def on_error(update: object, ctx: Ctx) -> None:
             if user is not None:
                 ctx.actor = user
     if isinstance(error, UserError) and isinstance(update, Update):
-        await _answer(update, ctx, t(ctx.lang, f"error.{error.code}", **error.params))
+        await _answer(update, ctx, error_text(ctx.lang, error.code, error.params))
         return
     if error is None:
         return

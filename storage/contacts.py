@@ -266,6 +266,12 @@ async def contact_card(actor: User, contact_id: int) -> ContactCard:
     return ContactCard(contact, company, deals, tasks, notes)
 
 
+async def list_notes(actor: User, contact_id: int) -> list[Note]:
+    """Every note of a contact the user may read, newest first, with its author."""
+    contact = await get_contact(actor, contact_id)
+    return await Note.filter(contact_id=contact.id).order_by("-id").select_related("author")
+
+
 async def add_note(actor: User, contact_id: int, text: str) -> Note:
     """Attach a note (author and time) to a contact the user may read."""
     text = (text or "").strip()

@@ -16,8 +16,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
-from bot.i18n import Safe
-from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, tr
+from bot.ui import args_text, button, cb, clip, error_text, parse_cb, reply, send_list, tr
 from storage.access import sees_everything
 from storage.errors import Forbidden, InvalidInput
 from storage.exporting import sheets, write_csv, write_xlsx, write_zip
@@ -96,29 +95,31 @@ async def on_document(update: Update, ctx: Ctx) -> None:
 
 async def _show_dry_run(update: Update, ctx: Ctx, pending: dict[str, Any]) -> None:
     report = await _run(ctx, pending)
-    lines = [tr(ctx, "import.summary", kind=tr(ctx, f"import.kind.{pending['kind']}"),
-                name=pending["name"], rows=pending["rows"], new=report.new,
-                merged=report.merged, rejected=len(report.rejected)),
-             tr(ctx, "import.mapping")]
+    summary = "\n".join([
+        tr(ctx, "import.summary", kind=tr(ctx, f"import.kind.{pending['kind']}"),
+           name=clip(pending["name"], 80), rows=pending["rows"], new=report.new,
+           merged=report.merged, rejected=len(report.rejected)),
+        tr(ctx, "import.mapping")])
+    lines: list[str] = []
     for index, (header, field) in enumerate(zip(pending["headers"], pending["mapping"],
                                                 strict=False)):
         lines.append(tr(ctx, "import.column", letter=get_column_letter(index + 1),
-                        header=header or "—", field=field or tr(ctx, "import.ignored")))
+                        header=clip(header, 60) or "—", field=field or tr(ctx, "import.ignored")))
     if report.rejected:
         lines.append(tr(ctx, "import.rejections"))
         for r in report.rejected[:MAX_SHOWN]:
-            reason = Safe(tr(ctx, f"error.{r.code}", **r.params))
+            reason = error_text(ctx.lang, r.code, r.params)
             lines.append(tr(ctx, "import.rejection", row=r.row, reason=reason))
         if len(report.rejected) > MAX_SHOWN:
             lines.append(tr(ctx, "import.more", count=len(report.rejected) - MAX_SHOWN))
     token = pending["token"]
-    markup = keyboard([
+    actions = [
         [button(tr(ctx, "import.btn_confirm"), cb("imp", "ok", token)),
          button(tr(ctx, "import.btn_valid"), cb("imp", "valid", token))],
         [button(tr(ctx, "import.btn_mapping"), cb("imp", "map", token)),
          button(tr(ctx, "import.btn_cancel"), cb("imp", "no", token))],
-    ])
-    await reply(update, ctx, "\n".join(lines), markup)
+    ]
+    await send_list(update, ctx, summary, lines, extra=actions)
 
 
 def _forget(ctx: Ctx) -> None:

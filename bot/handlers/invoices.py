@@ -13,7 +13,7 @@ from bot.forms import Form, Step, register_form, start_form
 from bot.handlers.products import fmt_rate
 from bot.i18n import fmt_date, fmt_money, fmt_qty
 from bot.seller import seller_from_settings
-from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, tr
+from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, send_list, tr
 from mail.documents import invoice_document
 from storage.contacts import get_contact, set_billing
 from storage.errors import InvalidInput
@@ -158,7 +158,7 @@ async def invoices(update: Update, ctx: Ctx) -> None:
                due=tr(ctx, "invoices.row_due", due=fmt_date(i.due_date, lang)) if i.due_date else "")
             for i in found]
     amounts = " · ".join(fmt_money(v, cur, lang) for cur, v in sorted(totals.items()))
-    await reply(update, ctx, "\n".join([*rows, tr(ctx, "invoices.sum", amounts=amounts)]))
+    await send_list(update, ctx, "", rows, footer=tr(ctx, "invoices.sum", amounts=amounts))
 
 
 async def invoice_pdf(update: Update, ctx: Ctx) -> None:

@@ -34,6 +34,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "<b>Divers</b> : /lang en|fr · /cancel\n"
         "Toute commande sans argument pose les questions une à une.",
     ),
+    "list.prev": ("◀ Previous", "◀ Précédent"),
+    "list.next": ("Next ▶", "Suivant ▶"),
+    "list.page": ("<i>Page {page} of {pages}</i>", "<i>Page {page} sur {pages}</i>"),
+    "list.truncated": (
+        "Only the first {shown} of {total} are listed: narrow the search to see the others.",
+        "Seuls les {shown} premiers sur {total} sont listés : affinez la recherche pour voir les autres.",
+    ),
+    "error.list_expired": (
+        "This list has expired: send the command again.",
+        "Cette liste a expiré : renvoyez la commande.",
+    ),
     "group.private": (
         "Write to me in private: I answer that only in a private chat.",
         "Écrivez-moi en privé : je ne réponds à cela qu'en conversation privée.",
