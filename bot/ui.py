@@ -256,7 +256,8 @@ async def on_page(update: Update, ctx: Ctx) -> None:
     """◀ / ▶ of a list: show that page in place."""
     query = update.callback_query
     assert query is not None
-    token, raw = parse_cb(query.data, "pg", 2)
+    (raw,) = parse_cb(query.data, "pg", 1)  # pg:<list token>:<page>
+    token = (query.data or "").split(":")[1]
     snapshot = ((ctx.user_data or {}).get("lists") or {}).get(token)
     await query.answer()
     if snapshot is None or not raw.isdigit():

@@ -103,7 +103,7 @@ async def shared_contact(update: Update, ctx: Ctx) -> None:
 
 async def contacts(update: Update, ctx: Ctx) -> None:
     """`/contacts [text]`: search name, company, phone, email."""
-    found = await search_contacts(ctx.actor, args_text(ctx))
+    found = await search_contacts(ctx.actor, args_text(ctx), limit=200)  # paged
     if not found:
         await reply(update, ctx, tr(ctx, "contacts.none"))
         return

@@ -101,9 +101,12 @@ async def new_deal(update: Update, ctx: Ctx) -> None:
     await _create(update, ctx, {"contact": contact, "title": title, "amount": amount})
 
 
+LIST_LIMIT = 200  # the most recent deals, paged; a narrower scope shows the others
+
+
 async def deals(update: Update, ctx: Ctx) -> None:
     """`/deals [mine|all|STAGE]`."""
-    found = await list_deals(ctx.actor, args_text(ctx) or "mine")
+    found = await list_deals(ctx.actor, args_text(ctx) or "mine", limit=LIST_LIMIT)
     if not found:
         await reply(update, ctx, tr(ctx, "deals.none"))
         return
