@@ -14,6 +14,7 @@ from storage.models import Contact, ContactKind, Deal, Note, Stage, Task, User
 from storage.parsing import parse_email, parse_phone
 from storage.search_index import candidates
 from storage.sql import columns, fetch, fetch_models, like_contains, model_from
+from storage.text import clean_name, clean_text
 
 __all__ = [
     "BILLING_FIELDS",
@@ -104,9 +105,9 @@ async def create_contact(
 
     A duplicate the actor may not read is never named (its name would leak to whoever types
     a phone number): creation is refused with `duplicate_colleague`, forced or not."""
-    name = " ".join((data.name or "").split())
-    if not name or len(name) > 200:
-        raise InvalidInput("name", value=data.name)
+    if not (data.name or "").strip():
+        raise InvalidInput("name", value="")
+    name = clean_name(data.name, 200)
     phone = parse_phone(data.phone, region) if data.phone else None
     email = parse_email(data.email) if data.email else None
     existing = await find_duplicate(phone, email, actor)
@@ -133,9 +134,7 @@ async def create_contact(
 
 
 async def _company(actor: User, text: str) -> Contact:
-    name = " ".join(text.split())
-    if not name or len(name) > 200:
-        raise InvalidInput("name", value=text)
+    name = clean_name(text, 200)
     existing = (
         await Contact.filter(visible_contacts(actor), kind=ContactKind.COMPANY, name__iexact=name)
         .order_by("id")
@@ -266,6 +265,9 @@ async def contact_card(actor: User, contact_id: int) -> ContactCard:
     return ContactCard(contact, company, deals, tasks, notes)
 
 
+MAX_NOTE = 4000  # characters of one note
+
+
 async def list_notes(actor: User, contact_id: int) -> list[Note]:
     """Every note of a contact the user may read, newest first, with its author."""
     contact = await get_contact(actor, contact_id)
@@ -274,12 +276,12 @@ async def list_notes(actor: User, contact_id: int) -> list[Note]:
 
 async def add_note(actor: User, contact_id: int, text: str) -> Note:
     """Attach a note (author and time) to a contact the user may read."""
-    text = (text or "").strip()
-    if not text:
+    if not (text or "").strip():
         raise InvalidInput("note_empty")
+    text = clean_text(text, MAX_NOTE)
     contact = await get_contact(actor, contact_id)
     async with in_transaction():
-        note = await Note.create(contact=contact, author=actor, text=text[:4000])
+        note = await Note.create(contact=contact, author=actor, text=text)
         await audit.record(actor, "note", note.id, "create", None, {"contact": contact.id})
     return note
 

@@ -18,6 +18,7 @@ from storage.access import can_read_contact, can_write_owned, sees_everything
 from storage.errors import Conflict, InvalidInput, NotFound
 from storage.models import Contact, Deal, Stage, StageChange, User
 from storage.sql import columns, fetch, fetch_models, in_transaction_now, insert, model_from, update
+from storage.text import clean_name, clean_text
 
 __all__ = [
     "DEFAULT_STAGES",
@@ -153,9 +154,9 @@ async def create_deal(
     Hot path: the deal, its first history row and its audit row are three hand-written
     INSERTs in one transaction (`storage.sql`).
     """
-    title = " ".join((title or "").split())
-    if not title or len(title) > 200:
-        raise InvalidInput("title", value=title)
+    if not (title or "").strip():
+        raise InvalidInput("title", value="")
+    title = clean_name(title, 200)
     if amount_cents < 0:
         raise InvalidInput("amount", value=amount_cents)
     rows = await fetch("SELECT owner_id, shared FROM contacts WHERE id = ?", contact_id)
@@ -252,6 +253,8 @@ async def move_deal(actor: User, deal_id: int, stage: Stage, *, reason: str | No
     (`storage.sql`), all in one transaction.
     """
     now = datetime.now(UTC)
+    if stage.is_lost and (reason or "").strip():
+        reason = clean_text(reason, 1000)
     async with in_transaction():  # a refusal below rolls back an empty transaction
         deal = await get_deal(actor, deal_id)
         if deal.stage_id == stage.id:

@@ -118,6 +118,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.name": ("A name is required (at most 200 characters).", "Un nom est requis (200 caractères au plus)."),
     "error.title": ("A title is required (at most 200 characters).", "Un titre est requis (200 caractères au plus)."),
     "error.empty": ("Please send a value, or /cancel.", "Envoyez une valeur, ou /cancel."),
+    "error.too_long": (
+        "That is too long: at most {max} characters here (you sent {length}). Nothing was saved.",
+        "C'est trop long : {max} caractères au plus ici (vous en avez envoyé {length}). Rien n'a été enregistré.",
+    ),
+    "error.invisible_name": (
+        "A name needs at least one visible letter, digit or sign.",
+        "Un nom doit contenir au moins une lettre, un chiffre ou un signe visible.",
+    ),
+    "error.record": ("No record {value}.", "Aucun enregistrement {value}."),
     "error.identifier": (
         "“{value}” is not a valid reference: write it like {prefix}12.",
         "« {value} » n'est pas une référence valide : écrivez par exemple {prefix}12.",
