@@ -8,8 +8,14 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from storage import audit
-from storage.access import can_read_contact, can_write_owned, reads_everything, sees_everything
-from storage.errors import Conflict, InvalidInput, NotFound
+from storage.access import (
+    can_add_to_contact,
+    can_read_contact,
+    can_write_owned,
+    reads_everything,
+    sees_everything,
+)
+from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage.models import Contact, ContactKind, Deal, Note, Stage, Task, User
 from storage.parsing import parse_email, parse_phone
 from storage.search_index import candidates
@@ -153,13 +159,18 @@ async def _company(actor: User, text: str) -> Contact:
     return company
 
 
-async def get_contact(actor: User, contact_id: int, *, write: bool = False) -> Contact:
-    """A contact the user may read (or change, with `write`); otherwise NotFound."""
+async def get_contact(
+    actor: User, contact_id: int, *, write: bool = False, add: bool = False
+) -> Contact:
+    """A contact the user may read (or change, with `write`; or add a note, a deal or a
+    draft to, with `add`); otherwise NotFound, or Forbidden when it may only be read."""
     contact = await Contact.get_or_none(id=contact_id)
     if contact is None or not can_read_contact(actor, contact.owner_id, contact.shared):
         raise NotFound("contact", id=contact_id)
     if write and not can_write_owned(actor, contact.owner_id):
         raise NotFound("contact", id=contact_id)
+    if add and not can_add_to_contact(actor, contact.owner_id, contact.shared):
+        raise Forbidden("contact_read_only", id=contact_id)
     return contact
 
 
@@ -279,7 +290,7 @@ async def add_note(actor: User, contact_id: int, text: str) -> Note:
     if not (text or "").strip():
         raise InvalidInput("note_empty")
     text = clean_text(text, MAX_NOTE)
-    contact = await get_contact(actor, contact_id)
+    contact = await get_contact(actor, contact_id, add=True)
     async with in_transaction():
         note = await Note.create(contact=contact, author=actor, text=text)
         await audit.record(actor, "note", note.id, "create", None, {"contact": contact.id})

@@ -328,7 +328,7 @@ async def draft_from_deal(actor: User, deal_id: int, seller: Seller) -> Invoice:
 
 async def draft_for_contact(actor: User, contact_id: int, seller: Seller) -> Invoice:
     """An empty draft invoice for a contact (its company when it has one)."""
-    contact = await get_contact(actor, contact_id)
+    contact = await get_contact(actor, contact_id, add=True)
     customer = await bill_to(contact)
     async with in_transaction():
         invoice = await Invoice.create(

@@ -14,8 +14,8 @@ from tortoise.signals import post_delete, post_save
 from tortoise.transactions import in_transaction
 
 from storage import audit
-from storage.access import can_read_contact, can_write_owned, sees_everything
-from storage.errors import Conflict, InvalidInput, NotFound
+from storage.access import can_add_to_contact, can_read_contact, can_write_owned, sees_everything
+from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage.models import Contact, Deal, Stage, StageChange, User
 from storage.sql import columns, fetch, fetch_models, in_transaction_now, insert, model_from, update
 from storage.text import clean_name, clean_text
@@ -162,6 +162,8 @@ async def create_deal(
     rows = await fetch("SELECT owner_id, shared FROM contacts WHERE id = ?", contact_id)
     if not rows or not can_read_contact(actor, rows[0]["owner_id"], bool(rows[0]["shared"])):
         raise NotFound("contact", id=contact_id)
+    if not can_add_to_contact(actor, rows[0]["owner_id"], bool(rows[0]["shared"])):
+        raise Forbidden("contact_read_only", id=contact_id)
     first = await _first_stage()
     now = datetime.now(UTC)
     deal = Deal(

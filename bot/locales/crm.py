@@ -24,6 +24,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "contacts.btn_note": ("📝 Note", "📝 Note"),
     "contacts.btn_deal": ("➕ Deal", "➕ Affaire"),
     "contacts.note_added": ("Note added.", "Note ajoutée."),
+    "error.contact_read_only": (
+        "You may read C{id} but not add to it: it belongs to a colleague and is not shared.",
+        "Vous pouvez lire C{id} mais pas y ajouter : il appartient à un collègue et n'est pas partagé.",
+    ),
     "error.contact": ("No contact C{id} that you may see.", "Aucun contact C{id} accessible."),
     "error.contact_search": ("No contact matches “{value}”.", "Aucun contact ne correspond à « {value} »."),
     "error.duplicate_contact": (

@@ -68,6 +68,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "“{value}” cannot be imported: choose contacts, deals or products.",
         "« {value} » ne peut pas être importé : choisissez contacts, deals ou products.",
     ),
+    "error.export_managers": (
+        "Only managers and admins may export spreadsheets.",
+        "Seuls les responsables et les administrateurs peuvent exporter des tableaux.",
+    ),
     "error.import_managers": (
         "Only managers may import files.", "Seuls les responsables peuvent importer des fichiers."
     ),
