@@ -10,6 +10,7 @@ Dialog tests read like the conversation:
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -32,6 +33,11 @@ __all__ = ["ChatHarness", "Group", "Person"]
 _ids = itertools.count(1)
 
 
+def _non_blocking() -> set[asyncio.Task[Any]]:
+    """The tasks PTB runs for handlers registered with block=False."""
+    return {t for t in asyncio.all_tasks() if "process_update_non_blocking" in t.get_name()}
+
+
 class Person:
     """Someone typing in their private chat with the bot."""
 
@@ -48,7 +54,10 @@ class Person:
         before = len(self.harness.request.sent)
         refused_before = len(self.harness.request.refused)
         payload["update_id"] = next(_ids)
+        started = _non_blocking()
         await self.harness.app.process_update(Update.de_json(payload, self.harness.app.bot))
+        # Handlers registered with block=False run as tasks: wait for this update's own.
+        await asyncio.gather(*(_non_blocking() - started), return_exceptions=True)
         self.harness.raise_unexpected()
         self.harness.check_refusals(self.harness.request.refused[refused_before:])
         new = self.harness.request.sent[before:]
@@ -203,4 +212,8 @@ async def chat(db: str, settings: Settings) -> AsyncIterator[ChatHarness]:
 
     app.add_error_handler(fail_on_unexpected)
     async with app:
-        yield harness
+        await app.start()  # running, as in production: non-blocking handlers are tracked
+        try:
+            yield harness
+        finally:
+            await app.stop()

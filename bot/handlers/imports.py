@@ -20,11 +20,13 @@ from bot.ui import args_text, button, cb, clip, error_text, parse_cb, reply, sen
 from storage.access import sees_everything
 from storage.errors import Forbidden, InvalidInput
 from storage.exporting import sheets, write_csv, write_xlsx, write_zip
+from storage.import_limits import Budget
 from storage.importing import (
     FIELDS,
     KINDS,
     MAX_BYTES,
     ImportReport,
+    Table,
     apply_mapping_text,
     guess_kind,
     guess_mapping,
@@ -55,9 +57,14 @@ def _pending(ctx: Ctx, token: str) -> dict[str, Any]:
     return pending
 
 
+async def _read(ctx: Ctx, data: bytes, name: str) -> Table:
+    """Parse off the event loop, within the row, column and time bounds of the importer."""
+    return await asyncio.to_thread(read_file, data, name, ctx.settings.timezone, Budget())
+
+
 async def _run(ctx: Ctx, pending: dict[str, Any], **kw: Any) -> ImportReport:
     data = await asyncio.to_thread(Path(pending["path"]).read_bytes)
-    table = read_file(data, pending["name"], ctx.settings.timezone)
+    table = await _read(ctx, data, pending["name"])
     return await run_import(
         ctx.actor, pending["kind"], table, pending["mapping"], region=ctx.settings.phone_region,
         currency=ctx.settings.default_currency, today=datetime.now(ctx.settings.zone).date(),
@@ -79,7 +86,7 @@ async def on_document(update: Update, ctx: Ctx) -> None:
     if ext is None:
         raise InvalidInput("import_extension")
     data = bytes(await (await ctx.bot.get_file(document.file_id)).download_as_bytearray())
-    table = read_file(data, name, ctx.settings.timezone)
+    table = await _read(ctx, data, name)
     words = (message.caption or "").lower().split()
     kind = next((_KIND_WORDS[w] for w in words if w in _KIND_WORDS), None)
     kind = kind or ("contacts" if table.file_type == "vcf" else guess_kind(table.headers))
@@ -219,8 +226,9 @@ async def export(update: Update, ctx: Ctx) -> None:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    app.add_handler(MessageHandler(filters.Document.ALL, on_document))
-    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^imp:"))
+    # Imports run beside other updates (block=False): a 20 MB file never stalls the team.
+    app.add_handler(MessageHandler(filters.Document.ALL, on_document, block=False))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^imp:", block=False))
     app.add_handler(CommandHandler("export", export))
 
 
