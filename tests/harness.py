@@ -34,8 +34,9 @@ _ids = itertools.count(1)
 
 
 def _non_blocking() -> set[asyncio.Task[Any]]:
-    """The tasks PTB runs for handlers registered with block=False."""
-    return {t for t in asyncio.all_tasks() if "process_update_non_blocking" in t.get_name()}
+    """The tasks PTB runs for handlers registered with block=False (and the product's own
+    background work for an update, named `...non_blocking`)."""
+    return {t for t in asyncio.all_tasks() if "non_blocking" in t.get_name()}
 
 
 class Person:

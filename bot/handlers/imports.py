@@ -187,7 +187,9 @@ async def _mapping_done(update: Update, ctx: Ctx, values: dict[str, str]) -> Non
     pending = _pending(ctx, values["token"])
     pending["mapping"] = apply_mapping_text(pending["kind"], pending["mapping"],
                                             values["mapping"])
-    await _show_dry_run(update, ctx, pending)
+    # The new dry run reads the whole file again: beside other updates, not before them.
+    ctx.application.create_task(_show_dry_run(update, ctx, pending), update=update,
+                                name="imports:dry_run:non_blocking")
 
 
 def _check_mapping(ctx: Ctx, value: str) -> None:
