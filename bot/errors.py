@@ -1,9 +1,11 @@
 """The application's error handler, and the Bot API refusals that are not errors.
 
 - A user's mistake (`UserError`) gets its one sentence.
-- "query is too old" (a button pressed while the bot was down, answered late) and
-  "message is not modified" (an edit that changes nothing) are not errors: `TolerantBot`
-  swallows them at the source, so the handler goes on and does what the button says.
+- "query is too old" (a button pressed while the bot was down, answered late), any other
+  failure to answer a button (network, flood control: answering only stops its spinner)
+  and "message is not modified" (an edit that changes nothing) are not errors:
+  `TolerantBot` swallows them at the source, so the handler goes on and does what the
+  button says.
 - Anything else is logged with context and apologised for. The apology says "nothing was
   changed" only when the failure came before the reply (each use-case is one transaction:
   an exception inside it rolls it back). When the reply itself failed (a `TelegramError`
@@ -21,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import telegram
 from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
@@ -60,8 +63,11 @@ class TolerantBot(ExtBot[None]):
             return await super().answer_callback_query(callback_query_id, *args, **kwargs)
         except BadRequest as err:
             if not any(p in err.message.lower() for p in _LATE):
-                raise
+                raise  # a malformed answer (too long a text...) is a bug: reported
             log.info("callback answered too late (the action still runs): %s", err.message)
+            return False
+        except TelegramError as err:  # answering only stops the button's spinner
+            log.warning("could not answer a callback (the action still runs): %s", err)
             return False
 
     async def edit_message_text(self, *args: Any, **kwargs: Any) -> Any:
@@ -79,6 +85,33 @@ class TolerantBot(ExtBot[None]):
             if _NOT_MODIFIED not in err.message.lower():
                 raise
             return True
+
+
+_STORAGE = _BOT.parent / "storage"
+_TELEGRAM = Path(telegram.__file__).resolve().parent
+_BEFORE_THE_ACTION = {"answer_callback_query", "get_file", "get_me", "get_chat"}
+
+
+def failed_after_the_change(error: BaseException) -> bool:
+    """Whether the use-case had returned (its transaction committed) when this failed.
+
+    A handler parses, calls ONE use-case (one transaction: an exception inside it rolls it
+    back), then renders. So the change was saved exactly when the failure is Telegram
+    refusing the reply: a `TelegramError` raised outside every storage frame, by a call
+    that renders (send, edit), not by one made before the action (answering the button,
+    fetching a file)."""
+    if not isinstance(error, TelegramError):
+        return False
+    tb = error.__traceback__
+    calls: set[str] = set()
+    while tb is not None:
+        path = Path(tb.tb_frame.f_code.co_filename).resolve()
+        if path.is_relative_to(_STORAGE):
+            return False  # raised inside a use-case (a progress message, say): rolled back
+        if path.is_relative_to(_TELEGRAM) or path == Path(__file__).resolve():
+            calls.add(tb.tb_frame.f_code.co_name)
+        tb = tb.tb_next
+    return bool(calls) and not calls & _BEFORE_THE_ACTION
 
 
 def error_key(error: BaseException) -> str:
@@ -117,7 +150,7 @@ async def on_error(update: object, ctx: Ctx) -> None:
     key = error_key(error)
     log.error("unhandled error %s for update %s", key, _describe(update), exc_info=error)
     if isinstance(update, Update):
-        saved = isinstance(error, TelegramError)  # the use-case returned; the reply failed
+        saved = failed_after_the_change(error)
         await _answer(update, ctx, t(ctx.lang, "error.reply_failed" if saved else "error.unexpected"))
     try:
         await report_error(key, datetime.now(UTC))

@@ -124,3 +124,38 @@ def test_error_key_without_a_handler_on_the_stack_names_the_bot_frame_or_nothing
         raise ValueError("boom")
     except ValueError as err:
         assert error_key(err) == "?:ValueError"  # a test module is not the bot
+
+
+async def test_a_button_whose_answer_fails_for_any_reason_still_does_its_work(
+    chat: ChatHarness,
+) -> None:
+    alice = await chat.user("alice", Role.SALES)
+    deal = await _deal(alice)
+    await alice.says(f"/task D{deal.id} | Call back | +1d")
+    await alice.says("/tasks")
+
+    async def gateway_down(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        if method == "answerCallbackQuery":
+            return 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+        return None
+
+    chat.request.responder = gateway_down
+    await alice.presses("Done T")
+    assert (await Task.get(text="Call back")).done
+    assert "done" in alice.last_text
+
+
+async def test_a_failure_before_the_change_says_nothing_was_changed(chat: ChatHarness) -> None:
+    boss = await chat.user("boss", Role.MANAGER)
+
+    async def no_file(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
+        if method == "getFile":
+            return 502, {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+        return None
+
+    chat.request.responder = no_file
+    before = len(chat.request.sent)
+    with pytest.raises(AssertionError, match="handler raised unexpectedly"):
+        await boss.sends_document("c.csv", "text/csv")
+    [apology] = [s.text for s in chat.request.sent[before:] if s.chat_id == boss.telegram_id]
+    assert "Nothing was changed" in apology
