@@ -41,9 +41,15 @@ _TOKEN = re.compile(r"<[^<>]*>|&(?:#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);|.", re.DOT
 _OPEN = re.compile(r"<([a-zA-Z][a-zA-Z0-9-]*)")
 
 
+_TAGS = re.compile(r"<[^<>]*>")
+_ENTITY = re.compile(r"&(?:#x[0-9a-fA-F]+|#[0-9]+|[a-zA-Z]+);")
+
+
 def visible_length(text: str) -> int:
     """The characters Telegram counts: tags removed, entities as one character each."""
-    return sum(0 if tok.startswith("<") and len(tok) > 1 else 1 for tok in _TOKEN.findall(text))
+    if "<" not in text and "&" not in text:
+        return len(text)
+    return len(_ENTITY.sub("&", _TAGS.sub("", text)))
 
 
 def clip_html(text: str, limit: int) -> str:

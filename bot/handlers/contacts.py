@@ -101,9 +101,12 @@ async def shared_contact(update: Update, ctx: Ctx) -> None:
     await _create(update, ctx, {"name": name, "phone": phone})
 
 
+SEARCH_LIMIT = 10  # the best hits (paged when long); a narrower search finds the others
+
+
 async def contacts(update: Update, ctx: Ctx) -> None:
     """`/contacts [text]`: search name, company, phone, email."""
-    found = await search_contacts(ctx.actor, args_text(ctx), limit=200)  # paged
+    found = await search_contacts(ctx.actor, args_text(ctx), limit=SEARCH_LIMIT)  # paged
     if not found:
         await reply(update, ctx, tr(ctx, "contacts.none"))
         return
