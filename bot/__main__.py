@@ -219,9 +219,19 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"entonnoir: invalid setting {exc}", file=sys.stderr)
         return 2
+    from telegram.error import InvalidToken
+
+    from bot.redact import protect_logs
+
+    token = settings.telegram_bot_token
+    protect_logs([token.get_secret_value() if token is not None else None])
     func: Command = args.func
     try:
         return asyncio.run(func(args, settings))
+    except InvalidToken:  # its message quotes the token: one line of our own instead
+        print("entonnoir: Telegram refused TELEGRAM_BOT_TOKEN: check it with @BotFather.",
+              file=sys.stderr)
+        return 2
     except UserError as exc:
         from bot.i18n import t
 

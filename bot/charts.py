@@ -14,6 +14,8 @@ matplotlib.use("Agg")
 from matplotlib import pyplot as plt
 from openpyxl import Workbook
 
+from storage.exporting import safe_cell
+
 __all__ = ["bar_chart", "funnel_chart", "xlsx"]
 
 
@@ -59,12 +61,13 @@ def xlsx(title: str, header: list[str], rows: list[list[object]]) -> bytes:
     sheet = book.active
     assert sheet is not None
     sheet.title = title[:31]
-    sheet.append(header)
+    sheet.append([safe_cell(h) for h in header])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append([v if isinstance(v, str | int | Decimal | date) or v is None else str(v)
-                      for v in row])
+    for row in rows:  # texts go in as typed: never a formula, never a character XLSX refuses
+        sheet.append([safe_cell(v) if isinstance(v, str)
+                      else v if isinstance(v, int | Decimal | date) or v is None
+                      else safe_cell(str(v)) for v in row])
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()

@@ -38,6 +38,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.i18n import Safe, catalogue, fmt_date, fmt_money, reasons_text, t
 from bot.settings import Settings
+from bot.ui import keyboard
 from storage.alerts import (
     due_alerts,
     in_quiet_hours,
@@ -108,7 +109,7 @@ def _markup(lang: str, buttons: Any, params: dict[str, Any]) -> InlineKeyboardMa
     else:
         flat = [_button(lang, b, params) for b in buttons]
         rows = [flat[i : i + 2] for i in range(0, len(flat), 2)]
-    return InlineKeyboardMarkup(rows)
+    return keyboard(rows)  # checked like every keyboard: 64-byte data, 100 buttons
 
 
 def render_alert(

@@ -15,7 +15,7 @@ from typing import Any
 from telegram import Update
 
 from bot.context import Ctx
-from bot.ui import button, cb, keyboard, parse_cb, reply, tr
+from bot.ui import button, cb, error_text, keyboard, parse_cb, reply, tr
 from storage.errors import InvalidInput, UserError
 
 __all__ = ["FORMS", "Form", "Step", "cancel_form", "feed_choice", "feed_text", "start_form"]
@@ -116,7 +116,7 @@ async def _accept(update: Update, ctx: Ctx, value: str) -> bool:
         elif step.check is not None:
             step.check(ctx, value)
     except UserError as err:  # one sentence, then the same question: the form is kept
-        await _ask(update, ctx, form, error=tr(ctx, f"error.{err.code}", **err.params))
+        await _ask(update, ctx, form, error=error_text(ctx.lang, err.code, err.params))
         return True
     values[step.key] = value
     await _ask(update, ctx, form)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from storage.models import Role, User
 
 __all__ = [
+    "can_add_to_contact",
     "can_manage_users",
     "can_read_contact",
     "can_write_owned",
@@ -35,6 +36,12 @@ def can_write_owned(user: User, owner_id: int) -> bool:
 def can_read_contact(user: User, owner_id: int, shared: bool) -> bool:
     """Own contacts, shared contacts, or everything for managers."""
     return reads_everything(user) or owner_id == user.id or shared
+
+
+def can_add_to_contact(user: User, owner_id: int, shared: bool) -> bool:
+    """Notes, deals and invoice drafts go on one's own or shared contacts (managers: any).
+    Collections staff read every contact but add nothing to another's unshared one."""
+    return sees_everything(user) or owner_id == user.id or shared
 
 
 def can_manage_users(user: User) -> bool:

@@ -38,6 +38,7 @@ from storage.models import (
     User,
 )
 from storage.outbox import Attachment, queue_email
+from storage.text import clean_text
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -407,9 +408,9 @@ async def send_reminder_now(actor: User, task_id: int, today: date, now: datetim
 
 async def log_call(actor: User, task_id: int, note: str, now: datetime) -> CollectionEvent:
     """Log a phone call with the client on the task."""
-    note = (note or "").strip()
-    if not note or len(note) > 2000:
+    if not (note or "").strip():
         raise InvalidInput("call_note")
+    note = clean_text(note, 2000)
     task = await _open_task_for(actor, task_id)
     return await CollectionEvent.create(task=task, kind="call", user=actor, note=note, at=now)
 

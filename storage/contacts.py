@@ -8,12 +8,19 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from storage import audit
-from storage.access import can_read_contact, can_write_owned, reads_everything, sees_everything
-from storage.errors import Conflict, InvalidInput, NotFound
+from storage.access import (
+    can_add_to_contact,
+    can_read_contact,
+    can_write_owned,
+    reads_everything,
+    sees_everything,
+)
+from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage.models import Contact, ContactKind, Deal, Note, Stage, Task, User
 from storage.parsing import parse_email, parse_phone
 from storage.search_index import candidates
 from storage.sql import columns, fetch, fetch_models, like_contains, model_from
+from storage.text import clean_name, clean_text
 
 __all__ = [
     "BILLING_FIELDS",
@@ -104,9 +111,9 @@ async def create_contact(
 
     A duplicate the actor may not read is never named (its name would leak to whoever types
     a phone number): creation is refused with `duplicate_colleague`, forced or not."""
-    name = " ".join((data.name or "").split())
-    if not name or len(name) > 200:
-        raise InvalidInput("name", value=data.name)
+    if not (data.name or "").strip():
+        raise InvalidInput("name", value="")
+    name = clean_name(data.name, 200)
     phone = parse_phone(data.phone, region) if data.phone else None
     email = parse_email(data.email) if data.email else None
     existing = await find_duplicate(phone, email, actor)
@@ -133,9 +140,7 @@ async def create_contact(
 
 
 async def _company(actor: User, text: str) -> Contact:
-    name = " ".join(text.split())
-    if not name or len(name) > 200:
-        raise InvalidInput("name", value=text)
+    name = clean_name(text, 200)
     existing = (
         await Contact.filter(visible_contacts(actor), kind=ContactKind.COMPANY, name__iexact=name)
         .order_by("id")
@@ -154,13 +159,18 @@ async def _company(actor: User, text: str) -> Contact:
     return company
 
 
-async def get_contact(actor: User, contact_id: int, *, write: bool = False) -> Contact:
-    """A contact the user may read (or change, with `write`); otherwise NotFound."""
+async def get_contact(
+    actor: User, contact_id: int, *, write: bool = False, add: bool = False
+) -> Contact:
+    """A contact the user may read (or change, with `write`; or add a note, a deal or a
+    draft to, with `add`); otherwise NotFound, or Forbidden when it may only be read."""
     contact = await Contact.get_or_none(id=contact_id)
     if contact is None or not can_read_contact(actor, contact.owner_id, contact.shared):
         raise NotFound("contact", id=contact_id)
     if write and not can_write_owned(actor, contact.owner_id):
         raise NotFound("contact", id=contact_id)
+    if add and not can_add_to_contact(actor, contact.owner_id, contact.shared):
+        raise Forbidden("contact_read_only", id=contact_id)
     return contact
 
 
@@ -266,14 +276,23 @@ async def contact_card(actor: User, contact_id: int) -> ContactCard:
     return ContactCard(contact, company, deals, tasks, notes)
 
 
+MAX_NOTE = 4000  # characters of one note
+
+
+async def list_notes(actor: User, contact_id: int) -> list[Note]:
+    """Every note of a contact the user may read, newest first, with its author."""
+    contact = await get_contact(actor, contact_id)
+    return await Note.filter(contact_id=contact.id).order_by("-id").select_related("author")
+
+
 async def add_note(actor: User, contact_id: int, text: str) -> Note:
     """Attach a note (author and time) to a contact the user may read."""
-    text = (text or "").strip()
-    if not text:
+    if not (text or "").strip():
         raise InvalidInput("note_empty")
-    contact = await get_contact(actor, contact_id)
+    text = clean_text(text, MAX_NOTE)
+    contact = await get_contact(actor, contact_id, add=True)
     async with in_transaction():
-        note = await Note.create(contact=contact, author=actor, text=text[:4000])
+        note = await Note.create(contact=contact, author=actor, text=text)
         await audit.record(actor, "note", note.id, "create", None, {"contact": contact.id})
     return note
 

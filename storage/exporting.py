@@ -22,11 +22,11 @@ from tortoise.expressions import Q
 
 from storage.access import reads_everything, sees_everything
 from storage.contacts import visible_contacts
-from storage.errors import InvalidInput
+from storage.errors import Forbidden, InvalidInput
 from storage.importing import neutralised
 from storage.models import Contact, Deal, Invoice, Payment, Product, User
 
-__all__ = ["TABLES", "Sheet", "sheets", "write_csv", "write_xlsx", "write_zip"]
+__all__ = ["TABLES", "Sheet", "safe_cell", "sheets", "write_csv", "write_xlsx", "write_zip"]
 
 TABLES = ("contacts", "deals", "products", "invoices", "payments")
 
@@ -165,6 +165,8 @@ async def sheets(
 ) -> list[Sheet]:
     """The sheets of `contacts|deals|products|invoices|payments|all` the actor may see;
     instants become dates in `zone` (the company's IANA zone)."""
+    if actor is not None and not sees_everything(actor):  # the README: managers export
+        raise Forbidden("export_managers")
     names = list(TABLES) if which == "all" else [which]
     if any(n not in _READERS for n in names):
         raise InvalidInput("export_table", value=which, choices=", ".join((*TABLES, "all")))
@@ -263,7 +265,14 @@ def _workbook_rels(count: int) -> str:
     )
 
 
-_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_XML_BAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+MAX_CELL = 32_767  # characters a spreadsheet cell holds
+
+
+def safe_cell(value: str) -> str:
+    """A text cell any spreadsheet opens as typed: characters XLSX cannot hold removed,
+    a formula-looking start neutralised, at most 32,767 characters."""
+    return neutralised(_XML_BAD.sub("", value))[:MAX_CELL]
 _EPOCH = date(1899, 12, 30)
 
 
@@ -284,7 +293,7 @@ def _cell_xml(ref: str, value: Value) -> str:
         return ""
     if isinstance(value, str):
         return (f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">'
-                f"{_xml(neutralised(value))}</t></is></c>")
+                f"{_xml(safe_cell(value))}</t></is></c>")
     if isinstance(value, bool):
         return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
     if isinstance(value, Decimal):

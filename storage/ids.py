@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from storage.errors import InvalidInput
+from storage.errors import InvalidInput, NotFound
+from storage.text import MAX_DB_INT
 
 __all__ = ["format_id", "parse_id"]
 
@@ -16,7 +17,17 @@ def parse_id(text: str, prefix: str) -> int:
     m = _ID.match(text or "")
     if not m or (m.group(1) and m.group(1).upper() != prefix.upper()):
         raise InvalidInput("identifier", value=text, prefix=prefix)
-    return int(m.group(2))
+    value = int(m.group(2))
+    if not 0 < value <= MAX_DB_INT:  # no record has it: the database's integers end there
+        code, key = _NOT_FOUND.get(prefix.upper(), ("record", "value"))
+        raise NotFound(code, **{key: value if key == "id" else f"{prefix}{value}"})
+    return value
+
+
+# What "no such record" says for each prefix (the codes the areas already use).
+_NOT_FOUND = {"C": ("contact", "id"), "D": ("deal", "id"), "T": ("task", "id"),
+              "P": ("payment", "id"), "PO": ("po", "id"), "R": ("collection", "id"),
+              "L": ("deal_line", "id"), "I": ("invoice", "ref")}
 
 
 def format_id(prefix: str, pk: int) -> str:

@@ -32,6 +32,7 @@ from storage import audit
 from storage.access import sees_everything
 from storage.contacts import make_search_key
 from storage.errors import Forbidden, InvalidInput, UserError
+from storage.import_limits import Budget, check_xlsx
 from storage.models import Contact, ContactKind, Deal, Product, Stage, StageChange, User
 from storage.parsing import parse_amount, parse_currency, parse_date, parse_email, parse_phone
 from storage.pipeline import find_stage
@@ -182,9 +183,12 @@ class ImportReport:
 # ---------------------------------------------------------------- reading files
 
 
-def read_file(data: bytes, filename: str, zone: str = "UTC") -> Table:
+def read_file(data: bytes, filename: str, zone: str = "UTC", budget: Budget | None = None) -> Table:
     """A CSV, XLSX or vCard file's table; a bad file raises one `InvalidInput`.
-    A zone-aware date-time cell becomes its date in `zone` (the company's IANA zone)."""
+    A zone-aware date-time cell becomes its date in `zone` (the company's IANA zone).
+    Bounded (`storage.import_limits`): size, rows, columns, time; an XLSX's archive and
+    declarations are checked before it is parsed."""
+    budget = budget or Budget()
     if len(data) > MAX_BYTES:
         raise InvalidInput("import_too_large", max_mb=MAX_BYTES // (1024 * 1024))
     if not data.strip(b" \t\r\n\x00\xef\xbb\xbf"):
@@ -194,16 +198,17 @@ def read_file(data: bytes, filename: str, zone: str = "UTC") -> Table:
     if ext in ("xlsx", "xlsm"):
         if not is_zip:
             raise InvalidInput("import_type", expected="XLSX")
-        return _read_xlsx(data, ZoneInfo(zone))
+        check_xlsx(data)
+        return _read_xlsx(data, ZoneInfo(zone), budget)
     if ext in ("vcf", "vcard"):
         text = _decode(data)
         if "BEGIN:VCARD" not in text.upper():
             raise InvalidInput("import_type", expected="vCard")
-        return _read_vcard(text)
+        return _read_vcard(text, budget)
     if ext in ("csv", "txt", "tsv"):
         if is_zip or b"\x00" in data[:4096] or data[:5] == b"%PDF-":
             raise InvalidInput("import_type", expected="CSV")
-        return _read_csv(_decode(data))
+        return _read_csv(_decode(data), budget)
     raise InvalidInput("import_format", name=filename)
 
 
@@ -227,7 +232,7 @@ def _separator(text: str) -> str:
     return best if counts[best] else ","
 
 
-def _read_csv(text: str) -> Table:
+def _read_csv(text: str, budget: Budget) -> Table:
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=_separator(text), strict=True)
     records: list[tuple[int, list[Cell]]] = []
     while True:
@@ -238,6 +243,7 @@ def _read_csv(text: str) -> Table:
             break
         except csv.Error as exc:
             raise InvalidInput("import_quoting", row=start) from exc
+        budget.row(len(record))
         if any(cell.strip() for cell in record):
             records.append((start, [_unquote(c) for c in record]))
     return _with_header(records, "csv")
@@ -250,7 +256,7 @@ def _unquote(value: str) -> str:
     return value
 
 
-def _read_xlsx(data: bytes, zone: ZoneInfo) -> Table:
+def _read_xlsx(data: bytes, zone: ZoneInfo, budget: Budget) -> Table:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -264,6 +270,7 @@ def _read_xlsx(data: bytes, zone: ZoneInfo) -> Table:
             raise InvalidInput("import_empty")
         records: list[tuple[int, list[Cell]]] = []
         for number, values in enumerate(sheet.iter_rows(values_only=True), start=1):
+            budget.row(len(values))
             cells = [_cell(v, zone) for v in values]
             if any(c not in (None, "") for c in cells):
                 records.append((number, cells))
@@ -313,7 +320,7 @@ def _score(kind: str, headers: list[str]) -> int:
 _VCARD_LINE = re.compile(r"^(?:[\w-]+\.)?([A-Za-z-]+)((?:;[^:]*)?):(.*)$")
 
 
-def _read_vcard(text: str) -> Table:
+def _read_vcard(text: str, budget: Budget) -> Table:
     """vCard 3.0/4.0 cards → rows (Name, First, Last, Company, Phones, Emails)."""
     unfolded: list[tuple[int, str]] = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -334,6 +341,7 @@ def _read_vcard(text: str) -> Table:
         elif card is None:
             continue
         elif prop == "END":
+            budget.row(6)
             rows.append((card["row"], [card["FN"], card["N"][1], card["N"][0], card["ORG"],
                                        " ::: ".join(card["TEL"]), " ::: ".join(card["EMAIL"])]))
             card = None

@@ -53,6 +53,7 @@ from storage.models import (
 from storage.outbox import Attachment, queue_email
 from storage.pipeline import get_deal
 from storage.products import check_line_input, get_product
+from storage.text import check_db_id, fits
 
 __all__ = [
     "CREDIT_SERIES",
@@ -238,7 +239,9 @@ async def find_invoice(actor: User, text: str) -> Invoice:
     """By number (`F2026-00042`) or draft id (`I7`)."""
     kind, value = parse_invoice_ref(text)
     if kind == "id":
-        return await get_invoice(actor, int(value))
+        return await get_invoice(actor, check_db_id(int(value), "invoice", ref=f"I{value}"))
+    if not fits(str(value), 32):  # longer than any invoice number
+        raise NotFound("invoice", ref=str(value)[:32])
     invoice = await Invoice.filter(visible_invoices(actor), number=str(value)).first()
     if invoice is None:
         raise NotFound("invoice", ref=str(value))
@@ -373,7 +376,7 @@ async def draft_from_deal(actor: User, deal_id: int, seller: Seller) -> Invoice:
 
 async def draft_for_contact(actor: User, contact_id: int, seller: Seller) -> Invoice:
     """An empty draft invoice for a contact (its company when it has one)."""
-    contact = await get_contact(actor, contact_id)
+    contact = await get_contact(actor, contact_id, add=True)
     customer = await bill_to(contact)
     async with in_transaction():
         invoice = await Invoice.create(

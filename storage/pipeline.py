@@ -14,10 +14,11 @@ from tortoise.signals import post_delete, post_save
 from tortoise.transactions import in_transaction
 
 from storage import audit
-from storage.access import can_read_contact, can_write_owned, sees_everything
-from storage.errors import Conflict, InvalidInput, NotFound
+from storage.access import can_add_to_contact, can_read_contact, can_write_owned, sees_everything
+from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage.models import Contact, Deal, Stage, StageChange, User
 from storage.sql import columns, fetch, fetch_models, in_transaction_now, insert, model_from, update
+from storage.text import clean_name, clean_text
 
 __all__ = [
     "DEFAULT_STAGES",
@@ -153,14 +154,16 @@ async def create_deal(
     Hot path: the deal, its first history row and its audit row are three hand-written
     INSERTs in one transaction (`storage.sql`).
     """
-    title = " ".join((title or "").split())
-    if not title or len(title) > 200:
-        raise InvalidInput("title", value=title)
+    if not (title or "").strip():
+        raise InvalidInput("title", value="")
+    title = clean_name(title, 200)
     if amount_cents < 0:
         raise InvalidInput("amount", value=amount_cents)
     rows = await fetch("SELECT owner_id, shared FROM contacts WHERE id = ?", contact_id)
     if not rows or not can_read_contact(actor, rows[0]["owner_id"], bool(rows[0]["shared"])):
         raise NotFound("contact", id=contact_id)
+    if not can_add_to_contact(actor, rows[0]["owner_id"], bool(rows[0]["shared"])):
+        raise Forbidden("contact_read_only", id=contact_id)
     first = await _first_stage()
     now = datetime.now(UTC)
     deal = Deal(
@@ -252,6 +255,8 @@ async def move_deal(actor: User, deal_id: int, stage: Stage, *, reason: str | No
     (`storage.sql`), all in one transaction.
     """
     now = datetime.now(UTC)
+    if stage.is_lost and (reason or "").strip():
+        reason = clean_text(reason, 1000)
     async with in_transaction():  # a refusal below rolls back an empty transaction
         deal = await get_deal(actor, deal_id)
         if deal.stage_id == stage.id:

@@ -13,6 +13,7 @@ from storage.access import sees_everything
 from storage.errors import Forbidden, InvalidInput, NotFound
 from storage.models import Deal, DealLine, Product, User
 from storage.pipeline import get_deal
+from storage.text import clean_line, clean_name, fits
 
 __all__ = [
     "add_deal_line",
@@ -77,15 +78,15 @@ async def create_product(
     sku = (sku or "").strip().upper()
     if not _SKU.match(sku):
         raise InvalidInput("sku", value=sku)
-    name = " ".join((name or "").split())
-    if not name or len(name) > 200:
-        raise InvalidInput("name", value=name)
+    if not (name or "").strip():
+        raise InvalidInput("name", value="")
+    name = clean_name(name, 200)
     if unit_price_cents < 0:
         raise InvalidInput("amount", value=unit_price_cents)
     if vat_rate_bp not in allowed_vat_bp:
         choices = ", ".join(f"{Decimal(b) / 100:g} %" for b in allowed_vat_bp)
         raise InvalidInput("vat_rate", value=f"{Decimal(vat_rate_bp) / 100:g}", choices=choices)
-    unit = (unit or "unit").strip()[:16] or "unit"
+    unit = clean_line(unit, 16) or "unit"
     if await Product.filter(sku=sku).exists():
         raise InvalidInput("sku_taken", sku=sku)
     async with in_transaction():
@@ -109,6 +110,8 @@ async def search_products(text: str = "", limit: int = 20, *, active_only: bool 
 
 async def get_product(sku: str) -> Product:
     """An active product by SKU (any case); otherwise one sentence naming the SKU."""
+    if not fits((sku or "").strip(), 64):  # longer than any SKU: not asked of the database
+        raise NotFound("product", sku=(sku or "").strip()[:64])
     product = await Product.get_or_none(sku=(sku or "").strip().upper(), active=True)
     if product is None:
         raise NotFound("product", sku=(sku or "").strip())

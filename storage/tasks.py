@@ -15,6 +15,7 @@ from storage.errors import InvalidInput, NotFound
 from storage.models import Task, User
 from storage.parsing import parse_date
 from storage.pipeline import get_deal
+from storage.text import clean_text
 
 __all__ = ["DEFAULT_DUE_TIME", "complete_task", "create_task", "list_tasks", "parse_due"]
 
@@ -59,9 +60,9 @@ async def create_task(
     assignee: User | None = None,
 ) -> Task:
     """A task for the actor (or an assignee, for managers) on a deal or a contact."""
-    text = (text or "").strip()
-    if not text or len(text) > 2000:
+    if not (text or "").strip():
         raise InvalidInput("task_text")
+    text = clean_text(text, 2000)
     deal = await get_deal(actor, deal_id) if deal_id is not None else None
     contact = await get_contact(actor, contact_id) if contact_id is not None else None
     if assignee is not None and assignee.id != actor.id and not sees_everything(actor):

@@ -13,6 +13,7 @@ from storage.access import can_manage_users
 from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage.models import Invite, Role, User
 from storage.sql import columns, fetch, model_from
+from storage.text import MAX_DB_INT, clean_name, fits
 
 __all__ = [
     "INVITE_TTL",
@@ -50,9 +51,9 @@ async def create_user(
     actor: User | None = None,
 ) -> User:
     """Register a user; the name and the Telegram id must be unused."""
-    name = (name or "").strip()
-    if not name or len(name) > 128:
-        raise InvalidInput("name", value=name)
+    if not (name or "").strip():
+        raise InvalidInput("name", value="")
+    name = clean_name(name, 128)
     if await User.filter(name=name).exists():
         raise Conflict("user_exists", name=name)
     if telegram_id is not None and await User.filter(telegram_id=telegram_id).exists():
@@ -98,8 +99,11 @@ async def create_invite(actor: User | None, role: Role) -> Invite:
 async def redeem_invite(code: str, telegram_id: int, name: str, language: str | None) -> User:
     """Register the sender with the invite's role; the code works once, before it expires."""
     now = datetime.now(UTC)
+    code = (code or "").strip()
+    if not fits(code, 64):  # no invitation has such a code: the database is not asked
+        raise NotFound("invite")
     async with in_transaction():
-        invite = await Invite.filter(code=code.strip()).select_for_update().first()
+        invite = await Invite.filter(code=code).select_for_update().first()
         if invite is None or invite.used_at is not None or invite.expires_at < now:
             raise NotFound("invite")
         if await User.filter(telegram_id=telegram_id).exists():
@@ -118,7 +122,10 @@ async def redeem_invite(code: str, telegram_id: int, name: str, language: str | 
 
 
 async def _free_name(name: str) -> str:
-    base = name.strip()[:120] or "user"
+    try:  # the Telegram profile name, made safe (it is not typed as a command)
+        base = clean_name(name[:120], 120)
+    except InvalidInput:
+        base = "user"
     candidate, n = base, 1
     while await User.filter(name=candidate).exists():
         n += 1
@@ -147,13 +154,16 @@ async def user_for_telegram(telegram_id: int) -> User | None:
 async def find_user(text: str) -> User:
     """A user by Telegram id, by `@name`/name (case-insensitive) or by `U12`."""
     raw = (text or "").strip().lstrip("@")
+    if not fits(raw, 128):  # longer than any name: nobody has it
+        raise NotFound("user", value=text)
     user = None
-    if raw.isdigit():
-        user = await User.get_or_none(telegram_id=int(raw))
-        if user is None:
-            user = await User.get_or_none(id=int(raw))
-    elif raw[:1].upper() == "U" and raw[1:].isdigit():
-        user = await User.get_or_none(id=int(raw[1:]))
+    plain = raw[:1].upper() != "U"  # `U12` is an id; a bare number is a Telegram id first
+    digits = raw if plain else raw[1:]
+    number = int(digits) if digits.isascii() and digits.isdigit() else None
+    if number is not None and plain and number <= 2**63 - 1:
+        user = await User.get_or_none(telegram_id=number)
+    if user is None and number is not None and 0 < number <= MAX_DB_INT:
+        user = await User.get_or_none(id=number)
     if user is None and raw:
         user = await User.get_or_none(name__iexact=raw)
     if user is None:

@@ -10,7 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
 from bot.i18n import Safe
-from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, tr
+from bot.ui import args_text, button, cb, parse_cb, reply, send_list, tr
 from storage.access import can_manage_users
 from storage.errors import Forbidden, InvalidInput
 from storage.ids import parse_id
@@ -40,15 +40,15 @@ async def _role_choices(ctx: Ctx) -> list[tuple[str, str]]:
 async def users(update: Update, ctx: Ctx) -> None:
     """`/users`: everyone with their role and state; a Deactivate button per active user."""
     found = await list_users(ctx.actor)
-    lines = [tr(ctx, "admin.users_title")] + [
+    lines = [
         tr(ctx, "admin.user_line", id=u.id, name=u.name, role=u.role.value,
            state=tr(ctx, "admin.active" if u.active else "admin.inactive"))
         for u in found
     ]
     # Button labels are plain text, not HTML: the name goes in unescaped.
     rows = [[button(tr(ctx, "admin.btn_deactivate", name=Safe(u.name[:40])), cb("user", "off", u.id))]
-            for u in found if u.active and u.id != ctx.actor.id]
-    await reply(update, ctx, "\n".join(lines), keyboard(rows))
+            if u.active and u.id != ctx.actor.id else [] for u in found]
+    await send_list(update, ctx, tr(ctx, "admin.users_title"), lines, rows)
 
 
 async def _role_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:

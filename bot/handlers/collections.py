@@ -14,7 +14,7 @@ from bot.forms import Form, Step, register_form, start_form
 from bot.handlers.invoices import refund_lines
 from bot.i18n import fmt_date, fmt_money
 from bot.jobs.loop import company_of, local_day
-from bot.ui import parse_cb, reply, tr
+from bot.ui import clip, parse_cb, reply, send_list, tr
 from storage.collections import (
     get_task,
     list_collections,
@@ -41,7 +41,7 @@ async def collections(update: Update, ctx: Ctx) -> None:
     if not rows:
         await reply(update, ctx, "\n".join([tr(ctx, "coll.none"), *refunds]))
         return
-    lines = [tr(ctx, "coll.title")]
+    lines = []
     for r in rows:
         line = tr(ctx, "coll.row", task=r.task_id, number=r.number, contact=r.contact,
                   amount=fmt_money(r.due_cents, r.currency, ctx.lang), days=r.days_overdue,
@@ -51,7 +51,7 @@ async def collections(update: Update, ctx: Ctx) -> None:
         if r.disputed:
             line += tr(ctx, "coll.disputed")
         lines.append(line)
-    await reply(update, ctx, "\n".join([*lines, *refunds]))
+    await send_list(update, ctx, tr(ctx, "coll.title"), [*lines, *refunds])
 
 
 async def _call_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:
@@ -108,6 +108,9 @@ async def on_button(update: Update, ctx: Ctx) -> None:
         raise InvalidInput("callback")
 
 
+EVENTS_IN_CARD = 15  # the newest entries of the task's log
+
+
 async def _invoice_card(update: Update, ctx: Ctx, task_id: int) -> None:
     """The overdue invoice and the task's log."""
     task = await get_task(ctx.actor, task_id)
@@ -116,9 +119,12 @@ async def _invoice_card(update: Update, ctx: Ctx, task_id: int) -> None:
                 total=fmt_money(inv.total_gross_cents, inv.currency, lang),
                 paid=fmt_money(inv.paid_cents, inv.currency, lang),
                 due=fmt_date(inv.due_date, lang), level=task.level)]
-    for event in await task.events.all().order_by("id"):
+    events = await task.events.all().order_by("-id").limit(EVENTS_IN_CARD + 1)
+    if len(events) > EVENTS_IN_CARD:
+        lines.append(tr(ctx, "coll.older_events"))
+    for event in reversed(events[:EVENTS_IN_CARD]):
         day = event.at.astimezone(ctx.settings.zone).date()  # the company's date, not UTC
-        lines.append(f"• {fmt_date(day, lang)} {event.kind} {escape(event.note)}".rstrip())
+        lines.append(f"• {fmt_date(day, lang)} {event.kind} {escape(clip(event.note, 300))}".rstrip())
     await reply(update, ctx, "\n".join(lines))
 
 

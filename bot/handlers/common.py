@@ -10,7 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot.context import Ctx
 from bot.forms import Form, Step, cancel_form, feed_choice, feed_text, register_form, start_form
 from bot.i18n import t, user_lang
-from bot.ui import args_text, reply, tr
+from bot.ui import args_text, error_text, on_page, reply, tr
 from storage.errors import InvalidInput, UserError
 from storage.users import LANGUAGES, redeem_invite, set_language
 
@@ -28,7 +28,7 @@ async def start(update: Update, ctx: Ctx) -> None:
         try:
             user = await redeem_invite(code, sender.id, sender.full_name, lang)
         except UserError as err:  # answered in the newcomer's language, not the default
-            await reply(update, ctx, t(lang, f"error.{err.code}", **err.params))
+            await reply(update, ctx, error_text(lang, err.code, err.params))
             return
         ctx.actor = user
         await reply(update, ctx, tr(ctx, "start.registered", name=user.name, role=user.role.value))
@@ -87,12 +87,21 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler(["cancel", "annuler"], cancel))
     app.add_handler(CommandHandler("lang", lang))
     app.add_handler(CallbackQueryHandler(feed_choice, pattern=r"^form:"))
+    app.add_handler(CallbackQueryHandler(on_page, pattern=r"^pg:"))
+
+
+async def stale_button(update: Update, ctx: Ctx) -> None:
+    """A button whose data matches no area (an outdated keyboard)."""
+    assert update.callback_query is not None
+    await update.callback_query.answer(tr(ctx, "error.callback"), show_alert=True)
 
 
 def register_fallbacks(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    """Registered after every area: plain text feeds forms; unknown commands get a hint."""
+    """Registered after every area: plain text feeds forms; unknown commands get a hint;
+    buttons of outdated keyboards are answered as such."""
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, text))
     app.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    app.add_handler(CallbackQueryHandler(stale_button))
 
 
 __all__ = ["register", "register_fallbacks", "t"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
 
 from telegram import Update
@@ -10,7 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
 from bot.i18n import fmt_date, fmt_money
-from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, split_fields, tr
+from bot.ui import args_text, button, cb, clip, keyboard, parse_cb, reply, send_list, split_fields, tr
 from storage.contacts import (
     ContactCard,
     DuplicateContact,
@@ -18,11 +19,12 @@ from storage.contacts import (
     add_note,
     contact_card,
     create_contact,
+    list_notes,
     search_contacts,
 )
 from storage.errors import InvalidInput
 from storage.ids import parse_id
-from storage.models import Contact
+from storage.models import Contact, Note
 from storage.parsing import parse_email, parse_phone
 
 
@@ -99,16 +101,18 @@ async def shared_contact(update: Update, ctx: Ctx) -> None:
     await _create(update, ctx, {"name": name, "phone": phone})
 
 
+SEARCH_LIMIT = 10  # the best hits (paged when long); a narrower search finds the others
+
+
 async def contacts(update: Update, ctx: Ctx) -> None:
     """`/contacts [text]`: search name, company, phone, email."""
-    found = await search_contacts(ctx.actor, args_text(ctx))
+    found = await search_contacts(ctx.actor, args_text(ctx), limit=SEARCH_LIMIT)  # paged
     if not found:
         await reply(update, ctx, tr(ctx, "contacts.none"))
         return
     lines = [_line(c) for c in found]
-    rows = [[button(f"C{c.id} {c.name}"[:60], cb("contact", "open", c.id))] for c in found]
-    await reply(update, ctx, tr(ctx, "contacts.found", count=len(found)) + "\n" + "\n".join(lines),
-                keyboard(rows))
+    rows = [[button(f"C{c.id} {c.name}", cb("contact", "open", c.id))] for c in found]
+    await send_list(update, ctx, tr(ctx, "contacts.found", count=len(found)), lines, rows)
 
 
 def _line(contact: Contact) -> str:
@@ -151,16 +155,34 @@ def render_card(ctx: Ctx, card: ContactCard) -> str:
         ]
     if card.tasks:
         lines.append(tr(ctx, "contacts.tasks"))
-        lines += [f"• T{task.id} {escape(task.text)}" for task in card.tasks]
+        lines += [f"• T{task.id} {escape(clip(task.text, 200))}" for task in card.tasks]
     if card.notes:
         lines.append(tr(ctx, "contacts.notes"))
-        zone = ctx.settings.zone  # notes are dated in the company's zone, not UTC
-        lines += [
-            f"• {fmt_date(n.created_at.astimezone(zone).date(), lang)} {escape(n.author.name)}: "
-            f"{escape(n.text)}"
-            for n in card.notes
-        ]
+        lines += [_note_line(ctx, n, NOTE_IN_CARD) for n in card.notes]
+        if len(card.notes) >= NOTES_IN_CARD:
+            lines.append(tr(ctx, "contacts.more_notes", id=c.id))
     return "\n".join(lines)
+
+
+NOTES_IN_CARD = 5  # the newest notes (the card's query keeps five); /notes C12 shows all
+NOTE_IN_CARD = 300  # characters of each note on the card
+
+
+def _note_line(ctx: Ctx, n: Note, limit: int) -> str:
+    zone = ctx.settings.zone  # notes are dated in the company's zone, not UTC
+    return (f"• {fmt_date(n.created_at.astimezone(zone).date(), ctx.lang)} "
+            f"{escape(n.author.name)}: {escape(clip(n.text, limit))}")
+
+
+async def notes(update: Update, ctx: Ctx) -> None:
+    """`/notes C12`: every note of the contact, newest first, page by page."""
+    text = args_text(ctx)
+    if not text:
+        raise InvalidInput("usage", usage="/notes C12")
+    contact_id = parse_id(text, "C")
+    found = await list_notes(ctx.actor, contact_id)
+    await send_list(update, ctx, tr(ctx, "contacts.notes_title", id=contact_id, count=len(found)),
+                    [_note_line(ctx, n, 4000) for n in found])
 
 
 def _card_buttons(ctx: Ctx, c: Contact) -> Any:
@@ -223,5 +245,6 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("contacts", contacts))
     app.add_handler(CommandHandler("contact", contact))
     app.add_handler(CommandHandler("note", note))
+    app.add_handler(CommandHandler("notes", notes))
     app.add_handler(MessageHandler(filters.CONTACT, shared_contact))
     app.add_handler(CallbackQueryHandler(on_button, pattern=r"^contact:"))

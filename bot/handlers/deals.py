@@ -11,7 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
 from bot.i18n import fmt_date, fmt_money
-from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, split_fields, tr
+from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, send_list, split_fields, tr
 from storage.contacts import search_contacts
 from storage.errors import InvalidInput, NotFound
 from storage.ids import parse_id
@@ -101,15 +101,18 @@ async def new_deal(update: Update, ctx: Ctx) -> None:
     await _create(update, ctx, {"contact": contact, "title": title, "amount": amount})
 
 
+LIST_LIMIT = 200  # the most recent deals, paged; a narrower scope shows the others
+
+
 async def deals(update: Update, ctx: Ctx) -> None:
     """`/deals [mine|all|STAGE]`."""
-    found = await list_deals(ctx.actor, args_text(ctx) or "mine")
+    found = await list_deals(ctx.actor, args_text(ctx) or "mine", limit=LIST_LIMIT)
     if not found:
         await reply(update, ctx, tr(ctx, "deals.none"))
         return
     lines = [_line(ctx, d) for d in found]
-    rows = [[button(f"D{d.id} {d.title}"[:60], cb("deal", "open", d.id))] for d in found]
-    await reply(update, ctx, "\n".join(lines), keyboard(rows))
+    rows = [[button(f"D{d.id} {d.title}", cb("deal", "open", d.id))] for d in found]
+    await send_list(update, ctx, tr(ctx, "deals.title", count=len(found)), lines, rows)
 
 
 def _line(ctx: Ctx, deal: Deal) -> str:
@@ -202,10 +205,13 @@ async def lost(update: Update, ctx: Ctx) -> None:
 async def pipeline(update: Update, ctx: Ctx) -> None:
     """`/pipeline`: per stage count, total, weighted total; managers also per person."""
     total, team = await funnel(ctx.actor, ctx.settings.default_currency)
-    text = _render_pipeline(ctx, total)
-    for name, rows in team.items():
-        text += f"\n\n<b>{escape(name)}</b>\n" + _render_pipeline(ctx, rows, header=False)
-    await reply(update, ctx, text)
+    # One block per person (only the stages where they have deals), paged with ◀ / ▶:
+    # any team size and any number of stages fit Telegram's 4,096 characters.
+    blocks = [_render_pipeline(ctx, total, header=False)]
+    blocks += [f"\n<b>{escape(name)}</b>\n" + _render_pipeline(ctx, [r for r in rows if r.count],
+                                                                header=False)
+               for name, rows in team.items()]
+    await send_list(update, ctx, tr(ctx, "pipeline.title"), blocks)
 
 
 def _render_pipeline(ctx: Ctx, rows: list[PipelineRow], header: bool = True) -> str:

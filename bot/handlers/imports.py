@@ -16,16 +16,17 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
-from bot.i18n import Safe
-from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, tr
+from bot.ui import args_text, button, cb, clip, error_text, parse_cb, reply, send_list, tr
 from storage.access import sees_everything
 from storage.errors import Forbidden, InvalidInput
 from storage.exporting import sheets, write_csv, write_xlsx, write_zip
+from storage.import_limits import Budget
 from storage.importing import (
     FIELDS,
     KINDS,
     MAX_BYTES,
     ImportReport,
+    Table,
     apply_mapping_text,
     guess_kind,
     guess_mapping,
@@ -56,9 +57,14 @@ def _pending(ctx: Ctx, token: str) -> dict[str, Any]:
     return pending
 
 
+async def _read(ctx: Ctx, data: bytes, name: str) -> Table:
+    """Parse off the event loop, within the row, column and time bounds of the importer."""
+    return await asyncio.to_thread(read_file, data, name, ctx.settings.timezone, Budget())
+
+
 async def _run(ctx: Ctx, pending: dict[str, Any], **kw: Any) -> ImportReport:
     data = await asyncio.to_thread(Path(pending["path"]).read_bytes)
-    table = read_file(data, pending["name"], ctx.settings.timezone)
+    table = await _read(ctx, data, pending["name"])
     return await run_import(
         ctx.actor, pending["kind"], table, pending["mapping"], region=ctx.settings.phone_region,
         currency=ctx.settings.default_currency, today=datetime.now(ctx.settings.zone).date(),
@@ -80,7 +86,7 @@ async def on_document(update: Update, ctx: Ctx) -> None:
     if ext is None:
         raise InvalidInput("import_extension")
     data = bytes(await (await ctx.bot.get_file(document.file_id)).download_as_bytearray())
-    table = read_file(data, name, ctx.settings.timezone)
+    table = await _read(ctx, data, name)
     words = (message.caption or "").lower().split()
     kind = next((_KIND_WORDS[w] for w in words if w in _KIND_WORDS), None)
     kind = kind or ("contacts" if table.file_type == "vcf" else guess_kind(table.headers))
@@ -96,29 +102,31 @@ async def on_document(update: Update, ctx: Ctx) -> None:
 
 async def _show_dry_run(update: Update, ctx: Ctx, pending: dict[str, Any]) -> None:
     report = await _run(ctx, pending)
-    lines = [tr(ctx, "import.summary", kind=tr(ctx, f"import.kind.{pending['kind']}"),
-                name=pending["name"], rows=pending["rows"], new=report.new,
-                merged=report.merged, rejected=len(report.rejected)),
-             tr(ctx, "import.mapping")]
+    summary = "\n".join([
+        tr(ctx, "import.summary", kind=tr(ctx, f"import.kind.{pending['kind']}"),
+           name=clip(pending["name"], 80), rows=pending["rows"], new=report.new,
+           merged=report.merged, rejected=len(report.rejected)),
+        tr(ctx, "import.mapping")])
+    lines: list[str] = []
     for index, (header, field) in enumerate(zip(pending["headers"], pending["mapping"],
                                                 strict=False)):
         lines.append(tr(ctx, "import.column", letter=get_column_letter(index + 1),
-                        header=header or "—", field=field or tr(ctx, "import.ignored")))
+                        header=clip(header, 60) or "—", field=field or tr(ctx, "import.ignored")))
     if report.rejected:
         lines.append(tr(ctx, "import.rejections"))
         for r in report.rejected[:MAX_SHOWN]:
-            reason = Safe(tr(ctx, f"error.{r.code}", **r.params))
+            reason = error_text(ctx.lang, r.code, r.params)
             lines.append(tr(ctx, "import.rejection", row=r.row, reason=reason))
         if len(report.rejected) > MAX_SHOWN:
             lines.append(tr(ctx, "import.more", count=len(report.rejected) - MAX_SHOWN))
     token = pending["token"]
-    markup = keyboard([
+    actions = [
         [button(tr(ctx, "import.btn_confirm"), cb("imp", "ok", token)),
          button(tr(ctx, "import.btn_valid"), cb("imp", "valid", token))],
         [button(tr(ctx, "import.btn_mapping"), cb("imp", "map", token)),
          button(tr(ctx, "import.btn_cancel"), cb("imp", "no", token))],
-    ])
-    await reply(update, ctx, "\n".join(lines), markup)
+    ]
+    await send_list(update, ctx, summary, lines, extra=actions)
 
 
 def _forget(ctx: Ctx) -> None:
@@ -179,7 +187,9 @@ async def _mapping_done(update: Update, ctx: Ctx, values: dict[str, str]) -> Non
     pending = _pending(ctx, values["token"])
     pending["mapping"] = apply_mapping_text(pending["kind"], pending["mapping"],
                                             values["mapping"])
-    await _show_dry_run(update, ctx, pending)
+    # The new dry run reads the whole file again: beside other updates, not before them.
+    ctx.application.create_task(_show_dry_run(update, ctx, pending), update=update,
+                                name="imports:dry_run:non_blocking")
 
 
 def _check_mapping(ctx: Ctx, value: str) -> None:
@@ -218,8 +228,9 @@ async def export(update: Update, ctx: Ctx) -> None:
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
-    app.add_handler(MessageHandler(filters.Document.ALL, on_document))
-    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^imp:"))
+    # Imports run beside other updates (block=False): a 20 MB file never stalls the team.
+    app.add_handler(MessageHandler(filters.Document.ALL, on_document, block=False))
+    app.add_handler(CallbackQueryHandler(on_button, pattern=r"^imp:", block=False))
     app.add_handler(CommandHandler("export", export))
 
 

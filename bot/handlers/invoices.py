@@ -14,7 +14,7 @@ from bot.forms import Form, Step, register_form, start_form
 from bot.handlers.products import fmt_rate
 from bot.i18n import fmt_date, fmt_money, fmt_qty
 from bot.seller import renderer_from_settings, seller_from_settings
-from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, tr
+from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, send_list, tr
 from storage.contacts import get_contact, set_billing
 from storage.documents import frozen_pdf
 from storage.errors import InvalidInput
@@ -167,8 +167,8 @@ async def invoices(update: Update, ctx: Ctx) -> None:
                if i.due_date and i.kind == InvoiceKind.INVOICE else "")
             for i in listed.rows]
     amounts = " · ".join(fmt_money(v, cur, lang) for cur, v in sorted(listed.totals.items()))
-    await reply(update, ctx, "\n".join(
-        [*rows, tr(ctx, f"invoices.sum_{listed.scope}", amounts=amounts or "0")]))
+    await send_list(update, ctx, "", rows,
+                    footer=tr(ctx, f"invoices.sum_{listed.scope}", amounts=amounts or "0"))
 
 
 async def refund_lines(ctx: Ctx) -> list[str]:

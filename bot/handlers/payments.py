@@ -10,7 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Ctx
 from bot.i18n import Safe, fmt_date, fmt_money, reasons_text
-from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, tr
+from bot.ui import args_text, button, cb, clip, keyboard, parse_cb, reply, send_list, tr
 from storage.errors import InvalidInput
 from storage.ids import parse_id
 from storage.models import InboxMessage, Payment, PaymentDirection, PaymentStatus
@@ -35,7 +35,7 @@ def _line(ctx: Ctx, p: Payment) -> str:
 def _mail_line(ctx: Ctx, m: InboxMessage) -> str:
     reason = reasons_text(ctx.lang, m.reasons) if m.reasons else m.reason
     return tr(ctx, "payments.quarantine_line", id=m.id, status=m.status.value, sender=m.sender,
-              subject=m.subject, reason=Safe(reason) if m.reasons else reason[:1000])
+              subject=clip(m.subject, 200), reason=Safe(reason) if m.reasons else clip(reason, 300))
 
 
 async def payments(update: Update, ctx: Ctx) -> None:
@@ -45,17 +45,21 @@ async def payments(update: Update, ctx: Ctx) -> None:
         raise InvalidInput("payments_list")
     if which == "quarantine":
         mails = await list_quarantine(ctx.actor)
-        text = "\n".join([tr(ctx, "payments.title_quarantine"), *(_mail_line(ctx, m) for m in mails)])
-        await reply(update, ctx, text if mails else tr(ctx, "payments.quarantine_none"))
+        if not mails:
+            await reply(update, ctx, tr(ctx, "payments.quarantine_none"))
+            return
+        await send_list(update, ctx, tr(ctx, "payments.title_quarantine"),
+                        [_mail_line(ctx, m) for m in mails])
         return
     found = await list_payments(ctx.actor, which)
     if not found:
         await reply(update, ctx, tr(ctx, "payments.none"))
         return
     rows = [[button(f"P{p.id} {fmt_money(p.amount_cents, p.currency, ctx.lang)}",
-                    cb("pay", "show", p.id))] for p in found if p.status == PaymentStatus.UNMATCHED]
-    lines = [tr(ctx, f"payments.title_{which}"), *(_line(ctx, p) for p in found)]
-    await reply(update, ctx, "\n".join(lines), keyboard(rows))
+                    cb("pay", "show", p.id))] if p.status == PaymentStatus.UNMATCHED else []
+            for p in found]
+    await send_list(update, ctx, tr(ctx, f"payments.title_{which}"),
+                    [_line(ctx, p) for p in found], rows)
 
 
 def _due(ctx: Ctx, cents: int, currency: str) -> str:

@@ -11,7 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.context import Ctx
 from bot.i18n import fmt_money, fmt_qty
 from bot.seller import seller_from_settings
-from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, split_fields, tr
+from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, send_list, split_fields, tr
 from storage.errors import InvalidInput
 from storage.ids import parse_id
 from storage.invoicing import add_invoice_line, line_net
@@ -39,10 +39,10 @@ async def products(update: Update, ctx: Ctx) -> None:
         await reply(update, ctx, tr(ctx, "products.none"))
         return
     lang = ctx.lang
-    await reply(update, ctx, "\n".join(
+    await send_list(update, ctx, "", [
         tr(ctx, "products.row", sku=p.sku, name=p.name, unit=p.unit,
            price=fmt_money(p.unit_price_cents, p.currency, lang), rate=fmt_rate(p.vat_rate_bp, lang))
-        for p in found))
+        for p in found])
 
 
 async def new_product(update: Update, ctx: Ctx) -> None:

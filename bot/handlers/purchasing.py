@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.context import Ctx
 from bot.i18n import fmt_date, fmt_qty
 from bot.jobs.loop import company_of, local_day
-from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, tr
+from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, send_list, tr
 from storage.errors import InvalidInput
 from storage.ids import parse_id
 from storage.models import POStatus, PurchaseOrder
@@ -41,10 +41,10 @@ async def stock(update: Update, ctx: Ctx) -> None:
         await reply(update, ctx, tr(ctx, "stock.none"))
         return
     q = ctx.lang
-    await reply(update, ctx, "\n".join(
+    await send_list(update, ctx, "", [
         tr(ctx, "stock.row", sku=r.sku, name=r.name, on_hand=fmt_qty(r.on_hand, q),
            reserved=fmt_qty(r.reserved, q), available=fmt_qty(r.available, q),
-           incoming=fmt_qty(r.incoming, q), reorder=fmt_qty(r.reorder_point, q)) for r in rows))
+           incoming=fmt_qty(r.incoming, q), reorder=fmt_qty(r.reorder_point, q)) for r in rows])
 
 
 def _status(ctx: Ctx, po: PurchaseOrder) -> str:
@@ -85,11 +85,10 @@ async def po(update: Update, ctx: Ctx) -> None:
         if not orders:
             await reply(update, ctx, tr(ctx, "po.none"))
             return
-        text = "\n".join(tr(ctx, "po.row", id=o.id, supplier=o.supplier.name,
-                            status=_status(ctx, o), lines=len(o.lines)) for o in orders)
-        rows = [[button(f"PO{o.id} {o.supplier.name}"[:60], cb("po", "open", o.id))]
-                for o in orders]
-        await reply(update, ctx, text, keyboard(rows))
+        lines = [tr(ctx, "po.row", id=o.id, supplier=o.supplier.name,
+                    status=_status(ctx, o), lines=len(o.lines)) for o in orders]
+        rows = [[button(f"PO{o.id} {o.supplier.name}", cb("po", "open", o.id))] for o in orders]
+        await send_list(update, ctx, "", lines, rows)
         return
     po_id = parse_id(parts[0], "PO")
     action = parts[1].lower() if len(parts) > 1 else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -67,7 +68,7 @@ async def report(update: Update, ctx: Ctx) -> None:
     header, rows = await report_rows(ctx.actor, parts[0], today, period,
                                      ctx.settings.default_currency, ctx.settings.timezone)
     kind = parts[0].lower()
-    data = xlsx(kind, header, rows)
+    data = await asyncio.to_thread(xlsx, kind, header, rows)  # off the event loop
     chat = update.effective_chat
     assert chat is not None
     await ctx.bot.send_document(chat.id, data, filename=f"{kind}-{period or today.isoformat()}.xlsx",

@@ -12,7 +12,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
 from bot.i18n import Safe, fmt_datetime
-from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, split_fields, tr
+from bot.ui import args_text, button, cb, parse_cb, reply, send_list, split_fields, tr
 from storage.errors import InvalidInput
 from storage.ids import parse_id
 from storage.models import Task
@@ -81,17 +81,13 @@ def _line(ctx: Ctx, t: Task) -> str:
 
 async def _render(update: Update, ctx: Ctx, header: str = "", *, edit: bool = False) -> None:
     open_tasks = await list_tasks(ctx.actor)
-    lines = [header] if header else []
-    if open_tasks:
-        lines.append(tr(ctx, "tasks.title", count=len(open_tasks)))
-        lines += [_line(ctx, t) for t in open_tasks]
-    else:
-        lines.append(tr(ctx, "tasks.none"))
+    title = tr(ctx, "tasks.title", count=len(open_tasks)) if open_tasks else tr(ctx, "tasks.none")
     # Button labels are plain text, not HTML: the task's text goes in unescaped.
     rows = [[button(tr(ctx, "tasks.btn_done", id=t.id, text=Safe(t.text[:40])),
                     cb("task", "done", t.id))]
             for t in open_tasks]
-    await reply(update, ctx, "\n".join(lines), keyboard(rows), edit=edit)
+    await send_list(update, ctx, "\n".join(filter(None, [header, title])),
+                    [_line(ctx, t) for t in open_tasks], rows, edit=edit)
 
 
 async def tasks(update: Update, ctx: Ctx) -> None:

@@ -34,6 +34,26 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "<b>Divers</b> : /lang en|fr · /cancel\n"
         "Toute commande sans argument pose les questions une à une.",
     ),
+    "list.prev": ("◀ Previous", "◀ Précédent"),
+    "list.next": ("Next ▶", "Suivant ▶"),
+    "list.page": ("<i>Page {page} of {pages}</i>", "<i>Page {page} sur {pages}</i>"),
+    "list.truncated": (
+        "Only the first {shown} of {total} are listed: narrow the search to see the others.",
+        "Seuls les {shown} premiers sur {total} sont listés : affinez la recherche pour voir les autres.",
+    ),
+    "error.list_expired": (
+        "This list has expired: send the command again.",
+        "Cette liste a expiré : renvoyez la commande.",
+    ),
+    "group.private": (
+        "Write to me in private: I answer that only in a private chat.",
+        "Écrivez-moi en privé : je ne réponds à cela qu'en conversation privée.",
+    ),
+    "group.private_link": (
+        "Write to me in private: {link}",
+        "Écrivez-moi en privé : {link}",
+    ),
+    "group.open_private": ("Open the private chat", "Ouvrir la conversation privée"),
     "help.hint": ("Type /help to see the commands.", "Tapez /help pour voir les commandes."),
     "lang.set": ("I will speak English with you.", "Je vous parlerai en français."),
     "lang.ask": ("Which language?", "Quelle langue ?"),
@@ -61,9 +81,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Sorry, something went wrong on our side. Nothing was changed; the administrators have been told.",
         "Désolé, un problème est survenu de notre côté. Rien n'a été modifié ; les administrateurs sont prévenus.",
     ),
+    "error.reply_failed": (
+        "Your change was saved, but I could not show the answer. Check it with the command again.",
+        "Votre modification est enregistrée, mais je n'ai pas pu afficher la réponse. Vérifiez avec la commande.",
+    ),
     "alert.handler_error": (
-        "⚠️ Unexpected error in a chat handler: <code>{error}</code>. The details are in the log.",
-        "⚠️ Erreur inattendue dans le chat : <code>{error}</code>. Les détails sont dans le journal.",
+        "⚠️ Unexpected error in a chat handler: <code>{error}</code> ({count} times this hour). "
+        "The details are in the log.",
+        "⚠️ Erreur inattendue dans le chat : <code>{error}</code> ({count} fois cette heure-ci). "
+        "Les détails sont dans le journal.",
     ),
     "error.amount": (
         "“{value}” is not an amount I understand: write it like 12 000,50 or 12,000.50 or 12000.5 or 12k.",
@@ -92,6 +118,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.name": ("A name is required (at most 200 characters).", "Un nom est requis (200 caractères au plus)."),
     "error.title": ("A title is required (at most 200 characters).", "Un titre est requis (200 caractères au plus)."),
     "error.empty": ("Please send a value, or /cancel.", "Envoyez une valeur, ou /cancel."),
+    "error.too_long": (
+        "That is too long: at most {max} characters here (you sent {length}). Nothing was saved.",
+        "C'est trop long : {max} caractères au plus ici (vous en avez envoyé {length}). Rien n'a été enregistré.",
+    ),
+    "error.invisible_name": (
+        "A name needs at least one visible letter, digit or sign.",
+        "Un nom doit contenir au moins une lettre, un chiffre ou un signe visible.",
+    ),
+    "error.record": ("No record {value}.", "Aucun enregistrement {value}."),
     "error.identifier": (
         "“{value}” is not a valid reference: write it like {prefix}12.",
         "« {value} » n'est pas une référence valide : écrivez par exemple {prefix}12.",
@@ -101,7 +136,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Too many fields: at most {maximum}, separated by |.",
         "Trop de champs : au plus {maximum}, séparés par |.",
     ),
-    "error.callback": ("This button is not valid any more.", "Ce bouton n'est plus valide."),
+    "error.callback": ("This button is no longer valid.", "Ce bouton n'est plus valide."),
     "error.expired": ("This choice has expired; please start again.", "Ce choix a expiré ; recommencez."),
     "error.unknown_command": ("I don't know this command. Type /help.", "Je ne connais pas cette commande. Tapez /help."),
     "error.invite": (

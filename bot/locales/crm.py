@@ -16,9 +16,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "contacts.deals": ("<b>Deals</b>", "<b>Affaires</b>"),
     "contacts.tasks": ("<b>Open tasks</b>", "<b>Tâches ouvertes</b>"),
     "contacts.notes": ("<b>Notes</b>", "<b>Notes</b>"),
+    "contacts.more_notes": (
+        "Newest notes only: /notes C{id} shows them all.",
+        "Seules les notes récentes sont affichées : /notes C{id} les montre toutes.",
+    ),
+    "contacts.notes_title": ("<b>Notes of C{id}</b> ({count})", "<b>Notes de C{id}</b> ({count})"),
     "contacts.btn_note": ("📝 Note", "📝 Note"),
     "contacts.btn_deal": ("➕ Deal", "➕ Affaire"),
     "contacts.note_added": ("Note added.", "Note ajoutée."),
+    "error.contact_read_only": (
+        "You may read C{id} but not add to it: it belongs to a colleague and is not shared.",
+        "Vous pouvez lire C{id} mais pas y ajouter : il appartient à un collègue et n'est pas partagé.",
+    ),
     "error.contact": ("No contact C{id} that you may see.", "Aucun contact C{id} accessible."),
     "error.contact_search": ("No contact matches “{value}”.", "Aucun contact ne correspond à « {value} »."),
     "error.duplicate_contact": (
@@ -71,6 +80,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "tasks.created": ("Task <b>T{id}</b> created: {text} — {due}", "Tâche <b>T{id}</b> créée : {text} — {due}"),
     "tasks.none": ("No open task. 🎉", "Aucune tâche ouverte. 🎉"),
+    "deals.title": ("<b>Deals</b> ({count})", "<b>Affaires</b> ({count})"),
     "tasks.title": ("<b>Open tasks</b>", "<b>Tâches ouvertes</b>"),
     "tasks.no_due": ("no due date", "sans échéance"),
     "tasks.btn_done": ("✔ Done T{id}: {text}", "✔ Fait T{id} : {text}"),

@@ -35,6 +35,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "import.kind.products": ("products", "produits"),
     "export.caption": ("Export of {what}.", "Export : {what}."),
     "menu.export": ("Export to a spreadsheet", "Exporter vers un tableur"),
+    "error.import_bomb": (
+        "This spreadsheet unpacks to far more than it weighs (a compressed bomb?): it was refused. "
+        "Save it again from your spreadsheet program, or as CSV.",
+        "Ce tableur se décompresse en bien plus que son poids (une bombe de compression ?) : il est refusé. "
+        "Enregistrez-le à nouveau depuis votre tableur, ou en CSV.",
+    ),
+    "error.import_too_many_rows": (
+        "The file has more than {max} rows: split it and send the parts.",
+        "Le fichier a plus de {max} lignes : découpez-le et envoyez les parties.",
+    ),
+    "error.import_too_many_columns": (
+        "The file has more than {max} columns: keep the ones to import and send it again.",
+        "Le fichier a plus de {max} colonnes : gardez celles à importer et renvoyez-le.",
+    ),
+    "error.import_too_slow": (
+        "Reading the file took more than {seconds} seconds: split it and send the parts.",
+        "La lecture du fichier a pris plus de {seconds} secondes : découpez-le et envoyez les parties.",
+    ),
     "error.import_too_large": (
         "The file is over {max_mb} MB: split it and send the parts.",
         "Le fichier dépasse {max_mb} Mo : découpez-le et envoyez les parties.",
@@ -67,6 +85,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "error.import_kind": (
         "“{value}” cannot be imported: choose contacts, deals or products.",
         "« {value} » ne peut pas être importé : choisissez contacts, deals ou products.",
+    ),
+    "error.export_managers": (
+        "Only managers and admins may export spreadsheets.",
+        "Seuls les responsables et les administrateurs peuvent exporter des tableaux.",
     ),
     "error.import_managers": (
         "Only managers may import files.", "Seuls les responsables peuvent importer des fichiers."

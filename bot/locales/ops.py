@@ -65,6 +65,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ops.btn_task_done": ("✔ Done", "✔ Fait"),
     # Collections.
     "coll.title": ("<b>Open collections</b> (oldest first):", "<b>Recouvrements ouverts</b> (plus anciens d'abord) :"),
+    "coll.older_events": ("… (older entries not shown)", "… (entrées plus anciennes non affichées)"),
     "coll.card": (
         "<b>Invoice {number}</b> — {contact}\nTotal {total}, paid {paid}, due {due}\nDunning level: {level}",
         "<b>Facture {number}</b> — {contact}\nTotal {total}, payé {paid}, échéance {due}\nNiveau de relance : {level}",

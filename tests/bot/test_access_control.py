@@ -124,10 +124,10 @@ async def test_crafted_callbacks_on_anothers_records_change_nothing(chat: ChatHa
         f"task:done:{t}": f"No task T{t}",
         f"deal:pick:{c}": "expired",
         "deal:won:": "not a valid reference",
-        "deal:move:1": "not valid any more",
-        "contact:open:1:2": "not valid any more",
-        "task:undo:1": "not valid any more",
-        "form:pick:9": "not valid any more",
+        "deal:move:1": "no longer valid",
+        "contact:open:1:2": "no longer valid",
+        "task:undo:1": "no longer valid",
+        "form:pick:9": "no longer valid",
     }
     for data, expected in crafted.items():
         await bob.presses_data(data)

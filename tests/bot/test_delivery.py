@@ -20,6 +20,7 @@ from storage.alerts import alert_team, alert_user, set_team_chat, team_chat_id
 from storage.models import Alert, AlertStatus, Role, User
 from storage.users import create_user
 from tests.harness import ChatHarness
+from tests.strict_api import StrictBotApi
 
 pytestmark = pytest.mark.filterwarnings("ignore:Deprecated since version v22.2")
 
@@ -40,7 +41,7 @@ async def telegram(db: str, settings: Settings) -> AsyncIterator[tuple[Any, Reco
     """The real Application with PTB's AIORateLimiter, over the recording Bot API."""
     from bot.__main__ import bootstrap
 
-    request = RecordingRequest(settings.bot_username)
+    request = StrictBotApi(settings.bot_username)  # refuses what Telegram refuses
     app = build_application(bootstrap(settings), request=request, rate_limit=True, jobs=False)
     async with app:
         yield app, request
@@ -121,7 +122,7 @@ async def test_flood_control_left_to_the_job_reschedules_after_retry_after(
 ) -> None:
     from bot.__main__ import bootstrap
 
-    request = RecordingRequest(settings.bot_username)
+    request = StrictBotApi(settings.bot_username)
     app = build_application(bootstrap(settings), request=request, rate_limit=False, jobs=False)
 
     async def flood(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:

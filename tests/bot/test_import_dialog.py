@@ -126,27 +126,31 @@ async def test_long_import_edits_one_progress_message(chat: ChatHarness, tmp_pat
     assert await Contact.all().count() == 10_000
 
 
-async def test_export_respects_what_a_salesperson_may_see(chat: ChatHarness) -> None:
+async def test_export_is_for_managers_and_admins_and_neutralises_formulas(chat: ChatHarness) -> None:
     alice = await chat.user("alice", Role.SALES)
-    bob = await chat.user("bob", Role.SALES)
-    assert alice.user is not None and bob.user is not None
-    await create_contact(alice.user, NewContact("Ann =HYPERLINK()", phone="0612345678"),
+    collector = await chat.user("cora", Role.COLLECTIONS)
+    boss = await chat.user("boss", Role.MANAGER)
+    assert alice.user is not None
+    await create_contact(alice.user, NewContact("Ann =HYPERLINK()\x01", phone="0612345678"),
                          region="FR")
-    await create_contact(bob.user, NewContact("Bob's secret client"), region="FR")
-    await alice.says("/export contacts")
-    document = next(s for s in alice.replies if s.method == "sendDocument")
+    for person in (alice, collector):
+        await person.says("/export contacts")
+        assert person.last_text == "Only managers and admins may export spreadsheets."
+        assert not [s for s in person.replies if s.method == "sendDocument"]
+    await boss.says("/export contacts")
+    document = next(s for s in boss.replies if s.method == "sendDocument")
     _, data = document.files["document"]
     book = load_workbook(io.BytesIO(data), read_only=True)
     values = [row for row in book.worksheets[0].iter_rows(values_only=True)]
     names = [row[2] for row in values[1:]]
     assert names == ["Ann =HYPERLINK()"]
     assert values[1][4] == "'+33612345678"
-    await alice.says("/export contacts csv")
-    document = next(s for s in alice.replies if s.method == "sendDocument")
+    await boss.says("/export contacts csv")
+    document = next(s for s in boss.replies if s.method == "sendDocument")
     text = document.files["document"][1].decode("utf-8-sig")
-    assert "Bob's secret" not in text and "Ann =HYPERLINK()" in text
-    await alice.says("/export everything")
-    assert "cannot be exported" in alice.last_text
+    assert "Ann =HYPERLINK()" in text
+    await boss.says("/export everything")
+    assert "cannot be exported" in boss.last_text
 
 
 async def test_a_file_name_that_is_no_csv_xlsx_or_vcf_is_refused_in_one_sentence(
