@@ -26,12 +26,12 @@ from bot.context import Ctx, Services
 from bot.jobs import all_jobs, run_job
 from bot.seller import renderer_from_settings, seller_from_settings
 from bot.settings import Settings
-from bot.transport import RecordingRequest
 from mail.sender import flush_outbox
 from storage.errors import UserError
 from storage.models import Contact, ContactKind, Deal, Invoice, InvoiceDocument, Role
 from tests.harness import ChatHarness, Person
 from tests.mail.smtp_server import LoopbackSmtp
+from tests.strict_api import StrictBotApi
 
 NEW_IBAN = "FR7630004000031234567890143"
 NEW_ADDRESS = "9 avenue du Prado\n13008 Marseille\nFrance"
@@ -51,7 +51,7 @@ async def running(settings: Settings) -> AsyncIterator[ChatHarness]:
     """The real Application as `entonnoir run` builds it (no job queue: jobs run by hand)."""
     from bot.__main__ import bootstrap
 
-    request = RecordingRequest(settings.bot_username)
+    request = StrictBotApi(settings.bot_username)
     app = build_application(bootstrap(settings), request=request, rate_limit=False, jobs=False)
     harness = ChatHarness(app, request)
 
