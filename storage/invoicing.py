@@ -114,6 +114,7 @@ class Seller:
     vat_rates_bp: tuple[int, ...] = (2000, 1000, 550, 210, 0)
     currency: str = "EUR"
     zone: str = "Europe/Paris"  # IANA zone of the company: legal dates are local dates
+    vat_on_debits: bool = False  # "Option pour le paiement de la TVA d'après les débits"
 
     @property
     def tz(self) -> ZoneInfo:
