@@ -95,7 +95,8 @@ def _allowance(b: _Builder, parent: etree._Element, cents: int, reason: str | No
         tax = b.sub(charge, "ram:CategoryTradeTax")
         b.sub(tax, "ram:TypeCode", "VAT")
         b.sub(tax, "ram:CategoryCode", category)
-        b.sub(tax, "ram:RateApplicablePercent", _rate(rate_bp))
+        if category != "O":  # outside the scope: no rate at all (BR-O-05..07)
+            b.sub(tax, "ram:RateApplicablePercent", _rate(rate_bp))
 
 
 def build_cii_xml(doc: InvoiceData) -> bytes:
@@ -131,7 +132,8 @@ def build_cii_xml(doc: InvoiceData) -> bytes:
         tax = sub(settlement, "ram:ApplicableTradeTax")
         sub(tax, "ram:TypeCode", "VAT")
         sub(tax, "ram:CategoryCode", line.vat_category)
-        sub(tax, "ram:RateApplicablePercent", _rate(line.vat_rate_bp))
+        if line.vat_category != "O":
+            sub(tax, "ram:RateApplicablePercent", _rate(line.vat_rate_bp))
         if line.discount_cents:
             _allowance(b, settlement, line.discount_cents, line.discount_reason)
         summation = sub(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation")
@@ -250,7 +252,8 @@ def _settlement(b: _Builder, trade: etree._Element, doc: InvoiceData) -> None:
         sub(tax, "ram:CategoryCode", row.category)
         if reason is not None and reason.code:
             sub(tax, "ram:ExemptionReasonCode", reason.code)
-        sub(tax, "ram:RateApplicablePercent", _rate(row.rate_bp))
+        if row.category != "O":
+            sub(tax, "ram:RateApplicablePercent", _rate(row.rate_bp))
     _period(b, settlement, doc.period_start, doc.period_end)
     for row in doc.totals.breakdown:
         if row.allowance_cents:

@@ -188,7 +188,7 @@ def _column(pdf: FPDF, x: float, y: float, w: float, rows: list[tuple[float, flo
     for size, height, text in rows:
         pdf.set_font("DejaVu", "", size)
         pdf.set_x(x)
-        pdf.multi_cell(w, height, text, new_x=XPos.LEFT, new_y=YPos.NEXT)
+        pdf.multi_cell(w, height, text, align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
     return pdf.get_y()
 
 
@@ -231,7 +231,8 @@ def _lines_table(pdf: FPDF, doc: InvoiceData, lab: dict[str, str], fmt: _Fmt) ->
         text = line.description
         if line.discount_cents and line.discount_reason:
             text += "\n" + lab["line_discount_reason"].format(reason=line.discount_reason)
-        wrapped = pdf.multi_cell(desc_w - 1, height, text, dry_run=True, output="LINES")
+        wrapped = pdf.multi_cell(desc_w - 1, height, text, align="L", dry_run=True,
+                                 output="LINES")
         row_h = max(1, len(wrapped)) * height + 1.5
         if pdf.get_y() + row_h > pdf.page_break_trigger:
             pdf.add_page()
@@ -239,7 +240,8 @@ def _lines_table(pdf: FPDF, doc: InvoiceData, lab: dict[str, str], fmt: _Fmt) ->
             pdf.set_font("DejaVu", "", 8)
         top = pdf.get_y()
         pdf.set_xy(15, top + 0.75)
-        pdf.multi_cell(desc_w - 1, height, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(desc_w - 1, height, text, align="L", new_x=XPos.LMARGIN,
+                       new_y=YPos.NEXT)
         values = {"qty": fmt.qty(line.quantity), "unit": line.unit[:6],
                   "unit_price": fmt.money(line.unit_price_cents),
                   "line_discount": _line_discount_text(fmt, line),
@@ -261,7 +263,7 @@ def _ensure_room(pdf: FPDF, height: float) -> None:
 def _mentions(doc: InvoiceData, lab: dict[str, str], fmt: _Fmt) -> list[str]:
     """The legal mentions under the totals, in the document's language."""
     s, buyer = doc.seller, doc.buyer
-    texts = [lab[f"nature_{doc.nature}"]]
+    texts = []
     for row in doc.totals.breakdown:
         reason = REASONS.get(row.reason or "") if row.category != "S" else None
         if reason is not None:
@@ -407,7 +409,7 @@ def _render(doc: InvoiceData, xml: bytes) -> bytes:
     pdf.ln(4)
     pdf.set_font("DejaVu", "", 7.5)
     for text in _mentions(doc, lab, fmt):
-        pdf.multi_cell(180, 4, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        pdf.multi_cell(180, 4, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     return bytes(pdf.output())
 
 
