@@ -16,14 +16,25 @@ from decimal import Decimal, InvalidOperation
 from tortoise.transactions import in_transaction
 
 from storage import audit
-from storage.errors import InvalidInput, NotFound
-from storage.invoicing import _draft, _recompute, line_discount, line_net
-from storage.models import Invoice, InvoiceLine, User
+from storage.contacts import get_contact, set_billing
+from storage.errors import Conflict, InvalidInput, NotFound
+from storage.invoicing import (
+    Seller,
+    _draft,
+    _recompute,
+    get_invoice,
+    line_discount,
+    line_net,
+    send_invoice,
+)
+from storage.models import Contact, Invoice, InvoiceLine, OutboxEmail, User
 from storage.parsing import parse_amount_cents
 
 __all__ = [
-    "Discount",
     "MAX_PERIOD_DAYS",
+    "Discount",
+    "adopt_billing_email",
+    "billing_email_offer",
     "check_reference",
     "parse_discount",
     "set_invoice_discount",
@@ -109,9 +120,9 @@ async def set_references(
 async def set_period(actor: User, invoice_id: int, start: date | None, end: date | None) -> Invoice:
     """The invoicing period of a subscription or a service (BG-14); both empty clears it."""
     if (start is None) != (end is None):
-        raise InvalidInput("period")
+        raise InvalidInput("invoice_period")
     if start is not None and end is not None and not 0 <= (end - start).days <= MAX_PERIOD_DAYS:
-        raise InvalidInput("period")
+        raise InvalidInput("invoice_period")
     invoice = await _draft(actor, invoice_id)
     async with in_transaction():
         before = audit.snapshot(invoice, ["period_start", "period_end"])
@@ -171,3 +182,33 @@ async def set_line_discount(
         await audit.record(actor, "invoice", invoice.id, "line_discount", None,
                            {"line": position, "cents": line.discount_cents, "reason": reason})
     return line
+
+
+async def billing_email_offer(actor: User, contact_id: int) -> str | None:
+    """The address a client without a billing email could be billed at: its own email, or
+    the first of its people's (None when it has a billing email or no address at all)."""
+    contact = await get_contact(actor, contact_id)
+    if contact.billing_email:
+        return None
+    if contact.email:
+        return contact.email
+    member = await Contact.filter(company_id=contact.id, email__not_isnull=True).exclude(
+        email="").order_by("id").first()
+    return member.email if member else None
+
+
+async def adopt_billing_email(
+    actor: User, contact_id: int, seller: Seller, invoice_id: int | None = None
+) -> tuple[Contact, OutboxEmail | None]:
+    """The user confirmed the offered address: it becomes the billing email and, when the
+    offer came with an issued invoice, that invoice's email is queued — both or neither."""
+    offer = await billing_email_offer(actor, contact_id)
+    if offer is None:
+        raise Conflict("no_billing_email_offer", contact=f"C{contact_id}")
+    async with in_transaction():
+        contact = await set_billing(actor, contact_id, billing_email=offer)
+        email = None
+        if invoice_id is not None:
+            invoice = await get_invoice(actor, invoice_id)
+            email = await send_invoice(actor, invoice.number or f"I{invoice.id}", seller)
+    return contact, email

@@ -20,7 +20,6 @@ with the generic wording. Every category but S carries a rate of 0 % and a reaso
 from __future__ import annotations
 
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 from storage.errors import InvalidInput
@@ -40,16 +39,17 @@ __all__ = [
     "Treatment",
     "buyer_country",
     "buyer_tax",
-    "check_issuable",
-    "line_treatment",
     "check_country",
     "check_exemption",
+    "check_issuable",
     "check_vat_number",
+    "line_treatment",
     "vat_treatment",
 ]
 
-EU_COUNTRIES = frozenset(
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split())
+EU_COUNTRIES = frozenset((
+    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
+    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"))
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ def vat_treatment(
         return Treatment(REASONS[exemption].category, 0, exemption)
     goods = SupplyNature(nature) == SupplyNature.GOODS
     country = (buyer.country or seller_country).upper()
-    if country == seller_country.upper() or not buyer.business and country in EU_COUNTRIES:
+    if country == seller_country.upper() or (not buyer.business and country in EU_COUNTRIES):
         category = VatCategory.STANDARD
     elif country in EU_COUNTRIES:
         category = VatCategory.INTRA_COMMUNITY if goods else VatCategory.REVERSE_CHARGE

@@ -233,6 +233,7 @@ def _lines_table(pdf: FPDF, doc: InvoiceData, lab: dict[str, str], fmt: _Fmt) ->
             text += "\n" + lab["line_discount_reason"].format(reason=line.discount_reason)
         wrapped = pdf.multi_cell(desc_w - 1, height, text, align="L", dry_run=True,
                                  output="LINES")
+        assert isinstance(wrapped, list)
         row_h = max(1, len(wrapped)) * height + 1.5
         if pdf.get_y() + row_h > pdf.page_break_trigger:
             pdf.add_page()

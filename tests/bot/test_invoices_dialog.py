@@ -126,7 +126,7 @@ async def test_won_deal_to_issued_invoice_sent_pdf_and_credit_note(chat: ChatHar
     assert (await Invoice.get(id=inv.id)).status == InvoiceStatus.CANCELLED
 
 
-async def test_send_without_billing_email_names_what_is_missing(chat: ChatHarness) -> None:
+async def test_send_without_billing_email_offers_the_contacts_email(chat: ChatHarness) -> None:
     await catalogue(chat)
     alice = await chat.user("alice", Role.SALES)
     acme, deal = await client_with_deal(chat, alice, email=False)
@@ -135,12 +135,41 @@ async def test_send_without_billing_email_names_what_is_missing(chat: ChatHarnes
     await alice.says(f"/invoice D{deal}")
     await alice.presses("Issue")
     assert "No email was queued" in alice.last_text and f"/billing C{acme} email" in alice.last_text
+    assert "Bill at ann@acme.example?" in alice.last_text  # the person's email, offered
     await alice.says(f"/send {F1}")
-    assert alice.last_text.startswith(f"ACME SA (C{acme}) has no billing email")
+    assert alice.last_text == f"C{acme} ACME SA has no billing email. Bill at ann@acme.example?"
+    assert alice.buttons() == ["✔ Bill at this address"]
     assert await OutboxEmail.all().count() == 0
-    await alice.says(f"/billing C{acme} email nope@")
+    assert (await Contact.get(id=acme)).billing_email is None  # nothing until confirmed
+    await alice.presses("Bill at this address")
+    assert f"Billing email of C{acme} ACME SA: ann@acme.example." in alice.last_text
+    assert "is queued" in alice.last_text
+    assert (await Contact.get(id=acme)).billing_email == "ann@acme.example"
+    assert [e.to_addrs for e in await OutboxEmail.all()] == [["ann@acme.example"]]
+    await alice.presses("Bill at this address")  # a late second press: one sentence, no email
+    assert "has no email to offer" in alice.last_text
+    assert await OutboxEmail.all().count() == 1
+
+
+async def test_send_without_any_email_names_what_is_missing(chat: ChatHarness) -> None:
+    await catalogue(chat)
+    alice = await chat.user("alice", Role.SALES)
+    await alice.says("/newcontact Bob Durand | +33612345679 | | BOBCO")
+    bob = await Contact.get(name="BOBCO", kind=ContactKind.COMPANY)
+    await alice.says(f"/billing C{bob.id} address 1 rue Haute, 75001 Paris")
+    await alice.says(f"/billing C{bob.id}")
+    assert alice.last_text.startswith(f"<b>Billing data of C{bob.id} BOBCO</b>")
+    assert "updated" not in alice.last_text and not alice.buttons()
+    await alice.says(f"/newinvoice C{bob.id}")
+    inv = await Invoice.get()
+    await alice.says(f"/addline I{inv.id} | WIDGET | 1")
+    await alice.says(f"/issue I{inv.id}")
+    await alice.says(f"/send {F1}")
+    assert alice.last_text.startswith(f"BOBCO (C{bob.id}) has no billing email")
+    await alice.says(f"/billing C{bob.id} email nope@")
     assert "not a valid email address" in alice.last_text
-    await alice.says(f"/billing C{acme} email compta@acme.example")
+    await alice.says(f"/billing C{bob.id} email compta@bobco.example")
+    assert "updated" in alice.last_text
     await alice.says(f"/send {F1}")
     assert "is queued" in alice.last_text
     assert await OutboxEmail.all().count() == 1

@@ -97,8 +97,8 @@ def test_eighty_lines_span_three_pages_without_overprinting(credit_note: bool) -
             assert f"{doc.number} — page {n} / 3" in text, n
             assert overlaps(page.chars) == [], n
             for char in page.chars:  # nothing cut at the edges
-                assert 0 <= char["x0"] and char["x1"] <= page.width, char["text"]
-                assert 0 <= char["top"] and char["bottom"] <= page.height, char["text"]
+                assert char["x0"] >= 0 and char["x1"] <= page.width, char["text"]
+                assert char["top"] >= 0 and char["bottom"] <= page.height, char["text"]
     words = " ".join(" ".join(t.split()) for t in texts)
     designations = " ".join(" ".join(t.split()) for t in column)
     for line in doc.lines:  # every designation printed whole, wrapped where long

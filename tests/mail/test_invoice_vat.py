@@ -17,8 +17,13 @@ from pypdf import PdfReader
 from mail.documents.invoice import invoice_document
 from storage.contacts import set_billing
 from storage.errors import InvalidInput
-from storage.invoice_details import parse_discount, set_invoice_discount, set_line_discount
-from storage.invoice_details import set_period, set_references
+from storage.invoice_details import (
+    parse_discount,
+    set_invoice_discount,
+    set_line_discount,
+    set_period,
+    set_references,
+)
 from storage.invoicing import add_invoice_line, credit_invoice, draft_for_contact, issue_invoice
 from storage.models import Invoice, NumberCounter, SupplyNature
 from storage.products import create_product
