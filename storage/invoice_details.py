@@ -62,6 +62,8 @@ def parse_discount(text: str) -> Discount:
     """`10%` / `2,5 %` → a percentage (basis points, 0 < p ≤ 100 %); `50` / `12,50` → an
     amount in cents; `0` → no discount."""
     raw = (text or "").strip()
+    if raw in ("0", "-", "0%", "0 %"):
+        return Discount()
     if raw.endswith("%"):
         try:
             value = Decimal(raw[:-1].strip().replace(",", "."))

@@ -178,13 +178,14 @@ def check_vat_number(text: str, country: str | None = None) -> str:
     the buyer's country when that is known. Outside the EU, the country's own number."""
     from stdnum.eu import vat as eu_vat
     from stdnum.exceptions import ValidationError
-    from stdnum.util import get_cc_module
+    from stdnum.util import clean, get_cc_module
 
-    raw = (text or "").strip()
-    compact = eu_vat.compact(raw) if raw else ""
+    raw = (text or "").strip()[:40]
+    compact = clean(raw, " -./").upper()
     if compact[:2].isalpha() and _vat_country(compact) in EU_COUNTRIES | {"GB"}:
         if not eu_vat.is_valid(compact):
             raise InvalidInput("vat_number", value=text)
+        compact = eu_vat.compact(compact)
         found = _vat_country(compact)
     elif country and country.upper() not in EU_COUNTRIES:
         module = get_cc_module(country.lower(), "vat")
