@@ -53,7 +53,7 @@ from tests.billing_data import SELLER, make_billing
 
 TODAY = date(2026, 11, 20)
 GOODS, SERVICES = SupplyNature.GOODS, SupplyNature.SERVICES
-S, K, AE, G, E, O = (VatCategory.STANDARD, VatCategory.INTRA_COMMUNITY,
+S, K, AE, G, E, OUT = (VatCategory.STANDARD, VatCategory.INTRA_COMMUNITY,
                      VatCategory.REVERSE_CHARGE, VatCategory.EXPORT, VatCategory.EXEMPT,
                      VatCategory.OUTSIDE_SCOPE)
 
@@ -71,12 +71,12 @@ S, K, AE, G, E, O = (VatCategory.STANDARD, VatCategory.INTRA_COMMUNITY,
     (BuyerTax("IT", "", business=False), SERVICES, 1000, None, (S, 1000, None)),
     (BuyerTax("US"), GOODS, 2000, None, (G, 0, "VATEX-EU-G")),
     (BuyerTax("US", "", business=False), GOODS, 550, None, (G, 0, "VATEX-EU-G")),
-    (BuyerTax("CH"), SERVICES, 2000, None, (O, 0, "FR-259-1")),
+    (BuyerTax("CH"), SERVICES, 2000, None, (OUT, 0, "FR-259-1")),
     (BuyerTax("CH", "", business=False), SERVICES, 2000, None, (S, 2000, None)),
     (BuyerTax("FR"), SERVICES, 0, "VATEX-FR-CGI261-4", (E, 0, "VATEX-FR-CGI261-4")),
     (BuyerTax("DE", "DE136695976"), SERVICES, 0, "VATEX-FR-FRANCHISE",
      (E, 0, "VATEX-FR-FRANCHISE")),
-    (BuyerTax("FR"), SERVICES, 0, "VATEX-EU-O", (O, 0, "VATEX-EU-O")),
+    (BuyerTax("FR"), SERVICES, 0, "VATEX-EU-O", (OUT, 0, "VATEX-EU-O")),
     (BuyerTax("FR"), GOODS, 0, None, (E, 0, "ZERO")),  # a 0 % rate without a stated reason
 ])
 def test_the_category_follows_buyer_and_nature(
