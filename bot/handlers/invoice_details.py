@@ -154,6 +154,8 @@ def draft_details(ctx: Ctx, inv: Invoice, lines: Sequence[InvoiceLine], totals: 
     if inv.period_start and inv.period_end:
         text.append(tr(ctx, "details.period", start=fmt_date(inv.period_start, lang),
                        end=fmt_date(inv.period_end, lang)))
+    if inv.number is None:
+        text.append(tr(ctx, "details.hint", id=inv.id))
     return text
 
 

@@ -11,6 +11,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "details.discount": ("Overall discount {amount}: {reason}", "Remise globale {amount} : {reason}"),
     "details.line_discount": ("Line {n}: discount {amount} ({reason})", "Ligne {n} : remise {amount} ({reason})"),
     "details.none": ("—", "—"),
+    "details.hint": ("<i>/invoiceref I{id} PO-4471 · /period I{id} 01/11 30/11 · "
+                     "/discount I{id} 5% reason · /linediscount I{id} 1 10% reason</i>",
+                     "<i>/invoiceref I{id} PO-4471 · /period I{id} 01/11 30/11 · "
+                     "/discount I{id} 5% motif · /linediscount I{id} 1 10% motif</i>"),
     # /invoiceref
     "invref.saved": ("References of I{id}: your order no. {po} · your reference {ref}",
                      "Références de I{id} : votre commande n° {po} · votre référence {ref}"),
