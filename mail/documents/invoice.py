@@ -74,7 +74,7 @@ LABELS: dict[str, dict[str, str]] = {
         "due_date": "Due date", "bill_to": "Bill to", "siren": "SIREN",
         "siret": "SIRET", "vat": "VAT number", "rcs": "RCS", "capital": "Share capital",
         "description": "Description", "qty": "Qty", "unit": "Unit",
-        "unit_price": "Unit price excl. VAT", "vat_rate": "VAT", "line_total": "Total excl. VAT",
+        "unit_price": "Unit price", "vat_rate": "VAT", "line_total": "Total excl. VAT",
         "breakdown": "VAT breakdown", "base": "Taxable amount", "vat_amount": "VAT amount",
         "total_net": "Total excl. VAT", "total_vat": "Total VAT", "total_gross": "Total incl. VAT",
         "to_pay": "Amount due", "payment": "Payment by SEPA credit transfer",

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import facturx
+import pdfplumber
 import pytest
 from lxml import etree
 from pypdf import PdfReader
@@ -29,6 +30,7 @@ from storage.models import Invoice, NumberCounter, SupplyNature
 from storage.products import create_product
 from tests.billing_data import SELLER, Billing, make_billing
 from tests.mail.test_invoice_document import NS, cents, failed_asserts, one, schematron
+from tests.mail.test_invoice_layout import overlaps
 
 __all__ = ["schematron"]  # the module-scoped fixture, shared with the document tests
 
@@ -61,6 +63,8 @@ async def render(invoice_id: int) -> tuple[etree._Element, bytes, str]:
     pdf = await invoice_document(invoice_id, SELLER)
     xml = facturx.get_xml_from_pdf(pdf, check_xsd=True)[1]
     text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    with pdfplumber.open(io.BytesIO(pdf)) as document:  # nothing overprinted, on any layout
+        assert [overlaps(page.chars) for page in document.pages] == [[]] * len(document.pages)
     return etree.fromstring(xml), xml, " ".join(text.split())  # wrapped lines read as one
 
 
