@@ -27,7 +27,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='DealLine',
             name='nature',
-            field=fields.CharEnumField(default=SupplyNature.GOODS, description='GOODS: goods\nSERVICES: services', enum_type=SupplyNature, max_length=8),
+            field=fields.CharEnumField(default=SupplyNature.GOODS, db_default=SupplyNature.GOODS, description='GOODS: goods\nSERVICES: services', enum_type=SupplyNature, max_length=8),
         ),
         ops.AddField(
             model_name='Invoice',
@@ -37,12 +37,12 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Invoice',
             name='discount_bp',
-            field=fields.IntField(default=0),
+            field=fields.IntField(default=0, db_default=0),
         ),
         ops.AddField(
             model_name='Invoice',
             name='discount_cents',
-            field=fields.BigIntField(default=0),
+            field=fields.BigIntField(default=0, db_default=0),
         ),
         ops.AddField(
             model_name='Invoice',
@@ -67,17 +67,17 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Invoice',
             name='total_allowance_cents',
-            field=fields.BigIntField(default=0),
+            field=fields.BigIntField(default=0, db_default=0),
         ),
         ops.AddField(
             model_name='InvoiceLine',
             name='discount_bp',
-            field=fields.IntField(default=0),
+            field=fields.IntField(default=0, db_default=0),
         ),
         ops.AddField(
             model_name='InvoiceLine',
             name='discount_cents',
-            field=fields.BigIntField(default=0),
+            field=fields.BigIntField(default=0, db_default=0),
         ),
         ops.AddField(
             model_name='InvoiceLine',
@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='InvoiceLine',
             name='nature',
-            field=fields.CharEnumField(default=SupplyNature.GOODS, description='GOODS: goods\nSERVICES: services', enum_type=SupplyNature, max_length=8),
+            field=fields.CharEnumField(default=SupplyNature.GOODS, db_default=SupplyNature.GOODS, description='GOODS: goods\nSERVICES: services', enum_type=SupplyNature, max_length=8),
         ),
         ops.AddField(
             model_name='InvoiceLine',
@@ -102,7 +102,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Product',
             name='nature',
-            field=fields.CharEnumField(default=SupplyNature.GOODS, description='GOODS: goods\nSERVICES: services', enum_type=SupplyNature, max_length=8),
+            field=fields.CharEnumField(default=SupplyNature.GOODS, db_default=SupplyNature.GOODS, description='GOODS: goods\nSERVICES: services', enum_type=SupplyNature, max_length=8),
         ),
         ops.AddField(
             model_name='Product',

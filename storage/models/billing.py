@@ -56,7 +56,8 @@ class Product(Model):
     unit_price_cents = fields.BigIntField()
     currency = fields.CharField(max_length=3, default="EUR")
     vat_rate_bp = fields.IntField(default=2000)
-    nature = fields.CharEnumField(SupplyNature, max_length=8, default=SupplyNature.GOODS)
+    nature = fields.CharEnumField(SupplyNature, max_length=8, default=SupplyNature.GOODS,
+                                  db_default=SupplyNature.GOODS)
     # A VATEX code when the product is exempt (E) or outside the scope of VAT (VATEX-EU-O).
     vat_exemption = fields.CharField(max_length=32, null=True)
     supplier: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
@@ -82,7 +83,8 @@ class DealLine(Model):
     quantity = fields.DecimalField(max_digits=14, decimal_places=3)
     unit_price_cents = fields.BigIntField()
     vat_rate_bp = fields.IntField()
-    nature = fields.CharEnumField(SupplyNature, max_length=8, default=SupplyNature.GOODS)
+    nature = fields.CharEnumField(SupplyNature, max_length=8, default=SupplyNature.GOODS,
+                                  db_default=SupplyNature.GOODS)
 
     deal_id: int
     product_id: int
@@ -144,10 +146,10 @@ class Invoice(Model):
     period_start = fields.DateField(null=True)
     period_end = fields.DateField(null=True)
     # Document-level discount (BG-20): a percentage (bp) or an amount, with its reason.
-    discount_bp = fields.IntField(default=0)
-    discount_cents = fields.BigIntField(default=0)
+    discount_bp = fields.IntField(default=0, db_default=0)
+    discount_cents = fields.BigIntField(default=0, db_default=0)
     discount_reason = fields.CharField(max_length=100, null=True)
-    total_allowance_cents = fields.BigIntField(default=0)
+    total_allowance_cents = fields.BigIntField(default=0, db_default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -177,13 +179,14 @@ class InvoiceLine(Model):
     unit_price_cents = fields.BigIntField()
     vat_rate_bp = fields.IntField()
     net_cents = fields.BigIntField()
-    nature = fields.CharEnumField(SupplyNature, max_length=8, default=SupplyNature.GOODS)
+    nature = fields.CharEnumField(SupplyNature, max_length=8, default=SupplyNature.GOODS,
+                                  db_default=SupplyNature.GOODS)
     vat_exemption = fields.CharField(max_length=32, null=True)
     # Fixed at issue from the buyer and the nature (drafts follow the live billing data).
     vat_category = fields.CharEnumField(VatCategory, max_length=2, null=True)
     # Line discount (BG-27): a percentage (bp) or an amount; net = qty × price − discount.
-    discount_bp = fields.IntField(default=0)
-    discount_cents = fields.BigIntField(default=0)
+    discount_bp = fields.IntField(default=0, db_default=0)
+    discount_cents = fields.BigIntField(default=0, db_default=0)
     discount_reason = fields.CharField(max_length=100, null=True)
 
     invoice_id: int
