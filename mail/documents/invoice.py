@@ -182,13 +182,26 @@ def group_siren(text: str) -> str:
     return f"{grouped} {digits[9:]}" if len(digits) == 14 else grouped
 
 
+def _fits(pdf: FPDF, w: float, text: str) -> bool:
+    """One line is enough (a plain cell is several times cheaper than a wrapped one)."""
+    return "\n" not in text and pdf.get_string_width(text) <= w - 2 * pdf.c_margin
+
+
+def _wrap(pdf: FPDF, w: float, h: float, text: str, new_x: XPos = XPos.LEFT) -> None:
+    """Text in a column of width `w`, wrapped onto as many lines as it needs."""
+    if _fits(pdf, w, text):
+        pdf.cell(w, h, text, new_x=new_x, new_y=YPos.NEXT)
+    else:
+        pdf.multi_cell(w, h, text, align="L", new_x=new_x, new_y=YPos.NEXT)
+
+
 def _column(pdf: FPDF, x: float, y: float, w: float, rows: list[tuple[float, float, str]]) -> float:
     """Rows of (font size, line height, text) wrapped in a column; returns the bottom."""
     pdf.set_xy(x, y)
     for size, height, text in rows:
         pdf.set_font("DejaVu", "", size)
         pdf.set_x(x)
-        pdf.multi_cell(w, height, text, align="L", new_x=XPos.LEFT, new_y=YPos.NEXT)
+        _wrap(pdf, w, height, text)
     return pdf.get_y()
 
 
@@ -231,18 +244,21 @@ def _lines_table(pdf: FPDF, doc: InvoiceData, lab: dict[str, str], fmt: _Fmt) ->
         text = line.description
         if line.discount_cents and line.discount_reason:
             text += "\n" + lab["line_discount_reason"].format(reason=line.discount_reason)
-        wrapped = pdf.multi_cell(desc_w - 1, height, text, align="L", dry_run=True,
-                                 output="LINES")
-        assert isinstance(wrapped, list)
-        row_h = max(1, len(wrapped)) * height + 1.5
+        if _fits(pdf, desc_w - 1, text):
+            count = 1
+        else:
+            wrapped = pdf.multi_cell(desc_w - 1, height, text, align="L", dry_run=True,
+                                     output="LINES")
+            assert isinstance(wrapped, list)
+            count = max(1, len(wrapped))
+        row_h = count * height + 1.5
         if pdf.get_y() + row_h > pdf.page_break_trigger:
             pdf.add_page()
             _table_head(pdf, lab, columns)
             pdf.set_font("DejaVu", "", 8)
         top = pdf.get_y()
         pdf.set_xy(15, top + 0.75)
-        pdf.multi_cell(desc_w - 1, height, text, align="L", new_x=XPos.LMARGIN,
-                       new_y=YPos.NEXT)
+        _wrap(pdf, desc_w - 1, height, text, XPos.LMARGIN)
         values = {"qty": fmt.qty(line.quantity), "unit": line.unit[:6],
                   "unit_price": fmt.money(line.unit_price_cents),
                   "line_discount": _line_discount_text(fmt, line),
@@ -410,7 +426,7 @@ def _render(doc: InvoiceData, xml: bytes) -> bytes:
     pdf.ln(4)
     pdf.set_font("DejaVu", "", 7.5)
     for text in _mentions(doc, lab, fmt):
-        pdf.multi_cell(180, 4, text, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        _wrap(pdf, 180, 4, text, XPos.LMARGIN)
     return bytes(pdf.output())
 
 
