@@ -557,7 +557,7 @@ async def issue_invoice(actor: User, invoice_id: int, seller: Seller, today: dat
         raise InvalidInput(f"invoice_no_{missing}", field=missing, contact=f"C{customer.id}",
                            name=customer.name)
     lines, treatments, buyer = await treated_lines(invoice, seller.country)
-    check_issuable(treatments, buyer, seller.vat)
+    check_issuable(treatments, buyer, seller.vat, f"C{customer.id}")
     due = due_date_for(today, invoice.payment_terms_days)
     series = CREDIT_SERIES if invoice.kind == InvoiceKind.CREDIT_NOTE else INVOICE_SERIES
     await _ensure_counter(series, today.year)

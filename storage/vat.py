@@ -229,7 +229,9 @@ def line_treatment(line: InvoiceLine, seller_country: str, buyer: BuyerTax) -> T
     return vat_treatment(seller_country, buyer, line.nature, line.vat_rate_bp, line.vat_exemption)
 
 
-def check_issuable(treatments: Sequence[Treatment], buyer: BuyerTax, seller_vat: str) -> None:
+def check_issuable(
+    treatments: Sequence[Treatment], buyer: BuyerTax, seller_vat: str, contact: str = ""
+) -> None:
     """What the law and EN 16931 ask before such an invoice may be issued, one sentence each:
     K and AE need the buyer's VAT number (of the buyer's country) and ours; G needs ours;
     an outside-scope line stands alone; one reason per exempt category."""
@@ -238,7 +240,7 @@ def check_issuable(treatments: Sequence[Treatment], buyer: BuyerTax, seller_vat:
         if not buyer.vat:
             key = ("invoice_needs_vat_goods" if VatCategory.INTRA_COMMUNITY in categories
                    else "invoice_needs_vat_services")
-            raise InvalidInput(key, country=buyer.country)
+            raise InvalidInput(key, country=buyer.country, contact=contact)
         check_vat_number(buyer.vat, buyer.country)
     if categories - {VatCategory.STANDARD, VatCategory.EXEMPT, VatCategory.OUTSIDE_SCOPE} and (
             not seller_vat):

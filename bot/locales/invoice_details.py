@@ -47,14 +47,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # Errors
     "error.invoice_needs_vat_goods": (
         "This is an intra-community supply of goods (client in {country}): it is VAT exempt "
-        "only with the client's VAT number. Add it with /billing C12 vat NUMBER.",
+        "only with the client's VAT number. Add it with /billing {contact} vat NUMBER.",
         "C'est une livraison intracommunautaire (client en {country}) : elle n'est exonérée "
-        "qu'avec le numéro de TVA du client. Ajoutez-le avec /billing C12 vat NUMÉRO."),
+        "qu'avec le numéro de TVA du client. Ajoutez-le avec /billing {contact} vat NUMÉRO."),
     "error.invoice_needs_vat_services": (
         "Services to a business in {country} are reverse charged only with the client's VAT "
-        "number. Add it with /billing C12 vat NUMBER.",
+        "number. Add it with /billing {contact} vat NUMBER.",
         "Une prestation à une entreprise en {country} n'est autoliquidée qu'avec le numéro de "
-        "TVA du client. Ajoutez-le avec /billing C12 vat NUMÉRO."),
+        "TVA du client. Ajoutez-le avec /billing {contact} vat NUMÉRO."),
     "error.invoice_needs_seller_vat": (
         "An exempt EU or export invoice must show our own VAT number: set COMPANY_VAT.",
         "Une facture exonérée (UE ou export) doit porter notre numéro de TVA : renseignez COMPANY_VAT."),

@@ -273,7 +273,7 @@ async def test_eu_client_gets_reverse_charge_and_needs_its_vat_number(chat: Chat
     await alice.says(f"/addline I{inv.id} | AUDIT | 1")
     assert "0% AE" in alice.last_text
     await alice.says(f"/issue I{inv.id}")
-    assert "reverse charged only with the client's VAT number" in alice.last_text
+    assert f"reverse charged only with the client's VAT number. Add it with /billing C{brux.id} vat" in alice.last_text
     assert (await Invoice.get(id=inv.id)).status == InvoiceStatus.DRAFT
     await alice.says(f"/billing C{brux.id} vat BE0403019261")
     await alice.says(f"/issue I{inv.id}")

@@ -190,7 +190,7 @@ async def test_intra_community_without_buyer_vat_is_refused_and_writes_nothing(a
     with pytest.raises(InvalidInput) as caught:
         await issue_invoice(b.alice, draft.id, SELLER, TODAY)
     assert (caught.value.code, caught.value.params) == ("invoice_needs_vat_goods",
-                                                       {"country": "DE"})
+                                                       {"country": "DE", "contact": f"C{b.client.id}"})
     assert (await Invoice.get(id=draft.id)).status == InvoiceStatus.DRAFT
     assert await AuditLog.all().count() == audits
     assert not await NumberCounter.filter(last_value__gt=0).exists()
