@@ -55,6 +55,7 @@ def seller_from_settings(settings: Settings) -> Seller:
         vat_rates_bp=tuple(settings.vat_rates_bp),
         currency=settings.default_currency,
         zone=settings.timezone,
+        vat_on_debits=settings.company_vat_on_debits,
     )
 
 

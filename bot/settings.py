@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     late_penalty_rate: Decimal = Decimal("12.0")
     recovery_indemnity_eur: int = 40
     vat_rates: str = "20,10,5.5,2.1,0"
+    company_vat_on_debits: bool = False  # prints "Option pour le paiement de la TVA d'après les débits"
     # Outgoing mail
     smtp_host: str | None = None
     smtp_port: int = 587

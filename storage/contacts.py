@@ -39,7 +39,8 @@ __all__ = [
 ]
 
 CONTACT_FIELDS = ["name", "kind", "phone", "email", "company_id", "owner_id", "shared"]
-BILLING_FIELDS = ("billing_address", "siren", "vat_number", "billing_email", "invoice_language")
+BILLING_FIELDS = ("billing_address", "siren", "vat_number", "billing_email", "invoice_language",
+                  "country", "delivery_address")
 
 
 class DuplicateContact(Conflict):
@@ -298,10 +299,12 @@ async def add_note(actor: User, contact_id: int, text: str) -> Note:
 
 
 async def set_billing(actor: User, contact_id: int, **values: str | None) -> Contact:
-    """Change a contact's billing data (address, SIREN, VAT number, billing email, language)."""
-    from stdnum.eu import vat as eu_vat
+    """Change a contact's billing data (address, SIREN, VAT number, billing email, language,
+    country, delivery address). A VAT number must be valid and of the contact's country."""
     from stdnum.fr import siren as fr_siren
     from stdnum.fr import siret as fr_siret
+
+    from storage.vat import check_country, check_vat_number
 
     contact = await get_contact(actor, contact_id, write=True)
     clean: dict[str, str | None] = {}
@@ -314,10 +317,11 @@ async def set_billing(actor: User, contact_id: int, **values: str | None) -> Con
             if not (fr_siren.is_valid(compact) or fr_siret.is_valid(compact)):
                 raise InvalidInput("siren", value=value)
             value = compact
+        elif value and key == "country":
+            value = check_country(value)
         elif value and key == "vat_number":
-            if not eu_vat.is_valid(value):
-                raise InvalidInput("vat_number", value=value)
-            value = eu_vat.compact(value)
+            country = values.get("country") or contact.country
+            value = check_vat_number(value, check_country(country) if country else None)
         elif value and key == "billing_email":
             value = parse_email(value)
         elif key == "invoice_language":
@@ -325,6 +329,8 @@ async def set_billing(actor: User, contact_id: int, **values: str | None) -> Con
             if value not in ("fr", "en"):
                 raise InvalidInput("language", value=value)
         clean[key] = value
+    if clean.get("country") and contact.vat_number and "vat_number" not in clean:
+        check_vat_number(contact.vat_number, clean["country"])
     async with in_transaction():
         before = audit.snapshot(contact, list(clean))
         for key, value in clean.items():

@@ -54,6 +54,7 @@ from storage.outbox import Attachment, queue_email
 from storage.pipeline import get_deal
 from storage.products import check_line_input, get_product
 from storage.text import check_db_id, fits
+from storage.vat import BuyerTax, Treatment, buyer_tax, check_issuable, line_treatment
 
 __all__ = [
     "CREDIT_SERIES",
@@ -76,7 +77,9 @@ __all__ = [
     "format_number",
     "get_invoice",
     "invoice_lines",
+    "invoice_totals",
     "issue_invoice",
+    "line_discount",
     "list_invoices",
     "mark_invoice_sent",
     "parse_invoice_ref",
@@ -86,11 +89,17 @@ __all__ = [
     "send_invoice",
     "set_terms",
     "terms_from_text",
+    "treated_lines",
 ]
 
 INVOICE_SERIES = "F"
 CREDIT_SERIES = "A"
 LEGAL_MAX_TERMS_DAYS = 60
+# What a credit note repeats of the invoice it cancels (beyond amounts and lines).
+CARRIED_TO_CREDIT = ("buyer_reference", "purchase_order", "period_start", "period_end",
+                     "discount_bp", "discount_cents", "discount_reason")
+LINE_CARRIED = ("nature", "vat_exemption", "vat_category", "discount_bp", "discount_cents",
+                "discount_reason")
 OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.SENT, InvoiceStatus.PARTIALLY_PAID)
 CREDITABLE = (*OPEN_STATUSES, InvoiceStatus.PAID)
 
@@ -118,6 +127,7 @@ class Seller:
     vat_rates_bp: tuple[int, ...] = (2000, 1000, 550, 210, 0)
     currency: str = "EUR"
     zone: str = "Europe/Paris"  # IANA zone of the company: legal dates are local dates
+    vat_on_debits: bool = False  # "Option pour le paiement de la TVA d'après les débits"
 
     @property
     def tz(self) -> ZoneInfo:
@@ -138,40 +148,106 @@ def round_cents(value: Decimal) -> int:
 
 @dataclass(frozen=True)
 class VatRow:
+    """One line of the VAT breakdown (BG-23): a category at a rate, after its share of the
+    document discount."""
+
     rate_bp: int
     base_cents: int
     vat_cents: int
+    category: str = "S"
+    reason: str | None = None  # key of `storage.vat.REASONS` when no VAT is charged
+    allowance_cents: int = 0  # this row's share of the document discount (BG-20)
 
 
 @dataclass(frozen=True)
 class Totals:
-    net_cents: int
+    net_cents: int  # taxable total (BT-109): lines less the document discount
     vat_cents: int
     gross_cents: int
     breakdown: tuple[VatRow, ...] = field(default_factory=tuple)
+    allowance_cents: int = 0  # document discount (BT-107)
+    discount_reason: str | None = None
+    discount_bp: int = 0
+
+    @property
+    def line_total_cents(self) -> int:
+        """Sum of the line net amounts (BT-106)."""
+        return self.net_cents + self.allowance_cents
 
 
-def compute_totals(lines: Iterable[tuple[int, int]]) -> Totals:
-    """EN 16931 totals from (line net cents, VAT rate bp): VAT per rate category, rounded.
+TotalsLine = tuple[int, int] | tuple[int, int, str, str | None]
 
-    Each category's VAT is its base × rate, rounded half-up to the cent; the invoice VAT is
-    the sum of the categories; gross = net + VAT.
+
+def _split(amount: int, bases: list[int]) -> list[int]:
+    """`amount` shared out pro rata `bases`, in whole cents that add up exactly (largest
+    remainder first, then the first row)."""
+    total = sum(bases)
+    if not total:
+        return [0] * len(bases)
+    shares = [amount * b // total for b in bases]
+    rests = sorted(range(len(bases)), key=lambda i: (-(amount * bases[i] % total), i))
+    for i in rests[: amount - sum(shares)]:
+        shares[i] += 1
+    return shares
+
+
+def document_discount(line_total_cents: int, discount_bp: int, discount_cents: int) -> int:
+    """The document discount in cents: a percentage of the lines (half-up) or an amount,
+    never more than the lines."""
+    amount = (round_cents(Decimal(line_total_cents) * discount_bp / Decimal(10000))
+              if discount_bp else discount_cents)
+    return max(0, min(amount, line_total_cents))
+
+
+def compute_totals(
+    lines: Iterable[TotalsLine], *, discount_bp: int = 0, discount_cents: int = 0,
+    discount_reason: str | None = None,
+) -> Totals:
+    """EN 16931 totals from (line net cents, VAT rate bp[, category, reason]).
+
+    Lines are grouped per VAT category and rate. A document discount (a percentage or an
+    amount) is shared out over the groups pro rata their bases, in whole cents. Each
+    group's VAT is its base × rate, rounded half-up to the cent; the invoice VAT is the
+    sum of the groups; gross = net + VAT. A bare (net, rate) line is standard rated, or
+    exempt at 0 %.
     """
-    bases: dict[int, int] = {}
-    for net, rate in lines:
-        bases[rate] = bases.get(rate, 0) + net
+    groups: dict[tuple[str, int], tuple[int, str | None]] = {}
+    for line in lines:
+        net, rate = line[0], line[1]
+        category, reason = (line[2], line[3]) if len(line) == 4 else (
+            ("S", None) if rate > 0 else ("E", "ZERO"))
+        base, known = groups.get((category, rate), (0, None))
+        groups[(category, rate)] = (base + net, known or reason)
+    keys = sorted(groups, key=lambda k: (k[0] != "S", -k[1], k[0]))
+    bases = [groups[k][0] for k in keys]
+    allowance = document_discount(sum(bases), discount_bp, discount_cents)
+    shares = _split(allowance, bases)
     rows = tuple(
-        VatRow(rate, base, round_cents(Decimal(base) * rate / Decimal(10000)))
-        for rate, base in sorted(bases.items(), reverse=True)
+        VatRow(rate, base - share, round_cents(Decimal(base - share) * rate / Decimal(10000)),
+               category, groups[(category, rate)][1], share)
+        for (category, rate), base, share in zip(keys, bases, shares, strict=True)
     )
     net = sum(r.base_cents for r in rows)
     vat = sum(r.vat_cents for r in rows)
-    return Totals(net, vat, net + vat, rows)
+    return Totals(net, vat, net + vat, rows, allowance, discount_reason if allowance else None,
+                  discount_bp if allowance else 0)
 
 
-def line_net(quantity: Decimal, unit_price_cents: int) -> int:
-    """Quantity × unit price, rounded half-up to the cent (EN 16931 BT-131)."""
-    return round_cents(Decimal(quantity) * unit_price_cents)
+def line_net(quantity: Decimal, unit_price_cents: int, discount_bp: int = 0,
+             discount_cents: int = 0) -> int:
+    """Quantity × unit price, rounded half-up to the cent, less the line discount (BT-131)."""
+    return round_cents(Decimal(quantity) * unit_price_cents) - line_discount(
+        quantity, unit_price_cents, discount_bp, discount_cents)
+
+
+def line_discount(quantity: Decimal, unit_price_cents: int, discount_bp: int = 0,
+                  discount_cents: int = 0) -> int:
+    """A line's discount in cents (BT-136): a percentage of quantity × price, rounded
+    half-up, or an amount; never more than the line."""
+    gross = round_cents(Decimal(quantity) * unit_price_cents)
+    amount = (round_cents(Decimal(gross) * discount_bp / Decimal(10000)) if discount_bp
+              else discount_cents)
+    return max(0, min(amount, gross))
 
 
 def check_terms(days: int) -> int:
@@ -326,14 +402,35 @@ async def bill_to(contact: Contact) -> Contact:
     return contact
 
 
-async def _recompute(invoice: Invoice) -> Totals:
-    lines = await InvoiceLine.filter(invoice_id=invoice.id)
-    totals = compute_totals((ln.net_cents, ln.vat_rate_bp) for ln in lines)
+async def treated_lines(
+    invoice: Invoice, seller_country: str = "FR"
+) -> tuple[list[InvoiceLine], list[Treatment], BuyerTax]:
+    """The lines of an invoice with their VAT treatment (fixed once issued; for a draft,
+    from the client's live billing data)."""
+    lines = await invoice_lines(invoice.id)
+    buyer = buyer_tax(await Contact.get(id=invoice.contact_id), seller_country)
+    return lines, [line_treatment(ln, seller_country, buyer) for ln in lines], buyer
+
+
+def invoice_totals(invoice: Invoice, lines: Iterable[InvoiceLine],
+                   treatments: Iterable[Treatment]) -> Totals:
+    """The totals of an invoice's lines under their treatments, with its document discount."""
+    return compute_totals(
+        ((ln.net_cents, t.rate_bp, t.category.value, t.reason)
+         for ln, t in zip(lines, treatments, strict=True)),
+        discount_bp=invoice.discount_bp, discount_cents=invoice.discount_cents,
+        discount_reason=invoice.discount_reason)
+
+
+async def _recompute(invoice: Invoice, seller_country: str = "FR") -> Totals:
+    lines, treatments, _ = await treated_lines(invoice, seller_country)
+    totals = invoice_totals(invoice, lines, treatments)
     invoice.total_net_cents = totals.net_cents
     invoice.total_vat_cents = totals.vat_cents
     invoice.total_gross_cents = totals.gross_cents
+    invoice.total_allowance_cents = totals.allowance_cents
     await invoice.save(update_fields=["total_net_cents", "total_vat_cents", "total_gross_cents",
-                                      "updated_at"])
+                                      "total_allowance_cents", "updated_at"])
     return totals
 
 
@@ -368,8 +465,9 @@ async def draft_from_deal(actor: User, deal_id: int, seller: Seller) -> Invoice:
                 quantity=line.quantity, unit=line.product.unit,
                 unit_price_cents=line.unit_price_cents, vat_rate_bp=line.vat_rate_bp,
                 net_cents=line_net(line.quantity, line.unit_price_cents),
+                nature=line.nature, vat_exemption=line.product.vat_exemption,
             )
-        await _recompute(invoice)
+        await _recompute(invoice, seller.country)
         await audit.record(actor, "invoice", invoice.id, "draft", None, {"deal": deal.id})
     return invoice
 
@@ -426,9 +524,10 @@ async def add_invoice_line(
             invoice=invoice, position=position, product=product,
             description=f"{product.sku} {product.name}"[:300], quantity=quantity,
             unit=product.unit, unit_price_cents=price, vat_rate_bp=product.vat_rate_bp,
-            net_cents=line_net(quantity, price),
+            net_cents=line_net(quantity, price), nature=product.nature,
+            vat_exemption=product.vat_exemption,
         )
-        await _recompute(invoice)
+        await _recompute(invoice, seller.country)
         await audit.record(actor, "invoice", invoice.id, "add_line", None,
                            {"sku": product.sku, "quantity": str(quantity)})
     return line
@@ -511,16 +610,28 @@ async def issue_invoice(
     if (missing := _missing_for_issue(customer)) is not None:
         raise InvalidInput(f"invoice_no_{missing}", field=missing, contact=f"C{customer.id}",
                            name=customer.name)
+    lines, treatments, buyer = await treated_lines(invoice, seller.country)
+    check_issuable(treatments, buyer, seller.vat, f"C{customer.id}")
     due = due_date_for(today, invoice.payment_terms_days)
     series = CREDIT_SERIES if invoice.kind == InvoiceKind.CREDIT_NOTE else INVOICE_SERIES
     await _ensure_counter(series, today.year)
     async with in_transaction():
+        await _fix_treatments(lines, treatments)
         invoice = await _issue_locked(actor, invoice, series, today, due, customer)
         await freeze(invoice.id, render)
         queued = False
         if customer.billing_email:
             queued = await _queue_invoice_email(invoice, customer, seller) is not None
     return IssueResult(invoice, queued, customer.billing_email if queued else None)
+
+
+async def _fix_treatments(lines: list[InvoiceLine], treatments: list[Treatment]) -> None:
+    """At issue, each line keeps the VAT category, rate and reason it was issued with."""
+    for line, treatment in zip(lines, treatments, strict=True):
+        line.vat_category = treatment.category
+        line.vat_rate_bp = treatment.rate_bp
+        line.vat_exemption = treatment.reason
+        await line.save(update_fields=["vat_category", "vat_rate_bp", "vat_exemption"])
 
 
 async def _issue_locked(
@@ -655,13 +766,14 @@ async def credit_invoice(
             deal_id=original.deal_id, owner_id=original.owner_id, credit_of=original,
             currency=original.currency, language=original.language, reason=reason,
             payment_terms_days=0, sale_date=original.sale_date,
+            **{f: getattr(original, f) for f in CARRIED_TO_CREDIT},
         )
         for line in lines:
             await InvoiceLine.create(
                 invoice=credit, position=line.position, product_id=line.product_id,
                 description=line.description, quantity=line.quantity, unit=line.unit,
                 unit_price_cents=line.unit_price_cents, vat_rate_bp=line.vat_rate_bp,
-                net_cents=line.net_cents,
+                net_cents=line.net_cents, **{f: getattr(line, f) for f in LINE_CARRIED},
             )
         credit = await _issue_locked(actor, credit, CREDIT_SERIES, today, None, customer)
         await freeze(credit.id, render)

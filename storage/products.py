@@ -11,7 +11,7 @@ from tortoise.transactions import in_transaction
 from storage import audit
 from storage.access import sees_everything
 from storage.errors import Forbidden, InvalidInput, NotFound
-from storage.models import Deal, DealLine, Product, User
+from storage.models import Deal, DealLine, Product, SupplyNature, User
 from storage.pipeline import get_deal
 from storage.text import clean_line, clean_name, fits
 
@@ -22,13 +22,29 @@ __all__ = [
     "deal_lines",
     "get_product",
     "line_net_cents",
+    "parse_nature",
     "parse_vat_rate",
     "remove_deal_line",
     "search_products",
 ]
 
 _SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-PRODUCT_FIELDS = ["sku", "name", "unit", "unit_price_cents", "vat_rate_bp", "active"]
+PRODUCT_FIELDS = ["sku", "name", "unit", "unit_price_cents", "vat_rate_bp", "active", "nature",
+                  "vat_exemption"]
+_NATURES = {"goods": SupplyNature.GOODS, "biens": SupplyNature.GOODS, "bien": SupplyNature.GOODS,
+            "g": SupplyNature.GOODS, "services": SupplyNature.SERVICES,
+            "service": SupplyNature.SERVICES, "prestation": SupplyNature.SERVICES,
+            "s": SupplyNature.SERVICES}
+
+
+def parse_nature(text: str | None) -> SupplyNature:
+    """`goods`/`biens` or `services`/`prestation` (goods when empty)."""
+    raw = (text or "").strip().lower()
+    if not raw:
+        return SupplyNature.GOODS
+    if raw not in _NATURES:
+        raise InvalidInput("nature", value=text)
+    return _NATURES[raw]
 
 
 def check_line_input(quantity: Decimal, unit_price_cents: int | None) -> None:
@@ -71,8 +87,13 @@ async def create_product(
     unit: str = "unit",
     currency: str = "EUR",
     supplier_id: int | None = None,
+    nature: SupplyNature = SupplyNature.GOODS,
+    vat_exemption: str | None = None,
 ) -> Product:
-    """A catalogue entry (managers only); SKU unique, VAT rate among the configured ones."""
+    """A catalogue entry (managers only); SKU unique, VAT rate among the configured ones;
+    its nature (goods or services) and VAT exemption decide the VAT category of its lines."""
+    from storage.vat import check_exemption
+
     if not sees_everything(actor):
         raise Forbidden("manager_only")
     sku = (sku or "").strip().upper()
@@ -87,12 +108,14 @@ async def create_product(
         choices = ", ".join(f"{Decimal(b) / 100:g} %" for b in allowed_vat_bp)
         raise InvalidInput("vat_rate", value=f"{Decimal(vat_rate_bp) / 100:g}", choices=choices)
     unit = clean_line(unit, 16) or "unit"
+    vat_exemption = check_exemption(vat_exemption or "")
     if await Product.filter(sku=sku).exists():
         raise InvalidInput("sku_taken", sku=sku)
     async with in_transaction():
         product = await Product.create(
             sku=sku, name=name, unit=unit, unit_price_cents=unit_price_cents,
             currency=currency, vat_rate_bp=vat_rate_bp, supplier_id=supplier_id,
+            nature=SupplyNature(nature), vat_exemption=vat_exemption,
         )
         await audit.record(actor, "product", product.id, "create", None,
                            audit.snapshot(product, PRODUCT_FIELDS))
@@ -151,7 +174,7 @@ async def add_deal_line(
         line = await DealLine.create(
             deal=deal, product=product, quantity=quantity,
             unit_price_cents=product.unit_price_cents if unit_price_cents is None else unit_price_cents,
-            vat_rate_bp=product.vat_rate_bp,
+            vat_rate_bp=product.vat_rate_bp, nature=product.nature,
         )
         await _refresh_amount(deal)
         await audit.record(actor, "deal", deal.id, "add_line", None,

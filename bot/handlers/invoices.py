@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
+from bot.handlers.invoice_details import billing_offer_keyboard, draft_details, offer_text
 from bot.handlers.products import fmt_rate
 from bot.i18n import fmt_date, fmt_money, fmt_qty
 from bot.seller import renderer_from_settings, seller_from_settings
@@ -22,21 +23,22 @@ from storage.ids import parse_id
 from storage.invoicing import (
     IssueResult,
     cancel_draft,
-    compute_totals,
     credit_invoice,
     draft_for_contact,
     draft_from_deal,
     find_invoice,
     get_invoice,
-    invoice_lines,
+    invoice_totals,
     issue_invoice,
     list_invoices,
     send_invoice,
     set_terms,
     terms_from_text,
+    treated_lines,
 )
 from storage.models import Contact, Invoice, InvoiceKind, InvoiceStatus, Refund
 from storage.refunds import list_refunds, mark_refunded
+from storage.vat import Treatment
 
 BILLING_ALIASES = {
     "address": "billing_address", "adresse": "billing_address",
@@ -44,6 +46,8 @@ BILLING_ALIASES = {
     "vat": "vat_number", "tva": "vat_number",
     "email": "billing_email", "mail": "billing_email",
     "lang": "invoice_language", "langue": "invoice_language", "language": "invoice_language",
+    "country": "country", "pays": "country",
+    "delivery": "delivery_address", "livraison": "delivery_address",
 }
 
 
@@ -55,10 +59,14 @@ def _ref(inv: Invoice) -> str:
     return inv.number or f"I{inv.id}"
 
 
+def _vat_label(vat: Treatment, lang: str) -> str:
+    return fmt_rate(vat.rate_bp, lang) + ("" if vat.category == "S" else f" {vat.category.value}")
+
+
 async def show_invoice(update: Update, ctx: Ctx, invoice_id: int, *, edit: bool = False) -> None:
     """The invoice card; a draft gets Issue / Change due date / Cancel buttons."""
     inv = await get_invoice(ctx.actor, invoice_id)
-    lines = await invoice_lines(inv.id)
+    lines, treatments, _ = await treated_lines(inv, seller_from_settings(ctx.settings).country)
     client = await Contact.get(id=inv.contact_id)
     lang, cur = ctx.lang, inv.currency
     if inv.status == InvoiceStatus.DRAFT:
@@ -68,16 +76,18 @@ async def show_invoice(update: Update, ctx: Ctx, invoice_id: int, *, edit: bool 
         text = [tr(ctx, key, number=inv.number)]
     text.append(tr(ctx, "invoices.client", client=f"C{client.id} {client.name}"))
     text.append(tr(ctx, "invoices.status", status=tr(ctx, f"status.{inv.status.value}")))
-    for n, line in enumerate(lines, start=1):
+    for n, (line, vat) in enumerate(zip(lines, treatments, strict=True), start=1):
         text.append(tr(ctx, "invoices.line", n=n, description=line.description,
                        qty=fmt_qty(line.quantity, lang), price=fmt_money(line.unit_price_cents, cur, lang),
-                       net=fmt_money(line.net_cents, cur, lang), rate=fmt_rate(line.vat_rate_bp, lang)))
+                       net=fmt_money(line.net_cents, cur, lang),
+                       rate=_vat_label(vat, lang)))
     if not lines:
         text.append(tr(ctx, "invoices.no_lines", id=inv.id))
-    totals = compute_totals((ln.net_cents, ln.vat_rate_bp) for ln in lines)
+    totals = invoice_totals(inv, lines, treatments)
     text += [tr(ctx, "invoices.vat_row", rate=fmt_rate(r.rate_bp, lang),
                 base=fmt_money(r.base_cents, cur, lang), vat=fmt_money(r.vat_cents, cur, lang))
              for r in totals.breakdown]
+    text += draft_details(ctx, inv, lines, totals)
     text.append(tr(ctx, "invoices.totals", net=fmt_money(totals.net_cents, cur, lang),
                    vat=fmt_money(totals.vat_cents, cur, lang),
                    gross=fmt_money(totals.gross_cents, cur, lang)))
@@ -119,7 +129,9 @@ async def new_invoice(update: Update, ctx: Ctx) -> None:
 async def _issue(update: Update, ctx: Ctx, invoice_id: int) -> None:
     result = await issue_invoice(ctx.actor, invoice_id, seller_from_settings(ctx.settings),
                                  _today(ctx), render=renderer_from_settings(ctx.settings))
-    await reply(update, ctx, _issued_text(ctx, result))
+    offer = None if result.queued else await offer_text(ctx, result.invoice.contact_id)
+    await reply(update, ctx, _issued_text(ctx, result) + (f"\n{offer}" if offer else ""),
+                billing_offer_keyboard(ctx, result.invoice.contact_id, invoice_id) if offer else None)
 
 
 def _issued_text(ctx: Ctx, result: IssueResult) -> str:
@@ -144,7 +156,15 @@ async def send(update: Update, ctx: Ctx) -> None:
     text = args_text(ctx)
     if not text:
         raise InvalidInput("usage", usage="/send F2026-00042")
-    email = await send_invoice(ctx.actor, text, seller_from_settings(ctx.settings))
+    try:
+        email = await send_invoice(ctx.actor, text, seller_from_settings(ctx.settings))
+    except InvalidInput as exc:  # no billing email: offer the contact's instead of a dead end
+        inv = await find_invoice(ctx.actor, text)
+        offer = await offer_text(ctx, inv.contact_id) if exc.code == "invoice_no_billing_email" else None
+        if offer is None:
+            raise
+        await reply(update, ctx, offer, billing_offer_keyboard(ctx, inv.contact_id, inv.id))
+        return
     await reply(update, ctx, tr(ctx, "invoices.queued", email=", ".join(email.to_addrs)))
 
 
@@ -227,20 +247,27 @@ async def billing(update: Update, ctx: Ctx) -> None:
     if not parts:
         raise InvalidInput("usage", usage="/billing C12 email compta@example.com")
     contact_id = parse_id(parts[0], "C")
+    title = "billing.shown"
     if len(parts) == 1:
         contact = await get_contact(ctx.actor, contact_id)
     else:
+        title = "billing.set"
         field = BILLING_ALIASES.get(parts[1].lower())
         if field is None:
             raise InvalidInput("billing_field", value=parts[1])
         value = parts[2] if len(parts) > 2 else ""
-        if field == "billing_address":
+        if field in ("billing_address", "delivery_address"):
             value = "\n".join(p.strip() for p in value.split(",") if p.strip())
         contact = await set_billing(ctx.actor, contact_id, **{field: value})
-    await reply(update, ctx, tr(ctx, "billing.set", id=contact.id, name=contact.name) + "\n" + tr(
+    text = [tr(ctx, title, id=contact.id, name=contact.name), tr(
         ctx, "billing.card", address=(contact.billing_address or "—").replace("\n", ", "),
         siren=contact.siren or "—", vat=contact.vat_number or "—",
-        email=contact.billing_email or "—", language=contact.invoice_language))
+        email=contact.billing_email or "—", language=contact.invoice_language), tr(
+        ctx, "billing.more", country=contact.country or "—",
+        delivery=(contact.delivery_address or "—").replace("\n", ", "))]
+    offer = await offer_text(ctx, contact.id)
+    await reply(update, ctx, "\n".join([*text, offer] if offer else text),
+                billing_offer_keyboard(ctx, contact.id) if offer else None)
 
 
 async def _terms_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:

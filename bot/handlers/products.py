@@ -20,6 +20,7 @@ from storage.products import (
     add_deal_line,
     create_product,
     deal_lines,
+    parse_nature,
     parse_vat_rate,
     remove_deal_line,
     search_products,
@@ -46,15 +47,16 @@ async def products(update: Update, ctx: Ctx) -> None:
 
 
 async def new_product(update: Update, ctx: Ctx) -> None:
-    """`/newproduct SKU | name | price | VAT% | unit` (managers)."""
-    sku, name, price, rate, unit = split_fields(args_text(ctx), 5)
+    """`/newproduct SKU | name | price | VAT% | unit [| goods/services [| VATEX code]]`."""
+    sku, name, price, rate, unit, nature, exemption = split_fields(args_text(ctx), 7)
     if not (sku and name and price and rate):
         raise InvalidInput("usage", usage="/newproduct WIDGET | Widget | 12,50 | 20 | unit")
     allowed = ctx.settings.vat_rates_bp
     product = await create_product(
         ctx.actor, sku=sku, name=name, unit_price_cents=parse_amount_cents(price),
         vat_rate_bp=parse_vat_rate(rate, allowed), allowed_vat_bp=allowed, unit=unit or "unit",
-        currency=ctx.settings.default_currency)
+        currency=ctx.settings.default_currency, nature=parse_nature(nature),
+        vat_exemption=exemption or None)
     await reply(update, ctx, tr(ctx, "products.created", sku=product.sku, name=product.name))
 
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 from lxml import etree
 
 from mail.documents.model import InvoiceData
+from storage.vat import REASONS
 
 __all__ = ["build_cii_xml", "split_address", "unit_code"]
 
@@ -56,10 +57,6 @@ def _rate(bp: int) -> str:
     return str((Decimal(bp) / 100).quantize(Decimal("0.01")))
 
 
-def _category(bp: int) -> str:
-    return "S" if bp > 0 else "E"
-
-
 class _Builder:
     def __init__(self) -> None:
         self.root = etree.Element(f"{{{NS['rsm']}}}CrossIndustryInvoice", nsmap=NS)
@@ -77,6 +74,29 @@ class _Builder:
         holder = self.sub(parent, tag)
         prefix = "qdt" if qualified else "udt"
         self.sub(holder, f"{prefix}:DateTimeString", value.strftime("%Y%m%d"), format="102")
+
+
+def _period(b: _Builder, parent: etree._Element, start: date | None, end: date | None) -> None:
+    if start is None or end is None:
+        return
+    period = b.sub(parent, "ram:BillingSpecifiedPeriod")
+    b.date(period, "ram:StartDateTime", start)
+    b.date(period, "ram:EndDateTime", end)
+
+
+def _allowance(b: _Builder, parent: etree._Element, cents: int, reason: str | None,
+               category: str | None = None, rate_bp: int = 0) -> None:
+    """An allowance (discount): EN 16931 BG-20 on the document, BG-27 on a line."""
+    charge = b.sub(parent, "ram:SpecifiedTradeAllowanceCharge")
+    b.sub(b.sub(charge, "ram:ChargeIndicator"), "udt:Indicator", "false")
+    b.sub(charge, "ram:ActualAmount", _amount(cents))
+    b.sub(charge, "ram:Reason", reason or "Remise")
+    if category is not None:
+        tax = b.sub(charge, "ram:CategoryTradeTax")
+        b.sub(tax, "ram:TypeCode", "VAT")
+        b.sub(tax, "ram:CategoryCode", category)
+        if category != "O":  # outside the scope: no rate at all (BR-O-05..07)
+            b.sub(tax, "ram:RateApplicablePercent", _rate(rate_bp))
 
 
 def build_cii_xml(doc: InvoiceData) -> bytes:
@@ -114,14 +134,21 @@ def build_cii_xml(doc: InvoiceData) -> bytes:
         settlement = sub(item, "ram:SpecifiedLineTradeSettlement")
         tax = sub(settlement, "ram:ApplicableTradeTax")
         sub(tax, "ram:TypeCode", "VAT")
-        sub(tax, "ram:CategoryCode", _category(line.vat_rate_bp))
-        sub(tax, "ram:RateApplicablePercent", _rate(line.vat_rate_bp))
+        sub(tax, "ram:CategoryCode", line.vat_category)
+        if line.vat_category != "O":
+            sub(tax, "ram:RateApplicablePercent", _rate(line.vat_rate_bp))
+        if line.discount_cents:
+            _allowance(b, settlement, line.discount_cents, line.discount_reason)
         summation = sub(settlement, "ram:SpecifiedTradeSettlementLineMonetarySummation")
         sub(summation, "ram:LineTotalAmount", _amount(line.net_cents))
     agreement = sub(trade, "ram:ApplicableHeaderTradeAgreement")
     _seller(b, agreement, doc)
     _buyer(b, agreement, doc)
+    if doc.purchase_order:
+        sub(sub(agreement, "ram:BuyerOrderReferencedDocument"), "ram:IssuerAssignedID",
+            doc.purchase_order)
     delivery = sub(trade, "ram:ApplicableHeaderTradeDelivery")
+    _ship_to(b, delivery, doc)
     event = sub(delivery, "ram:ActualDeliverySupplyChainEvent")
     b.date(event, "ram:OccurrenceDateTime", doc.sale_date)
     _settlement(b, trade, doc)
@@ -169,12 +196,14 @@ def _address(b: _Builder, party: etree._Element, text: str, country: str) -> Non
 
 def _seller(b: _Builder, agreement: etree._Element, doc: InvoiceData) -> None:
     s = doc.seller
+    if doc.buyer_reference:
+        b.sub(agreement, "ram:BuyerReference", doc.buyer_reference)
     party = b.sub(agreement, "ram:SellerTradeParty")
     b.sub(party, "ram:Name", s.name)
     legal = b.sub(party, "ram:SpecifiedLegalOrganization")
     b.sub(legal, "ram:ID", s.siren, schemeID="0002")
     _address(b, party, s.address, s.country)
-    if s.vat:
+    if s.vat and not doc.outside_scope:
         b.sub(b.sub(party, "ram:SpecifiedTaxRegistration"), "ram:ID", s.vat, schemeID="VA")
 
 
@@ -185,10 +214,30 @@ def _buyer(b: _Builder, agreement: etree._Element, doc: InvoiceData) -> None:
     if buyer.siren:
         legal = b.sub(party, "ram:SpecifiedLegalOrganization")
         b.sub(legal, "ram:ID", buyer.siren[:9], schemeID="0002")
-    country = buyer.vat[:2] if buyer.vat[:2].isalpha() else doc.seller.country
-    _address(b, party, buyer.address, country)
-    if buyer.vat:
+    _address(b, party, buyer.address, _buyer_country(doc))
+    if buyer.vat and not doc.outside_scope:
         b.sub(b.sub(party, "ram:SpecifiedTaxRegistration"), "ram:ID", buyer.vat, schemeID="VA")
+
+
+def _buyer_country(doc: InvoiceData) -> str:
+    buyer = doc.buyer
+    if buyer.country:
+        return buyer.country
+    return buyer.vat[:2] if buyer.vat[:2].isalpha() else doc.seller.country
+
+
+def _ship_to(b: _Builder, delivery: etree._Element, doc: InvoiceData) -> None:
+    """Deliver-to (BG-13/BG-15): printed when the goods go elsewhere than the billing
+    address, and always for an intra-community supply (BR-IC-12 asks its country)."""
+    buyer = doc.buyer
+    different = bool(buyer.delivery_address.strip()) and (
+        buyer.delivery_address.strip() != buyer.address.strip())
+    if not different and not any(row.category == "K" for row in doc.totals.breakdown):
+        return
+    party = b.sub(delivery, "ram:ShipToTradeParty")
+    b.sub(party, "ram:Name", buyer.name)
+    text = buyer.delivery_address if different else buyer.address
+    _address(b, party, text, _buyer_country(doc))
 
 
 def _settlement(b: _Builder, trade: etree._Element, doc: InvoiceData) -> None:
@@ -200,17 +249,28 @@ def _settlement(b: _Builder, trade: etree._Element, doc: InvoiceData) -> None:
     if not doc.credit_note:
         _payment_means(b, settlement, doc)
     for row in doc.totals.breakdown:
+        reason = REASONS.get(row.reason or "") if row.category != "S" else None
         tax = sub(settlement, "ram:ApplicableTradeTax")
         sub(tax, "ram:CalculatedAmount", _amount(row.vat_cents))
         sub(tax, "ram:TypeCode", "VAT")
-        if row.rate_bp == 0:
-            sub(tax, "ram:ExemptionReason", "Exonération de TVA")
+        if reason is not None:
+            sub(tax, "ram:ExemptionReason", reason.fr)
         sub(tax, "ram:BasisAmount", _amount(row.base_cents))
-        sub(tax, "ram:CategoryCode", _category(row.rate_bp))
-        sub(tax, "ram:RateApplicablePercent", _rate(row.rate_bp))
+        sub(tax, "ram:CategoryCode", row.category)
+        if reason is not None and reason.code:
+            sub(tax, "ram:ExemptionReasonCode", reason.code)
+        if row.category != "O":
+            sub(tax, "ram:RateApplicablePercent", _rate(row.rate_bp))
+    _period(b, settlement, doc.period_start, doc.period_end)
+    for row in doc.totals.breakdown:
+        if row.allowance_cents:
+            _allowance(b, settlement, row.allowance_cents, doc.totals.discount_reason,
+                       row.category, row.rate_bp)
     _payment_terms(b, settlement, doc)
     total = sub(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")
-    sub(total, "ram:LineTotalAmount", _amount(doc.totals.net_cents))
+    sub(total, "ram:LineTotalAmount", _amount(doc.totals.line_total_cents))
+    if doc.totals.allowance_cents:
+        sub(total, "ram:AllowanceTotalAmount", _amount(doc.totals.allowance_cents))
     sub(total, "ram:TaxBasisTotalAmount", _amount(doc.totals.net_cents))
     sub(total, "ram:TaxTotalAmount", _amount(doc.totals.vat_cents), currencyID=doc.currency)
     sub(total, "ram:GrandTotalAmount", _amount(doc.totals.gross_cents))

@@ -20,7 +20,8 @@ from segno import helpers as segno_helpers
 
 from mail.documents.facturx_xml import build_cii_xml
 from mail.documents.model import Buyer, DocLine, InvoiceData
-from storage.invoicing import Seller, compute_totals
+from storage.invoicing import Seller
+from storage.vat import REASONS
 
 __all__ = [
     "FONT_DIR",
@@ -57,7 +58,16 @@ LABELS: dict[str, dict[str, str]] = {
         "discount": "Pas d'escompte pour paiement anticipé.",
         "cancels": "Cet avoir annule la facture {number} du {date}.",
         "reason": "Motif : {reason}",
-        "exempt": "TVA non applicable sur les lignes à 0 %.",
+        "line_discount": "Remise", "line_discount_reason": "Remise : {reason}",
+        "category": "Cat.", "lines_total": "Total lignes HT", "doc_discount_row": "Remise",
+        "doc_discount": "Remise globale de {amount} : {reason}.",
+        "buyer_reference": "Votre référence", "purchase_order": "Votre commande n°",
+        "period": "Période de facturation : du {start} au {end}",
+        "deliver_to": "Livré à",
+        "nature_goods": "Nature de l'opération : livraison de biens",
+        "nature_services": "Nature de l'opération : prestation de services",
+        "nature_both": "Nature de l'opération : livraison de biens et prestation de services",
+        "debits": "Option pour le paiement de la TVA d'après les débits.",
     },
     "en": {
         "invoice": "INVOICE", "credit_note": "CREDIT NOTE", "number": "No.",
@@ -65,7 +75,7 @@ LABELS: dict[str, dict[str, str]] = {
         "due_date": "Due date", "bill_to": "Bill to", "siren": "SIREN",
         "siret": "SIRET", "vat": "VAT number", "rcs": "RCS", "capital": "Share capital",
         "description": "Description", "qty": "Qty", "unit": "Unit",
-        "unit_price": "Unit price excl. VAT", "vat_rate": "VAT", "line_total": "Total excl. VAT",
+        "unit_price": "Unit price", "vat_rate": "VAT", "line_total": "Total excl. VAT",
         "breakdown": "VAT breakdown", "base": "Taxable amount", "vat_amount": "VAT amount",
         "total_net": "Total excl. VAT", "total_vat": "Total VAT", "total_gross": "Total incl. VAT",
         "to_pay": "Amount due", "payment": "Payment by SEPA credit transfer",
@@ -77,7 +87,17 @@ LABELS: dict[str, dict[str, str]] = {
         "discount": "No discount for early payment.",
         "cancels": "This credit note cancels invoice {number} of {date}.",
         "reason": "Reason: {reason}",
-        "exempt": "VAT exempt on lines at 0 %.",
+        "line_discount": "Discount", "line_discount_reason": "Discount: {reason}",
+        "category": "Cat.", "lines_total": "Lines total excl. VAT", "doc_discount_row": "Discount",
+        "doc_discount": "Overall discount of {amount}: {reason}.",
+        "buyer_reference": "Your reference", "purchase_order": "Your order no.",
+        "period": "Invoicing period: {start} to {end}",
+        "deliver_to": "Deliver to",
+        "nature_goods": "Nature of the operation: supply of goods",
+        "nature_services": "Nature of the operation: supply of services",
+        "nature_both": "Nature of the operation: supply of goods and services",
+        "debits": "Option pour le paiement de la TVA d'après les débits "
+                  "(VAT paid on debits).",
     },
 }
 
@@ -98,14 +118,6 @@ class _Fmt:
 
     def date(self, value: object) -> str:
         return format_date(value, format="long", locale=self.locale)  # type: ignore[arg-type]
-
-
-def _pdf() -> FPDF:
-    pdf = FPDF(format="A4", unit="mm", enforce_compliance=DocumentCompliance.PDFA_3B)
-    pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
-    pdf.set_auto_page_break(True, margin=18)
-    pdf.set_margins(15, 15, 15)
-    return pdf
 
 
 def epc_payload(doc: InvoiceData) -> bytes:
@@ -143,97 +155,241 @@ def _qr(pdf: FPDF, doc: InvoiceData, x: float, y: float, size: float) -> None:
                 c += 1
 
 
+class _InvoicePDF(FPDF):
+    """An A4 PDF/A-3B whose every page carries the document number and "page x / y"."""
+
+    footer_text = ""
+
+    def footer(self) -> None:
+        self.set_y(-12)
+        self.set_font("DejaVu", "", 7.5)
+        self.cell(0, 5, f"{self.footer_text} — page {self.page_no()} / {{nb}}", align="C")
+
+
+def _pdf() -> _InvoicePDF:
+    pdf = _InvoicePDF(format="A4", unit="mm", enforce_compliance=DocumentCompliance.PDFA_3B)
+    pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans.ttf"))
+    pdf.set_auto_page_break(True, margin=18)
+    pdf.set_margins(15, 15, 15)
+    return pdf
+
+
+def group_siren(text: str) -> str:
+    """A SIREN or SIRET as printed: `552100554` → `552 100 554`, SIRET `552 100 554 00014`."""
+    digits = "".join(ch for ch in text if ch.isdigit())
+    if len(digits) not in (9, 14) or len(digits) != len(text.replace(" ", "")):
+        return text
+    grouped = " ".join(digits[i:i + 3] for i in range(0, 9, 3))
+    return f"{grouped} {digits[9:]}" if len(digits) == 14 else grouped
+
+
+def _fits(pdf: FPDF, w: float, text: str) -> bool:
+    """One line is enough (a plain cell is several times cheaper than a wrapped one)."""
+    return "\n" not in text and pdf.get_string_width(text) <= w - 2 * pdf.c_margin
+
+
+def _wrap(pdf: FPDF, w: float, h: float, text: str, new_x: XPos = XPos.LEFT) -> None:
+    """Text in a column of width `w`, wrapped onto as many lines as it needs."""
+    if _fits(pdf, w, text):
+        pdf.cell(w, h, text, new_x=new_x, new_y=YPos.NEXT)
+    else:
+        pdf.multi_cell(w, h, text, align="L", new_x=new_x, new_y=YPos.NEXT)
+
+
+def _column(pdf: FPDF, x: float, y: float, w: float, rows: list[tuple[float, float, str]]) -> float:
+    """Rows of (font size, line height, text) wrapped in a column; returns the bottom."""
+    pdf.set_xy(x, y)
+    for size, height, text in rows:
+        pdf.set_font("DejaVu", "", size)
+        pdf.set_x(x)
+        _wrap(pdf, w, height, text)
+    return pdf.get_y()
+
+
+def _line_vat(fmt: _Fmt, line: DocLine) -> str:
+    category = line.vat_category
+    return fmt.rate(line.vat_rate_bp) if category == "S" else f"{fmt.rate(0)} {category}"
+
+
+def _line_discount_text(fmt: _Fmt, line: DocLine) -> str:
+    if not line.discount_cents:
+        return ""
+    if line.discount_bp:
+        return f"{fmt.rate(line.discount_bp)}"
+    return f"−{fmt.money(line.discount_cents)}"
+
+
+def _table_head(pdf: FPDF, lab: dict[str, str], columns: list[tuple[str, float]]) -> None:
+    pdf.set_font("DejaVu", "", 8)
+    pdf.set_fill_color(235, 235, 235)
+    pdf.set_x(15)
+    for key, w in columns:
+        pdf.cell(w, 6, lab[key], border="B", fill=True, align="L" if key == "description" else "R")
+    pdf.ln()
+
+
+def _lines_table(pdf: FPDF, doc: InvoiceData, lab: dict[str, str], fmt: _Fmt) -> None:
+    """The lines, wrapped, page after page: a row never splits and every page repeats the
+    table header."""
+    with_discount = any(line.discount_cents for line in doc.lines)
+    columns = ([("description", 62.0), ("qty", 14.0), ("unit", 12.0), ("unit_price", 24.0),
+                ("line_discount", 20.0), ("vat_rate", 16.0), ("line_total", 32.0)]
+               if with_discount else
+               [("description", 76.0), ("qty", 16.0), ("unit", 12.0), ("unit_price", 26.0),
+                ("vat_rate", 18.0), ("line_total", 32.0)])
+    _table_head(pdf, lab, columns)
+    pdf.set_font("DejaVu", "", 8)
+    desc_w = columns[0][1]
+    height = 4.0
+    for line in doc.lines:
+        text = line.description
+        if line.discount_cents and line.discount_reason:
+            text += "\n" + lab["line_discount_reason"].format(reason=line.discount_reason)
+        if _fits(pdf, desc_w - 1, text):
+            count = 1
+        else:
+            wrapped = pdf.multi_cell(desc_w - 1, height, text, align="L", dry_run=True,
+                                     output="LINES")
+            assert isinstance(wrapped, list)
+            count = max(1, len(wrapped))
+        row_h = count * height + 1.5
+        if pdf.get_y() + row_h > pdf.page_break_trigger:
+            pdf.add_page()
+            _table_head(pdf, lab, columns)
+            pdf.set_font("DejaVu", "", 8)
+        top = pdf.get_y()
+        pdf.set_xy(15, top + 0.75)
+        _wrap(pdf, desc_w - 1, height, text, XPos.LMARGIN)
+        values = {"qty": fmt.qty(line.quantity), "unit": line.unit[:6],
+                  "unit_price": fmt.money(line.unit_price_cents),
+                  "line_discount": _line_discount_text(fmt, line),
+                  "vat_rate": _line_vat(fmt, line), "line_total": fmt.money(line.net_cents)}
+        x = 15 + desc_w
+        for key, w in columns[1:]:
+            pdf.set_xy(x, top + 0.75)
+            pdf.cell(w, height, values[key], align="R")
+            x += w
+        pdf.line(15, top + row_h, 195, top + row_h)
+        pdf.set_xy(15, top + row_h)
+
+
+def _ensure_room(pdf: FPDF, height: float) -> None:
+    if pdf.get_y() + height > pdf.page_break_trigger:
+        pdf.add_page()
+
+
+def _mentions(doc: InvoiceData, lab: dict[str, str], fmt: _Fmt) -> list[str]:
+    """The legal mentions under the totals, in the document's language."""
+    s, buyer = doc.seller, doc.buyer
+    texts = []
+    for row in doc.totals.breakdown:
+        reason = REASONS.get(row.reason or "") if row.category != "S" else None
+        if reason is not None:
+            words = reason.fr if doc.language == "fr" else reason.en
+            texts.append(f"{row.category} : {words}" if doc.language == "fr"
+                         else f"{row.category}: {words}")
+    if s.vat_on_debits and any(row.category == "S" for row in doc.totals.breakdown):
+        texts.append(lab["debits"])
+    if doc.totals.allowance_cents:
+        amount = (fmt.rate(doc.totals.discount_bp) if doc.totals.discount_bp
+                  else fmt.money(doc.totals.allowance_cents))
+        texts.append(lab["doc_discount"].format(amount=amount,
+                                                reason=doc.totals.discount_reason or ""))
+    if not doc.credit_note:  # a credit note is not a debt: no penalty, indemnity or discount
+        texts.append(lab["penalty"].format(rate=format_decimal(s.late_penalty_rate, locale=fmt.locale)))
+        if buyer.business:
+            texts.append(lab["indemnity"].format(amount=s.recovery_indemnity_eur))
+        texts.append(lab["discount"])
+    return texts
+
+
 def _render(doc: InvoiceData, xml: bytes) -> bytes:
     lab = LABELS.get(doc.language, LABELS["fr"])
     fmt = _Fmt(doc.language, doc.currency)
     s, buyer = doc.seller, doc.buyer
     pdf = _pdf()
     title = lab["credit_note"] if doc.credit_note else lab["invoice"]
+    pdf.footer_text = f"{title} {lab['number']} {doc.number}"
     _attach_facturx(pdf, doc, xml, title)
     pdf.add_page()
-    # Seller (left) and title (right).
-    pdf.set_font("DejaVu", "", 13)
-    pdf.cell(110, 7, s.name, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_font("DejaVu", "", 8.5)
-    seller_lines = [*s.address.splitlines()]
-    ids = [f"{lab['siren']} {s.siren}"]
+    # Seller (left column) and title with dates (right column): never overlapping.
+    seller_rows = [(13.0, 6.5, s.name)] + [(8.5, 4.2, t) for t in s.address.splitlines()]
+    ids = [f"{lab['siren']} {group_siren(s.siren)}"]
     if s.siret:
-        ids.append(f"{lab['siret']} {s.siret}")
-    seller_lines.append(" · ".join(ids))
+        ids.append(f"{lab['siret']} {group_siren(s.siret)}")
+    seller_rows.append((8.5, 4.2, " · ".join(ids)))
     extra = []
     if s.rcs_city:
-        extra.append(f"{lab['rcs']} {s.rcs_city} {s.siren}")
+        extra.append(f"{lab['rcs']} {s.rcs_city} {group_siren(s.siren)}")
     if s.capital:
         extra.append(f"{lab['capital']} {s.capital}")
     if extra:
-        seller_lines.append(" · ".join(extra))
+        seller_rows.append((8.5, 4.2, " · ".join(extra)))
     if s.vat:
-        seller_lines.append(f"{lab['vat']} {s.vat}")
-    seller_lines.append(s.email)
-    for text in seller_lines:
-        pdf.cell(110, 4.2, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.set_xy(130, 15)
+        seller_rows.append((8.5, 4.2, f"{lab['vat']} {s.vat}"))
+    seller_rows.append((8.5, 4.2, s.email))
+    left = _column(pdf, 15, 15, 90, seller_rows)
+    pdf.set_xy(110, 15)
     pdf.set_font("DejaVu", "", 16)
-    pdf.cell(65, 8, title, align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.cell(85, 8, title, align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_font("DejaVu", "", 10)
-    pdf.cell(65, 6, f"{lab['number']} {doc.number}", align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
+    pdf.cell(85, 6, f"{lab['number']} {doc.number}", align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
     pdf.set_font("DejaVu", "", 8.5)
     dates = [("issue_date", doc.issue_date), ("sale_date", doc.sale_date)]
     if not doc.credit_note:  # a credit note is not paid: no due date
         dates.append(("due_date", doc.due_date))
     for key, day in dates:
-        pdf.cell(65, 4.5, f"{lab[key]} : {fmt.date(day)}", align="R",
+        pdf.cell(85, 4.5, f"{lab[key]} : {fmt.date(day)}", align="R",
                  new_x=XPos.LEFT, new_y=YPos.NEXT)
-    # Buyer.
-    pdf.set_xy(110, 52)
-    pdf.set_font("DejaVu", "", 9)
-    pdf.cell(85, 5, lab["bill_to"], new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_font("DejaVu", "", 10)
-    pdf.cell(85, 5, buyer.name, new_x=XPos.LEFT, new_y=YPos.NEXT)
-    pdf.set_font("DejaVu", "", 8.5)
-    buyer_lines = [*buyer.address.splitlines()]
+    top = max(left, pdf.get_y()) + 6
+    # References (left) and buyer with delivery address (right).
+    refs: list[tuple[float, float, str]] = []
+    if doc.buyer_reference:
+        refs.append((8.5, 4.2, f"{lab['buyer_reference']} : {doc.buyer_reference}"))
+    if doc.purchase_order:
+        refs.append((8.5, 4.2, f"{lab['purchase_order']} : {doc.purchase_order}"))
+    if doc.period_start and doc.period_end:
+        refs.append((8.5, 4.2, lab["period"].format(start=fmt.date(doc.period_start),
+                                                    end=fmt.date(doc.period_end))))
+    refs.append((8.5, 4.2, lab[f"nature_{doc.nature}"]))
+    left = _column(pdf, 15, top, 90, refs)
+    buyer_rows = [(9.0, 5.0, lab["bill_to"]), (10.0, 5.0, buyer.name)]
+    buyer_rows += [(8.5, 4.2, t) for t in buyer.address.splitlines()]
     if buyer.siren:
-        buyer_lines.append(f"{lab['siren'] if len(buyer.siren) == 9 else lab['siret']} {buyer.siren}")
+        key = "siren" if len(buyer.siren) == 9 else "siret"
+        buyer_rows.append((8.5, 4.2, f"{lab[key]} {group_siren(buyer.siren)}"))
     if buyer.vat:
-        buyer_lines.append(f"{lab['vat']} {buyer.vat}")
-    for text in buyer_lines:
-        pdf.cell(85, 4.2, text, new_x=XPos.LEFT, new_y=YPos.NEXT)
-    # Lines.
-    pdf.set_xy(15, max(pdf.get_y(), 62) + 8)
-    widths = (74, 16, 14, 26, 16, 34)
-    heads = ("description", "qty", "unit", "unit_price", "vat_rate", "line_total")
-    pdf.set_font("DejaVu", "", 8)
-    pdf.set_fill_color(235, 235, 235)
-    for w, h in zip(widths, heads, strict=True):
-        pdf.cell(w, 6, lab[h], border="B", fill=True, align="L" if h == "description" else "R")
-    pdf.ln()
-    pdf.set_font("DejaVu", "", 8)
-    for line in doc.lines:
-        cells = (line.description[:60], fmt.qty(line.quantity), line.unit[:8],
-                 fmt.money(line.unit_price_cents), fmt.rate(line.vat_rate_bp),
-                 fmt.money(line.net_cents))
-        for i, (w, text) in enumerate(zip(widths, cells, strict=True)):
-            pdf.cell(w, 5.5, text, border="B", align="L" if i == 0 else "R")
-        pdf.ln()
-    # VAT breakdown (left) and totals (right).
+        buyer_rows.append((8.5, 4.2, f"{lab['vat']} {buyer.vat}"))
+    delivery = buyer.delivery_address.strip()
+    if delivery and delivery != buyer.address.strip():
+        buyer_rows.append((9.0, 6.0, lab["deliver_to"]))
+        buyer_rows += [(8.5, 4.2, t) for t in delivery.splitlines()]
+    right = _column(pdf, 110, top, 85, buyer_rows)
+    pdf.set_xy(15, max(left, right) + 6)
+    _lines_table(pdf, doc, lab, fmt)
+    # VAT breakdown (left) and totals (right), kept together on one page.
+    totals = [("total_net", doc.totals.net_cents, False), ("total_vat", doc.totals.vat_cents, False),
+              ("total_gross", doc.totals.gross_cents, True)]
+    if doc.totals.allowance_cents:
+        totals[:0] = [("lines_total", doc.totals.line_total_cents, False),
+                      ("doc_discount_row", -doc.totals.allowance_cents, False)]
+    _ensure_room(pdf, 4 + max(10 + 5 * len(doc.totals.breakdown), 6 * len(totals)) + 6)
     pdf.ln(4)
     top = pdf.get_y()
     pdf.set_font("DejaVu", "", 8)
     pdf.cell(80, 5, lab["breakdown"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    for w, h in ((20, "vat_rate"), (30, "base"), (30, "vat_amount")):
+    for w, h in ((14, "category"), (16, "vat_rate"), (25, "base"), (25, "vat_amount")):
         pdf.cell(w, 5, lab[h], border="B", align="R")
     pdf.ln()
-    pdf.set_font("DejaVu", "", 8)
     for row in doc.totals.breakdown:
-        pdf.cell(20, 5, fmt.rate(row.rate_bp), align="R")
-        pdf.cell(30, 5, fmt.money(row.base_cents), align="R")
-        pdf.cell(30, 5, fmt.money(row.vat_cents), align="R")
+        pdf.cell(14, 5, row.category, align="R")
+        pdf.cell(16, 5, fmt.rate(row.rate_bp), align="R")
+        pdf.cell(25, 5, fmt.money(row.base_cents), align="R")
+        pdf.cell(25, 5, fmt.money(row.vat_cents), align="R")
         pdf.ln()
     bottom = pdf.get_y()
     pdf.set_xy(125, top)
-    for key, cents, bold in (("total_net", doc.totals.net_cents, False),
-                             ("total_vat", doc.totals.vat_cents, False),
-                             ("total_gross", doc.totals.gross_cents, True)):
+    for key, cents, bold in totals:
         pdf.set_font("DejaVu", "", 9.5 if bold else 8.5)
         pdf.cell(40, 6, lab[key], border="T" if bold else 0)
         pdf.cell(30, 6, fmt.money(cents), border="T" if bold else 0, align="R",
@@ -251,6 +407,7 @@ def _render(doc: InvoiceData, xml: bytes) -> bytes:
             pdf.multi_cell(180, 5, lab["reason"].format(reason=doc.reason),
                            new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     else:
+        _ensure_room(pdf, 42)
         top = pdf.get_y()
         pdf.set_font("DejaVu", "", 9)
         pdf.cell(130, 6, lab["payment"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -274,25 +431,10 @@ def _render(doc: InvoiceData, xml: bytes) -> bytes:
     pdf.ln(4)
     pdf.set_font("DejaVu", "", 7.5)
     for text in _mentions(doc, lab, fmt):
-        pdf.multi_cell(180, 4, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        _wrap(pdf, 180, 4, text, XPos.LMARGIN)
     if s.specimen:
         stamp_specimen(pdf)
     return bytes(pdf.output())
-
-
-def _mentions(doc: InvoiceData, lab: dict[str, str], fmt: _Fmt) -> list[str]:
-    """The legal mentions at the foot. A credit note is not a debt: no late penalty, no
-    recovery indemnity, no early-payment discount."""
-    mentions = []
-    if not doc.credit_note:
-        rate = format_decimal(doc.seller.late_penalty_rate, locale=fmt.locale)
-        mentions.append(lab["penalty"].format(rate=rate))
-        if doc.buyer.business:
-            mentions.append(lab["indemnity"].format(amount=doc.seller.recovery_indemnity_eur))
-        mentions.append(lab["discount"])
-    if any(row.rate_bp == 0 for row in doc.totals.breakdown):
-        mentions.append(lab["exempt"])
-    return mentions
 
 
 SPECIMEN_MARK = "SPÉCIMEN — ne pas payer / SPECIMEN — do not pay"
@@ -385,7 +527,8 @@ def render_invoice_pdf(doc: InvoiceData, *, check_xsd: bool = True) -> bytes:
 
 async def invoice_data(invoice_id: int, seller: Seller) -> InvoiceData:
     """The document data of an issued invoice or credit note, read from the database."""
-    from storage.models import Contact, ContactKind, Invoice, InvoiceLine, Product
+    from storage.invoicing import invoice_totals, treated_lines
+    from storage.models import Contact, Invoice, Product
 
     invoice = await Invoice.get(id=invoice_id)
     credit_note = invoice.kind.value == "credit_note"
@@ -393,30 +536,36 @@ async def invoice_data(invoice_id: int, seller: Seller) -> InvoiceData:
             invoice.due_date is None and not credit_note):
         raise ValueError(f"invoice {invoice_id} is a draft: only issued invoices are rendered")
     contact = await Contact.get(id=invoice.contact_id)
-    rows = await InvoiceLine.filter(invoice_id=invoice.id).order_by("position", "id")
+    rows, treatments, tax = await treated_lines(invoice, seller.country)
     product_ids = [r.product_id for r in rows if r.product_id]
     skus = {p.id: p.sku for p in await Product.filter(id__in=product_ids)}
     lines = tuple(
         DocLine(position=i, description=r.description, quantity=Decimal(r.quantity),
-                unit=r.unit, unit_price_cents=r.unit_price_cents, vat_rate_bp=r.vat_rate_bp,
-                net_cents=r.net_cents, sku=skus.get(r.product_id or 0, ""))
-        for i, r in enumerate(rows, start=1)
+                unit=r.unit, unit_price_cents=r.unit_price_cents, vat_rate_bp=t.rate_bp,
+                net_cents=r.net_cents, sku=skus.get(r.product_id or 0, ""),
+                category=t.category.value, reason=t.reason, nature=r.nature.value,
+                discount_bp=r.discount_bp, discount_cents=r.discount_cents,
+                discount_reason=r.discount_reason)
+        for i, (r, t) in enumerate(zip(rows, treatments, strict=True), start=1)
     )
     original = await Invoice.get_or_none(id=invoice.credit_of_id) if invoice.credit_of_id else None
     buyer = Buyer(
         name=contact.name, address=contact.billing_address or "", siren=contact.siren or "",
         vat=contact.vat_number or "", email=contact.billing_email or "",
-        business=contact.kind == ContactKind.COMPANY or bool(contact.siren),
+        business=tax.business, country=tax.country,
+        delivery_address=contact.delivery_address or "",
     )
     return InvoiceData(
         number=invoice.number, issue_date=invoice.issue_date,
         due_date=invoice.due_date or invoice.issue_date,  # unused on a credit note
         sale_date=invoice.sale_date or invoice.issue_date, seller=seller, buyer=buyer,
-        lines=lines, totals=compute_totals((ln.net_cents, ln.vat_rate_bp) for ln in lines),
+        lines=lines, totals=invoice_totals(invoice, rows, treatments),
         rf_reference=invoice.rf_reference or "", currency=invoice.currency,
         language=invoice.language, credit_note=credit_note,
         original_number=original.number if original else None,
         original_issue_date=original.issue_date if original else None, reason=invoice.reason,
+        buyer_reference=invoice.buyer_reference, purchase_order=invoice.purchase_order,
+        period_start=invoice.period_start, period_end=invoice.period_end,
     )
 
 

@@ -13,6 +13,8 @@ from storage.models.billing import (
     InvoiceStatus,
     NumberCounter,
     Product,
+    SupplyNature,
+    VatCategory,
 )
 from storage.models.core import (
     AuditLog,
@@ -112,7 +114,9 @@ __all__ = [
     "StageChange",
     "StockLevel",
     "StockMove",
+    "SupplyNature",
     "Task",
     "User",
+    "VatCategory",
     "Warehouse",
 ]

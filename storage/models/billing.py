@@ -30,6 +30,24 @@ class InvoiceKind(StrEnum):
     CREDIT_NOTE = "credit_note"
 
 
+class SupplyNature(StrEnum):
+    """What a line supplies: the VAT rules differ for goods and for services."""
+
+    GOODS = "goods"
+    SERVICES = "services"
+
+
+class VatCategory(StrEnum):
+    """EN 16931 VAT category codes (UNTDID 5305) an invoice line may carry."""
+
+    STANDARD = "S"
+    INTRA_COMMUNITY = "K"
+    REVERSE_CHARGE = "AE"
+    EXPORT = "G"
+    EXEMPT = "E"
+    OUTSIDE_SCOPE = "O"
+
+
 class Product(Model):
     id = fields.IntField(primary_key=True)
     sku = fields.CharField(max_length=64, unique=True)
@@ -38,6 +56,10 @@ class Product(Model):
     unit_price_cents = fields.BigIntField()
     currency = fields.CharField(max_length=3, default="EUR")
     vat_rate_bp = fields.IntField(default=2000)
+    nature = fields.CharEnumField(SupplyNature, max_length=8, default=SupplyNature.GOODS,
+                                  db_default=SupplyNature.GOODS)
+    # A VATEX code when the product is exempt (E) or outside the scope of VAT (VATEX-EU-O).
+    vat_exemption = fields.CharField(max_length=32, null=True)
     supplier: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", null=True, related_name="supplied_products", on_delete=fields.SET_NULL
     )
@@ -61,6 +83,8 @@ class DealLine(Model):
     quantity = fields.DecimalField(max_digits=14, decimal_places=3)
     unit_price_cents = fields.BigIntField()
     vat_rate_bp = fields.IntField()
+    nature = fields.CharEnumField(SupplyNature, max_length=8, default=SupplyNature.GOODS,
+                                  db_default=SupplyNature.GOODS)
 
     deal_id: int
     product_id: int
@@ -116,6 +140,16 @@ class Invoice(Model):
     paid_cents = fields.BigIntField(default=0)
     rf_reference = fields.CharField(max_length=25, null=True, db_index=True)
     reason = fields.TextField(null=True)
+    # References the buyer asks for (BT-10, BT-13) and the invoicing period (BG-14).
+    buyer_reference = fields.CharField(max_length=100, null=True)
+    purchase_order = fields.CharField(max_length=100, null=True)
+    period_start = fields.DateField(null=True)
+    period_end = fields.DateField(null=True)
+    # Document-level discount (BG-20): a percentage (bp) or an amount, with its reason.
+    discount_bp = fields.IntField(default=0, db_default=0)
+    discount_cents = fields.BigIntField(default=0, db_default=0)
+    discount_reason = fields.CharField(max_length=100, null=True)
+    total_allowance_cents = fields.BigIntField(default=0, db_default=0)
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -145,6 +179,15 @@ class InvoiceLine(Model):
     unit_price_cents = fields.BigIntField()
     vat_rate_bp = fields.IntField()
     net_cents = fields.BigIntField()
+    nature = fields.CharEnumField(SupplyNature, max_length=8, default=SupplyNature.GOODS,
+                                  db_default=SupplyNature.GOODS)
+    vat_exemption = fields.CharField(max_length=32, null=True)
+    # Fixed at issue from the buyer and the nature (drafts follow the live billing data).
+    vat_category = fields.CharEnumField(VatCategory, max_length=2, null=True)
+    # Line discount (BG-27): a percentage (bp) or an amount; net = qty × price − discount.
+    discount_bp = fields.IntField(default=0, db_default=0)
+    discount_cents = fields.BigIntField(default=0, db_default=0)
+    discount_reason = fields.CharField(max_length=100, null=True)
 
     invoice_id: int
     product_id: int | None

@@ -80,6 +80,8 @@ class Contact(Model):
     vat_number = fields.CharField(max_length=20, null=True)
     billing_email = fields.CharField(max_length=254, null=True)
     invoice_language = fields.CharField(max_length=2, default="fr")
+    country = fields.CharField(max_length=2, null=True)  # ISO 3166 alpha-2 of the billed party
+    delivery_address = fields.TextField(null=True)  # printed when it differs from billing
     created_at = fields.DatetimeField(auto_now_add=True)
     updated_at = fields.DatetimeField(auto_now=True)
     company_id: int | None

@@ -112,9 +112,9 @@ async def test_pdf_is_pdfa3b_with_legal_mentions_in_french(db: str) -> None:
     assert all("/FontFile2" in str(f.get_object()["/DescendantFonts"][0].get_object()
                                     ["/FontDescriptor"].get_object()) for f in fonts.values())
     text = reader.pages[0].extract_text()
-    for mention in ("FACTURE", "F2026-00001", "SIREN 732829320", "SIRET 73282932000074",
+    for mention in ("FACTURE", "F2026-00001", "SIREN 732 829 320", "SIRET 732 829 320 00074",
                     "FR44732829320", "RCS Paris", "Capital 10 000 €", "ACME SA", "69001 Lyon",
-                    "SIREN 552100554", "FR40303265045", "Date d'émission", "Date de la vente",
+                    "SIREN 552 100 554", "FR40303265045", "Date d'émission", "Date de la vente",
                     "Date d'échéance", "4 janvier 2027" if inv.payment_terms_days == 45 else
                     "20 décembre 2026", "Récapitulatif TVA", "Total HT", "Total TTC",
                     "630,35", "pénalités au taux annuel de 12", "40 €", "Pas d'escompte",
