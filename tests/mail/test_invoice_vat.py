@@ -28,7 +28,7 @@ from storage.invoice_details import (
 from storage.invoicing import add_invoice_line, credit_invoice, draft_for_contact, issue_invoice
 from storage.models import Invoice, NumberCounter, SupplyNature
 from storage.products import create_product
-from tests.billing_data import SELLER, Billing, make_billing
+from tests.billing_data import RENDER, SELLER, Billing, make_billing
 from tests.mail.test_invoice_document import NS, cents, failed_asserts, one, schematron
 from tests.mail.test_invoice_layout import overlaps
 
@@ -100,7 +100,7 @@ async def test_every_vat_category_prints_the_law_and_passes_the_schematron(
     b = await make_billing()
     await catalogue(b)
     draft = await invoice_for(b, lines, **billing)
-    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY)).invoice
+    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
     root, xml, text = await render(inv.id)
     rate = None if category == "O" else "0.00"  # BR-O-05: no rate outside the scope
     assert breakdown(root) == {category: (rate, code, wording)}
@@ -114,7 +114,7 @@ async def test_every_vat_category_prints_the_law_and_passes_the_schematron(
     if category == "K":  # BR-IC-12: the deliver-to country
         assert one(root, "//ram:ShipToTradeParty//ram:CountryID") == "DE"
     # A credit note of it carries the same category and passes too.
-    credit = await credit_invoice(b.alice, inv.number or "", "Erreur de prix", SELLER, TODAY)
+    credit = await credit_invoice(b.alice, inv.number or "", "Erreur de prix", SELLER, TODAY, render=RENDER)
     root, xml, _ = await render(credit.id)
     assert breakdown(root) == {category: (rate, code, wording)}
     assert failed_asserts(schematron, xml) == []
@@ -133,7 +133,7 @@ async def test_standard_rates_for_french_and_eu_consumers(db: str, schematron: A
     draft = await draft_for_contact(b.alice, person.id, SELLER)
     await add_invoice_line(b.alice, draft.id, "WIDGET", Decimal(2), SELLER)
     await add_invoice_line(b.alice, draft.id, "AUDIT", Decimal(1), SELLER)
-    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY)).invoice
+    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
     root, xml, text = await render(inv.id)
     assert breakdown(root) == {"S": ("20.00", None, None)}
     assert "Nature de l'opération : livraison de biens et prestation de services" in text
@@ -145,7 +145,7 @@ async def test_intra_community_supply_without_vat_number_is_refused(db: str) -> 
     b = await make_billing()
     draft = await invoice_for(b, [("WIDGET", "1")], country="DE", vat_number=None)
     with pytest.raises(InvalidInput) as caught:
-        await issue_invoice(b.alice, draft.id, SELLER, TODAY)
+        await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)
     assert caught.value.code == "invoice_needs_vat_goods"
     assert (await Invoice.get(id=draft.id)).number is None
     assert not await NumberCounter.filter(series="F", last_value__gt=0).exists()
@@ -165,7 +165,7 @@ async def test_discounts_references_period_and_mentions(db: str, schematron: Any
                          buyer_reference="SERVICE ACHATS 12")
     await set_period(b.alice, draft.id, date(2026, 11, 1), date(2026, 11, 30))
     await set_billing(b.alice, b.client.id, delivery_address="Entrepôt 4\n69800 Saint-Priest")
-    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY)).invoice
+    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
     # Lines: 3 × 12.34 = 37.02 − 10 % (3.70) = 33.32 · 2.5 × 19.99 = 49.98 (5.5 %) ·
     # 1.5 × 800 = 1,200.00 − 25.00 = 1,175.00. At 20 %: 1,208.32; at 5.5 %: 49.98.
     # 5 % of 1,258.30 = 62.92 (half-up), shared 60.42 / 2.50 pro rata (60.4152 / 2.499).
@@ -198,7 +198,7 @@ async def test_discounts_references_period_and_mentions(db: str, schematron: Any
                     "Total lignes HT", "Nature de l'opération : livraison de biens et prestation",
                     "SIREN 552 100 554"):
         assert mention in text, mention
-    credit = await credit_invoice(b.alice, inv.number or "", "Annulation", SELLER, TODAY)
+    credit = await credit_invoice(b.alice, inv.number or "", "Annulation", SELLER, TODAY, render=RENDER)
     assert (credit.total_gross_cents, credit.purchase_order) == (inv.total_gross_cents, "PO-4471")
     root, xml, _ = await render(credit.id)
     assert failed_asserts(schematron, xml) == []
@@ -209,7 +209,7 @@ async def test_vat_on_debits_is_printed_when_the_company_opted(db: str) -> None:
 
     b = await make_billing()
     draft = await invoice_for(b, [("SETUP", "1")])
-    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY)).invoice
+    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
     plain = PdfReader(io.BytesIO(await invoice_document(inv.id, SELLER))).pages[0].extract_text()
     assert "débits" not in plain
     opted = replace(SELLER, vat_on_debits=True)

@@ -49,7 +49,7 @@ from storage.models import (
 )
 from storage.products import create_product, parse_nature
 from storage.vat import BuyerTax, check_country, check_exemption, check_vat_number, vat_treatment
-from tests.billing_data import SELLER, make_billing
+from tests.billing_data import RENDER, SELLER, make_billing
 
 TODAY = date(2026, 11, 20)
 GOODS, SERVICES = SupplyNature.GOODS, SupplyNature.SERVICES
@@ -167,7 +167,7 @@ async def test_categories_are_fixed_at_issue_and_drafts_follow_the_client(any_db
     _, treatments, _ = await treated_lines(draft, SELLER.country)
     assert {t.category for t in treatments} == {K}
     assert [ln.nature for ln in await DealLine.filter(deal_id=b.deal.id)] == [GOODS] * 3
-    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY)).invoice
+    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
     assert inv.total_vat_cents == 0 and inv.total_gross_cents == inv.total_net_cents == 531_33
     stored = await InvoiceLine.filter(invoice_id=inv.id)
     assert {(ln.vat_category, ln.vat_rate_bp, ln.vat_exemption) for ln in stored} == {
@@ -188,7 +188,7 @@ async def test_intra_community_without_buyer_vat_is_refused_and_writes_nothing(a
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
     audits = await AuditLog.all().count()
     with pytest.raises(InvalidInput) as caught:
-        await issue_invoice(b.alice, draft.id, SELLER, TODAY)
+        await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)
     assert (caught.value.code, caught.value.params) == ("invoice_needs_vat_goods",
                                                        {"country": "DE", "contact": f"C{b.client.id}"})
     assert (await Invoice.get(id=draft.id)).status == InvoiceStatus.DRAFT
@@ -200,7 +200,7 @@ async def test_intra_community_without_buyer_vat_is_refused_and_writes_nothing(a
     await set_billing(b.alice, b.client.id, vat_number="DE136695976")
     from dataclasses import replace
     with pytest.raises(InvalidInput) as caught:
-        await issue_invoice(b.alice, draft.id, replace(SELLER, vat=""), TODAY)
+        await issue_invoice(b.alice, draft.id, replace(SELLER, vat=""), TODAY, render=RENDER)
     assert caught.value.code == "invoice_needs_seller_vat"
 
 
@@ -224,7 +224,7 @@ async def test_outside_scope_lines_stand_alone(any_db: str) -> None:
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
     await add_invoice_line(b.alice, draft.id, "FEES", Decimal(1), SELLER)
     with pytest.raises(InvalidInput) as caught:
-        await issue_invoice(b.alice, draft.id, SELLER, TODAY)
+        await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)
     assert caught.value.code == "invoice_outside_scope_mixed"
 
 
@@ -245,13 +245,13 @@ async def test_details_change_drafts_only_and_credit_notes_repeat_them(any_db: s
     # shared 44.80 (20 %: 448.02) and 5.00 (5.5 %: 49.98).
     assert (inv.total_allowance_cents, inv.total_net_cents) == (49_80, 448_20)
     assert inv.total_vat_cents == round(Decimal("403.22") * 20) + 2_47  # 80.64 + 2.47
-    issued = (await issue_invoice(b.alice, draft.id, SELLER, TODAY)).invoice
+    issued = (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
     for change in (set_references(b.alice, issued.id, purchase_order="X"),
                    set_period(b.alice, issued.id, None, None),
                    set_invoice_discount(b.alice, issued.id, Discount(), None, "FR")):
         with pytest.raises(Conflict):
             await change
-    credit = await credit_invoice(b.alice, issued.number or "", "Erreur", SELLER, TODAY)
+    credit = await credit_invoice(b.alice, issued.number or "", "Erreur", SELLER, TODAY, render=RENDER)
     assert (credit.total_gross_cents, credit.total_allowance_cents) == (
         issued.total_gross_cents, 49_80)
     assert (credit.purchase_order, credit.buyer_reference, credit.period_end) == (
@@ -268,7 +268,7 @@ async def test_billing_email_offer_and_confirmation(any_db: str) -> None:
                                              company="ACME SA"), region="FR")
     assert await billing_email_offer(b.alice, b.client.id) == "ann@acme.example"
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
-    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY)).invoice
+    inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
     assert not await OutboxEmail.exists()
     # Both or neither: without a billing address the email is not adopted either.
     await set_billing(b.alice, b.client.id, billing_address=None)
