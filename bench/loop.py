@@ -7,14 +7,14 @@ on its first run (doing the work) and on a steady-state run (nothing new: the ho
 and printed as a ratio to the same detection queries written as raw SQL in the same run.
 Targets: overdue scan <= 2 s, purchasing check <= 2 s.
 
-    .venv/bin/python -m bench.loop [INVOICES] [OVERDUE] [PRODUCTS]
+    .venv/bin/python -m bench.loop [--invoices 1000000] [--overdue 50000] [--products 20000] [--quick]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import shutil
-import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tortoise import Tortoise
 
+from bench import machine
 from storage.collections import DEFAULT_LEVELS, Company, scan_overdue
 from storage.db import tortoise_config
 from storage.pipeline import seed_stages
@@ -156,6 +157,7 @@ async def main(n_invoices: int, n_overdue: int, n_products: int) -> None:
     await seed_warehouse()
     started = time.perf_counter()
     await fill(n_invoices, n_overdue, n_products)
+    print(machine())
     print(f"data: {n_invoices:,} invoices ({n_overdue:,} overdue), {n_products:,} products "
           f"— inserted in {time.perf_counter() - started:.1f} s")
 
@@ -179,5 +181,12 @@ async def main(n_invoices: int, n_overdue: int, n_products: int) -> None:
 
 
 if __name__ == "__main__":
-    args = [int(a) for a in sys.argv[1:]]
-    asyncio.run(main(*(args + [1_000_000, 50_000, 20_000][len(args):])))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invoices", type=int, default=1_000_000)
+    parser.add_argument("--overdue", type=int, default=50_000)
+    parser.add_argument("--products", type=int, default=20_000)
+    parser.add_argument("--quick", action="store_true", help="20,000 invoices, 2,000 products")
+    args = parser.parse_args()
+    if args.quick:
+        args.invoices, args.overdue, args.products = 20_000, 1_000, 2_000
+    asyncio.run(main(args.invoices, args.overdue, args.products))
