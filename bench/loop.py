@@ -4,7 +4,9 @@
 level; a few hundred newly overdue or crossing a level today) and 20,000 products (stock in
 the default warehouse, reorder points, 2,000 reserved by won deals). Each use-case is timed
 on its first run (doing the work) and on a steady-state run (nothing new: the hourly cost),
-and printed as a ratio to the same detection queries written as raw SQL in the same run.
+and printed as a ratio to the same detection queries written as raw SQL in the same run
+(for the purchasing check: the four plain reads of what it needs — stock, reservations, open
+order lines, products —, and its own two queries run raw; target <= 2x raw SQL).
 Targets: overdue scan <= 2 s, purchasing check <= 2 s.
 
     .venv/bin/python -m bench.loop [--invoices 1000000] [--overdue 50000] [--products 20000] [--quick]
@@ -26,7 +28,7 @@ from bench import machine
 from storage.collections import DEFAULT_LEVELS, Company, scan_overdue
 from storage.db import tortoise_config
 from storage.pipeline import seed_stages
-from storage.purchasing import purchasing_check
+from storage.purchasing import _DRAFTS_SQL, _NEEDS_SQL, purchasing_check  # the check's own SQL
 from storage.purchasing_seed import seed_warehouse
 
 TODAY = date(2026, 11, 27)
@@ -174,8 +176,10 @@ async def main(n_invoices: int, n_overdue: int, n_products: int) -> None:
     print(f"purchasing check, first run:    {first:6.3f} s  ({str(result)[:70]})")
     steady, result = await timed(purchasing_check(NOW))
     raw_p = await raw(RAW_PURCHASING, [[], [], [], []])
+    own = await raw([_NEEDS_SQL, _DRAFTS_SQL], [[], []])
     print(f"purchasing check, steady state: {steady:6.3f} s; raw SQL {raw_p:.3f} s "
-          f"→ ratio {steady / raw_p:.2f}  [target <= 2 s: {'OK' if max(first, steady) <= 2 else 'MISSED'}]")
+          f"→ ratio {steady / raw_p:.2f} [target <= 2]; its own two queries run raw {own:.3f} s "
+          f"→ ratio {steady / own:.2f}  [target <= 2 s: {'OK' if max(first, steady) <= 2 else 'MISSED'}]")
     await Tortoise.close_connections()
     shutil.rmtree(folder, ignore_errors=True)
 
