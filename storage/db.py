@@ -45,7 +45,9 @@ def _check_sqlite_file(path: Path) -> None:
         with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro",
                                                 uri=True)) as probe:
             probe.execute("PRAGMA schema_version").fetchone()
-    except sqlite3.DatabaseError as exc:
+    except sqlite3.OperationalError:
+        return  # busy, locked, unreadable: Tortoise's own connection reports it
+    except sqlite3.DatabaseError as exc:  # "file is not a database"
         raise sqlite3.DatabaseError(f"{path} is not a SQLite database ({exc})") from exc
 
 
