@@ -5,7 +5,7 @@ the in-process `RecordingRequest`, exactly as the dialog tests do, and prints p5
 latency per command kind and the overall throughput; then the same figures for a bare
 echo handler in the same process, as the floor of what PTB itself costs.
 
-    .venv/bin/python -m bench.chat [--contacts 50000] [--deals 100000] [--commands 2000]
+    .venv/bin/python -m bench.chat [--contacts 50000] [--deals 100000] [--commands 2000] [--quick]
 
 Targets on one core: p99 <= 25 ms for every kind, /pipeline <= 50 ms, >= 300 commands/s.
 Not part of the test suite.
@@ -28,6 +28,7 @@ from telegram import Update
 from telegram.ext import Application, MessageHandler, filters
 from tortoise import Tortoise
 
+from bench import machine
 from bot.__main__ import bootstrap
 from bot.app import build_application
 from bot.settings import Settings
@@ -170,6 +171,7 @@ def report(title: str, latencies: dict[str, list[float]], wall: float, cpu: floa
 
 async def main(args: argparse.Namespace) -> None:
     rng = random.Random(args.seed)
+    print(machine())
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite://{Path(tmp) / 'bench.db'}"
         settings = Settings(_env_file=None, database_url=url, var_dir=Path(tmp),  # type: ignore[call-arg]
@@ -220,4 +222,8 @@ if __name__ == "__main__":
     parser.add_argument("--db", type=Path, help="keep the database here (reused if present)")
     parser.add_argument("--commands", type=int, default=2_000)
     parser.add_argument("--seed", type=int, default=7)
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--quick", action="store_true", help="1,000 contacts, 2,000 deals, 200 commands")
+    arguments = parser.parse_args()
+    if arguments.quick:
+        arguments.contacts, arguments.deals, arguments.commands = 1_000, 2_000, 200
+    asyncio.run(main(arguments))

@@ -2,9 +2,11 @@
 aiosmtpd over ONE connection (STARTTLS + AUTH, as in production), with the real claim /
 mark bookkeeping in a SQLite file database.
 
-    .venv/bin/python -m bench.emails [--emails 1000] [--attachment-kb 40] [--plain]
+    .venv/bin/python -m bench.emails [--emails 1000] [--attachment-kb 40] [--plain] [--quick]
 
-Target: >= 100 emails/s. Not part of the test suite.
+Target: >= 100 emails/s. Not part of the test suite. Reference printed in the same run: bare
+aiosmtplib sending the same number of equally sized messages, built once, over one connection
+to a fresh server of the same kind (no outbox, no database), the floor of the transport.
 """
 
 from __future__ import annotations
@@ -16,9 +18,14 @@ import os
 import ssl
 import tempfile
 import time
+from email.message import EmailMessage
+from email.policy import SMTP
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+import aiosmtplib
+
+from bench import machine
 from mail.sender import SmtpConfig, flush_outbox
 from storage.db import close_db, init_db
 from storage.models import OutboxEmail, OutboxStatus, Role
@@ -40,7 +47,42 @@ def serve(conn: Connection, plain: bool) -> None:
     server.stop()
 
 
+def start_server(plain: bool) -> tuple[Connection, mp.process.BaseProcess, int, bytes]:
+    parent, child = mp.get_context("spawn").Pipe()
+    proc = mp.get_context("spawn").Process(target=serve, args=(child, plain), daemon=True)
+    proc.start()
+    port, ca_pem = parent.recv()
+    return parent, proc, port, ca_pem
+
+
+async def reference(args: argparse.Namespace, payload: bytes) -> float:
+    """Bare aiosmtplib: equally sized messages, serialised once, over one connection; seconds."""
+    parent, proc, port, ca_pem = start_server(args.plain)
+    msg = EmailMessage()
+    msg["From"], msg["To"], msg["Subject"] = "factures@entonnoir.example", "c@acme.example", "F"
+    msg.set_content("Bonjour,\nveuillez trouver la facture ci-jointe.\n" * 5)
+    msg.add_attachment(payload, maintype="application", subtype="pdf", filename="F.pdf")
+    head, _, body = msg.as_bytes(policy=SMTP).partition(b"\r\n")  # serialised once
+    head += b"\r\n"
+    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=not args.plain,
+                             tls_context=ssl.create_default_context(cadata=ca_pem.decode()))
+    started = time.perf_counter()
+    async with client:
+        if not args.plain:
+            await client.login(USER, PASSWORD)
+        for i in range(args.emails):
+            raw = head + f"Message-ID: <ref-{i}@entonnoir.example>\r\n".encode() + body
+            await client.sendmail("factures@entonnoir.example", ["c@acme.example"], raw)
+    elapsed = time.perf_counter() - started
+    parent.send("stop")
+    received = parent.recv()[0]
+    proc.join(10)
+    assert received == args.emails, received
+    return elapsed
+
+
 async def main(args: argparse.Namespace) -> None:
+    print(machine())
     parent, child = mp.get_context("spawn").Pipe()
     proc = mp.get_context("spawn").Process(target=serve, args=(child, args.plain), daemon=True)
     proc.start()
@@ -87,6 +129,9 @@ async def main(args: argparse.Namespace) -> None:
     print(f"CPU during the flush: sender {cpu:.2f} s ({cpu / args.emails * 1000:.1f} ms/email, "
           f"i.e. {args.emails / cpu:.0f} emails per CPU-second); "
           f"SMTP server (whole run, other process) {server_cpu:.2f} s")
+    bare = await reference(args, payload)
+    print(f"reference, bare aiosmtplib in the same run: {args.emails / bare:.0f} emails/s "
+          f"({bare:.2f} s); ratio {elapsed / bare:.2f}")
 
 
 if __name__ == "__main__":
@@ -94,4 +139,8 @@ if __name__ == "__main__":
     parser.add_argument("--emails", type=int, default=1000)
     parser.add_argument("--attachment-kb", type=int, default=40)
     parser.add_argument("--plain", action="store_true", help="no STARTTLS / AUTH")
-    asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--quick", action="store_true", help="50 emails")
+    arguments = parser.parse_args()
+    if arguments.quick:
+        arguments.emails = 50
+    asyncio.run(main(arguments))

@@ -4,17 +4,19 @@
 level; a few hundred newly overdue or crossing a level today) and 20,000 products (stock in
 the default warehouse, reorder points, 2,000 reserved by won deals). Each use-case is timed
 on its first run (doing the work) and on a steady-state run (nothing new: the hourly cost),
-and printed as a ratio to the same detection queries written as raw SQL in the same run.
+and printed as a ratio to the same detection queries written as raw SQL in the same run
+(for the purchasing check: the four plain reads of what it needs — stock, reservations, open
+order lines, products —, and its own two queries run raw; target <= 2x raw SQL).
 Targets: overdue scan <= 2 s, purchasing check <= 2 s.
 
-    .venv/bin/python -m bench.loop [INVOICES] [OVERDUE] [PRODUCTS]
+    .venv/bin/python -m bench.loop [--invoices 1000000] [--overdue 50000] [--products 20000] [--quick]
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import shutil
-import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -22,10 +24,11 @@ from pathlib import Path
 
 from tortoise import Tortoise
 
+from bench import machine
 from storage.collections import DEFAULT_LEVELS, Company, scan_overdue
 from storage.db import tortoise_config
 from storage.pipeline import seed_stages
-from storage.purchasing import purchasing_check
+from storage.purchasing import _DRAFTS_SQL, _NEEDS_SQL, purchasing_check  # the check's own SQL
 from storage.purchasing_seed import seed_warehouse
 
 TODAY = date(2026, 11, 27)
@@ -156,6 +159,7 @@ async def main(n_invoices: int, n_overdue: int, n_products: int) -> None:
     await seed_warehouse()
     started = time.perf_counter()
     await fill(n_invoices, n_overdue, n_products)
+    print(machine())
     print(f"data: {n_invoices:,} invoices ({n_overdue:,} overdue), {n_products:,} products "
           f"— inserted in {time.perf_counter() - started:.1f} s")
 
@@ -172,12 +176,21 @@ async def main(n_invoices: int, n_overdue: int, n_products: int) -> None:
     print(f"purchasing check, first run:    {first:6.3f} s  ({str(result)[:70]})")
     steady, result = await timed(purchasing_check(NOW))
     raw_p = await raw(RAW_PURCHASING, [[], [], [], []])
+    own = await raw([_NEEDS_SQL, _DRAFTS_SQL], [[], []])
     print(f"purchasing check, steady state: {steady:6.3f} s; raw SQL {raw_p:.3f} s "
-          f"→ ratio {steady / raw_p:.2f}  [target <= 2 s: {'OK' if max(first, steady) <= 2 else 'MISSED'}]")
+          f"→ ratio {steady / raw_p:.2f} [target <= 2]; its own two queries run raw {own:.3f} s "
+          f"→ ratio {steady / own:.2f}  [target <= 2 s: {'OK' if max(first, steady) <= 2 else 'MISSED'}]")
     await Tortoise.close_connections()
     shutil.rmtree(folder, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    args = [int(a) for a in sys.argv[1:]]
-    asyncio.run(main(*(args + [1_000_000, 50_000, 20_000][len(args):])))
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--invoices", type=int, default=1_000_000)
+    parser.add_argument("--overdue", type=int, default=50_000)
+    parser.add_argument("--products", type=int, default=20_000)
+    parser.add_argument("--quick", action="store_true", help="20,000 invoices, 2,000 products")
+    args = parser.parse_args()
+    if args.quick:
+        args.invoices, args.overdue, args.products = 20_000, 1_000, 2_000
+    asyncio.run(main(args.invoices, args.overdue, args.products))

@@ -17,6 +17,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 import bot.cli
+from bot.cli import CliParser, cli_text
 from bot.context import Services
 from bot.settings import Settings, SettingsError, load_settings
 from storage.db import close_db, init_db, migrate_db
@@ -183,7 +184,7 @@ async def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="entonnoir", description="Entonnoir CRM")
+    parser = CliParser(prog="entonnoir", description="Entonnoir CRM")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="serve Telegram (or the console chat)").set_defaults(func=cmd_run)
@@ -233,18 +234,13 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     except UserError as exc:
-        from bot.i18n import t
-
-        print(f"entonnoir: {_plain(t('en', f'error.{exc.code}', **exc.params))}", file=sys.stderr)
+        print(f"entonnoir: {cli_text(f'error.{exc.code}', **exc.params)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
-
-
-def _plain(text: Any) -> str:
-    from bot.console import plain
-
-    return plain(str(text))
+    except Exception as exc:  # every other failure: one sentence, the traceback only with -v
+        log.debug("%s failed", args.command, exc_info=True)
+        return bot.cli.report(exc, settings.database_url)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +36,27 @@ def tortoise_config(db_url: str, *, timezone: str = "UTC") -> dict[str, Any]:
     }
 
 
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse an existing file that is not a SQLite database, before Tortoise opens it: its
+    failed first connection keeps the connection lock, and the next query waits forever."""
+    if not path.is_file():
+        return
+    try:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro",
+                                                uri=True)) as probe:
+            probe.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.OperationalError:
+        return  # busy, locked, unreadable: Tortoise's own connection reports it
+    except sqlite3.DatabaseError as exc:  # "file is not a database"
+        raise sqlite3.DatabaseError(f"{path} is not a SQLite database ({exc})") from exc
+
+
 def _connection(db_url: str) -> str | dict[str, Any]:
     """SQLite URLs get WAL and a busy timeout; their parent folder is created."""
     if db_url.startswith("sqlite://") and ":memory:" not in db_url:
         path = Path(db_url.removeprefix("sqlite://"))
         path.parent.mkdir(parents=True, exist_ok=True)
+        _check_sqlite_file(path)
         return {
             "engine": "tortoise.backends.sqlite",
             "credentials": {

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from tortoise import connections
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
@@ -186,32 +187,106 @@ class CheckResult:
         return text
 
 
-async def purchasing_check(now: datetime) -> CheckResult:
-    """Draft (or update) one order per supplier for what won deals and reorder points need."""
-    result = CheckResult()
-    on_hand, reserved, incoming, drafted = await _sums()
-    candidates = await Product.filter(active=True).values(
-        "id", "sku", "reorder_point", "supplier_id")
+# The check's detection, as one query: each active product that a won deal reserves or that
+# has a reorder point, with what is on hand, reserved, incoming (sent orders) and drafted.
+# Quantities are summed as integer thousandths (the fields keep three decimals), exact on
+# SQLite, whose DecimalField is text and whose SUM would otherwise be a float.
+_NEEDS_SQL = """
+WITH reserved AS (
+  SELECT product_id, SUM(CAST(ROUND(quantity * 1000) AS BIGINT)) AS q
+  FROM reservations WHERE NOT released GROUP BY product_id
+), open_lines AS (
+  SELECT l.product_id,
+         SUM(CASE WHEN o.status = 'draft' THEN 0
+             ELSE CAST(ROUND((l.quantity - l.received_quantity) * 1000) AS BIGINT) END) AS incoming,
+         SUM(CASE WHEN o.status = 'draft'
+             THEN CAST(ROUND((l.quantity - l.received_quantity) * 1000) AS BIGINT) END) AS drafted
+  FROM purchase_order_lines l JOIN purchase_orders o ON o.id = l.order_id
+  WHERE o.status IN ('draft', 'sent', 'partial')
+  GROUP BY l.product_id
+)
+SELECT p.id, p.sku, p.reorder_point, p.supplier_id, r.q AS reserved, ol.incoming, ol.drafted,
+       (SELECT SUM(CAST(ROUND(s.on_hand * 1000) AS BIGINT)) FROM stock_levels s
+        WHERE s.product_id = p.id) AS on_hand
+FROM products p
+LEFT JOIN reserved r ON r.product_id = p.id
+LEFT JOIN open_lines ol ON ol.product_id = p.id
+WHERE p.active AND (r.q IS NOT NULL OR CAST(p.reorder_point AS REAL) > 0)
+ORDER BY p.id
+"""
+# Every open draft with its lines (a draft without lines too).
+_DRAFTS_SQL = """
+SELECT o.id, o.supplier_id, l.product_id, l.quantity
+FROM purchase_orders o LEFT JOIN purchase_order_lines l ON l.order_id = o.id
+WHERE o.status = 'draft'
+ORDER BY o.id
+"""
+assert {POStatus.DRAFT, *INCOMING_PO} == set(OPEN_PO)  # the statuses written in the SQL above
+
+
+def _milli(value: object) -> Decimal:
+    return Decimal(int(value or 0)).scaleb(-3)  # type: ignore[call-overload]
+
+
+async def _needs() -> tuple[dict[int | None, dict[int, Decimal]], dict[int, str]]:
+    """Per supplier, each candidate product's quantity to order (0: drop its draft line)."""
+    rows = await connections.get("default").execute_query_dict(_NEEDS_SQL)
     needs: dict[int | None, dict[int, Decimal]] = defaultdict(dict)
     skus: dict[int, str] = {}
-    for p in candidates:
-        pid = p["id"]
+    for p in rows:
+        pid = int(p["id"])
         rp = Decimal(str(p["reorder_point"]))
-        if pid not in reserved and rp <= 0:
+        if p["reserved"] is None and rp <= 0:
             continue
-        need = shortfall(on_hand.get(pid, ZERO), reserved.get(pid, ZERO), incoming.get(pid, ZERO),
-                         rp)
+        need = shortfall(_milli(p["on_hand"]), _milli(p["reserved"]), _milli(p["incoming"]), rp)
         if need > 0:
             needs[p["supplier_id"]][pid] = need
             skus[pid] = p["sku"]
-        elif pid in drafted:
+        elif p["drafted"] is not None:
             needs.setdefault(p["supplier_id"], {})[pid] = ZERO
+    return needs, skus
+
+
+async def _drafts() -> dict[int, list[tuple[int, dict[int, Decimal]]]]:
+    """Each supplier's open drafts: (order id, {product id: quantity})."""
+    rows = await connections.get("default").execute_query_dict(_DRAFTS_SQL)
+    orders: dict[int, dict[int, Decimal]] = {}
+    by_supplier: dict[int, list[tuple[int, dict[int, Decimal]]]] = defaultdict(list)
+    for r in rows:
+        lines = orders.get(r["id"])
+        if lines is None:
+            lines = orders[r["id"]] = {}
+            by_supplier[int(r["supplier_id"])].append((int(r["id"]), lines))
+        if r["product_id"] is not None:
+            lines[int(r["product_id"])] = Decimal(str(r["quantity"]))
+    return by_supplier
+
+
+def _unchanged_draft(drafts: list[tuple[int, dict[int, Decimal]]],
+                     group: dict[int, Decimal]) -> tuple[bool, int | None]:
+    """Whether the supplier's draft already says what `group` needs, and its id (None: no
+    draft and nothing to draft). When it does not, `_update_draft` rewrites it."""
+    if not drafts:
+        return not any(q > 0 for q in group.values()), None
+    if len(drafts) > 1:
+        return False, None
+    po_id, lines = drafts[0]
+    for pid, need in group.items():
+        if (pid in lines) if need <= 0 else (lines.get(pid) != need):
+            return False, None
+    return bool(lines), po_id
+
+
+async def purchasing_check(now: datetime) -> CheckResult:
+    """Draft (or update) one order per supplier for what won deals and reorder points need.
+
+    The steady state (nothing new) costs two reads: the needs, and the open drafts they are
+    compared with; only a supplier whose draft must change gets a transaction."""
+    result = CheckResult()
+    needs, skus = await _needs()
     result.short = sum(1 for group in needs.values() for q in group.values() if q > 0)
-    buyers = [int(u.id) for u in await User.filter(role=Role.PURCHASING, active=True)]
-    owners: dict[int, set[int]] = defaultdict(set)
-    for pid, owner_id in await Reservation.filter(released=False).values_list(
-            "product_id", "deal__owner_id"):
-        owners[int(pid)].add(int(owner_id))
+    drafts = await _drafts() if needs else {}
+    recipients: tuple[list[int], dict[int, set[int]]] | None = None
     for supplier_id, group in needs.items():
         if supplier_id is None:
             result.no_supplier.extend(skus[pid] for pid, q in group.items() if q > 0)
@@ -220,11 +295,29 @@ async def purchasing_check(now: datetime) -> CheckResult:
                     await alert_role((Role.PURCHASING,), "stock_short_no_supplier",
                                      f"no-supplier:{pid}:{q}", {"sku": skus[pid]})
             continue
+        unchanged, po_id = _unchanged_draft(drafts.get(int(supplier_id), []), group)
+        if unchanged:
+            if po_id is not None:
+                result.drafts.append(po_id)
+            continue
+        if recipients is None:
+            recipients = await _recipients()
         async with in_transaction():
-            po_id = await _update_draft(supplier_id, group, skus, buyers, owners)
+            po_id = await _update_draft(supplier_id, group, skus, *recipients)
         if po_id is not None:
             result.drafts.append(po_id)
     return result
+
+
+async def _recipients() -> tuple[list[int], dict[int, set[int]]]:
+    """Who hears of a new need: the purchasing team, and per product the owners of the deals
+    that reserve it."""
+    buyers = [int(u.id) for u in await User.filter(role=Role.PURCHASING, active=True)]
+    owners: dict[int, set[int]] = defaultdict(set)
+    for pid, owner_id in await Reservation.filter(released=False).values_list(
+            "product_id", "deal__owner_id"):
+        owners[int(pid)].add(int(owner_id))
+    return buyers, owners
 
 
 async def _update_draft(supplier_id: int, group: dict[int, Decimal], skus: dict[int, str],

@@ -20,6 +20,38 @@ from tests.services import PostgresServer, unavailable
 
 pytest_plugins = ["tests.harness"]
 
+# The real servers a test may run against, by the fixture that starts them. Counted per test
+# that ran (its call phase, pass or fail; skips do not count) and printed at the end of the
+# run, so a run that quietly skipped them shows it.
+SERVICE_FIXTURES = {"postgres_server": "PostgreSQL", "dovecot": "Dovecot"}
+_service_runs: dict[str, int] = dict.fromkeys(SERVICE_FIXTURES.values(), 0)
+
+
+def _fixtures_used(item: pytest.Item) -> set[str]:
+    """The fixtures a test requested: by its signature, or on the way (`getfixturevalue`,
+    as `any_db[postgres]` asks for the server), which pytest records on the item's request."""
+    request = getattr(item, "_request", None)
+    dynamic = getattr(request, "_fixture_defs", None) or {}
+    return set(getattr(item, "fixturenames", ())) | set(dynamic)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> object:
+    report = yield
+    if report.when == "call" and not report.skipped:
+        used = _fixtures_used(item)
+        for fixture, service in SERVICE_FIXTURES.items():
+            if fixture in used:
+                _service_runs[service] += 1
+    return report
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if terminalreporter.config.option.collectonly:
+        return
+    counts = ", ".join(f"{n} against {service}" for service, n in _service_runs.items())
+    terminalreporter.write_line(f"real servers: {counts}")
+
 
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[PostgresServer]:

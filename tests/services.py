@@ -1,7 +1,8 @@
 """Real servers for the tests, started from Debian's packages on loopback.
 
-Under `CI=true` a missing server fails the run; elsewhere the tests that need it skip
-with the reason.
+Under `CI=true` (or `ENTONNOIR_TEST_SERVICES=required`, which `make test` sets once
+scripts/install-test-services.sh made sure they are installed) a missing server fails the
+run; elsewhere the tests that need it skip with the reason.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 
 
 def unavailable(reason: str) -> None:
-    """Fail under CI, skip elsewhere."""
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+    """Fail under CI (or when `make test` requires the services), skip elsewhere."""
+    if (os.environ.get("CI", "").lower() in ("1", "true", "yes")
+            or os.environ.get("ENTONNOIR_TEST_SERVICES") == "required"):
         pytest.fail(f"required test service missing: {reason}", pytrace=False)
     pytest.skip(reason)
 

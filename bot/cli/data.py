@@ -9,10 +9,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bot.i18n import t
+from bot.cli import cli_text, read_bytes
 from bot.settings import Settings
 from storage.backup import backup, restore
 from storage.db import close_db, init_db
+from storage.errors import NotFound
 from storage.exporting import TABLES, Sheet, sheets, write_csv, write_xlsx
 from storage.importing import KINDS, ImportReport, read_file, run_import
 from storage.models import Role, User
@@ -43,7 +44,8 @@ async def _actor(name: str | None) -> User:
         return await find_user(name)
     await ensure_first_admin()
     user = await User.filter(role=Role.ADMIN, active=True).order_by("id").first()
-    assert user is not None
+    if user is None:
+        raise NotFound("cli_no_admin")
     return user
 
 
@@ -51,13 +53,13 @@ def _print_report(report: ImportReport, *, dry_run: bool) -> None:
     head = "Dry run" if dry_run else "Imported"
     print(f"{head}: {report.new} new, {report.merged} merged, {len(report.rejected)} rejected.")
     for r in report.rejected:
-        print(f"  row {r.row}: {t('en', f'error.{r.code}', **r.params)}")
+        print(f"  row {r.row}: {cli_text(f'error.{r.code}', **r.params)}")
 
 
 async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     """Import a CSV/XLSX/vCard file: a dry run, or the whole file in one transaction."""
     path = Path(args.file)
-    data = await asyncio.to_thread(path.read_bytes)
+    data = await asyncio.to_thread(read_bytes, path)
     table = read_file(data, path.name, settings.timezone)
     await init_db(settings.database_url)
     try:

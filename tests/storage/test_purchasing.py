@@ -23,6 +23,7 @@ from storage.models import (
     StockLevel,
     StockMove,
     User,
+    Warehouse,
 )
 from storage.pipeline import create_deal, find_stage, lose_deal, move_deal, win_deal
 from storage.purchasing import (
@@ -181,3 +182,61 @@ async def test_a_won_deal_reopened_or_lost_gives_its_reservation_back(db: str) -
     assert await Reservation.filter(deal_id=deal_id, released=False).count() == 1
     await lose_deal(alice, deal_id, "went elsewhere")
     assert await Reservation.filter(deal_id=deal_id).count() == 0
+
+
+async def _lines() -> dict[int, list[tuple[int, int, Decimal]]]:
+    """Every draft order's lines as (line id, product id, quantity), by supplier."""
+    drafts: dict[int, list[tuple[int, int, Decimal]]] = {}
+    for po in await PurchaseOrder.filter(status=POStatus.DRAFT).order_by("id"):
+        drafts[po.supplier_id] = [(ln.id, ln.product_id, ln.quantity)  # type: ignore[attr-defined]
+                                  for ln in await PurchaseOrderLine.filter(order=po).order_by("id")]
+    return drafts
+
+
+async def test_the_check_sums_exactly_and_rewrites_only_the_drafts_that_differ(any_db: str) -> None:
+    buyer = await create_user("paula", Role.PURCHASING, telegram_id=5)
+    alice = await create_user("alice", Role.SALES, telegram_id=1)
+    acier = await Contact.create(name="Acier SARL", owner=buyer)
+    bois = await Contact.create(name="Bois SA", owner=buyer)
+    second = await Warehouse.create(name="north")
+    # 0.1 + 0.2 reserved against 0.25 + 0.05 on hand: not short (a float sum would say 4e-17 short).
+    exact = await Product.create(sku="EXACT", name="Exact", unit_price_cents=1, supplier=acier)
+    await StockLevel.create(product=exact, warehouse_id=1, on_hand=D("0.25"))
+    await StockLevel.create(product=exact, warehouse=second, on_hand=D("0.05"))
+    await _won_deal(alice, exact, "0.1")
+    await _won_deal(alice, exact, "0.2")
+    # 10 reserved, 4 on hand, 3 still to come on a partly received order: 3 to draft.
+    bolt = await Product.create(sku="BOLT", name="Bolt", unit_price_cents=1, supplier=acier)
+    await StockLevel.create(product=bolt, warehouse_id=1, on_hand=D(4))
+    await _won_deal(alice, bolt, "10")
+    sent = await PurchaseOrder.create(supplier=acier, status=POStatus.PARTIAL)
+    await PurchaseOrderLine.create(order=sent, product=bolt, quantity=D(5), received_quantity=D(2))
+    # Reorder point 20, 30 on hand, 15 reserved: 5 to draft from the other supplier.
+    nut = await Product.create(sku="NUT", name="Nut", unit_price_cents=1, supplier=bois,
+                               reorder_point=D("20.5"))
+    await StockLevel.create(product=nut, warehouse_id=1, on_hand=D(30))
+    await _won_deal(alice, nut, "15")
+    # No supplier: said, not drafted. Inactive: ignored.
+    await Product.create(sku="LOOSE", name="Loose", unit_price_cents=1, reorder_point=D(1))
+    await Product.create(sku="OLD", name="Old", unit_price_cents=1, supplier=bois,
+                         reorder_point=D(5), active=False)
+
+    first = await purchasing_check(NOW)
+    drafts = await _lines()
+    assert first.short == 3 and first.no_supplier == ["LOOSE"]
+    assert first.drafts == [po.id for po in await PurchaseOrder.filter(status=POStatus.DRAFT)
+                            .order_by("id")]
+    assert {s: [(p, q) for _, p, q in lines] for s, lines in drafts.items()} == {
+        acier.id: [(bolt.id, D(3))], bois.id: [(nut.id, D("5.5"))]}
+    alerts = await Alert.all().count()
+
+    # Steady state: the same answer, not one row written.
+    again = await purchasing_check(NOW)
+    assert str(again) == str(first) and again.drafts == first.drafts
+    assert await _lines() == drafts and await Alert.all().count() == alerts
+
+    # The nut is no longer short: only its supplier's draft changes (and goes, empty).
+    await StockLevel.filter(product=nut).update(on_hand=D("35.5"))
+    third = await purchasing_check(NOW)
+    assert third.short == 2 and third.drafts == first.drafts[:1]
+    assert await _lines() == {acier.id: drafts[acier.id]}
