@@ -143,7 +143,7 @@ async def _console(settings: Settings, user: User) -> int:
         jobs = all_jobs()
         for name in ("outbox", "alerts"):  # deliver what the session queued before leaving
             if name in jobs:
-                await run_job(jobs[name], services, app.bot)
+                await run_job(jobs[name], services, app.bot, force=True)
         await app.stop()
     return 0
 

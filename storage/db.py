@@ -59,6 +59,7 @@ async def migrate_db(db_url: str) -> None:
 
 async def init_db(db_url: str, *, migrate: bool = True, generate: bool = False) -> None:
     """Open the database for the app: migrate, connect, seed the default funnel."""
+    from storage.constraints import ensure_constraints
     from storage.pipeline import seed_stages
     from storage.purchasing_seed import seed_warehouse
     from storage.search_index import ensure_search_index
@@ -68,6 +69,7 @@ async def init_db(db_url: str, *, migrate: bool = True, generate: bool = False) 
     await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
     if generate:
         await Tortoise.generate_schemas(safe=True)
+        await ensure_constraints()
     await seed_stages()
     await seed_warehouse()
     await ensure_search_index()

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
@@ -220,8 +221,11 @@ async def purchasing_check(now: datetime) -> CheckResult:
                     await alert_role((Role.PURCHASING,), "stock_short_no_supplier",
                                      f"no-supplier:{pid}:{q}", {"sku": skus[pid]})
             continue
-        async with in_transaction():
-            po_id = await _update_draft(supplier_id, group, skus, buyers, owners)
+        try:
+            async with in_transaction():
+                po_id = await _update_draft(supplier_id, group, skus, buyers, owners)
+        except IntegrityError:  # another instance drafted this supplier's order meanwhile
+            continue  # (one draft per supplier is a unique index): its run did the work
         if po_id is not None:
             result.drafts.append(po_id)
     return result

@@ -111,6 +111,9 @@ class Alert(Model):
     last_error = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     delivered_at = fields.DatetimeField(null=True)
+    # A deliverer's claim (one atomic UPDATE), so N instances never send the same alert.
+    claim_token = fields.CharField(max_length=32, null=True, db_index=True)
+    claimed_until = fields.DatetimeField(null=True)
 
     user_id: int | None
     rerouted_from_id: int | None
@@ -129,6 +132,9 @@ class JobRun(Model):
     outcome = fields.CharField(max_length=16, default="never")
     detail = fields.TextField(default="")
     consecutive_failures = fields.IntField(default=0)
+    # The runner holding this period's run (any instance): taken by one guarded UPDATE.
+    claim_token = fields.CharField(max_length=32, null=True)
+    lease_until = fields.DatetimeField(null=True)
 
     class Meta:
         table = "job_runs"

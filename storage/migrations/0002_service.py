@@ -1,0 +1,38 @@
+"""Running as a service: alert claims, job-run claims, one draft purchase order per supplier."""
+
+from tortoise import fields, migrations
+from tortoise.migrations import operations as ops
+
+
+class Migration(migrations.Migration):
+    dependencies = [("models", "0001_initial")]
+
+    operations = [
+        ops.AddField(
+            model_name="Alert",
+            name="claim_token",
+            field=fields.CharField(null=True, db_index=True, max_length=32),
+        ),
+        ops.AddField(
+            model_name="Alert",
+            name="claimed_until",
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
+        ops.AddField(
+            model_name="JobRun",
+            name="claim_token",
+            field=fields.CharField(null=True, max_length=32),
+        ),
+        ops.AddField(
+            model_name="JobRun",
+            name="lease_until",
+            field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),
+        ),
+        # Partial unique index (SQLite and PostgreSQL): two racing purchasing checks cannot
+        # both draft an order for one supplier. Same SQL as storage.constraints.
+        ops.RunSQL(
+            "CREATE UNIQUE INDEX IF NOT EXISTS uniq_purchase_orders_draft_supplier "
+            "ON purchase_orders (supplier_id) WHERE status = 'draft'",
+            reverse_sql="DROP INDEX IF EXISTS uniq_purchase_orders_draft_supplier",
+        ),
+    ]
