@@ -89,6 +89,12 @@ class Settings(BaseSettings):
     dunning_days: str = "1,15,30,45"
     outbox_flush_seconds: int = Field(default=30, ge=1)
     alert_flush_seconds: int = Field(default=5, ge=1)
+    # Running as a service (issue 13)
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+    # Tests and demos only: a file holding the jobs' current time (ISO 8601, aware).
+    simulated_clock_file: Path | None = None
 
     @field_validator("timezone")
     @classmethod
