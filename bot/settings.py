@@ -93,8 +93,11 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
-    # Tests and demos only: a file holding the jobs' current time (ISO 8601, aware).
+    # Tests and demos only: a file holding the jobs' current time (ISO 8601, aware), and
+    # how often (real seconds) every job's timer fires at most (the period, in the jobs'
+    # time, is still enforced by the claim in the database).
     simulated_clock_file: Path | None = None
+    job_tick_seconds: float | None = Field(default=None, gt=0)
 
     @field_validator("timezone")
     @classmethod

@@ -39,14 +39,20 @@ async def _row(name: str) -> JobRun:
     return run
 
 
-async def claim_run(name: str, now: datetime, period: timedelta, lease: timedelta) -> JobRun | None:
-    """Take this period's run of `name` for this runner, or None when another has it."""
+async def claim_run(name: str, now: datetime, period: timedelta, lease: timedelta, *,
+                    wall: datetime | None = None) -> JobRun | None:
+    """Take this period's run of `name` for this runner, or None when another has it.
+
+    `now`: the job's clock (periods); `wall`: the real clock (leases), the same in
+    production; a simulation shifts only the first.
+    """
     await _row(name)
+    wall = wall or now
     token = uuid.uuid4().hex
-    free = Q(lease_until__isnull=True) | Q(lease_until__lt=now)
+    free = Q(lease_until__isnull=True) | Q(lease_until__lt=wall)
     due = Q(last_started_at__isnull=True) | Q(last_started_at__lte=now - period * _SLACK)
     taken = await JobRun.filter(Q(name=name) & free & due).update(
-        claim_token=token, lease_until=now + lease, last_started_at=now
+        claim_token=token, lease_until=wall + lease, last_started_at=now
     )
     if not taken:
         return None

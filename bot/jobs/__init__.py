@@ -20,8 +20,8 @@ import pkgutil
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from datetime import time as dtime
-from datetime import timedelta
 from typing import Any
 
 from telegram import Bot
@@ -48,6 +48,9 @@ class JobSpec:
     daily_at: Callable[[Services], dtime] | None = None
     exclusive: bool = True  # once per period across instances (False: a claimed queue)
     lease: float = 600.0  # seconds another instance waits when this runner dies mid-run
+    # Business scans run on the jobs' clock (`Services.now`, shifted in simulations);
+    # delivery queues on the wall clock (their leases and backoffs are real seconds).
+    business: bool = True
 
     def period(self, services: Services) -> float:
         """Seconds between two runs (a daily job: a day)."""
@@ -72,15 +75,16 @@ async def run_job(spec: JobSpec, services: Services, bot: Bot | None, *,
     whatever the period).
     """
     started = time.perf_counter()
+    wall = datetime.now(UTC)
+    now = services.now() if spec.business else wall
     if spec.exclusive and not force:
-        claimed = await claim_run(spec.name, services.now(),
-                                  timedelta(seconds=spec.period(services)),
-                                  timedelta(seconds=spec.lease))
+        claimed = await claim_run(spec.name, now, timedelta(seconds=spec.period(services)),
+                                  timedelta(seconds=spec.lease), wall=wall)
         if claimed is None:
             return "skipped: another instance has this period's run"
         run = claimed
     else:
-        run = await job_started(spec.name, services.now())
+        run = await job_started(spec.name, now)
     try:
         detail = await spec.run(services, bot)
     except IntegrityError as exc:
@@ -116,4 +120,7 @@ def schedule_all(
             at = spec.daily_at(services).replace(tzinfo=services.settings.zone)
             queue.run_daily(callback, at, name=spec.name)
         elif spec.every is not None:
-            queue.run_repeating(callback, spec.every(services), first=1.0, name=spec.name)
+            every = spec.every(services)
+            tick = services.settings.job_tick_seconds
+            queue.run_repeating(callback, min(every, tick) if tick else every,
+                                first=min(1.0, tick or 1.0), name=spec.name)

@@ -27,8 +27,7 @@ def smtp_config(settings: Settings, seller: object = None) -> SmtpConfig:
 
 async def flush(services: Services, bot: Bot | None) -> str:
     """Send the due emails of the outbox."""
-    return str(await flush_outbox(smtp_config(services.settings), services.now(),
-                                   stop=services.stopping))
+    return str(await flush_outbox(smtp_config(services.settings), stop=services.stopping))
 
 
 async def deliver(services: Services, bot: Bot | None) -> str:
@@ -44,13 +43,13 @@ async def deliver(services: Services, bot: Bot | None) -> str:
 
         chat_for = console_id
     return str(await deliver_alerts(bot, services.settings, pacer, chat_for=chat_for,
-                                    clock=services.now, stop=services.stopping))
+                                    stop=services.stopping))
 
 
 JOBS = [
     JobSpec("outbox", flush, every=lambda s: float(s.settings.outbox_flush_seconds),
-            exclusive=False),
+            exclusive=False, business=False),
     # One deliverer at a time across instances: the pacing is per bot, not per instance.
     JobSpec("alerts", deliver, every=lambda s: float(s.settings.alert_flush_seconds),
-            lease=90.0),
+            lease=90.0, business=False),
 ]
