@@ -57,14 +57,17 @@ def bootstrap(settings: Settings, *, console: bool = False) -> Services:
 
 
 def _file_clock(path: Path) -> Callable[[], datetime]:
-    """The jobs' clock read from a file (tests and demos drive simulated days through it)."""
+    """The jobs' clock read from a file (tests and demos drive simulated days through it).
+
+    A file caught mid-write (empty or unreadable) gives the last time read, never the real
+    clock: a simulated clock must not jump to the present and back.
+    """
+    last = [datetime.now(UTC)]
 
     def now() -> datetime:
-        try:
-            text = path.read_text().strip()
-        except OSError:
-            return datetime.now(UTC)
-        return datetime.fromisoformat(text) if text else datetime.now(UTC)
+        with contextlib.suppress(OSError, ValueError):
+            last[0] = datetime.fromisoformat(path.read_text().strip())
+        return last[0]
 
     return now
 
@@ -119,6 +122,7 @@ async def _serve_telegram(settings: Settings) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
     await app.initialize()
     try:
         await set_menus(app)
@@ -138,11 +142,25 @@ async def _serve_telegram(settings: Settings) -> int:
     finally:
         if not app.running:  # past the grace period the application is left as it was
             await app.shutdown()
-        for signum in (signal.SIGTERM, signal.SIGINT):
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
             loop.remove_signal_handler(signum)
         await close_db()
     log.info("stopped")
     return 0
+
+
+def _dump_tasks() -> None:
+    """SIGUSR1: log where every task in flight waits (to diagnose a stuck job or handler)."""
+    for task in asyncio.all_tasks():
+        chain: list[str] = []
+        coro: Any = task.get_coro()
+        while coro is not None and len(chain) < 40:
+            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+            if frame is not None:
+                chain.append(f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno}"
+                             f" {frame.f_code.co_name}")
+            coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+        log.warning("task %s waits in %s", task.get_name(), " > ".join(chain))
 
 
 async def _stop_gracefully(app: Any, services: Services, watcher: asyncio.Task[Any] | None,

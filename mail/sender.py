@@ -112,6 +112,11 @@ class FlushResult:
         return text + (f" ({self.errors[-1]})" if self.errors else "")
 
 
+def _ehlo_name(mail_from: str) -> str:
+    domain = parseaddr(mail_from)[1].rpartition("@")[2]
+    return domain if re.fullmatch(r"[A-Za-z0-9.-]{1,253}", domain or "") else "localhost"
+
+
 class _ConnectionLost(Exception):
     """The connection is unusable: the rest of the batch waits for the next flush."""
 
@@ -281,6 +286,9 @@ class _Session:
             hostname=c.host, port=c.port, timeout=c.timeout,
             use_tls=c.security == "tls", start_tls=c.security == "starttls",
             tls_context=c.tls_context,
+            # Our EHLO name from the sender's domain: aiosmtplib would otherwise look the
+            # machine's FQDN up (a DNS query in a thread) on every connection.
+            local_hostname=_ehlo_name(c.mail_from),
         )
         await smtp.connect()
         if c.user:

@@ -1,7 +1,8 @@
 """A stand-in for Telegram's Bot API on loopback, for tests that run the real process.
 
-Serves `/bot<token>/<method>` like api.telegram.org: `getMe`, `getUpdates` (long polling
-with offsets, each update handed to one poller), `setWebhook`/`deleteWebhook`, the
+Serves `/bot<token>/<method>` like api.telegram.org: `getMe`, `getUpdates` (long polling;
+each update handed to exactly one poller, as a load balancer hands a webhook call to one
+instance), `setWebhook`/`deleteWebhook`, the
 `send*` methods (recorded, answered with a message) and any other method (answered
 `true`). `delay` slows chosen methods down, so a test can act while a handler is mid-way.
 """
@@ -50,7 +51,7 @@ class FakeBotApi:
         self._ids = itertools.count(1)
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(5000)
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self.server = _Server(("127.0.0.1", 0), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -108,11 +109,12 @@ class FakeBotApi:
             offset = int(params.get("offset") or 0)
             wait = min(float(params.get("timeout") or 0), 0.5)
             deadline = time.monotonic() + wait
-            with self.lock:
+            with self.lock:  # each update goes to ONE poller, as a load balancer would
                 self.updates = [u for u in self.updates if u["update_id"] >= offset]
                 while not self.updates and time.monotonic() < deadline:
                     self.lock.wait(deadline - time.monotonic())
-                return list(self.updates)
+                taken, self.updates = self.updates, []
+                return taken
         call = Call(method, params)
         with self.lock:
             self.calls.append(call)
@@ -166,6 +168,11 @@ class FakeBotApi:
                 self.wfile.write(data)
 
         return Handler
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return None  # a poller that hung up at shutdown: nothing to report
 
 
 def _params(content_type: str, body: bytes) -> dict[str, Any]:

@@ -121,6 +121,6 @@ def schedule_all(
             queue.run_daily(callback, at, name=spec.name)
         elif spec.every is not None:
             every = spec.every(services)
-            tick = services.settings.job_tick_seconds
+            tick = services.settings.job_tick_seconds if spec.business else None
             queue.run_repeating(callback, min(every, tick) if tick else every,
                                 first=min(1.0, tick or 1.0), name=spec.name)

@@ -13,7 +13,6 @@ Recipients listed in `reject` get `550 5.1.1 no such user`; those in `defer` get
 from __future__ import annotations
 
 import asyncio
-
 import email
 import email.policy
 import ssl

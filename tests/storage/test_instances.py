@@ -46,7 +46,7 @@ async def test_two_deliverers_never_hold_the_same_alert(any_db: str) -> None:
     users = [await create_user(f"u{i}", Role.SALES, telegram_id=100 + i) for i in range(5)]
     for i in range(40):
         await alert_user(users[i % 5], "email_sent", f"k{i}", {"to": "a", "subject": "s"})
-    (t1, a1), (t2, a2), (t3, a3) = await asyncio.gather(
+    (t1, a1), (_t2, a2), (_t3, a3) = await asyncio.gather(
         *(claim_alerts(NOW, timedelta(minutes=1), quiet=False, limit=40) for _ in range(3)))
     ids = [a.id for a in a1 + a2 + a3]
     assert len(ids) == len(set(ids)) == 40
