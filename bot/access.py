@@ -14,6 +14,7 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.context import Ctx
 from bot.i18n import t, user_lang
+from bot.logs import truncate
 
 __all__ = ["check_access"]
 
@@ -27,6 +28,18 @@ def _is_invite_start(update: Update) -> bool:
     return len(parts) == 2 and parts[0].split("@")[0] == "/start"
 
 
+def _what(update: Update) -> str:
+    """The update in a few words for the log: a command and its first characters."""
+    if update.callback_query is not None:
+        return f"button {truncate(update.callback_query.data, 40)}"
+    message = update.effective_message
+    if message is None:
+        return "other"
+    if message.text:
+        return truncate(message.text)
+    return "document" if message.document else "contact" if message.contact else "message"
+
+
 async def check_access(update: Update, ctx: Ctx) -> None:
     """Attach the acting user to the context, or refuse and stop the update."""
     sender = update.effective_user
@@ -35,6 +48,8 @@ async def check_access(update: Update, ctx: Ctx) -> None:
     user = await ctx.services.resolve_user(sender.id)
     if user is not None:
         ctx.actor = user
+        log.info("update %s from U%s: %s", update.update_id, user.id, _what(update),
+                 extra={"update_id": update.update_id, "user_id": user.id})
         return
     if _is_invite_start(update):
         return

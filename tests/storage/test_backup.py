@@ -134,7 +134,7 @@ async def test_sqlite_backup_completes_in_seconds_under_a_steady_writer(tmp_path
     writer = multiprocessing.get_context("spawn").Process(target=_writer, args=(str(live), 20))
     writer.start()
     try:
-        time.sleep(0.5)  # the writer commits continuously from now on
+        await asyncio.sleep(0.5)  # the writer commits continuously from now on
         started = time.monotonic()
         snap = await backup(f"sqlite://{live}", tmp_path / "snap.db")
         elapsed = time.monotonic() - started
