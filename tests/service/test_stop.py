@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from tests.fake_bot_api import FakeBotApi
 from tests.mail.smtp_server import LoopbackSmtp
@@ -117,6 +118,7 @@ def _queue_emails(db_url: str, count: int) -> None:
     from storage.outbox import queue_email
 
     async def queue() -> None:
+        EXECUTOR_CACHE.clear()  # SQL cached for another dialect by earlier tests
         await init_db(db_url)
         try:
             for i in range(count):

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from tests.billing_data import SELLER
 from tests.fake_bot_api import FakeBotApi
@@ -56,6 +57,7 @@ async def _seed(url: str) -> dict[str, int]:
     from storage.users import create_user
     from tests.billing_data import make_billing
 
+    EXECUTOR_CACHE.clear()  # SQL cached for another dialect by earlier tests
     await init_db(url)
     try:
         billing = await make_billing()
