@@ -61,5 +61,6 @@ def configure_logging(fmt: str = "text", level: str | int = "INFO") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler", "tortoise", "aiosqlite", "asyncpg"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "tortoise", "aiosqlite", "asyncpg",
+                  "fontTools"):  # fontTools: dozens of INFO lines per PDF rendered
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

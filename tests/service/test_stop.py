@@ -53,18 +53,22 @@ def api() -> Iterator[FakeBotApi]:
 
 
 def _start(env: dict[str, str]) -> subprocess.Popen[str]:
-    Path(env["VAR_DIR"]).mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=env["VAR_DIR"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    var = Path(env["VAR_DIR"])
+    var.mkdir(parents=True, exist_ok=True)
+    # Logs to a file, not a pipe: an undrained pipe fills and blocks the process.
+    return subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=var,
+                            stdout=subprocess.DEVNULL, stderr=(var / "run.log").open("w"),
+                            text=True)
 
 
 def _serving(api: FakeBotApi) -> None:
     api.wait_for(lambda: bool(api.sent("setMyCommands")), timeout=60)
 
 
-def _finish(proc: subprocess.Popen[str], timeout: float = 30) -> tuple[int, str]:
-    _, err = proc.communicate(timeout=timeout)
-    return proc.returncode, err
+def _finish(proc: subprocess.Popen[str], env: dict[str, str],
+            timeout: float = 30) -> tuple[int, str]:
+    proc.wait(timeout=timeout)
+    return proc.returncode, (Path(env["VAR_DIR"]) / "run.log").read_text()
 
 
 def test_sigterm_during_dashboard_still_delivers_every_chart_then_exits_0(
@@ -81,7 +85,7 @@ def test_sigterm_during_dashboard_still_delivers_every_chart_then_exits_0(
         api.send_text(BOSS, "/dashboard")
         api.wait_for(lambda: bool(api.sent("sendPhoto", BOSS)))
         proc.send_signal(signal.SIGTERM)  # while the first chart is on its way
-        code, err = _finish(proc)
+        code, err = _finish(proc, env)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -106,7 +110,7 @@ def test_a_second_run_on_the_same_sqlite_file_refuses_in_one_sentence(
                      "sales")
         assert added.returncode == 0, added.stderr
         proc.send_signal(signal.SIGINT)
-        code, err = _finish(proc)
+        code, err = _finish(proc, env)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -147,7 +151,7 @@ def test_sigterm_during_an_outbox_flush_leaves_no_email_sending(
         while len(smtp.raw) < 3 and time.monotonic() < deadline:
             time.sleep(0.02)
         proc.send_signal(signal.SIGTERM)  # mid-flush: 40 emails at 0.15 s each
-        code, err = _finish(proc)
+        code, err = _finish(proc, env)
     finally:
         if proc.poll() is None:
             proc.kill()

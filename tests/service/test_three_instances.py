@@ -182,10 +182,11 @@ def test_three_instances_sixty_days_nothing_twice(
         for i in range(3):
             var = tmp_path / f"var{i}"
             var.mkdir()
+            # Logs to a file, not a pipe: an undrained pipe fills and blocks the process.
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "bot", "run"], cwd=var,
                 env=_env(url, api, smtp, clock, var), stdout=subprocess.DEVNULL,
-                stderr=subprocess.PIPE, text=True))
+                stderr=(var / "run.log").open("w")))
         api.wait_for(lambda: len(api.sent("setMyCommands")) >= 6, timeout=90)
         for day in range(DAYS + 1):
             _set_clock(clock, START + timedelta(days=day))
@@ -194,7 +195,7 @@ def test_three_instances_sixty_days_nothing_twice(
             time.sleep(0.35)
         # Telegram allows one message a second per chat: the manager's 61 digests alone
         # take a minute to deliver, whatever the simulation's speed.
-        deadline = time.monotonic() + float(os.environ.get("I13_DRAIN", "60"))
+        deadline = time.monotonic() + float(os.environ.get("I13_DRAIN", "90"))
         while time.monotonic() < deadline:
             counts = asyncio.run(_counts(url))
             if counts["pending_alerts"] == 0 and counts["pending_emails"] == 0:
@@ -207,7 +208,9 @@ def test_three_instances_sixty_days_nothing_twice(
             time.sleep(1)
         for proc in procs:
             proc.send_signal(signal.SIGTERM)
-        logs = [proc.communicate(timeout=60)[1] for proc in procs]
+        for proc in procs:
+            proc.wait(timeout=60)
+        logs = [(tmp_path / f"var{i}" / "run.log").read_text() for i in range(3)]
     finally:
         for proc in procs:
             if proc.poll() is None:
@@ -218,15 +221,10 @@ def test_three_instances_sixty_days_nothing_twice(
     assert [p.returncode for p in procs] == [0, 0, 0], "\n".join(logs)[-3000:]
     counts = asyncio.run(_counts(url))
     runs = Counter(m.group(1) for log in logs for m in re.finditer(r"job (\w+): ", log))
-    for i, log in enumerate(logs):
-        (tmp_path / f"run{i}.log").write_text(log)
     print(f"\nthree instances, {DAYS} days: {counts}; job runs {dict(runs)}; logs in {tmp_path}")
 
-    # Every email went out. Alerts: Telegram allows one message a second per chat and the
-    # manager alone receives 61 digests, so some may still wait when the test stops; what
-    # was delivered must have been sent once (below).
-    assert counts["pending_emails"] == 0, (counts, "\n".join(logs)[-4000:])
-    assert counts["delivered_alerts"] >= 60, (counts, asyncio.run(_pending(url)))
+    assert counts["pending_alerts"] == 0 and counts["pending_emails"] == 0, (
+        counts, asyncio.run(_pending(url)), "\n".join(logs)[-4000:])
     # Emails: every Message-ID reached the server once; as many as the rows sent.
     ids = Counter(m["Message-ID"] for m in smtp.messages)
     assert [i for i, n in ids.items() if n > 1] == []
