@@ -106,6 +106,7 @@ async def _serve_telegram(settings: Settings) -> int:
     """Long polling until SIGTERM/SIGINT, then a graceful stop (see `_stop_gracefully`)."""
     from bot.app import build_application, set_menus
     from bot.jobs.inbox import imap_account, inbox_rules
+    from bot.persistence import DbPersistence
     from mail.inbox import watch
 
     await init_db(settings.database_url)
@@ -117,6 +118,7 @@ async def _serve_telegram(settings: Settings) -> int:
         services,
         token=settings.telegram_bot_token.get_secret_value(),
         skip_jobs=frozenset({"inbox"}) if account is not None else frozenset(),
+        persistence=DbPersistence(),  # forms in progress survive a restart
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

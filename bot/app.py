@@ -12,7 +12,13 @@ from typing import Any
 from telegram import BotCommand, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
-from telegram.ext import AIORateLimiter, Application, ContextTypes, TypeHandler
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    BasePersistence,
+    ContextTypes,
+    TypeHandler,
+)
 from telegram.request import BaseRequest
 
 import bot.handlers
@@ -57,8 +63,12 @@ def build_application(
     rate_limit: bool = True,
     jobs: bool = True,
     skip_jobs: frozenset[str] = frozenset(),
+    persistence: BasePersistence[Any, Any, Any] | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The Application with every handler module registered (group 0) after the access check."""
+    """The Application with every handler module registered (group 0) after the access check.
+
+    `persistence`: where user/chat data and forms in progress live (`bot.persistence`).
+    """
     builder = (
         Application.builder()
         .token(token or "0:console")
@@ -73,6 +83,8 @@ def build_application(
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))  # type: ignore[arg-type]
     if not jobs:
         builder = builder.job_queue(None)  # type: ignore[arg-type]
+    if persistence is not None:
+        builder = builder.persistence(persistence)
     app = builder.build()
     app.bot_data["services"] = services
     app.add_handler(TypeHandler(Update, check_access), group=-1)

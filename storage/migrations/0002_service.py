@@ -1,5 +1,8 @@
 """Running as a service: alert claims, job-run claims, one draft purchase order per supplier."""
 
+import functools
+from json import dumps, loads
+
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
 
@@ -8,6 +11,21 @@ class Migration(migrations.Migration):
     dependencies = [("models", "0001_initial")]
 
     operations = [
+        ops.CreateModel(
+            name="ChatState",
+            fields=[
+                ("id", fields.IntField(generated=True, primary_key=True, unique=True,
+                                       db_index=True)),
+                ("kind", fields.CharField(max_length=16)),
+                ("key", fields.CharField(max_length=200)),
+                ("data", fields.JSONField(default=dict, encoder=functools.partial(
+                    dumps, separators=(",", ":")), decoder=loads)),
+                ("updated_at", fields.DatetimeField(auto_now=True, auto_now_add=False)),
+            ],
+            options={"table": "chat_states", "app": "models",
+                     "unique_together": (("kind", "key"),), "pk_attr": "id"},
+            bases=["Model"],
+        ),
         ops.AddField(
             model_name="Alert",
             name="claim_token",

@@ -146,3 +146,18 @@ class AppSetting(Model):
 
     class Meta:
         table = "app_settings"
+
+
+class ChatState(Model):
+    """python-telegram-bot's per-user / per-chat data and conversation states, as JSON, so a
+    restart or another instance continues a half-filled form (see `bot.persistence`)."""
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharField(max_length=16)  # "user", "chat", "conv:<name>"
+    key = fields.CharField(max_length=200)
+    data: Any = fields.JSONField(default=dict)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "chat_states"
+        unique_together = (("kind", "key"),)
