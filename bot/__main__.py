@@ -109,6 +109,10 @@ async def _serve_telegram(settings: Settings) -> int:
     from bot.persistence import DbPersistence
     from mail.inbox import watch
 
+    if settings.webhook_url and settings.webhook_secret is None:
+        print("entonnoir: WEBHOOK_URL needs WEBHOOK_SECRET (Telegram sends it with every "
+              "call; calls without it are refused).", file=sys.stderr)
+        return 2
     await init_db(settings.database_url)
     assert settings.telegram_bot_token is not None
     account = imap_account(settings)
@@ -129,8 +133,12 @@ async def _serve_telegram(settings: Settings) -> int:
     try:
         await set_menus(app)
         await app.start()
-        assert app.updater is not None
-        await app.updater.start_polling(allowed_updates=["message", "callback_query"])
+        server = None
+        if settings.webhook_url:
+            server = await _serve_webhook(app, settings)
+        else:
+            assert app.updater is not None
+            await app.updater.start_polling(allowed_updates=["message", "callback_query"])
         watcher = None
         if account is not None:
             watcher = asyncio.create_task(
@@ -138,8 +146,13 @@ async def _serve_telegram(settings: Settings) -> int:
                       poll_seconds=settings.imap_poll_seconds, stop=stop,
                       on_report=_log_pass)
             )
-        log.info("serving Telegram as @%s (long polling)", app.bot.username)
+        log.info("serving Telegram as @%s (%s)", app.bot.username,
+                 f"webhook on {settings.webhook_listen}:{settings.webhook_port}"
+                 if server is not None else "long polling")
         await stop.wait()
+        if server is not None:  # no new webhook calls; those in flight are answered
+            server[0].should_exit = True
+            await server[1]
         await _stop_gracefully(app, services, watcher, settings.shutdown_grace_seconds)
     finally:
         if not app.running:  # past the grace period the application is left as it was
@@ -149,6 +162,38 @@ async def _serve_telegram(settings: Settings) -> int:
         await close_db()
     log.info("stopped")
     return 0
+
+
+async def _serve_webhook(app: Any, settings: Settings) -> tuple[Any, asyncio.Task[None]]:
+    """Start the HTTP server (webhook, /healthz, /readyz), then point Telegram at it."""
+    from urllib.parse import urlsplit
+
+    import uvicorn
+
+    from bot.web import build_web_app
+    from storage.health import readiness
+
+    assert settings.webhook_url and settings.webhook_secret is not None
+    secret = settings.webhook_secret.get_secret_value()
+    web = build_web_app(app, secret=secret, path=urlsplit(settings.webhook_url).path or "/",
+                        readiness=readiness)
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Any:  # `entonnoir run` handles SIGTERM/SIGINT itself
+            yield
+
+    server = Server(uvicorn.Config(web, host=settings.webhook_listen, port=settings.webhook_port,
+                                   log_level="warning", lifespan="off", access_log=False))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():  # could not listen: the error is the task's
+            await task
+            raise RuntimeError("the webhook server stopped at start")
+        await asyncio.sleep(0.02)
+    await app.bot.set_webhook(settings.webhook_url, secret_token=secret,
+                              allowed_updates=["message", "callback_query"])
+    return server, task
 
 
 def _dump_tasks() -> None:

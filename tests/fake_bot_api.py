@@ -45,6 +45,7 @@ class FakeBotApi:
         self.username = username
         self.calls: list[Call] = []
         self.updates: list[dict[str, Any]] = []
+        self.polls = 0  # getUpdates calls received
         self.delay: dict[str, float] = {}
         self.on_call: Callable[[Call], None] | None = None
         self.lock = threading.Condition()
@@ -106,6 +107,7 @@ class FakeBotApi:
                     "username": self.username, "can_join_groups": True,
                     "can_read_all_group_messages": False, "supports_inline_queries": False}
         if method == "getUpdates":
+            self.polls += 1
             offset = int(params.get("offset") or 0)
             wait = min(float(params.get("timeout") or 0), 0.5)
             deadline = time.monotonic() + wait

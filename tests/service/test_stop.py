@@ -14,10 +14,8 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
 from tests.fake_bot_api import FakeBotApi
@@ -42,14 +40,6 @@ def _env(tmp_path: Path, api: FakeBotApi, **extra: str) -> dict[str, str]:
 def _cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "bot", *args], env=env, cwd=env["VAR_DIR"],
                           capture_output=True, text=True, timeout=120, check=False)
-
-
-@pytest.fixture
-def api() -> Iterator[FakeBotApi]:
-    fake = FakeBotApi()
-    fake.start()
-    yield fake
-    fake.stop()
 
 
 def _start(env: dict[str, str]) -> subprocess.Popen[str]:
