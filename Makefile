@@ -23,7 +23,7 @@ run: $(STAMP)
 ## servers are installed first when missing (root or passwordless sudo), else one sentence says
 ## how; once installed, a server that fails to start fails its tests instead of skipping them.
 test: $(STAMP)
-	@scripts/install-test-services.sh
+	@scripts/install-test-services.sh systemd
 	ENTONNOIR_TEST_SERVICES=required $(BIN)/python -m pytest -q
 
 lint: $(STAMP)

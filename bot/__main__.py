@@ -12,15 +12,19 @@ import contextlib
 import importlib
 import logging
 import pkgutil
+import signal
 import sys
 from collections.abc import Callable, Coroutine
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import bot.cli
 from bot.cli import CliParser, cli_text
 from bot.context import Services
+from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
-from storage.db import close_db, init_db, migrate_db
+from storage.db import AlreadyRunning, close_db, init_db, migrate_db, run_lock
 from storage.errors import UserError
 from storage.models import User
 from storage.users import (
@@ -47,11 +51,42 @@ def bootstrap(settings: Settings, *, console: bool = False) -> Services:
             return await User.get_or_none(id=telegram_id - CONSOLE_ID_BASE, active=True)
         return await user_for_telegram(telegram_id)
 
-    return Services(settings=settings, resolve_user=resolve, console=console)
+    services = Services(settings=settings, resolve_user=resolve, console=console)
+    if settings.simulated_clock_file is not None:
+        services.now = _file_clock(settings.simulated_clock_file)
+    return services
+
+
+def _file_clock(path: Path) -> Callable[[], datetime]:
+    """The jobs' clock read from a file (tests and demos drive simulated days through it).
+
+    A file caught mid-write (empty or unreadable) gives the last time read, never the real
+    clock: a simulated clock must not jump to the present and back.
+    """
+    last = [datetime.now(UTC)]
+
+    def now() -> datetime:
+        with contextlib.suppress(OSError, ValueError):
+            last[0] = datetime.fromisoformat(path.read_text().strip())
+        return last[0]
+
+    return now
 
 
 async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """Serve Telegram by long polling, or the console chat when no token is set."""
+    """Serve Telegram by long polling, or the console chat when no token is set.
+
+    One running instance per SQLite file: a second one refuses to start.
+    """
+    try:
+        with run_lock(settings.database_url):
+            return await _run(settings)
+    except AlreadyRunning as exc:
+        print(f"entonnoir: {exc}.", file=sys.stderr)
+        return 1
+
+
+async def _run(settings: Settings) -> int:
     if settings.telegram_bot_token is None:
         await init_db(settings.database_url)
         try:
@@ -72,45 +107,143 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _serve_telegram(settings: Settings) -> int:
+    """Long polling until SIGTERM/SIGINT, then a graceful stop (see `_stop_gracefully`)."""
     from bot.app import build_application, set_menus
     from bot.jobs.inbox import imap_account, inbox_rules
+    from bot.persistence import DbPersistence
     from mail.inbox import watch
 
+    if settings.webhook_url and settings.webhook_secret is None:
+        print("entonnoir: WEBHOOK_URL needs WEBHOOK_SECRET (Telegram sends it with every "
+              "call; calls without it are refused).", file=sys.stderr)
+        return 2
     await init_db(settings.database_url)
     assert settings.telegram_bot_token is not None
     account = imap_account(settings)
+    services = bootstrap(settings)
     # With an IMAP server the long-running watcher (IDLE) replaces the polling job.
     app = build_application(
-        bootstrap(settings),
+        services,
         token=settings.telegram_bot_token.get_secret_value(),
         skip_jobs=frozenset({"inbox"}) if account is not None else frozenset(),
+        persistence=DbPersistence(),  # forms in progress survive a restart
     )
     stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
+    await app.initialize()
     try:
-        async with app:
-            await set_menus(app)
-            await app.start()
+        await set_menus(app)
+        await app.start()
+        server = None
+        if settings.webhook_url:
+            server = await _serve_webhook(app, settings)
+        else:
             assert app.updater is not None
             await app.updater.start_polling(allowed_updates=["message", "callback_query"])
-            watcher = None
-            if account is not None:
-                watcher = asyncio.create_task(
-                    watch(account, inbox_rules(settings), poll_seconds=settings.imap_poll_seconds,
-                          stop=stop, on_report=_log_pass)
-                )
-            log.info("serving Telegram as @%s", app.bot.username)
-            with contextlib.suppress(asyncio.CancelledError):
-                await stop.wait()
-            stop.set()
-            if watcher is not None:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
-            await app.updater.stop()
-            await app.stop()
+        watcher = None
+        if account is not None:
+            watcher = asyncio.create_task(
+                watch(account, inbox_rules(settings),
+                      poll_seconds=settings.imap_poll_seconds, stop=stop,
+                      on_report=_log_pass)
+            )
+        log.info("serving Telegram as @%s (%s)", app.bot.username,
+                 f"webhook on {settings.webhook_listen}:{settings.webhook_port}"
+                 if server is not None else "long polling")
+        await stop.wait()
+        if server is not None:  # no new webhook calls; those in flight are answered
+            server[0].should_exit = True
+            await server[1]
+        await _stop_gracefully(app, services, watcher, settings.shutdown_grace_seconds)
     finally:
+        if not app.running:  # past the grace period the application is left as it was
+            await app.shutdown()
+        for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGUSR1):
+            loop.remove_signal_handler(signum)
         await close_db()
+    log.info("stopped")
     return 0
+
+
+async def _serve_webhook(app: Any, settings: Settings) -> tuple[Any, asyncio.Task[None]]:
+    """Start the HTTP server (webhook, /healthz, /readyz), then point Telegram at it."""
+    from urllib.parse import urlsplit
+
+    import uvicorn
+
+    from bot.web import build_web_app
+    from storage.health import readiness
+
+    assert settings.webhook_url and settings.webhook_secret is not None
+    secret = settings.webhook_secret.get_secret_value()
+    web = build_web_app(app, secret=secret, path=urlsplit(settings.webhook_url).path or "/",
+                        readiness=readiness)
+
+    class Server(uvicorn.Server):
+        @contextlib.contextmanager
+        def capture_signals(self) -> Any:  # `entonnoir run` handles SIGTERM/SIGINT itself
+            yield
+
+    server = Server(uvicorn.Config(web, host=settings.webhook_listen, port=settings.webhook_port,
+                                   log_level="warning", lifespan="off", access_log=False))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():  # could not listen: the error is the task's
+            await task
+            raise RuntimeError("the webhook server stopped at start")
+        await asyncio.sleep(0.02)
+    await app.bot.set_webhook(settings.webhook_url, secret_token=secret,
+                              allowed_updates=["message", "callback_query"])
+    return server, task
+
+
+def _dump_tasks() -> None:
+    """SIGUSR1: log where every task in flight waits (to diagnose a stuck job or handler)."""
+    for task in asyncio.all_tasks():
+        chain: list[str] = []
+        coro: Any = task.get_coro()
+        while coro is not None and len(chain) < 40:
+            frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+            if frame is not None:
+                chain.append(f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno}"
+                             f" {frame.f_code.co_name}")
+            coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+        log.warning("task %s waits in %s", task.get_name(), " > ".join(chain))
+
+
+async def _stop_gracefully(app: Any, services: Services, watcher: asyncio.Task[Any] | None,
+                           grace: float) -> None:
+    """Stop taking updates; let the handlers and jobs in flight finish, within `grace` s.
+
+    `services.stopping` tells long jobs (outbox flush, alert delivery) to end after what is
+    in flight, record it and give back what they hold; PTB's `Application.stop` then waits
+    for the update being handled and the running jobs. Past the grace period what is left
+    is cancelled: the outbox and alert claims are given back on cancellation too.
+    """
+    log.info("stopping: no new updates; waiting up to %g s for work in flight", grace)
+    services.stopping.set()
+    if watcher is not None:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+    async def finish() -> None:
+        if app.updater is not None and app.updater.running:
+            await app.updater.stop()
+        await app.stop()
+
+    try:
+        await asyncio.wait_for(finish(), timeout=grace)
+    except TimeoutError:
+        log.warning("work still in flight after %g s: cancelled", grace)
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        if tasks:  # their clean-ups (claims given back) run before the database closes
+            await asyncio.wait(tasks, timeout=5.0)
 
 
 def _log_pass(report: Any) -> None:
@@ -147,7 +280,7 @@ async def _console(settings: Settings, user: User) -> int:
         jobs = all_jobs()
         for name in ("outbox", "alerts"):  # deliver what the session queued before leaving
             if name in jobs:
-                await run_job(jobs[name], services, app.bot)
+                await run_job(jobs[name], services, app.bot, force=True)
         await app.stop()
     return 0
 
@@ -210,16 +343,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point: parse, read settings once, run the subcommand."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # its request lines carry the bot token
+    configure_logging("text", logging.DEBUG if args.verbose else logging.WARNING)
     try:
         settings = load_settings()
     except SettingsError as exc:
         print(f"entonnoir: invalid setting {exc}", file=sys.stderr)
         return 2
+    if args.command in ("run", "health"):  # the service logs its events; one-shot commands stay quiet
+        configure_logging(settings.log_format,
+                          logging.DEBUG if args.verbose else settings.log_level.upper())
     from telegram.error import InvalidToken
 
     from bot.redact import protect_logs

@@ -17,6 +17,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot.context import Ctx
 from bot.groups import DEEP_LINK_PAYLOAD, Verdict, deep_link, group_verdict, private_keyboard
 from bot.i18n import t, user_lang
+from bot.logs import truncate
 
 __all__ = ["check_access"]
 
@@ -32,6 +33,18 @@ def _is_invite_start(update: Update) -> bool:
             and update.effective_chat.type == "private")
 
 
+def _what(update: Update) -> str:
+    """The update in a few words for the log: a command and its first characters."""
+    if update.callback_query is not None:
+        return f"button {truncate(update.callback_query.data, 40)}"
+    message = update.effective_message
+    if message is None:
+        return "other"
+    if message.text:
+        return truncate(message.text)
+    return "document" if message.document else "contact" if message.contact else "message"
+
+
 async def check_access(update: Update, ctx: Ctx) -> None:
     """Attach the acting user to the context, or refuse and stop the update."""
     sender = update.effective_user
@@ -43,6 +56,8 @@ async def check_access(update: Update, ctx: Ctx) -> None:
     user = await ctx.services.resolve_user(sender.id)
     if user is not None:
         ctx.actor = user
+        log.info("update %s from U%s: %s", update.update_id, user.id, _what(update),
+                 extra={"update_id": update.update_id, "user_id": user.id})
         if verdict is Verdict.REDIRECT:
             await _to_private(update, ctx)
             raise ApplicationHandlerStop

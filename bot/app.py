@@ -9,7 +9,15 @@ from typing import Any
 
 from telegram import BotCommand, Update
 from telegram._utils.defaultvalue import DefaultValue
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, ContextTypes, ExtBot, TypeHandler
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    BasePersistence,
+    ContextTypes,
+    ExtBot,
+    TypeHandler,
+)
 from telegram.request import BaseRequest
 
 import bot.handlers
@@ -52,8 +60,12 @@ def build_application(
     rate_limit: bool = True,
     jobs: bool = True,
     skip_jobs: frozenset[str] = frozenset(),
+    persistence: BasePersistence[Any, Any, Any] | None = None,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
-    """The Application with every handler module registered (group 0) after the access check."""
+    """The Application with every handler module registered (group 0) after the access check.
+
+    `persistence`: where user/chat data and forms in progress live (`bot.persistence`).
+    """
     builder = (
         _Builder()
         .token(token or "0:console")
@@ -69,6 +81,8 @@ def build_application(
         builder = builder.rate_limiter(AIORateLimiter(max_retries=3))
     if not jobs:
         builder = builder.job_queue(None)
+    if persistence is not None:
+        builder = builder.persistence(persistence)
     app = builder.build()
     app.bot_data["services"] = services
     app.add_handler(TypeHandler(Update, check_access), group=-1)

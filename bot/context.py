@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram.ext import Application, CallbackContext, ExtBot
@@ -22,6 +24,10 @@ class Services:
     resolve_user: Callable[[int], Awaitable[User | None]]
     console: bool = False
     extra: dict[str, Any] | None = None
+    # Set when the service is asked to stop: long jobs end early, giving back what they hold.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # The jobs' clock (aware UTC); the composition root may shift it (SIMULATED_CLOCK_FILE).
+    now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 class Ctx(CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]):

@@ -40,12 +40,13 @@ from bot.i18n import Safe, catalogue, fmt_date, fmt_money, reasons_text, t
 from bot.settings import Settings
 from bot.ui import keyboard
 from storage.alerts import (
-    due_alerts,
+    claim_alerts,
     in_quiet_hours,
     mark_alert_failed,
     mark_alert_retry,
     mark_delivered_many,
     mark_unreachable,
+    release_alert_claims,
     reroute_alert,
 )
 from storage.models import Alert, User
@@ -246,9 +247,10 @@ def _retry_seconds(exc: RetryAfter) -> float:
 
 class _Run:
     def __init__(self, bot: Bot, settings: Settings, pacer: Pacer, clock: Clock,
-                 chat_for: ChatFor | None = None) -> None:
+                 chat_for: ChatFor | None = None, stop: asyncio.Event | None = None) -> None:
         self.bot, self.settings, self.pacer, self.clock = bot, settings, pacer, clock
         self.chat_for = chat_for
+        self.stop = stop
         self.result = DeliveryResult()
         self.flood = False
         self.accepted: list[Alert] = []
@@ -290,7 +292,8 @@ class _Run:
         queues = {chat_id: deque(alerts) for chat_id, alerts in by_chat.items()}
         busy: dict[int, asyncio.Task[bool]] = {}
         try:
-            while queues and not self.flood and time.monotonic() < deadline:
+            while (queues and not self.flood and time.monotonic() < deadline
+                   and not (self.stop is not None and self.stop.is_set())):
                 for chat_id in [c for c, task in busy.items() if task.done()]:
                     if busy.pop(chat_id).result():  # unreachable: the rest was rerouted
                         queues.pop(chat_id, None)
@@ -377,15 +380,32 @@ async def deliver_alerts(
     limit: int = 2000,
     budget: float = 50.0,
     chat_for: ChatFor | None = None,
+    stop: asyncio.Event | None = None,
 ) -> DeliveryResult:
-    """Deliver the due alerts (urgent only during quiet hours), for at most `budget` seconds."""
+    """Deliver the due alerts (urgent only during quiet hours), for at most `budget` seconds.
+
+    The alerts are claimed for the run (lease: the budget and a margin), so another
+    instance's deliverer never sends them too; `stop` ends the run after the sends in
+    flight, and what was not tried is given back.
+    """
     now = clock()
     quiet = in_quiet_hours(now, settings.quiet_hours, settings.zone)
-    run = _Run(bot, settings, pacer, clock, chat_for)
+    run = _Run(bot, settings, pacer, clock, chat_for, stop)
     run.result.held_quiet = quiet
     by_chat: dict[int, list[Alert]] = {}
     group_share = pacer.group * math.ceil(budget / pacer.group_period)
-    for alert in await due_alerts(now, quiet=quiet, limit=limit, chats_first=group_share):
+    token, alerts = await claim_alerts(now, timedelta(seconds=budget + 30), quiet=quiet,
+                                       limit=limit, chats_first=group_share)
+    try:
+        await _deliver(run, alerts, by_chat, budget)
+    finally:
+        await asyncio.shield(release_alert_claims(token))
+    return run.result
+
+
+async def _deliver(run: _Run, alerts: list[Alert], by_chat: dict[int, list[Alert]],
+                   budget: float) -> None:
+    for alert in alerts:
         chat_id = run.chat_of(alert)
         if chat_id is None:  # unreachable, inactive or never started the bot
             await reroute_alert(alert, "recipient cannot be reached in Telegram")
@@ -397,4 +417,3 @@ async def deliver_alerts(
         await run.dispatch(by_chat, deadline)
     finally:
         await run.record()  # also when the run fails or is cancelled: nothing sent twice
-    return run.result

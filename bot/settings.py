@@ -13,6 +13,7 @@ the local console without it runs on a demo identity whose every document is a S
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 from typing import Literal
@@ -103,6 +104,28 @@ class Settings(BaseSettings):
     dunning_days: str = "1,15,30,45"
     outbox_flush_seconds: int = Field(default=30, ge=1)
     alert_flush_seconds: int = Field(default=5, ge=1)
+    # Running as a service (issue 13)
+    # Webhook mode (set WEBHOOK_URL): Telegram calls WEBHOOK_URL, served on LISTEN:PORT.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+    shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+    log_format: Literal["text", "json"] = "text"
+    log_level: str = "INFO"
+    # Tests and demos only: a file holding the jobs' current time (ISO 8601, aware), and
+    # how often (real seconds) every job's timer fires at most (the period, in the jobs'
+    # time, is still enforced by the claim in the database).
+    simulated_clock_file: Path | None = None
+    job_tick_seconds: float | None = Field(default=None, gt=0)
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}",
+                                                  value.get_secret_value()):
+            raise ValueError("16 to 256 characters among A-Z a-z 0-9 _ -")
+        return value
 
     @model_validator(mode="before")
     @classmethod

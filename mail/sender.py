@@ -15,8 +15,15 @@ Throughput: one connection, the next message is built while the current one is i
 flight, and the bookkeeping of a batch commits while the next emails are sent.
 
 Errors are classified as the SMTP RFCs do: 4xx replies, refused or dropped connections
-and timeouts are transient (retry with backoff); 5xx replies, every recipient refused and
-authentication failures are permanent (the owner is alerted with the server's reply).
+and timeouts are transient (retry with backoff); 5xx replies and every recipient refused
+for good (5xx) are permanent (the owner is alerted with the server's reply). An
+authentication failure (535) is the operator's to fix, not the email's fault: it is
+retried with backoff like an outage (`entonnoir mail retry` requeues failed emails once
+the cause is fixed).
+
+Claims are short leases (`storage.outbox.LEASE`), renewed while a long batch is sent;
+given `stop`, the flush ends after the email in flight, records what was accepted and
+gives back the rows it has not tried, so a service stop leaves nothing in "sending".
 
 With no SMTP host configured, messages are written as `.eml` files instead (the embedded
 default), one file per email named after its id: a resend overwrites the same file.
@@ -35,7 +42,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email import encoders
 from email.generator import BytesGenerator
 from email.header import Header
@@ -51,7 +58,15 @@ from typing import Any, Literal
 import aiosmtplib
 
 from storage.models import OutboxAttachment, OutboxEmail
-from storage.outbox import claim_due, mark_failed, mark_retry, mark_sent_many
+from storage.outbox import (
+    LEASE,
+    claim_due,
+    mark_failed,
+    mark_retry,
+    mark_sent_many,
+    release_claims,
+    renew_claims,
+)
 
 __all__ = [
     "FlushResult", "SmtpConfig", "build_message", "flush_outbox", "is_permanent", "message_bytes",
@@ -97,16 +112,22 @@ class FlushResult:
         return text + (f" ({self.errors[-1]})" if self.errors else "")
 
 
+def _ehlo_name(mail_from: str) -> str:
+    domain = parseaddr(mail_from)[1].rpartition("@")[2]
+    return domain if re.fullmatch(r"[A-Za-z0-9.-]{1,253}", domain or "") else "localhost"
+
+
 class _ConnectionLost(Exception):
     """The connection is unusable: the rest of the batch waits for the next flush."""
 
 
 def is_permanent(exc: BaseException) -> bool:
-    """5xx, all recipients refused, authentication failure: permanent. Everything else: retry."""
+    """5xx, every recipient refused with a 5xx: permanent. Authentication failures (535),
+    any 4xx and everything else: retried."""
     if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
-        return True
+        return False
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
-        return True
+        return all(500 <= r.code < 600 for r in exc.recipients)
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         return 500 <= exc.code < 600
     return False
@@ -124,7 +145,8 @@ def describe(exc: BaseException) -> str:
 def _connection_level(exc: BaseException) -> bool:
     return isinstance(
         exc, aiosmtplib.SMTPServerDisconnected | aiosmtplib.SMTPConnectError
-        | aiosmtplib.SMTPTimeoutError | TimeoutError | OSError,
+        | aiosmtplib.SMTPTimeoutError | aiosmtplib.SMTPAuthenticationError | TimeoutError
+        | OSError,
     )
 
 
@@ -264,6 +286,9 @@ class _Session:
             hostname=c.host, port=c.port, timeout=c.timeout,
             use_tls=c.security == "tls", start_tls=c.security == "starttls",
             tls_context=c.tls_context,
+            # Our EHLO name from the sender's domain: aiosmtplib would otherwise look the
+            # machine's FQDN up (a DNS query in a thread) on every connection.
+            local_hostname=_ehlo_name(c.mail_from),
         )
         await smtp.connect()
         if c.user:
@@ -329,8 +354,12 @@ async def flush_outbox(
     batch: int = 100,
     record_every: int = RECORD_EVERY,
     before_send: Hook | None = None,
+    stop: asyncio.Event | None = None,
 ) -> FlushResult:
     """Send every due email once, over one connection; returns what happened.
+
+    `stop`: once set, the flush ends after the email in flight (what was not tried goes
+    back to the queue, not counted as an attempt).
 
     `before_send` runs after the claim and before the SMTP transaction (tests use it to
     simulate a crash at the worst moment). `record_every`: accepted emails recorded per
@@ -340,21 +369,51 @@ async def flush_outbox(
     result = FlushResult()
     session = _Session(config)
     recorder = _Recorder(now, record_every)
+    tokens: list[str] = []
+    lease = _Lease(now)
+    release = True
     try:
-        while True:
+        while stop is None or not stop.is_set():
             rows = await claim_due(now, batch)
             if not rows:
                 break
-            if await _send_rows(rows, config, session, recorder, now, result, before_send):
-                break  # the server is unreachable: the rest waits for the next flush
+            tokens.append(str(rows[0].claim_token))
+            lease.token = tokens[-1]
+            if await _send_rows(rows, config, session, recorder, now, result, before_send,
+                                stop, lease):
+                break  # the server is unreachable or we stop: the rest waits
             if len(rows) < batch:
                 break
+    except (Exception, asyncio.CancelledError):
+        raise
+    except BaseException:  # SystemExit & co: the process is dying, the lease covers it
+        release = False
+        raise
     finally:
         try:
             await recorder.close()
         finally:
-            await session.close()
+            try:
+                for token in tokens if release else ():  # after recording: accepted rows
+                    await asyncio.shield(release_claims(token))  # are no longer "sending"
+            finally:
+                await session.close()
     return result
+
+
+class _Lease:
+    """Renews the current claim's lease while a long batch is being sent."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now, self.started = now, time.monotonic()
+        self.last = self.started
+        self.token: str | None = None
+
+    async def keep(self) -> None:
+        if self.token is None or time.monotonic() - self.last < LEASE.total_seconds() / 4:
+            return
+        self.last = time.monotonic()
+        await renew_claims(self.token, self.now + timedelta(seconds=self.last - self.started))
 
 
 async def _build(email: OutboxEmail, config: SmtpConfig, now: datetime) -> bytes | Exception:
@@ -374,14 +433,21 @@ async def _send_rows(
     now: datetime,
     result: FlushResult,
     before_send: Hook | None,
+    stop: asyncio.Event | None = None,
+    lease: _Lease | None = None,
 ) -> bool:
     """Send claimed rows in order, building each next message while one is in flight.
 
-    Returns True when the connection was lost (the rows not tried are put back for later).
+    Returns True when the connection was lost (the rows not tried are put back for later)
+    or `stop` was set (the caller releases the rows not tried).
     """
     upcoming = asyncio.ensure_future(_build(rows[0], config, now))
     try:
         for i, email in enumerate(rows):
+            if stop is not None and stop.is_set():
+                return True
+            if lease is not None:
+                await lease.keep()
             data = await upcoming
             if i + 1 < len(rows):
                 upcoming = asyncio.ensure_future(_build(rows[i + 1], config, now))
@@ -430,8 +496,6 @@ async def _send_one(
             log.warning("outbox email %s failed for good: %s", email.id, reason)
             await mark_failed(email, reason, now)
             result.failed += 1
-            if isinstance(exc, aiosmtplib.SMTPAuthenticationError):
-                await session.close()
             return
         log.info("outbox email %s will be retried: %s", email.id, reason)
         await mark_retry(email, reason, now)

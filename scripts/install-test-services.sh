@@ -20,6 +20,7 @@ missing_extra() {
   for pkg in "$@"; do
     case "$pkg" in
       python3-venv) python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || return 0 ;;
+      systemd) command -v systemd-analyze >/dev/null 2>&1 || return 0 ;;
       *) command -v "$pkg" >/dev/null 2>&1 || return 0 ;;
     esac
   done

@@ -11,6 +11,10 @@ Delivery (driven by `bot.delivery`)::
        │ └──▶ failed                 (Telegram refused it for good, or too many attempts)
        └── waits while quiet hours last, unless urgent
 
+Several deliverers (instances) may run at once: `claim_alerts` stamps the alerts it hands
+out with a token and a short lease in one guarded UPDATE, so no two deliverers hold the
+same alert; `release_alert_claims` gives back what a run did not try.
+
 Delivery is at-least-once: a crash between Telegram's answer and `mark_delivered` /
 `mark_delivered_many` sends the alert again on the next run (the deliverer records
 accepted alerts in small batches, so that is at most one batch).
@@ -18,6 +22,7 @@ accepted alerts in small batches, so that is at most one batch).
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,6 +41,7 @@ __all__ = [
     "alert_team",
     "alert_user",
     "alert_users",
+    "claim_alerts",
     "due_alerts",
     "in_quiet_hours",
     "mark_alert_failed",
@@ -44,6 +50,7 @@ __all__ = [
     "mark_delivered_many",
     "mark_unreachable",
     "quiet_hours_end",
+    "release_alert_claims",
     "reroute_alert",
     "set_team_chat",
     "team_chat_id",
@@ -192,6 +199,37 @@ def alert_retry_delay(attempts: int) -> timedelta:
     return min(timedelta(seconds=5) * (2 ** max(0, min(attempts - 1, 12))), timedelta(minutes=10))
 
 
+def _due(now: datetime, quiet: bool) -> Q:
+    due = (Q(status=AlertStatus.PENDING)
+           & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+           & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)))
+    return due & Q(urgent=True) if quiet else due
+
+
+async def claim_alerts(
+    now: datetime, lease: timedelta, *, quiet: bool, limit: int = 500, chats_first: int = 0
+) -> tuple[str, list[Alert]]:
+    """`due_alerts`, claimed for this deliverer: (its token, the alerts it won)."""
+    candidates = await due_alerts(now, quiet=quiet, limit=limit, chats_first=chats_first)
+    if not candidates:
+        return "", []
+    token = uuid.uuid4().hex
+    await Alert.filter(Q(id__in=[a.id for a in candidates]) & _due(now, quiet)).update(
+        claim_token=token, claimed_until=now + lease
+    )
+    won = set(await Alert.filter(claim_token=token).values_list("id", flat=True))
+    return token, [a for a in candidates if a.id in won]
+
+
+async def release_alert_claims(token: str) -> int:
+    """Give back the alerts of a claim still pending (not tried, or to retry later)."""
+    if not token:
+        return 0
+    return await Alert.filter(claim_token=token, status=AlertStatus.PENDING).update(
+        claim_token=None, claimed_until=None
+    )
+
+
 async def due_alerts(
     now: datetime, *, quiet: bool, limit: int = 500, chats_first: int = 0
 ) -> list[Alert]:
@@ -202,11 +240,7 @@ async def due_alerts(
     case, so the slowest lane starts draining at once instead of waiting behind a backlog
     of private alerts.
     """
-    due = Q(status=AlertStatus.PENDING) & (
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    )
-    if quiet:
-        due &= Q(urgent=True)
+    due = _due(now, quiet)
     found: dict[int, Alert] = {}
     if chats_first > 0:
         for alert in await Alert.filter(due & Q(user_id__isnull=True)).order_by("id").limit(

@@ -22,8 +22,9 @@ from storage.errors import Conflict, InvalidInput
 __all__ = ["DbTarget", "backup", "parse_url", "restore"]
 
 PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
-# Tables whose rows make a database "not empty" for a restore.
-DATA_TABLES = ("users", "contacts", "deals", "invoices")
+# A restore goes only into an empty database: rows in ANY table refuse it, except the
+# migrations' own bookkeeping (a database just migrated is empty).
+IGNORED_TABLES = ("tortoise_migrations", "sqlite_sequence", "sqlite_stat1", "sqlite_stat4")
 
 
 @dataclass(frozen=True)
@@ -99,7 +100,10 @@ def _sqlite_copy(source: Path, dest: Path) -> None:
     dst = sqlite3.connect(dest)
     try:
         with dst:
-            src.backup(dst, pages=1024)
+            # One step (pages=-1): a read transaction, which in WAL mode never blocks the
+            # bot's writers, and which no write can restart (a step-wise copy starts over
+            # at every write from another connection and never ends under a steady writer).
+            src.backup(dst, pages=-1)
     finally:
         dst.close()
         src.close()
@@ -126,10 +130,12 @@ def _sqlite_has_data(path: Path) -> bool:
         return False
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        tables = [r[0] for r in con.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE "
+            "'CREATE VIRTUAL TABLE%'")]
         return any(
-            con.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone()  # noqa: S608 - fixed names
-            for t in DATA_TABLES if t in tables
+            con.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone()  # noqa: S608 - catalog names
+            for t in tables if t not in IGNORED_TABLES
         )
     finally:
         con.close()
@@ -158,13 +164,12 @@ def _sqlite_restore(snapshot: Path, path: Path) -> None:
 
 
 async def _pg_has_data(target: DbTarget) -> bool:
-    names = ", ".join(f"'{t}'" for t in DATA_TABLES)
-    listed = await _psql(target, "SELECT table_name FROM information_schema.tables "  # noqa: S608
-                                 f"WHERE table_schema = 'public' AND table_name IN ({names})")
-    tables = [t for t in listed.split() if t in DATA_TABLES]
+    listed = await _psql(target, "SELECT table_name FROM information_schema.tables "
+                                 "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'")
+    tables = [t for t in listed.split() if t not in IGNORED_TABLES]
     if not tables:
         return False
-    query = " OR ".join(f"EXISTS (SELECT 1 FROM {t})" for t in tables)  # noqa: S608
+    query = " OR ".join(f'EXISTS (SELECT 1 FROM "{t}")' for t in tables)  # noqa: S608
     return (await _psql(target, f"SELECT {query}")).strip() == "t"
 
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
+import os
 import sqlite3
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +18,11 @@ from storage.models import MODEL_MODULES
 from storage.search_index import forget_search_index
 from storage.sql import close_reader
 
-__all__ = ["close_db", "init_db", "migrate_db", "tortoise_config"]
+__all__ = ["AlreadyRunning", "close_db", "init_db", "migrate_db", "run_lock", "tortoise_config"]
 
 log = logging.getLogger(__name__)
+
+SQLITE_BUSY_MS = 30_000
 
 
 def tortoise_config(db_url: str, *, timezone: str = "UTC") -> dict[str, Any]:
@@ -52,18 +57,22 @@ def _check_sqlite_file(path: Path) -> None:
 
 
 def _connection(db_url: str) -> str | dict[str, Any]:
-    """SQLite URLs get WAL and a busy timeout; their parent folder is created."""
+    """SQLite URLs get WAL, a busy timeout and immediate transactions; their parent folder
+    is created."""
     if db_url.startswith("sqlite://") and ":memory:" not in db_url:
         path = Path(db_url.removeprefix("sqlite://"))
         path.parent.mkdir(parents=True, exist_ok=True)
         _check_sqlite_file(path)
         return {
-            "engine": "tortoise.backends.sqlite",
+            # Transactions BEGIN IMMEDIATE, and a writer waits up to 30 s for another
+            # process's transaction (the bot and a CLI import) instead of "database is locked".
+            "engine": "storage.sqlite_backend",
             "credentials": {
                 "file_path": str(path),
                 "journal_mode": "WAL",
                 "journal_size_limit": 16384,
                 "foreign_keys": "ON",
+                "busy_timeout": SQLITE_BUSY_MS,
             },
         }
     return db_url
@@ -77,6 +86,7 @@ async def migrate_db(db_url: str) -> None:
 
 async def init_db(db_url: str, *, migrate: bool = True, generate: bool = False) -> None:
     """Open the database for the app: migrate, connect, seed the default funnel."""
+    from storage.constraints import ensure_constraints
     from storage.pipeline import seed_stages
     from storage.purchasing_seed import seed_warehouse
     from storage.search_index import ensure_search_index
@@ -86,6 +96,7 @@ async def init_db(db_url: str, *, migrate: bool = True, generate: bool = False) 
     await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
     if generate:
         await Tortoise.generate_schemas(safe=True)
+        await ensure_constraints()
     await seed_stages()
     await seed_warehouse()
     await ensure_search_index()
@@ -96,3 +107,37 @@ async def close_db() -> None:
     close_reader()
     forget_search_index()
     await Tortoise.close_connections()
+
+
+class AlreadyRunning(Exception):
+    """Another `entonnoir run` serves this SQLite file."""
+
+
+@contextlib.contextmanager
+def run_lock(db_url: str) -> Iterator[None]:
+    """One running service per SQLite file: an exclusive lock on `<file>.run.lock`.
+
+    The kernel drops the lock when the process ends, even killed. PostgreSQL (any number
+    of instances) and in-memory databases need no lock.
+    """
+    if not db_url.startswith("sqlite://") or ":memory:" in db_url:
+        yield
+        return
+    path = Path(db_url.removeprefix("sqlite://"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = Path(f"{path}.run.lock")
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            raise AlreadyRunning(
+                f"another entonnoir run (pid {holder}) already serves {path}; "
+                "SQLite allows one running instance (use PostgreSQL for several)"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        yield
+    finally:
+        os.close(fd)

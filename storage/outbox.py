@@ -5,7 +5,12 @@ Life of a row::
     pending ──claim──▶ sending ──mark_sent──▶ sent      (+ "email_sent" alert, invoice → sent)
        ▲                 │ ├────mark_retry──▶ pending   (transient: next_attempt_at = backoff)
        │                 │ └────mark_failed─▶ failed    (permanent: "email_failed" alert)
-       └── lease expired ┘   (the sender died between claim and mark: claimed again)
+       ├── lease expired ┘   (the sender died between claim and mark: claimed again)
+       └── release_claims ◀── sending (the sender stops early: the rows not tried go back)
+
+The lease is short (LEASE, one minute) and the sender renews it (`renew_claims`) while it
+works through a long batch, so a killed sender delays the emails it held by at most about
+a minute; a sender asked to stop gives back what it has not tried (`release_claims`).
 
 Delivery is at-least-once: a crash after the SMTP server accepted the message but before
 `mark_sent` / `mark_sent_many` commits leaves the row in "sending"; once the lease expires
@@ -47,10 +52,13 @@ __all__ = [
     "mark_sent_many",
     "outbox_counts",
     "queue_email",
+    "release_claims",
+    "renew_claims",
+    "requeue_failed",
     "retry_delay",
 ]
 
-LEASE = timedelta(minutes=10)
+LEASE = timedelta(minutes=1)  # renewed while the sender works: a crash delays by <= 1 min
 MAX_ATTEMPTS = 30  # about a day of transient failures, then a human is told
 _FIRST_RETRY = timedelta(seconds=30)
 _MAX_RETRY = timedelta(hours=1)
@@ -141,6 +149,33 @@ async def claim_due(now: datetime, limit: int = 100) -> list[OutboxEmail]:
         await OutboxEmail.filter(claim_token=token, status=OutboxStatus.SENDING)
         .order_by("id")
         .prefetch_related("attachments")
+    )
+
+
+async def renew_claims(token: str, now: datetime) -> int:
+    """The sender still works on this claim: push its lease on (rows not yet marked)."""
+    return await OutboxEmail.filter(claim_token=token, status=OutboxStatus.SENDING).update(
+        claimed_at=now
+    )
+
+
+async def release_claims(token: str) -> int:
+    """Give back the rows of a claim that were not tried (the sender stops): pending again.
+
+    Their attempt is not counted. Rows already marked (sent, retry, failed) carry no
+    longer this token in "sending", so they are left alone.
+    """
+    return await OutboxEmail.filter(claim_token=token, status=OutboxStatus.SENDING).update(
+        status=OutboxStatus.PENDING, claim_token=None, claimed_at=None,
+        attempts=F("attempts") - 1,
+    )
+
+
+async def requeue_failed(now: datetime) -> int:
+    """`entonnoir mail retry`: every failed email goes back to the queue, due now."""
+    return await OutboxEmail.filter(status=OutboxStatus.FAILED).update(
+        status=OutboxStatus.PENDING, next_attempt_at=now, attempts=0, claim_token=None,
+        claimed_at=None,
     )
 
 

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from tortoise import connections
+from tortoise.exceptions import IntegrityError
 from tortoise.functions import Sum
 from tortoise.transactions import in_transaction
 
@@ -302,8 +303,11 @@ async def purchasing_check(now: datetime) -> CheckResult:
             continue
         if recipients is None:
             recipients = await _recipients()
-        async with in_transaction():
-            po_id = await _update_draft(supplier_id, group, skus, *recipients)
+        try:
+            async with in_transaction():
+                po_id = await _update_draft(supplier_id, group, skus, *recipients)
+        except IntegrityError:  # another instance drafted this supplier's order meanwhile
+            continue  # (one draft per supplier is a unique index): its run did the work
         if po_id is not None:
             result.drafts.append(po_id)
     return result

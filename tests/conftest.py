@@ -10,6 +10,7 @@ from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import tortoise_test_context
 
 from bot.settings import Settings
+from storage.constraints import ensure_constraints
 from storage.models import MODEL_MODULES
 from storage.pipeline import seed_stages
 from storage.purchasing_seed import seed_warehouse
@@ -73,6 +74,7 @@ async def _open(url: str) -> AsyncIterator[None]:
     # Tortoise caches prepared SQL per connection name: another dialect must not reuse it.
     EXECUTOR_CACHE.clear()
     async with tortoise_test_context(MODEL_MODULES, url):
+        await ensure_constraints()  # partial unique indexes (the migrations create them too)
         await seed_stages()
         await seed_warehouse()
         await ensure_search_index()

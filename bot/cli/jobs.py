@@ -40,7 +40,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         raise NotFound("job", name=args.name)
     await init_db(settings.database_url)
     try:
-        detail = await run_job(spec, bootstrap(settings), None)
+        detail = await run_job(spec, bootstrap(settings), None, force=True)
     finally:
         await close_db()
     print(f"{spec.name}: {detail}")

@@ -1,4 +1,5 @@
-"""`entonnoir mail poll`: one pass over the payments mailbox, printing what it did."""
+"""`entonnoir mail poll`: one pass over the payments mailbox, printing what it did;
+`entonnoir mail retry`: failed emails back into the outbox once their cause is fixed."""
 
 from __future__ import annotations
 
@@ -24,7 +25,23 @@ async def cmd_poll(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if report.error else 0
 
 
+async def cmd_retry(args: argparse.Namespace, settings: Settings) -> int:
+    """Requeue every failed email (due now); the running service sends them."""
+    from datetime import UTC, datetime
+
+    from storage.outbox import requeue_failed
+
+    await init_db(settings.database_url)
+    try:
+        count = await requeue_failed(datetime.now(UTC))
+    finally:
+        await close_db()
+    print(f"{count} failed email(s) queued again.")
+    return 0
+
+
 def register(sub: Any) -> None:
     mail = sub.add_parser("mail", help="payments mailbox").add_subparsers(dest="mail_cmd",
                                                                            required=True)
     mail.add_parser("poll", help="read the payments mailbox once").set_defaults(func=cmd_poll)
+    mail.add_parser("retry", help="requeue the failed emails").set_defaults(func=cmd_retry)

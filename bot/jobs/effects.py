@@ -27,7 +27,7 @@ def smtp_config(settings: Settings, seller: object = None) -> SmtpConfig:
 
 async def flush(services: Services, bot: Bot | None) -> str:
     """Send the due emails of the outbox."""
-    return str(await flush_outbox(smtp_config(services.settings)))
+    return str(await flush_outbox(smtp_config(services.settings), stop=services.stopping))
 
 
 async def deliver(services: Services, bot: Bot | None) -> str:
@@ -42,10 +42,14 @@ async def deliver(services: Services, bot: Bot | None) -> str:
         from bot.console import console_id
 
         chat_for = console_id
-    return str(await deliver_alerts(bot, services.settings, pacer, chat_for=chat_for))
+    return str(await deliver_alerts(bot, services.settings, pacer, chat_for=chat_for,
+                                    stop=services.stopping))
 
 
 JOBS = [
-    JobSpec("outbox", flush, every=lambda s: float(s.settings.outbox_flush_seconds)),
-    JobSpec("alerts", deliver, every=lambda s: float(s.settings.alert_flush_seconds)),
+    JobSpec("outbox", flush, every=lambda s: float(s.settings.outbox_flush_seconds),
+            exclusive=False, business=False),
+    # One deliverer at a time across instances: the pacing is per bot, not per instance.
+    JobSpec("alerts", deliver, every=lambda s: float(s.settings.alert_flush_seconds),
+            lease=90.0, business=False),
 ]

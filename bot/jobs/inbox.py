@@ -50,4 +50,5 @@ async def poll(services: Services, bot: Bot | None) -> str:
             f"{report.count('quarantined')} quarantined, {report.count('unrecognised')} unread")
 
 
-JOBS = [JobSpec("inbox", poll, every=lambda services: float(services.settings.imap_poll_seconds))]
+JOBS = [JobSpec("inbox", poll, every=lambda services: float(services.settings.imap_poll_seconds),
+                business=False)]

@@ -52,7 +52,7 @@ def _digest_time(settings: Settings) -> time:
 
 async def overdue(services: Services, bot: Bot | None) -> str:
     """Open collection tasks for overdue invoices and run the dunning levels due."""
-    now = datetime.now(UTC)
+    now = services.now()
     today, _, _ = local_day(now, services.settings)
     result = await scan_overdue(today, now, company_of(services.settings),
                                 services.settings.dunning_levels)
@@ -61,12 +61,12 @@ async def overdue(services: Services, bot: Bot | None) -> str:
 
 async def purchasing(services: Services, bot: Bot | None) -> str:
     """Draft the purchase orders that won deals and reorder points need."""
-    return str(await purchasing_check(datetime.now(UTC)))
+    return str(await purchasing_check(services.now()))
 
 
 async def reminders(services: Services, bot: Bot | None) -> str:
     """Alert assignees of tasks falling due."""
-    return f"{await task_reminders(datetime.now(UTC))} task reminder(s)"
+    return f"{await task_reminders(services.now())} task reminder(s)"
 
 
 async def digest(services: Services, bot: Bot | None) -> str:
@@ -76,7 +76,7 @@ async def digest(services: Services, bot: Bot | None) -> str:
     still sends that day's digest when it comes back (the per-day dedupe key keeps it once).
     """
     settings = services.settings
-    now = datetime.now(UTC)
+    now = services.now()
     today, start, end = local_day(now, settings)
     if now.astimezone(settings.zone).time() < _digest_time(settings):
         return "not yet time"

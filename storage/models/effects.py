@@ -111,6 +111,9 @@ class Alert(Model):
     last_error = fields.TextField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
     delivered_at = fields.DatetimeField(null=True)
+    # A deliverer's claim (one atomic UPDATE), so N instances never send the same alert.
+    claim_token = fields.CharField(max_length=32, null=True, db_index=True)
+    claimed_until = fields.DatetimeField(null=True)
 
     user_id: int | None
     rerouted_from_id: int | None
@@ -129,6 +132,9 @@ class JobRun(Model):
     outcome = fields.CharField(max_length=16, default="never")
     detail = fields.TextField(default="")
     consecutive_failures = fields.IntField(default=0)
+    # The runner holding this period's run (any instance): taken by one guarded UPDATE.
+    claim_token = fields.CharField(max_length=32, null=True)
+    lease_until = fields.DatetimeField(null=True)
 
     class Meta:
         table = "job_runs"
@@ -140,3 +146,18 @@ class AppSetting(Model):
 
     class Meta:
         table = "app_settings"
+
+
+class ChatState(Model):
+    """python-telegram-bot's per-user / per-chat data and conversation states, as JSON, so a
+    restart or another instance continues a half-filled form (see `bot.persistence`)."""
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharField(max_length=16)  # "user", "chat", "conv:<name>"
+    key = fields.CharField(max_length=200)
+    data: Any = fields.JSONField(default=dict)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "chat_states"
+        unique_together = (("kind", "key"),)

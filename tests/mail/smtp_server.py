@@ -12,6 +12,7 @@ Recipients listed in `reject` get `550 5.1.1 no such user`; those in `defer` get
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import ssl
@@ -43,6 +44,8 @@ class _Handler:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.server.delay:  # a slow server: tests act while a flush is under way
+            await asyncio.sleep(self.server.delay)
         if any(r in self.server.defer for r in envelope.rcpt_tos):
             return "451 4.3.0 mailbox busy, try again later"
         with self.server.lock:
@@ -72,6 +75,7 @@ class LoopbackSmtp:
         self.sessions: list[tuple[str, int]] = []  # client address of each message received
         self.reject: set[str] = set()
         self.defer: set[str] = set()
+        self.delay = 0.0
         self.lock = threading.Lock()
         self._ca = trustme.CA()
         cert = self._ca.issue_cert("127.0.0.1", "localhost")

@@ -25,7 +25,7 @@ from storage.models import (
     Role,
     User,
 )
-from storage.outbox import LEASE, Attachment, queue_email
+from storage.outbox import LEASE, Attachment, queue_email, requeue_failed
 from storage.users import create_user
 from tests.mail.smtp_server import LoopbackSmtp
 
@@ -190,17 +190,80 @@ async def test_4xx_reply_is_retried_later(db: str, smtp: LoopbackSmtp, tmp_path:
     assert (await flush_outbox(smtp.config(tmp_path), NOW + timedelta(minutes=1))).sent == 1
 
 
-async def test_authentication_failure_is_permanent(
+async def test_authentication_failure_535_is_retried_not_failed(
     db: str, smtp: LoopbackSmtp, tmp_path: Path
 ) -> None:
     owner = await create_user("olga", Role.SALES, telegram_id=11)
     await _queue(1, owner=owner)
+    await _queue(2, owner=owner)
 
     result = await flush_outbox(smtp.config(tmp_path, password="wrong"), NOW)
 
-    assert result.failed == 1 and smtp.messages == []
-    alert = await Alert.get(user_id=owner.id, kind="email_failed")
-    assert alert.params["error"].startswith("535")
+    assert result.failed == 0 and result.retried == 2 and smtp.messages == []
+    assert await _statuses() == {"pending": 2}
+    assert not await Alert.filter(kind="email_failed").exists()
+    [error] = set(await OutboxEmail.all().values_list("last_error", flat=True))
+    assert str(error).startswith("535")
+    # The password fixed: the next flush after the backoff sends both.
+    later = await flush_outbox(smtp.config(tmp_path), NOW + timedelta(minutes=5))
+    assert later.sent == 2 and await _statuses() == {"sent": 2}
+
+
+async def test_mail_retry_requeues_failed_emails(
+    db: str, smtp: LoopbackSmtp, tmp_path: Path
+) -> None:
+    await _queue(1, to="nobody@refused.example")
+    smtp.reject.add("nobody@refused.example")
+    assert (await flush_outbox(smtp.config(tmp_path), NOW)).failed == 1
+    smtp.reject.clear()  # the address fixed on the server's side
+
+    assert await requeue_failed(NOW + timedelta(hours=1)) == 1
+
+    after = await flush_outbox(smtp.config(tmp_path), NOW + timedelta(hours=1))
+    assert after.sent == 1 and await _statuses() == {"sent": 1}
+
+
+async def test_a_stop_ends_the_flush_and_leaves_nothing_sending(
+    db: str, smtp: LoopbackSmtp, tmp_path: Path
+) -> None:
+    for i in range(10):
+        await _queue(i)
+    stop = asyncio.Event()
+
+    async def stop_at_the_fourth(row: OutboxEmail) -> None:
+        if row.dedupe_key == "mail:3":
+            stop.set()  # SIGTERM arrives while the fourth email is in flight
+
+    result = await flush_outbox(smtp.config(tmp_path), NOW, before_send=stop_at_the_fourth,
+                                stop=stop)
+
+    assert result.sent == 4 and len(smtp.messages) == 4
+    assert await _statuses() == {"sent": 4, "pending": 6}
+    # The six given back were not counted as attempts and go out at the next flush.
+    assert set(await OutboxEmail.filter(status=OutboxStatus.PENDING)
+               .values_list("attempts", flat=True)) == {0}
+    assert (await flush_outbox(smtp.config(tmp_path), NOW)).sent == 6
+
+
+async def test_a_long_batch_renews_its_lease(db: str, smtp: LoopbackSmtp, tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import mail.sender
+
+    for i in range(3):
+        await _queue(i)
+    clock = [0.0]
+    monkeypatch.setattr(mail.sender.time, "monotonic", lambda: clock[0])
+    seen: list[datetime] = []
+
+    async def slow_server(row: OutboxEmail) -> None:
+        clock[0] += 40.0  # each SMTP transaction takes 40 s: the batch outlives one lease
+        seen.append((await OutboxEmail.get(id=row.id)).claimed_at)
+
+    result = await flush_outbox(smtp.config(tmp_path), NOW, before_send=slow_server)
+
+    assert result.sent == 3
+    # The claim was renewed as the batch went on: another sender never saw it expire.
+    assert seen[0] == NOW and seen[-1] > NOW + LEASE - timedelta(seconds=30)
 
 
 async def test_without_smtp_host_emails_are_written_as_eml_files(db: str, tmp_path: Path) -> None:

@@ -102,3 +102,67 @@ async def test_postgres_dump_and_restore_into_an_empty_database(
     assert _psql(postgres_server, "restored", "SELECT count(*) FROM stages") == "6"
     with pytest.raises(Conflict):
         await restore(target, snap)
+
+
+def _writer(path: str, stop_after: float) -> None:  # another process: the running bot
+    import sqlite3 as s3
+    import time as t
+
+    con = s3.connect(path, timeout=30)
+    end = t.monotonic() + stop_after
+    i = 0
+    while t.monotonic() < end:
+        with con:
+            con.execute("INSERT INTO app_settings (key, value) VALUES (?, '1')", (f"w{i}",))
+        i += 1
+    con.close()
+
+
+async def test_sqlite_backup_completes_in_seconds_under_a_steady_writer(tmp_path: Path) -> None:
+    import multiprocessing
+    import time
+
+    live = tmp_path / "live.db"
+    con = sqlite3.connect(live)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("CREATE TABLE app_settings (key TEXT PRIMARY KEY, value TEXT)")
+    con.execute("CREATE TABLE filler (id INTEGER PRIMARY KEY, blob BLOB)")
+    with con:  # about 40 MB: 10,000 pages, ten steps of the old 1,024-page copy
+        con.executemany("INSERT INTO filler (blob) VALUES (?)",
+                        ((b"x" * 4000,) for _ in range(10_000)))
+    con.close()
+    writer = multiprocessing.get_context("spawn").Process(target=_writer, args=(str(live), 20))
+    writer.start()
+    try:
+        await asyncio.sleep(0.5)  # the writer commits continuously from now on
+        started = time.monotonic()
+        snap = await backup(f"sqlite://{live}", tmp_path / "snap.db")
+        elapsed = time.monotonic() - started
+    finally:
+        writer.terminate()
+        writer.join()
+    assert elapsed < 10, elapsed
+    check = sqlite3.connect(snap)
+    assert check.execute("SELECT count(*) FROM filler").fetchone() == (10_000,)
+    assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    check.close()
+
+
+async def test_restore_refuses_a_database_with_rows_in_any_table(tmp_path: Path) -> None:
+    snap = tmp_path / "snap.db"
+    sqlite3.connect(snap).execute("CREATE TABLE t (x)").connection.close()
+    target = tmp_path / "target.db"
+    con = sqlite3.connect(target)
+    with con:
+        con.execute("CREATE TABLE tortoise_migrations (app TEXT, name TEXT)")
+        con.execute("INSERT INTO tortoise_migrations VALUES ('models', '0001_initial')")
+        con.execute("CREATE TABLE stock_moves (id INTEGER)")
+    con.close()
+    await restore(f"sqlite://{target}", snap)  # only the migrations' bookkeeping: empty
+    con = sqlite3.connect(target)
+    with con:
+        con.execute("CREATE TABLE IF NOT EXISTS stock_moves (id INTEGER)")
+        con.execute("INSERT INTO stock_moves VALUES (1)")  # not a user, contact or invoice
+    con.close()
+    with pytest.raises(Conflict):
+        await restore(f"sqlite://{target}", snap)
