@@ -133,8 +133,8 @@ async def _serve_telegram(settings: Settings) -> int:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     loop.add_signal_handler(signal.SIGUSR1, _dump_tasks)
-    await app.initialize()
     try:
+        await app.initialize()  # inside: a refused token still closes the database
         await set_menus(app)
         await app.start()
         server = None

@@ -13,7 +13,7 @@ from storage.pipeline import create_deal, win_deal
 from storage.products import add_deal_line, create_product
 from storage.users import create_user
 
-__all__ = ["RENDER", "SELLER", "SELLER_SETTINGS", "Billing", "make_billing"]
+__all__ = ["RENDER", "SELLER", "SELLER_ENV", "SELLER_SETTINGS", "Billing", "make_billing"]
 
 SELLER = Seller(
     name="Entonnoir Démo SAS",
@@ -35,6 +35,8 @@ SELLER_SETTINGS = {
     "company_rcs_city": SELLER.rcs_city, "company_capital": SELLER.capital,
     "company_iban": SELLER.iban, "company_bic": SELLER.bic, "company_email": SELLER.email,
 }
+# The same as environment variables, for the tests that start the real process.
+SELLER_ENV = {k.upper(): v.replace("\n", "\\n") for k, v in SELLER_SETTINGS.items()}
 
 
 @dataclass

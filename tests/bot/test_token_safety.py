@@ -24,7 +24,7 @@ from bot.redact import protect_logs
 from bot.settings import Settings
 from storage.models import Role
 from storage.users import create_user
-from tests.billing_data import SELLER_SETTINGS
+from tests.billing_data import SELLER_ENV
 
 TOKEN = "123456789:AAE-very-secret-token-value"
 FILE = b"Name;Phone\nAnn;+33612345678\n"
@@ -130,7 +130,7 @@ def test_a_rejected_token_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
     with FakeBotApi(reject_token=True) as api:
         env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api.url,
                "DATABASE_URL": f"sqlite://{tmp_path}/e.db", "VAR_DIR": str(tmp_path / "var"),
-               "IMAP_HOST": "", **{k.upper(): v for k, v in SELLER_SETTINGS.items()}}
+               "IMAP_HOST": "", **SELLER_ENV}
         done = subprocess.run([sys.executable, "-m", "bot", "run"], env=env, capture_output=True,
                               text=True, timeout=120, cwd=tmp_path, check=False)
     assert done.returncode == 2, done.stderr

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
+from tests.billing_data import SELLER_ENV
 from tests.fake_bot_api import FakeBotApi
 from tests.mail.smtp_server import LoopbackSmtp
 
@@ -27,12 +28,12 @@ BOSS = 4242
 
 def _env(tmp_path: Path, api: FakeBotApi, **extra: str) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("TELEGRAM_", "DATABASE_", "SMTP_", "IMAP_", "LOG_"))}
+             if not k.startswith(("TELEGRAM_", "DATABASE_", "SMTP_", "IMAP_", "LOG_", "COMPANY_"))}
     clean.update({
         "PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite://{tmp_path}/e.db",
         "VAR_DIR": str(tmp_path / "var"), "TELEGRAM_BOT_TOKEN": "123:TEST",
         "TELEGRAM_API_URL": api.url, "BOT_USERNAME": api.username, "QUIET_HOURS": "",
-        **extra,
+        **SELLER_ENV, **extra,
     })
     return clean
 

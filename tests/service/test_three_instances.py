@@ -26,7 +26,7 @@ import asyncpg
 import pytest
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 
-from tests.billing_data import SELLER
+from tests.billing_data import RENDER, SELLER
 from tests.fake_bot_api import FakeBotApi
 from tests.mail.smtp_server import LoopbackSmtp
 from tests.services import PostgresServer
@@ -79,7 +79,7 @@ async def _seed(url: str) -> dict[str, int]:
         for k, deal_id in enumerate(deals):
             draft = await draft_from_deal(billing.alice, deal_id, SELLER)
             await set_terms(billing.alice, draft.id, 5 + 5 * k)
-            await issue_invoice(billing.alice, draft.id, SELLER, START.date())
+            await issue_invoice(billing.alice, draft.id, SELLER, START.date(), render=RENDER)
     finally:
         await close_db()
     return {"invoices": len(deals)}
