@@ -38,12 +38,14 @@ costs a handful of queries per kind, not one per entry.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from tortoise.expressions import F, Q
 from tortoise.fields import JSONField
@@ -83,6 +85,7 @@ __all__ = [
     "RecordOutcome",
     "account_is_ours",
     "account_problem",
+    "again_if_aborted",
     "allocate_batch",
     "can_see_payments",
     "compact_rf",
@@ -93,11 +96,13 @@ __all__ = [
     "likely_invoices",
     "list_payments",
     "list_quarantine",
+    "lock_invoices",
     "masked_account_matches",
     "match_payment",
     "quarantine_message",
     "record_notices",
     "reopen_amounts",
+    "retryable",
     "rf_references_in",
     "settle_amounts",
     "store_unrecognised",
@@ -112,6 +117,12 @@ MAX_STORED_RAW = 5 * 1024 * 1024
 MAX_REMITTANCE = 1000
 RETURN_ROLES = (Role.COLLECTIONS, Role.MANAGER)
 _PLACEHOLDERS = frozenset({"", "N", "X", "NONREF", "NOTPROVIDED", "EREF", "NONE", "NA", "N/A"})
+# PostgreSQL aborts a transaction with these to break a deadlock or a serialisation conflict.
+_RETRY_STATES = frozenset({"40P01", "40001"})
+ATTEMPTS = 3
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class NoticeLike(Protocol):
@@ -469,8 +480,38 @@ async def record_notices(
 
     With `our_accounts`, a credit settles only when its `account_iban` is one of them;
     the others stay unmatched with the reason (None: the caller already checked)."""
-    async with in_transaction():
-        return (await _record(notices, source, now, our_accounts)).outcome
+    async def run() -> RecordOutcome:
+        async with in_transaction():
+            return (await _record(notices, source, now, our_accounts)).outcome
+
+    return await again_if_aborted(run)
+
+
+def retryable(exc: BaseException) -> bool:
+    """Did PostgreSQL abort the transaction only to break a deadlock or a serialisation
+    conflict (SQLSTATE 40P01 / 40001, raw or wrapped by the ORM)?"""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if getattr(seen, "sqlstate", None) in _RETRY_STATES:
+            return True
+        seen = seen.__cause__
+    return False
+
+
+async def again_if_aborted(run: Callable[[], Awaitable[T]], attempts: int = ATTEMPTS) -> T:
+    """Run a whole transaction again when PostgreSQL aborted it to break a deadlock: all of
+    it was rolled back (its effects are rows of the same transaction), so nothing is done
+    twice. Other errors, and the last attempt's, are raised."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await run()
+        except Exception as exc:
+            if attempt == attempts or not retryable(exc):
+                raise
+            log.warning("transaction aborted by the database (%s), attempt %d of %d",
+                        type(exc).__name__, attempt, attempts)
+            await asyncio.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def _record(notices: Sequence[NoticeLike], source: InboxMessage, now: datetime,
@@ -576,9 +617,13 @@ async def _locked(by_rf: dict[str, _Inv], by_number: dict[str, _Inv],
     UPDATE` in ascending id order, so two batches never wait for each other in a cycle);
     one object per invoice, shared by every map. On SQLite the transaction already holds
     the only connection: the rows were read inside it and nobody else writes meanwhile."""
-    ids = {i.id for i in by_rf.values()} | {i.id for i in by_number.values()}
-    ids.update(i.id for found in others.values() for i in found)
-    fresh = await lock_invoices(sorted(ids))
+    seen: dict[int, _Inv] = {}
+    for inv in [*by_rf.values(), *by_number.values(), *(i for f in others.values() for i in f)]:
+        seen.setdefault(inv.id, inv)
+    if Invoice._meta.db.capabilities.dialect == "postgres":
+        fresh = await lock_invoices(sorted(seen))
+    else:  # read inside this transaction, which no other writer can interleave with
+        fresh = seen
 
     def again(inv: _Inv) -> _Inv | None:
         return fresh.get(inv.id)
@@ -1102,6 +1147,16 @@ async def ingest_message(
     `refused`: why some parts of the message were not read (an attachment refused,
     unreadable, about another account...): kept on the row, and admins and managers get
     one alert, even when the rest of the message settled invoices."""
+    return await again_if_aborted(lambda: _ingest(
+        notices, message_id=message_id, folder=folder, uid=uid, sender=sender, subject=subject,
+        now=now, our_accounts=our_accounts, refused=refused, reasons=reasons))
+
+
+async def _ingest(
+    notices: Sequence[NoticeLike], *, message_id: str, folder: str, uid: int | None,
+    sender: str, subject: str, now: datetime, our_accounts: Sequence[str] | None,
+    refused: str | None, reasons: list[Any] | None,
+) -> tuple[InboxMessage, RecordOutcome]:
     async with in_transaction():
         row = await _message_row(
             message_id, InboxStatus.PROCESSED,
