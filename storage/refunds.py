@@ -189,7 +189,7 @@ async def match_refund_debits(entry_refs: Sequence[str], now: datetime) -> int:
             id=refund.id, status=RefundStatus.OWED, amount_cents=refund.amount_cents,
         ).update(status=RefundStatus.DONE, closed_at=now, payment_id=debit.id)
         if not closed_now:
-            refund.status = RefundStatus.DONE  # not this debit's: others may not take it
+            refund.status = RefundStatus.DONE  # changed meanwhile: no other debit of this batch
             continue
         refund.status, refund.closed_at, refund.payment_id = RefundStatus.DONE, now, debit.id
         debit.status, debit.matched_by = PaymentStatus.MATCHED, "refund"
