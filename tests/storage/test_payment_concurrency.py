@@ -21,6 +21,7 @@ from tortoise import connections
 from tortoise.exceptions import OperationalError
 from tortoise.transactions import in_transaction
 
+from mail.notices import Direction
 from storage.errors import Conflict
 from storage.invoicing import credit_invoice, draft_from_deal, issue_invoice
 from storage.models import (
@@ -49,7 +50,10 @@ async def _source(mid: str) -> InboxMessage:
 
 
 async def _waiting_for_locks() -> int:
-    rows = await connections.get("default").execute_query_dict(
+    conn = connections.get("default")
+    # Inside a transaction pg_stat_activity is read once and cached: start a fresh read.
+    await conn.execute_query("SELECT pg_stat_clear_snapshot()")
+    rows = await conn.execute_query_dict(
         "SELECT count(*) AS n FROM pg_stat_activity "
         "WHERE wait_event_type = 'Lock' AND datname = current_database()")
     return int(rows[0]["n"])
@@ -286,7 +290,11 @@ async def test_a_statement_aborted_to_break_a_deadlock_is_recorded_on_a_second_a
         [credit(30_00, ref=rf(1), entry="E1"), credit(30_00, ref=rf(2), entry="E2")],
         message_id="<dead@bank>", folder="INBOX", uid=1, sender="bank@example.com",
         subject="avis", now=NOW))
-    await holds_both.wait()
+    both = asyncio.ensure_future(holds_both.wait())
+    await asyncio.wait([both, statement, other], timeout=60,
+                       return_when=asyncio.FIRST_COMPLETED)
+    assert both.done(), (statement.done() and statement.exception(),
+                         other.done() and other.exception())
     release.set()
     await other
     _, outcome = await statement
@@ -330,3 +338,39 @@ async def test_concurrent_statements_and_a_manual_match_add_up_on_either_databas
     assert sum(o.settled for o in outcomes[:3]) == 3
     again = await Invoice.get(id=inv.id)
     assert (again.paid_cents, again.status) == (70_00, InvoiceStatus.PARTIALLY_PAID)
+
+
+@ONLY_POSTGRES
+async def test_a_refund_raised_meanwhile_is_not_closed_by_a_transfer_of_the_old_amount(
+    any_db: str,
+) -> None:
+    b, inv = await _issued_invoice()
+    await record_notices([credit(inv.total_gross_cents, ref=inv.rf_reference, entry="P1")],
+                         source=await _source("<p1@bank>"), now=NOW)
+    credit_note = await credit_invoice(b.alice, inv.number or "", "Erreur", SELLER, TODAY,
+                                       render=RENDER, now=NOW)
+    refund = await Refund.get(credit_note_id=credit_note.id)
+    raised, release = asyncio.Event(), asyncio.Event()
+
+    async def raise_refund() -> None:  # as a payment on the credited invoice does
+        async with in_transaction() as conn:
+            await conn.execute_query(
+                'UPDATE "refunds" SET "amount_cents" = "amount_cents" + 500 WHERE "id" = $1',
+                [refund.id])
+            raised.set()
+            await release.wait()
+
+    other = asyncio.create_task(raise_refund())
+    await raised.wait()
+    paid_back = credit(refund.amount_cents, remittance=f"Remboursement {credit_note.number}",
+                       entry="OUT1", direction=Direction.DEBIT)
+    statement = asyncio.ensure_future(record_notices([paid_back], source=await _source(
+        "<out@bank>"), now=NOW))
+    await _until_waiting(1)
+    release.set()
+    await other
+    await statement
+
+    again = await Refund.get(id=refund.id)
+    assert (again.status, again.amount_cents) == (RefundStatus.OWED, refund.amount_cents + 500)
+
