@@ -34,6 +34,14 @@ Settling updates the invoice balance and status, remembers the payer's IBAN on t
 alerts the invoice owner, and closes any open collection task on the invoice — all in the
 transaction that records the payment. Lookups are done in bulk so a 10,000-entry statement
 costs a handful of queries per kind, not one per entry.
+
+Several instances on one PostgreSQL: every path that changes an invoice's balance or status
+(a statement, `/match`, a return) locks the invoice rows before reading them — a statement
+with ONE `SELECT ... FOR UPDATE` of all its candidates in ascending id order — so
+concurrent settlements add up and a credit note's cancellation is never overwritten. A
+payment that lands on an invoice cancelled by a credit note is owed back: it is added to
+that credit note's refund (`_credited`). A statement PostgreSQL aborts to break a deadlock
+runs again from the start (`again_if_aborted`).
 """
 
 from __future__ import annotations
