@@ -34,18 +34,28 @@ Settling updates the invoice balance and status, remembers the payer's IBAN on t
 alerts the invoice owner, and closes any open collection task on the invoice — all in the
 transaction that records the payment. Lookups are done in bulk so a 10,000-entry statement
 costs a handful of queries per kind, not one per entry.
+
+Several instances on one PostgreSQL: every path that changes an invoice's balance or status
+(a statement, `/match`, a return) locks the invoice rows before reading them — a statement
+with ONE `SELECT ... FOR UPDATE` of all its candidates in ascending id order — so
+concurrent settlements add up and a credit note's cancellation is never overwritten. A
+payment that lands on an invoice cancelled by a credit note is owed back: it is added to
+that credit note's refund (`_credited`). A statement PostgreSQL aborts to break a deadlock
+runs again from the start (`again_if_aborted`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
-from tortoise.expressions import Q
+from tortoise.expressions import F, Q
 from tortoise.fields import JSONField
 from tortoise.transactions import in_transaction
 
@@ -69,10 +79,12 @@ from storage.models import (
     Payment,
     PaymentDirection,
     PaymentStatus,
+    Refund,
+    RefundStatus,
     Role,
     User,
 )
-from storage.refunds import match_refund_debits
+from storage.refunds import REFUND_ROLES, match_refund_debits
 
 __all__ = [
     "OPEN_STATUSES",
@@ -81,6 +93,7 @@ __all__ = [
     "RecordOutcome",
     "account_is_ours",
     "account_problem",
+    "again_if_aborted",
     "allocate_batch",
     "can_see_payments",
     "compact_rf",
@@ -91,11 +104,13 @@ __all__ = [
     "likely_invoices",
     "list_payments",
     "list_quarantine",
+    "lock_invoices",
     "masked_account_matches",
     "match_payment",
     "quarantine_message",
     "record_notices",
     "reopen_amounts",
+    "retryable",
     "rf_references_in",
     "settle_amounts",
     "store_unrecognised",
@@ -110,6 +125,12 @@ MAX_STORED_RAW = 5 * 1024 * 1024
 MAX_REMITTANCE = 1000
 RETURN_ROLES = (Role.COLLECTIONS, Role.MANAGER)
 _PLACEHOLDERS = frozenset({"", "N", "X", "NONREF", "NOTPROVIDED", "EREF", "NONE", "NA", "N/A"})
+# PostgreSQL aborts a transaction with these to break a deadlock or a serialisation conflict.
+_RETRY_STATES = frozenset({"40P01", "40001"})
+ATTEMPTS = 3
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class NoticeLike(Protocol):
@@ -145,6 +166,7 @@ class RecordOutcome:
     unmatched: int = 0
     ignored: int = 0
     returned: int = 0
+    credited: int = 0  # paid to an invoice a credit note cancelled: added to its refund
     invoices: list[str] = field(default_factory=list)
 
     def add(self, other: RecordOutcome) -> None:
@@ -154,6 +176,7 @@ class RecordOutcome:
         self.unmatched += other.unmatched
         self.ignored += other.ignored
         self.returned += other.returned
+        self.credited += other.credited
         self.invoices += other.invoices
 
 
@@ -465,8 +488,38 @@ async def record_notices(
 
     With `our_accounts`, a credit settles only when its `account_iban` is one of them;
     the others stay unmatched with the reason (None: the caller already checked)."""
-    async with in_transaction():
-        return (await _record(notices, source, now, our_accounts)).outcome
+    async def run() -> RecordOutcome:
+        async with in_transaction():
+            return (await _record(notices, source, now, our_accounts)).outcome
+
+    return await again_if_aborted(run)
+
+
+def retryable(exc: BaseException) -> bool:
+    """Did PostgreSQL abort the transaction only to break a deadlock or a serialisation
+    conflict (SQLSTATE 40P01 / 40001, raw or wrapped by the ORM)?"""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if getattr(seen, "sqlstate", None) in _RETRY_STATES:
+            return True
+        seen = seen.__cause__
+    return False
+
+
+async def again_if_aborted(run: Callable[[], Awaitable[T]], attempts: int = ATTEMPTS) -> T:
+    """Run a whole transaction again when PostgreSQL aborted it to break a deadlock: all of
+    it was rolled back (its effects are rows of the same transaction), so nothing is done
+    twice. Other errors, and the last attempt's, are raised."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return await run()
+        except Exception as exc:
+            if attempt == attempts or not retryable(exc):
+                raise
+            log.warning("transaction aborted by the database (%s), attempt %d of %d",
+                        type(exc).__name__, attempt, attempts)
+            await asyncio.sleep(0.05 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 async def _record(notices: Sequence[NoticeLike], source: InboxMessage, now: datetime,
@@ -489,6 +542,7 @@ async def _record(notices: Sequence[NoticeLike], source: InboxMessage, now: date
     settling = [(k, n) for k, n in fresh if str(n.direction) != PaymentDirection.DEBIT.value]
     by_rf, by_number = await _lookup_invoices(settling)
     payments: list[_PaymentRow] = []
+    todo: list[tuple[_PaymentRow, NoticeLike]] = []
     for key, notice in fresh:
         account = getattr(notice, "account_iban", None)
         payment = _PaymentRow(
@@ -517,10 +571,20 @@ async def _record(notices: Sequence[NoticeLike], source: InboxMessage, now: date
             batch.hold(key, f"money coming back from a reversed debit ({payment.return_code})",
                        ["held.reversed_debit", {"code": payment.return_code}])
             continue
+        todo.append((payment, notice))
+    # Every invoice this batch may change, locked (in id order) before its balance is read:
+    # an invoice changed by another transaction meanwhile is read as that one committed it.
+    others = await _other_candidates(todo, by_rf, by_number)
+    by_rf, by_number, others = await _locked(by_rf, by_number, others)
+    for payment, notice in todo:
         if payment.direction == PaymentDirection.REVERSAL:
-            await _return(batch, payment, notice, by_rf, by_number)
+            await _return(batch, payment, notice, by_rf, by_number, others)
             continue
-        invoices, rule = await _match(notice, by_rf, by_number, batch, payment)
+        invoices, rule = _match(notice, by_rf, by_number, batch, payment,
+                                others.get(payment.entry_ref, []))
+        if rule == "credited":
+            await _credited(batch, payment, invoices[0])
+            continue
         if not invoices:
             batch.outcome.unmatched += 1
             continue
@@ -531,16 +595,85 @@ async def _record(notices: Sequence[NoticeLike], source: InboxMessage, now: date
     return batch
 
 
+async def _other_candidates(todo: list[tuple[_PaymentRow, NoticeLike]],
+                            by_rf: dict[str, _Inv], by_number: dict[str, _Inv],
+                            ) -> dict[str, list[_Inv]]:
+    """The invoices an entry naming none may change, read without locks (they are locked
+    and read again by `_locked`): the payer's open invoices for a credit, the invoice the
+    mirrored credit settled for a return."""
+    out: dict[str, list[_Inv]] = {}
+    for payment, notice in todo:
+        if payment.direction == PaymentDirection.REVERSAL:
+            original = await _invoice_of_original(payment)
+            if original is not None:
+                out[payment.entry_ref] = [original]
+        elif not _named(notice, by_rf, by_number):
+            out[payment.entry_ref] = await _payer_candidates(notice)
+    return out
+
+
+def _named(notice: NoticeLike, by_rf: dict[str, _Inv], by_number: dict[str, _Inv]) -> bool:
+    rfs = [r for r in [compact_rf(notice.reference), *rf_references_in(notice.remittance)] if r]
+    numbers = invoice_numbers_in(notice.remittance) + invoice_numbers_in(notice.reference)
+    return any(r in by_rf for r in rfs) or any(n in by_number for n in numbers)
+
+
+async def _locked(by_rf: dict[str, _Inv], by_number: dict[str, _Inv],
+                  others: dict[str, list[_Inv]],
+                  ) -> tuple[dict[str, _Inv], dict[str, _Inv], dict[str, list[_Inv]]]:
+    """The same invoices read again under a row lock (PostgreSQL: one `SELECT ... FOR
+    UPDATE` in ascending id order, so two batches never wait for each other in a cycle);
+    one object per invoice, shared by every map. On SQLite the transaction already holds
+    the only connection: the rows were read inside it and nobody else writes meanwhile."""
+    seen: dict[int, _Inv] = {}
+    for inv in [*by_rf.values(), *by_number.values(), *(i for f in others.values() for i in f)]:
+        seen.setdefault(inv.id, inv)
+    if Invoice._meta.db.capabilities.dialect == "postgres":
+        fresh = await lock_invoices(sorted(seen))
+    else:  # read inside this transaction, which no other writer can interleave with
+        fresh = seen
+
+    def again(inv: _Inv) -> _Inv | None:
+        return fresh.get(inv.id)
+
+    return (
+        {k: v for k, inv in by_rf.items() if (v := again(inv)) is not None},
+        {k: v for k, inv in by_number.items() if (v := again(inv)) is not None},
+        {k: [v for inv in found if (v := again(inv)) is not None] for k, found in others.items()},
+    )
+
+
+async def lock_invoices(ids: Sequence[int]) -> dict[int, _Inv]:
+    """Lock these invoices for the rest of the transaction and read them (by id).
+
+    PostgreSQL: one `SELECT ... WHERE id = ANY($1) ORDER BY id FOR UPDATE`, whatever the
+    number of ids. SQLite: a plain read (writers are serialised on its one connection)."""
+    if not ids:
+        return {}
+    db = Invoice._meta.db
+    if db.capabilities.dialect != "postgres":
+        return {i.id: i for i in await _invoices_where("id", list(ids))}
+    sql = (f'SELECT {_INV_COLUMNS} FROM "invoices" WHERE "id" = ANY($1::int[]) '  # noqa: S608
+           "AND \"kind\" = 'invoice' ORDER BY \"id\" FOR UPDATE")
+    _, rows = await db.execute_query(sql, [sorted(ids)])
+    return {int(r["id"]): _Inv(**{**dict(r), "status": InvoiceStatus(r["status"])}) for r in rows}
+
+
 def _open(invoice: InvoiceLike) -> int:
     return invoice.total_gross_cents - invoice.paid_cents
 
 
 async def _return(batch: _Batch, payment: _PaymentRow, notice: NoticeLike,
-                  by_rf: dict[str, _Inv], by_number: dict[str, _Inv]) -> None:
-    """A credit that came back: reopen the invoice it had settled, or leave it for a person."""
+                  by_rf: dict[str, _Inv], by_number: dict[str, _Inv],
+                  others: dict[str, list[_Inv]]) -> None:
+    """A credit that came back: reopen the invoice it had settled, or leave it for a person.
+    An invoice cancelled by a credit note is never reopened (the money it received is dealt
+    with by its refund): the return then waits for a person."""
     invoice = _returned_invoice(notice, by_rf, by_number, batch)
     if invoice is None:
-        invoice = await _invoice_of_original(payment, batch)
+        found = [batch.invoices.get(i.id, i) for i in others.get(payment.entry_ref, [])]
+        usable = [i for i in found if _returnable(i, payment.currency)]
+        invoice = batch.invoices.setdefault(usable[0].id, usable[0]) if usable else None
     if invoice is None:
         code = payment.return_code or "—"
         batch.hold(payment.entry_ref, f"a returned payment ({code}) tied to no invoice",
@@ -562,16 +695,21 @@ def _returned_invoice(notice: NoticeLike, by_rf: dict[str, _Inv], by_number: dic
     hits = {by_rf[r].id: by_rf[r] for r in rfs if r in by_rf}
     hits.update({by_number[n].id: by_number[n] for n in numbers if n in by_number})
     usable = [batch.invoices.get(i.id, i) for i in hits.values()]
-    usable = [i for i in usable if i.paid_cents > 0 and i.currency == notice.currency.upper()
-              and i.status in (InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID)]
+    usable = [i for i in usable if _returnable(i, notice.currency.upper())]
     if len(usable) != 1:
         return None
     return batch.invoices.setdefault(usable[0].id, usable[0])
 
 
-async def _invoice_of_original(payment: _PaymentRow, batch: _Batch) -> InvoiceLike | None:
+def _returnable(invoice: InvoiceLike, currency: str) -> bool:
+    """May a return take money back from this invoice (paid, not cancelled, same currency)?"""
+    return invoice.paid_cents > 0 and invoice.currency == currency and invoice.status in (
+        InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID)
+
+
+async def _invoice_of_original(payment: _PaymentRow) -> _Inv | None:
     """The invoice settled by the one credit this return mirrors (same payer account and
-    amount), when exactly one such credit exists."""
+    amount), when exactly one such credit exists (read without a lock: see `_locked`)."""
     if not payment.payer_iban:
         return None
     originals = await Payment.filter(
@@ -583,9 +721,7 @@ async def _invoice_of_original(payment: _PaymentRow, batch: _Batch) -> InvoiceLi
     if len(ids) != 1:
         return None
     found = await _invoices_where("id", [next(iter(ids))])
-    if not found or found[0].paid_cents <= 0:
-        return None
-    return batch.invoices.setdefault(found[0].id, batch.invoices.get(found[0].id, found[0]))
+    return found[0] if found else None
 
 
 def _reopen(batch: _Batch, payment: _PaymentRow | Payment, invoice: InvoiceLike,
@@ -617,6 +753,54 @@ def _reopen(batch: _Batch, payment: _PaymentRow | Payment, invoice: InvoiceLike,
               "code": payment.return_code or "—"}
     batch.returns.append((invoice.owner_id, payment.entry_ref, params))
     batch.outcome.returned += 1
+    if invoice.number and invoice.number not in batch.numbers:
+        batch.numbers.add(invoice.number)
+        batch.outcome.invoices.append(invoice.number)
+
+
+async def _credited(batch: _Batch, payment: _PaymentRow, invoice: InvoiceLike) -> None:
+    """Money received for an invoice a credit note cancelled (the invoice locked by
+    `_locked`) is owed back to the client: it is added to the credit note's refund, which
+    opens if the invoice was unpaid when credited. The invoice stays cancelled; collections,
+    managers and its owner are told. When the refund was already made (or no credit note is
+    found), the payment waits for a person instead, with the reason."""
+    number = invoice.number or f"#{invoice.id}"
+    note = await Invoice.filter(credit_of_id=invoice.id, kind=InvoiceKind.CREDIT_NOTE
+                                ).order_by("-id").first()
+    refund = None if note is None else await Refund.filter(
+        credit_note_id=note.id).select_for_update().first()
+    if note is None or (refund is not None and refund.status != RefundStatus.OWED):
+        credit_note = (note.number or "") if note is not None else "—"
+        batch.hold(payment.entry_ref,
+                   f"a payment for invoice {number}, cancelled by credit note {credit_note} "
+                   "whose refund was already made: pay it back or tie it by hand",
+                   ["held.credited_refunded", {"number": number, "credit_note": credit_note}])
+        return
+    before = 0 if refund is None else refund.amount_cents
+    if refund is None:
+        refund = await Refund.create(
+            credit_note_id=note.id, invoice_id=invoice.id, contact_id=invoice.contact_id,
+            amount_cents=payment.amount_cents, currency=payment.currency, created_at=batch.now)
+    else:
+        await Refund.filter(id=refund.id).update(
+            amount_cents=F("amount_cents") + payment.amount_cents)
+        refund.amount_cents += payment.amount_cents
+    payment.invoice_id = invoice.id
+    payment.status = PaymentStatus.MATCHED
+    payment.matched_by = "credited"
+    batch.audits.append({
+        "user_id": None, "at": batch.now, "entity": "refund", "entity_id": str(refund.id),
+        "action": "payment_on_credited", "before": {"amount_cents": before},
+        "after": {"amount_cents": refund.amount_cents, "payment": payment.entry_ref,
+                  "invoice": number},
+    })
+    params = {"number": number, "credit_note": note.number or "", "currency": payment.currency,
+              "payer": payment.payer_name or batch.payer_names.get(invoice.contact_id, ""),
+              "amount_cents": payment.amount_cents, "total_cents": refund.amount_cents}
+    team = [u.id for u in await User.filter(role__in=list(REFUND_ROLES), active=True)]
+    for user_id in dict.fromkeys([invoice.owner_id, *team]):
+        batch.alert(user_id, "payment_on_credited", f"credited:{payment.entry_ref}", params)
+    batch.outcome.credited += 1
     if invoice.number and invoice.number not in batch.numbers:
         batch.numbers.add(invoice.number)
         batch.outcome.invoices.append(invoice.number)
@@ -707,9 +891,12 @@ def _usable(invoice: InvoiceLike, notice: NoticeLike) -> bool:
     )
 
 
-async def _match(notice: NoticeLike, by_rf: dict[str, _Inv], by_number: dict[str, _Inv],
-                 batch: _Batch, payment: _PaymentRow | None = None,
-                 ) -> tuple[list[InvoiceLike], str]:
+def _match(notice: NoticeLike, by_rf: dict[str, _Inv], by_number: dict[str, _Inv],
+           batch: _Batch, payment: _PaymentRow | None = None,
+           payer_invoices: Sequence[InvoiceLike] = (),
+           ) -> tuple[list[InvoiceLike], str]:
+    """The invoices an entry settles and the rule (`credited`: the one invoice it names was
+    cancelled by a credit note), from invoices locked by `_locked`."""
     rfs = [r for r in [compact_rf(notice.reference), *rf_references_in(notice.remittance)] if r]
     hits = {by_rf[r].id: by_rf[r] for r in rfs if r in by_rf}
     if len(hits) == 1:
@@ -723,12 +910,16 @@ async def _match(notice: NoticeLike, by_rf: dict[str, _Inv], by_number: dict[str
         if _usable(inv, notice):
             return [batch.invoices.setdefault(inv.id, inv)], "number"
     named = {**hits, **by_numbers}
+    if len(named) == 1:
+        inv = next(iter(named.values()))
+        if inv.status == InvoiceStatus.CANCELLED and inv.currency == notice.currency.upper():
+            return [inv], "credited"
     if len(named) > 1:
         return _batch_allocation(notice, named, batch, payment), "batch"
     if named:
         return [], ""
     # Within a batch, an earlier entry may already have changed an invoice's balance.
-    candidates = [i for i in (batch.invoices.get(f.id, f) for f in await _payer_invoices(notice))
+    candidates = [i for i in (batch.invoices.get(f.id, f) for f in payer_invoices)
                   if _is_open(i)]
     exact = [i for i in candidates if i.total_gross_cents - i.paid_cents == notice.amount_cents]
     if len(exact) == 1:
@@ -775,6 +966,18 @@ async def _payer_invoices(notice: NoticeLike) -> list[Invoice]:
         currency=notice.currency.upper(),
     ).order_by("due_date", "id")
     return list(found)
+
+
+async def _payer_candidates(notice: NoticeLike) -> list[_Inv]:
+    """The payer's open invoices in the entry's currency (by due date), read without a lock."""
+    contacts = await _payer_contacts(_iban(notice.payer_iban), notice.payer_name)
+    if not contacts:
+        return []
+    rows = await Invoice.filter(
+        contact_id__in=contacts, status__in=list(OPEN_STATUSES), kind=InvoiceKind.INVOICE,
+        currency=notice.currency.upper(),
+    ).order_by("due_date", "id").values(*_Inv.__dataclass_fields__)
+    return [_Inv(**{**r, "status": InvoiceStatus(r["status"])}) for r in rows]
 
 
 def _settle(batch: _Batch, payment: Payment | _PaymentRow, invoice: InvoiceLike, rule: str,
@@ -952,6 +1155,16 @@ async def ingest_message(
     `refused`: why some parts of the message were not read (an attachment refused,
     unreadable, about another account...): kept on the row, and admins and managers get
     one alert, even when the rest of the message settled invoices."""
+    return await again_if_aborted(lambda: _ingest(
+        notices, message_id=message_id, folder=folder, uid=uid, sender=sender, subject=subject,
+        now=now, our_accounts=our_accounts, refused=refused, reasons=reasons))
+
+
+async def _ingest(
+    notices: Sequence[NoticeLike], *, message_id: str, folder: str, uid: int | None,
+    sender: str, subject: str, now: datetime, our_accounts: Sequence[str] | None,
+    refused: str | None, reasons: list[Any] | None,
+) -> tuple[InboxMessage, RecordOutcome]:
     async with in_transaction():
         row = await _message_row(
             message_id, InboxStatus.PROCESSED,
@@ -1026,14 +1239,17 @@ async def _keep_for_people(
 # ---------------------------------------------------------------- people
 
 
-async def _invoice_by_reference(ref: int | str) -> Invoice | None:
-    """An invoice by id, or by its number typed loosely (`f2026 42`, `F2026-00042`)."""
+async def _invoice_by_reference(ref: int | str, *, lock: bool = False) -> Invoice | None:
+    """An invoice by id, or by its number typed loosely (`f2026 42`, `F2026-00042`);
+    `lock`: its row locked for the rest of the transaction (PostgreSQL)."""
     if isinstance(ref, int):
-        return await Invoice.get_or_none(id=ref, kind=InvoiceKind.INVOICE, number__isnull=False)
-    numbers = invoice_numbers_in(ref)
-    if len(numbers) != 1:
-        return None
-    return await Invoice.get_or_none(number=numbers[0], kind=InvoiceKind.INVOICE)
+        query = Invoice.filter(id=ref, kind=InvoiceKind.INVOICE, number__isnull=False)
+    else:
+        numbers = invoice_numbers_in(ref)
+        if len(numbers) != 1:
+            return None
+        query = Invoice.filter(number=numbers[0], kind=InvoiceKind.INVOICE)
+    return await (query.select_for_update() if lock else query).first()
 
 
 async def match_payment(actor: User, payment_id: int, invoice_ref: int | str, *, now: datetime
@@ -1042,10 +1258,12 @@ async def match_payment(actor: User, payment_id: int, invoice_ref: int | str, *,
     return to the paid invoice it takes money back from (reopening it)."""
     _check(actor)
     async with in_transaction():
-        payment = await Payment.get_or_none(id=payment_id)
+        # Locked, payment first then invoice: two people matching the same payment, or a
+        # bank entry settling the same invoice meanwhile, wait for each other's commit.
+        payment = await Payment.filter(id=payment_id).select_for_update().first()
         if payment is None:
             raise NotFound("payment", id=payment_id)
-        invoice = await _invoice_by_reference(invoice_ref)
+        invoice = await _invoice_by_reference(invoice_ref, lock=True)
         if invoice is None or invoice.number is None:
             raise NotFound("payment_invoice", ref=str(invoice_ref))
         if payment.status != PaymentStatus.UNMATCHED or payment.direction not in (

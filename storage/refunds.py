@@ -182,8 +182,16 @@ async def match_refund_debits(entry_refs: Sequence[str], now: datetime) -> int:
         if len(fits) != 1:
             continue
         refund = fits[0]
+        # Closed only if still owed for the amount read: a person's /refunded or another
+        # instance's statement may have closed it, or a payment on the credited invoice
+        # raised it (storage.payments), since; the UPDATE waits for that commit, then checks.
+        closed_now = await Refund.filter(
+            id=refund.id, status=RefundStatus.OWED, amount_cents=refund.amount_cents,
+        ).update(status=RefundStatus.DONE, closed_at=now, payment_id=debit.id)
+        if not closed_now:
+            refund.status = RefundStatus.DONE  # changed meanwhile: no other debit of this batch
+            continue
         refund.status, refund.closed_at, refund.payment_id = RefundStatus.DONE, now, debit.id
-        await refund.save(update_fields=["status", "closed_at", "payment_id"])
         debit.status, debit.matched_by = PaymentStatus.MATCHED, "refund"
         debit.invoice_id = refund.credit_note_id
         await debit.save(update_fields=["status", "matched_by", "invoice_id"])

@@ -108,6 +108,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The payment is in {currency}, invoice {number} is not.",
         "Le paiement est en {currency}, la facture {number} non.",
     ),
+    "alert.payment_on_credited": (
+        "💸 {payer} paid {amount} for invoice {number}, already cancelled by credit note "
+        "{credit_note}: the money is owed back. Refund to make now {total}. "
+        "/refunded {credit_note} once done.",
+        "💸 {payer} a payé {amount} pour la facture {number}, déjà annulée par l'avoir "
+        "{credit_note} : cet argent est à rendre. Remboursement à faire : {total}. "
+        "/refunded {credit_note} une fois fait.",
+    ),
+    "held.credited_refunded": (
+        "A payment for invoice {number}, cancelled by credit note {credit_note} whose refund "
+        "was already made: pay it back or tie it by hand.",
+        "Un paiement pour la facture {number}, annulée par l'avoir {credit_note} déjà "
+        "remboursé : rendez-le ou rattachez-le à la main.",
+    ),
     "error.payments_list": (
         "Choose recent, unmatched or quarantine.",
         "Choisissez recent, unmatched ou quarantine.",
