@@ -73,8 +73,9 @@ def money_ticks(currency: str, lang: str, whole: bool = True) -> FuncFormatter:
         pattern = pattern.replace(".00", "")
 
     def label(value: float, _position: object) -> str:
-        return format_currency(Decimal(str(round(value, 2))), currency, format=pattern, locale=locale,
-                               currency_digits=not whole)
+        return format_currency(
+            Decimal(str(round(value, 2))), currency, format=pattern, locale=locale, currency_digits=not whole
+        )
 
     return FuncFormatter(label)
 
@@ -91,8 +92,9 @@ def _empty(fig: Figure, title: str, sentence: str) -> Figure:
     return fig
 
 
-def _money_bars(title: str, labels: Sequence[str], cents: Sequence[int], currency: str,
-                lang: str, empty: str) -> Figure:
+def _money_bars(
+    title: str, labels: Sequence[str], cents: Sequence[int], currency: str, lang: str, empty: str
+) -> Figure:
     fig = Figure(figsize=(7, 3.6))
     if not any(cents):
         return _empty(fig, title, empty)
@@ -106,24 +108,43 @@ def _money_bars(title: str, labels: Sequence[str], cents: Sequence[int], currenc
 
 def forecast_chart(months: Sequence[tuple[str, int]], currency: str, lang: str) -> Figure:
     """Weighted value of open deals by expected month (`2026-03` shown `mars 2026`)."""
-    labels = [format_skeleton("yMMM", date.fromisoformat(f"{m}-01"), locale=babel_locale(lang))
-              for m, _ in months]
-    return _money_bars(_t(lang, "report.forecast"), labels, [v for _, v in months], currency, lang,
-                       _t(lang, "report.no_open_deals"))
+    labels = [
+        format_skeleton("yMMM", date.fromisoformat(f"{m}-01"), locale=babel_locale(lang)) for m, _ in months
+    ]
+    return _money_bars(
+        _t(lang, "report.forecast"),
+        labels,
+        [v for _, v in months],
+        currency,
+        lang,
+        _t(lang, "report.no_open_deals"),
+    )
 
 
 def aging_chart(buckets: dict[str, int], currency: str, lang: str) -> Figure:
     """Amounts still due per aging bucket, bucket names in the reader's language."""
     labels = [_t(lang, f"report.bucket.{AGING_BUCKETS.index(b)}") for b in buckets]
-    return _money_bars(_t(lang, "report.aging"), labels, list(buckets.values()), currency, lang,
-                       _t(lang, "report.no_receivables"))
+    return _money_bars(
+        _t(lang, "report.aging"),
+        labels,
+        list(buckets.values()),
+        currency,
+        lang,
+        _t(lang, "report.no_receivables"),
+    )
 
 
 def cash_chart(weeks: Sequence[tuple[date, int]], currency: str, lang: str) -> Figure:
     """Money expected per week, each week by its Monday (`2 mars`)."""
     labels = [format_skeleton("MMMd", monday, locale=babel_locale(lang)) for monday, _ in weeks]
-    return _money_bars(_t(lang, "report.cash"), labels, [v for _, v in weeks], currency, lang,
-                       _t(lang, "report.no_cash_expected"))
+    return _money_bars(
+        _t(lang, "report.cash"),
+        labels,
+        [v for _, v in weeks],
+        currency,
+        lang,
+        _t(lang, "report.no_cash_expected"),
+    )
 
 
 def purchases_chart(pending: Sequence[tuple[str, str, str, Decimal]], lang: str) -> Figure:
@@ -138,9 +159,13 @@ def purchases_chart(pending: Sequence[tuple[str, str, str, Decimal]], lang: str)
     ax.set_xticks(range(len(labels)), labels, rotation=30, ha="right")
     ax.set_title(title)
     ax.set_ylabel(_t(lang, "report.quantity_expected"))
-    ax.yaxis.set_major_formatter(FuncFormatter(
-        lambda v, _p: format_decimal(Decimal(str(round(v, 3))), format="#,##0.###",
-                                     locale=babel_locale(lang))))
+    ax.yaxis.set_major_formatter(
+        FuncFormatter(
+            lambda v, _p: format_decimal(
+                Decimal(str(round(v, 3))), format="#,##0.###", locale=babel_locale(lang)
+            )
+        )
+    )
     return fig
 
 
@@ -162,20 +187,51 @@ def funnel_chart(rows: Sequence[FunnelRow], currency: str, lang: str) -> Figure:
     ys = [-i * step for i in range(len(stages))]
     ax.barh(ys, scaled, left=[-w / 2 for w in scaled], height=height, color=BLUE)
     for y, w, row, reached in zip(ys, scaled, stages, widths, strict=True):
-        ax.text(0, y, format_decimal(reached, locale=loc), ha="center", va="center",
-                color="white" if w > 0.08 else "black", fontsize=10, fontweight="bold")
-        ax.text(0.56, y, _t(lang, "report.funnel.now", count=format_decimal(row.count, locale=loc),
-                            value=fmt_money(row.value_cents, currency, lang)),
-                ha="left", va="center", fontsize=9)
+        ax.text(
+            0,
+            y,
+            format_decimal(reached, locale=loc),
+            ha="center",
+            va="center",
+            color="white" if w > 0.08 else "black",
+            fontsize=10,
+            fontweight="bold",
+        )
+        ax.text(
+            0.56,
+            y,
+            _t(
+                lang,
+                "report.funnel.now",
+                count=format_decimal(row.count, locale=loc),
+                value=fmt_money(row.value_cents, currency, lang),
+            ),
+            ha="left",
+            va="center",
+            fontsize=9,
+        )
     for i in range(len(stages) - 1):
         upper, lower = scaled[i] / 2, scaled[i + 1] / 2
         y0, y1 = ys[i] - height / 2, ys[i + 1] + height / 2
-        ax.add_patch(Polygon([(-upper, y0), (upper, y0), (lower, y1), (-lower, y1)], closed=True,
-                             facecolor=GREY, edgecolor="none"))
+        ax.add_patch(
+            Polygon(
+                [(-upper, y0), (upper, y0), (lower, y1), (-lower, y1)],
+                closed=True,
+                facecolor=GREY,
+                edgecolor="none",
+            )
+        )
         conversion = stages[i].conversion_pct
         if conversion is not None:
-            ax.text(0, (y0 + y1) / 2, "↓ " + _percent(conversion, lang), ha="center", va="center",
-                    fontsize=8, color="#333333")
+            ax.text(
+                0,
+                (y0 + y1) / 2,
+                "↓ " + _percent(conversion, lang),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="#333333",
+            )
     ax.set_yticks(ys, [r.stage for r in stages])
     ax.set_xlim(-0.55, 1.25)
     ax.set_ylim(ys[-1] - step / 2, step / 2)
@@ -185,18 +241,31 @@ def funnel_chart(rows: Sequence[FunnelRow], currency: str, lang: str) -> Figure:
         ax.spines[side].set_visible(False)
     ax.set_title(title)
     ax.set_xlabel(_t(lang, "report.funnel.width"), fontsize=8, color="#555555")
-    lost = [_t(lang, "report.funnel.lost", stage=r.stage,
-               count=format_decimal(r.count, locale=loc),
-              value=fmt_money(r.value_cents, currency, lang)) for r in rows if r.is_lost and r.count]
+    lost = [
+        _t(
+            lang,
+            "report.funnel.lost",
+            stage=r.stage,
+            count=format_decimal(r.count, locale=loc),
+            value=fmt_money(r.value_cents, currency, lang),
+        )
+        for r in rows
+        if r.is_lost and r.count
+    ]
     if lost:
         fig.text(0.5, -0.02, " · ".join(lost), ha="center", va="top", fontsize=9, color="#a33")
     return fig
 
 
-def dashboard_charts(lang: str, currency: str, funnel: Sequence[FunnelRow],
-                     forecast: Sequence[tuple[str, int]], aging: dict[str, int],
-                     cash: Sequence[tuple[date, int]],
-                     pending: Sequence[tuple[str, str, str, Decimal]]) -> list[tuple[str, bytes]]:
+def dashboard_charts(
+    lang: str,
+    currency: str,
+    funnel: Sequence[FunnelRow],
+    forecast: Sequence[tuple[str, int]],
+    aging: dict[str, int],
+    cash: Sequence[tuple[date, int]],
+    pending: Sequence[tuple[str, str, str, Decimal]],
+) -> list[tuple[str, bytes]]:
     """The /dashboard album as (file name, PNG): CPU-bound, run it off the event loop."""
     charts: list[Chart] = [
         ("funnel.png", funnel_chart(funnel, currency, lang)),
@@ -220,9 +289,16 @@ def xlsx(title: str, header: list[str], rows: list[list[object]]) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     for row in rows:  # texts go in as typed: never a formula, never a character XLSX refuses
-        sheet.append([safe_cell(v) if isinstance(v, str)
-                      else v if isinstance(v, int | Decimal | date) or v is None
-                      else safe_cell(str(v)) for v in row])
+        sheet.append(
+            [
+                safe_cell(v)
+                if isinstance(v, str)
+                else v
+                if isinstance(v, int | Decimal | date) or v is None
+                else safe_cell(str(v))
+                for v in row
+            ]
+        )
     buf = io.BytesIO()
     book.save(buf)
     return buf.getvalue()

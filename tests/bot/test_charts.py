@@ -75,8 +75,12 @@ def test_aging_buckets_are_named_in_french() -> None:
     buckets = dict.fromkeys(AGING_BUCKETS, 0) | {"31-60": 1_200_00}
     fig = _drawn(aging_chart(buckets, "EUR", "fr"))
     assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [
-        "non échu", "1 à 30 jours de retard", "31 à 60 jours de retard", "61 à 90 jours de retard",
-        "plus de 90 jours de retard"]
+        "non échu",
+        "1 à 30 jours de retard",
+        "31 à 60 jours de retard",
+        "61 à 90 jours de retard",
+        "plus de 90 jours de retard",
+    ]
     assert "1 200 €" in _yticks(fig)
 
 
@@ -103,8 +107,7 @@ def test_an_empty_chart_says_so_instead_of_drawing_axes() -> None:
     for fig, sentence in (
         (funnel_chart([FunnelRow("Prospect", 0, 0, 0, None)], "EUR", "fr"), "Aucune affaire en cours."),
         (forecast_chart([], "EUR", "en"), "No open deals."),
-        (aging_chart(dict.fromkeys(AGING_BUCKETS, 0), "EUR", "fr"),
-         "Aucune facture n'attend de paiement."),
+        (aging_chart(dict.fromkeys(AGING_BUCKETS, 0), "EUR", "fr"), "Aucune facture n'attend de paiement."),
         (purchases_chart([], "fr"), "Aucune commande d'achat en cours."),
     ):
         _drawn(fig)
@@ -126,5 +129,10 @@ def test_names_with_dollars_and_ampersands_are_drawn_as_written() -> None:
 def test_the_dashboard_album_has_real_file_names() -> None:
     charts = dashboard_charts("fr", "EUR", FUNNEL, [], dict.fromkeys(AGING_BUCKETS, 0), [], [])
     assert [name for name, _ in charts] == [
-        "funnel.png", "forecast.png", "aging.png", "cash.png", "purchases.png"]
+        "funnel.png",
+        "forecast.png",
+        "aging.png",
+        "cash.png",
+        "purchases.png",
+    ]
     assert all(data.startswith(b"\x89PNG") for _, data in charts)

@@ -46,7 +46,8 @@ async def test_invoice_pdf_and_dashboard_charts_are_saved_under_their_names(
         assert (folder / name).read_bytes().startswith(b"\x89PNG"), name
         assert f"[file] {folder / name}" in out.getvalue()
     assert sorted(p.name for p in folder.iterdir()) == sorted(
-        [f"{F1}.pdf", "aging.png", "cash.png", "forecast.png", "funnel.png", "purchases.png"])
+        [f"{F1}.pdf", "aging.png", "cash.png", "forecast.png", "funnel.png", "purchases.png"]
+    )
     first = (folder / "funnel.png").stat().st_mtime_ns
     await boss.says("/dashboard")  # asked again: the newer chart replaces the older one
     assert len(list(folder.iterdir())) == 6 and (folder / "funnel.png").stat().st_mtime_ns >= first
