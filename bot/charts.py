@@ -87,6 +87,7 @@ def _percent(value: Decimal, lang: str) -> str:
 
 def _empty(fig: Figure, title: str, sentence: str) -> Figure:
     """A chart with nothing to draw: its title and one sentence, no axes."""
+    fig.set_size_inches(7, 2.4)
     fig.suptitle(title)
     fig.text(0.5, 0.5, sentence, ha="center", va="center", fontsize=13, color="#555555")
     return fig
