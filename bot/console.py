@@ -20,15 +20,23 @@ from telegram import Update
 from bot.transport import RecordingRequest, Sent
 from storage.models import User
 
-__all__ = ["CONSOLE_ID_BASE", "ConsoleChat", "console_id"]
+__all__ = ["CONSOLE_ID_BASE", "ConsoleChat", "console_id", "saved_name"]
 
 CONSOLE_ID_BASE = 9_000_000_000_000
 _TAGS = re.compile(r"<[^>]+>")
+_UNSAFE = re.compile(r"[^\w.() -]+")
 
 
 def console_id(user: User) -> int:
     """The chat id the console uses for a user (their Telegram id when they have one)."""
     return user.telegram_id if user.telegram_id is not None else CONSOLE_ID_BASE + user.id
+
+
+def saved_name(filename: str, message_id: int | None) -> str:
+    """The name a sent file is saved under: its own (`F2026-00001.pdf`, `funnel.png`), kept
+    to one safe path component; a file sent without a usable name gets the message's id."""
+    name = _UNSAFE.sub("_", Path(filename.replace("\\", "/")).name).strip(" ._")
+    return name[:120] or f"message-{message_id or 0}.bin"
 
 
 def plain(text: str) -> str:
@@ -62,8 +70,8 @@ class ConsoleChat:
             print(prefix + plain(sent.text), file=self.out)
         for _name, (filename, content) in sent.files.items():
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            path = self.out_dir / f"{sent.message_id}-{Path(filename).name}"
-            path.write_bytes(content)
+            path = self.out_dir / saved_name(filename, sent.message_id)
+            path.write_bytes(content)  # the same name again is the newer copy: it replaces
             print(f"{prefix}[file] {path}", file=self.out)
         if sent.chat_id == self.chat_id and sent.buttons:
             self.buttons = []

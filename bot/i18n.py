@@ -87,6 +87,11 @@ def user_lang(code: str | None) -> str:
     return "fr" if (code or "").lower().startswith("fr") else "en"
 
 
+def babel_locale(lang: str) -> str:
+    """The Babel locale of a language (`fr` → `fr_FR`), for formatting outside this module."""
+    return _LOCALES.get(lang, "en_GB")
+
+
 def fmt_money(cents: int, currency: str, lang: str) -> str:
     """`1 200,00 €` in French, `€1,200.00` in English."""
     return format_currency(Decimal(cents) / 100, currency, locale=_LOCALES.get(lang, "en_GB"))

@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
+import vobject
 from tortoise.transactions import in_transaction
 
 from storage import audit
@@ -317,53 +318,74 @@ def _score(kind: str, headers: list[str]) -> int:
     return sum(1 for f in guess_mapping(kind, headers) if f is not None)
 
 
-_VCARD_LINE = re.compile(r"^(?:[\w-]+\.)?([A-Za-z-]+)((?:;[^:]*)?):(.*)$")
+MAX_CARD_BYTES = 1024 * 1024  # one card, its photo included
+_VCARD_HEADERS = ["Name", "First Name", "Last Name", "Company", "Phone", "Email"]
 
 
 def _read_vcard(text: str, budget: Budget) -> Table:
-    """vCard 3.0/4.0 cards → rows (Name, First, Last, Company, Phones, Emails)."""
-    unfolded: list[tuple[int, str]] = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line[:1] in (" ", "\t") and unfolded:
-            unfolded[-1] = (unfolded[-1][0], unfolded[-1][1] + line[1:])
-        else:
-            unfolded.append((number, line))
-    headers = ["Name", "First Name", "Last Name", "Company", "Phone", "Email"]
+    """vCard 2.1 (quoted-printable, any CHARSET), 3.0 and 4.0 cards → rows (Name, First,
+    Last, Company, Phones, Emails), read by vobject one card at a time. Bounded: the file's
+    size (`MAX_BYTES`), the number of cards (`Budget`, a card is a row) and each card's size
+    (`MAX_CARD_BYTES`, checked before it is parsed). A card vobject cannot read becomes an
+    empty row, which the import rejects with its line number."""
     rows: list[tuple[int, list[Cell]]] = []
-    card: dict[str, Any] | None = None
-    for number, line in unfolded:
-        m = _VCARD_LINE.match(line.strip())
-        if not m:
-            continue
-        prop, value = m.group(1).upper(), m.group(3)
-        if prop == "BEGIN" and value.strip().upper() == "VCARD":
-            card = {"row": number, "FN": "", "N": ["", ""], "ORG": "", "TEL": [], "EMAIL": []}
-        elif card is None:
-            continue
-        elif prop == "END":
-            budget.row(6)
-            rows.append((card["row"], [card["FN"], card["N"][1], card["N"][0], card["ORG"],
-                                       " ::: ".join(card["TEL"]), " ::: ".join(card["EMAIL"])]))
-            card = None
-        elif prop == "FN":
-            card["FN"] = _vtext(value)
-        elif prop == "N":
-            parts = [_vtext(p) for p in re.split(r"(?<!\\);", value)] + ["", ""]
-            card["N"] = parts[:2]
-        elif prop == "ORG":
-            card["ORG"] = _vtext(re.split(r"(?<!\\);", value)[0])
-        elif prop == "TEL":
-            card["TEL"].append(_vtext(value).removeprefix("tel:").split(";")[0])
-        elif prop == "EMAIL":
-            card["EMAIL"].append(_vtext(value).removeprefix("mailto:"))
+    for number, card in _vcard_chunks(text):
+        budget.row(len(_VCARD_HEADERS))
+        if len(card) > MAX_CARD_BYTES:
+            raise InvalidInput("import_card_too_large", row=number, max_kb=MAX_CARD_BYTES // 1024)
+        rows.append((number, _vcard_row(card)))
     if not rows:
         raise InvalidInput("import_empty")
-    return Table(headers, rows, "vcf")
+    return Table(list(_VCARD_HEADERS), rows, "vcf")
 
 
-def _vtext(value: str) -> str:
-    return (value.replace("\\n", " ").replace("\\N", " ").replace("\\,", ",")
-            .replace("\\;", ";").replace("\\\\", "\\").strip())
+def _vcard_chunks(text: str) -> Iterable[tuple[int, str]]:
+    """Each BEGIN:VCARD … END:VCARD block with the line it starts on (text between cards
+    is ignored; a card left open at the end of the file is still read)."""
+    lines: list[str] = []
+    start = 0
+    for number, line in enumerate(text.splitlines(), start=1):
+        tag = line.strip().upper()
+        if tag == "BEGIN:VCARD":
+            if lines:
+                yield start, "\r\n".join([*lines, "END:VCARD", ""])
+            lines, start = [line], number
+        elif lines:
+            lines.append(line)
+            if tag == "END:VCARD":
+                yield start, "\r\n".join([*lines, ""])
+                lines = []
+    if lines:
+        yield start, "\r\n".join([*lines, "END:VCARD", ""])
+
+
+def _vcard_row(card: str) -> list[Cell]:
+    try:
+        parsed = vobject.readOne(card, allowQP=True)
+    except (vobject.base.VObjectError, ValueError, LookupError, UnicodeError, IndexError):
+        return [""] * len(_VCARD_HEADERS)  # an unreadable card: rejected for its missing name
+    contents: dict[str, list[Any]] = parsed.contents
+
+    def first(key: str) -> Any:
+        items = contents.get(key) or [None]
+        return items[0].value if items[0] is not None else None
+
+    name = first("n")
+    given = _vtext(getattr(name, "given", "")) if name is not None else ""
+    family = _vtext(getattr(name, "family", "")) if name is not None else ""
+    org = first("org")
+    company = _vtext(org[0] if isinstance(org, list) and org else org or "")
+    phones = [_vtext(t.value).removeprefix("tel:").split(";")[0] for t in contents.get("tel", [])]
+    emails = [_vtext(e.value).removeprefix("mailto:") for e in contents.get("email", [])]
+    return [_vtext(first("fn") or ""), given, family, company,
+            " ::: ".join(p for p in phones if p), " ::: ".join(e for e in emails if e)]
+
+
+def _vtext(value: object) -> str:
+    """A property's text on one line (vobject has already unescaped it)."""
+    if isinstance(value, list):
+        value = " ".join(str(v) for v in value)
+    return " ".join(str(value or "").split())
 
 
 # ---------------------------------------------------------------- mapping

@@ -107,6 +107,7 @@ class FunnelRow:
     value_cents: int
     reached: int
     conversion_pct: Decimal | None  # share of deals reaching this stage that reach the next
+    is_lost: bool = False  # a lost stage is outside the funnel (its deals left it)
 
 
 async def funnel(actor: User, currency: str) -> list[FunnelRow]:
@@ -136,7 +137,7 @@ async def funnel(actor: User, currency: str) -> list[FunnelRow]:
             if reached[idx]:
                 conv = (Decimal(100) * reached[idx + 1] / reached[idx]).quantize(Decimal("0.1"))
         reach = reached[open_or_won.index(s)] if not s.is_lost else n
-        rows.append(FunnelRow(s.name, n, value, reach, conv))
+        rows.append(FunnelRow(s.name, n, value, reach, conv, s.is_lost))
     return rows
 
 

@@ -6,9 +6,12 @@ contacts contain this text" in a fraction of a millisecond, so `search_contacts`
 first and reads only those rows; for a common text (more than `CAP` hits) it keeps its
 index walk in name order, which stops after the first page anyway.
 
-The index is derived data, not a record: built at start-up (one transaction) when missing or
-not listing every contact (`ensure_search_index`), then kept by triggers on every insert, update and
-delete, whoever writes (the ORM, hand-written SQL, imports, a restore). A SQLite built
+The index is derived data, not a record. The migrations create it with its triggers
+(`storage/migrations/*_search_index.py`, a frozen copy of `_DDL`); at start-up
+`ensure_search_index` checks it (one transaction) and recreates or refills it when it is
+missing or not listing every contact (a later migration that rebuilds the contacts table
+drops its triggers). The triggers keep it on every insert, update and delete, whoever writes
+(the ORM, hand-written SQL, imports, a restore). A SQLite built
 without FTS5 or older than 3.34 (no trigram tokenizer) keeps the walk; so does PostgreSQL.
 """
 

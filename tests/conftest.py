@@ -24,7 +24,7 @@ pytest_plugins = ["tests.harness"]
 # The real servers a test may run against, by the fixture that starts them. Counted per test
 # that ran (its call phase, pass or fail; skips do not count) and printed at the end of the
 # run, so a run that quietly skipped them shows it.
-SERVICE_FIXTURES = {"postgres_server": "PostgreSQL", "dovecot": "Dovecot"}
+SERVICE_FIXTURES = {"postgres_server": "PostgreSQL", "dovecot_server": "Dovecot"}
 _service_runs: dict[str, int] = dict.fromkeys(SERVICE_FIXTURES.values(), 0)
 
 

@@ -96,8 +96,10 @@ class PostgresServer:
 class DovecotServer:
     """A throwaway Dovecot IMAP server (Debian's dovecot-imapd) on a loopback port.
 
-    One passwd-file user, Maildir in a temp dir, plain text login (loopback only), MOVE
-    announced before login so imap-tools issues a real UID MOVE.
+    Started once per test session: every test gets its own user (`add_user`: any user name
+    logs in with the one password, each into its own fresh Maildir), so tests stay isolated
+    without paying for a server start each. Maildir in a temp dir, plain text login
+    (loopback only), MOVE announced before login so imap-tools issues a real UID MOVE.
     """
 
     user = "bank"
@@ -107,10 +109,16 @@ class DovecotServer:
         self.dir = Path(tempfile.mkdtemp(prefix="entonnoir-dovecot-"))
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
+        self._users = 0
 
     @property
     def mail_dir(self) -> Path:
         return self.dir / "mail"
+
+    def add_user(self) -> DovecotMailbox:
+        """A new user with an empty mailbox, usable at once (no restart)."""
+        self._users += 1
+        return DovecotMailbox(self, f"{self.user}{self._users}", self.password)
 
     def _config(self) -> str:
         d = self.dir
@@ -136,8 +144,8 @@ imap_idle_notify_interval = 1 secs
 default_internal_user = {"dovecot" if root else os.environ.get("USER", "nobody")}
 default_login_user = {"dovenull" if root else os.environ.get("USER", "nobody")}
 passdb {{
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u {d}/passwd
+  driver = static
+  args = password={self.password}
 }}
 userdb {{
   driver = static
@@ -172,7 +180,6 @@ namespace inbox {{
             raise FileNotFoundError("dovecot (apt-get install dovecot-imapd)")
         for sub in ("run", "state", "mail"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
-        (self.dir / "passwd").write_text(f"{self.user}:{{PLAIN}}{self.password}\n")
         conf = self.dir / "dovecot.conf"
         conf.write_text(self._config())
         if os.geteuid() == 0:
@@ -238,3 +245,20 @@ namespace inbox {{
     def destroy(self) -> None:
         self.stop()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+class DovecotMailbox:
+    """One test's view of the shared Dovecot: its own user (so its own INBOX and folders)."""
+
+    def __init__(self, server: DovecotServer, user: str, password: str) -> None:
+        self.server = server
+        self.user = user
+        self.password = password
+
+    @property
+    def port(self) -> int:
+        return self.server.port
+
+    def kill_sessions(self) -> int:
+        """Kill the server's IMAP sessions (tests run one at a time: they are this test's)."""
+        return self.server.kill_sessions()

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from decimal import Decimal
 from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, CommandHandler
 
-from bot.charts import bar_chart, funnel_chart, xlsx
+from bot.charts import dashboard_charts, xlsx
 from bot.context import Ctx
 from bot.jobs.loop import local_day
 from bot.ui import args_text, reply, tr
@@ -25,10 +24,6 @@ from storage.reports import (
 )
 
 
-def _units(cents: int) -> Decimal:
-    return Decimal(cents) / 100
-
-
 async def dashboard(update: Update, ctx: Ctx) -> None:
     """`/dashboard`: funnel, forecast, aging, expected cash, purchases pending, as one album."""
     now = datetime.now(UTC)
@@ -39,23 +34,13 @@ async def dashboard(update: Update, ctx: Ctx) -> None:
     buckets = await aging(ctx.actor, cur, today)
     cash = await cash_by_week(ctx.actor, cur, today)
     pending = await purchases_pending(ctx.actor)
-    pngs = [
-        funnel_chart(tr(ctx, "report.funnel"), [r.stage for r in rows], [r.count for r in rows],
-                     [_units(r.value_cents) for r in rows], [r.conversion_pct for r in rows],
-                     tr(ctx, "report.count"), tr(ctx, "report.value")),
-        bar_chart(tr(ctx, "report.forecast"), [m for m, _ in forecast],
-                  [_units(v) for _, v in forecast], cur),
-        bar_chart(tr(ctx, "report.aging"), list(buckets), [_units(v) for v in buckets.values()],
-                  cur),
-        bar_chart(tr(ctx, "report.cash"), [d.isoformat() for d, _ in cash],
-                  [_units(v) for _, v in cash], cur),
-        bar_chart(tr(ctx, "report.purchases"), [p[0] for p in pending], [p[3] for p in pending]),
-    ]
+    charts = await asyncio.to_thread(  # matplotlib is CPU-bound: off the event loop
+        dashboard_charts, ctx.lang, cur, rows, forecast, buckets, cash, pending)
     chat = update.effective_chat
     assert chat is not None
     await reply(update, ctx, tr(ctx, "report.dashboard"))
-    for png in pngs:  # one photo per chart (an album would lose the per-chart caption)
-        await ctx.bot.send_photo(chat.id, png)
+    for name, png in charts:  # one photo per chart (an album would lose the per-chart caption)
+        await ctx.bot.send_photo(chat.id, png, filename=name)
 
 
 async def report(update: Update, ctx: Ctx) -> None:

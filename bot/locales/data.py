@@ -57,6 +57,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The file is over {max_mb} MB: split it and send the parts.",
         "Le fichier dépasse {max_mb} Mo : découpez-le et envoyez les parties.",
     ),
+    "error.import_card_too_large": (
+        "The card starting on line {row} is over {max_kb} KB (a large photo?): export the contacts "
+        "without photos and send the file again. Nothing was imported.",
+        "La fiche qui commence ligne {row} dépasse {max_kb} Ko (une grande photo ?) : exportez les "
+        "contacts sans photos et renvoyez le fichier. Rien n'a été importé.",
+    ),
     "error.import_empty": ("The file is empty: nothing to import.", "Le fichier est vide : rien à importer."),
     "error.import_extension": (
         "Send a .csv, .xlsx or .vcf file; nothing was imported.",

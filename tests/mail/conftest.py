@@ -8,12 +8,12 @@ import pytest
 from imap_tools import MailBoxUnencrypted
 
 from mail.inbox import ImapAccount
-from tests.services import DovecotServer, unavailable
+from tests.services import DovecotMailbox, DovecotServer, unavailable
 
 
-@pytest.fixture
-def dovecot() -> Iterator[DovecotServer]:
-    """A fresh Dovecot with an empty mailbox (fails under CI when it cannot start)."""
+@pytest.fixture(scope="session")
+def dovecot_server() -> Iterator[DovecotServer]:
+    """One Dovecot for the whole run (fails under CI when it cannot start)."""
     server = DovecotServer()
     try:
         server.start()
@@ -25,12 +25,18 @@ def dovecot() -> Iterator[DovecotServer]:
 
 
 @pytest.fixture
-def account(dovecot: DovecotServer) -> ImapAccount:
+def dovecot(dovecot_server: DovecotServer) -> DovecotMailbox:
+    """A fresh user on the shared Dovecot: an empty INBOX and no folders of any other test."""
+    return dovecot_server.add_user()
+
+
+@pytest.fixture
+def account(dovecot: DovecotMailbox) -> ImapAccount:
     return ImapAccount(host="127.0.0.1", port=dovecot.port, user=dovecot.user,
                        password=dovecot.password, security="none", timeout=10.0)
 
 
-def append(server: DovecotServer, *messages: bytes, folder: str = "INBOX",
+def append(server: DovecotMailbox, *messages: bytes, folder: str = "INBOX",
            flags: tuple[str, ...] = ()) -> None:
     """Load mail with IMAP APPEND, as a bank's mail would land."""
     with MailBoxUnencrypted("127.0.0.1", server.port).login(server.user, server.password,
@@ -41,7 +47,7 @@ def append(server: DovecotServer, *messages: bytes, folder: str = "INBOX",
             mb.append(raw, folder, flag_set=list(flags) or None)
 
 
-def count(server: DovecotServer, folder: str) -> int:
+def count(server: DovecotMailbox, folder: str) -> int:
     with MailBoxUnencrypted("127.0.0.1", server.port).login(server.user, server.password,
                                                            initial_folder=None) as mb:
         if not mb.folder.exists(folder):

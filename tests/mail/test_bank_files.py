@@ -28,7 +28,7 @@ from storage.payments import account_is_ours
 from tests.mail.bankmail import AUTHSERV, BANK, Entry, Tx, bank_mail, camt, rules
 from tests.mail.conftest import append, count
 from tests.payment_fixtures import NOW, OUR_IBAN, client, issued, owner, rf
-from tests.services import DovecotServer
+from tests.services import DovecotMailbox
 
 SAMPLES = Path(__file__).parent / "samples"
 RABO = "NL71RABO0123456789"
@@ -386,7 +386,7 @@ def test_a_masked_own_account_is_recognised_by_its_visible_parts() -> None:
 
 
 async def test_through_imap_a_resent_statement_and_the_next_days_record_two_payments(
-    db: str, dovecot: DovecotServer, account: ImapAccount,
+    db: str, dovecot: DovecotMailbox, account: ImapAccount,
 ) -> None:
     alice = await _team()
     acme = await client("ACME SA", alice)
@@ -405,7 +405,7 @@ async def test_through_imap_a_resent_statement_and_the_next_days_record_two_paym
 
 
 async def test_through_imap_a_result_of_ours_written_inside_the_message_is_quarantined(
-    db: str, dovecot: DovecotServer, account: ImapAccount,
+    db: str, dovecot: DovecotMailbox, account: ImapAccount,
 ) -> None:
     alice = await _team()
     inv = await issued(1, await client("ACME SA", alice), alice, 100_00)

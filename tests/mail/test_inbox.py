@@ -25,7 +25,7 @@ from storage.models import (
 from tests.mail.bankmail import AUTHSERV, BANK, Entry, Tx, bank_mail, camt, dns_lookup, rules
 from tests.mail.conftest import append, count
 from tests.payment_fixtures import NOW, client, issued, owner, rf
-from tests.services import DovecotServer
+from tests.services import DovecotMailbox
 
 XML = "application/xml"
 
@@ -51,7 +51,7 @@ async def _status(*invoices: Invoice) -> list[tuple[InvoiceStatus, int]]:
 
 
 async def test_camt054_with_two_batched_payments_settles_both_and_moves_the_mail(
-    db: str, dovecot: DovecotServer, account: ImapAccount
+    db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     a, b = await _two_invoices()
     append(dovecot, bank_mail(attachments=[("avis.xml", _batched_camt054(), XML)]))
@@ -63,7 +63,7 @@ async def test_camt054_with_two_batched_payments_settles_both_and_moves_the_mail
 
 
 async def test_the_move_is_a_real_uid_move_that_expunges_nothing_else(
-    db: str, dovecot: DovecotServer, account: ImapAccount
+    db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     await _two_invoices()
     append(dovecot, b"From: someone@else\r\nSubject: keep me\r\n\r\nhi\r\n", flags=("\\Deleted",))
@@ -79,7 +79,7 @@ async def test_the_move_is_a_real_uid_move_that_expunges_nothing_else(
 
 
 async def test_camt053_statement_settles_credits_and_records_debits(
-    db: str, dovecot: DovecotServer, account: ImapAccount
+    db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     a, b = await _two_invoices()
     statement = camt("053", [
@@ -92,7 +92,7 @@ async def test_camt053_statement_settles_credits_and_records_debits(
     assert await Payment.filter(status=PaymentStatus.IGNORED).count() == 1
 
 
-async def test_zipped_camt_is_read(db: str, dovecot: DovecotServer, account: ImapAccount) -> None:
+async def test_zipped_camt_is_read(db: str, dovecot: DovecotMailbox, account: ImapAccount) -> None:
     a, b = await _two_invoices()
     buffer = BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
@@ -102,7 +102,7 @@ async def test_zipped_camt_is_read(db: str, dovecot: DovecotServer, account: Ima
     assert await _status(a, b) == [(InvoiceStatus.PAID, 1_200_00), (InvoiceStatus.PAID, 350_00)]
 
 
-async def test_partial_then_final_payment(db: str, dovecot: DovecotServer,
+async def test_partial_then_final_payment(db: str, dovecot: DovecotMailbox,
                                           account: ImapAccount) -> None:
     a, _ = await _two_invoices()
     append(dovecot, bank_mail(attachments=[("a.xml", camt("054", [
@@ -118,7 +118,7 @@ async def test_partial_then_final_payment(db: str, dovecot: DovecotServer,
     assert balances == [1_000_00, 0]
 
 
-async def test_the_same_mail_read_twice_counts_once(db: str, dovecot: DovecotServer,
+async def test_the_same_mail_read_twice_counts_once(db: str, dovecot: DovecotMailbox,
                                                     account: ImapAccount) -> None:
     a, b = await _two_invoices()
     raw = bank_mail(attachments=[("avis.xml", _batched_camt054(), XML)])
@@ -134,7 +134,7 @@ async def test_the_same_mail_read_twice_counts_once(db: str, dovecot: DovecotSer
 
 
 async def test_uidvalidity_change_rescans_without_counting_twice(
-    db: str, dovecot: DovecotServer, account: ImapAccount
+    db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     a, b = await _two_invoices()
     bank = ImapAccount(**{**account.__dict__, "folder": "Bank"})
@@ -160,7 +160,7 @@ async def test_uidvalidity_change_rescans_without_counting_twice(
 
 
 async def test_connection_killed_mid_pass_loses_and_doubles_nothing(
-    db: str, dovecot: DovecotServer, account: ImapAccount
+    db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     a, b = await _two_invoices()
     killed: list[bool] = []
@@ -185,7 +185,7 @@ async def test_connection_killed_mid_pass_loses_and_doubles_nothing(
     assert (await MailboxState.get(folder="INBOX")).down_since is None
 
 
-async def _quarantined(dovecot: DovecotServer, account: ImapAccount, raw: bytes,
+async def _quarantined(dovecot: DovecotMailbox, account: ImapAccount, raw: bytes,
                        invoice: Invoice) -> InboxMessage:
     append(dovecot, raw)
     report = await imap_pass(account, rules())
@@ -197,7 +197,7 @@ async def _quarantined(dovecot: DovecotServer, account: ImapAccount, raw: bytes,
 
 
 async def test_spoofed_sender_is_quarantined_and_admins_are_told(
-    db: str, dovecot: DovecotServer, account: ImapAccount
+    db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     a, _ = await _two_invoices()
     raw = bank_mail(sender="notifications@bank-example.evil",
@@ -209,7 +209,7 @@ async def test_spoofed_sender_is_quarantined_and_admins_are_told(
 
 
 async def test_valid_dkim_signature_from_the_wrong_domain_is_quarantined(
-    db: str, dovecot: DovecotServer, account: ImapAccount
+    db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     a, _ = await _two_invoices()
     raw = bank_mail(trusted=False, dkim_domain="evil.example",
@@ -219,7 +219,7 @@ async def test_valid_dkim_signature_from_the_wrong_domain_is_quarantined(
 
 
 async def test_dkim_signature_of_the_bank_is_trusted(
-    db: str, dovecot: DovecotServer, account: ImapAccount
+    db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     a, b = await _two_invoices()
     append(dovecot, bank_mail(trusted=False, dkim_domain="bank.example",
@@ -229,7 +229,7 @@ async def test_dkim_signature_of_the_bank_is_trusted(
 
 
 async def test_forged_authentication_results_below_ours_are_ignored(
-    db: str, dovecot: DovecotServer, account: ImapAccount
+    db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     a, _ = await _two_invoices()
     raw = bank_mail(trusted=False, attachments=[("avis.xml", _batched_camt054(), XML)],
@@ -244,7 +244,7 @@ async def test_forged_authentication_results_below_ours_are_ignored(
 
 
 async def test_xml_bomb_is_refused_and_kept_for_a_human(
-    db: str, dovecot: DovecotServer, account: ImapAccount
+    db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     a, _ = await _two_invoices()
     bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
@@ -256,7 +256,7 @@ async def test_xml_bomb_is_refused_and_kept_for_a_human(
 
 
 async def test_twenty_megabyte_attachment_is_quarantined_unread(
-    db: str, dovecot: DovecotServer, account: ImapAccount
+    db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     a, _ = await _two_invoices()
     huge = bank_mail(attachments=[("avis.xml", _batched_camt054(), XML),
@@ -316,7 +316,7 @@ MT940 = """:20:STARTUMSE
 
 
 async def test_mt940_statement_settles_the_credit_and_remembers_the_payer_iban(
-    db: str, dovecot: DovecotServer, account: ImapAccount
+    db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     a, b = await _two_invoices()
     append(dovecot, bank_mail(attachments=[("releve.sta", MT940.encode(), "text/plain")]))
@@ -345,7 +345,7 @@ Banque Exemple
 
 
 async def test_french_text_notification_settles_through_the_bank_template(
-    db: str, dovecot: DovecotServer, account: ImapAccount
+    db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     a, b = await _two_invoices()
     sender = "alertes@banque-exemple.fr"
@@ -358,7 +358,7 @@ async def test_french_text_notification_settles_through_the_bank_template(
 
 
 async def test_the_watcher_wakes_up_from_idle_when_mail_arrives(
-    db: str, dovecot: DovecotServer, account: ImapAccount
+    db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     import asyncio
     import time

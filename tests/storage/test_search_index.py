@@ -202,3 +202,31 @@ def test_a_file_not_in_wal_mode_is_never_read_inline(tmp_path: Path) -> None:
         assert sql._inline_reader(SqliteClient(str(wal), connection_name="y")) is not None
     finally:
         sql.close_reader()
+
+
+def _fts_objects(path: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(path) as db:
+        return db.execute(
+            "SELECT type, name FROM sqlite_master WHERE name LIKE 'contacts_fts%' "
+            "AND type IN ('table', 'trigger') ORDER BY type, name").fetchall()
+
+
+async def test_the_migrations_create_the_index_and_its_triggers(tmp_path: Path) -> None:
+    from storage.db import migrate_db
+
+    path = tmp_path / "migrated.db"
+    await migrate_db(f"sqlite://{path}")  # the migrations alone, no start-up repair
+    objects = _fts_objects(path)
+    assert ("table", "contacts_fts") in objects
+    assert [n for t, n in objects if t == "trigger"] == [
+        "contacts_fts_delete", "contacts_fts_insert", "contacts_fts_update"]
+    await init_db(f"sqlite://{path}")  # the start finds it complete; the triggers index writes
+    try:
+        alice = await create_user("alice", Role.SALES)
+        zoe = await create_contact(alice, NewContact("Zoé Martin", email="zoe@ex.fr"), region="FR")
+        assert await search_index.candidates(["zoe@ex"]) == [zoe.id]
+    finally:
+        await close_db()
+    with sqlite3.connect(path) as db:
+        assert db.execute("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH '\"martin\"'"
+                          ).fetchall() == [(zoe.id,)]
