@@ -36,6 +36,16 @@ from storage.models.effects import (
     OutboxEmail,
     OutboxStatus,
 )
+from storage.models.einvoicing import (
+    PaInboundFlow,
+    PaInvoice,
+    PaQueueState,
+    PaStatusEvent,
+    PaSubmission,
+    PaSubmissionKind,
+    SupplierInvoice,
+    SupplierInvoiceStatus,
+)
 from storage.models.ops import (
     CollectionEvent,
     CollectionStatus,
@@ -64,6 +74,7 @@ MODEL_MODULES = [
     "storage.models.effects",
     "storage.models.payments",
     "storage.models.ops",
+    "storage.models.einvoicing",
 ]
 
 __all__ = [
@@ -94,6 +105,12 @@ __all__ = [
     "OutboxEmail",
     "OutboxStatus",
     "POStatus",
+    "PaInboundFlow",
+    "PaInvoice",
+    "PaQueueState",
+    "PaStatusEvent",
+    "PaSubmission",
+    "PaSubmissionKind",
     "PayerAccount",
     "Payment",
     "PaymentDirection",
@@ -107,6 +124,8 @@ __all__ = [
     "StageChange",
     "StockLevel",
     "StockMove",
+    "SupplierInvoice",
+    "SupplierInvoiceStatus",
     "Task",
     "User",
     "Warehouse",
