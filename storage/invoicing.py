@@ -105,6 +105,7 @@ class Seller:
     vat_rates_bp: tuple[int, ...] = (2000, 1000, 550, 210, 0)
     currency: str = "EUR"
     zone: str = "Europe/Paris"  # IANA zone of the company: legal dates are local dates
+    pa_enabled: bool = False  # an approved e-invoicing platform is configured (storage.einvoicing)
 
     @property
     def tz(self) -> ZoneInfo:

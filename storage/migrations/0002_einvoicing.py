@@ -14,6 +14,22 @@ class Migration(migrations.Migration):
 
     operations = [
         ops.CreateModel(
+            name='PaAddressing',
+            fields=[
+                ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
+                ('contact', fields.OneToOneField('models.Contact', source_field='contact_id', db_constraint=True, to_field='id', related_name='pa_addressing', on_delete=OnDelete.CASCADE)),
+                ('siren', fields.CharField(default='', max_length=9)),
+                ('siret', fields.CharField(default='', max_length=14)),
+                ('found', fields.BooleanField(default=False)),
+                ('address_id', fields.CharField(default='', max_length=128)),
+                ('platform', fields.CharField(default='', max_length=200)),
+                ('also_email', fields.BooleanField(default=False)),
+                ('looked_up_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+            ],
+            options={'table': 'pa_addressing', 'app': 'models', 'pk_attr': 'id', 'table_description': "A client's e-invoicing address from the PA's directory (cached), and their wishes."},
+            bases=['Model'],
+        ),
+        ops.CreateModel(
             name='PaInboundFlow',
             fields=[
                 ('id', fields.IntField(generated=True, primary_key=True, unique=True, db_index=True)),
@@ -93,6 +109,7 @@ class Migration(migrations.Migration):
                 ('supplier_invoice', fields.ForeignKeyField('models.SupplierInvoice', source_field='supplier_invoice_id', null=True, db_constraint=True, to_field='id', related_name='pa_events', on_delete=OnDelete.CASCADE)),
                 ('code', fields.IntField()),
                 ('at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
+                ('attempt', fields.IntField(default=1)),
                 ('outgoing', fields.BooleanField(default=False)),
                 ('reason_code', fields.CharField(null=True, max_length=64)),
                 ('reason', fields.TextField(null=True, unique=False)),

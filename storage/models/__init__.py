@@ -37,6 +37,7 @@ from storage.models.effects import (
     OutboxStatus,
 )
 from storage.models.einvoicing import (
+    PaAddressing,
     PaInboundFlow,
     PaInvoice,
     PaQueueState,
@@ -105,6 +106,7 @@ __all__ = [
     "OutboxEmail",
     "OutboxStatus",
     "POStatus",
+    "PaAddressing",
     "PaInboundFlow",
     "PaInvoice",
     "PaQueueState",

@@ -5,6 +5,7 @@
   the flow's `trackingId`.
 - `PaInvoice`: one of our invoices at the PA: its current life-cycle status and date.
 - `PaStatusEvent`: every status received or sent, with its date (the card's history).
+- `PaAddressing`: a client's directory entry (cached) and whether they also want email.
 - `PaInboundFlow`: flows announced by the PA (webhook or polling), processed by a job.
 - `SupplierInvoice`: an incoming supplier invoice, its three-way match and its decision.
 """
@@ -103,6 +104,8 @@ class PaStatusEvent(Model):
     )
     code = fields.IntField()
     at = fields.DatetimeField()
+    # Of which submission of the invoice (a rejected invoice is fixed and submitted again).
+    attempt = fields.IntField(default=1)
     outgoing = fields.BooleanField(default=False)
     reason_code = fields.CharField(max_length=64, null=True)
     reason = fields.TextField(null=True)
@@ -115,6 +118,28 @@ class PaStatusEvent(Model):
     class Meta:
         table = "pa_status_events"
         indexes = [("invoice_id", "at")]
+
+
+class PaAddressing(Model):
+    """A client's e-invoicing address from the PA's directory (cached), and their wishes."""
+
+    id = fields.IntField(primary_key=True)
+    contact: fields.OneToOneRelation[Contact] = fields.OneToOneField(
+        "models.Contact", related_name="pa_addressing"
+    )
+    siren = fields.CharField(max_length=9, default="")
+    siret = fields.CharField(max_length=14, default="")
+    found = fields.BooleanField(default=False)
+    address_id = fields.CharField(max_length=128, default="")  # the directory line's identifier
+    platform = fields.CharField(max_length=200, default="")
+    # The client also wants the PDF by email, besides the platform.
+    also_email = fields.BooleanField(default=False)
+    looked_up_at = fields.DatetimeField(null=True)
+
+    contact_id: int
+
+    class Meta:
+        table = "pa_addressing"
 
 
 class PaInboundFlow(Model):
