@@ -28,4 +28,5 @@ def seller_from_settings(settings: Settings) -> Seller:
         vat_rates_bp=tuple(settings.vat_rates_bp),
         currency=settings.default_currency,
         zone=settings.timezone,
+        pa_enabled=settings.pa_enabled,
     )

@@ -28,6 +28,8 @@ from tortoise.transactions import in_transaction
 from storage import audit
 from storage.access import can_write_owned, reads_everything
 from storage.contacts import get_contact
+from storage.einvoicing.queue import route_issued
+from storage.einvoicing.routing import Route
 from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage.models import (
     Contact,
@@ -426,6 +428,7 @@ class IssueResult:
     invoice: Invoice
     queued: bool
     email: str | None = None
+    pa: bool = False  # queued for the e-invoicing platform
 
 
 async def _ensure_counter(series: str, year: int) -> None:
@@ -464,9 +467,11 @@ async def issue_invoice(actor: User, invoice_id: int, seller: Seller, today: dat
     async with in_transaction():
         invoice = await _issue_locked(actor, invoice, series, today, due, customer)
         queued = False
-        if customer.billing_email:
+        route = await route_issued(invoice, customer, pa_enabled=seller.pa_enabled)
+        if customer.billing_email and route != Route.PA:
             queued = await _queue_invoice_email(invoice, customer, seller) is not None
-    return IssueResult(invoice, queued, customer.billing_email if queued else None)
+    return IssueResult(invoice, queued, customer.billing_email if queued else None,
+                       pa=route != Route.EMAIL)
 
 
 async def _issue_locked(
@@ -602,6 +607,7 @@ async def credit_invoice(
         credit = await _issue_locked(actor, credit, CREDIT_SERIES, today, today, customer)
         await audit.record(actor, "invoice", original.id, "credit", None,
                            {"credit_note": credit.number, "reason": reason})
-        if customer.billing_email and customer.billing_address:
+        route = await route_issued(credit, customer, pa_enabled=seller.pa_enabled)
+        if customer.billing_email and customer.billing_address and route != Route.PA:
             await _queue_invoice_email(credit, customer, seller)
     return credit

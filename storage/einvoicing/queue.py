@@ -23,9 +23,13 @@ from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from storage.alerts import alert_role, alert_user
+from storage.einvoicing.routing import BuyerFacts, Route, route_for
 from storage.einvoicing.statuses import Lifecycle
 from storage.models import (
+    Contact,
+    ContactKind,
     Invoice,
+    PaAddressing,
     PaInvoice,
     PaQueueState,
     PaStatusEvent,
@@ -48,6 +52,7 @@ __all__ = [
     "queue_invoice",
     "queue_status",
     "retry_delay",
+    "route_issued",
     "status_tracking_id",
 ]
 
@@ -219,3 +224,18 @@ async def queue_counts() -> dict[str, int]:
     """How many flows are in each state (for /status)."""
     return {s.value: await PaSubmission.filter(state=s).count() for s in PaQueueState}
 
+
+
+async def route_issued(invoice: Invoice, customer: Contact, *, pa_enabled: bool) -> Route:
+    """Decide where a just-issued invoice goes and queue it for the PA when it goes there
+    (call inside the issuing transaction). The caller emails it unless the route is PA only."""
+    addressing = await PaAddressing.get_or_none(contact_id=customer.id)
+    buyer = BuyerFacts(
+        business=customer.kind == ContactKind.COMPANY or bool(customer.siren),
+        siren=(customer.siren or "")[:9], vat_number=customer.vat_number or "",
+        billing_email=customer.billing_email or "",
+        wants_pdf_email=addressing.also_email if addressing else False)
+    route = route_for(buyer, pa_enabled=pa_enabled)
+    if route != Route.EMAIL:
+        await queue_invoice(invoice)
+    return route
