@@ -104,7 +104,9 @@ async def inbound_retry(flow: PaInboundFlow, error: str, now: datetime) -> bool:
 
 async def read_cursor() -> str | None:
     row = await AppSetting.get_or_none(key=CURSOR_KEY)
-    return str(row.value) if row is not None and row.value else None
+    if row is None or not isinstance(row.value, dict) or not row.value.get("at"):
+        return None
+    return str(row.value["at"])
 
 
 async def write_cursor(value: str) -> None:
@@ -112,4 +114,4 @@ async def write_cursor(value: str) -> None:
     current = await read_cursor()
     if current is not None and value <= current:
         return
-    await AppSetting.update_or_create(key=CURSOR_KEY, defaults={"value": value})
+    await AppSetting.update_or_create(key=CURSOR_KEY, defaults={"value": {"at": value}})

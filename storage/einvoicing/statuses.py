@@ -101,9 +101,10 @@ class StatusFact:
 def current_status(facts: Iterable[StatusFact]) -> StatusFact | None:
     """The invoice's status now, from every status known, in any order of arrival.
 
-    A final status (refused, rejected, cashed) is never left; otherwise the latest by
-    the status's own date wins, and on the same date the one further along the road.
-    Duplicates change nothing.
+    A final status (refused, rejected, cashed) is never left; a status from the buyer's
+    side always follows the platform's own (submitted, issued, received: their dates come
+    from different clocks); otherwise the latest by the status's own date wins, and on the
+    same date the one further along the road. Duplicates change nothing.
     """
     best: StatusFact | None = None
     for fact in facts:
@@ -112,5 +113,8 @@ def current_status(facts: Iterable[StatusFact]) -> StatusFact | None:
     return best
 
 
-def _key(fact: StatusFact) -> tuple[bool, datetime, int]:
-    return (fact.code in FINAL, fact.at, _RANK[fact.code])
+_PLATFORM = frozenset({Lifecycle.SUBMITTED, Lifecycle.ISSUED, Lifecycle.RECEIVED})
+
+
+def _key(fact: StatusFact) -> tuple[bool, bool, datetime, int]:
+    return (fact.code in FINAL, fact.code not in _PLATFORM, fact.at, _RANK[fact.code])

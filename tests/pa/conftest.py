@@ -32,3 +32,25 @@ def pa_config(fake: FakePA) -> PaConfig:
 async def pa(fake_pa: FakePA) -> AsyncIterator[PaClient]:
     async with PaClient(pa_config(fake_pa)) as client:
         yield client
+
+
+@pytest.fixture
+async def webhook_url() -> AsyncIterator[str]:
+    """Our webhook receiver mounted the way the web server will mount it, on loopback."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    from mail.pa.webhook import receive_webhook
+    from tests.pa.fake_pa import serve
+
+    async def endpoint(request: Request) -> JSONResponse:
+        status, body = await receive_webhook(await request.body(), dict(request.headers))
+        return JSONResponse(body, status_code=status)
+
+    app = Starlette(routes=[Route("/pa/webhook", endpoint, methods=["POST"])])
+    server, task, port = await serve(app)
+    yield f"http://127.0.0.1:{port}/pa/webhook"
+    server.should_exit = True
+    await task

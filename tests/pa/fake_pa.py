@@ -64,6 +64,20 @@ def facturx_schema() -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(path)))
 
 
+async def serve(app: Any) -> tuple[uvicorn.Server, asyncio.Task[None], int]:
+    """Serve an ASGI app with uvicorn on a free loopback port, in this event loop."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    for _ in range(2000):  # uvicorn sets a flag, not an event
+        if server.started or task.done():
+            break
+        await asyncio.sleep(0.01)
+    if not server.started:
+        raise RuntimeError("the loopback server did not start")
+    return server, task, server.servers[0].sockets[0].getsockname()[1]
+
+
 def _error(status: int, code: str, message: str = "") -> JSONResponse:
     return JSONResponse({"errorCode": code, "errorMessage": message}, status_code=status)
 
@@ -117,13 +131,7 @@ class FakePA:
         return f"http://127.0.0.1:{self.port}"
 
     async def start(self) -> None:
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning",
-                                lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._task = asyncio.create_task(self._server.serve())
-        while not self._server.started:
-            await asyncio.sleep(0.01)
-        self.port = self._server.servers[0].sockets[0].getsockname()[1]
+        self._server, self._task, self.port = await serve(self.app)
 
     async def stop(self) -> None:
         if self._server is not None and self._task is not None:
