@@ -144,7 +144,7 @@ def three_way_match(invoice: IncomingInvoice, order: Sequence[OrderLine] | None,
     for line in invoice.lines:
         ordered = by_sku.get(line.sku)
         if ordered is None:
-            rows.append(LineMatch(line.sku, line.description, str(line.quantity), "",
+            rows.append(LineMatch(line.sku, line.description, _qty(line.quantity), "",
                                   line.unit_price_cents, None, ("not_ordered",)))
             continue
         open_qty = ordered.received - ordered.already_invoiced
@@ -155,12 +155,16 @@ def three_way_match(invoice: IncomingInvoice, order: Sequence[OrderLine] | None,
         if abs(gap) > price_tolerance_cents:
             problems.append("price")
             difference += int((Decimal(gap) * line.quantity).quantize(Decimal(1)))
-        rows.append(LineMatch(line.sku, line.description, str(line.quantity), str(open_qty),
+        rows.append(LineMatch(line.sku, line.description, _qty(line.quantity), _qty(open_qty),
                               line.unit_price_cents, ordered.unit_price_cents, tuple(problems)))
     consistent = sum(line.net_cents for line in invoice.lines) == invoice.net_cents
     return MatchResult(po_found=order is not None, supplier_known=supplier_known,
                        lines=tuple(rows), price_difference_cents=difference,
                        totals_consistent=consistent)
+
+
+def _qty(value: Decimal) -> str:
+    return format(value.normalize(), "f")
 
 
 def po_id_of(text: str) -> int | None:
