@@ -21,7 +21,7 @@ from storage import audit
 from storage.alerts import alert_user
 from storage.collections import dispute_from_platform
 from storage.einvoicing.queue import queue_again, queue_status
-from storage.einvoicing.statuses import FINAL, Lifecycle, StatusFact, current_status
+from storage.einvoicing.statuses import FINAL, Lifecycle, StatusFact, current_status, label
 from storage.errors import Conflict, NotFound
 from storage.models import Invoice, PaInvoice, PaQueueState, PaStatusEvent, PaSubmission, User
 
@@ -115,8 +115,9 @@ async def _tell(pa: PaInvoice, code: Lifecycle, previous: Lifecycle | None,
     if code not in _TOLD:
         return
     params: dict[str, Any] = {"number": number, "contact": invoice.contact.name,
-                              "code": int(code), "reason": event.reason or "",
-                              "reason_code": event.reason_code or ""}
+                              "code": int(code), "status_en": label(code, "en"),
+                              "status_fr": label(code, "fr"), "reason": event.reason or "-",
+                              "reason_code": event.reason_code or "-"}
     buttons = []
     if code == Lifecycle.REJECTED:
         buttons = [{"label": "pa.btn_resubmit", "data": f"pa:resubmit:{invoice.id}"}]

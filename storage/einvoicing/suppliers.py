@@ -167,6 +167,23 @@ def _qty(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
+def match_summary(match: MatchResult, limit: int = 15) -> str:
+    """One line per invoice line: SKU, invoiced / received quantities, prices when they
+    differ, the problems (language-neutral: numbers and codes)."""
+    rows = []
+    for line in match.lines[:limit]:
+        mark = "✓" if line.matched else "✗"
+        text = f"{mark} {line.sku or '?'}: {line.invoiced} / {line.received or '-'}"
+        if "price" in line.problems and line.ordered_price_cents is not None:
+            text += f" · {line.invoiced_price_cents / 100:.2f} ≠ {line.ordered_price_cents / 100:.2f}"
+        if line.problems:
+            text += f" ({', '.join(line.problems)})"
+        rows.append(text)
+    if len(match.lines) > limit:
+        rows.append(f"… +{len(match.lines) - limit}")
+    return "\n".join(rows)
+
+
 def po_id_of(text: str) -> int | None:
     """`PO7` (or `7`) -> 7."""
     found = re.fullmatch(r"\s*(?:PO)?\s*(\d{1,9})\s*", text or "", flags=re.IGNORECASE)
@@ -245,7 +262,7 @@ async def receive_supplier_invoice(parsed: IncomingInvoice, flow_id: str, now: d
                   "gross_cents": si.total_gross_cents, "currency": si.currency,
                   "po": parsed.po_number, "matched": match.lines_matched,
                   "lines": len(match.lines), "price_difference_cents": match.price_difference_cents,
-                  "fully_matched": match.fully_matched}
+                  "fully_matched": match.fully_matched, "detail": match_summary(match)}
         if auto:
             await queue_status(Lifecycle.APPROVED, f"supplier:{si.id}:approve",
                                supplier_invoice_id=si.id, params=_status_params(si))
@@ -273,7 +290,7 @@ async def decide_supplier_invoice(actor: User, si_id: int, decision: Decision, n
     """Purchasing approves, disputes (with a reason) or refuses (with a reason code) a
     supplier invoice; the matching CDAR status is queued for the PA in the same transaction."""
     if actor.role not in DECIDERS:
-        raise Forbidden("supplier_invoice")
+        raise Forbidden("si_role")
     reason = " ".join((reason or "").split())[:500]
     reason_code = (reason_code or "").strip().upper()
     if decision == Decision.DISPUTE and not reason:
@@ -284,7 +301,7 @@ async def decide_supplier_invoice(actor: User, si_id: int, decision: Decision, n
     async with in_transaction():
         si = await SupplierInvoice.get_or_none(id=si_id)
         if si is None:
-            raise NotFound("supplier_invoice", id=si_id)
+            raise NotFound("si_missing", id=si_id)
         allowed = [SupplierInvoiceStatus.RECEIVED, SupplierInvoiceStatus.DISPUTED]
         moved = await SupplierInvoice.filter(id=si_id, status__in=allowed).update(
             status=status, reason_code=reason_code or None, reason=reason or None,

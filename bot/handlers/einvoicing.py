@@ -1,0 +1,79 @@
+"""E-invoicing buttons: resubmit a rejected invoice; approve, dispute, refuse a supplier's."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from telegram import Update
+from telegram.ext import Application, CallbackQueryHandler
+
+from bot.context import Ctx
+from bot.forms import Form, Step, register_form, start_form
+from bot.ui import parse_cb, reply, tr
+from storage.einvoicing.lifecycle import resubmit_invoice
+from storage.einvoicing.suppliers import REFUSAL_CODES, Decision, decide_supplier_invoice
+from storage.errors import InvalidInput
+from storage.ids import parse_id
+from storage.models import Invoice
+
+
+async def _decide(update: Update, ctx: Ctx, si: str, decision: Decision, code: str = "",
+                  reason: str = "") -> None:
+    done = await decide_supplier_invoice(ctx.actor, parse_id(si, "S"), decision,
+                                         datetime.now(UTC), reason_code=code, reason=reason)
+    await reply(update, ctx, tr(ctx, "pa.si_done", number=done.number,
+                                decision=tr(ctx, f"pa.decision.{decision.value}")))
+
+
+async def _dispute_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:
+    await _decide(update, ctx, values["si"], Decision.DISPUTE, reason=values["reason"])
+
+
+async def _refuse_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:
+    await _decide(update, ctx, values["si"], Decision.REFUSE, values["code"],
+                  values.get("reason", ""))
+
+
+async def _codes(ctx: Ctx) -> list[tuple[str, str]]:
+    return [(code, code) for code in REFUSAL_CODES]
+
+
+DISPUTE = register_form(Form("si_dispute", (Step("si", "pa.ask_reason"),
+                                            Step("reason", "pa.ask_reason")), _dispute_done))
+REFUSE = register_form(Form("si_refuse", (
+    Step("si", "pa.ask_code"), Step("code", "pa.ask_code", choices=_codes),
+    Step("reason", "pa.ask_reason_optional", optional=True)), _refuse_done))
+
+
+async def on_supplier_button(update: Update, ctx: Ctx) -> None:
+    """Approve at once; dispute and refuse ask for the reason first."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    action = (query.data or "").split(":")[1:2]
+    (raw,) = parse_cb(query.data, "si", 1)
+    if action == ["ok"]:
+        await _decide(update, ctx, raw, Decision.APPROVE)
+    elif action == ["dispute"]:
+        await start_form(update, ctx, DISPUTE, si=raw)
+    elif action == ["refuse"]:
+        await start_form(update, ctx, REFUSE, si=raw)
+    else:
+        raise InvalidInput("callback")
+
+
+async def on_resubmit(update: Update, ctx: Ctx) -> None:
+    """The rejection alert's button: the fixed invoice goes to the platform again."""
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    (raw,) = parse_cb(query.data, "pa", 1)
+    pa = await resubmit_invoice(ctx.actor, parse_id(raw, "I"), datetime.now(UTC))
+    invoice = await Invoice.get(id=pa.invoice_id)
+    await reply(update, ctx, tr(ctx, "pa.resubmitted", number=invoice.number or ""))
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_handler(CallbackQueryHandler(on_supplier_button, pattern=r"^si:(ok|dispute|refuse):"))
+    app.add_handler(CallbackQueryHandler(on_resubmit, pattern=r"^pa:resubmit:"))
