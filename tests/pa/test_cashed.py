@@ -24,7 +24,7 @@ async def pay(invoice: Invoice, cents: int, entry: str) -> None:
 
 
 async def test_partial_then_full_payment_each_send_212_with_the_amount_received(
-        db: str, fake_pa: FakePA, pa: PaClient) -> None:
+        any_db: str, fake_pa: FakePA, pa: PaClient) -> None:
     _, result = await issue_won_deal()
     await flush_submissions(pa, PA_SELLER, NOW)
     invoice = await Invoice.get(id=result.invoice.id)

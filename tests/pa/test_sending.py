@@ -101,7 +101,7 @@ async def test_queued_invoice_is_submitted_as_factur_x_with_its_flow_info(
 
 
 async def test_outage_loses_nothing_and_submits_once(
-        db: str, fake_pa: FakePA, pa: PaClient) -> None:
+        any_db: str, fake_pa: FakePA, pa: PaClient) -> None:
     _, result = await issue_won_deal()
     fake_pa.down = True
     outcome = await flush_submissions(pa, PA_SELLER, NOW)
@@ -116,7 +116,7 @@ async def test_outage_loses_nothing_and_submits_once(
 
 
 async def test_an_answer_lost_after_the_pa_stored_the_flow_is_not_submitted_twice(
-        db: str, fake_pa: FakePA, pa: PaClient) -> None:
+        any_db: str, fake_pa: FakePA, pa: PaClient) -> None:
     _, result = await issue_won_deal()
     fake_pa.lose_next_response()
     assert (await flush_submissions(pa, PA_SELLER, NOW)).retried == 1
@@ -128,7 +128,7 @@ async def test_an_answer_lost_after_the_pa_stored_the_flow_is_not_submitted_twic
 
 
 async def test_a_worker_dying_mid_submission_is_taken_over_after_the_lease(
-        db: str, fake_pa: FakePA, pa: PaClient) -> None:
+        any_db: str, fake_pa: FakePA, pa: PaClient) -> None:
     from storage.einvoicing.queue import claim_due
 
     _, result = await issue_won_deal()

@@ -121,7 +121,7 @@ async def test_statuses_come_back_by_polling_and_are_stored_with_their_date(
 
 
 async def test_duplicate_and_out_of_order_webhooks_end_in_the_right_state(
-        db: str, fake_pa: FakePA, pa: PaClient, webhook_url: str) -> None:
+        any_db: str, fake_pa: FakePA, pa: PaClient, webhook_url: str) -> None:
     _, invoice, _ = await submitted(fake_pa, pa)
     late = fake_pa.emit_status(invoice.number, 205, at=T0 + timedelta(hours=3))
     early = fake_pa.emit_status(invoice.number, 203, at=T0)
@@ -149,7 +149,7 @@ async def test_webhook_refuses_what_is_not_a_flow(db: str, webhook_url: str) -> 
 
 
 async def test_rejected_flow_tells_the_owner_what_to_fix_and_can_go_again(
-        db: str, fake_pa: FakePA, pa: PaClient) -> None:
+        any_db: str, fake_pa: FakePA, pa: PaClient) -> None:
     b, invoice, flow = await submitted(fake_pa, pa)
     fake_pa.ack(flow.flow_id, "Error", [{
         "level": "Error", "item": "BT-47", "reasonCode": "InvalidSchema",

@@ -152,7 +152,7 @@ async def test_fully_matched_invoice_is_approved_automatically_when_allowed(
 
 
 async def test_partly_received_ubl_invoice_is_disputed_or_refused_with_a_reason(
-        db: str, fake_pa: FakePA, pa: PaClient, webhook_url: str) -> None:
+        any_db: str, fake_pa: FakePA, pa: PaClient, webhook_url: str) -> None:
     boss, buyer, _, po = await purchasing_setup(received="4")
     flow = fake_pa.deliver(ubl_invoice("RD-79", f"PO{po.id}",
                                        [("WIDGET", "Widget", "10", 520, 2000)]), "UBL")
