@@ -190,3 +190,25 @@ async def test_factur_x_invoice_without_an_order_reference_is_not_matched(
     si = await SupplierInvoice.get(number="RD-80")
     assert si.syntax == "Factur-X" and si.purchase_order_id is None and not si.fully_matched
     assert si.status == SupplierInvoiceStatus.RECEIVED and fake_pa.received == []
+
+
+async def test_approved_supplier_invoices_show_in_the_purchases_report_and_digest(
+        db: str, fake_pa: FakePA, pa: PaClient) -> None:
+    from datetime import UTC, datetime
+
+    from storage.reports import digest_for, report_rows
+
+    boss, buyer, _, po = await purchasing_setup()
+    fake_pa.deliver(cii_invoice("RD-90", f"PO{po.id}", [("WIDGET", "Widget", "10", 500, 2000)]),
+                    "CII")
+    await run_cycle(pa, PA_SELLER, NOW, auto_approve=True)
+    _, rows = await report_rows(boss, "purchases", TODAY, "", "EUR")
+    block = rows[rows.index([]) + 1:]
+    assert block[0][0] == "Supplier invoice"
+    assert block[1][:3] == ["RD-90", SUPPLIER.name, TODAY.replace(day=31)]
+    assert block[1][4] == Decimal("60.00")
+    start = datetime(2026, 12, 24, tzinfo=UTC)
+    soon = await digest_for(start, start, TODAY.replace(day=24), start, start, "EUR")
+    later = await digest_for(start, start, TODAY, start, start, "EUR")
+    assert (soon.suppliers_due_count, soon.suppliers_due_cents) == (1, 60_00)
+    assert later.suppliers_due_count == 0  # due in 30 days: not yet in the digest
