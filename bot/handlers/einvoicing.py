@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
 from bot.ui import parse_cb, reply, tr
+from storage.einvoicing.directory import addressing_of
 from storage.einvoicing.lifecycle import resubmit_invoice
 from storage.einvoicing.suppliers import REFUSAL_CODES, Decision, decide_supplier_invoice
 from storage.errors import InvalidInput
@@ -61,6 +62,18 @@ async def on_supplier_button(update: Update, ctx: Ctx) -> None:
         await start_form(update, ctx, REFUSE, si=raw)
     else:
         raise InvalidInput("callback")
+
+
+async def addressing_line(ctx: Ctx, contact_id: int) -> str:
+    """The client's e-invoicing address on their card ("" when never looked up)."""
+    row = await addressing_of(contact_id)
+    if row is None or row.looked_up_at is None:
+        return ""
+    if not row.found:
+        return "\n" + tr(ctx, "pa.card_not_found", siren=row.siren)
+    line = "\n" + tr(ctx, "pa.card_address", address=row.address_id or row.siren,
+                      platform=row.platform or "-")
+    return line + (tr(ctx, "pa.card_also_email") if row.also_email else "")
 
 
 async def on_resubmit(update: Update, ctx: Ctx) -> None:

@@ -48,6 +48,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "✅ Facture fournisseur <b>{number}</b> de {supplier} ({gross}) conforme à la commande "
         "et aux réceptions : approuvée automatiquement.",
     ),
+    "pa.card_address": (
+        "🧾 E-invoicing address: {address} (platform {platform})",
+        "🧾 Adresse de facturation électronique : {address} (plateforme {platform})",
+    ),
+    "pa.card_not_found": (
+        "🧾 SIREN {siren} is not in the e-invoicing directory.",
+        "🧾 Le SIREN {siren} n'est pas dans l'annuaire de facturation électronique.",
+    ),
+    "pa.card_also_email": (" · PDF by email too", " · PDF aussi par e-mail"),
     "pa.btn_resubmit": ("Resubmit", "Renvoyer"),
     "pa.btn_approve": ("Approve", "Approuver"),
     "pa.btn_dispute": ("Dispute", "Contester"),

@@ -12,9 +12,10 @@ from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from mail.pa.cdar import CdarError, StatusDocument, build_cdar, parse_cdar
-from mail.pa.client import FlowInfo, PaClient, PaRefused, PaUnavailable, sha256_hex
+from mail.pa.client import FlowInfo, PaClient, PaError, PaRefused, PaUnavailable, sha256_hex
 from mail.pa.documents import document_bytes
 from mail.pa.incoming import IncomingInvoiceError, parse_incoming_invoice
+from storage.einvoicing.directory import addressing_of, is_stale, remember_addressing
 from storage.einvoicing.inbound import (
     claim_inbound,
     inbound_done,
@@ -26,12 +27,20 @@ from storage.einvoicing.inbound import (
 from storage.einvoicing.lifecycle import ReceivedStatus, apply_ack, apply_received_status
 from storage.einvoicing.queue import claim_due, mark_done, mark_failed, mark_retry
 from storage.einvoicing.suppliers import receive_supplier_invoice
-from storage.models import PaInboundFlow, PaSubmission, PaSubmissionKind
+from storage.models import (
+    Contact,
+    Invoice,
+    PaAddressing,
+    PaInboundFlow,
+    PaSubmission,
+    PaSubmissionKind,
+)
 
 if TYPE_CHECKING:
     from storage.invoicing import Seller
 
-__all__ = ["CycleResult", "flush_submissions", "poll_flows", "process_inbound", "run_cycle"]
+__all__ = ["CycleResult", "flush_submissions", "lookup_addressing", "poll_flows",
+           "process_inbound", "run_cycle"]
 
 log = logging.getLogger(__name__)
 SEARCH_PAGE = 100
@@ -75,8 +84,31 @@ async def _payload(sub: PaSubmission, seller: Seller, now: datetime
                              ), "application/xml"
 
 
+async def lookup_addressing(client: PaClient, contact_id: int, now: datetime) -> PaAddressing | None:
+    """Ask the PA's directory for the client's e-invoicing address when the cache is stale."""
+    contact = await Contact.get(id=contact_id)
+    siren = (contact.siren or "")[:9]
+    if not siren or not is_stale(await addressing_of(contact_id), siren, now):
+        return await addressing_of(contact_id)
+    lines = await client.directory_lines(siren=siren)
+    return await remember_addressing(contact_id, siren, lines, now)
+
+
+async def _refresh_addressing(client: PaClient, sub: PaSubmission, now: datetime) -> None:
+    """Before an invoice goes, its client's directory entry is refreshed if stale; the
+    directory being down does not hold the invoice back (the PA routes by the SIREN)."""
+    if sub.kind != PaSubmissionKind.INVOICE or sub.invoice_id is None:
+        return
+    invoice = await Invoice.get(id=sub.invoice_id)
+    try:
+        await lookup_addressing(client, invoice.contact_id, now)
+    except PaError as exc:
+        log.warning("PA directory lookup for C%s failed: %s", invoice.contact_id, exc)
+
+
 async def _submit_one(client: PaClient, sub: PaSubmission, seller: Seller, now: datetime,
                       result: CycleResult) -> None:
+    await _refresh_addressing(client, sub, now)
     try:
         if sub.attempts > 1:  # an earlier attempt's outcome is unknown: did the PA get it?
             found = await client.find_by_tracking_id(sub.tracking_id)

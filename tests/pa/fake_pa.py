@@ -112,6 +112,8 @@ class FakePA:
         self._lose = 0
         self.refused: list[str] = []  # why requests were refused (for assertions)
         self.directory: dict[str, dict[str, Any]] = {}
+        self.directory_requests = 0
+        self.directory_down = False
         self._clock = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
         self.port = 0
         self._server: uvicorn.Server | None = None
@@ -375,6 +377,9 @@ class FakePA:
             return trouble
         if (denied := self._auth(request)) is not None:
             return denied
+        self.directory_requests += 1
+        if self.directory_down:
+            return _error(503, "SERVICE_UNAVAILABLE")
         body = await request.json()
         filters = body.get("filters") or {}
         siren = (filters.get("siren") or {}).get("value", "")
