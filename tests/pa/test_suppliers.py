@@ -198,7 +198,7 @@ async def test_approved_supplier_invoices_show_in_the_purchases_report_and_diges
 
     from storage.reports import digest_for, report_rows
 
-    boss, buyer, _, po = await purchasing_setup()
+    boss, _, _, po = await purchasing_setup()
     fake_pa.deliver(cii_invoice("RD-90", f"PO{po.id}", [("WIDGET", "Widget", "10", 500, 2000)]),
                     "CII")
     await run_cycle(pa, PA_SELLER, NOW, auto_approve=True)
