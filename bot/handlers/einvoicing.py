@@ -10,9 +10,11 @@ from telegram.ext import Application, CallbackQueryHandler
 
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
+from bot.i18n import fmt_date
 from bot.ui import parse_cb, reply, tr
 from storage.einvoicing.directory import addressing_of
-from storage.einvoicing.lifecycle import resubmit_invoice
+from storage.einvoicing.lifecycle import invoice_statuses, resubmit_invoice
+from storage.einvoicing.statuses import label
 from storage.einvoicing.suppliers import REFUSAL_CODES, Decision, decide_supplier_invoice
 from storage.errors import InvalidInput
 from storage.ids import parse_id
@@ -74,6 +76,23 @@ async def addressing_line(ctx: Ctx, contact_id: int) -> str:
     line = "\n" + tr(ctx, "pa.card_address", address=row.address_id or row.siren,
                       platform=row.platform or "-")
     return line + (tr(ctx, "pa.card_also_email") if row.also_email else "")
+
+
+async def pa_status_lines(ctx: Ctx, invoice_id: int, limit: int = 8) -> list[str]:
+    """The invoice's life at the platform, for its card: each status with its date."""
+    pa, events = await invoice_statuses(invoice_id)
+    if pa is None:
+        return []
+    zone = ctx.settings.zone
+    lines = [tr(ctx, "pa.card_title", tracking=pa.tracking_id)]
+    for event in events[-limit:]:
+        day = fmt_date(event.at.astimezone(zone).date(), ctx.lang)
+        key = "pa.card_sent" if event.outgoing else "pa.card_status"
+        lines.append(tr(ctx, key, date=day, status=label(event.code, ctx.lang),
+                        reason=f" — {event.reason}" if event.reason else ""))
+    if pa.status_code is None:
+        lines.append(tr(ctx, "pa.card_queued"))
+    return lines
 
 
 async def on_resubmit(update: Update, ctx: Ctx) -> None:

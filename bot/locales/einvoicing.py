@@ -48,6 +48,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "✅ Facture fournisseur <b>{number}</b> de {supplier} ({gross}) conforme à la commande "
         "et aux réceptions : approuvée automatiquement.",
     ),
+    "pa.card_title": (
+        "<b>E-invoicing platform</b> (flow {tracking}):",
+        "<b>Plateforme de facturation</b> (flux {tracking}) :",
+    ),
+    "pa.card_status": ("• {date} {status}{reason}", "• {date} {status}{reason}"),
+    "pa.card_sent": ("• {date} sent: {status}", "• {date} envoyé : {status}"),
+    "pa.card_queued": ("• waiting to be submitted", "• en attente de transmission"),
     "pa.card_address": (
         "🧾 E-invoicing address: {address} (platform {platform})",
         "🧾 Adresse de facturation électronique : {address} (plateforme {platform})",

@@ -79,6 +79,11 @@ async def test_invoice_life_and_supplier_invoice_through_the_platform_and_chat(
     [cashed] = [s for f in fake_pa.received if f.info["flowSyntax"] == "CDAR"
                 for s in parse_cdar(f.content)]
     assert (cashed.code, cashed.amount_cents) == (212, invoice.total_gross_cents)
+    await alice.says(f"/invoice {invoice.number}")
+    card = alice.last_text
+    assert "Plateforme de facturation" in card and f"{invoice.number}-1" in card
+    assert card.index("Mise à disposition") < card.index("Approuvée") < card.index(
+        "envoyé : Encaissée")
 
     # --- a supplier invoice: matched to its order and receipt, approved in chat → 205
     paul = await chat.user("paul", Role.PURCHASING, lang="en")
