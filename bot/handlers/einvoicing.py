@@ -30,7 +30,7 @@ async def _decide(update: Update, ctx: Ctx, si: str, decision: Decision, code: s
 
 
 async def _dispute_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:
-    await _decide(update, ctx, values["si"], Decision.DISPUTE, reason=values["reason"])
+    await _decide(update, ctx, values["si"], Decision.DISPUTE, values["code"], values["reason"])
 
 
 async def _refuse_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:
@@ -42,8 +42,9 @@ async def _codes(ctx: Ctx) -> list[tuple[str, str]]:
     return [(code, code) for code in REFUSAL_CODES]
 
 
-DISPUTE = register_form(Form("si_dispute", (Step("si", "pa.ask_reason"),
-                                            Step("reason", "pa.ask_reason")), _dispute_done))
+DISPUTE = register_form(Form("si_dispute", (
+    Step("si", "pa.ask_code"), Step("code", "pa.ask_code", choices=_codes),
+    Step("reason", "pa.ask_reason")), _dispute_done))
 REFUSE = register_form(Form("si_refuse", (
     Step("si", "pa.ask_code"), Step("code", "pa.ask_code", choices=_codes),
     Step("reason", "pa.ask_reason_optional", optional=True)), _refuse_done))

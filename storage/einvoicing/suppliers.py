@@ -287,16 +287,16 @@ _DECIDED = {Decision.APPROVE: (SupplierInvoiceStatus.APPROVED, Lifecycle.APPROVE
 
 async def decide_supplier_invoice(actor: User, si_id: int, decision: Decision, now: datetime, *,
                                   reason_code: str = "", reason: str = "") -> SupplierInvoice:
-    """Purchasing approves, disputes (with a reason) or refuses (with a reason code) a
+    """Purchasing approves, disputes (reason code and words) or refuses (reason code) a
     supplier invoice; the matching CDAR status is queued for the PA in the same transaction."""
     if actor.role not in DECIDERS:
         raise Forbidden("si_role")
     reason = " ".join((reason or "").split())[:500]
     reason_code = (reason_code or "").strip().upper()
+    if decision != Decision.APPROVE and reason_code not in REFUSAL_CODES:
+        raise InvalidInput("si_reason_code", codes=", ".join(REFUSAL_CODES))
     if decision == Decision.DISPUTE and not reason:
         raise InvalidInput("si_reason")
-    if decision == Decision.REFUSE and reason_code not in REFUSAL_CODES:
-        raise InvalidInput("si_reason_code", codes=", ".join(REFUSAL_CODES))
     status, code = _DECIDED[decision]
     async with in_transaction():
         si = await SupplierInvoice.get_or_none(id=si_id)

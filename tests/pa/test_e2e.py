@@ -99,10 +99,11 @@ async def test_invoice_life_and_supplier_invoice_through_the_platform_and_chat(
                     "CII")
     fake_pa.deliver(cii_invoice("RD-2", f"PO{po.id}", [("WIDGET", "Widget", "5", 900, 2000)]),
                     "CII")
+    fake_pa.deliver(cii_invoice("RD-3", "", [("BOLT", "Bolt", "1", 100, 2000)]), "CII")
     await run_cycle(pa, PA_SELLER, NOW + timedelta(days=2))
     await deliver(chat, settings)
     offers = [s for s in chat.sent_to(paul) if s.text and "RD-" in s.text]
-    assert len(offers) == 2 and "1/1" in offers[0].text and "0/1" in offers[1].text
+    assert len(offers) == 3 and "1/1" in offers[0].text and "0/1" in offers[1].text
     assert "5 / 0" in offers[1].text and "9.00 ≠ 8.00" in offers[1].text
     first = await SupplierInvoice.get(number="RD-1")
     await paul.presses_data(f"si:ok:{first.id}")
@@ -114,8 +115,14 @@ async def test_invoice_life_and_supplier_invoice_through_the_platform_and_chat(
     await paul.says("Prix non conforme à la commande")
     assert "refused" in paul.last_text
     assert (await SupplierInvoice.get(id=second.id)).status == SupplierInvoiceStatus.REFUSED
+    # The third (no order reference): disputed in chat with a code and a reason.
+    third = await SupplierInvoice.get(number="RD-3")
+    await paul.presses_data(f"si:dispute:{third.id}")
+    await paul.presses("CMD_ERR")
+    await paul.says("No order of ours for bolts")
+    assert "disputed" in paul.last_text
     await run_cycle(pa, PA_SELLER, NOW + timedelta(days=2, minutes=5))
-    assert sent_codes(fake_pa)[1:] == [("RD-1", 205), ("RD-2", 210)]
+    assert sent_codes(fake_pa)[1:] == [("RD-1", 205), ("RD-2", 210), ("RD-3", 207)]
     assert fake_pa.refused == []
     # Pressing Approve again (a late button) changes nothing and says so.
     await paul.presses_data(f"si:ok:{first.id}")

@@ -166,7 +166,10 @@ async def test_partly_received_ubl_invoice_is_disputed_or_refused_with_a_reason(
         "10", "4", ["not_received", "price"])
     assert si.match["price_difference_cents"] == 200
     with pytest.raises(InvalidInput):
-        await decide_supplier_invoice(buyer, si.id, Decision.DISPUTE, NOW, reason="  ")
+        await decide_supplier_invoice(buyer, si.id, Decision.DISPUTE, NOW, reason_code="QTE_ERR",
+                                      reason="  ")
+    with pytest.raises(InvalidInput):
+        await decide_supplier_invoice(buyer, si.id, Decision.DISPUTE, NOW, reason="no code")
     sales = await create_user("sam", Role.SALES, telegram_id=13)
     with pytest.raises(Forbidden):
         await decide_supplier_invoice(sales, si.id, Decision.APPROVE, NOW)
