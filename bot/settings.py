@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     pa_client_id: str | None = None
     pa_client_secret: SecretStr | None = None
     pa_organization_id: str | None = None
+    pa_webhook_token: SecretStr | None = None  # shared token the PA sends on webhook calls
     pa_poll_seconds: int = Field(default=300, ge=10)
     pa_auto_approve_matched: bool = False
 

@@ -34,6 +34,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "⚠️ The e-invoicing platform refused to take {number}: {error}",
         "⚠️ La plateforme de facturation a refusé de prendre {number} : {error}",
     ),
+    "alert.pa_inbound_failed": (
+        "⚠️ A flow from the e-invoicing platform ({type} {flow}) could not be read after many "
+        "attempts: {error}",
+        "⚠️ Un flux de la plateforme de facturation ({type} {flow}) n'a pas pu être lu après "
+        "de nombreux essais : {error}",
+    ),
     "alert.supplier_invoice": (
         "📥 Supplier invoice <b>{number}</b> from {supplier}: {gross}, order {po}.\n"
         "Matched lines: {matched}/{lines}; price difference {price_difference}.\n"

@@ -13,10 +13,13 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F, Q
+from tortoise.transactions import in_transaction
 
+from storage.alerts import alert_role
 from storage.einvoicing.queue import MAX_ATTEMPTS, retry_delay
-from storage.models import AppSetting, PaInboundFlow, PaQueueState
+from storage.models import AppSetting, PaInboundFlow, PaQueueState, Role
 
 __all__ = [
     "CURSOR_KEY",
@@ -63,7 +66,10 @@ async def note_flows(flows: Iterable[Mapping[str, Any]]) -> int:
         flow_id = str(flow["flowId"])[:36]
         known = await PaInboundFlow.get_or_none(flow_id=flow_id)
         if known is None:
-            await PaInboundFlow.create(flow_id=flow_id, **row)
+            try:
+                await PaInboundFlow.create(flow_id=flow_id, **row)
+            except IntegrityError:  # a webhook and a poll noted it at the same instant
+                continue
             fresh += 1
         elif row["updated_at_pa"] > known.updated_at_pa:
             await PaInboundFlow.filter(id=known.id).update(
@@ -95,11 +101,16 @@ async def inbound_done(flow: PaInboundFlow) -> bool:
 
 
 async def inbound_retry(flow: PaInboundFlow, error: str, now: datetime) -> bool:
-    """Try again later; after MAX_ATTEMPTS the row stays failed for a human to look at."""
+    """Try again later; after MAX_ATTEMPTS the row stays failed and the admins are told."""
     state = PaQueueState.FAILED if flow.attempts >= MAX_ATTEMPTS else PaQueueState.PENDING
-    return bool(await PaInboundFlow.filter(id=flow.id, claim_token=flow.claim_token).update(
-        state=state, claim_token=None, claimed_at=None, last_error=error[:2000],
-        next_attempt_at=now + retry_delay(flow.attempts)))
+    async with in_transaction():
+        moved = await PaInboundFlow.filter(id=flow.id, claim_token=flow.claim_token).update(
+            state=state, claim_token=None, claimed_at=None, last_error=error[:2000],
+            next_attempt_at=now + retry_delay(flow.attempts))
+        if moved and state == PaQueueState.FAILED:
+            await alert_role((Role.ADMIN,), "pa_inbound_failed", f"pa-in-failed:{flow.flow_id}",
+                             {"flow": flow.flow_id, "type": flow.flow_type, "error": error[:300]})
+    return bool(moved)
 
 
 async def read_cursor() -> str | None:

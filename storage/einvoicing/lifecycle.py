@@ -18,6 +18,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from storage import audit
+from storage.access import can_write_owned
 from storage.alerts import alert_user
 from storage.collections import dispute_from_platform
 from storage.einvoicing.queue import queue_again, queue_status
@@ -188,8 +189,7 @@ async def resubmit_invoice(actor: User, invoice_id: int, now: datetime) -> PaInv
     """After a rejection (or a failed submission) is fixed, submit the invoice again."""
     pa = await PaInvoice.get_or_none(invoice_id=invoice_id)
     invoice = await Invoice.get_or_none(id=invoice_id)
-    if pa is None or invoice is None or (
-            actor.id != invoice.owner_id and actor.role.value not in ("admin", "manager")):
+    if pa is None or invoice is None or not can_write_owned(actor, invoice.owner_id):
         raise NotFound("invoice", ref=f"I{invoice_id}")
     failed = await PaSubmission.filter(tracking_id=pa.tracking_id,
                                        state=PaQueueState.FAILED).exists()

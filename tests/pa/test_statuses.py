@@ -204,3 +204,34 @@ async def test_a_refusal_is_final_and_says_why(db: str, fake_pa: FakePA, pa: PaC
     assert (await PaInvoice.get(invoice_id=invoice.id)).status_code == 210
     alert = await Alert.get(kind="pa_refused")
     assert (alert.params["reason_code"], alert.params["reason"]) == ("CMD_ERR", "Commande inconnue")
+
+
+async def test_an_unreadable_status_is_retried_then_a_human_is_told(
+        db: str, fake_pa: FakePA, pa: PaClient) -> None:
+    from storage.einvoicing.queue import MAX_ATTEMPTS
+    from storage.models import PaQueueState, Role
+    from storage.users import create_user
+
+    admin = await create_user("root", Role.ADMIN, telegram_id=77)
+    flow = fake_pa.emit_status("F2026-00001", 205)
+    flow.content = b"<rsm:oops"
+    await run_cycle(pa, PA_SELLER, NOW)
+    row = await PaInboundFlow.get(flow_id=flow.flow_id)
+    assert row.state == PaQueueState.PENDING and "malformed" in (row.last_error or "")
+    await PaInboundFlow.filter(id=row.id).update(attempts=MAX_ATTEMPTS - 1)
+    await process_inbound(pa, NOW + timedelta(days=1))
+    assert (await PaInboundFlow.get(id=row.id)).state == PaQueueState.FAILED
+    alert = await Alert.get(kind="pa_inbound_failed")
+    assert alert.user_id == admin.id and alert.params["flow"] == flow.flow_id
+
+
+async def test_webhook_with_a_token_refuses_callers_without_it(db: str) -> None:
+    from mail.pa.webhook import receive_webhook
+
+    body = b'{"flowId": "f1", "flowType": "CustomerInvoiceLC", "flowDirection": "In"}'
+    assert (await receive_webhook(body, {}, secret="tok-123"))[0] == 401
+    assert (await receive_webhook(body, {"X-PA-Webhook-Token": "nope"}, secret="tok-123"))[0] == 401
+    assert not await PaInboundFlow.exists()
+    assert (await receive_webhook(body, {"X-PA-Webhook-Token": "tok-123"}, secret="tok-123")
+            )[0] == 200
+    assert await PaInboundFlow.filter(flow_id="f1").exists()
