@@ -29,6 +29,7 @@ from storage.models import (
     Contact,
     ContactKind,
     Invoice,
+    InvoiceStatus,
     PaAddressing,
     PaInvoice,
     PaQueueState,
@@ -179,6 +180,9 @@ async def _submitted(sub: PaSubmission, flow_id: str, now: datetime) -> None:
         return
     pa.flow_id = flow_id[:36]
     await pa.save(update_fields=["flow_id", "updated_at"])
+    # Delivered to the platform is "sent", as an accepted email is (later states are kept).
+    await Invoice.filter(id=pa.invoice_id, status=InvoiceStatus.ISSUED).update(
+        status=InvoiceStatus.SENT)
     await record_status(pa.invoice_id, Lifecycle.SUBMITTED, now,
                         dedupe_key=f"submitted:{sub.tracking_id}", now=now)
 

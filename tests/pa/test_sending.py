@@ -95,6 +95,7 @@ async def test_queued_invoice_is_submitted_as_factur_x_with_its_flow_info(
     pa_row = await PaInvoice.get(invoice_id=result.invoice.id)
     assert (pa_row.flow_id, pa_row.status_code) == (flow.flow_id, 200)
     assert (await PaSubmission.get(invoice_id=result.invoice.id)).state == PaQueueState.DONE
+    assert (await Invoice.get(id=result.invoice.id)).status.value == "sent"
     # Nothing left: a second run submits nothing.
     assert (await flush_submissions(pa, PA_SELLER, NOW + timedelta(minutes=1))).submitted == 0
     assert len(fake_pa.received) == 1
