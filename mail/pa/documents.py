@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING
 
-from mail.documents import invoice_document
+from mail.documents import invoice_data, render_invoice_pdf
 
 if TYPE_CHECKING:
     from storage.invoicing import Seller
@@ -18,5 +19,7 @@ async def document_bytes(invoice_id: int, seller: Seller) -> bytes:
     Today it is rendered from the database (the same function the email attachment uses);
     once issued documents are frozen (stored PDF bytes on the invoice row), this reads
     those bytes instead, so what the PA receives is byte for byte what was issued.
+    Rendering runs in a worker thread, off the event loop.
     """
-    return await invoice_document(invoice_id, seller)
+    data = await invoice_data(invoice_id, seller)
+    return await asyncio.to_thread(render_invoice_pdf, data)

@@ -6,6 +6,7 @@ live in `storage.einvoicing`; this module only talks to the PA and hands over pl
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -175,7 +176,8 @@ async def _apply(client: PaClient, flow: PaInboundFlow, now: datetime, auto_appr
                 amount_cents=status.amount_cents), now)
         return changed
     if flow.flow_type == "SupplierInvoice" and flow.direction == "In":
-        parsed = parse_incoming_invoice(await client.download(flow.flow_id))
+        content = await client.download(flow.flow_id)
+        parsed = await asyncio.to_thread(parse_incoming_invoice, content)  # XSD, PDF: heavy
         return await receive_supplier_invoice(parsed, flow.flow_id, now,
                                               auto_approve=auto_approve) is not None
     return False
