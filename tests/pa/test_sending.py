@@ -19,6 +19,7 @@ from storage.models import (
     PaInvoice,
     PaQueueState,
     PaSubmission,
+    User,
 )
 from tests.billing_data import SELLER, make_billing
 from tests.pa.conftest import PA_SELLER
@@ -175,3 +176,39 @@ async def test_a_contact_without_french_vat_is_emailed_even_with_a_pa(db: str) -
     assert result.queued and not result.pa
     assert (await Contact.get(id=b.client.id)).vat_number in ("", None)
     assert await Invoice.filter(id=result.invoice.id).exists()
+
+
+async def test_two_workers_claiming_at_once_never_share_a_flow(any_db: str) -> None:
+    import asyncio
+
+    from storage.einvoicing.queue import claim_due
+
+    for _ in range(3):
+        await issue_won_deal_again()
+    first, second = await asyncio.gather(claim_due(NOW, limit=2), claim_due(NOW, limit=2))
+    taken = [s.id for s in first] + [s.id for s in second]
+    assert len(taken) == len(set(taken))  # no row held by both
+    assert 2 <= len(taken) <= 3  # the loser of a race on the same rows gets none of them
+    assert await PaSubmission.filter(state=PaQueueState.SENDING).count() == len(taken)
+
+
+_deals = iter(range(1000))
+
+
+async def issue_won_deal_again() -> None:
+    """Another issued invoice for the same client (the billing data is made once)."""
+    from decimal import Decimal
+
+    from storage.pipeline import create_deal, win_deal
+    from storage.products import add_deal_line
+
+    n = next(_deals)
+    if not await Contact.exists():
+        await make_billing(win=False)
+    alice = await User.get(name="alice")
+    client = await Contact.get(name="ACME SA")
+    deal = await create_deal(alice, client.id, f"Order {n}", 0, "EUR")
+    await add_deal_line(alice, deal.id, "WIDGET", Decimal("1"))
+    await win_deal(alice, deal.id)
+    draft = await draft_from_deal(alice, deal.id, PA_SELLER)
+    await issue_invoice(alice, draft.id, PA_SELLER, TODAY)
