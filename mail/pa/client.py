@@ -211,6 +211,19 @@ class PaClient:
         body: dict[str, Any] = response.json()
         return body
 
+    async def subscribe_webhook(self, url: str, flow_type: str, direction: str,
+                                token: str = "") -> str:
+        """`POST /v1/webhooks`: the PA calls `url` with each changed flow of that type and
+        direction (our shared token in a header when given); returns the webhook's id."""
+        callback: dict[str, Any] = {"url": url}
+        if token:
+            callback["headers"] = [{"headerName": "X-PA-Webhook-Token", "headerValue": token}]
+        response = await self._request("POST", self._flow("/v1/webhooks"), json={
+            "callback": callback,
+            "metadata": {"flowType": flow_type, "flowDirection": direction}})
+        body = response.json()
+        return str(body.get("webhookId") or "")
+
     # ------------------------------------------------------------------ Directory service
 
     async def directory_lines(self, *, siren: str = "", siret: str = "") -> list[dict[str, Any]]:

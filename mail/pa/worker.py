@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from storage.invoicing import Seller
 
 __all__ = ["CycleResult", "flush_submissions", "lookup_addressing", "poll_flows",
-           "process_inbound", "run_cycle"]
+           "process_inbound", "run_cycle", "subscribe_webhooks"]
 
 log = logging.getLogger(__name__)
 SEARCH_PAGE = 100
@@ -211,6 +211,17 @@ async def run_cycle(client: PaClient, seller: Seller, now: datetime, *,
         log.warning("PA search unavailable: %s", exc)
     await process_inbound(client, now, auto_approve=auto_approve, result=result)
     return result
+
+
+# What we want the PA to call us about: statuses of our invoices, their acknowledgements,
+# supplier invoices for us.
+WEBHOOK_TOPICS = (("CustomerInvoiceLC", "In"), ("CustomerInvoice", "Out"), ("SupplierInvoice", "In"))
+
+
+async def subscribe_webhooks(client: PaClient, url: str, token: str = "") -> list[str]:
+    """Ask the PA to call our webhook for every topic (done once when the web server runs)."""
+    return [await client.subscribe_webhook(url, flow_type, direction, token)
+            for flow_type, direction in WEBHOOK_TOPICS]
 
 
 def _instant(value: str) -> datetime | None:

@@ -34,9 +34,7 @@ async def pa(fake_pa: FakePA) -> AsyncIterator[PaClient]:
         yield client
 
 
-@pytest.fixture
-async def webhook_url() -> AsyncIterator[str]:
-    """Our webhook receiver mounted the way the web server will mount it, on loopback."""
+async def _webhook_server(secret: str) -> AsyncIterator[str]:
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
@@ -46,7 +44,8 @@ async def webhook_url() -> AsyncIterator[str]:
     from tests.pa.fake_pa import serve
 
     async def endpoint(request: Request) -> JSONResponse:
-        status, body = await receive_webhook(await request.body(), dict(request.headers))
+        status, body = await receive_webhook(await request.body(), dict(request.headers),
+                                             secret=secret)
         return JSONResponse(body, status_code=status)
 
     app = Starlette(routes=[Route("/pa/webhook", endpoint, methods=["POST"])])
@@ -54,3 +53,20 @@ async def webhook_url() -> AsyncIterator[str]:
     yield f"http://127.0.0.1:{port}/pa/webhook"
     server.should_exit = True
     await task
+
+
+@pytest.fixture
+async def webhook_url() -> AsyncIterator[str]:
+    """Our webhook receiver mounted the way the web server will mount it, on loopback."""
+    async for url in _webhook_server(""):
+        yield url
+
+
+WEBHOOK_TOKEN = "wh-token-1234"
+
+
+@pytest.fixture
+async def secured_webhook_url() -> AsyncIterator[str]:
+    """The same, requiring the shared token (PA_WEBHOOK_TOKEN)."""
+    async for url in _webhook_server(WEBHOOK_TOKEN):
+        yield url

@@ -113,6 +113,7 @@ class FakePA:
         self.refused: list[str] = []  # why requests were refused (for assertions)
         self.directory: dict[str, dict[str, Any]] = {}
         self.directory_requests = 0
+        self.webhooks: dict[str, dict[str, Any]] = {}
         self.directory_down = False
         self._clock = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
         self.port = 0
@@ -124,6 +125,7 @@ class FakePA:
             Route("/v1/flows/search", self.search, methods=["POST"]),
             Route("/v1/flows/{flow_id}", self.get_flow, methods=["GET"]),
             Route("/v1/directory-line/search", self.directory_search, methods=["POST"]),
+            Route("/v1/webhooks", self.subscribe, methods=["POST"]),
         ])
 
     # ------------------------------------------------------------------ life
@@ -371,6 +373,42 @@ class FakePA:
             return _error(404, "NOT_FOUND", f"no {doc_type} document")
         return Response(flow.content, media_type="application/octet-stream", headers={
             "Content-Disposition": f"attachment;filename={flow.info.get('name', 'flow')}"})
+
+    async def subscribe(self, request: Request) -> Response:
+        if (trouble := self._trouble()) is not None:
+            return trouble
+        if (denied := self._auth(request)) is not None:
+            return denied
+        body = await request.json()
+        callback, metadata = body.get("callback") or {}, body.get("metadata") or {}
+        if not str(callback.get("url", "")).startswith("http"):
+            return self._refuse("webhook callback.url missing")
+        if not metadata.get("flowType") or metadata.get("flowDirection") not in ("In", "Out"):
+            return self._refuse("webhook metadata needs flowType and flowDirection")
+        for header in callback.get("headers") or []:
+            if set(header) != {"headerName", "headerValue"}:
+                return self._refuse("webhook callback header layout")
+        uid = str(uuid.uuid4())
+        self.webhooks[uid] = body
+        return JSONResponse({"webhookId": uid}, status_code=201)
+
+    def subscribers(self, flow: Flow) -> list[tuple[str, dict[str, str]]]:
+        """Where (and with which headers) the PA would call about this flow."""
+        return [(w["callback"]["url"], {h["headerName"]: h["headerValue"]
+                                        for h in w["callback"].get("headers") or []})
+                for w in self.webhooks.values()
+                if w["metadata"]["flowType"] == flow.flow_type
+                and w["metadata"]["flowDirection"] == flow.direction]
+
+    async def notify(self, flow: Flow, times: int = 1) -> list[int]:
+        """Call every subscriber about the flow, as the PA does (`times` > 1: duplicates)."""
+        answers = []
+        async with httpx.AsyncClient() as client:
+            for url, headers in self.subscribers(flow):
+                for _ in range(times):
+                    response = await client.post(url, json=flow.resource(), headers=headers)
+                    answers.append(response.status_code)
+        return answers
 
     async def directory_search(self, request: Request) -> Response:
         if (trouble := self._trouble()) is not None:

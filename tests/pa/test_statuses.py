@@ -235,3 +235,20 @@ async def test_webhook_with_a_token_refuses_callers_without_it(db: str) -> None:
     assert (await receive_webhook(body, {"X-PA-Webhook-Token": "tok-123"}, secret="tok-123")
             )[0] == 200
     assert await PaInboundFlow.filter(flow_id="f1").exists()
+
+
+async def test_subscribed_webhooks_bring_statuses_with_the_shared_token(
+        db: str, fake_pa: FakePA, pa: PaClient, secured_webhook_url: str) -> None:
+    from mail.pa.worker import subscribe_webhooks
+    from tests.pa.conftest import WEBHOOK_TOKEN
+
+    _, invoice, _ = await submitted(fake_pa, pa)
+    ids = await subscribe_webhooks(pa, secured_webhook_url, WEBHOOK_TOKEN)
+    assert len(ids) == len(set(ids)) == 3 and fake_pa.refused == []
+    status = fake_pa.emit_status(invoice.number, 205, at=T0)
+    assert await fake_pa.notify(status, times=2) == [200, 200]
+    # Without the token (someone else calling) nothing is noted.
+    assert await fake_pa.push_webhook(fake_pa.emit_status(invoice.number, 210, at=T0),
+                                      secured_webhook_url) == [401]
+    await process_inbound(pa, NOW)
+    assert (await PaInvoice.get(invoice_id=invoice.id)).status_code == 205
