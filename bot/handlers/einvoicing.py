@@ -6,13 +6,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from telegram import Update
-from telegram.ext import Application, CallbackQueryHandler
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
 from bot.i18n import fmt_date
-from bot.ui import parse_cb, reply, tr
-from storage.einvoicing.directory import addressing_of
+from bot.ui import args_text, parse_cb, reply, tr
+from storage.einvoicing.directory import addressing_of, set_also_email
 from storage.einvoicing.lifecycle import invoice_statuses, resubmit_invoice
 from storage.einvoicing.statuses import label
 from storage.einvoicing.suppliers import REFUSAL_CODES, Decision, decide_supplier_invoice
@@ -107,6 +107,17 @@ async def on_resubmit(update: Update, ctx: Ctx) -> None:
     await reply(update, ctx, tr(ctx, "pa.resubmitted", number=invoice.number or ""))
 
 
+async def pdf_by_email(update: Update, ctx: Ctx) -> None:
+    """`/pdfbyemail C12 on|off`: the client also gets the PDF by email besides the platform."""
+    parts = args_text(ctx).split()
+    if len(parts) != 2 or parts[1].lower() not in ("on", "off", "oui", "non"):
+        raise InvalidInput("usage", usage="/pdfbyemail C12 on|off")
+    wanted = parts[1].lower() in ("on", "oui")
+    await set_also_email(ctx.actor, parse_id(parts[0], "C"), wanted)
+    await reply(update, ctx, tr(ctx, "pa.pdf_on" if wanted else "pa.pdf_off", contact=parts[0]))
+
+
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    app.add_handler(CommandHandler(["pdfbyemail", "pdfparmail"], pdf_by_email))
     app.add_handler(CallbackQueryHandler(on_supplier_button, pattern=r"^si:(ok|dispute|refuse):"))
     app.add_handler(CallbackQueryHandler(on_resubmit, pattern=r"^pa:resubmit:"))

@@ -70,6 +70,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "🧾 Le SIREN {siren} n'est pas dans l'annuaire de facturation électronique.",
     ),
     "pa.card_also_email": (" · PDF by email too", " · PDF aussi par e-mail"),
+    "pa.pdf_on": (
+        "{contact} will also get each invoice's PDF by email.",
+        "{contact} recevra aussi le PDF de chaque facture par e-mail.",
+    ),
+    "pa.pdf_off": (
+        "{contact} gets invoices through the e-invoicing platform only.",
+        "{contact} reçoit ses factures par la plateforme uniquement.",
+    ),
     "pa.btn_resubmit": ("Resubmit", "Renvoyer"),
     "pa.btn_approve": ("Approve", "Approuver"),
     "pa.btn_dispute": ("Dispute", "Contester"),

@@ -55,3 +55,19 @@ async def test_the_card_shows_the_address_and_the_pdf_wish(
     await alice.says(f"/contact C{b.client.id}")
     assert "Adresse de facturation électronique : 552100554_ACME (plateforme WK)" in (
         alice.last_text) and "PDF aussi par e-mail" in alice.last_text
+
+
+async def test_the_pdf_by_email_wish_is_set_in_chat_by_the_owner_only(chat: ChatHarness) -> None:
+    from storage.models import Role
+
+    b = await make_billing(telegram_base=800, win=False)
+    alice = Person(chat, 801, "alice", "fr")
+    await alice.says(f"/pdfbyemail C{b.client.id} on")
+    assert "recevra aussi le PDF" in alice.last_text
+    assert (await PaAddressing.get(contact_id=b.client.id)).also_email
+    bob = await chat.user("bob", Role.SALES)
+    await bob.says(f"/pdfbyemail C{b.client.id} off")
+    assert "No contact" in bob.last_text
+    assert (await PaAddressing.get(contact_id=b.client.id)).also_email
+    await alice.says("/pdfbyemail maybe")
+    assert "/pdfbyemail C12 on|off" in alice.last_text
