@@ -56,6 +56,7 @@ def seller_from_settings(settings: Settings) -> Seller:
         currency=settings.default_currency,
         zone=settings.timezone,
         vat_on_debits=settings.company_vat_on_debits,
+        pa_enabled=settings.pa_enabled,
     )
 
 

@@ -143,6 +143,16 @@ class Settings(BaseSettings):
             if field is not None and field.default is None and not field.is_required():
                 out[key] = None
         return out
+    # E-invoicing platform (PA, AFNOR XP Z12-013). Unset: invoices are emailed as before.
+    pa_flow_url: str | None = None
+    pa_directory_url: str | None = None
+    pa_token_url: str | None = None
+    pa_client_id: str | None = None
+    pa_client_secret: SecretStr | None = None
+    pa_organization_id: str | None = None
+    pa_webhook_token: SecretStr | None = None  # shared token the PA sends on webhook calls
+    pa_poll_seconds: int = Field(default=300, ge=10)
+    pa_auto_approve_matched: bool = False
 
     @field_validator("timezone")
     @classmethod
@@ -254,6 +264,17 @@ class Settings(BaseSettings):
             raise ValueError("SMTP_PASSWORD is required when SMTP_USER is set")
         return self
 
+    @model_validator(mode="after")
+    def _pa(self) -> Settings:
+        if self.pa_flow_url:
+            for name in ("pa_token_url", "pa_client_id", "pa_client_secret"):
+                if not getattr(self, name):
+                    raise ValueError(f"{name.upper()} is required when PA_FLOW_URL is set")
+            for url in (self.pa_flow_url, self.pa_token_url, self.pa_directory_url):
+                if url and not url.startswith(("https://", "http://127.0.0.1", "http://localhost")):
+                    raise ValueError("https:// URLs for the PA (plain http only on loopback)")
+        return self
+
     # Derived values (plain values handed down to the layers below).
     @property
     def serves_people(self) -> bool:
@@ -268,6 +289,10 @@ class Settings(BaseSettings):
         if any(bp > 0 for bp in self.vat_rates_bp) and not self.company_vat:
             return "COMPANY_VAT"
         return None
+
+    @property
+    def pa_enabled(self) -> bool:
+        return bool(self.pa_flow_url)
 
     @property
     def zone(self) -> ZoneInfo:

@@ -47,6 +47,7 @@ __all__ = [
     "Company",
     "ScanResult",
     "close_for_invoice",
+    "dispute_from_platform",
     "dunning_email",
     "dunning_level",
     "get_task",
@@ -445,6 +446,26 @@ async def set_disputed(actor: User, task_id: int, disputed: bool, now: datetime,
         await audit.record(actor, "collection", task.id, "dispute",
                            {"disputed": not disputed}, {"disputed": disputed})
     return task
+
+
+async def dispute_from_platform(invoice_id: int, disputed: bool, now: datetime,
+                                note: str = "") -> CollectionTask | None:
+    """The buyer disputed the invoice through the e-invoicing platform (or the dispute was
+    resolved there): open the invoice's task if needed and mark it as a dispute typed in
+    chat does, on behalf of the invoice's owner. Nothing to resume when there is no task."""
+    invoice = await Invoice.get(id=invoice_id)
+    task = await CollectionTask.get_or_none(invoice_id=invoice_id)
+    if task is None:
+        if not disputed:
+            return None
+        task, created = await CollectionTask.get_or_create(
+            invoice_id=invoice_id, defaults={"assignee_id": invoice.owner_id, "opened_at": now})
+        if created:
+            await CollectionEvent.create(task=task, kind="opened", at=now, note="platform")
+    if task.status != CollectionStatus.OPEN:
+        return task
+    owner = await User.get(id=invoice.owner_id)
+    return await set_disputed(owner, task.id, disputed, now, note)
 
 
 @dataclass(frozen=True)

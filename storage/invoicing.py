@@ -36,6 +36,8 @@ from storage import audit
 from storage.access import can_write_owned, reads_everything
 from storage.contacts import get_contact
 from storage.documents import Render, freeze
+from storage.einvoicing.queue import route_issued
+from storage.einvoicing.routing import Route
 from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage.models import (
     Contact,
@@ -128,6 +130,7 @@ class Seller:
     currency: str = "EUR"
     zone: str = "Europe/Paris"  # IANA zone of the company: legal dates are local dates
     vat_on_debits: bool = False  # "Option pour le paiement de la TVA d'après les débits"
+    pa_enabled: bool = False  # an approved e-invoicing platform is configured (storage.einvoicing)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -575,6 +578,7 @@ class IssueResult:
     invoice: Invoice
     queued: bool
     email: str | None = None
+    pa: bool = False  # queued for the e-invoicing platform
 
 
 async def _ensure_counter(series: str, year: int) -> None:
@@ -620,9 +624,11 @@ async def issue_invoice(
         invoice = await _issue_locked(actor, invoice, series, today, due, customer)
         await freeze(invoice.id, render)
         queued = False
-        if customer.billing_email:
+        route = await route_issued(invoice, customer, pa_enabled=seller.pa_enabled)
+        if customer.billing_email and route != Route.PA:
             queued = await _queue_invoice_email(invoice, customer, seller) is not None
-    return IssueResult(invoice, queued, customer.billing_email if queued else None)
+    return IssueResult(invoice, queued, customer.billing_email if queued else None,
+                       pa=route != Route.EMAIL)
 
 
 async def _fix_treatments(lines: list[InvoiceLine], treatments: list[Treatment]) -> None:
@@ -783,6 +789,7 @@ async def credit_invoice(
         await close_for_invoice(original.id, now, reason="credited")
         await audit.record(actor, "invoice", original.id, "credit", None,
                            {"credit_note": credit.number, "reason": reason})
-        if customer.billing_email and customer.billing_address:
+        route = await route_issued(credit, customer, pa_enabled=seller.pa_enabled)
+        if customer.billing_email and customer.billing_address and route != Route.PA:
             await _queue_invoice_email(credit, customer, seller)
     return credit

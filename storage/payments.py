@@ -60,6 +60,7 @@ from tortoise.fields import JSONField
 from tortoise.transactions import in_transaction
 
 from storage.collections import close_for_invoice
+from storage.einvoicing.lifecycle import CashedPayment, queue_cashed
 from storage.errors import Conflict, Forbidden, NotFound
 from storage.models import (
     Alert,
@@ -365,6 +366,7 @@ class _Batch:
     held_keys: dict[str, list[Any]] = field(default_factory=dict)  # the same, translatable
     reopened: set[int] = field(default_factory=set)  # invoices a return reopened
     returns: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
+    cashed: list[CashedPayment] = field(default_factory=list)  # "Encaissée" (212) for the PA
     outcome: RecordOutcome = field(default_factory=RecordOutcome)
 
     def hold(self, entry: str, reason: str, key: list[Any]) -> None:
@@ -1001,6 +1003,8 @@ def _settle(batch: _Batch, payment: Payment | _PaymentRow, invoice: InvoiceLike,
     payment.status = PaymentStatus.MATCHED
     payment.matched_by = rule
     payment.surplus_cents = surplus
+    batch.cashed.append(CashedPayment(invoice.id, payment.amount_cents - surplus,
+                                      payment.booking_date or batch.now.date(), payment.entry_ref))
     if payment.payer_iban:
         batch.ibans.setdefault(payment.payer_iban, invoice.contact_id)
     batch.audits.append({
@@ -1040,6 +1044,7 @@ async def _write(batch: _Batch, payments: list[_PaymentRow]) -> None:
     if batch.returns:
         await _reopen_collections(batch)
         await _alert_returns(batch)
+    await queue_cashed(batch.cashed)
     if batch.outcome.unmatched:
         await _alert_unmatched(batch, [p.entry_ref for p in payments
                                        if p.status == PaymentStatus.UNMATCHED])
@@ -1285,6 +1290,7 @@ async def match_payment(actor: User, payment_id: int, invoice_ref: int | str, *,
             await _remember_ibans(batch.ibans)
         if batch.paid_now:
             await _close_collections(batch)
+        await queue_cashed(batch.cashed)
         await _insert_many(AuditLog, batch.audits)
         await _insert_many(Alert, batch.alerts, ignore_conflicts=True)
     return payment, invoice

@@ -239,11 +239,31 @@ async def report_rows(actor: User, kind: str, today: date, period: str, currency
         lines = await PurchaseOrderLine.filter(
             order__created_at__gte=start, order__created_at__lt=end
         ).prefetch_related("order", "order__supplier", "product").order_by("order_id", "id")
-        return header, [[f"PO{ln.order.id}", ln.order.supplier.name, ln.order.status.value,
-                         ln.product.sku, Decimal(str(ln.quantity)),
-                         Decimal(str(ln.received_quantity)), ln.order.created_at.astimezone(tz).date()]
-                        for ln in lines]
+        po_rows: list[list[object]] = [
+            [f"PO{ln.order.id}", ln.order.supplier.name, ln.order.status.value, ln.product.sku,
+             Decimal(str(ln.quantity)), Decimal(str(ln.received_quantity)),
+             ln.order.created_at.astimezone(tz).date()] for ln in lines]
+        return header, po_rows + await _supplier_invoices_due(today)
     raise InvalidInput("report_kind", value=kind)
+
+
+def _cell(text: str) -> str:
+    """Outside text (from a supplier's invoice) never becomes a spreadsheet formula."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+async def _supplier_invoices_due(today: date) -> list[list[object]]:
+    """Approved supplier invoices by due date, as a second block of the purchases report."""
+    from storage.einvoicing.suppliers import due_to_suppliers
+
+    due = await due_to_suppliers(today)
+    if not due:
+        return []
+    block: list[list[object]] = [
+        [], ["Supplier invoice", "Supplier", "Due", "Overdue", "Amount", "Currency", ""]]
+    block += [[_cell(r.number), _cell(r.supplier), r.due_date, "yes" if r.overdue else "",
+               Decimal(r.gross_cents) / 100, r.currency, ""] for r in due]
+    return block
 
 
 # --- Digest and reminders ---------------------------------------------------------------------
@@ -260,12 +280,16 @@ class Digest:
     pos_pending: int
     tasks_today: int
     currency: str
+    suppliers_due_count: int = 0  # approved supplier invoices due within a week (or overdue)
+    suppliers_due_cents: int = 0
 
     def params(self) -> dict[str, object]:
         return {"overdue_count": self.overdue_count, "overdue_cents": self.overdue_cents,
                 "payments_count": self.payments_count, "payments_cents": self.payments_cents,
                 "won": self.won, "lost": self.lost, "pos": self.pos_pending,
-                "tasks": self.tasks_today, "currency": self.currency}
+                "tasks": self.tasks_today, "currency": self.currency,
+                "suppliers_count": self.suppliers_due_count,
+                "suppliers_cents": self.suppliers_due_cents}
 
 
 async def digest_for(since: datetime, now: datetime, today: date, day_start: datetime, day_end: datetime,
@@ -291,7 +315,17 @@ async def digest_for(since: datetime, now: datetime, today: date, day_start: dat
         tasks_today=await Task.filter(done=False, due_at__gte=day_start,
                                       due_at__lt=day_end).count(),
         currency=currency,
+        **await _suppliers_due_soon(today, currency),
     )
+
+
+async def _suppliers_due_soon(today: date, currency: str) -> dict[str, int]:
+    from storage.einvoicing.suppliers import due_to_suppliers
+
+    soon = [r for r in await due_to_suppliers(today) if r.currency == currency
+            and (r.due_date is None or r.due_date <= today + timedelta(days=7))]
+    return {"suppliers_due_count": len(soon),
+            "suppliers_due_cents": sum(r.gross_cents for r in soon)}
 
 
 async def queue_digests(now: datetime, today: date, day_start: datetime, day_end: datetime,

@@ -131,8 +131,11 @@ async def contact(update: Update, ctx: Ctx) -> None:
 
 
 async def _show(update: Update, ctx: Ctx, contact_id: int, *, edit: bool = False) -> None:
+    from bot.handlers.einvoicing import addressing_line
+
     card = await contact_card(ctx.actor, contact_id)
-    await reply(update, ctx, render_card(ctx, card), _card_buttons(ctx, card.contact), edit=edit)
+    text = render_card(ctx, card) + await addressing_line(ctx, contact_id)
+    await reply(update, ctx, text, _card_buttons(ctx, card.contact), edit=edit)
 
 
 def render_card(ctx: Ctx, card: ContactCard) -> str:

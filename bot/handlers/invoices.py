@@ -101,6 +101,9 @@ async def show_invoice(update: Update, ctx: Ctx, invoice_id: int, *, edit: bool 
         text.append(tr(ctx, "invoices.dates", issued=fmt_date(inv.issue_date, lang),
                        due=fmt_date(inv.due_date, lang)))
         text.append(tr(ctx, "invoices.rf", rf=inv.rf_reference or ""))
+        from bot.handlers.einvoicing import pa_status_lines
+
+        text += await pa_status_lines(ctx, inv.id)
     await reply(update, ctx, "\n".join(text), keyboard(rows), edit=edit)
 
 

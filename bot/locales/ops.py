@@ -44,12 +44,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Payments received since the last digest: {payments_count} ({payments})\n"
         "Deals won: {won} · lost: {lost}\n"
         "Purchase orders pending: {pos}\n"
+        "Supplier invoices to pay within 7 days: {suppliers_count} ({suppliers})\n"
         "Tasks due today: {tasks}",
         "☀️ <b>Point du matin</b>\n"
         "Factures en retard : {overdue_count} ({overdue})\n"
         "Paiements reçus depuis le dernier point : {payments_count} ({payments})\n"
         "Affaires gagnées : {won} · perdues : {lost}\n"
         "Commandes fournisseurs en cours : {pos}\n"
+        "Factures fournisseurs à payer sous 7 jours : {suppliers_count} ({suppliers})\n"
         "Tâches du jour : {tasks}",
     ),
     # Buttons carried by alerts.

@@ -40,6 +40,17 @@ from storage.models.effects import (
     OutboxStatus,
 )
 from storage.models.issued import InvoiceDocument, Refund, RefundStatus
+from storage.models.einvoicing import (
+    PaAddressing,
+    PaInboundFlow,
+    PaInvoice,
+    PaQueueState,
+    PaStatusEvent,
+    PaSubmission,
+    PaSubmissionKind,
+    SupplierInvoice,
+    SupplierInvoiceStatus,
+)
 from storage.models.ops import (
     CollectionEvent,
     CollectionStatus,
@@ -69,6 +80,7 @@ MODEL_MODULES = [
     "storage.models.payments",
     "storage.models.ops",
     "storage.models.issued",
+    "storage.models.einvoicing",
 ]
 
 __all__ = [
@@ -101,6 +113,13 @@ __all__ = [
     "OutboxEmail",
     "OutboxStatus",
     "POStatus",
+    "PaAddressing",
+    "PaInboundFlow",
+    "PaInvoice",
+    "PaQueueState",
+    "PaStatusEvent",
+    "PaSubmission",
+    "PaSubmissionKind",
     "PayerAccount",
     "Payment",
     "PaymentDirection",
@@ -117,6 +136,8 @@ __all__ = [
     "StockLevel",
     "StockMove",
     "SupplyNature",
+    "SupplierInvoice",
+    "SupplierInvoiceStatus",
     "Task",
     "User",
     "VatCategory",

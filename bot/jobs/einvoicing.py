@@ -1,0 +1,47 @@
+"""The e-invoicing job: one PA cycle (submit queued flows, poll for news, apply it)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from telegram import Bot
+
+from bot.context import Services
+from bot.jobs import JobSpec
+from bot.seller import seller_from_settings
+from bot.settings import Settings
+from mail.pa.client import PaClient, PaConfig
+from mail.pa.worker import run_cycle
+
+__all__ = ["JOBS", "pa_config"]
+
+
+def pa_config(settings: Settings) -> PaConfig | None:
+    """The PA client's configuration, or None when no PA is configured."""
+    if not settings.pa_flow_url:
+        return None
+    secret = settings.pa_client_secret.get_secret_value() if settings.pa_client_secret else ""
+    return PaConfig(flow_url=settings.pa_flow_url, token_url=settings.pa_token_url or "",
+                    client_id=settings.pa_client_id or "", client_secret=secret,
+                    directory_url=settings.pa_directory_url or "",
+                    organization_id=settings.pa_organization_id or "")
+
+
+async def pa_cycle(services: Services, bot: Bot | None) -> str:
+    """Submit, poll and apply; the client (and its token) lives across runs."""
+    config = pa_config(services.settings)
+    if config is None:
+        return "no PA configured: invoices are emailed"
+    if services.extra is None:
+        services.extra = {}
+    client = services.extra.get("pa_client")
+    if not isinstance(client, PaClient):
+        client = services.extra["pa_client"] = PaClient(config)
+    result = await run_cycle(client, seller_from_settings(services.settings),
+                             datetime.now(UTC),
+                             auto_approve=services.settings.pa_auto_approve_matched)
+    return (f"submitted {result.submitted}, retried {result.retried}, failed {result.failed}, "
+            f"heard {result.noted}, applied {result.applied}")
+
+
+JOBS = [JobSpec("pa", pa_cycle, every=lambda s: float(s.settings.pa_poll_seconds))]
