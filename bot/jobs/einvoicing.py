@@ -44,4 +44,8 @@ async def pa_cycle(services: Services, bot: Bot | None) -> str:
             f"heard {result.noted}, applied {result.applied}")
 
 
-JOBS = [JobSpec("pa", pa_cycle, every=lambda s: float(s.settings.pa_poll_seconds))]
+# Once per period across instances (the claim of `storage.jobs.claim_run`), like the scans:
+# one instance polls the PA and spends its request quota; the queues inside it are claimed
+# row by row anyway. Its backoffs and leases are real seconds: the wall clock.
+JOBS = [JobSpec("pa", pa_cycle, every=lambda s: float(s.settings.pa_poll_seconds),
+                exclusive=True, business=False)]

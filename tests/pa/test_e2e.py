@@ -34,7 +34,7 @@ from storage.models import (
     SupplierInvoiceStatus,
 )
 from storage.purchasing import receive
-from tests.billing_data import make_billing
+from tests.billing_data import RENDER, make_billing
 from tests.harness import ChatHarness, Person
 from tests.pa.conftest import PA_SELLER
 from tests.pa.fake_pa import FakePA
@@ -60,7 +60,7 @@ async def test_invoice_life_and_supplier_invoice_through_the_platform_and_chat(
     b = await make_billing(telegram_base=500)
     alice = Person(chat, 501, "alice", "fr")
     draft = await draft_from_deal(b.alice, b.deal.id, PA_SELLER)
-    invoice = (await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY)).invoice
+    invoice = (await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY, render=RENDER)).invoice
     await run_cycle(pa, PA_SELLER, NOW)
     [flow] = fake_pa.received
     assert flow.info["trackingId"] == f"{invoice.number}-1" and fake_pa.refused == []
@@ -134,7 +134,7 @@ async def test_a_rejected_invoice_is_resubmitted_from_the_alert_button(
     b = await make_billing(telegram_base=600)
     alice = Person(chat, 601, "alice", "fr")  # make_billing's alice speaks French
     draft = await draft_from_deal(b.alice, b.deal.id, PA_SELLER)
-    invoice = (await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY)).invoice
+    invoice = (await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY, render=RENDER)).invoice
     await run_cycle(pa, PA_SELLER, NOW)
     fake_pa.ack(fake_pa.received[0].flow_id, "Error", [{
         "level": "Error", "item": "BT-48", "reasonCode": "InvalidSchema",

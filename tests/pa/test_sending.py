@@ -21,7 +21,7 @@ from storage.models import (
     PaSubmission,
     User,
 )
-from tests.billing_data import SELLER, make_billing
+from tests.billing_data import RENDER, SELLER, make_billing
 from tests.pa.conftest import PA_SELLER
 from tests.pa.fake_pa import FakePA
 
@@ -32,7 +32,7 @@ TODAY = date(2026, 12, 1)
 async def issue_won_deal(seller=PA_SELLER, **billing):  # type: ignore[no-untyped-def]
     b = await make_billing(**billing)
     draft = await draft_from_deal(b.alice, b.deal.id, seller)
-    result = await issue_invoice(b.alice, draft.id, seller, TODAY)
+    result = await issue_invoice(b.alice, draft.id, seller, TODAY, render=RENDER)
     return b, result
 
 
@@ -80,7 +80,7 @@ async def test_a_client_who_wants_the_pdf_too_gets_both(db: str) -> None:
     b = await make_billing()
     await PaAddressing.create(contact_id=b.client.id, also_email=True)
     draft = await draft_from_deal(b.alice, b.deal.id, PA_SELLER)
-    result = await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY)
+    result = await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY, render=RENDER)
     assert result.pa and result.queued
 
 
@@ -172,7 +172,7 @@ async def test_a_contact_without_french_vat_is_emailed_even_with_a_pa(db: str) -
     b = await make_billing(win=True)
     await set_billing(b.alice, b.client.id, vat_number="", siren="552100554")
     draft = await draft_from_deal(b.alice, b.deal.id, PA_SELLER)
-    result = await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY)
+    result = await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY, render=RENDER)
     assert result.queued and not result.pa
     assert (await Contact.get(id=b.client.id)).vat_number in ("", None)
     assert await Invoice.filter(id=result.invoice.id).exists()
@@ -211,4 +211,4 @@ async def issue_won_deal_again() -> None:
     await add_deal_line(alice, deal.id, "WIDGET", Decimal("1"))
     await win_deal(alice, deal.id)
     draft = await draft_from_deal(alice, deal.id, PA_SELLER)
-    await issue_invoice(alice, draft.id, PA_SELLER, TODAY)
+    await issue_invoice(alice, draft.id, PA_SELLER, TODAY, render=RENDER)
