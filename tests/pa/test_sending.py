@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from datetime import UTC, date, datetime, timedelta
+
+from mail.documents import render_attachment
 
 from mail.pa.client import PaClient
 from mail.pa.worker import flush_submissions
@@ -14,6 +18,8 @@ from storage.models import (
     Alert,
     Contact,
     Invoice,
+    InvoiceDocument,
+    OutboxAttachment,
     OutboxEmail,
     PaAddressing,
     PaInvoice,
@@ -100,6 +106,26 @@ async def test_queued_invoice_is_submitted_as_factur_x_with_its_flow_info(
     # Nothing left: a second run submits nothing.
     assert (await flush_submissions(pa, PA_SELLER, NOW + timedelta(minutes=1))).submitted == 0
     assert len(fake_pa.received) == 1
+
+
+async def test_the_pa_receives_the_frozen_bytes_the_email_carries(
+        db: str, fake_pa: FakePA, pa: PaClient) -> None:
+    """PA and email get byte-identical files: the frozen document, whatever changed since."""
+    b = await make_billing()
+    await PaAddressing.create(contact_id=b.client.id, also_email=True)
+    draft = await draft_from_deal(b.alice, b.deal.id, PA_SELLER)
+    invoice = (await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY, render=RENDER)).invoice
+    stored = await InvoiceDocument.get(invoice_id=invoice.id)
+    # The seller's identity changes after issue: a re-render would differ, the PA must not.
+    moved = dataclasses.replace(PA_SELLER, iban="FR7630001007941234567890185",
+                                address="9 avenue Foch\n75116 Paris\nFrance")
+    assert (await flush_submissions(pa, moved, NOW)).submitted == 1
+    [flow] = fake_pa.received
+    assert flow.info["sha256"] == stored.sha256 == hashlib.sha256(flow.content).hexdigest()
+    assert flow.content == bytes(stored.pdf)
+    email = await OutboxEmail.get(invoice_id=invoice.id)
+    [attachment] = await OutboxAttachment.filter(email_id=email.id)
+    assert await render_attachment(attachment, moved) == flow.content
 
 
 async def test_outage_loses_nothing_and_submits_once(
