@@ -22,6 +22,7 @@ from storage.models import (
     PaStatusEvent,
     PaSubmission,
 )
+from tests.billing_data import RENDER
 from tests.pa.conftest import PA_SELLER
 from tests.pa.fake_pa import FakePA
 from tests.pa.test_sending import NOW, issue_won_deal
@@ -162,7 +163,7 @@ async def test_rejected_flow_tells_the_owner_what_to_fix_and_can_go_again(
     assert "BT-47" in alert.params["reason"] and "SIREN" in alert.params["reason"]
     assert alert.buttons == [{"label": "pa.btn_resubmit", "data": f"pa:resubmit:{invoice.id}"}]
     # Fixed, then submitted again under a new tracking id; the old rejection no longer counts.
-    await resubmit_invoice(b.alice, invoice.id, NOW + timedelta(hours=1))
+    await resubmit_invoice(b.alice, invoice.id, NOW + timedelta(hours=1), render=RENDER)
     await run_cycle(pa, PA_SELLER, NOW + timedelta(hours=1))
     assert [f.info["trackingId"] for f in fake_pa.received] == [
         f"{invoice.number}-1", f"{invoice.number}-2"]
@@ -176,7 +177,7 @@ async def test_only_a_rejected_invoice_can_be_resubmitted(
 
     b, invoice, _ = await submitted(fake_pa, pa)
     with pytest.raises(Conflict):
-        await resubmit_invoice(b.alice, invoice.id, NOW)
+        await resubmit_invoice(b.alice, invoice.id, NOW, render=RENDER)
     assert await PaSubmission.filter(invoice_id=invoice.id).count() == 1
 
 
