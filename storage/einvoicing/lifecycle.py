@@ -21,10 +21,10 @@ from storage import audit
 from storage.access import can_write_owned
 from storage.alerts import alert_user
 from storage.collections import dispute_from_platform
+from storage.documents import Render, sha256_hex
 from storage.einvoicing.queue import queue_again, queue_status
 from storage.einvoicing.statuses import FINAL, Lifecycle, StatusFact, current_status, label
 from storage.errors import Conflict, NotFound
-from storage.documents import Render, sha256_hex
 from storage.models import (
     Invoice,
     InvoiceDocument,

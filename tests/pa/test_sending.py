@@ -7,7 +7,6 @@ import hashlib
 from datetime import UTC, date, datetime, timedelta
 
 from mail.documents import render_attachment
-
 from mail.pa.client import PaClient
 from mail.pa.worker import flush_submissions
 from storage.contacts import set_billing
