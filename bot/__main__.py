@@ -181,7 +181,7 @@ async def _serve_webhook(app: Any, settings: Settings) -> tuple[Any, asyncio.Tas
     secret = settings.webhook_secret.get_secret_value()
     web = build_web_app(app, secret=secret, path=urlsplit(settings.webhook_url).path or "/",
                         readiness=readiness, extra_routes=pa_routes(settings))
-    if settings.pa_enabled and settings.pa_webhook_token is None:
+    if settings.pa_enabled and not settings.pa_webhook_token:
         log.info("PA webhooks off (no PA_WEBHOOK_TOKEN): the platform is polled every %d s",
                  settings.pa_poll_seconds)
 
