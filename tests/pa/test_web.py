@@ -19,8 +19,8 @@ from tests.pa.test_sending import issue_won_deal
 
 pytestmark = pytest.mark.filterwarnings("ignore:Deprecated since version v22.2")
 
-TOKEN = "pa-hook-token-5678"  # noqa: S105 - a test value
-TG_SECRET = "tg-secret-0123456789"  # noqa: S105 - a test value
+TOKEN = "pa-hook-token-5678"
+TG_SECRET = "tg-secret-0123456789"
 
 
 def webhook_mode(settings: Settings, fake: FakePA, port: int, token: str | None = TOKEN
