@@ -206,10 +206,14 @@ class Resubmitted:
 
 
 async def _never_delivered(invoice: Invoice) -> bool:
-    """True when no one outside ever got this document: no email of it left (or is leaving)
-    the outbox, and nothing was paid on it. (Its PA submissions were all rejected or failed:
+    """True when no one outside ever got this document: never made available to the buyer by
+    a platform, no email of it left (or is leaving) the outbox, nothing paid on it. (Its PA submissions were all rejected or failed:
     a resubmission is only possible then, and only after one.)"""
     if invoice.paid_cents:
+        return False
+    # Made available to the buyer (203) or anything the buyer did: it was delivered once.
+    if await PaStatusEvent.filter(invoice_id=invoice.id, code__gte=Lifecycle.MADE_AVAILABLE
+                                  ).exclude(code=Lifecycle.REJECTED).exists():
         return False
     return not await OutboxEmail.filter(
         invoice_id=invoice.id, status__in=(OutboxStatus.SENT, OutboxStatus.SENDING)).exists()
