@@ -207,8 +207,8 @@ class Resubmitted:
 
 async def _never_delivered(invoice: Invoice) -> bool:
     """True when no one outside ever got this document: never made available to the buyer by
-    a platform, no email of it left (or is leaving) the outbox, nothing paid on it. (Its PA submissions were all rejected or failed:
-    a resubmission is only possible then, and only after one.)"""
+    a platform, no email of it left (or is leaving) the outbox, nothing paid on it. (Its PA
+    submissions were all rejected or failed: a resubmission is only possible after one.)"""
     if invoice.paid_cents:
         return False
     # Made available to the buyer (203) or anything the buyer did: it was delivered once.
