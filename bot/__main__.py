@@ -174,13 +174,16 @@ async def _serve_webhook(app: Any, settings: Settings) -> tuple[Any, asyncio.Tas
 
     import uvicorn
 
-    from bot.web import build_web_app
+    from bot.web import build_web_app, pa_routes
     from storage.health import readiness
 
     assert settings.webhook_url and settings.webhook_secret is not None
     secret = settings.webhook_secret.get_secret_value()
     web = build_web_app(app, secret=secret, path=urlsplit(settings.webhook_url).path or "/",
-                        readiness=readiness)
+                        readiness=readiness, extra_routes=pa_routes(settings))
+    if settings.pa_enabled and not settings.pa_webhook_token:
+        log.info("PA webhooks off (no PA_WEBHOOK_TOKEN): the platform is polled every %d s",
+                 settings.pa_poll_seconds)
 
     class Server(uvicorn.Server):
         @contextlib.contextmanager

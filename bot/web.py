@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -22,15 +23,18 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import Update
 
+from bot.settings import Settings
 from storage.health import Check
 
-__all__ = ["MAX_UPDATE_BYTES", "SECRET_HEADER", "build_web_app"]
+__all__ = ["MAX_UPDATE_BYTES", "PA_WEBHOOK_PATH", "SECRET_HEADER", "build_web_app",
+           "pa_callback_url", "pa_routes"]
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
 MAX_UPDATE_BYTES = 1_000_000  # Telegram's updates are far smaller; anything bigger is not one
 Readiness = Callable[[datetime], Awaitable[list[Check]]]
+PA_WEBHOOK_PATH = "/pa/webhook"
 
 
 def build_web_app(
@@ -76,3 +80,31 @@ def build_web_app(
         *extra_routes,
     ]
     return Starlette(routes=routes)
+
+
+def pa_callback_url(settings: Settings) -> str | None:
+    """Where the e-invoicing platform calls us: WEBHOOK_URL's origin + /pa/webhook, when
+    the webhook mode runs with a PA and its shared token (else None: the PA is polled)."""
+    if not (settings.webhook_url and settings.pa_enabled and settings.pa_webhook_token):
+        return None
+    parts = urlsplit(settings.webhook_url)
+    return f"{parts.scheme}://{parts.netloc}{PA_WEBHOOK_PATH}"
+
+
+def pa_routes(settings: Settings) -> list[BaseRoute]:
+    """`POST /pa/webhook` (the PA's callbacks, checked against PA_WEBHOOK_TOKEN), or none."""
+    if pa_callback_url(settings) is None:
+        return []
+    from mail.pa.webhook import receive_webhook
+
+    assert settings.pa_webhook_token is not None
+    token = settings.pa_webhook_token.get_secret_value()
+
+    async def pa_webhook(request: Request) -> Response:
+        status, body = await receive_webhook(await request.body(), dict(request.headers),
+                                             secret=token)
+        if status == 401:
+            log.warning("PA webhook call refused: wrong or missing token")
+        return JSONResponse(body, status_code=status)
+
+    return [Route(PA_WEBHOOK_PATH, pa_webhook, methods=["POST"])]

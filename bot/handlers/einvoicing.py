@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
 from bot.i18n import fmt_date
+from bot.seller import renderer_from_settings
 from bot.ui import args_text, parse_cb, reply, tr
 from storage.einvoicing.directory import addressing_of, set_also_email
 from storage.einvoicing.lifecycle import invoice_statuses, resubmit_invoice
@@ -102,9 +103,11 @@ async def on_resubmit(update: Update, ctx: Ctx) -> None:
     assert query is not None
     await query.answer()
     (raw,) = parse_cb(query.data, "pa", 1)
-    pa = await resubmit_invoice(ctx.actor, parse_id(raw, "I"), datetime.now(UTC))
-    invoice = await Invoice.get(id=pa.invoice_id)
-    await reply(update, ctx, tr(ctx, "pa.resubmitted", number=invoice.number or ""))
+    done = await resubmit_invoice(ctx.actor, parse_id(raw, "I"), datetime.now(UTC),
+                                  render=renderer_from_settings(ctx.settings))
+    invoice = await Invoice.get(id=done.pa.invoice_id)
+    key = "pa.resubmitted" if done.refrozen else "pa.resubmitted_same"
+    await reply(update, ctx, tr(ctx, key, number=invoice.number or ""))
 
 
 async def pdf_by_email(update: Update, ctx: Ctx) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 from telegram import Bot
@@ -10,10 +11,13 @@ from bot.context import Services
 from bot.jobs import JobSpec
 from bot.seller import seller_from_settings
 from bot.settings import Settings
-from mail.pa.client import PaClient, PaConfig
-from mail.pa.worker import run_cycle
+from bot.web import pa_callback_url
+from mail.pa.client import PaClient, PaConfig, PaError
+from mail.pa.worker import ensure_webhooks, run_cycle
 
 __all__ = ["JOBS", "pa_config"]
+
+log = logging.getLogger(__name__)
 
 
 def pa_config(settings: Settings) -> PaConfig | None:
@@ -37,11 +41,31 @@ async def pa_cycle(services: Services, bot: Bot | None) -> str:
     client = services.extra.get("pa_client")
     if not isinstance(client, PaClient):
         client = services.extra["pa_client"] = PaClient(config)
+    hooks = await _webhooks(client, services.settings)
     result = await run_cycle(client, seller_from_settings(services.settings),
                              datetime.now(UTC),
                              auto_approve=services.settings.pa_auto_approve_matched)
     return (f"submitted {result.submitted}, retried {result.retried}, failed {result.failed}, "
-            f"heard {result.noted}, applied {result.applied}")
+            f"heard {result.noted}, applied {result.applied}{hooks}")
 
 
-JOBS = [JobSpec("pa", pa_cycle, every=lambda s: float(s.settings.pa_poll_seconds))]
+async def _webhooks(client: PaClient, settings: Settings) -> str:
+    """In webhook mode, our PA webhooks are subscribed once (retried while the PA is down;
+    polling carries on meanwhile)."""
+    url = pa_callback_url(settings)
+    if url is None:
+        return ""
+    assert settings.pa_webhook_token is not None
+    try:
+        done = await ensure_webhooks(client, url, settings.pa_webhook_token.get_secret_value())
+    except PaError as exc:
+        log.warning("PA webhook subscription failed, retried next run: %s", exc)
+        return ", webhooks not subscribed yet"
+    return ", webhooks subscribed" if done else ""
+
+
+# Once per period across instances (the claim of `storage.jobs.claim_run`), like the scans:
+# one instance polls the PA and spends its request quota; the queues inside it are claimed
+# row by row anyway. Its backoffs and leases are real seconds: the wall clock.
+JOBS = [JobSpec("pa", pa_cycle, every=lambda s: float(s.settings.pa_poll_seconds),
+                exclusive=True, business=False)]

@@ -86,6 +86,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{number} will be submitted again to the platform.",
         "{number} sera de nouveau transmise à la plateforme.",
     ),
+    "pa.resubmitted_same": (
+        "{number} will be submitted again unchanged: it was already emailed or paid, so "
+        "correcting its content needs a credit note and a new invoice.",
+        "{number} sera de nouveau transmise sans changement : déjà envoyée par e-mail ou "
+        "payée, sa correction passe par un avoir et une nouvelle facture.",
+    ),
     "pa.si_done": (
         "Supplier invoice {number}: {decision}. The platform will be told.",
         "Facture fournisseur {number} : {decision}. La plateforme en sera informée.",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import TYPE_CHECKING
 
-from mail.documents import invoice_data, render_invoice_pdf
+from mail.documents.render import invoice_renderer
+from storage.documents import frozen_pdf
 
 if TYPE_CHECKING:
     from storage.invoicing import Seller
@@ -14,12 +14,11 @@ __all__ = ["document_bytes"]
 
 
 async def document_bytes(invoice_id: int, seller: Seller) -> bytes:
-    """The Factur-X PDF of an issued invoice or credit note.
+    """The frozen Factur-X PDF of an issued invoice or credit note.
 
-    Today it is rendered from the database (the same function the email attachment uses);
-    once issued documents are frozen (stored PDF bytes on the invoice row), this reads
-    those bytes instead, so what the PA receives is byte for byte what was issued.
-    Rendering runs in a worker thread, off the event loop.
+    These are the bytes stored at issue (`storage.documents.frozen_pdf`): the PA receives,
+    byte for byte, the file the email attachment, `/invoicepdf` and the export carry, with
+    the same SHA-256. `seller` only serves an invoice issued before documents were frozen,
+    which is frozen once, now, off the event loop.
     """
-    data = await invoice_data(invoice_id, seller)
-    return await asyncio.to_thread(render_invoice_pdf, data)
+    return await frozen_pdf(invoice_id, invoice_renderer(seller))

@@ -23,6 +23,8 @@ from storage.einvoicing.inbound import (
     inbound_retry,
     note_flows,
     read_cursor,
+    remember_webhooks,
+    subscribed_webhooks,
     write_cursor,
 )
 from storage.einvoicing.lifecycle import ReceivedStatus, apply_ack, apply_received_status
@@ -40,7 +42,7 @@ from storage.models import (
 if TYPE_CHECKING:
     from storage.invoicing import Seller
 
-__all__ = ["CycleResult", "flush_submissions", "lookup_addressing", "poll_flows",
+__all__ = ["CycleResult", "ensure_webhooks", "flush_submissions", "lookup_addressing", "poll_flows",
            "process_inbound", "run_cycle", "subscribe_webhooks"]
 
 log = logging.getLogger(__name__)
@@ -222,6 +224,22 @@ async def subscribe_webhooks(client: PaClient, url: str, token: str = "") -> lis
     """Ask the PA to call our webhook for every topic (done once when the web server runs)."""
     return [await client.subscribe_webhook(url, flow_type, direction, token)
             for flow_type, direction in WEBHOOK_TOPICS]
+
+
+async def ensure_webhooks(client: PaClient, url: str, token: str) -> bool:
+    """Subscribe our webhooks once per (URL, token): True when it was done now.
+
+    Called by the PA job (once per period across instances), so several instances, restarts
+    and PA outages at start end in one subscription, retried until the PA takes it; a new
+    public URL or token subscribes again.
+    """
+    fingerprint = sha256_hex(f"{url}\n{token}".encode())
+    if await subscribed_webhooks() == fingerprint:
+        return False
+    ids = await subscribe_webhooks(client, url, token)
+    await remember_webhooks(fingerprint, url, ids)
+    log.info("PA webhooks subscribed at %s (%d topics)", url, len(ids))
+    return True
 
 
 def _instant(value: str) -> datetime | None:

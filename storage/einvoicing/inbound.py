@@ -28,10 +28,13 @@ __all__ = [
     "inbound_retry",
     "note_flows",
     "read_cursor",
+    "remember_webhooks",
+    "subscribed_webhooks",
     "write_cursor",
 ]
 
 CURSOR_KEY = "pa_search_updated_after"
+WEBHOOKS_KEY = "pa_webhooks"  # what our webhooks at the PA were subscribed with
 LEASE = timedelta(minutes=10)
 # Flow types worth a row: our invoices' acknowledgements, statuses, supplier invoices.
 WANTED = frozenset({"CustomerInvoice", "CustomerInvoiceLC", "SupplierInvoice"})
@@ -126,3 +129,17 @@ async def write_cursor(value: str) -> None:
     if current is not None and value <= current:
         return
     await AppSetting.update_or_create(key=CURSOR_KEY, defaults={"value": {"at": value}})
+
+
+async def subscribed_webhooks() -> str | None:
+    """The fingerprint (URL + token digest) our webhooks were last subscribed with."""
+    row = await AppSetting.get_or_none(key=WEBHOOKS_KEY)
+    if row is None or not isinstance(row.value, dict):
+        return None
+    return str(row.value.get("fingerprint") or "") or None
+
+
+async def remember_webhooks(fingerprint: str, url: str, ids: list[str]) -> None:
+    """Record the subscription (the token itself is never stored: only in the digest)."""
+    await AppSetting.update_or_create(key=WEBHOOKS_KEY, defaults={"value": {
+        "fingerprint": fingerprint, "url": url, "ids": ids}})

@@ -21,14 +21,26 @@ from storage import audit
 from storage.access import can_write_owned
 from storage.alerts import alert_user
 from storage.collections import dispute_from_platform
+from storage.documents import Render, sha256_hex
 from storage.einvoicing.queue import queue_again, queue_status
 from storage.einvoicing.statuses import FINAL, Lifecycle, StatusFact, current_status, label
 from storage.errors import Conflict, NotFound
-from storage.models import Invoice, PaInvoice, PaQueueState, PaStatusEvent, PaSubmission, User
+from storage.models import (
+    Invoice,
+    InvoiceDocument,
+    OutboxEmail,
+    OutboxStatus,
+    PaInvoice,
+    PaQueueState,
+    PaStatusEvent,
+    PaSubmission,
+    User,
+)
 
 __all__ = [
     "CashedPayment",
     "ReceivedStatus",
+    "Resubmitted",
     "apply_ack",
     "apply_received_status",
     "invoice_statuses",
@@ -185,8 +197,40 @@ def _type_code(invoice: Invoice) -> str:
     return "381" if invoice.kind.value == "credit_note" else "380"
 
 
-async def resubmit_invoice(actor: User, invoice_id: int, now: datetime) -> PaInvoice:
-    """After a rejection (or a failed submission) is fixed, submit the invoice again."""
+@dataclass(frozen=True)
+class Resubmitted:
+    """A resubmission: the platform's row, and whether the document was issued anew."""
+
+    pa: PaInvoice
+    refrozen: bool
+
+
+async def _never_delivered(invoice: Invoice) -> bool:
+    """True when no one outside ever got this document: never made available to the buyer by
+    a platform, no email of it left (or is leaving) the outbox, nothing paid on it. (Its PA
+    submissions were all rejected or failed: a resubmission is only possible after one.)"""
+    if invoice.paid_cents:
+        return False
+    # Made available to the buyer (203) or anything the buyer did: it was delivered once.
+    if await PaStatusEvent.filter(invoice_id=invoice.id, code__gte=Lifecycle.MADE_AVAILABLE
+                                  ).exclude(code=Lifecycle.REJECTED).exists():
+        return False
+    return not await OutboxEmail.filter(
+        invoice_id=invoice.id, status__in=(OutboxStatus.SENT, OutboxStatus.SENDING)).exists()
+
+
+async def resubmit_invoice(actor: User, invoice_id: int, now: datetime, *,
+                           render: Render) -> Resubmitted:
+    """After a rejection (or a failed submission) is fixed, submit the invoice again.
+
+    A platform rejection (213) means the buyer's platform never received the invoice: it is
+    not yet a delivered invoice. So when EVERY submission was rejected or failed and the
+    document never left otherwise (not emailed, nothing paid), it keeps its number and is
+    issued anew from the fixed data: re-rendered (`render`), its frozen bytes and SHA-256
+    replaced, the change audit-logged with both digests — then submitted. A document the
+    buyer already holds (emailed, or paid) is never changed: it goes again byte for byte,
+    and a correction of its content needs a credit note and a new invoice.
+    """
     pa = await PaInvoice.get_or_none(invoice_id=invoice_id)
     invoice = await Invoice.get_or_none(id=invoice_id)
     if pa is None or invoice is None or not can_write_owned(actor, invoice.owner_id):
@@ -196,10 +240,27 @@ async def resubmit_invoice(actor: User, invoice_id: int, now: datetime) -> PaInv
     if pa.status_code != Lifecycle.REJECTED and not failed:
         raise Conflict("pa_not_rejected", ref=invoice.number or f"I{invoice_id}")
     async with in_transaction():
+        # Two presses of Resubmit (or two instances): only the first moves the attempt on.
+        if not await PaInvoice.filter(id=pa.id, attempt=pa.attempt).update(attempt=pa.attempt):
+            raise Conflict("pa_not_rejected", ref=invoice.number or f"I{invoice_id}")
+        refrozen = await _never_delivered(invoice)
+        before = await InvoiceDocument.get_or_none(invoice_id=invoice_id)
+        after_sha = before.sha256 if before is not None else None
+        if refrozen:
+            pdf = bytes(await render(invoice_id))
+            after_sha = sha256_hex(pdf)
+            if before is None:
+                await InvoiceDocument.create(invoice_id=invoice_id, pdf=pdf, sha256=after_sha,
+                                             size=len(pdf), frozen_at=now)
+            else:
+                await InvoiceDocument.filter(id=before.id).update(
+                    pdf=pdf, sha256=after_sha, size=len(pdf), frozen_at=now)
         await queue_again(pa)
-        await audit.record(actor, "invoice", invoice_id, "pa_resubmit", None,
-                           {"tracking_id": pa.tracking_id})
-    return pa
+        await audit.record(
+            actor, "invoice", invoice_id, "pa_resubmit",
+            {"sha256": before.sha256 if before is not None else None},
+            {"tracking_id": pa.tracking_id, "sha256": after_sha, "refrozen": refrozen})
+    return Resubmitted(pa, refrozen)
 
 
 async def invoice_statuses(invoice_id: int) -> tuple[PaInvoice | None, list[PaStatusEvent]]:

@@ -9,7 +9,7 @@ from mail.pa.client import PaClient
 from mail.pa.worker import flush_submissions
 from storage.models import Invoice, PaStatusEvent, PaSubmission, PaSubmissionKind
 from storage.payments import ingest_message
-from tests.billing_data import SELLER, make_billing
+from tests.billing_data import RENDER, SELLER, make_billing
 from tests.pa.conftest import PA_SELLER
 from tests.pa.fake_pa import FakePA
 from tests.pa.test_sending import NOW, TODAY, issue_won_deal
@@ -50,7 +50,7 @@ async def test_an_emailed_invoice_sends_no_status(db: str) -> None:
 
     b = await make_billing()
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
-    invoice = (await issue_invoice(b.alice, draft.id, SELLER, TODAY)).invoice
+    invoice = (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
     await pay(invoice, invoice.total_gross_cents, "E9")
     assert (await Invoice.get(id=invoice.id)).status.value == "paid"
     assert not await PaSubmission.exists()

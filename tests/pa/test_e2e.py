@@ -7,9 +7,11 @@ chat and the 205 goes back; another is refused in chat with a reason code.
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 from decimal import Decimal
 
+import facturx
 import pytest
 
 from bot.delivery import Pacer, deliver_alerts
@@ -19,11 +21,15 @@ from mail.pa.client import PaClient
 from mail.pa.worker import run_cycle
 from storage.invoicing import draft_from_deal, issue_invoice
 from storage.models import (
+    AuditLog,
     Contact,
     ContactKind,
     Invoice,
+    InvoiceDocument,
     InvoiceStatus,
     OutboxEmail,
+    OutboxStatus,
+    PaAddressing,
     PaInvoice,
     POStatus,
     Product,
@@ -34,7 +40,7 @@ from storage.models import (
     SupplierInvoiceStatus,
 )
 from storage.purchasing import receive
-from tests.billing_data import make_billing
+from tests.billing_data import RENDER, make_billing
 from tests.harness import ChatHarness, Person
 from tests.pa.conftest import PA_SELLER
 from tests.pa.fake_pa import FakePA
@@ -49,6 +55,10 @@ async def deliver(chat: ChatHarness, settings: Settings) -> None:
     await deliver_alerts(chat.app.bot, settings, Pacer(), clock=lambda: NOW)
 
 
+def xml_of(pdf: bytes) -> bytes:
+    return bytes(facturx.get_xml_from_pdf(io.BytesIO(pdf), check_xsd=False)[1])
+
+
 def sent_codes(fake: FakePA) -> list[tuple[str, int]]:
     return [(s.invoice_number, s.code) for f in fake.received if f.info["flowSyntax"] == "CDAR"
             for s in parse_cdar(f.content)]
@@ -60,7 +70,7 @@ async def test_invoice_life_and_supplier_invoice_through_the_platform_and_chat(
     b = await make_billing(telegram_base=500)
     alice = Person(chat, 501, "alice", "fr")
     draft = await draft_from_deal(b.alice, b.deal.id, PA_SELLER)
-    invoice = (await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY)).invoice
+    invoice = (await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY, render=RENDER)).invoice
     await run_cycle(pa, PA_SELLER, NOW)
     [flow] = fake_pa.received
     assert flow.info["trackingId"] == f"{invoice.number}-1" and fake_pa.refused == []
@@ -134,7 +144,7 @@ async def test_a_rejected_invoice_is_resubmitted_from_the_alert_button(
     b = await make_billing(telegram_base=600)
     alice = Person(chat, 601, "alice", "fr")  # make_billing's alice speaks French
     draft = await draft_from_deal(b.alice, b.deal.id, PA_SELLER)
-    invoice = (await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY)).invoice
+    invoice = (await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY, render=RENDER)).invoice
     await run_cycle(pa, PA_SELLER, NOW)
     fake_pa.ack(fake_pa.received[0].flow_id, "Error", [{
         "level": "Error", "item": "BT-48", "reasonCode": "InvalidSchema",
@@ -144,8 +154,55 @@ async def test_a_rejected_invoice_is_resubmitted_from_the_alert_button(
     alert = next(s for s in chat.sent_to(alice) if s.text and "rejeté" in s.text)
     assert "BT-48" in alert.text and "Renvoyer" in [label for row in alert.buttons
                                                      for label, _ in row]
+    first = await InvoiceDocument.get(invoice_id=invoice.id)
+    # The owner fixes the client's VAT number, then presses Resubmit: never delivered, so
+    # the invoice keeps its number and is issued anew from the fixed data (audit-logged).
+    await alice.says(f"/billing C{b.client.id} vat FR96552100554")
     await alice.presses("Renvoyer")
     assert f"{invoice.number} sera de nouveau transmise" in alice.last_text
     await run_cycle(pa, PA_SELLER, NOW + timedelta(minutes=10))
     assert [f.info["trackingId"] for f in fake_pa.received] == [
         f"{invoice.number}-1", f"{invoice.number}-2"]
+    old, new = fake_pa.received
+    refrozen = await InvoiceDocument.get(invoice_id=invoice.id)
+    assert old.info["sha256"] == first.sha256 != refrozen.sha256 == new.info["sha256"]
+    assert bytes(refrozen.pdf) == new.content
+    assert b"FR40303265045" in xml_of(old.content) and b"FR96552100554" in xml_of(new.content)
+    assert (await Invoice.get(id=invoice.id)).number == invoice.number
+    log = await AuditLog.get(entity="invoice", entity_id=str(invoice.id), action="pa_resubmit")
+    assert log.before == {"sha256": first.sha256}
+    assert log.after == {"tracking_id": f"{invoice.number}-2", "sha256": refrozen.sha256,
+                         "refrozen": True}
+    # The platform takes it and the buyer approves it: the owner sees it on the card.
+    fake_pa.ack(new.flow_id, "Ok")
+    fake_pa.emit_status(invoice.number or "", 205, at=NOW + timedelta(hours=1))
+    await run_cycle(pa, PA_SELLER, NOW + timedelta(hours=1, minutes=5))
+    assert (await PaInvoice.get(invoice_id=invoice.id)).status_code == 205
+    await alice.says(f"/invoice {invoice.number}")
+    assert "Approuvée" in alice.last_text or "approuvée" in alice.last_text
+
+
+async def test_an_emailed_invoice_rejected_by_the_platform_goes_again_unchanged(
+        chat: ChatHarness, settings: Settings, fake_pa: FakePA, pa: PaClient) -> None:
+    """The buyer already holds the emailed PDF: the document is never changed; a content
+    correction needs a credit note and a new invoice (the owner is told)."""
+    b = await make_billing(telegram_base=700)
+    alice = Person(chat, 701, "alice", "fr")
+    await PaAddressing.create(contact_id=b.client.id, also_email=True)
+    draft = await draft_from_deal(b.alice, b.deal.id, PA_SELLER)
+    invoice = (await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY, render=RENDER)).invoice
+    await OutboxEmail.filter(invoice_id=invoice.id).update(status=OutboxStatus.SENT)
+    await run_cycle(pa, PA_SELLER, NOW)
+    fake_pa.ack(fake_pa.received[0].flow_id, "Error", [{
+        "level": "Error", "item": "BT-48", "reasonCode": "InvalidSchema",
+        "reasonMessage": "Buyer VAT number unknown"}])
+    await run_cycle(pa, PA_SELLER, NOW + timedelta(minutes=5))
+    await deliver(chat, settings)
+    frozen = await InvoiceDocument.get(invoice_id=invoice.id)
+    await alice.says(f"/billing C{b.client.id} vat FR96552100554")
+    await alice.presses("Renvoyer")
+    assert "sans changement" in alice.last_text and "avoir" in alice.last_text
+    await run_cycle(pa, PA_SELLER, NOW + timedelta(minutes=10))
+    old, new = fake_pa.received
+    assert old.content == new.content == bytes(frozen.pdf)
+    assert new.info["sha256"] == (await InvoiceDocument.get(invoice_id=invoice.id)).sha256

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 from datetime import UTC, date, datetime, timedelta
 
+from mail.documents import render_attachment
 from mail.pa.client import PaClient
 from mail.pa.worker import flush_submissions
 from storage.contacts import set_billing
@@ -14,6 +17,8 @@ from storage.models import (
     Alert,
     Contact,
     Invoice,
+    InvoiceDocument,
+    OutboxAttachment,
     OutboxEmail,
     PaAddressing,
     PaInvoice,
@@ -21,7 +26,7 @@ from storage.models import (
     PaSubmission,
     User,
 )
-from tests.billing_data import SELLER, make_billing
+from tests.billing_data import RENDER, SELLER, make_billing
 from tests.pa.conftest import PA_SELLER
 from tests.pa.fake_pa import FakePA
 
@@ -32,7 +37,7 @@ TODAY = date(2026, 12, 1)
 async def issue_won_deal(seller=PA_SELLER, **billing):  # type: ignore[no-untyped-def]
     b = await make_billing(**billing)
     draft = await draft_from_deal(b.alice, b.deal.id, seller)
-    result = await issue_invoice(b.alice, draft.id, seller, TODAY)
+    result = await issue_invoice(b.alice, draft.id, seller, TODAY, render=RENDER)
     return b, result
 
 
@@ -80,7 +85,7 @@ async def test_a_client_who_wants_the_pdf_too_gets_both(db: str) -> None:
     b = await make_billing()
     await PaAddressing.create(contact_id=b.client.id, also_email=True)
     draft = await draft_from_deal(b.alice, b.deal.id, PA_SELLER)
-    result = await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY)
+    result = await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY, render=RENDER)
     assert result.pa and result.queued
 
 
@@ -100,6 +105,26 @@ async def test_queued_invoice_is_submitted_as_factur_x_with_its_flow_info(
     # Nothing left: a second run submits nothing.
     assert (await flush_submissions(pa, PA_SELLER, NOW + timedelta(minutes=1))).submitted == 0
     assert len(fake_pa.received) == 1
+
+
+async def test_the_pa_receives_the_frozen_bytes_the_email_carries(
+        db: str, fake_pa: FakePA, pa: PaClient) -> None:
+    """PA and email get byte-identical files: the frozen document, whatever changed since."""
+    b = await make_billing()
+    await PaAddressing.create(contact_id=b.client.id, also_email=True)
+    draft = await draft_from_deal(b.alice, b.deal.id, PA_SELLER)
+    invoice = (await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY, render=RENDER)).invoice
+    stored = await InvoiceDocument.get(invoice_id=invoice.id)
+    # The seller's identity changes after issue: a re-render would differ, the PA must not.
+    moved = dataclasses.replace(PA_SELLER, iban="FR7630001007941234567890185",
+                                address="9 avenue Foch\n75116 Paris\nFrance")
+    assert (await flush_submissions(pa, moved, NOW)).submitted == 1
+    [flow] = fake_pa.received
+    assert flow.info["sha256"] == stored.sha256 == hashlib.sha256(flow.content).hexdigest()
+    assert flow.content == bytes(stored.pdf)
+    email = await OutboxEmail.get(invoice_id=invoice.id)
+    [attachment] = await OutboxAttachment.filter(email_id=email.id)
+    assert await render_attachment(attachment, moved) == flow.content
 
 
 async def test_outage_loses_nothing_and_submits_once(
@@ -172,7 +197,7 @@ async def test_a_contact_without_french_vat_is_emailed_even_with_a_pa(db: str) -
     b = await make_billing(win=True)
     await set_billing(b.alice, b.client.id, vat_number="", siren="552100554")
     draft = await draft_from_deal(b.alice, b.deal.id, PA_SELLER)
-    result = await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY)
+    result = await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY, render=RENDER)
     assert result.queued and not result.pa
     assert (await Contact.get(id=b.client.id)).vat_number in ("", None)
     assert await Invoice.filter(id=result.invoice.id).exists()
@@ -211,4 +236,4 @@ async def issue_won_deal_again() -> None:
     await add_deal_line(alice, deal.id, "WIDGET", Decimal("1"))
     await win_deal(alice, deal.id)
     draft = await draft_from_deal(alice, deal.id, PA_SELLER)
-    await issue_invoice(alice, draft.id, PA_SELLER, TODAY)
+    await issue_invoice(alice, draft.id, PA_SELLER, TODAY, render=RENDER)

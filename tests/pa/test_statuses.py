@@ -17,11 +17,13 @@ from storage.einvoicing.statuses import Lifecycle, StatusFact, current_status, l
 from storage.models import (
     Alert,
     CollectionTask,
+    Contact,
     PaInboundFlow,
     PaInvoice,
     PaStatusEvent,
     PaSubmission,
 )
+from tests.billing_data import RENDER
 from tests.pa.conftest import PA_SELLER
 from tests.pa.fake_pa import FakePA
 from tests.pa.test_sending import NOW, issue_won_deal
@@ -162,12 +164,37 @@ async def test_rejected_flow_tells_the_owner_what_to_fix_and_can_go_again(
     assert "BT-47" in alert.params["reason"] and "SIREN" in alert.params["reason"]
     assert alert.buttons == [{"label": "pa.btn_resubmit", "data": f"pa:resubmit:{invoice.id}"}]
     # Fixed, then submitted again under a new tracking id; the old rejection no longer counts.
-    await resubmit_invoice(b.alice, invoice.id, NOW + timedelta(hours=1))
+    await resubmit_invoice(b.alice, invoice.id, NOW + timedelta(hours=1), render=RENDER)
     await run_cycle(pa, PA_SELLER, NOW + timedelta(hours=1))
     assert [f.info["trackingId"] for f in fake_pa.received] == [
         f"{invoice.number}-1", f"{invoice.number}-2"]
     pa_row = await PaInvoice.get(invoice_id=invoice.id)
     assert (pa_row.attempt, pa_row.status_code) == (2, Lifecycle.SUBMITTED)
+
+
+async def test_a_rejected_invoice_the_buyer_already_saw_is_never_redone(
+        any_db: str, fake_pa: FakePA, pa: PaClient) -> None:
+    """Made available (203) then rejected: the buyer saw that document, so it goes again
+    unchanged; and Resubmit pressed twice moves it on once."""
+    from storage.errors import Conflict
+    from storage.models import InvoiceDocument
+
+    b, invoice, flow = await submitted(fake_pa, pa)
+    fake_pa.ack(flow.flow_id, "Ok")
+    fake_pa.emit_status(invoice.number, 203, at=T0)
+    fake_pa.emit_status(invoice.number, 213, at=T0 + timedelta(hours=1),
+                        reason_code="TX_TVA_ERR", reason="TVA acheteur")
+    await run_cycle(pa, PA_SELLER, NOW + timedelta(minutes=5))
+    assert (await PaInvoice.get(invoice_id=invoice.id)).status_code == Lifecycle.REJECTED
+    frozen = await InvoiceDocument.get(invoice_id=invoice.id)
+    await Contact.filter(id=invoice.contact_id).update(vat_number="FR96552100554")
+    done = await resubmit_invoice(b.alice, invoice.id, NOW + timedelta(hours=2), render=RENDER)
+    assert not done.refrozen and done.pa.attempt == 2
+    after = await InvoiceDocument.get(invoice_id=invoice.id)
+    assert (after.sha256, bytes(after.pdf)) == (frozen.sha256, bytes(frozen.pdf))
+    with pytest.raises(Conflict):
+        await resubmit_invoice(b.alice, invoice.id, NOW + timedelta(hours=2), render=RENDER)
+    assert await PaSubmission.filter(invoice_id=invoice.id, kind="invoice").count() == 2
 
 
 async def test_only_a_rejected_invoice_can_be_resubmitted(
@@ -176,7 +203,7 @@ async def test_only_a_rejected_invoice_can_be_resubmitted(
 
     b, invoice, _ = await submitted(fake_pa, pa)
     with pytest.raises(Conflict):
-        await resubmit_invoice(b.alice, invoice.id, NOW)
+        await resubmit_invoice(b.alice, invoice.id, NOW, render=RENDER)
     assert await PaSubmission.filter(invoice_id=invoice.id).count() == 1
 
 
