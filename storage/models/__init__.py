@@ -39,7 +39,6 @@ from storage.models.effects import (
     OutboxEmail,
     OutboxStatus,
 )
-from storage.models.issued import InvoiceDocument, Refund, RefundStatus
 from storage.models.einvoicing import (
     PaAddressing,
     PaInboundFlow,
@@ -51,6 +50,7 @@ from storage.models.einvoicing import (
     SupplierInvoice,
     SupplierInvoiceStatus,
 )
+from storage.models.issued import InvoiceDocument, Refund, RefundStatus
 from storage.models.ops import (
     CollectionEvent,
     CollectionStatus,
@@ -135,9 +135,9 @@ __all__ = [
     "StageChange",
     "StockLevel",
     "StockMove",
-    "SupplyNature",
     "SupplierInvoice",
     "SupplierInvoiceStatus",
+    "SupplyNature",
     "Task",
     "User",
     "VatCategory",

@@ -56,7 +56,7 @@ def test_mail_retry_requeues_failed_emails(tmp_path: Path) -> None:
         _email(db, "f2", "failed", 5)
         _email(db, "s1", "sent", 5)
     result = _cli(tmp_path, "mail", "retry")
-    assert result.returncode == 0 and result.stdout.strip() == "2 failed email(s) queued again."
+    assert result.returncode == 0 and result.stdout.strip() == "2 failed emails queued again."
     with sqlite3.connect(tmp_path / "e.db") as db:
         rows = dict(db.execute("SELECT dedupe_key, status || '/' || attempts FROM outbox_emails"))
     assert rows == {"f1": "pending/0", "f2": "pending/0", "s1": "sent/3"}
