@@ -39,6 +39,7 @@ __all__ = [
     "fmt_money",
     "fmt_qty",
     "messages",
+    "stage_name",
     "t",
     "user_lang",
 ]
@@ -148,6 +149,16 @@ def reasons_text(lang: str, reasons: Any, limit: int | None = None) -> Safe:
     if limit is not None and len(text) > limit:
         text = text[:limit - 1].rstrip() + "… " + str(t(lang, "inbox.more"))
     return Safe(text)
+
+
+def stage_name(name: str, lang: str, labels: dict[str, str] | None = None) -> str:
+    """A stage's name in `lang`: its own label for that language, else the catalogue's
+    translation of a default stage (`stage.lead`), else the name as stored (plain text)."""
+    if labels and labels.get(lang):
+        return str(labels[lang])
+    key = f"stage.{name.casefold()}"
+    catalog = messages("fr" if lang == "fr" else "en")
+    return catalog.texts.get(key) or messages("en").texts.get(key) or name
 
 
 def user_lang(code: str | None) -> str:
