@@ -26,7 +26,7 @@ from storage import audit
 from storage.access import sees_everything
 from storage.alerts import alert_role, alert_user
 from storage.errors import InvalidInput, NotFound
-from storage.formatting import fmt_date, fmt_decimal, fmt_money
+from storage.formatting import counted, fmt_date, fmt_decimal, fmt_money
 from storage.models import (
     CollectionEvent,
     CollectionStatus,
@@ -101,7 +101,8 @@ class ScanResult:
     closed: int = 0
 
     def __str__(self) -> str:
-        return (f"{self.opened} task(s) opened, {self.emails} dunning email(s) queued, "
+        return (f"{counted(self.opened, 'task', 'tasks')} opened, "
+                f"{counted(self.emails, 'dunning email', 'dunning emails')} queued, "
                 f"{self.escalated} escalated, {self.closed} closed")
 
 

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 
-__all__ = ["babel_locale", "fmt_date", "fmt_datetime", "fmt_decimal", "fmt_money", "fmt_qty"]
+__all__ = ["babel_locale", "counted", "fmt_date", "fmt_datetime", "fmt_decimal", "fmt_money", "fmt_qty"]
 
 _LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 
@@ -49,3 +49,9 @@ def fmt_datetime(value: datetime | None, lang: str, zone: ZoneInfo) -> str:
     if value is None:
         return ""
     return format_datetime(value.astimezone(zone), format="short", locale=babel_locale(lang))
+
+
+def counted(count: int, one: str, other: str) -> str:
+    """`1 email`, `3 emails`: the English count of the operators' one-line summaries (job
+    runs, health checks, logs), which are not translated."""
+    return f"{count} {one if count == 1 else other}"

@@ -180,7 +180,7 @@ async def test_status_shows_each_job_after_a_run(chat: ChatHarness) -> None:
     await admin.says("/status")
     for name in ("overdue", "purchasing", "task_reminders", "digest"):
         assert f"<b>{name}</b>: ok" in admin.last_text
-    assert "0 task(s) opened" in admin.last_text
+    assert "0 tasks opened" in admin.last_text
     await alice.says("/status")
     assert "Only administrators" in alice.last_text
     assert date.today()  # the jobs used the real clock

@@ -40,7 +40,7 @@ def test_health_passes_on_a_healthy_database_and_fails_on_a_stalled_outbox(
         _email(db, "old", "pending", 60)  # due for an hour: nothing sends
     stalled = _cli(tmp_path, "health")
     assert stalled.returncode == 1
-    assert "outbox    FAIL  1 email(s) due for over 15 min" in stalled.stdout
+    assert "outbox    FAIL  1 email due for over 15 min" in stalled.stdout
 
 
 def test_health_fails_when_the_database_cannot_be_read(tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ async def test_not_overdue_on_the_due_date(db: str) -> None:
     alice = await create_user("alice", Role.SALES, telegram_id=1)
     await make_invoice(alice)
     result = await scan(0)
-    assert str(result).startswith("0 task(s) opened")
+    assert str(result).startswith("0 tasks opened")
     assert not await CollectionTask.exists()
 
 
