@@ -9,7 +9,16 @@ RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 UV_VERSION := 0.13.9
 
-.PHONY: run test lint format bench bench-quick migrations install lock clean
+## Texts: one gettext catalogue per language (bot/locales/<lang>/LC_MESSAGES/entonnoir.po,
+## message ids are keys). `make messages` extracts the keys the code uses (babel.cfg,
+## bot/i18n_extract.py) and updates every catalogue: a new key arrives empty in each one, and
+## tests/test_catalogue.py fails until it has its English and French text. The .mo files are
+## compiled here (install, run, test) and never committed; bot/i18n.py compiles a missing or
+## stale one in memory.
+LOCALES  := bot/locales
+MO_FILES := $(patsubst %.po,%.mo,$(wildcard $(LOCALES)/*/LC_MESSAGES/entonnoir.po))
+
+.PHONY: run test lint format bench bench-quick migrations install lock clean messages
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +35,18 @@ $(DEV_STAMP): requirements-dev.lock requirements.lock pyproject.toml | $(BIN)/py
 	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@ $(RUN_STAMP)
 
-install: $(DEV_STAMP)
+install: $(DEV_STAMP) $(MO_FILES)
+
+$(LOCALES)/%/LC_MESSAGES/entonnoir.mo: $(LOCALES)/%/LC_MESSAGES/entonnoir.po | $(RUN_STAMP)
+	$(BIN)/pybabel compile --statistics -D entonnoir -l $* -i $< -o $@
+
+messages: $(RUN_STAMP)
+	$(BIN)/pybabel extract -F babel.cfg --no-wrap --sort-output \
+	  -o $(LOCALES)/entonnoir.pot .
+	$(BIN)/pybabel update -D entonnoir -i $(LOCALES)/entonnoir.pot -d $(LOCALES) \
+	  --no-wrap --no-fuzzy-matching --ignore-obsolete
+	rm -f $(LOCALES)/entonnoir.pot
+	@$(MAKE) --no-print-directory $(MO_FILES)
 
 ## Regenerate both locks from pyproject.toml, keeping every version already pinned (a
 ## package moves only when pyproject asks for it, or after deleting its line). The dev lock
@@ -39,13 +59,13 @@ lock: | $(BIN)/python
 	  -c requirements.lock --custom-compile-command "make lock" -o requirements-dev.lock
 
 ## Run the product: Telegram when TELEGRAM_BOT_TOKEN is set, else the local console chat.
-run: $(RUN_STAMP)
+run: $(RUN_STAMP) $(MO_FILES)
 	$(BIN)/entonnoir run
 
 ## Run the whole test suite (PostgreSQL and Dovecot tests start their own servers). The
 ## servers are installed first when missing (root or passwordless sudo), else one sentence says
 ## how; once installed, a server that fails to start fails its tests instead of skipping them.
-test: $(DEV_STAMP)
+test: $(DEV_STAMP) $(MO_FILES)
 	@scripts/install-test-services.sh systemd
 	ENTONNOIR_TEST_SERVICES=required $(BIN)/python -m pytest -q
 

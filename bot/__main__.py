@@ -26,6 +26,7 @@ from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
 from storage.db import AlreadyRunning, close_db, init_db, migrate_db, run_lock
 from storage.errors import UserError
+from storage.formatting import counted
 from storage.models import User
 from storage.users import (
     create_invite,
@@ -253,7 +254,7 @@ def _log_pass(report: Any) -> None:
     if getattr(report, "error", None):
         log.warning("inbox pass failed: %s", report.error)
     elif getattr(report, "outcomes", None):
-        log.info("inbox pass: %d message(s)", len(report.outcomes))
+        log.info("inbox pass: %s", counted(len(report.outcomes), "message", "messages"))
 
 
 async def cmd_chat(args: argparse.Namespace, settings: Settings) -> int:

@@ -28,7 +28,7 @@ from matplotlib.patches import Polygon
 from matplotlib.ticker import FuncFormatter
 from openpyxl import Workbook
 
-from bot.i18n import Safe, babel_locale, fmt_money, t
+from bot.i18n import Safe, babel_locale, fmt_money, stage_name, t
 from storage.exporting import safe_cell
 from storage.reports import AGING_BUCKETS, FunnelRow
 
@@ -233,7 +233,7 @@ def funnel_chart(rows: Sequence[FunnelRow], currency: str, lang: str) -> Figure:
                 fontsize=8,
                 color="#333333",
             )
-    ax.set_yticks(ys, [r.stage for r in stages])
+    ax.set_yticks(ys, [stage_name(r.stage, lang, r.labels) for r in stages])
     ax.set_xlim(-0.55, 1.25)
     ax.set_ylim(ys[-1] - step / 2, step / 2)
     ax.set_xticks([])
@@ -246,7 +246,7 @@ def funnel_chart(rows: Sequence[FunnelRow], currency: str, lang: str) -> Figure:
         _t(
             lang,
             "report.funnel.lost",
-            stage=r.stage,
+            stage=stage_name(r.stage, lang, r.labels),
             count=format_decimal(r.count, locale=loc),
             value=fmt_money(r.value_cents, currency, lang),
         )

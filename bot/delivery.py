@@ -69,7 +69,8 @@ def _utcnow() -> datetime:
 # Rendering ------------------------------------------------------------------------------
 
 def template_params(params: dict[str, Any], lang: str, default_currency: str) -> dict[str, Any]:
-    """`x_cents` + currency → money `{x}`; `x_date` (ISO) → date `{x}`; the rest as given."""
+    """`x_cents` + currency → money `{x}`; `x_date` (ISO) → date `{x}`; `x_en`/`x_fr` → `{x}`
+    in the reader's language; the rest as given."""
     out = dict(params)
     currency = str(params.get("currency") or default_currency)
     for key, value in params.items():
@@ -77,6 +78,8 @@ def template_params(params: dict[str, Any], lang: str, default_currency: str) ->
             out[key.removesuffix("_cents")] = fmt_money(value, currency, lang)
         elif key.endswith("_key") and value:  # stored reason codes, said in `lang`
             out[key.removesuffix("_key")] = reasons_text(lang, value, limit=400)
+        elif key.endswith(f"_{lang}") and isinstance(value, str):  # a value given per language
+            out[key.removesuffix(f"_{lang}")] = value
         elif key.endswith("_date") and isinstance(value, str):
             try:
                 out[key.removesuffix("_date")] = fmt_date(date.fromisoformat(value[:10]), lang)

@@ -39,6 +39,7 @@ from imap_tools.errors import ImapToolsError
 from imap_tools.mailbox import BaseMailBox
 from imap_tools.utils import encode_folder
 
+from storage.formatting import counted
 from storage.mailbox import advance_cursor, mailbox_failed, mailbox_ok, open_cursor
 from storage.payments import (
     RecordOutcome,
@@ -124,7 +125,7 @@ class PassReport:
     error: str | None = None
 
     def lines(self) -> list[str]:
-        head = f"{self.source}: {len(self.outcomes)} message(s)"
+        head = f"{self.source}: {counted(len(self.outcomes), 'message', 'messages')}"
         if self.rescanned:
             head += " (UIDVALIDITY changed: full rescan)"
         out = [head] + [f"  {o.message_id}: {o.summary}" for o in self.outcomes]

@@ -26,6 +26,7 @@ from storage import audit
 from storage.access import sees_everything
 from storage.alerts import alert_role, alert_user
 from storage.errors import InvalidInput, NotFound
+from storage.formatting import counted, fmt_date, fmt_decimal, fmt_money
 from storage.models import (
     CollectionEvent,
     CollectionStatus,
@@ -100,7 +101,8 @@ class ScanResult:
     closed: int = 0
 
     def __str__(self) -> str:
-        return (f"{self.opened} task(s) opened, {self.emails} dunning email(s) queued, "
+        return (f"{counted(self.opened, 'task', 'tasks')} opened, "
+                f"{counted(self.emails, 'dunning email', 'dunning emails')} queued, "
                 f"{self.escalated} escalated, {self.closed} closed")
 
 
@@ -134,29 +136,16 @@ _TEXTS: dict[int, dict[str, tuple[str, str]]] = {
                "Hello,\n\nInvoice {number} for {amount}, due on {due}, remains unpaid despite "
                "our reminders. We hereby give you formal notice to pay it within 8 days. "
                "As stated on the invoice, late payment bears penalties at {rate} % a year and "
-               "a fixed indemnity of {indemnity} € for recovery costs (French Commercial Code, "
+               "a fixed indemnity of {indemnity} for recovery costs (French Commercial Code, "
                "articles L441-10 and D441-5).\n\n{company}"),
         "fr": ("Mise en demeure : facture {number}",
                "Bonjour,\n\nLa facture {number} d'un montant de {amount}, échue le {due}, reste "
                "impayée malgré nos relances. Nous vous mettons en demeure de la régler sous "
                "8 jours. Comme indiqué sur la facture, tout retard entraîne des pénalités au "
-               "taux de {rate} % l'an et une indemnité forfaitaire de {indemnity} € pour frais "
+               "taux de {rate} % l'an et une indemnité forfaitaire de {indemnity} pour frais "
                "de recouvrement (Code de commerce, articles L441-10 et D441-5).\n\n{company}"),
     },
 }
-
-
-def _money(cents: int, currency: str, lang: str) -> str:
-    value = f"{Decimal(cents) / 100:,.2f}"
-    if lang == "fr":
-        value = value.replace(",", "\u202f").replace(".", ",")
-    return f"{value} {currency}"
-
-
-def _day(value: date | None, lang: str) -> str:
-    if value is None:
-        return ""
-    return value.strftime("%d/%m/%Y") if lang == "fr" else value.isoformat()
 
 
 def dunning_email(level: int, invoice: Invoice, contact: Contact, company: Company) -> tuple[str, str]:
@@ -165,12 +154,12 @@ def dunning_email(level: int, invoice: Invoice, contact: Contact, company: Compa
     subject, body = _TEXTS[level][lang]
     params = {
         "number": invoice.number or f"#{invoice.id}",
-        "amount": _money(invoice.total_gross_cents - invoice.paid_cents, invoice.currency, lang),
-        "due": _day(invoice.due_date, lang),
+        "amount": fmt_money(invoice.total_gross_cents - invoice.paid_cents, invoice.currency, lang),
+        "due": fmt_date(invoice.due_date, lang, "long"),
         "company": company.name,
         "iban": company.iban,
-        "rate": str(company.late_penalty_rate),
-        "indemnity": str(company.indemnity_eur),
+        "rate": fmt_decimal(company.late_penalty_rate, lang),
+        "indemnity": fmt_money(int(company.indemnity_eur) * 100, "EUR", lang),
     }
     return subject.format(**params), body.format(**params)
 

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from tortoise import connections
 
+from storage.formatting import counted
 from storage.jobs import stuck_jobs
 from storage.models import OutboxEmail, OutboxStatus
 from storage.outbox import LEASE
@@ -44,6 +45,7 @@ async def readiness(now: datetime) -> list[Check]:
                                     claimed_at__lt=now - 2 * LEASE).count()
     stalled = late + held
     checks.append(Check("outbox", stalled == 0,
-                        f"{late} email(s) due for over {int(STALL_AFTER.total_seconds() // 60)}"
+                        f"{counted(late, 'email', 'emails')} due for over "
+                        f"{int(STALL_AFTER.total_seconds() // 60)}"
                         f" min, {held} held past the lease" if stalled else "flowing"))
     return checks

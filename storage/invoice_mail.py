@@ -7,13 +7,10 @@ the change. Values from people are HTML-escaped in the HTML part.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 from html import escape
 from typing import TYPE_CHECKING
 
-from babel.dates import format_date
-from babel.numbers import format_currency
-
+from storage.formatting import fmt_date, fmt_money
 from storage.models import Contact, Invoice, InvoiceKind
 
 if TYPE_CHECKING:
@@ -21,7 +18,6 @@ if TYPE_CHECKING:
 
 __all__ = ["InvoiceMessage", "compose"]
 
-_LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 
 _TEXT = {
     ("invoice", "fr"): (
@@ -63,13 +59,11 @@ def compose(
     """Subject (with the number), text and HTML parts in the invoice's language."""
     lang = invoice.language if invoice.language in ("fr", "en") else "fr"
     kind = "credit_note" if invoice.kind == InvoiceKind.CREDIT_NOTE else "invoice"
-    locale = _LOCALES[lang]
     params = {
         "number": invoice.number or "",
         "seller": seller.name,
-        "amount": format_currency(Decimal(invoice.total_gross_cents) / 100, invoice.currency,
-                                  locale=locale),
-        "due": format_date(invoice.due_date, format="long", locale=locale) if invoice.due_date else "",
+        "amount": fmt_money(invoice.total_gross_cents, invoice.currency, lang),
+        "due": fmt_date(invoice.due_date, lang, "long"),
         "iban": seller.iban,
         "rf": invoice.rf_reference or "",
         "owner": owner_name,

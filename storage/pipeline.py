@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cache
@@ -123,7 +123,8 @@ async def find_stage(text: str) -> Stage:
     name = STAGE_ALIASES.get(raw.lower(), raw).casefold()
     every = await _all_stages()
     for stage in every:
-        if stage.name.casefold() == name:
+        labels = (stage.labels or {}).values()
+        if stage.name.casefold() == name or any(str(v).casefold() == raw.casefold() for v in labels):
             return stage
     if raw.isdigit():
         for stage in every:
@@ -314,6 +315,7 @@ class PipelineRow:
     total_cents: int
     weighted_cents: int
     currency: str
+    labels: dict[str, str] = field(default_factory=dict)  # the stage's name per language
 
 
 def weighted_cents(total_cents: int, probability: int) -> int:
@@ -337,6 +339,7 @@ def summarise(
             rows.append(
                 PipelineRow(
                     stage=stage.name,
+                    labels=dict(stage.labels or {}),
                     probability=stage.probability,
                     count=int(item["n"]),  # type: ignore[call-overload]
                     total_cents=total,

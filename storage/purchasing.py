@@ -28,6 +28,7 @@ from storage import audit
 from storage.access import sees_everything
 from storage.alerts import alert_role, alert_user
 from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
+from storage.formatting import counted
 from storage.models import (
     Alert,
     Contact,
@@ -181,7 +182,7 @@ class CheckResult:
     no_supplier: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        text = f"{self.short} product(s) short, draft order(s): " + (
+        text = f"{counted(self.short, 'product', 'products')} short, draft orders: " + (
             ", ".join(f"PO{i}" for i in self.drafts) or "none")
         if self.no_supplier:
             text += f"; no supplier for {', '.join(self.no_supplier)}"

@@ -8,7 +8,7 @@ Amounts are cents in the default currency (other currencies are left out of the 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -108,6 +108,7 @@ class FunnelRow:
     reached: int
     conversion_pct: Decimal | None  # share of deals reaching this stage that reach the next
     is_lost: bool = False  # a lost stage is outside the funnel (its deals left it)
+    labels: dict[str, str] = field(default_factory=dict)  # the stage's name per language
 
 
 async def funnel(actor: User, currency: str) -> list[FunnelRow]:
@@ -137,7 +138,7 @@ async def funnel(actor: User, currency: str) -> list[FunnelRow]:
             if reached[idx]:
                 conv = (Decimal(100) * reached[idx + 1] / reached[idx]).quantize(Decimal("0.1"))
         reach = reached[open_or_won.index(s)] if not s.is_lost else n
-        rows.append(FunnelRow(s.name, n, value, reach, conv, s.is_lost))
+        rows.append(FunnelRow(s.name, n, value, reach, conv, s.is_lost, dict(s.labels or {})))
     return rows
 
 

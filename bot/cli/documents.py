@@ -11,6 +11,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from bot.cli import cli_text
 from bot.seller import renderer_from_settings
 from bot.settings import Settings
 from storage.db import close_db, init_db
@@ -38,7 +39,7 @@ async def cmd_export_pdfs(args: argparse.Namespace, settings: Settings) -> int:
         count = await export_pdfs(Path(args.dir), renderer_from_settings(settings), args.year)
     finally:
         await close_db()
-    print(f"{count} issued document(s) written to {args.dir} with SHA256SUMS.")
+    print(cli_text("documents_written", count=count, dir=str(args.dir)))
     return 0
 
 

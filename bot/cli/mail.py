@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from bot.cli import cli_text
 from bot.settings import Settings
 from storage.db import close_db, init_db
 
@@ -36,7 +37,7 @@ async def cmd_retry(args: argparse.Namespace, settings: Settings) -> int:
         count = await requeue_failed(datetime.now(UTC))
     finally:
         await close_db()
-    print(f"{count} failed email(s) queued again.")
+    print(cli_text("mail_requeued", count=count))
     return 0
 
 

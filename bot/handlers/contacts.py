@@ -10,7 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler, Mess
 
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
-from bot.i18n import fmt_date, fmt_money
+from bot.i18n import fmt_date, fmt_money, stage_name
 from bot.ui import args_text, button, cb, clip, keyboard, parse_cb, reply, send_list, split_fields, tr
 from storage.contacts import (
     ContactCard,
@@ -153,7 +153,7 @@ def render_card(ctx: Ctx, card: ContactCard) -> str:
         lines.append(tr(ctx, "contacts.deals"))
         lines += [
             f"• D{d.id} {escape(d.title)} — {fmt_money(d.amount_cents, d.currency, lang)}"
-            f" ({escape(d.stage.name)})"
+            f" ({escape(stage_name(d.stage.name, ctx.lang, d.stage.labels))})"
             for d in card.deals
         ]
     if card.tasks:

@@ -10,7 +10,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
-from bot.i18n import fmt_date, fmt_money
+from bot.i18n import fmt_date, fmt_money, stage_name
 from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, send_list, split_fields, tr
 from storage.contacts import search_contacts
 from storage.errors import InvalidInput, NotFound
@@ -118,7 +118,8 @@ async def deals(update: Update, ctx: Ctx) -> None:
 def _line(ctx: Ctx, deal: Deal) -> str:
     return (
         f"<b>D{deal.id}</b> {escape(deal.title)} — {escape(deal.contact.name)} — "
-        f"{fmt_money(deal.amount_cents, deal.currency, ctx.lang)} ({escape(deal.stage.name)})"
+        f"{fmt_money(deal.amount_cents, deal.currency, ctx.lang)} "
+        f"({escape(stage_name(deal.stage.name, ctx.lang, deal.stage.labels))})"
     )
 
 
@@ -138,7 +139,8 @@ async def _show(update: Update, ctx: Ctx, deal_id: int, *, created: bool = False
     lines += [
         f"<b>D{d.id} {escape(d.title)}</b>",
         tr(ctx, "deals.card", contact=f"C{d.contact.id} {d.contact.name}",
-           amount=fmt_money(d.amount_cents, d.currency, lang), stage=d.stage.name,
+           amount=fmt_money(d.amount_cents, d.currency, lang),
+           stage=stage_name(d.stage.name, lang, d.stage.labels),
            owner=d.owner.name),
     ]
     if d.expected_close:
@@ -151,7 +153,8 @@ async def _show(update: Update, ctx: Ctx, deal_id: int, *, created: bool = False
         outcome.append(button(tr(ctx, "deals.btn_won"), cb("deal", "won", d.id)))
     if not d.stage.is_lost:
         outcome.append(button(tr(ctx, "deals.btn_lost"), cb("deal", "lost", d.id)))
-    rows = [[button(s.name, cb("deal", "move", d.id, s.id)) for s in open_stages], outcome]
+    moves = [button(stage_name(s.name, lang, s.labels), cb("deal", "move", d.id, s.id)) for s in open_stages]
+    rows = [moves, outcome]
     await reply(update, ctx, "\n".join(lines), keyboard(rows), edit=edit)
 
 
@@ -168,7 +171,8 @@ async def move(update: Update, ctx: Ctx) -> None:
     if stage.is_lost:
         raise InvalidInput("usage", usage="/lost D34 reason")
     moved = await move_deal(ctx.actor, deal_id, stage)
-    await reply(update, ctx, tr(ctx, "deals.moved", id=moved.id, stage=stage.name))
+    await reply(update, ctx, tr(ctx, "deals.moved", id=moved.id,
+                                     stage=stage_name(stage.name, ctx.lang, stage.labels)))
 
 
 async def won(update: Update, ctx: Ctx) -> None:
@@ -219,7 +223,7 @@ def _render_pipeline(ctx: Ctx, rows: list[PipelineRow], header: bool = True) -> 
     lines = [tr(ctx, "pipeline.title")] if header else []
     for r in rows:
         lines.append(
-            tr(ctx, "pipeline.row", stage=r.stage, count=r.count,
+            tr(ctx, "pipeline.row", stage=stage_name(r.stage, lang, r.labels), count=r.count,
                total=fmt_money(r.total_cents, r.currency, lang), probability=r.probability,
                weighted=fmt_money(r.weighted_cents, r.currency, lang))
         )

@@ -8,6 +8,7 @@ from bot.context import Services
 from bot.jobs import JobSpec
 from bot.settings import Settings
 from mail.inbox import ImapAccount, InboxRules, PassReport, imap_pass, maildir_pass
+from storage.formatting import counted
 
 __all__ = ["JOBS", "imap_account", "inbox_pass", "inbox_rules"]
 
@@ -46,7 +47,8 @@ async def poll(services: Services, bot: Bot | None) -> str:
     report = await inbox_pass(services.settings)
     if report.error:
         raise RuntimeError(report.error)
-    return (f"{len(report.outcomes)} message(s): {report.count('processed')} processed, "
+    return (f"{counted(len(report.outcomes), 'message', 'messages')}: "
+            f"{report.count('processed')} processed, "
             f"{report.count('quarantined')} quarantined, {report.count('unrecognised')} unread")
 
 

@@ -17,6 +17,7 @@ from bot.jobs import JobSpec
 from bot.seller import seller_from_settings
 from bot.settings import Settings
 from storage.collections import Company, scan_overdue
+from storage.formatting import counted
 from storage.purchasing import purchasing_check
 from storage.reports import queue_digests, task_reminders
 
@@ -66,7 +67,7 @@ async def purchasing(services: Services, bot: Bot | None) -> str:
 
 async def reminders(services: Services, bot: Bot | None) -> str:
     """Alert assignees of tasks falling due."""
-    return f"{await task_reminders(services.now())} task reminder(s)"
+    return counted(await task_reminders(services.now()), "task reminder", "task reminders")
 
 
 async def digest(services: Services, bot: Bot | None) -> str:
@@ -81,7 +82,7 @@ async def digest(services: Services, bot: Bot | None) -> str:
     if now.astimezone(settings.zone).time() < _digest_time(settings):
         return "not yet time"
     sent = await queue_digests(now, today, start, end, settings.default_currency)
-    return f"{sent} digest(s) queued"
+    return counted(sent, "digest", "digests") + " queued"
 
 
 JOBS = [

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from babel.dates import format_date
 from fpdf import FPDF
 
 if TYPE_CHECKING:
@@ -85,9 +86,12 @@ def render_purchase_order_pdf(doc: POData) -> bytes:
     pdf.set_font(font, "B", 16)
     pdf.cell(0, 10, f"{title} {doc.number}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(font, "", 10)
-    pdf.cell(0, 6, f"{dl}: {doc.issue_date.isoformat()}", new_x="LMARGIN", new_y="NEXT")
+    locale = "en_GB" if doc.lang == "en" else "fr_FR"
+    pdf.cell(0, 6, f"{dl}: {format_date(doc.issue_date, format='long', locale=locale)}",
+             new_x="LMARGIN", new_y="NEXT")
     if doc.expected_date:
-        pdf.cell(0, 6, f"{el}: {doc.expected_date.isoformat()}", new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(0, 6, f"{el}: {format_date(doc.expected_date, format='long', locale=locale)}",
+                 new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     widths = (35, 95, 30, 30)
     pdf.set_font(font, "B", 10)

@@ -118,6 +118,9 @@ class Stage(Model):
     probability = fields.IntField(default=0)
     is_won = fields.BooleanField(default=False)
     is_lost = fields.BooleanField(default=False)
+    # The stage's name per language for a custom stage ({"fr": "Devis envoyé"}); the default
+    # stages are translated through the catalogue (`stage.<name>`), and `name` is the fallback.
+    labels: fields.JSONField[dict[str, str] | None] = fields.JSONField(null=True)
 
     class Meta:
         table = "stages"

@@ -75,7 +75,7 @@ def test_console_chat_prints_replies_and_numbered_buttons_then_exits(tmp_path: P
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Contact C1 Ann Martin cr" in out  # created / créé (the admin's language)
-    assert "1 contact(s)" in out and "C1 Ann Martin — +33612345678" in out
+    assert "1 contact:" in out and "C1 Ann Martin — +33612345678" in out
     assert "[1] C1 Ann Martin" in out
     card = out.split("[1] C1 Ann Martin", 1)[1]
     assert "C1 Ann Martin\n+33612345678" in card and "[1] 📝 Note" in card

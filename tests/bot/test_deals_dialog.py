@@ -103,14 +103,14 @@ async def test_pipeline_for_sales_is_their_own_and_a_manager_sees_each_person(
     await alice.says(f"/newdeal C{ann.id} | A2 | 3000")
     await bob.says(f"/newdeal C{zoe.id} | B1 | 500")
     await alice.says("/pipeline")
-    assert "Lead: 2 deal(s), €4,000.00 — 10% → €400.00" in alice.last_text
+    assert "Lead: 2 deals, €4,000.00 — 10% → €400.00" in alice.last_text
     assert "bob" not in alice.last_text and "€500.00" not in alice.last_text
     await boss.says("/pipeline")
     text = boss.last_text
-    assert "Lead: 3 deal(s), €4,500.00 — 10% → €450.00" in text
+    assert "Lead: 3 deals, €4,500.00 — 10% → €450.00" in text
     assert "<b>alice</b>" in text and "<b>bob</b>" in text
     bob_part = text[text.index("<b>bob</b>"):]
-    assert "Lead: 1 deal(s), €500.00 — 10% → €50.00" in bob_part
+    assert "Lead: 1 deal, €500.00 — 10% → €50.00" in bob_part
     await bob.says("/deals all")
     assert "B1" in bob.last_text and "A1" not in bob.last_text
     await boss.says("/deals all")

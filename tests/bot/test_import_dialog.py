@@ -45,13 +45,13 @@ async def test_manager_sees_a_dry_run_then_confirms(chat: ChatHarness, tmp_path:
                            "Durand;Rémi;0612345678;remi@ex.fr"])
     await _send(chat, boss, path)
     text = boss.last_text
-    assert "Simulation : <b>1</b> nouveau(x), <b>1</b> fusionné(s), <b>0</b> rejeté(s)" in text
+    assert "Simulation — nouveaux : <b>1</b>, fusionnés : <b>1</b>, rejetés : <b>0</b>" in text
     assert "C. Téléphone → phone" in text
     assert await Contact.all().count() == 0
     pending = list((chat.app.bot_data["services"].settings.var_dir / "imports").iterdir())
     assert len(pending) == 1
     await boss.presses("Confirmer")
-    assert "Import terminé : 1 nouveau(x), 1 fusionné(s)" in boss.last_text
+    assert "Import terminé — nouveaux : 1, fusionnés : 1" in boss.last_text
     eloise = await Contact.get(email="eloise@ex.fr")
     assert eloise.extra_emails == ["remi@ex.fr"]
     assert not pending[0].exists()
@@ -66,10 +66,10 @@ async def test_rejected_rows_block_confirm_but_only_valid_rows_go_in(
     assert "Row 3: “12” is not a valid phone number" in boss.last_text
     assert "Row 4:" in boss.last_text
     await boss.presses("Confirm")
-    assert "2 row(s) are rejected (rows 3, 4)" in boss.last_text
+    assert "2 rows are rejected (rows 3, 4)" in boss.last_text
     assert await Contact.all().count() == 0
     await boss.presses("Only valid rows")
-    assert "1 new, 0 merged, 2 row(s) skipped" in boss.last_text
+    assert "1 new, 0 merged, 2 rows skipped" in boss.last_text
     assert await Contact.filter(name="Ann Dupont").exists()
     await boss.presses("Only valid rows")  # the import is done: the button is stale
     assert "expired" in boss.last_text

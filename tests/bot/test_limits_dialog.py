@@ -95,7 +95,7 @@ async def test_pipeline_fits_two_hundred_salespeople_and_thirty_stages(chat: Cha
     assert all(len(visible_text(p, "HTML")) <= MAX_TEXT for p in pages)
     shown = " ".join(pages)
     assert all(f"long name {i:03d}" in shown for i in range(200))
-    assert "Stage number 29 of a long funnel: 200 deal(s)" in pages[0]
+    assert "Stage number 29 of a long funnel: 200 deals" in pages[0]
 
 
 async def test_a_dry_run_of_four_hundred_columns_fits(chat: ChatHarness, tmp_path: Path) -> None:

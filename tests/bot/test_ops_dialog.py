@@ -50,7 +50,7 @@ async def test_collections_list_and_buttons(chat: ChatHarness) -> None:
     await _overdue_invoice(alice.user.id)
     task = await CollectionTask.get()
     await alice.says("/collections")
-    assert "F2026-00007" in alice.last_text and "10 day(s) late" in alice.last_text
+    assert "F2026-00007" in alice.last_text and "10 days late" in alice.last_text
     assert "Client &lt;b&gt;SA&lt;/b&gt;" in alice.last_text and "€1,500.00" in alice.last_text
     await bob.says("/collections")
     assert bob.last_text == "No open collection task."
@@ -180,7 +180,7 @@ async def test_status_shows_each_job_after_a_run(chat: ChatHarness) -> None:
     await admin.says("/status")
     for name in ("overdue", "purchasing", "task_reminders", "digest"):
         assert f"<b>{name}</b>: ok" in admin.last_text
-    assert "0 task(s) opened" in admin.last_text
+    assert "0 tasks opened" in admin.last_text
     await alice.says("/status")
     assert "Only administrators" in alice.last_text
     assert date.today()  # the jobs used the real clock

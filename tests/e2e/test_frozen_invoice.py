@@ -115,7 +115,7 @@ async def test_issued_bytes_never_change(
             assert "queued" in alice.last_text
             services = Services(settings=moved, resolve_user=lambda _id: None)  # type: ignore[arg-type, return-value]
             detail = await run_job(all_jobs()["overdue"], services, None)
-            assert "1 dunning email(s) queued" in detail, detail
+            assert "1 dunning email queued" in detail, detail
             # A new draft follows the live data: new IBAN, the client's new address.
             await alice.says(f"/newinvoice C{acme.id}")
             draft = await Invoice.filter(status="draft").get()

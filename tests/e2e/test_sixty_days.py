@@ -169,7 +169,7 @@ async def test_sixty_days(db: str, settings: Settings, smtp: LoopbackSmtp, tmp_p
         "Rappel", "Deuxième relance", "Mise en demeure"]
     assert all(any(p.get_content_type() == "application/pdf" for p in m.iter_attachments())
                for m in to_client)
-    assert "40 €" in to_client[2].get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "40,00\xa0€" in to_client[2].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     task = await CollectionTask.get(invoice_id=invoice.id)
     events = [(e.kind, e.at.date()) for e in await CollectionEvent.filter(task=task).order_by("id")]
     assert [k for k, _ in events] == ["opened", "level1", "level2", "level3", "level4", "closed"]

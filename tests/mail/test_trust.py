@@ -249,7 +249,7 @@ def test_domain_alignment(auth, sender, expected):
 def test_every_trust_and_parse_code_reads_in_english_and_french():
     from pathlib import Path
 
-    from bot.locales.mail_checks import MESSAGES
+    from bot.i18n import t
     from mail.trust import CODES
 
     trust_source = (Path(__file__).resolve().parents[2] / "mail" / "trust.py").read_text()
@@ -261,5 +261,5 @@ def test_every_trust_and_parse_code_reads_in_english_and_french():
     # template problems are reported inside text reasons, not as attachment problems
     attachment_codes = {c for c in parse_codes if not c.startswith("template_") and c != "amount"}
     for key in [f"trust.{c}" for c in CODES] + [f"mailparse.{c}" for c in attachment_codes]:
-        english, french = (m.format(domain="bank.fr", part="x.xml") for m in MESSAGES[key])
+        english, french = (t(lang, key, domain="bank.fr", part="x.xml") for lang in ("en", "fr"))
         assert english and french and english != french, key

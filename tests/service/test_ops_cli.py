@@ -40,7 +40,7 @@ def test_health_passes_on_a_healthy_database_and_fails_on_a_stalled_outbox(
         _email(db, "old", "pending", 60)  # due for an hour: nothing sends
     stalled = _cli(tmp_path, "health")
     assert stalled.returncode == 1
-    assert "outbox    FAIL  1 email(s) due for over 15 min" in stalled.stdout
+    assert "outbox    FAIL  1 email due for over 15 min" in stalled.stdout
 
 
 def test_health_fails_when_the_database_cannot_be_read(tmp_path: Path) -> None:
@@ -56,7 +56,7 @@ def test_mail_retry_requeues_failed_emails(tmp_path: Path) -> None:
         _email(db, "f2", "failed", 5)
         _email(db, "s1", "sent", 5)
     result = _cli(tmp_path, "mail", "retry")
-    assert result.returncode == 0 and result.stdout.strip() == "2 failed email(s) queued again."
+    assert result.returncode == 0 and result.stdout.strip() == "2 failed emails queued again."
     with sqlite3.connect(tmp_path / "e.db") as db:
         rows = dict(db.execute("SELECT dedupe_key, status || '/' || attempts FROM outbox_emails"))
     assert rows == {"f1": "pending/0", "f2": "pending/0", "s1": "sent/3"}

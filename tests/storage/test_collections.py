@@ -80,7 +80,7 @@ async def test_not_overdue_on_the_due_date(db: str) -> None:
     alice = await create_user("alice", Role.SALES, telegram_id=1)
     await make_invoice(alice)
     result = await scan(0)
-    assert str(result).startswith("0 task(s) opened")
+    assert str(result).startswith("0 tasks opened")
     assert not await CollectionTask.exists()
 
 
@@ -114,7 +114,7 @@ async def test_each_level_runs_exactly_once_over_sixty_days(db: str) -> None:
         f"dunning:{invoice.id}:1", f"dunning:{invoice.id}:2", f"dunning:{invoice.id}:3"]
     assert emails[0].subject == "Rappel : facture F2026-00001"
     assert "Mise en demeure" in emails[2].subject
-    assert "40 €" in emails[2].body_text and "12.0 %" in emails[2].body_text
+    assert "40,00\xa0€" in emails[2].body_text and "taux de 12 % l'an" in emails[2].body_text
     assert emails[0].to_addrs == ["compta@client.example"]
     atts = await OutboxAttachment.filter(email_id=emails[0].id)
     assert [(a.filename, a.mimetype, a.invoice_id) for a in atts] == [
@@ -131,7 +131,7 @@ async def test_english_client_gets_english_text(db: str) -> None:
     await scan(1)
     email = await OutboxEmail.get()
     assert email.subject == "Reminder: invoice F2026-00001"
-    assert "1,200.00 EUR" in email.body_text
+    assert "€1,200.00" in email.body_text
 
 
 async def test_catch_up_after_downtime_sends_only_the_highest_email(db: str) -> None:

@@ -78,7 +78,7 @@ async def test_won_deal_short_of_stock_drafts_one_order_and_alerts(db: str) -> N
     deal_id = await _won_deal(alice, bolt, "10")
     assert await Reservation.filter(deal_id=deal_id, released=False).count() == 1
     result = await purchasing_check(NOW)
-    assert str(result).startswith("1 product(s) short")
+    assert str(result).startswith("1 product short")
     po = await PurchaseOrder.get(supplier=supplier, status=POStatus.DRAFT)
     lines = await PurchaseOrderLine.filter(order=po)
     assert [(ln.product_id, ln.quantity) for ln in lines] == [(bolt.id, D(6))]
