@@ -192,15 +192,43 @@ async def _latency(http: httpx.AsyncClient, ports: list[int], replies: _Replies,
     return sending, latencies
 
 
+def _cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes have used so far."""
+    return sum(sum(_stat(pid)[11:13]) for pid in pids) / os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu(root: int) -> float:
+    """CPU seconds of a process and its descendants, with their reaped children's."""
+    stats = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError, IndexError, ValueError):
+                stats[int(entry.name)] = _stat(int(entry.name))
+    tree, total = {root}, 0
+    for pid in sorted(stats):  # children have higher pids than their parents here
+        if pid in tree or stats[pid][1] in tree:
+            tree.add(pid)
+            total += sum(stats[pid][11:15])  # utime, stime, cutime, cstime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _stat(pid: int) -> list[int]:
+    """/proc/PID/stat from field 3 (state) on, as numbers (the state as 0)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return [0, *(int(f) for f in fields[1:])]
+
+
 async def _bench(ports: list[int], api: FakeBotApi, args: argparse.Namespace,
-                 rate: float | None) -> dict[str, Any]:
+                 rate: float | None, pids: list[int], pg: int) -> dict[str, Any]:
     replies = _Replies(api)
     limits = httpx.Limits(max_connections=max(args.users, 100), max_keepalive_connections=100)
     async with httpx.AsyncClient(timeout=30, limits=limits) as http:
         for n in range(min(50, args.users)):  # warm-up: connections, caches, first queries
             await _send(http, ports[n % len(ports)], _update(10**8 + n, BASE_ID + n),
                         replies, BASE_ID + n, [])
+        cpu, own, db = _cpu(pids), time.process_time(), _tree_cpu(pg)
         seconds, saturated = await _capacity(http, ports, replies, args.updates, args.users, 0)
+        cpu, own, db = _cpu(pids) - cpu, time.process_time() - own, _tree_cpu(pg) - db
         capacity = len(saturated) / seconds
         rate = rate or capacity * args.load
         sending, steady = await _latency(http, ports, replies, args.latency_updates,
@@ -212,7 +240,8 @@ async def _bench(ports: list[int], api: FakeBotApi, args: argparse.Namespace,
     sent = sum(1 for c in api.sent() if c.method.startswith("send"))
     return {"seconds": seconds, "capacity": capacity, "saturated": saturated,
             "rate": rate, "offered": args.latency_updates / sending, "steady": steady,
-            "duplicates": sent - answered}
+            "duplicates": sent - answered, "cpu": cpu / max(1, len(saturated)) * 1000,
+            "own": own / max(1, len(saturated)) * 1000, "db": db / max(1, len(saturated)) * 1000}
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -235,7 +264,8 @@ def main() -> None:
                         help="a smoke run: 300 + 150 updates, 1 and 2 instances")
     args = parser.parse_args()
     if args.quick:
-        args.updates, args.latency_updates, args.users, args.instances = 300, 150, 30, "1,2"
+        args.updates, args.latency_updates, args.users = 300, 150, 30
+        args.instances = "1,2" if args.instances == "1,2,3" else args.instances
     counts = sorted(int(n) for n in args.instances.split(","))
     concurrent = args.concurrent_updates or Settings.model_fields["concurrent_updates"].default
     print(machine())
@@ -247,6 +277,8 @@ def main() -> None:
           flush=True)
     server = PostgresServer()
     server.start()
+    assert server.proc is not None
+    pg = server.proc.pid
     results: dict[int, dict[str, Any]] = {}
     rate = args.rate
     try:
@@ -260,7 +292,7 @@ def main() -> None:
                          for k, port in enumerate(ports)]
                 try:
                     _wait_started(procs, ports, Path(tmp))
-                    res = asyncio.run(_bench(ports, api, args, rate))
+                    res = asyncio.run(_bench(ports, api, args, rate, [p.pid for p in procs], pg))
                 finally:
                     for proc in procs:
                         proc.send_signal(signal.SIGTERM)
@@ -274,7 +306,9 @@ def main() -> None:
             print(f"{count} instance(s): capacity {len(sat)}/{args.updates} in "
                   f"{res['seconds']:.1f} s = {res['capacity']:.0f} updates/s "
                   f"(latency at saturation p50 {_pct(sat, 0.5):.0f} ms, "
-                  f"p99 {_pct(sat, 0.99):.0f} ms); at {res['rate']:.0f} updates/s "
+                  f"p99 {_pct(sat, 0.99):.0f} ms; CPU per update: instances {res['cpu']:.1f} ms,"
+                  f" PostgreSQL {res['db']:.1f} ms, generator + fake API {res['own']:.1f} ms);"
+                  f" at {res['rate']:.0f} updates/s "
                   f"(offered {res['offered']:.0f}): {len(steady)}/{args.latency_updates} "
                   f"answered, latency p50 {_pct(steady, 0.5):.1f} ms, "
                   f"p99 {_pct(steady, 0.99):.1f} ms; duplicates {res['duplicates']}; "

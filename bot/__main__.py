@@ -128,7 +128,7 @@ async def _serve_telegram(settings: Settings) -> int:
         skip_jobs=frozenset({"inbox"}) if account is not None else frozenset(),
         persistence=DbPersistence(),  # forms in progress survive a restart
         rate_limit=settings.telegram_rate_limit,
-        # SQLite: one connection shared by the tasks, so one update at a time (bot.updates)
+        # SQLite: one connection, every statement queued behind it: one by one (bot.updates)
         concurrent_updates=(settings.concurrent_updates
                             if settings.database_url.startswith("postgres") else 1),
     )

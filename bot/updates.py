@@ -13,9 +13,10 @@ then `do_process_update`, which — before its first `await` — chains the upda
 previous update of the same user and of the same chat. An update waits for both, so two
 updates sharing a user or a chat never overlap, whatever else runs.
 
-Used by `entonnoir run` on PostgreSQL only (`CONCURRENT_UPDATES`): on SQLite the ORM shares
-one connection between tasks, so a statement of one handler could land inside another
-handler's transaction; there updates stay one by one.
+Used by `entonnoir run` on PostgreSQL only (`CONCURRENT_UPDATES`, default 16), where the
+ORM has a pool of connections. On SQLite the ORM has ONE connection and queues every
+statement behind its lock (a transaction holds it to the end), so handling updates at once
+would gain little; updates stay one by one there, as before (not measured).
 """
 
 from __future__ import annotations
