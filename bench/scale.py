@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 import uuid
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +53,7 @@ from tests.services import PostgresServer, free_port, wait_port
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "bench-secret-token-0123456789"
 BASE_ID = 7_000_000
+FAILED: Counter[str] = Counter()  # POSTs that failed, by error
 COMMANDS = ("/help", "/contacts Martin", "/tasks", "/pipeline")
 
 
@@ -151,8 +152,13 @@ async def _send(http: httpx.AsyncClient, port: int, body: bytes, replies: _Repli
                 chat: int, latencies: list[float]) -> None:
     future = replies.expect(chat)
     sent = time.perf_counter()
-    await http.post(f"http://127.0.0.1:{port}/hook", content=body,
-                    headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    try:
+        await http.post(f"http://127.0.0.1:{port}/hook", content=body,
+                        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+    except httpx.HTTPError as exc:  # not delivered: counted, never retried (no duplicate)
+        FAILED[type(exc).__name__] += 1
+        future.cancel()
+        return
     with contextlib.suppress(TimeoutError):  # unanswered: missing from the latencies
         latencies.append(await asyncio.wait_for(future, 30) - sent)
 
@@ -221,7 +227,10 @@ def _stat(pid: int) -> list[int]:
 async def _bench(ports: list[int], api: FakeBotApi, args: argparse.Namespace,
                  rate: float | None, pids: list[int], pg: int) -> dict[str, Any]:
     replies = _Replies(api)
-    limits = httpx.Limits(max_connections=max(args.users, 100), max_keepalive_connections=100)
+    # idle connections dropped before uvicorn's 5 s keep-alive ends (a POST on a connection
+    # the server is closing fails)
+    limits = httpx.Limits(max_connections=max(args.users, 100), max_keepalive_connections=100,
+                          keepalive_expiry=2.0)
     async with httpx.AsyncClient(timeout=30, limits=limits) as http:
         for n in range(min(50, args.users)):  # warm-up: connections, caches, first queries
             await _send(http, ports[n % len(ports)], _update(10**8 + n, BASE_ID + n),
@@ -312,7 +321,9 @@ def main() -> None:
                   f"(offered {res['offered']:.0f}): {len(steady)}/{args.latency_updates} "
                   f"answered, latency p50 {_pct(steady, 0.5):.1f} ms, "
                   f"p99 {_pct(steady, 0.99):.1f} ms; duplicates {res['duplicates']}; "
+                  f"failed POSTs {dict(FAILED) or 0}; "
                   f"exit codes {[p.returncode for p in procs]}", flush=True)
+            FAILED.clear()
     finally:
         server.stop()
     if 1 in results and len(results) > 1:
