@@ -101,6 +101,6 @@ async def test_a_group_chat_is_one_by_one_even_across_users() -> None:
 
 async def test_bound_of_one_is_strictly_sequential() -> None:
     payloads = [_message(n + 1, 300 + n % 7, 300 + n % 7, "x") for n in range(40)]
-    events, order, peak = await _run(PerUserUpdateProcessor(1), payloads)
+    events, _, peak = await _run(PerUserUpdateProcessor(1), payloads)
     assert peak == 1
     assert [uid for kind, uid in events if kind == "start"] == list(range(1, 41))
