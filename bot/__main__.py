@@ -128,6 +128,10 @@ async def _serve_telegram(settings: Settings) -> int:
         token=settings.telegram_bot_token.get_secret_value(),
         skip_jobs=frozenset({"inbox"}) if account is not None else frozenset(),
         persistence=DbPersistence(),  # forms in progress survive a restart
+        rate_limit=settings.telegram_rate_limit,
+        # SQLite: one connection, every statement queued behind it: one by one (bot.updates)
+        concurrent_updates=(settings.concurrent_updates
+                            if settings.database_url.startswith("postgres") else 1),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

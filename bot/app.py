@@ -26,6 +26,7 @@ from bot.context import Ctx, Services
 from bot.errors import TolerantBot, on_error
 from bot.handlers.common import register_fallbacks
 from bot.i18n import t
+from bot.updates import PerUserUpdateProcessor
 
 __all__ = ["MENU", "build_application", "on_error"]
 
@@ -61,10 +62,14 @@ def build_application(
     jobs: bool = True,
     skip_jobs: frozenset[str] = frozenset(),
     persistence: BasePersistence[Any, Any, Any] | None = None,
+    concurrent_updates: int = 1,
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The Application with every handler module registered (group 0) after the access check.
 
     `persistence`: where user/chat data and forms in progress live (`bot.persistence`).
+    `rate_limit`: PTB's AIORateLimiter (Telegram's flood limits); off only against a fake API.
+    `concurrent_updates`: above 1, updates of different users run concurrently, each user's
+    and chat's one by one in order (`bot.updates`); 1 = every update one by one.
     """
     builder = (
         _Builder()
@@ -83,6 +88,8 @@ def build_application(
         builder = builder.job_queue(None)
     if persistence is not None:
         builder = builder.persistence(persistence)
+    if concurrent_updates > 1:
+        builder = builder.concurrent_updates(PerUserUpdateProcessor(concurrent_updates))
     app = builder.build()
     app.bot_data["services"] = services
     app.add_handler(TypeHandler(Update, check_access), group=-1)

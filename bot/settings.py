@@ -111,6 +111,10 @@ class Settings(BaseSettings):
     webhook_listen: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
     shutdown_grace_seconds: float = Field(default=20.0, ge=0)
+    # Updates of different users handled at once by one `run` (PostgreSQL only; 1 = one by
+    # one). Benchmarks/tests against a fake Bot API only: TELEGRAM_RATE_LIMIT=false.
+    concurrent_updates: int = Field(default=16, ge=1, le=256)
+    telegram_rate_limit: bool = True
     log_format: Literal["text", "json"] = "text"
     log_level: str = "INFO"
     # Tests and demos only: a file holding the jobs' current time (ISO 8601, aware), and
