@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from email.headerregistry import Address
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -84,7 +85,7 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_security: Literal["starttls", "tls", "none"] = "starttls"
     smtp_timeout: float = 30.0
-    mail_from: str = "Entonnoir <factures@entonnoir.example>"
+    mail_from: str = ""  # empty: the company's name and email (see `sender`)
     # Incoming mail (bank confirmations)
     imap_host: str | None = None
     imap_port: int = 993
@@ -297,6 +298,17 @@ class Settings(BaseSettings):
     @property
     def pa_enabled(self) -> bool:
         return bool(self.pa_flow_url)
+
+    @property
+    def sender(self) -> str:
+        """The From of outgoing email: MAIL_FROM, else COMPANY_NAME <COMPANY_EMAIL>, else (the
+        console's specimen mode) a local address that reaches nobody."""
+        if self.mail_from.strip():
+            return self.mail_from.strip()
+        if self.company_email.strip():
+            return str(Address(display_name=self.company_name.strip(),
+                               addr_spec=self.company_email.strip()))
+        return "Entonnoir <entonnoir@localhost>"
 
     @property
     def zone(self) -> ZoneInfo:

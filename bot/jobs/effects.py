@@ -20,7 +20,7 @@ def smtp_config(settings: Settings, seller: object = None) -> SmtpConfig:
     return SmtpConfig(
         host=settings.smtp_host or None, port=settings.smtp_port, user=settings.smtp_user,
         password=password, security=settings.smtp_security, timeout=settings.smtp_timeout,
-        mail_from=settings.mail_from, eml_dir=settings.var_dir / "mail" / "outbox",
+        mail_from=settings.sender, eml_dir=settings.var_dir / "mail" / "outbox",
         seller=seller if seller is not None else seller_from_settings(settings),
     )
 

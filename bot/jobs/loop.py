@@ -8,7 +8,7 @@ so the first run after days down does once what was missed.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from urllib.parse import urlsplit
+from email.utils import parseaddr
 
 from telegram import Bot
 
@@ -27,7 +27,7 @@ __all__ = ["JOBS", "company_of", "local_day"]
 def company_of(settings: Settings) -> Company:
     """The company identity the dunning emails quote (the demo one on a specimen console)."""
     seller = seller_from_settings(settings)
-    domain = seller.email.rsplit("@", 1)[-1] or urlsplit(settings.mail_from).hostname
+    domain = seller.email.rsplit("@", 1)[-1] or parseaddr(settings.sender)[1].rpartition("@")[2]
     return Company(
         name=seller.name,
         email=seller.email,

@@ -42,6 +42,15 @@ def test_the_legal_identity_has_no_default() -> None:
     assert load_settings(_env_file=None, timezone="Europe/Paris").company_iban == ""  # console: fine
 
 
+def test_email_goes_out_from_the_company_unless_mail_from_says_otherwise() -> None:
+    company = Settings(_env_file=None, timezone="Europe/Paris", **SELLER_SETTINGS)  # type: ignore[call-arg]
+    assert company.sender == "Entonnoir Démo SAS <factures@entonnoir.example>"
+    chosen = company.model_copy(update={"mail_from": "Compta <compta@acme.example>"})
+    assert chosen.sender == "Compta <compta@acme.example>"
+    specimen = Settings(_env_file=None, timezone="Europe/Paris")  # type: ignore[call-arg]
+    assert specimen.sender == "Entonnoir <entonnoir@localhost>"  # no demo company's domain
+
+
 @pytest.mark.parametrize("missing", [*LEGAL_REQUIRED, "COMPANY_VAT"])
 def test_serving_people_without_a_legal_setting_stops_naming_it(missing: str) -> None:
     values = {k: v for k, v in SELLER_SETTINGS.items() if k != missing.lower()}
