@@ -358,8 +358,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"entonnoir: invalid setting {exc}", file=sys.stderr)
         return 2
     if args.command in ("run", "health"):  # the service logs its events; one-shot commands stay quiet
-        configure_logging(settings.log_format,
-                          logging.DEBUG if args.verbose else settings.log_level.upper())
+        console = args.command == "run" and settings.telegram_bot_token is None
+        level = logging.DEBUG if args.verbose else (
+            logging.WARNING if console else settings.log_level.upper())  # the chat is the screen
+        configure_logging(settings.log_format, level)
     from telegram.error import InvalidToken
 
     from bot.redact import protect_logs
