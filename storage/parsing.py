@@ -7,7 +7,8 @@ into one sentence listing the accepted forms.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from calendar import monthrange
+from datetime import MAXYEAR, MINYEAR, date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import phonenumbers
@@ -138,8 +139,17 @@ _WORDS = {
 }
 
 
+def add_months(day: date, months: int) -> date:
+    """`day` moved by whole calendar months, clamped to the month's end (31 Jan + 1 = 28/29 Feb)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    if not MINYEAR <= year <= MAXYEAR:
+        raise InvalidInput("date", value=f"{day.isoformat()} + {months}m")
+    return date(year, month + 1, min(day.day, monthrange(year, month + 1)[1]))
+
+
 def parse_date(text: str, today: date) -> date:
-    """Parse `25/12`, `25/12/2026`, `2026-12-25`, `tomorrow`/`demain`, `+3d` relative to today.
+    """Parse `25/12`, `25/12/2026`, `2026-12-25`, `tomorrow`/`demain`, `+3d`/`+2w`/`+1m` relative to today.
 
     `25/12` without a year is the next such date on or after today.
     """
@@ -148,8 +158,9 @@ def parse_date(text: str, today: date) -> date:
         return today + timedelta(days=_WORDS[raw])
     if m := _RELATIVE.match(raw):
         n, unit = int(m.group(1)), m.group(2)
-        days = {"d": n, "j": n, "w": 7 * n, "m": 30 * n}[unit]
-        return today + timedelta(days=days)
+        if unit == "m":
+            return add_months(today, n)
+        return today + timedelta(days=7 * n if unit == "w" else n)
     try:
         if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", raw):
             return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
