@@ -12,8 +12,17 @@ from babel.numbers import format_decimal
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
+from mail.parsers.amounts import parse_bank_amount
 from storage.errors import InvalidInput
-from storage.parsing import add_months, parse_amount, parse_amount_cents, parse_date, parse_phone, to_cents
+from storage.parsing import (
+    add_months,
+    normalise_amount,
+    parse_amount,
+    parse_amount_cents,
+    parse_date,
+    parse_phone,
+    to_cents,
+)
 
 CENTS = st.integers(min_value=1, max_value=10**14 - 1)  # up to 999 999 999 999.99
 
@@ -41,6 +50,16 @@ def test_babel_formatted_amounts_round_trip(cents: int) -> None:
     for locale in ("fr_FR", "en_GB", "de_CH"):
         text = format_decimal(value, format="#,##0.00", locale=locale)
         assert parse_amount_cents(text) == cents, (locale, text)
+
+
+@given(CENTS)
+def test_chat_and_bank_files_read_amounts_with_the_one_parser(cents: int) -> None:
+    value = Decimal(cents) / 100
+    for locale, mark in (("fr_FR", ","), ("en_GB", "."), ("de_CH", ".")):
+        text = format_decimal(value, format="#,##0.00", locale=locale)
+        assert parse_bank_amount(f"{text} EUR", mark) == (parse_amount_cents(text), "EUR")
+        grouped = re.sub(r"[\s\u00a0\u202f'’]", "", text)
+        assert Decimal(normalise_amount(grouped, bank=True)) == value
 
 
 @given(st.integers(min_value=1, max_value=10**11 - 1), st.integers(min_value=0, max_value=9))
