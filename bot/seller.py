@@ -8,12 +8,15 @@ all zeros. Serving real people without the identity is refused when settings loa
 
 from __future__ import annotations
 
+from email.utils import parseaddr
+
 from bot.settings import Settings
 from mail.documents import invoice_renderer
+from storage.collections import Company
 from storage.documents import Render
 from storage.invoicing import Seller
 
-__all__ = ["DEMO_IDENTITY", "renderer_from_settings", "seller_from_settings"]
+__all__ = ["DEMO_IDENTITY", "company_from_settings", "renderer_from_settings", "seller_from_settings"]
 
 # Fictitious on purpose: zero SIREN, zero-bank IBAN; never anyone's real identity.
 DEMO_IDENTITY = {
@@ -58,6 +61,12 @@ def seller_from_settings(settings: Settings) -> Seller:
         vat_on_debits=settings.company_vat_on_debits,
         pa_enabled=settings.pa_enabled,
     )
+
+
+def company_from_settings(settings: Settings) -> Company:
+    """The identity the dunning emails quote, derived from `seller_from_settings` (one adapter)."""
+    return Company.of_seller(seller_from_settings(settings),
+                             parseaddr(settings.sender)[1].rpartition("@")[2])
 
 
 def renderer_from_settings(settings: Settings) -> Render:

@@ -43,14 +43,9 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from email import encoders
 from email.generator import BytesGenerator
-from email.header import Header
-from email.message import Message
-from email.mime.base import MIMEBase
-from email.mime.multipart import MIMEMultipart
-from email.mime.text import MIMEText
-from email.policy import compat32
+from email.message import EmailMessage
+from email.policy import SMTP
 from email.utils import format_datetime, formataddr, parseaddr
 from pathlib import Path
 from typing import Any, Literal
@@ -76,7 +71,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 Hook = Callable[[OutboxEmail], Awaitable[None]]
-_WIRE = compat32.clone(linesep="\r\n")
 RECORD_EVERY = 25  # accepted emails recorded per transaction (the at-least-once window)
 RECORD_SECONDS = 1.0  # ... or at least this often
 
@@ -154,14 +148,9 @@ def _header(value: str) -> str:
     return re.sub(r"[\r\n]+", " ", value).strip()
 
 
-def _text_header(value: str) -> str | Header:
-    value = _header(value)
-    return value if value.isascii() else Header(value, "utf-8")
-
-
 def _address(value: str) -> str:
     name, addr = parseaddr(_header(value))
-    return formataddr((name, addr), charset="utf-8") if name else (addr or _header(value))
+    return formataddr((name, addr)) if name else (addr or _header(value))
 
 
 def build_message(
@@ -171,54 +160,42 @@ def build_message(
     now: datetime,
     *,
     _stubs: list[str] | None = None,
-) -> Message:
+) -> EmailMessage:
     """The MIME message: text, optional HTML alternative, attachments (filename, type, bytes).
 
-    Built with the `email.mime` classes (compat32): several times faster than
-    `EmailMessage` for the same bytes on the wire.
+    Built with the standard library's `EmailMessage` (policy SMTP: CRLF, RFC 2047/2231
+    encoding of non-ASCII headers and file names by the policy; 7-bit clean bodies).
     """
-    if _stubs is not None:  # `message_data`: a placeholder line stands for each attachment
-        attachments = [(f, m, b"") for f, m, _ in attachments]
-    body: Message = MIMEText(email.body_text, "plain", "utf-8")
-    if email.body_html:
-        alternative = MIMEMultipart("alternative")
-        alternative.attach(body)
-        alternative.attach(MIMEText(email.body_html, "html", "utf-8"))
-        body = alternative
-    msg = body
-    if attachments:
-        msg = MIMEMultipart("mixed")
-        msg.attach(body)
-        for filename, mimetype, content in attachments:
-            maintype, _, subtype = mimetype.partition("/")
-            part = MIMEBase(maintype or "application", subtype or "octet-stream")
-            if _stubs is None:
-                part.set_payload(content)
-                encoders.encode_base64(part)
-            else:
-                _stubs.append(f"=entonnoir-attachment-{secrets.token_hex(12)}=")
-                part.set_payload(_stubs[-1] + "\n")
-                part["Content-Transfer-Encoding"] = "base64"
-            name = _header(filename)
-            part.add_header("Content-Disposition", "attachment",
-                            filename=name if name.isascii() else ("utf-8", "", name))
-            msg.attach(part)
+    msg = EmailMessage(policy=SMTP)
     msg["From"] = _address(mail_from)
     msg["To"] = ", ".join(_address(a) for a in email.to_addrs)
-    msg["Subject"] = _text_header(email.subject)  # type: ignore[assignment]
+    msg["Subject"] = _header(email.subject)
     message_id = _header(email.message_id)
     msg["Message-ID"] = message_id if message_id.startswith("<") else f"<{message_id}>"
     msg["Date"] = format_datetime(now.astimezone(UTC))
     if email.reply_to:
         msg["Reply-To"] = _address(email.reply_to)
-    msg["MIME-Version"] = "1.0"
+    msg.set_content(email.body_text, charset="utf-8", cte="quoted-printable")
+    if email.body_html:
+        msg.add_alternative(email.body_html, subtype="html", charset="utf-8",
+                            cte="quoted-printable")
+    for filename, mimetype, content in attachments:
+        maintype, _, subtype = mimetype.partition("/")
+        msg.add_attachment(b"" if _stubs is not None else content,
+                           maintype=maintype or "application",
+                           subtype=subtype or "octet-stream",
+                           filename=_header(filename))
+        if _stubs is not None:  # `message_data`: a placeholder line stands for each attachment
+            _stubs.append(f"=entonnoir-attachment-{secrets.token_hex(12)}=")
+            *_, part = msg.iter_attachments()
+            part.set_payload(_stubs[-1] + "\n")
     return msg
 
 
-def message_bytes(msg: Message) -> bytes:
-    """The message as sent on the wire (CRLF line endings)."""
+def message_bytes(msg: EmailMessage) -> bytes:
+    """The message as sent on the wire (policy SMTP: CRLF line endings)."""
     out = io.BytesIO()
-    BytesGenerator(out, mangle_from_=False, policy=_WIRE).flatten(msg)
+    BytesGenerator(out, mangle_from_=False, policy=SMTP).flatten(msg)
     return out.getvalue()
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
@@ -40,6 +41,9 @@ from storage.models import (
 )
 from storage.outbox import Attachment, queue_email
 from storage.text import clean_text
+
+if TYPE_CHECKING:
+    from storage.invoicing import Seller
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -77,6 +81,18 @@ class Company:
     late_penalty_rate: Decimal = Decimal("12.0")
     indemnity_eur: int = 40
     mail_domain: str = "entonnoir.example"
+
+    @classmethod
+    def of_seller(cls, seller: Seller, fallback_domain: str = "") -> Company:
+        """The dunning identity derived from the one billing identity (`Seller`)."""
+        return cls(
+            name=seller.name,
+            email=seller.email,
+            iban=seller.iban,
+            late_penalty_rate=seller.late_penalty_rate,
+            indemnity_eur=seller.recovery_indemnity_eur,
+            mail_domain=seller.email.rpartition("@")[2] or fallback_domain or "entonnoir.example",
+        )
 
 
 def dunning_level(

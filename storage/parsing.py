@@ -7,7 +7,8 @@ into one sentence listing the accepted forms.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from calendar import monthrange
+from datetime import MAXYEAR, MINYEAR, date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 import phonenumbers
@@ -17,6 +18,7 @@ from storage.errors import InvalidInput
 
 __all__ = [
     "CURRENCIES",
+    "normalise_amount",
     "parse_amount",
     "parse_amount_cents",
     "parse_currency",
@@ -46,10 +48,9 @@ def parse_amount(text: str) -> Decimal:
         raw = raw[:-1]
     if not raw or not re.fullmatch(r"[0-9][0-9.,]*", raw) or raw[-1] in ".,":
         raise InvalidInput("amount", value=text)
-    normalised = _normalise_separators(raw)
     try:
-        value = Decimal(normalised) * multiplier
-    except InvalidOperation as exc:
+        value = Decimal(normalise_amount(raw)) * multiplier
+    except (ValueError, InvalidOperation) as exc:
         raise InvalidInput("amount", value=text) from exc
     if value <= 0 or value >= _MAX_AMOUNT:
         raise InvalidInput("amount", value=text)
@@ -58,26 +59,42 @@ def parse_amount(text: str) -> Decimal:
     return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def _normalise_separators(raw: str) -> str:
-    has_dot, has_comma = "." in raw, "," in raw
+def normalise_amount(digits: str, *, decimal_mark: str | None = None, bank: bool = False) -> str:
+    """Digits with `.`/`,` separators as a plain decimal string (`1.200,50` → `1200.50`).
+
+    The one reading of separators, for chat amounts and bank files. Both marks: the last
+    one is the decimal mark, the other groups thousands. One mark repeated: thousands. One
+    mark once followed by three digits: thousands unless `decimal_mark` says it is the
+    decimal mark (chat: except after a lone `0`, as in `0,500`). `bank`: a fraction has one
+    or two digits and a three-digit group needs a valid grouping. Raises ValueError.
+    """
+    has_dot, has_comma = "." in digits, "," in digits
     if has_dot and has_comma:
-        decimal_mark = "." if raw.rfind(".") > raw.rfind(",") else ","
-        thousands = "," if decimal_mark == "." else "."
-        integer, _, fraction = raw.rpartition(decimal_mark)
-        if not _valid_grouping(integer, thousands) or not fraction.isdigit():
-            raise InvalidInput("amount", value=raw)
+        mark = "." if digits.rfind(".") > digits.rfind(",") else ","
+        thousands = "," if mark == "." else "."
+        integer, _, fraction = digits.rpartition(mark)
+        if (mark in integer or not _valid_grouping(integer, thousands) or not fraction.isdigit()
+                or (bank and len(fraction) > 2)):
+            raise ValueError(digits)
         return integer.replace(thousands, "") + "." + fraction
     sep = "." if has_dot else "," if has_comma else ""
     if not sep:
-        return raw
-    parts = raw.split(sep)
+        if not digits.isdigit():
+            raise ValueError(digits)
+        return digits
+    parts = digits.split(sep)
     if len(parts) > 2:
-        if not _valid_grouping(raw, sep):
-            raise InvalidInput("amount", value=raw)
-        return raw.replace(sep, "")
+        if not _valid_grouping(digits, sep):
+            raise ValueError(digits)
+        return digits.replace(sep, "")
     integer, fraction = parts
-    if len(fraction) == 3 and integer != "0":
+    if not (integer.isdigit() and fraction.isdigit()):
+        raise ValueError(digits)
+    if len(fraction) == 3 and decimal_mark != sep and (
+            _valid_grouping(digits, sep) if bank else integer != "0"):
         return integer + fraction
+    if bank and not 1 <= len(fraction) <= 2:
+        raise ValueError(digits)
     return integer + "." + fraction
 
 
@@ -138,8 +155,17 @@ _WORDS = {
 }
 
 
+def add_months(day: date, months: int) -> date:
+    """`day` moved by whole calendar months, clamped to the month's end (31 Jan + 1 = 28/29 Feb)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    if not MINYEAR <= year <= MAXYEAR:
+        raise InvalidInput("date", value=f"{day.isoformat()} + {months}m")
+    return date(year, month + 1, min(day.day, monthrange(year, month + 1)[1]))
+
+
 def parse_date(text: str, today: date) -> date:
-    """Parse `25/12`, `25/12/2026`, `2026-12-25`, `tomorrow`/`demain`, `+3d` relative to today.
+    """Parse `25/12`, `25/12/2026`, `2026-12-25`, `tomorrow`/`demain`, `+3d`/`+2w`/`+1m` relative to today.
 
     `25/12` without a year is the next such date on or after today.
     """
@@ -148,8 +174,9 @@ def parse_date(text: str, today: date) -> date:
         return today + timedelta(days=_WORDS[raw])
     if m := _RELATIVE.match(raw):
         n, unit = int(m.group(1)), m.group(2)
-        days = {"d": n, "j": n, "w": 7 * n, "m": 30 * n}[unit]
-        return today + timedelta(days=days)
+        if unit == "m":
+            return add_months(today, n)
+        return today + timedelta(days=7 * n if unit == "w" else n)
     try:
         if m := re.fullmatch(r"(\d{4})-(\d{1,2})-(\d{1,2})", raw):
             return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -11,8 +12,17 @@ from babel.numbers import format_decimal
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
+from mail.parsers.amounts import parse_bank_amount
 from storage.errors import InvalidInput
-from storage.parsing import parse_amount, parse_amount_cents, parse_date, parse_phone, to_cents
+from storage.parsing import (
+    add_months,
+    normalise_amount,
+    parse_amount,
+    parse_amount_cents,
+    parse_date,
+    parse_phone,
+    to_cents,
+)
 
 CENTS = st.integers(min_value=1, max_value=10**14 - 1)  # up to 999 999 999 999.99
 
@@ -40,6 +50,16 @@ def test_babel_formatted_amounts_round_trip(cents: int) -> None:
     for locale in ("fr_FR", "en_GB", "de_CH"):
         text = format_decimal(value, format="#,##0.00", locale=locale)
         assert parse_amount_cents(text) == cents, (locale, text)
+
+
+@given(CENTS)
+def test_chat_and_bank_files_read_amounts_with_the_one_parser(cents: int) -> None:
+    value = Decimal(cents) / 100
+    for locale, mark in (("fr_FR", ","), ("en_GB", "."), ("de_CH", ".")):
+        text = format_decimal(value, format="#,##0.00", locale=locale)
+        assert parse_bank_amount(f"{text} EUR", mark) == (parse_amount_cents(text), "EUR")
+        grouped = re.sub(r"[\s\u00a0\u202f'’]", "", text)
+        assert Decimal(normalise_amount(grouped, bank=True)) == value
 
 
 @given(st.integers(min_value=1, max_value=10**11 - 1), st.integers(min_value=0, max_value=9))
@@ -122,6 +142,33 @@ def test_relative_dates(today: date, n: int) -> None:
     assert parse_date(f"+{n}j", today) == today + timedelta(days=n)
     assert parse_date(f"+{n}w", today) == today + timedelta(weeks=n)
     assert parse_date("tomorrow", today) == parse_date("Demain", today) == today + timedelta(days=1)
+
+
+@given(DATES, st.integers(min_value=0, max_value=999))
+@example(date(2026, 1, 31), 1)
+@example(date(2028, 1, 31), 1)
+@example(date(2026, 3, 31), 1)
+@example(date(2026, 12, 15), 1)
+def test_month_offsets_are_calendar_months(today: date, n: int) -> None:
+    result = parse_date(f"+{n}m", today)
+    assert result == add_months(today, n)
+    months = (result.year - today.year) * 12 + result.month - today.month
+    assert months == n  # whole calendar months, never 30-day blocks
+    last = monthrange(result.year, result.month)[1]
+    assert result.day == min(today.day, last)  # same day, or the month's last day when shorter
+    if n:
+        assert parse_date(f"+{n - 1}m", today) < result
+
+
+def test_month_offsets_clamp_to_the_end_of_the_month() -> None:
+    assert parse_date("+1m", date(2026, 1, 31)) == date(2026, 2, 28)
+    assert parse_date("+1m", date(2028, 1, 31)) == date(2028, 2, 29)
+    assert parse_date("+1m", date(2026, 3, 31)) == date(2026, 4, 30)
+    assert parse_date("+12m", date(2028, 2, 29)) == date(2029, 2, 28)
+    assert parse_date("+2m", date(2026, 12, 31)) == date(2027, 2, 28)
+    assert parse_date("+1m", date(2026, 7, 15)) == date(2026, 8, 15)
+    with pytest.raises(InvalidInput):
+        parse_date("+999m", date(9990, 1, 1))
 
 
 @given(st.text(max_size=15), DATES)

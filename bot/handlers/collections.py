@@ -13,7 +13,8 @@ from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
 from bot.handlers.invoices import refund_lines
 from bot.i18n import fmt_date, fmt_money
-from bot.jobs.loop import company_of, local_day
+from bot.jobs.loop import local_day
+from bot.seller import company_from_settings
 from bot.ui import clip, parse_cb, reply, send_list, tr
 from storage.collections import (
     get_task,
@@ -92,7 +93,7 @@ async def on_button(update: Update, ctx: Ctx) -> None:
     task = await get_task(ctx.actor, parse_id(raw, "R"))
     now, today = _today(ctx)
     if action == ["remind"]:
-        await send_reminder_now(ctx.actor, task.id, today, now, company_of(ctx.settings))
+        await send_reminder_now(ctx.actor, task.id, today, now, company_from_settings(ctx.settings))
         await reply(update, ctx, tr(ctx, "coll.reminded", number=task.invoice.number or ""))
     elif action == ["call"]:
         await start_form(update, ctx, CALL, task=f"R{task.id}")

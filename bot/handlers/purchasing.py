@@ -11,7 +11,8 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Ctx
 from bot.i18n import fmt_date, fmt_qty
-from bot.jobs.loop import company_of, local_day
+from bot.jobs.loop import local_day
+from bot.seller import company_from_settings
 from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, send_list, tr
 from storage.errors import InvalidInput
 from storage.ids import parse_id
@@ -71,7 +72,7 @@ async def _card(update: Update, ctx: Ctx, po_id: int, *, edit: bool = False) -> 
 
 async def _send(update: Update, ctx: Ctx, po_id: int) -> None:
     now, today = _now(ctx)
-    company = company_of(ctx.settings)
+    company = company_from_settings(ctx.settings)
     po = await send_po(ctx.actor, po_id, today, now, company_name=company.name,
                        company_email=company.email, mail_domain=company.mail_domain)
     await reply(update, ctx, tr(ctx, "po.sent", id=po.id, supplier=po.supplier.name))

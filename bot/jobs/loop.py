@@ -8,34 +8,19 @@ so the first run after days down does once what was missed.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from email.utils import parseaddr
 
 from telegram import Bot
 
 from bot.context import Services
 from bot.jobs import JobSpec
-from bot.seller import seller_from_settings
+from bot.seller import company_from_settings
 from bot.settings import Settings
-from storage.collections import Company, scan_overdue
+from storage.collections import scan_overdue
 from storage.formatting import counted
 from storage.purchasing import purchasing_check
 from storage.reports import queue_digests, task_reminders
 
-__all__ = ["JOBS", "company_of", "local_day"]
-
-
-def company_of(settings: Settings) -> Company:
-    """The company identity the dunning emails quote (the demo one on a specimen console)."""
-    seller = seller_from_settings(settings)
-    domain = seller.email.rsplit("@", 1)[-1] or parseaddr(settings.sender)[1].rpartition("@")[2]
-    return Company(
-        name=seller.name,
-        email=seller.email,
-        iban=seller.iban,
-        late_penalty_rate=settings.late_penalty_rate,
-        indemnity_eur=settings.recovery_indemnity_eur,
-        mail_domain=domain or "entonnoir.example",
-    )
+__all__ = ["JOBS", "local_day"]
 
 
 def local_day(now: datetime, settings: Settings) -> tuple[date, datetime, datetime]:
@@ -55,7 +40,7 @@ async def overdue(services: Services, bot: Bot | None) -> str:
     """Open collection tasks for overdue invoices and run the dunning levels due."""
     now = services.now()
     today, _, _ = local_day(now, services.settings)
-    result = await scan_overdue(today, now, company_of(services.settings),
+    result = await scan_overdue(today, now, company_from_settings(services.settings),
                                 services.settings.dunning_levels)
     return str(result)
 

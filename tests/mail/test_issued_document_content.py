@@ -16,7 +16,7 @@ import facturx
 from lxml import etree
 from pypdf import PdfReader
 
-from bot.seller import DEMO_IDENTITY, seller_from_settings
+from bot.seller import DEMO_IDENTITY, company_from_settings, seller_from_settings
 from bot.settings import Settings
 from mail.documents import Buyer, DocLine, InvoiceData, render_invoice_pdf
 from mail.documents.facturx_xml import SPECIMEN_PROCESS
@@ -121,3 +121,22 @@ def test_a_specimen_purchase_order_says_so_too() -> None:
 
     assert "SPÉCIMEN — ne pas payer" in _text(po(True))[0]
     assert "SPÉCIMEN" not in _text(po(False))[0]
+
+
+def test_the_dunning_identity_is_derived_from_the_one_seller(tmp_path: Any) -> None:
+    settings = Settings(_env_file=None, database_url=f"sqlite://{tmp_path}/x.db",  # type: ignore[call-arg]
+                        timezone="Europe/Paris")
+    real = settings.model_copy(update={
+        "company_name": SELLER.name, "company_address": SELLER.address,
+        "company_siren": SELLER.siren, "company_iban": SELLER.iban,
+        "company_email": SELLER.email, "company_vat": SELLER.vat,
+        "late_penalty_rate": Decimal("10.5"), "recovery_indemnity_eur": 45})
+    for each in (settings, real):
+        seller, company = seller_from_settings(each), company_from_settings(each)
+        assert (company.name, company.email, company.iban) == (seller.name, seller.email, seller.iban)
+        assert company.late_penalty_rate == seller.late_penalty_rate
+        assert company.indemnity_eur == seller.recovery_indemnity_eur
+        assert company.mail_domain == seller.email.rpartition("@")[2]
+    assert company_from_settings(real).late_penalty_rate == Decimal("10.5")
+    assert company_from_settings(real).indemnity_eur == 45
+    assert company_from_settings(settings).name.endswith("(spécimen)")

@@ -9,6 +9,7 @@ import os
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
 from pathlib import Path
 from typing import cast
 
@@ -334,3 +335,21 @@ async def test_emails_accepted_before_a_crash_are_recorded_and_never_resent(
     after = await flush_outbox(config, NOW + LEASE + timedelta(seconds=1))
     assert after.sent == 2 and await _statuses() == {"sent": 5}
     assert len({m["Message-ID"] for m in smtp.messages}) == len(smtp.messages) == 5
+
+
+async def test_the_message_is_an_email_message_seven_bit_clean_with_encoded_headers(db: str) -> None:
+    row = await _queue(3)
+    row.subject = "Relevé é\r\nBcc: x@evil.example"
+    row.body_html = "<p>Échéance</p>"
+    files = [("relevé é.pdf", "application/pdf", PDF)]
+    msg = build_message(row, files, "Entonnoir Démo <f@entonnoir.example>", NOW)
+    assert isinstance(msg, EmailMessage) and msg.policy == email.policy.SMTP
+    data = message_data(row, files, "Entonnoir Démo <f@entonnoir.example>", NOW)
+    assert data.isascii() and b"\n" not in data.replace(b"\r\n", b"")
+    parsed = email.message_from_bytes(data, policy=email.policy.default)
+    assert parsed["Subject"] == "Relevé é Bcc: x@evil.example" and parsed["Bcc"] is None
+    assert parsed["From"] == "Entonnoir Démo <f@entonnoir.example>"
+    assert parsed["Message-ID"].startswith("<") and parsed["MIME-Version"] == "1.0"
+    assert parsed.get_body(("html",)).get_content().strip() == "<p>Échéance</p>"
+    assert [(a.get_filename(), a.get_content()) for a in parsed.iter_attachments()] == [
+        ("relevé é.pdf", PDF)]
