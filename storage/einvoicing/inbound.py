@@ -8,17 +8,15 @@ on) queues it again. The job claims rows, downloads what it needs and applies it
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
 
 from storage.alerts import alert_role
-from storage.einvoicing.queue import MAX_ATTEMPTS, retry_delay
+from storage.einvoicing.queue import MAX_ATTEMPTS, claim_rows, retry_delay
 from storage.models import AppSetting, PaInboundFlow, PaQueueState, Role
 
 __all__ = [
@@ -35,7 +33,6 @@ __all__ = [
 
 CURSOR_KEY = "pa_search_updated_after"
 WEBHOOKS_KEY = "pa_webhooks"  # what our webhooks at the PA were subscribed with
-LEASE = timedelta(minutes=10)
 # Flow types worth a row: our invoices' acknowledgements, statuses, supplier invoices.
 WANTED = frozenset({"CustomerInvoice", "CustomerInvoiceLC", "SupplierInvoice"})
 
@@ -84,18 +81,7 @@ async def note_flows(flows: Iterable[Mapping[str, Any]]) -> int:
 
 async def claim_inbound(now: datetime, limit: int = 50) -> list[PaInboundFlow]:
     """Atomically take up to `limit` flows to process now."""
-    due = Q(state=PaQueueState.PENDING) & (
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-    expired = Q(state=PaQueueState.SENDING) & Q(claimed_at__lt=now - LEASE)
-    ids = await PaInboundFlow.filter(due | expired).order_by("id").limit(limit).values_list(
-        "id", flat=True)
-    if not ids:
-        return []
-    token = uuid.uuid4().hex
-    await PaInboundFlow.filter(Q(id__in=list(ids)) & (due | expired)).update(
-        state=PaQueueState.SENDING, claimed_at=now, claim_token=token,
-        attempts=F("attempts") + 1)
-    return list(await PaInboundFlow.filter(claim_token=token).order_by("id"))
+    return await claim_rows(PaInboundFlow, now, limit)
 
 
 async def inbound_done(flow: PaInboundFlow) -> bool:

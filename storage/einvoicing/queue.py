@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from tortoise.expressions import F, Q
 from tortoise.transactions import in_transaction
@@ -31,6 +31,7 @@ from storage.models import (
     Invoice,
     InvoiceStatus,
     PaAddressing,
+    PaInboundFlow,
     PaInvoice,
     PaQueueState,
     PaStatusEvent,
@@ -129,21 +130,29 @@ async def queue_status(
     )
 
 
-async def claim_due(now: datetime, limit: int = 50) -> list[PaSubmission]:
-    """Atomically take up to `limit` rows to send now (pending and due, or lease expired)."""
+_Queued = TypeVar("_Queued", PaSubmission, PaInboundFlow)
+
+async def claim_rows(model: type[_Queued], now: datetime, limit: int = 50) -> list[_Queued]:
+    """Atomically take up to `limit` rows of a PA queue (`PaSubmission`, `PaInboundFlow`) to
+    work on now: pending and due, or claimed by a runner whose lease expired. The guarded
+    UPDATE with a fresh token means two instances never take the same row."""
     due = Q(state=PaQueueState.PENDING) & (
         Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     expired = Q(state=PaQueueState.SENDING) & Q(claimed_at__lt=now - LEASE)
-    ids = await PaSubmission.filter(due | expired).order_by("id").limit(limit).values_list(
+    ids = await model.filter(due | expired).order_by("id").limit(limit).values_list(
         "id", flat=True)
     if not ids:
         return []
     token = uuid.uuid4().hex
-    await PaSubmission.filter(Q(id__in=list(ids)) & (due | expired)).update(
+    await model.filter(Q(id__in=list(ids)) & (due | expired)).update(
         state=PaQueueState.SENDING, claimed_at=now, claim_token=token,
         attempts=F("attempts") + 1)
-    return list(await PaSubmission.filter(claim_token=token, state=PaQueueState.SENDING)
-                .order_by("id"))
+    return list(await model.filter(claim_token=token, state=PaQueueState.SENDING).order_by("id"))
+
+
+async def claim_due(now: datetime, limit: int = 50) -> list[PaSubmission]:
+    """Atomically take up to `limit` submissions to send now."""
+    return await claim_rows(PaSubmission, now, limit)
 
 
 def _mine(sub: PaSubmission) -> Q:
