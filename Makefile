@@ -71,6 +71,7 @@ test: $(DEV_STAMP) $(MO_FILES)
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check bot storage mail tests bench
+	$(BIN)/ruff format --check bot storage mail tests bench
 	$(BIN)/mypy
 
 format: $(DEV_STAMP)

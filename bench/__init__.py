@@ -19,5 +19,7 @@ __all__ = ["machine"]
 def machine() -> str:
     """One line: when, and how loaded the machine was (load averages over 1/5/15 minutes)."""
     one, five, fifteen = os.getloadavg()
-    return (f"measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {one:.2f} "
-            f"{five:.2f} {fifteen:.2f} on {os.cpu_count()} CPU(s)")
+    return (
+        f"measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; load average {one:.2f} "
+        f"{five:.2f} {fifteen:.2f} on {os.cpu_count()} CPU(s)"
+    )

@@ -57,11 +57,15 @@ class TelegramLimits:
         rate, period = (20, 60.0) if chat_id < 0 else (1, 1.0)
         if self._count(self.overall, now, 1.0) >= 30 or self._count(window, now, period) >= rate:
             self.rejected += 1
-            self.reasons["overall" if len(self.overall) >= 30 else
-                         "group" if chat_id < 0 else "private chat"] += 1
-            return 429, {"ok": False, "error_code": 429,
-                         "description": "Too Many Requests: retry after 1",
-                         "parameters": {"retry_after": 1}}
+            self.reasons[
+                "overall" if len(self.overall) >= 30 else "group" if chat_id < 0 else "private chat"
+            ] += 1
+            return 429, {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 1",
+                "parameters": {"retry_after": 1},
+            }
         self.overall.append(now)
         window.append(now)
         self.accepted += 1
@@ -72,29 +76,42 @@ class TelegramLimits:
 async def main(args: argparse.Namespace) -> None:
     print(machine())
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(_env_file=None, database_url=f"sqlite://{tmp}/bench.db",  # type: ignore[call-arg]
-                            var_dir=Path(tmp) / "var", quiet_hours="")
+        settings = Settings(
+            _env_file=None,
+            database_url=f"sqlite://{tmp}/bench.db",  # type: ignore[call-arg]
+            var_dir=Path(tmp) / "var",
+            quiet_hours="",
+        )
         await init_db(settings.database_url, migrate=False, generate=True)
         try:
-            await User.bulk_create([
-                User(name=f"user{i}", role=Role.SALES, telegram_id=10_000 + i, language="fr")
-                for i in range(args.people)
-            ])
+            await User.bulk_create(
+                [
+                    User(name=f"user{i}", role=Role.SALES, telegram_id=10_000 + i, language="fr")
+                    for i in range(args.people)
+                ]
+            )
             users = await User.all().order_by("id").values_list("id", flat=True)
             alerts = [
-                Alert(dedupe_key=f"bench:{i}", user_id=users[i % len(users)], kind="email_sent",
-                      params={"to": f"client{i}@acme.example", "subject": f"F2026-{i:05d}"})
+                Alert(
+                    dedupe_key=f"bench:{i}",
+                    user_id=users[i % len(users)],
+                    kind="email_sent",
+                    params={"to": f"client{i}@acme.example", "subject": f"F2026-{i:05d}"},
+                )
                 for i in range(args.alerts - args.group)
             ] + [
-                Alert(dedupe_key=f"bench:g{i}", chat_id=GROUP, kind="job_failed",
-                      params={"job": "inbox", "error": f"#{i}"})
+                Alert(
+                    dedupe_key=f"bench:g{i}",
+                    chat_id=GROUP,
+                    kind="job_failed",
+                    params={"job": "inbox", "error": f"#{i}"},
+                )
                 for i in range(args.group)
             ]
             await Alert.bulk_create(alerts, batch_size=500)
             request = RecordingRequest(settings.bot_username)
             limits = TelegramLimits()
-            app = build_application(bootstrap(settings), request=request, rate_limit=True,
-                                    jobs=False)
+            app = build_application(bootstrap(settings), request=request, rate_limit=True, jobs=False)
             async with app:
                 request.responder = limits
                 pacer = Pacer()
@@ -114,12 +131,18 @@ async def main(args: argparse.Namespace) -> None:
         finally:
             await close_db()
     sent = [s for s in request.sent if s.method == "sendMessage"]
-    print(f"{delivered}/{args.alerts} alerts delivered in {elapsed:.1f} s over {runs} job runs "
-          f"({args.people} people, {args.group} to one group)")
-    print(f"rate: {delivered / elapsed:.1f} messages/s  [target >= 25/s]; reference: Telegram's "
-          f"ceiling of 30 messages/s, enforced by the stand-in (ratio {delivered / elapsed / 30:.2f})")
-    print(f"429 answered by the stand-in: {limits.rejected} {dict(limits.reasons)}  [target 0]; "
-          f"peak messages in any 1 s window: {limits.peak_overall} (limit 30)")
+    print(
+        f"{delivered}/{args.alerts} alerts delivered in {elapsed:.1f} s over {runs} job runs "
+        f"({args.people} people, {args.group} to one group)"
+    )
+    print(
+        f"rate: {delivered / elapsed:.1f} messages/s  [target >= 25/s]; reference: Telegram's "
+        f"ceiling of 30 messages/s, enforced by the stand-in (ratio {delivered / elapsed / 30:.2f})"
+    )
+    print(
+        f"429 answered by the stand-in: {limits.rejected} {dict(limits.reasons)}  [target 0]; "
+        f"peak messages in any 1 s window: {limits.peak_overall} (limit 30)"
+    )
     print(f"messages recorded: {len(sent)} (each alert exactly once: {len(sent) == delivered})")
 
 

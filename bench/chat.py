@@ -37,11 +37,54 @@ from storage.contacts import make_search_key
 from storage.db import close_db, init_db
 from storage.models import Role, Stage, User
 
-FIRST = ["Ann", "Bob", "Chloé", "David", "Emma", "Farid", "Gaëlle", "Hugo", "Inès", "Jules",
-         "Karim", "Léa", "Marc", "Nina", "Oscar", "Paul", "Quentin", "Rose", "Sami", "Théo"]
-LAST = ["Martin", "Bernard", "Dubois", "Thomas", "Robert", "Richard", "Petit", "Durand",
-        "Leroy", "Moreau", "Simon", "Laurent", "Lefebvre", "Michel", "Garcia", "David",
-        "Bertrand", "Roux", "Vincent", "Fournier", "Morel", "Girard", "André", "Mercier"]
+FIRST = [
+    "Ann",
+    "Bob",
+    "Chloé",
+    "David",
+    "Emma",
+    "Farid",
+    "Gaëlle",
+    "Hugo",
+    "Inès",
+    "Jules",
+    "Karim",
+    "Léa",
+    "Marc",
+    "Nina",
+    "Oscar",
+    "Paul",
+    "Quentin",
+    "Rose",
+    "Sami",
+    "Théo",
+]
+LAST = [
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Thomas",
+    "Robert",
+    "Richard",
+    "Petit",
+    "Durand",
+    "Leroy",
+    "Moreau",
+    "Simon",
+    "Laurent",
+    "Lefebvre",
+    "Michel",
+    "Garcia",
+    "David",
+    "Bertrand",
+    "Roux",
+    "Vincent",
+    "Fournier",
+    "Morel",
+    "Girard",
+    "André",
+    "Mercier",
+]
 COMPANIES = ["ACME", "Globex", "Initech", "Umbrella", "Hooli", "Stark", "Wayne", "Cyberdyne"]
 KINDS = ("search", "contact", "deal", "move", "newdeal", "pipeline")
 WEIGHTS = (30, 20, 20, 15, 10, 5)
@@ -49,11 +92,16 @@ WEIGHTS = (30, 20, 20, 15, 10, 5)
 
 async def build_data(n_contacts: int, n_deals: int, rng: random.Random) -> dict[str, Any]:
     """10 users (1 admin, 1 manager, 8 sales), contacts and deals, by bulk inserts."""
-    users = [await User.create(name="admin", role=Role.ADMIN, telegram_id=1000, language="en"),
-             await User.create(name="manager", role=Role.MANAGER, telegram_id=1001, language="en")]
+    users = [
+        await User.create(name="admin", role=Role.ADMIN, telegram_id=1000, language="en"),
+        await User.create(name="manager", role=Role.MANAGER, telegram_id=1001, language="en"),
+    ]
     for i in range(8):
-        users.append(await User.create(name=f"sales{i}", role=Role.SALES, telegram_id=1010 + i,
-                                       language=rng.choice(["en", "fr"])))
+        users.append(
+            await User.create(
+                name=f"sales{i}", role=Role.SALES, telegram_id=1010 + i, language=rng.choice(["en", "fr"])
+            )
+        )
     sales = users[2:]
     conn = Tortoise.get_connection("default")
     now = datetime.now(UTC).isoformat(sep=" ")
@@ -65,8 +113,23 @@ async def build_data(n_contacts: int, n_deals: int, rng: random.Random) -> dict[
         email = f"c{i}@{rng.choice(COMPANIES).lower()}.example"
         owner = rng.choice(sales)
         owners.append(owner.id)
-        contact_rows.append([i, "person", name, make_search_key(name, phone, email), phone, email,
-                             "[]", "[]", owner.id, int(rng.random() < 0.1), "fr", now, now])
+        contact_rows.append(
+            [
+                i,
+                "person",
+                name,
+                make_search_key(name, phone, email),
+                phone,
+                email,
+                "[]",
+                "[]",
+                owner.id,
+                int(rng.random() < 0.1),
+                "fr",
+                now,
+                now,
+            ]
+        )
     await conn.execute_many(
         "INSERT INTO contacts (id, kind, name, search_key, phone, email, extra_phones, "
         "extra_emails, owner_id, shared, invoice_language, created_at, updated_at) "
@@ -80,8 +143,19 @@ async def build_data(n_contacts: int, n_deals: int, rng: random.Random) -> dict[
         contact_id = rng.randrange(1, n_contacts + 1)
         owner_id = owners[contact_id - 1]
         deal_owner[i] = owner_id
-        deal_rows.append([i, contact_id, owner_id, f"Deal {i}", rng.randrange(100, 10**7),
-                          "EUR", rng.choice(stage_ids), now, now])
+        deal_rows.append(
+            [
+                i,
+                contact_id,
+                owner_id,
+                f"Deal {i}",
+                rng.randrange(100, 10**7),
+                "EUR",
+                rng.choice(stage_ids),
+                now,
+                now,
+            ]
+        )
     await conn.execute_many(
         "INSERT INTO deals (id, contact_id, owner_id, title, amount_cents, currency, stage_id, "
         "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
@@ -108,9 +182,14 @@ def plan(data: dict[str, Any], n: int, rng: random.Random) -> list[tuple[str, Us
         mine_d = data["deals_of"][who.id] or data["deals_of"][data["sales"][0].id]
         if kind == "search":
             text = "/contacts " + rng.choice(
-                [rng.choice(LAST), rng.choice(FIRST).lower(), f"{rng.choice(FIRST)} {rng.choice(LAST)}",
-                 rng.choice(COMPANIES).lower(), f"06{rng.randrange(10**8):08d}"[:8],
-                 f"c{rng.randrange(1, 50_000)}@"]
+                [
+                    rng.choice(LAST),
+                    rng.choice(FIRST).lower(),
+                    f"{rng.choice(FIRST)} {rng.choice(LAST)}",
+                    rng.choice(COMPANIES).lower(),
+                    f"06{rng.randrange(10**8):08d}"[:8],
+                    f"c{rng.randrange(1, 50_000)}@",
+                ]
             )
         elif kind == "contact":
             text = f"/contact C{rng.choice(mine_c)}"
@@ -142,9 +221,7 @@ def message(update_id: int, telegram_id: int, text: str, bot: Any) -> Update:
     return Update.de_json(payload, bot)
 
 
-async def drive(
-    app: Any, stream: list[tuple[str, User, str]]
-) -> tuple[dict[str, list[float]], float, float]:
+async def drive(app: Any, stream: list[tuple[str, User, str]]) -> tuple[dict[str, list[float]], float, float]:
     """Process every command; per-kind latencies in ms, the wall time and the CPU time in s
     (CPU time of the whole process, the SQLite thread included: steadier on a shared machine)."""
     latencies: dict[str, list[float]] = defaultdict(list)
@@ -159,14 +236,17 @@ async def drive(
 
 def report(title: str, latencies: dict[str, list[float]], wall: float, cpu: float) -> None:
     total = sum(len(v) for v in latencies.values())
-    print(f"\n{title}: {total} commands in {wall:.2f} s = {total / wall:.0f} commands/s "
-          f"(CPU {cpu / total * 1000:.2f} ms per command)")
+    print(
+        f"\n{title}: {total} commands in {wall:.2f} s = {total / wall:.0f} commands/s "
+        f"(CPU {cpu / total * 1000:.2f} ms per command)"
+    )
     print(f"  {'kind':<10} {'n':>5} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for kind, values in sorted(latencies.items()):
         values = sorted(values)
         p99 = values[min(len(values) - 1, int(len(values) * 0.99))]
-        print(f"  {kind:<10} {len(values):>5} {statistics.median(values):>8.2f} {p99:>8.2f} "
-              f"{values[-1]:>8.2f}")
+        print(
+            f"  {kind:<10} {len(values):>5} {statistics.median(values):>8.2f} {p99:>8.2f} {values[-1]:>8.2f}"
+        )
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -174,13 +254,20 @@ async def main(args: argparse.Namespace) -> None:
     print(machine())
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite://{Path(tmp) / 'bench.db'}"
-        settings = Settings(_env_file=None, database_url=url, var_dir=Path(tmp),  # type: ignore[call-arg]
-                            default_language="en", timezone="Europe/Paris")
+        settings = Settings(
+            _env_file=None,
+            database_url=url,
+            var_dir=Path(tmp),  # type: ignore[call-arg]
+            default_language="en",
+            timezone="Europe/Paris",
+        )
         t0 = time.perf_counter()
         await init_db(url, migrate=False, generate=True)
         data = await build_data(args.contacts, args.deals, rng)
-        print(f"built {args.contacts} contacts, {args.deals} deals, {len(data['users'])} users "
-              f"in {time.perf_counter() - t0:.1f} s")
+        print(
+            f"built {args.contacts} contacts, {args.deals} deals, {len(data['users'])} users "
+            f"in {time.perf_counter() - t0:.1f} s"
+        )
         stream = plan(data, args.commands, rng)
         request = RecordingRequest(settings.bot_username)
         app = build_application(bootstrap(settings), request=request, rate_limit=False, jobs=False)
@@ -200,8 +287,14 @@ async def main(args: argparse.Namespace) -> None:
             kinds = sorted({f"{type(e).__name__}: {e}" for e in errors})[:5]
             print(f"  {len(errors)} errors answered (user mistakes included): {kinds}")
 
-        echo_app = (Application.builder().token("0:bench").request(RecordingRequest())
-                    .get_updates_request(RecordingRequest()).job_queue(None).build())
+        echo_app = (
+            Application.builder()
+            .token("0:bench")
+            .request(RecordingRequest())
+            .get_updates_request(RecordingRequest())
+            .job_queue(None)
+            .build()
+        )
 
         async def echo(update: Update, ctx: Any) -> None:
             assert update.effective_message is not None

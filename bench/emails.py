@@ -64,8 +64,12 @@ async def reference(args: argparse.Namespace, payload: bytes) -> float:
     msg.add_attachment(payload, maintype="application", subtype="pdf", filename="F.pdf")
     head, _, body = msg.as_bytes(policy=SMTP).partition(b"\r\n")  # serialised once
     head += b"\r\n"
-    client = aiosmtplib.SMTP(hostname="127.0.0.1", port=port, start_tls=not args.plain,
-                             tls_context=ssl.create_default_context(cadata=ca_pem.decode()))
+    client = aiosmtplib.SMTP(
+        hostname="127.0.0.1",
+        port=port,
+        start_tls=not args.plain,
+        tls_context=ssl.create_default_context(cadata=ca_pem.decode()),
+    )
     started = time.perf_counter()
     async with client:
         if not args.plain:
@@ -96,8 +100,10 @@ async def main(args: argparse.Namespace) -> None:
             started = time.perf_counter()
             for i in range(args.emails):
                 await queue_email(
-                    dedupe_key=f"bench:{i}", message_id=f"<bench-{i}@entonnoir.example>",
-                    to=[f"client{i}@acme.example"], subject=f"Facture F2026-{i:05d}",
+                    dedupe_key=f"bench:{i}",
+                    message_id=f"<bench-{i}@entonnoir.example>",
+                    to=[f"client{i}@acme.example"],
+                    subject=f"Facture F2026-{i:05d}",
                     body_text="Bonjour,\nveuillez trouver la facture ci-jointe.\n" * 5,
                     body_html="<p>Bonjour,</p><p>veuillez trouver la facture ci-jointe.</p>" * 5,
                     owner=owner,
@@ -106,10 +112,14 @@ async def main(args: argparse.Namespace) -> None:
             queued = time.perf_counter() - started
             started, cpu, t0 = time.perf_counter(), time.process_time(), os.times()
             config = SmtpConfig(
-                host="127.0.0.1", port=port, user=None if args.plain else USER,
+                host="127.0.0.1",
+                port=port,
+                user=None if args.plain else USER,
                 password=None if args.plain else PASSWORD,
-                security="none" if args.plain else "starttls", tls_context=client_tls,
-                eml_dir=Path(tmp) / "eml", mail_from="Entonnoir <factures@entonnoir.example>",
+                security="none" if args.plain else "starttls",
+                tls_context=client_tls,
+                eml_dir=Path(tmp) / "eml",
+                mail_from="Entonnoir <factures@entonnoir.example>",
             )
             result = await flush_outbox(config)
             elapsed, cpu, t1 = time.perf_counter() - started, time.process_time() - cpu, os.times()
@@ -121,17 +131,23 @@ async def main(args: argparse.Namespace) -> None:
             proc.join(10)
     print(f"queued {args.emails} emails in {queued:.2f} s ({args.emails / queued:.0f}/s)")
     print(f"flush: {result}")
-    print(f"sent {sent}, received {received} ({unique_ids} distinct Message-IDs) "
-          f"over {distinct} SMTP connection(s) "
-          f"({'plain' if args.plain else 'STARTTLS + AUTH'}, {args.attachment_kb} KiB attachment)")
+    print(
+        f"sent {sent}, received {received} ({unique_ids} distinct Message-IDs) "
+        f"over {distinct} SMTP connection(s) "
+        f"({'plain' if args.plain else 'STARTTLS + AUTH'}, {args.attachment_kb} KiB attachment)"
+    )
     print(f"send rate: {received / elapsed:.0f} emails/s ({elapsed:.2f} s)  [target >= 100/s]")
-    print(f"user {t1.user-t0.user:.2f} sys {t1.system-t0.system:.2f}")
-    print(f"CPU during the flush: sender {cpu:.2f} s ({cpu / args.emails * 1000:.1f} ms/email, "
-          f"i.e. {args.emails / cpu:.0f} emails per CPU-second); "
-          f"SMTP server (whole run, other process) {server_cpu:.2f} s")
+    print(f"user {t1.user - t0.user:.2f} sys {t1.system - t0.system:.2f}")
+    print(
+        f"CPU during the flush: sender {cpu:.2f} s ({cpu / args.emails * 1000:.1f} ms/email, "
+        f"i.e. {args.emails / cpu:.0f} emails per CPU-second); "
+        f"SMTP server (whole run, other process) {server_cpu:.2f} s"
+    )
     bare = await reference(args, payload)
-    print(f"reference, bare aiosmtplib in the same run: {args.emails / bare:.0f} emails/s "
-          f"({bare:.2f} s); ratio {elapsed / bare:.2f}")
+    print(
+        f"reference, bare aiosmtplib in the same run: {args.emails / bare:.0f} emails/s "
+        f"({bare:.2f} s); ratio {elapsed / bare:.2f}"
+    )
 
 
 if __name__ == "__main__":

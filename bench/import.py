@@ -44,10 +44,11 @@ async def raw_insert(table: list[tuple[int, list[object]]]) -> float:
     """Reference: the parsed rows inserted as they are by raw SQL (no checks, no merge)."""
     conn = Tortoise.get_connection("default")
     started = time.perf_counter()
-    await conn.execute_script("CREATE TABLE raw_contacts (name TEXT, company TEXT, phone TEXT, "
-                              "email TEXT)")
-    await conn.execute_many("INSERT INTO raw_contacts VALUES (?, ?, ?, ?)",
-                            [[f"{v[1]} {v[0]}", v[2], v[3], v[4]] for _, v in table])
+    await conn.execute_script("CREATE TABLE raw_contacts (name TEXT, company TEXT, phone TEXT, email TEXT)")
+    await conn.execute_many(
+        "INSERT INTO raw_contacts VALUES (?, ?, ?, ?)",
+        [[f"{v[1]} {v[0]}", v[2], v[3], v[4]] for _, v in table],
+    )
     return time.perf_counter() - started
 
 
@@ -57,7 +58,8 @@ async def raw_export() -> float:
     started = time.perf_counter()
     _, rows = await conn.execute_query(
         "SELECT d.id, d.title, c.name, d.amount_cents, d.currency, s.name, d.created_at "
-        "FROM deals d JOIN contacts c ON c.id = d.contact_id JOIN stages s ON s.id = d.stage_id")
+        "FROM deals d JOIN contacts c ON c.id = d.contact_id JOIN stages s ON s.id = d.stage_id"
+    )
     book = Workbook(write_only=True)
     sheet = book.create_sheet("deals")
     for row in rows:
@@ -88,20 +90,26 @@ async def main(rows: int) -> int:
     took_import = time.perf_counter() - start
     cpu_import = time.process_time() - cpu
     total = await Contact.all().count()
-    print(f"import: {rows} rows ({len(data) / 1e6:.1f} MB) in {took_import:.1f} s "
-          f"(CPU {cpu_import:.1f} s): {report.new} new, {report.merged} merged, "
-          f"{len(report.rejected)} rejected; {total} contacts in the database (target <= 30 s)")
+    print(
+        f"import: {rows} rows ({len(data) / 1e6:.1f} MB) in {took_import:.1f} s "
+        f"(CPU {cpu_import:.1f} s): {report.new} new, {report.merged} merged, "
+        f"{len(report.rejected)} rejected; {total} contacts in the database (target <= 30 s)"
+    )
     took_raw = await raw_insert(table.rows)
-    print(f"reference, same run: raw parse of the file {took_parse:.2f} s; the parsed rows "
-          f"inserted by raw SQL {took_raw:.2f} s; together {took_parse + took_raw:.2f} s "
-          f"(ratio {took_import / (took_parse + took_raw):.1f})")
+    print(
+        f"reference, same run: raw parse of the file {took_parse:.2f} s; the parsed rows "
+        f"inserted by raw SQL {took_raw:.2f} s; together {took_parse + took_raw:.2f} s "
+        f"(ratio {took_import / (took_parse + took_raw):.1f})"
+    )
 
     stage = await Stage.filter(is_won=False).first()
     assert stage is not None
     ids = await Contact.all().limit(rows).values_list("id", flat=True)
     await Deal.bulk_create(
-        [Deal(contact_id=cid, owner=boss, title=f"Affaire {n}", amount_cents=100_000 + n,
-              stage=stage) for n, cid in enumerate(ids * (rows // max(len(ids), 1) + 1))][:rows],
+        [
+            Deal(contact_id=cid, owner=boss, title=f"Affaire {n}", amount_cents=100_000 + n, stage=stage)
+            for n, cid in enumerate(ids * (rows // max(len(ids), 1) + 1))
+        ][:rows],
         batch_size=1000,
     )
     start, cpu = time.perf_counter(), time.process_time()
@@ -109,11 +117,15 @@ async def main(rows: int) -> int:
     write_xlsx(await sheets(boss, "deals", "fr"), out)
     took_export = time.perf_counter() - start
     cpu_export = time.process_time() - cpu
-    print(f"export: {await Deal.all().count()} deals to XLSX ({len(out.getvalue()) / 1e6:.1f} MB)"
-          f" in {took_export:.1f} s (CPU {cpu_export:.1f} s) (target <= 15 s)")
+    print(
+        f"export: {await Deal.all().count()} deals to XLSX ({len(out.getvalue()) / 1e6:.1f} MB)"
+        f" in {took_export:.1f} s (CPU {cpu_export:.1f} s) (target <= 15 s)"
+    )
     took_raw = await raw_export()
-    print(f"reference, same run: raw SQL + openpyxl write-only {took_raw:.1f} s "
-          f"(ratio {took_export / took_raw:.1f})")
+    print(
+        f"reference, same run: raw SQL + openpyxl write-only {took_raw:.1f} s "
+        f"(ratio {took_export / took_raw:.1f})"
+    )
     await Tortoise.close_connections()
     return 0 if took_import <= 30 and took_export <= 15 else 1
 

@@ -47,13 +47,18 @@ from storage.models import Contact, ContactKind, OutboxEmail, OutboxStatus, Prod
 from storage.users import create_user
 
 SELLER = Seller(
-    name="Entonnoir Démo SAS", address="1 rue de la Paix\n75002 Paris\nFrance",
-    siren="732829320", siret="73282932000074", vat="FR44732829320", rcs_city="Paris",
-    capital="10 000 €", iban="FR7630006000011234567890189", bic="AGRIFRPP",
+    name="Entonnoir Démo SAS",
+    address="1 rue de la Paix\n75002 Paris\nFrance",
+    siren="732829320",
+    siret="73282932000074",
+    vat="FR44732829320",
+    rcs_city="Paris",
+    capital="10 000 €",
+    iban="FR7630006000011234567890189",
+    bic="AGRIFRPP",
     email="factures@entonnoir.example",
 )
-BUYER = Buyer("Société Générale d'Équipement", "3 rue Neuve\n69001 Lyon", "552100554",
-              "FR40303265045")
+BUYER = Buyer("Société Générale d'Équipement", "3 rue Neuve\n69001 Lyon", "552100554", "FR40303265045")
 RATES = (2000, 1000, 550, 2000, 0)
 
 
@@ -63,15 +68,31 @@ def make(n: int) -> InvoiceData:
         qty = Decimal(i % 4 + 1) + Decimal("0.25") * (i % 2)
         price = 1_99 * i + n % 97
         rate = RATES[(i + n) % len(RATES)]
-        lines.append(DocLine(i, f"Article n°{i} — qualité supérieure", qty, "unit", price, rate,
-                             line_net(qty, price), f"SKU-{i:03d}"))
+        lines.append(
+            DocLine(
+                i,
+                f"Article n°{i} — qualité supérieure",
+                qty,
+                "unit",
+                price,
+                rate,
+                line_net(qty, price),
+                f"SKU-{i:03d}",
+            )
+        )
     number = format_number("F", 2026, n)
     issued = date(2026, 11, 20)
     return InvoiceData(
-        number=number, issue_date=issued, due_date=issued + timedelta(days=30),
-        sale_date=issued, seller=SELLER, buyer=BUYER, lines=tuple(lines),
+        number=number,
+        issue_date=issued,
+        due_date=issued + timedelta(days=30),
+        sale_date=issued,
+        seller=SELLER,
+        buyer=BUYER,
+        lines=tuple(lines),
         totals=compute_totals((ln.net_cents, ln.vat_rate_bp) for ln in lines),
-        rf_reference=rf_reference(number), language="fr" if n % 2 else "en",
+        rf_reference=rf_reference(number),
+        language="fr" if n % 2 else "en",
     )
 
 
@@ -107,18 +128,27 @@ async def loop_stall(count: int = 100) -> None:
         try:
             boss = await create_user("boss", Role.MANAGER, telegram_id=1)
             client = await Contact.create(
-                name=BUYER.name, kind=ContactKind.COMPANY, owner=boss, search_key="bench",
-                billing_address=BUYER.address, billing_email="compta@acme.example",
-                siren=BUYER.siren, vat_number=BUYER.vat)
+                name=BUYER.name,
+                kind=ContactKind.COMPANY,
+                owner=boss,
+                search_key="bench",
+                billing_address=BUYER.address,
+                billing_email="compta@acme.example",
+                siren=BUYER.siren,
+                vat_number=BUYER.vat,
+            )
             for i in range(1, 11):
-                await Product.create(sku=f"SKU-{i:03d}", name=f"Article n°{i}",
-                                     unit_price_cents=1_99 * i, vat_rate_bp=RATES[i % 5])
+                await Product.create(
+                    sku=f"SKU-{i:03d}",
+                    name=f"Article n°{i}",
+                    unit_price_cents=1_99 * i,
+                    vat_rate_bp=RATES[i % 5],
+                )
             drafts = []
             for _ in range(count):
                 draft = await draft_for_contact(boss, client.id, SELLER)
                 for i in range(1, 11):
-                    await add_invoice_line(boss, draft.id, f"SKU-{i:03d}", Decimal(i % 4 + 1),
-                                           SELLER)
+                    await add_invoice_line(boss, draft.id, f"SKU-{i:03d}", Decimal(i % 4 + 1), SELLER)
                 drafts.append(draft.id)
             probe = LoopProbe()
             probe.start()
@@ -128,17 +158,20 @@ async def loop_stall(count: int = 100) -> None:
             issued = time.perf_counter() - started
             issue_stall = probe.worst
             started = time.perf_counter()
-            result = await flush_outbox(SmtpConfig(host=None, eml_dir=Path(tmp) / "eml",
-                                                   seller=SELLER))
+            result = await flush_outbox(SmtpConfig(host=None, eml_dir=Path(tmp) / "eml", seller=SELLER))
             sent_s = time.perf_counter() - started
             await probe.stop()
             sent = await OutboxEmail.filter(status=OutboxStatus.SENT).count()
         finally:
             await close_db()
-    print(f"{count} invoices issued (rendered off the loop, frozen) in {issued:.1f} s "
-          f"({count / issued:.1f}/s), {sent} emails sent in {sent_s:.1f} s ({result})")
-    print(f"longest event-loop stall: {probe.worst * 1000:.0f} ms over {probe.samples} probes "
-          f"(while issuing: {issue_stall * 1000:.0f} ms)  [target < 100 ms]")
+    print(
+        f"{count} invoices issued (rendered off the loop, frozen) in {issued:.1f} s "
+        f"({count / issued:.1f}/s), {sent} emails sent in {sent_s:.1f} s ({result})"
+    )
+    print(
+        f"longest event-loop stall: {probe.worst * 1000:.0f} ms over {probe.samples} probes "
+        f"(while issuing: {issue_stall * 1000:.0f} ms)  [target < 100 ms]"
+    )
 
 
 def bare_pdf(doc: InvoiceData) -> bytes:
@@ -149,8 +182,7 @@ def bare_pdf(doc: InvoiceData) -> bytes:
     pdf.set_font("DejaVu", "", 9)
     pdf.cell(0, 6, f"{doc.number} {doc.seller.name} {doc.buyer.name}", new_x="LMARGIN", new_y="NEXT")
     for line in doc.lines:
-        pdf.cell(0, 6, f"{line.description} {line.quantity} {line.net_cents}", new_x="LMARGIN",
-                 new_y="NEXT")
+        pdf.cell(0, 6, f"{line.description} {line.quantity} {line.net_cents}", new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 
@@ -169,17 +201,23 @@ def main(count: int = 1000) -> None:
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"{count} invoices of 10 lines in {wall:.1f} s: {count / wall:.1f} invoices/s wall, "
-          f"{count / cpu:.1f} invoices/s per CPU second")
-    print(f"average PDF {size / count / 1024:.0f} KiB; peak traced memory "
-          f"per render {peak / 1024 / 1024:.1f} MiB; max RSS {rss:.0f} MiB")
+    print(
+        f"{count} invoices of 10 lines in {wall:.1f} s: {count / wall:.1f} invoices/s wall, "
+        f"{count / cpu:.1f} invoices/s per CPU second"
+    )
+    print(
+        f"average PDF {size / count / 1024:.0f} KiB; peak traced memory "
+        f"per render {peak / 1024 / 1024:.1f} MiB; max RSS {rss:.0f} MiB"
+    )
     bare_pdf(docs[0])
     bare = time.perf_counter()
     for doc in docs:
         bare_pdf(doc)
     bare = time.perf_counter() - bare
-    print(f"reference, fpdf2 alone (bare PDF/A-3B page, same font): {count / bare:.1f} pages/s "
-          f"in the same run; ratio {wall / bare:.2f}")
+    print(
+        f"reference, fpdf2 alone (bare PDF/A-3B page, same font): {count / bare:.1f} pages/s "
+        f"in the same run; ratio {wall / bare:.2f}"
+    )
 
 
 if __name__ == "__main__":

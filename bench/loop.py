@@ -71,12 +71,14 @@ async def fill(n_invoices: int, n_overdue: int, n_products: int) -> None:
     await conn.execute_many(
         "INSERT INTO users (id, name, role, language, active, unreachable, created_at) "
         "VALUES (?, ?, ?, 'fr', 1, 0, ?)",
-        [[1, "alice", "sales", ts], [2, "boss", "manager", ts], [3, "paula", "purchasing", ts]])
+        [[1, "alice", "sales", ts], [2, "boss", "manager", ts], [3, "paula", "purchasing", ts]],
+    )
     await conn.execute_many(
         "INSERT INTO contacts (id, kind, name, search_key, extra_phones, extra_emails, shared, "
         "invoice_language, created_at, updated_at, owner_id, email, billing_email) "
         "VALUES (?, 'company', ?, '', '[]', '[]', 0, 'fr', ?, ?, 1, ?, ?)",
-        [[c, f"Client {c}", ts, ts, f"c{c}@x.example", f"c{c}@x.example"] for c in range(1, 1001)])
+        [[c, f"Client {c}", ts, ts, f"c{c}@x.example", f"c{c}@x.example"] for c in range(1, 1001)],
+    )
     # Invoices: the last n_overdue are overdue (1..120 days late); the others paid or not due.
     batch: list[list[object]] = []
     first_overdue = n_invoices - n_overdue + 1
@@ -106,26 +108,34 @@ async def fill(n_invoices: int, n_overdue: int, n_products: int) -> None:
         tasks.append([k + 1, i, level, ts])
     await conn.execute_many(
         "INSERT INTO collection_tasks (id, invoice_id, assignee_id, status, level, disputed, "
-        "opened_at) VALUES (?, ?, 1, 'open', ?, 0, ?)", tasks)
+        "opened_at) VALUES (?, ?, 1, 'open', ?, 0, ?)",
+        tasks,
+    )
     # Products, stock, 2,000 reserved by won deals, reorder points on a tenth.
     await conn.execute_many(
         "INSERT INTO products (id, sku, name, unit, unit_price_cents, currency, vat_rate_bp, "
         "reorder_point, lead_time_days, active, created_at, supplier_id) "
         "VALUES (?, ?, ?, 'unit', 100, 'EUR', 2000, ?, 7, 1, ?, ?)",
-        [[p, f"SKU{p:05d}", f"Product {p}", "5" if p % 10 == 0 else "0", ts, 1 + p % 50]
-         for p in range(1, n_products + 1)])
+        [
+            [p, f"SKU{p:05d}", f"Product {p}", "5" if p % 10 == 0 else "0", ts, 1 + p % 50]
+            for p in range(1, n_products + 1)
+        ],
+    )
     await conn.execute_many(
         "INSERT INTO stock_levels (product_id, warehouse_id, on_hand) VALUES (?, 1, ?)",
-        [[p, str(p % 13)] for p in range(1, n_products + 1)])
+        [[p, str(p % 13)] for p in range(1, n_products + 1)],
+    )
     won = await conn.execute_query_dict("SELECT id FROM stages WHERE is_won = 1")
     await conn.execute_many(
         "INSERT INTO deals (id, title, amount_cents, currency, created_at, updated_at, "
         "contact_id, owner_id, stage_id) VALUES (?, 'Deal', 1000, 'EUR', ?, ?, ?, 1, ?)",
-        [[d, ts, ts, 1 + d % 1000, won[0]["id"]] for d in range(1, 1001)])
+        [[d, ts, ts, 1 + d % 1000, won[0]["id"]] for d in range(1, 1001)],
+    )
     await conn.execute_many(
         "INSERT INTO reservations (deal_id, product_id, warehouse_id, quantity, released, "
         "created_at) VALUES (?, ?, 1, ?, 0, ?)",
-        [[1 + r % 1000, 1 + (r * 7) % n_products, str(1 + r % 9), ts] for r in range(2000)])
+        [[1 + r % 1000, 1 + (r * 7) % n_products, str(1 + r % 9), ts] for r in range(2000)],
+    )
     await conn.execute_script("ANALYZE")
 
 
@@ -134,7 +144,9 @@ async def _invoices(conn: object, rows: list[list[object]]) -> None:
         "INSERT INTO invoices (id, kind, series, number, status, due_date, currency, language, "
         "payment_terms_days, total_net_cents, total_vat_cents, total_gross_cents, paid_cents, "
         "contact_id, owner_id, created_at, updated_at) VALUES (?, 'invoice', 'F', ?, ?, ?, 'EUR', "
-        "'fr', 30, 10000, 2000, 12000, 0, ?, 1, ?, ?)", rows)
+        "'fr', 30, 10000, 2000, 12000, 0, ?, 1, ?, ?)",
+        rows,
+    )
 
 
 async def raw(queries: list[str], params: list[list[object]]) -> float:
@@ -160,8 +172,10 @@ async def main(n_invoices: int, n_overdue: int, n_products: int) -> None:
     started = time.perf_counter()
     await fill(n_invoices, n_overdue, n_products)
     print(machine())
-    print(f"data: {n_invoices:,} invoices ({n_overdue:,} overdue), {n_products:,} products "
-          f"— inserted in {time.perf_counter() - started:.1f} s")
+    print(
+        f"data: {n_invoices:,} invoices ({n_overdue:,} overdue), {n_products:,} products "
+        f"— inserted in {time.perf_counter() - started:.1f} s"
+    )
 
     thresholds = [(TODAY - timedelta(days=d)).isoformat() for d in DEFAULT_LEVELS]
     overdue_params: list[list[object]] = [[TODAY.isoformat()], [TODAY.isoformat(), *thresholds], []]
@@ -169,17 +183,21 @@ async def main(n_invoices: int, n_overdue: int, n_products: int) -> None:
     print(f"overdue scan, first run:    {first:6.3f} s  ({result})")
     steady, result = await timed(scan_overdue(TODAY, NOW, COMPANY))
     raw_s = await raw(RAW_OVERDUE, overdue_params)
-    print(f"overdue scan, steady state: {steady:6.3f} s  ({result}); raw SQL {raw_s:.3f} s "
-          f"→ ratio {steady / raw_s:.2f}  [target <= 2 s: {'OK' if max(first, steady) <= 2 else 'MISSED'}]")
+    print(
+        f"overdue scan, steady state: {steady:6.3f} s  ({result}); raw SQL {raw_s:.3f} s "
+        f"→ ratio {steady / raw_s:.2f}  [target <= 2 s: {'OK' if max(first, steady) <= 2 else 'MISSED'}]"
+    )
 
     first, result = await timed(purchasing_check(NOW))
     print(f"purchasing check, first run:    {first:6.3f} s  ({str(result)[:70]})")
     steady, result = await timed(purchasing_check(NOW))
     raw_p = await raw(RAW_PURCHASING, [[], [], [], []])
     own = await raw([_NEEDS_SQL, _DRAFTS_SQL], [[], []])
-    print(f"purchasing check, steady state: {steady:6.3f} s; raw SQL {raw_p:.3f} s "
-          f"→ ratio {steady / raw_p:.2f} [target <= 2]; its own two queries run raw {own:.3f} s "
-          f"→ ratio {steady / own:.2f}  [target <= 2 s: {'OK' if max(first, steady) <= 2 else 'MISSED'}]")
+    print(
+        f"purchasing check, steady state: {steady:6.3f} s; raw SQL {raw_p:.3f} s "
+        f"→ ratio {steady / raw_p:.2f} [target <= 2]; its own two queries run raw {own:.3f} s "
+        f"→ ratio {steady / own:.2f}  [target <= 2 s: {'OK' if max(first, steady) <= 2 else 'MISSED'}]"
+    )
     await Tortoise.close_connections()
     shutil.rmtree(folder, ignore_errors=True)
 

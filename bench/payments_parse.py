@@ -66,8 +66,10 @@ def main() -> None:
         f"wall {best_wall * 1000:.0f} ms -> {entries / best_wall:,.0f} entries/s, "
         f"cpu {best_cpu * 1000:.0f} ms -> {entries / best_cpu:,.0f} entries/s (target >= 20,000)"
     )
-    print(f"reference, raw XML parse of the same bytes (best of 7): wall {raw_wall * 1000:.0f} ms "
-          f"-> {entries / raw_wall:,.0f} entries/s; ratio {best_wall / raw_wall:.2f}")
+    print(
+        f"reference, raw XML parse of the same bytes (best of 7): wall {raw_wall * 1000:.0f} ms "
+        f"-> {entries / raw_wall:,.0f} entries/s; ratio {best_wall / raw_wall:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -68,30 +68,53 @@ async def _database(server: PostgresServer, users: int) -> str:
 
     await init_db(url)
     try:
-        await User.bulk_create([User(name=f"user{i}", role=Role.SALES, language="en",
-                                     telegram_id=BASE_ID + i) for i in range(users)])
+        await User.bulk_create(
+            [
+                User(name=f"user{i}", role=Role.SALES, language="en", telegram_id=BASE_ID + i)
+                for i in range(users)
+            ]
+        )
     finally:
         await close_db()
     return url
 
 
-def _start(url: str, api: FakeBotApi, port: int, var: Path, concurrent: int | None
-           ) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TELEGRAM_", "DATABASE_", "WEBHOOK_", "SMTP_", "LOG_",
-                                 "CONCURRENT_", "COMPANY_"))}
-    env.update({
-        "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "VAR_DIR": str(var),
-        "TELEGRAM_BOT_TOKEN": "123:BENCH", "TELEGRAM_API_URL": api.url,
-        "BOT_USERNAME": api.username, "WEBHOOK_URL": "https://bench.example/hook",
-        "WEBHOOK_SECRET": SECRET, "WEBHOOK_PORT": str(port), "LOG_LEVEL": "WARNING",
-        "TELEGRAM_RATE_LIMIT": "false", **SELLER_ENV,
-    })
+def _start(
+    url: str, api: FakeBotApi, port: int, var: Path, concurrent: int | None
+) -> subprocess.Popen[bytes]:
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(
+            ("TELEGRAM_", "DATABASE_", "WEBHOOK_", "SMTP_", "LOG_", "CONCURRENT_", "COMPANY_")
+        )
+    }
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "DATABASE_URL": url,
+            "VAR_DIR": str(var),
+            "TELEGRAM_BOT_TOKEN": "123:BENCH",
+            "TELEGRAM_API_URL": api.url,
+            "BOT_USERNAME": api.username,
+            "WEBHOOK_URL": "https://bench.example/hook",
+            "WEBHOOK_SECRET": SECRET,
+            "WEBHOOK_PORT": str(port),
+            "LOG_LEVEL": "WARNING",
+            "TELEGRAM_RATE_LIMIT": "false",
+            **SELLER_ENV,
+        }
+    )
     if concurrent is not None:
         env["CONCURRENT_UPDATES"] = str(concurrent)
     var.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen([sys.executable, "-m", "bot", "run"], env=env, cwd=var,
-                            stdout=subprocess.DEVNULL, stderr=(var / "run.log").open("w"))
+    return subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        env=env,
+        cwd=var,
+        stdout=subprocess.DEVNULL,
+        stderr=(var / "run.log").open("w"),
+    )
 
 
 def _wait_started(procs: list[subprocess.Popen[bytes]], ports: list[int], tmp: Path) -> None:
@@ -112,12 +135,19 @@ def _wait_started(procs: list[subprocess.Popen[bytes]], ports: list[int], tmp: P
 
 def _update(n: int, chat: int) -> bytes:
     text = COMMANDS[n % len(COMMANDS)]
-    return json.dumps({"update_id": n + 1, "message": {
-        "message_id": n + 1, "date": int(time.time()), "text": text,
-        "chat": {"id": chat, "type": "private"},
-        "from": {"id": chat, "is_bot": False, "first_name": "u", "language_code": "en"},
-        "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]}
-    }).encode()
+    return json.dumps(
+        {
+            "update_id": n + 1,
+            "message": {
+                "message_id": n + 1,
+                "date": int(time.time()),
+                "text": text,
+                "chat": {"id": chat, "type": "private"},
+                "from": {"id": chat, "is_bot": False, "first_name": "u", "language_code": "en"},
+                "entities": [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}],
+            },
+        }
+    ).encode()
 
 
 class _Replies:
@@ -148,13 +178,15 @@ class _Replies:
         return future
 
 
-async def _send(http: httpx.AsyncClient, port: int, body: bytes, replies: _Replies,
-                chat: int, latencies: list[float]) -> None:
+async def _send(
+    http: httpx.AsyncClient, port: int, body: bytes, replies: _Replies, chat: int, latencies: list[float]
+) -> None:
     future = replies.expect(chat)
     sent = time.perf_counter()
     try:
-        await http.post(f"http://127.0.0.1:{port}/hook", content=body,
-                        headers={"X-Telegram-Bot-Api-Secret-Token": SECRET})
+        await http.post(
+            f"http://127.0.0.1:{port}/hook", content=body, headers={"X-Telegram-Bot-Api-Secret-Token": SECRET}
+        )
     except httpx.HTTPError as exc:  # not delivered: counted, never retried (no duplicate)
         FAILED[type(exc).__name__] += 1
         future.cancel()
@@ -163,25 +195,31 @@ async def _send(http: httpx.AsyncClient, port: int, body: bytes, replies: _Repli
         latencies.append(await asyncio.wait_for(future, 30) - sent)
 
 
-async def _capacity(http: httpx.AsyncClient, ports: list[int], replies: _Replies,
-                    updates: int, users: int, first: int) -> tuple[float, list[float]]:
+async def _capacity(
+    http: httpx.AsyncClient, ports: list[int], replies: _Replies, updates: int, users: int, first: int
+) -> tuple[float, list[float]]:
     """Closed loop: `users` users always in flight. Returns (seconds, latencies)."""
     latencies: list[float] = []
     counter = iter(range(first, first + updates))
 
     async def user(i: int) -> None:
         for n in counter:
-            await _send(http, ports[n % len(ports)], _update(n, BASE_ID + i), replies,
-                        BASE_ID + i, latencies)
+            await _send(http, ports[n % len(ports)], _update(n, BASE_ID + i), replies, BASE_ID + i, latencies)
 
     started = time.perf_counter()
     await asyncio.gather(*(user(i) for i in range(users)))
     return time.perf_counter() - started, latencies
 
 
-async def _latency(http: httpx.AsyncClient, ports: list[int], replies: _Replies,
-                   updates: int, users: int, rate: float, first: int
-                   ) -> tuple[float, list[float]]:
+async def _latency(
+    http: httpx.AsyncClient,
+    ports: list[int],
+    replies: _Replies,
+    updates: int,
+    users: int,
+    rate: float,
+    first: int,
+) -> tuple[float, list[float]]:
     """Open loop: one update every 1/rate s (user after user), answered or not."""
     latencies: list[float] = []
     tasks = []
@@ -191,8 +229,11 @@ async def _latency(http: httpx.AsyncClient, ports: list[int], replies: _Replies,
         if delay > 0:
             await asyncio.sleep(delay)
         n, chat = first + k, BASE_ID + k % users
-        tasks.append(asyncio.create_task(
-            _send(http, ports[n % len(ports)], _update(n, chat), replies, chat, latencies)))
+        tasks.append(
+            asyncio.create_task(
+                _send(http, ports[n % len(ports)], _update(n, chat), replies, chat, latencies)
+            )
+        )
     sending = time.perf_counter() - started
     await asyncio.gather(*tasks)
     return sending, latencies
@@ -224,33 +265,45 @@ def _stat(pid: int) -> list[int]:
     return [0, *(int(f) for f in fields[1:])]
 
 
-async def _bench(ports: list[int], api: FakeBotApi, args: argparse.Namespace,
-                 rate: float | None, pids: list[int], pg: int) -> dict[str, Any]:
+async def _bench(
+    ports: list[int], api: FakeBotApi, args: argparse.Namespace, rate: float | None, pids: list[int], pg: int
+) -> dict[str, Any]:
     replies = _Replies(api)
     # idle connections dropped before uvicorn's 5 s keep-alive ends (a POST on a connection
     # the server is closing fails)
-    limits = httpx.Limits(max_connections=max(args.users, 100), max_keepalive_connections=100,
-                          keepalive_expiry=2.0)
+    limits = httpx.Limits(
+        max_connections=max(args.users, 100), max_keepalive_connections=100, keepalive_expiry=2.0
+    )
     async with httpx.AsyncClient(timeout=30, limits=limits) as http:
         for n in range(min(50, args.users)):  # warm-up: connections, caches, first queries
-            await _send(http, ports[n % len(ports)], _update(10**8 + n, BASE_ID + n),
-                        replies, BASE_ID + n, [])
+            await _send(
+                http, ports[n % len(ports)], _update(10**8 + n, BASE_ID + n), replies, BASE_ID + n, []
+            )
         cpu, own, db = _cpu(pids), time.process_time(), _tree_cpu(pg)
         seconds, saturated = await _capacity(http, ports, replies, args.updates, args.users, 0)
         cpu, own, db = _cpu(pids) - cpu, time.process_time() - own, _tree_cpu(pg) - db
         capacity = len(saturated) / seconds
         rate = rate or capacity * args.load
-        sending, steady = await _latency(http, ports, replies, args.latency_updates,
-                                         args.users, rate, args.updates)
+        sending, steady = await _latency(
+            http, ports, replies, args.latency_updates, args.users, rate, args.updates
+        )
     await asyncio.sleep(1.0)  # late replies (duplicates) still counted
     api.on_call = None
     warm = min(50, args.users)
     answered = warm + len(saturated) + len(steady)
     sent = sum(1 for c in api.sent() if c.method.startswith("send"))
-    return {"seconds": seconds, "capacity": capacity, "saturated": saturated,
-            "rate": rate, "offered": args.latency_updates / sending, "steady": steady,
-            "duplicates": sent - answered, "cpu": cpu / max(1, len(saturated)) * 1000,
-            "own": own / max(1, len(saturated)) * 1000, "db": db / max(1, len(saturated)) * 1000}
+    return {
+        "seconds": seconds,
+        "capacity": capacity,
+        "saturated": saturated,
+        "rate": rate,
+        "offered": args.latency_updates / sending,
+        "steady": steady,
+        "duplicates": sent - answered,
+        "cpu": cpu / max(1, len(saturated)) * 1000,
+        "own": own / max(1, len(saturated)) * 1000,
+        "db": db / max(1, len(saturated)) * 1000,
+    }
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -264,13 +317,16 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--instances", default="1,2,3")
     parser.add_argument("--latency-updates", type=int, default=3_000, help="latency run")
-    parser.add_argument("--load", type=float, default=0.5,
-                        help="latency run's rate, share of one instance's capacity")
+    parser.add_argument(
+        "--load", type=float, default=0.5, help="latency run's rate, share of one instance's capacity"
+    )
     parser.add_argument("--rate", type=float, help="latency run's rate (updates/s) instead")
-    parser.add_argument("--concurrent-updates", type=int,
-                        help="CONCURRENT_UPDATES of each instance (default: the product's)")
-    parser.add_argument("--quick", action="store_true",
-                        help="a smoke run: 300 + 150 updates, 1 and 2 instances")
+    parser.add_argument(
+        "--concurrent-updates", type=int, help="CONCURRENT_UPDATES of each instance (default: the product's)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke run: 300 + 150 updates, 1 and 2 instances"
+    )
     args = parser.parse_args()
     if args.quick:
         args.updates, args.latency_updates, args.users = 300, 150, 30
@@ -278,12 +334,13 @@ def main() -> None:
     counts = sorted(int(n) for n in args.instances.split(","))
     concurrent = args.concurrent_updates or Settings.model_fields["concurrent_updates"].default
     print(machine())
-    print(f"{args.updates} updates at saturation ({args.users} users in flight), then "
-          f"{args.latency_updates} evenly spaced at "
-          + (f"{args.rate:.0f} updates/s" if args.rate else
-             f"{args.load:.0%} of one instance's capacity")
-          + f"; TELEGRAM_RATE_LIMIT=false; CONCURRENT_UPDATES={concurrent}; one run each",
-          flush=True)
+    print(
+        f"{args.updates} updates at saturation ({args.users} users in flight), then "
+        f"{args.latency_updates} evenly spaced at "
+        + (f"{args.rate:.0f} updates/s" if args.rate else f"{args.load:.0%} of one instance's capacity")
+        + f"; TELEGRAM_RATE_LIMIT=false; CONCURRENT_UPDATES={concurrent}; one run each",
+        flush=True,
+    )
     server = PostgresServer()
     server.start()
     assert server.proc is not None
@@ -297,8 +354,10 @@ def main() -> None:
             api.start()
             ports = [free_port() for _ in range(count)]
             with tempfile.TemporaryDirectory() as tmp:
-                procs = [_start(url, api, port, Path(tmp) / f"i{k}", args.concurrent_updates)
-                         for k, port in enumerate(ports)]
+                procs = [
+                    _start(url, api, port, Path(tmp) / f"i{k}", args.concurrent_updates)
+                    for k, port in enumerate(ports)
+                ]
                 try:
                     _wait_started(procs, ports, Path(tmp))
                     res = asyncio.run(_bench(ports, api, args, rate, [p.pid for p in procs], pg))
@@ -312,17 +371,20 @@ def main() -> None:
                 rate = res["rate"]
             results[count] = res
             sat, steady = res["saturated"], res["steady"]
-            print(f"{count} instance(s): capacity {len(sat)}/{args.updates} in "
-                  f"{res['seconds']:.1f} s = {res['capacity']:.0f} updates/s "
-                  f"(latency at saturation p50 {_pct(sat, 0.5):.0f} ms, "
-                  f"p99 {_pct(sat, 0.99):.0f} ms; CPU per update: instances {res['cpu']:.1f} ms,"
-                  f" PostgreSQL {res['db']:.1f} ms, generator + fake API {res['own']:.1f} ms);"
-                  f" at {res['rate']:.0f} updates/s "
-                  f"(offered {res['offered']:.0f}): {len(steady)}/{args.latency_updates} "
-                  f"answered, latency p50 {_pct(steady, 0.5):.1f} ms, "
-                  f"p99 {_pct(steady, 0.99):.1f} ms; duplicates {res['duplicates']}; "
-                  f"failed POSTs {dict(FAILED) or 0}; "
-                  f"exit codes {[p.returncode for p in procs]}", flush=True)
+            print(
+                f"{count} instance(s): capacity {len(sat)}/{args.updates} in "
+                f"{res['seconds']:.1f} s = {res['capacity']:.0f} updates/s "
+                f"(latency at saturation p50 {_pct(sat, 0.5):.0f} ms, "
+                f"p99 {_pct(sat, 0.99):.0f} ms; CPU per update: instances {res['cpu']:.1f} ms,"
+                f" PostgreSQL {res['db']:.1f} ms, generator + fake API {res['own']:.1f} ms);"
+                f" at {res['rate']:.0f} updates/s "
+                f"(offered {res['offered']:.0f}): {len(steady)}/{args.latency_updates} "
+                f"answered, latency p50 {_pct(steady, 0.5):.1f} ms, "
+                f"p99 {_pct(steady, 0.99):.1f} ms; duplicates {res['duplicates']}; "
+                f"failed POSTs {dict(FAILED) or 0}; "
+                f"exit codes {[p.returncode for p in procs]}",
+                flush=True,
+            )
             FAILED.clear()
     finally:
         server.stop()
@@ -332,11 +394,15 @@ def main() -> None:
         p99 = max(_pct(r["steady"], 0.99) for r in results.values())
         dup = sum(r["duplicates"] for r in results.values())
         met = best >= 3 and ratio >= 2.5 and p99 <= 50 and dup == 0
-        print(f"scaling: {best} instances = {ratio:.2f}x one instance; worst p99 {p99:.1f} ms;"
-              f" duplicates {dup} [target: 3 >= 2.5x, p99 <= 50 ms, 0 duplicates: "
-              f"{'met' if met else 'NOT met'}]")
-    print(f"{machine()}; {os.cpu_count()} cores shared by PostgreSQL, the instances, the "
-          f"load generator and the fake Bot API")
+        print(
+            f"scaling: {best} instances = {ratio:.2f}x one instance; worst p99 {p99:.1f} ms;"
+            f" duplicates {dup} [target: 3 >= 2.5x, p99 <= 50 ms, 0 duplicates: "
+            f"{'met' if met else 'NOT met'}]"
+        )
+    print(
+        f"{machine()}; {os.cpu_count()} cores shared by PostgreSQL, the instances, the "
+        f"load generator and the fake Bot API"
+    )
 
 
 if __name__ == "__main__":

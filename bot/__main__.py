@@ -97,10 +97,14 @@ async def _run(settings: Settings) -> int:
             if admin:
                 print(f"Created the first admin “{admin.name}” on this empty database.")
             if (missing := settings.missing_identity()) is not None:
-                print(f"No company identity ({missing} is not set): specimen mode, every "
-                      "document is marked SPECIMEN — do not pay.")
-            print(f"No TELEGRAM_BOT_TOKEN: local console chat, signed in as {user.name}. "
-                  "Type /help; Ctrl-D quits.\n")
+                print(
+                    f"No company identity ({missing} is not set): specimen mode, every "
+                    "document is marked SPECIMEN — do not pay."
+                )
+            print(
+                f"No TELEGRAM_BOT_TOKEN: local console chat, signed in as {user.name}. "
+                "Type /help; Ctrl-D quits.\n"
+            )
             return await _console(settings, user)
         finally:
             await close_db()
@@ -115,8 +119,11 @@ async def _serve_telegram(settings: Settings) -> int:
     from mail.inbox import watch
 
     if settings.webhook_url and settings.webhook_secret is None:
-        print("entonnoir: WEBHOOK_URL needs WEBHOOK_SECRET (Telegram sends it with every "
-              "call; calls without it are refused).", file=sys.stderr)
+        print(
+            "entonnoir: WEBHOOK_URL needs WEBHOOK_SECRET (Telegram sends it with every "
+            "call; calls without it are refused).",
+            file=sys.stderr,
+        )
         return 2
     await init_db(settings.database_url)
     assert settings.telegram_bot_token is not None
@@ -130,8 +137,9 @@ async def _serve_telegram(settings: Settings) -> int:
         persistence=DbPersistence(),  # forms in progress survive a restart
         rate_limit=settings.telegram_rate_limit,
         # SQLite: one connection, every statement queued behind it: one by one (bot.updates)
-        concurrent_updates=(settings.concurrent_updates
-                            if settings.database_url.startswith("postgres") else 1),
+        concurrent_updates=(
+            settings.concurrent_updates if settings.database_url.startswith("postgres") else 1
+        ),
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -151,13 +159,21 @@ async def _serve_telegram(settings: Settings) -> int:
         watcher = None
         if account is not None:
             watcher = asyncio.create_task(
-                watch(account, inbox_rules(settings),
-                      poll_seconds=settings.imap_poll_seconds, stop=stop,
-                      on_report=_log_pass)
+                watch(
+                    account,
+                    inbox_rules(settings),
+                    poll_seconds=settings.imap_poll_seconds,
+                    stop=stop,
+                    on_report=_log_pass,
+                )
             )
-        log.info("serving Telegram as @%s (%s)", app.bot.username,
-                 f"webhook on {settings.webhook_listen}:{settings.webhook_port}"
-                 if server is not None else "long polling")
+        log.info(
+            "serving Telegram as @%s (%s)",
+            app.bot.username,
+            f"webhook on {settings.webhook_listen}:{settings.webhook_port}"
+            if server is not None
+            else "long polling",
+        )
         await stop.wait()
         if server is not None:  # no new webhook calls; those in flight are answered
             server[0].should_exit = True
@@ -184,27 +200,43 @@ async def _serve_webhook(app: Any, settings: Settings) -> tuple[Any, asyncio.Tas
 
     assert settings.webhook_url and settings.webhook_secret is not None
     secret = settings.webhook_secret.get_secret_value()
-    web = build_web_app(app, secret=secret, path=urlsplit(settings.webhook_url).path or "/",
-                        readiness=readiness, extra_routes=pa_routes(settings))
+    web = build_web_app(
+        app,
+        secret=secret,
+        path=urlsplit(settings.webhook_url).path or "/",
+        readiness=readiness,
+        extra_routes=pa_routes(settings),
+    )
     if settings.pa_enabled and not settings.pa_webhook_token:
-        log.info("PA webhooks off (no PA_WEBHOOK_TOKEN): the platform is polled every %d s",
-                 settings.pa_poll_seconds)
+        log.info(
+            "PA webhooks off (no PA_WEBHOOK_TOKEN): the platform is polled every %d s",
+            settings.pa_poll_seconds,
+        )
 
     class Server(uvicorn.Server):
         @contextlib.contextmanager
         def capture_signals(self) -> Any:  # `entonnoir run` handles SIGTERM/SIGINT itself
             yield
 
-    server = Server(uvicorn.Config(web, host=settings.webhook_listen, port=settings.webhook_port,
-                                   log_level="warning", lifespan="off", access_log=False))
+    server = Server(
+        uvicorn.Config(
+            web,
+            host=settings.webhook_listen,
+            port=settings.webhook_port,
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+        )
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():  # could not listen: the error is the task's
             await task
             raise RuntimeError("the webhook server stopped at start")
         await asyncio.sleep(0.02)
-    await app.bot.set_webhook(settings.webhook_url, secret_token=secret,
-                              allowed_updates=["message", "callback_query"])
+    await app.bot.set_webhook(
+        settings.webhook_url, secret_token=secret, allowed_updates=["message", "callback_query"]
+    )
     return server, task
 
 
@@ -216,14 +248,16 @@ def _dump_tasks() -> None:
         while coro is not None and len(chain) < 40:
             frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
             if frame is not None:
-                chain.append(f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno}"
-                             f" {frame.f_code.co_name}")
+                chain.append(
+                    f"{frame.f_code.co_filename.rsplit('/', 2)[-1]}:{frame.f_lineno} {frame.f_code.co_name}"
+                )
             coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
         log.warning("task %s waits in %s", task.get_name(), " > ".join(chain))
 
 
-async def _stop_gracefully(app: Any, services: Services, watcher: asyncio.Task[Any] | None,
-                           grace: float) -> None:
+async def _stop_gracefully(
+    app: Any, services: Services, watcher: asyncio.Task[Any] | None, grace: float
+) -> None:
     """Stop taking updates; let the handlers and jobs in flight finish, within `grace` s.
 
     `services.stopping` tells long jobs (outbox flush, alert delivery) to end after what is
@@ -304,8 +338,9 @@ async def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
     """Register a user by Telegram id."""
     await init_db(settings.database_url)
     try:
-        user = await create_user(args.name, parse_role(args.role), telegram_id=args.telegram_id,
-                                 language=args.lang)
+        user = await create_user(
+            args.name, parse_role(args.role), telegram_id=args.telegram_id, language=args.lang
+        )
         print(f"User U{user.id} {user.name} ({user.role.value}) registered.")
     finally:
         await close_db()
@@ -359,8 +394,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command in ("run", "health"):  # the service logs its events; one-shot commands stay quiet
         console = args.command == "run" and settings.telegram_bot_token is None
-        level = logging.DEBUG if args.verbose else (
-            logging.WARNING if console else settings.log_level.upper())  # the chat is the screen
+        level = (
+            logging.DEBUG if args.verbose else (logging.WARNING if console else settings.log_level.upper())
+        )  # the chat is the screen
         configure_logging(settings.log_format, level)
     from telegram.error import InvalidToken
 
@@ -372,8 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return asyncio.run(func(args, settings))
     except InvalidToken:  # its message quotes the token: one line of our own instead
-        print("entonnoir: Telegram refused TELEGRAM_BOT_TOKEN: check it with @BotFather.",
-              file=sys.stderr)
+        print("entonnoir: Telegram refused TELEGRAM_BOT_TOKEN: check it with @BotFather.", file=sys.stderr)
         return 2
     except UserError as exc:
         print(f"entonnoir: {cli_text(f'error.{exc.code}', **exc.params)}", file=sys.stderr)

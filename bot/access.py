@@ -28,9 +28,13 @@ def _is_invite_start(update: Update) -> bool:
     message = update.message
     text = (message.text or "") if message else ""
     parts = text.split()
-    return (len(parts) == 2 and parts[0].split("@")[0] == "/start"
-            and parts[1] != DEEP_LINK_PAYLOAD and update.effective_chat is not None
-            and update.effective_chat.type == "private")
+    return (
+        len(parts) == 2
+        and parts[0].split("@")[0] == "/start"
+        and parts[1] != DEEP_LINK_PAYLOAD
+        and update.effective_chat is not None
+        and update.effective_chat.type == "private"
+    )
 
 
 def _what(update: Update) -> str:
@@ -56,8 +60,13 @@ async def check_access(update: Update, ctx: Ctx) -> None:
     user = await ctx.services.resolve_user(sender.id)
     if user is not None:
         ctx.actor = user
-        log.info("update %s from U%s: %s", update.update_id, user.id, _what(update),
-                 extra={"update_id": update.update_id, "user_id": user.id})
+        log.info(
+            "update %s from U%s: %s",
+            update.update_id,
+            user.id,
+            _what(update),
+            extra={"update_id": update.update_id, "user_id": user.id},
+        )
         if verdict is Verdict.REDIRECT:
             await _to_private(update, ctx)
             raise ApplicationHandlerStop

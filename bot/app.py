@@ -72,10 +72,7 @@ def build_application(
     and chat's one by one in order (`bot.updates`); 1 = every update one by one.
     """
     builder = (
-        _Builder()
-        .token(token or "0:console")
-        .context_types(ContextTypes(context=Ctx))
-        .post_init(_post_init)
+        _Builder().token(token or "0:console").context_types(ContextTypes(context=Ctx)).post_init(_post_init)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
@@ -104,7 +101,7 @@ def build_application(
     return app
 
 
-class _Builder(ApplicationBuilder):
+class _Builder(ApplicationBuilder):  # type: ignore[type-arg]  # PTB's builder generics are for its own use
     """The builder whose bot is a `TolerantBot` (late answers, no-op edits are not errors)."""
 
     def _build_ext_bot(self) -> ExtBot[Any]:

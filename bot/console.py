@@ -47,8 +47,9 @@ def plain(text: str) -> str:
 class ConsoleChat:
     """Drives an Application as one user, printing what the bot sends."""
 
-    def __init__(self, app: Any, request: RecordingRequest, user: User, out_dir: Path,
-                 out: TextIO = sys.stdout) -> None:
+    def __init__(
+        self, app: Any, request: RecordingRequest, user: User, out_dir: Path, out: TextIO = sys.stdout
+    ) -> None:
         self.app, self.request, self.user, self.out_dir, self.out = app, request, user, out_dir, out
         self.chat_id = console_id(user)
         self.buttons: list[tuple[str, str, int]] = []
@@ -78,8 +79,7 @@ class ConsoleChat:
             for row in sent.buttons:
                 for label, data in row:
                     self.buttons.append((label, data, sent.message_id or 0))
-            print("  " + "  ".join(f"[{i + 1}] {b[0]}" for i, b in enumerate(self.buttons)),
-                  file=self.out)
+            print("  " + "  ".join(f"[{i + 1}] {b[0]}" for i, b in enumerate(self.buttons)), file=self.out)
         print(file=self.out)
 
     def _next_id(self) -> int:
@@ -87,8 +87,12 @@ class ConsoleChat:
         return self._update_id
 
     def _from(self) -> dict[str, Any]:
-        return {"id": self.chat_id, "is_bot": False, "first_name": self.user.name,
-                "language_code": self.user.language}
+        return {
+            "id": self.chat_id,
+            "is_bot": False,
+            "first_name": self.user.name,
+            "language_code": self.user.language,
+        }
 
     def message_update(self, text: str) -> Update:
         data = {

@@ -68,6 +68,7 @@ def _utcnow() -> datetime:
 
 # Rendering ------------------------------------------------------------------------------
 
+
 def template_params(params: dict[str, Any], lang: str, default_currency: str) -> dict[str, Any]:
     """`x_cents` + currency → money `{x}`; `x_date` (ISO) → date `{x}`; `x_en`/`x_fr` → `{x}`
     in the reader's language; the rest as given."""
@@ -124,8 +125,7 @@ def render_alert(
     try:
         text: str = t(lang, f"alert.{alert.kind}", **params)
     except (KeyError, IndexError, ValueError):
-        log.warning("alert %s: no usable message alert.%s; sent as a plain summary",
-                    alert.id, alert.kind)
+        log.warning("alert %s: no usable message alert.%s; sent as a plain summary", alert.id, alert.kind)
         details = ", ".join(f"{k}={v}" for k, v in (alert.params or {}).items())
         text = t(lang, "alert.unknown", kind=alert.kind, details=details[:500])
     if alert.rerouted_from is not None:
@@ -134,6 +134,7 @@ def render_alert(
 
 
 # Pacing ---------------------------------------------------------------------------------
+
 
 class Pacer:
     """Sliding-window limits: overall, per private chat, per group (negative chat ids)."""
@@ -190,8 +191,7 @@ class Pacer:
         """
         async with self._lock:
             await self._room(self._sent, self.overall, self.period)
-            spacing = (self._sent[-1] + self.period / self.overall - self.clock()
-                       if self._sent else 0.0)
+            spacing = self._sent[-1] + self.period / self.overall - self.clock() if self._sent else 0.0
             if spacing > 0:
                 await asyncio.sleep(spacing)
             now = self.clock()
@@ -224,6 +224,7 @@ class Pacer:
 
 # Delivery -------------------------------------------------------------------------------
 
+
 @dataclass
 class DeliveryResult:
     delivered: int = 0
@@ -234,8 +235,10 @@ class DeliveryResult:
     errors: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
-        text = (f"delivered {self.delivered}, retry later {self.retried}, "
-                f"rerouted {self.rerouted}, failed {self.failed}")
+        text = (
+            f"delivered {self.delivered}, retry later {self.retried}, "
+            f"rerouted {self.rerouted}, failed {self.failed}"
+        )
         if self.held_quiet:
             text += " (quiet hours: urgent alerts only)"
         return text
@@ -249,8 +252,15 @@ def _retry_seconds(exc: RetryAfter) -> float:
 
 
 class _Run:
-    def __init__(self, bot: Bot, settings: Settings, pacer: Pacer, clock: Clock,
-                 chat_for: ChatFor | None = None, stop: asyncio.Event | None = None) -> None:
+    def __init__(
+        self,
+        bot: Bot,
+        settings: Settings,
+        pacer: Pacer,
+        clock: Clock,
+        chat_for: ChatFor | None = None,
+        stop: asyncio.Event | None = None,
+    ) -> None:
         self.bot, self.settings, self.pacer, self.clock = bot, settings, pacer, clock
         self.chat_for = chat_for
         self.stop = stop
@@ -283,7 +293,7 @@ class _Run:
     def chat_of(self, alert: Alert) -> int | None:
         user = alert.user
         if user is None:
-            return alert.chat_id
+            return None if alert.chat_id is None else int(alert.chat_id)
         if not user.active or user.unreachable:
             return None
         if self.chat_for is not None:  # the console transport maps users without Telegram
@@ -295,8 +305,12 @@ class _Run:
         queues = {chat_id: deque(alerts) for chat_id, alerts in by_chat.items()}
         busy: dict[int, asyncio.Task[bool]] = {}
         try:
-            while (queues and not self.flood and time.monotonic() < deadline
-                   and not (self.stop is not None and self.stop.is_set())):
+            while (
+                queues
+                and not self.flood
+                and time.monotonic() < deadline
+                and not (self.stop is not None and self.stop.is_set())
+            ):
                 for chat_id in [c for c, task in busy.items() if task.done()]:
                     if busy.pop(chat_id).result():  # unreachable: the rest was rerouted
                         queues.pop(chat_id, None)
@@ -315,8 +329,7 @@ class _Run:
                     if queues:
                         await asyncio.sleep(soonest)
                     continue
-                chat_id = max(ready, key=lambda c: (len(queues[c]) * self.pacer.gap(c),
-                                                    -queues[c][0].id))
+                chat_id = max(ready, key=lambda c: (len(queues[c]) * self.pacer.gap(c), -queues[c][0].id))
                 await self.pacer.take(chat_id)
                 if self.flood:
                     break
@@ -336,7 +349,10 @@ class _Run:
         text, markup = render_alert(alert, lang, self.settings.default_currency)
         try:
             await self.bot.send_message(
-                chat_id, text, parse_mode=ParseMode.HTML, reply_markup=markup,
+                chat_id,
+                text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
                 disable_web_page_preview=True,
             )
         except RetryAfter as exc:
@@ -397,8 +413,9 @@ async def deliver_alerts(
     run.result.held_quiet = quiet
     by_chat: dict[int, list[Alert]] = {}
     group_share = pacer.group * math.ceil(budget / pacer.group_period)
-    token, alerts = await claim_alerts(now, timedelta(seconds=budget + 30), quiet=quiet,
-                                       limit=limit, chats_first=group_share)
+    token, alerts = await claim_alerts(
+        now, timedelta(seconds=budget + 30), quiet=quiet, limit=limit, chats_first=group_share
+    )
     try:
         await _deliver(run, alerts, by_chat, budget)
     finally:
@@ -406,8 +423,7 @@ async def deliver_alerts(
     return run.result
 
 
-async def _deliver(run: _Run, alerts: list[Alert], by_chat: dict[int, list[Alert]],
-                   budget: float) -> None:
+async def _deliver(run: _Run, alerts: list[Alert], by_chat: dict[int, list[Alert]], budget: float) -> None:
     for alert in alerts:
         chat_id = run.chat_of(alert)
         if chat_id is None:  # unreachable, inactive or never started the bot

@@ -17,8 +17,7 @@ from enum import StrEnum
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-__all__ = ["DEEP_LINK_PAYLOAD", "GROUP_COMMANDS", "Verdict", "deep_link", "group_verdict",
-           "private_keyboard"]
+__all__ = ["DEEP_LINK_PAYLOAD", "GROUP_COMMANDS", "Verdict", "deep_link", "group_verdict", "private_keyboard"]
 
 GROUP_COMMANDS = frozenset({"teamchat", "help", "aide"})
 DEEP_LINK_PAYLOAD = "group"  # /start group: a plain greeting, never an invitation code

@@ -147,7 +147,7 @@ def reasons_text(lang: str, reasons: Any, limit: int | None = None) -> Safe:
             parts.append(_escape(str(params.get("code") or key)))
     text = " ".join(p.rstrip() for p in parts).rstrip(".")  # templates add their own stop
     if limit is not None and len(text) > limit:
-        text = text[:limit - 1].rstrip() + "… " + str(t(lang, "inbox.more"))
+        text = text[: limit - 1].rstrip() + "… " + str(t(lang, "inbox.more"))
     return Safe(text)
 
 

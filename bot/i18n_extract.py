@@ -55,8 +55,9 @@ def _found(lineno: int, key: str, plurals: dict[str, str], comments: list[str]) 
     return lineno, "gettext", key, comments
 
 
-def extract_python(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
-                   options: dict[str, Any]) -> Iterator[Found]:
+def extract_python(
+    fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: dict[str, Any]
+) -> Iterator[Found]:
     """Keys in a Python module: literal arguments of translation calls, and literals that
     are catalogue keys."""
     known, plurals = _english()
@@ -92,8 +93,9 @@ def _enclosing_call(tokens: list[tokenize.TokenInfo], index: int) -> str | None:
     return None
 
 
-def extract_catalogue(fileobj: IO[bytes], keywords: Any, comment_tags: Any,
-                      options: dict[str, Any]) -> Iterator[Found]:
+def extract_catalogue(
+    fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: dict[str, Any]
+) -> Iterator[Found]:
     """The English catalogue's keys built at run time (under `runtime_prefixes`)."""
     prefixes = tuple(p.strip() for p in str(options.get("runtime_prefixes", "")).split() if p.strip())
     catalog = read_po(fileobj, locale="en")

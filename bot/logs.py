@@ -54,13 +54,21 @@ class JsonFormatter(logging.Formatter):
 def configure_logging(fmt: str = "text", level: str | int = "INFO") -> None:
     """Root logging to stderr in `fmt`; httpx kept at WARNING (its lines carry the token)."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if fmt == "json" else
-                         _OneLine("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if fmt == "json" else _OneLine("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler", "tortoise", "aiosqlite", "asyncpg",
-                  "fontTools"):  # fontTools: dozens of INFO lines per PDF rendered
+    for noisy in (
+        "httpx",
+        "httpcore",
+        "apscheduler",
+        "tortoise",
+        "aiosqlite",
+        "asyncpg",
+        "fontTools",
+    ):  # fontTools: dozens of INFO lines per PDF rendered
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))

@@ -33,8 +33,9 @@ class DbPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, An
     """User/chat data and conversations in the database; bot data and callback data not."""
 
     def __init__(self, update_interval: float = 1.0) -> None:
-        super().__init__(store_data=PersistenceInput(bot_data=False, callback_data=False),
-                         update_interval=update_interval)
+        super().__init__(
+            store_data=PersistenceInput(bot_data=False, callback_data=False), update_interval=update_interval
+        )
         self._seen: dict[tuple[str, str], Any] = {}  # last document written or read, by key
 
     async def _save(self, kind: str, key: str, data: dict[Any, Any]) -> None:
@@ -70,11 +71,12 @@ class DbPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, An
 
     async def get_conversations(self, name: str) -> ConversationDict:
         stored = await load_states(f"conv:{name}"[:16])
-        return {tuple(int(p) if p.lstrip("-").isdigit() else p for p in k.split(":")): v
-                for k, v in stored.items()}
+        return {
+            tuple(int(p) if p.lstrip("-").isdigit() else p for p in k.split(":")): v
+            for k, v in stored.items()
+        }
 
-    async def update_conversation(self, name: str, key: ConversationKey,
-                                  new_state: object | None) -> None:
+    async def update_conversation(self, name: str, key: ConversationKey, new_state: object | None) -> None:
         if new_state is None:
             await delete_state(f"conv:{name}"[:16], _conv_key(key))
         else:

@@ -61,9 +61,7 @@ def protect_logs(secrets: Iterable[str | None]) -> None:
             message = str(record.msg)
         record.msg, record.args = _short(redact(message), 4 * MAX_LOGGED), None
         if record.exc_info and record.exc_info[0] is not None:
-            record.exc_text = _clean_traceback(
-                "".join(traceback.format_exception(*record.exc_info)).rstrip()
-            )
+            record.exc_text = _clean_traceback("".join(traceback.format_exception(*record.exc_info)).rstrip())
         if record.stack_info:
             record.stack_info = _clean_traceback(record.stack_info)
         return record
@@ -71,8 +69,7 @@ def protect_logs(secrets: Iterable[str | None]) -> None:
     logging.setLogRecordFactory(factory)
     default_hook = sys.excepthook
 
-    def excepthook(kind: type[BaseException], error: BaseException,
-                   tb: TracebackType | None) -> None:
+    def excepthook(kind: type[BaseException], error: BaseException, tb: TracebackType | None) -> None:
         if not _secrets:
             default_hook(kind, error, tb)
             return

@@ -36,18 +36,22 @@ DEMO_IDENTITY = {
 def seller_from_settings(settings: Settings) -> Seller:
     """Build the `Seller` once from the settings (validated at start)."""
     specimen = settings.missing_identity() is not None
-    identity = DEMO_IDENTITY if specimen else {
-        "name": settings.company_name,
-        "address": settings.company_address,
-        "siren": settings.company_siren,
-        "siret": settings.company_siret,
-        "vat": settings.company_vat,
-        "rcs_city": settings.company_rcs_city,
-        "capital": settings.company_capital,
-        "iban": settings.company_iban,
-        "bic": settings.company_bic,
-        "email": settings.company_email,
-    }
+    identity = (
+        DEMO_IDENTITY
+        if specimen
+        else {
+            "name": settings.company_name,
+            "address": settings.company_address,
+            "siren": settings.company_siren,
+            "siret": settings.company_siret,
+            "vat": settings.company_vat,
+            "rcs_city": settings.company_rcs_city,
+            "capital": settings.company_capital,
+            "iban": settings.company_iban,
+            "bic": settings.company_bic,
+            "email": settings.company_email,
+        }
+    )
     return Seller(
         **identity,
         country=settings.company_country,
@@ -65,8 +69,7 @@ def seller_from_settings(settings: Settings) -> Seller:
 
 def company_from_settings(settings: Settings) -> Company:
     """The identity the dunning emails quote, derived from `seller_from_settings` (one adapter)."""
-    return Company.of_seller(seller_from_settings(settings),
-                             parseaddr(settings.sender)[1].rpartition("@")[2])
+    return Company.of_seller(seller_from_settings(settings), parseaddr(settings.sender)[1].rpartition("@")[2])
 
 
 def renderer_from_settings(settings: Settings) -> Render:

@@ -28,8 +28,7 @@ __all__ = ["LEGAL_REQUIRED", "Settings", "SettingsError", "load_settings"]
 # Printed on every invoice by law (Code de commerce L441-9, R123-237; CGI 242 nonies A) or
 # needed to be paid (the IBAN of the credit transfer). COMPANY_VAT is required as well when
 # any VAT rate is charged; RCS city, capital, SIRET and BIC are printed when set.
-LEGAL_REQUIRED = ("COMPANY_NAME", "COMPANY_ADDRESS", "COMPANY_SIREN", "COMPANY_IBAN",
-                  "COMPANY_EMAIL")
+LEGAL_REQUIRED = ("COMPANY_NAME", "COMPANY_ADDRESS", "COMPANY_SIREN", "COMPANY_IBAN", "COMPANY_EMAIL")
 
 
 class SettingsError(Exception):
@@ -127,8 +126,7 @@ class Settings(BaseSettings):
     @field_validator("webhook_secret")
     @classmethod
     def _webhook_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}",
-                                                  value.get_secret_value()):
+        if value is not None and not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", value.get_secret_value()):
             raise ValueError("16 to 256 characters among A-Z a-z 0-9 _ -")
         return value
 
@@ -148,6 +146,7 @@ class Settings(BaseSettings):
             if field is not None and field.default is None and not field.is_required():
                 out[key] = None
         return out
+
     # E-invoicing platform (PA, AFNOR XP Z12-013). Unset: invoices are emailed as before.
     pa_flow_url: str | None = None
     pa_directory_url: str | None = None
@@ -306,8 +305,7 @@ class Settings(BaseSettings):
         if self.mail_from.strip():
             return self.mail_from.strip()
         if self.company_email.strip():
-            return str(Address(display_name=self.company_name.strip(),
-                               addr_spec=self.company_email.strip()))
+            return str(Address(display_name=self.company_name.strip(), addr_spec=self.company_email.strip()))
         return "Entonnoir <entonnoir@localhost>"
 
     @property
@@ -339,5 +337,6 @@ def load_settings(**overrides: object) -> Settings:
     if settings.serves_people and (missing := settings.missing_identity()) is not None:
         raise SettingsError(
             f"{missing}: expected a value: the company's legal identity is printed on every "
-            "invoice, and is required when TELEGRAM_BOT_TOKEN or SMTP_HOST is set")
+            "invoice, and is required when TELEGRAM_BOT_TOKEN or SMTP_HOST is set"
+        )
     return settings

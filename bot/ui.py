@@ -22,9 +22,23 @@ from bot.context import Ctx
 from bot.i18n import Safe, t
 from storage.errors import InvalidInput
 
-__all__ = ["MAX_CAPTION", "MAX_TEXT", "args_text", "button", "cb", "clip", "clip_html", "error_text",
-           "keyboard", "on_page", "parse_cb", "reply", "send_list", "split_fields",
-           "visible_length"]
+__all__ = [
+    "MAX_CAPTION",
+    "MAX_TEXT",
+    "args_text",
+    "button",
+    "cb",
+    "clip",
+    "clip_html",
+    "error_text",
+    "keyboard",
+    "on_page",
+    "parse_cb",
+    "reply",
+    "send_list",
+    "split_fields",
+    "visible_length",
+]
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +123,7 @@ def keyboard(rows: Sequence[Sequence[InlineKeyboardButton]]) -> InlineKeyboardMa
     out: list[list[InlineKeyboardButton]] = []
     for row in rows:
         row = list(row)
-        out += [row[i:i + MAX_ROW] for i in range(0, len(row), MAX_ROW)]
+        out += [row[i : i + MAX_ROW] for i in range(0, len(row), MAX_ROW)]
     buttons = [b for row in out for b in row]
     if len(buttons) > MAX_BUTTONS:
         raise ValueError(f"{len(buttons)} buttons in one keyboard (Telegram allows {MAX_BUTTONS})")
@@ -144,7 +158,10 @@ async def reply(
     if chat is None:
         return None
     return await ctx.bot.send_message(
-        chat.id, text, parse_mode=ParseMode.HTML, reply_markup=markup,
+        chat.id,
+        text,
+        parse_mode=ParseMode.HTML,
+        reply_markup=markup,
         disable_web_page_preview=True,
     )
 
@@ -167,8 +184,10 @@ EXCERPT = 60  # characters of the user's own input quoted back in an error sente
 
 def error_text(lang: str, code: str, params: dict[str, Any]) -> Safe:
     """The sentence of a `UserError`, quoting at most a short excerpt of what was typed."""
-    short = {k: clip(v, EXCERPT) if isinstance(v, str) and not isinstance(v, Safe) else v
-             for k, v in params.items()}
+    short = {
+        k: clip(v, EXCERPT) if isinstance(v, str) and not isinstance(v, Safe) else v
+        for k, v in params.items()
+    }
     return t(lang, f"error.{code}", **short)
 
 
@@ -178,6 +197,7 @@ def tr(ctx: Ctx, key: str, **params: object) -> str:
 
 
 # Lists that page ------------------------------------------------------------------------
+
 
 def _pages(header: str, lines: Sequence[str], footer: str) -> list[tuple[int, int]]:
     """(start, end) of each page: at most PAGE_ITEMS lines and PAGE_CHARS characters."""
@@ -207,8 +227,7 @@ def _render_page(ctx: Ctx, snapshot: dict[str, Any], page: int) -> tuple[str, An
     if snapshot["footer"]:
         parts.append(snapshot["footer"])
     rows: list[list[InlineKeyboardButton]] = [
-        [button(label, data) for label, data in row]
-        for row in snapshot["rows"][start:end] if row
+        [button(label, data) for label, data in row] for row in snapshot["rows"][start:end] if row
     ]
     token = snapshot["token"]
     nav = []
@@ -239,16 +258,21 @@ async def send_list(
     `extra` rows (the list's own actions) show under every page."""
     lines = list(lines)
     if len(lines) > MAX_LIST:
-        footer = (footer + "\n" if footer else "") + t(ctx.lang, "list.truncated", shown=MAX_LIST,
-                                                        total=len(lines))
+        footer = (footer + "\n" if footer else "") + t(
+            ctx.lang, "list.truncated", shown=MAX_LIST, total=len(lines)
+        )
         lines = lines[:MAX_LIST]
-    plain_rows = [[(str(b.text), str(b.callback_data)) for b in row]
-                  for row in (rows or [])][: len(lines)]
+    plain_rows = [[(str(b.text), str(b.callback_data)) for b in row] for row in (rows or [])][: len(lines)]
     plain_rows += [[] for _ in range(len(lines) - len(plain_rows))]
     token = secrets.token_hex(4)
-    snapshot = {"token": token, "header": str(header), "lines": [str(x) for x in lines],
-                "rows": plain_rows, "footer": str(footer),
-                "extra": [[(str(b.text), str(b.callback_data)) for b in row] for row in extra]}
+    snapshot = {
+        "token": token,
+        "header": str(header),
+        "lines": [str(x) for x in lines],
+        "rows": plain_rows,
+        "footer": str(footer),
+        "extra": [[(str(b.text), str(b.callback_data)) for b in row] for row in extra],
+    }
     assert ctx.user_data is not None
     kept: dict[str, Any] = ctx.user_data.setdefault("lists", {})
     kept[token] = snapshot

@@ -26,8 +26,14 @@ from telegram import Update
 from bot.settings import Settings
 from storage.health import Check
 
-__all__ = ["MAX_UPDATE_BYTES", "PA_WEBHOOK_PATH", "SECRET_HEADER", "build_web_app",
-           "pa_callback_url", "pa_routes"]
+__all__ = [
+    "MAX_UPDATE_BYTES",
+    "PA_WEBHOOK_PATH",
+    "SECRET_HEADER",
+    "build_web_app",
+    "pa_callback_url",
+    "pa_routes",
+]
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +75,10 @@ def build_web_app(
     async def readyz(request: Request) -> Response:
         checks = await readiness(datetime.now(UTC))
         ok = all(c.ok for c in checks)
-        return JSONResponse({"ready": ok, "checks": {c.name: {"ok": c.ok, "detail": c.detail}
-                                                     for c in checks}},
-                            status_code=200 if ok else 503)
+        return JSONResponse(
+            {"ready": ok, "checks": {c.name: {"ok": c.ok, "detail": c.detail} for c in checks}},
+            status_code=200 if ok else 503,
+        )
 
     routes: list[BaseRoute] = [
         Route(path, webhook, methods=["POST"]),
@@ -101,8 +108,7 @@ def pa_routes(settings: Settings) -> list[BaseRoute]:
     token = settings.pa_webhook_token.get_secret_value()
 
     async def pa_webhook(request: Request) -> Response:
-        status, body = await receive_webhook(await request.body(), dict(request.headers),
-                                             secret=token)
+        status, body = await receive_webhook(await request.body(), dict(request.headers), secret=token)
         if status == 401:
             log.warning("PA webhook call refused: wrong or missing token")
         return JSONResponse(body, status_code=status)

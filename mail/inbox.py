@@ -109,8 +109,10 @@ class Outcome:
     def summary(self) -> str:
         if self.record is not None:
             r = self.record
-            return (f"{self.kind}: {r.recorded} recorded, {r.duplicates} already known, "
-                    f"{r.settled} settled, {r.unmatched} unmatched, {r.ignored} debits/reversals")
+            return (
+                f"{self.kind}: {r.recorded} recorded, {r.duplicates} already known, "
+                f"{r.settled} settled, {r.unmatched} unmatched, {r.ignored} debits/reversals"
+            )
         return f"{self.kind}: {self.reason}"
 
 
@@ -142,7 +144,7 @@ class PassReport:
 
 def message_headers(raw: bytes) -> tuple[str, str, str]:
     """(Message-ID, sender address, subject); a missing Message-ID becomes a content hash."""
-    headers = BytesHeaderParser(policy=compat32).parsebytes(raw[:256 * 1024], headersonly=True)
+    headers = BytesHeaderParser(policy=compat32).parsebytes(raw[: 256 * 1024], headersonly=True)
     message_id = " ".join(str(headers.get("Message-ID", "") or "").split())
     if not message_id:
         message_id = "sha256:" + hashlib.sha256(raw).hexdigest()
@@ -166,8 +168,12 @@ Reasons = list[list[Any]]  # [[locale key, {params}], ...]: said in each reader'
 def _trust(raw: bytes, rules: InboxRules) -> tuple[bool, str, Reasons]:
     from mail.trust import check_trust
 
-    verdict = check_trust(raw, allowed_senders=list(rules.allowed_senders),
-                          authserv_id=rules.authserv_id, dns_lookup=rules.dns_lookup)
+    verdict = check_trust(
+        raw,
+        allowed_senders=list(rules.allowed_senders),
+        authserv_id=rules.authserv_id,
+        dns_lookup=rules.dns_lookup,
+    )
     keys: Reasons = [[f"trust.{verdict.code}", {"domain": verdict.domain or "?"}]]
     return bool(verdict.trusted), str(verdict.reason), keys
 
@@ -185,18 +191,26 @@ def _parse(raw: bytes, rules: InboxRules) -> tuple[list[Any], str, Reasons]:
     return list(result.notices), str(result.reason or ""), result.reason_keys
 
 
-async def process_message(raw: bytes, *, folder: str, uid: int | None, rules: InboxRules,
-                          now: datetime | None = None) -> Outcome:
+async def process_message(
+    raw: bytes, *, folder: str, uid: int | None, rules: InboxRules, now: datetime | None = None
+) -> Outcome:
     """Trust → parse → record. Returns once everything is committed."""
     now = now or datetime.now(UTC)
     message_id, sender, subject = message_headers(raw)
-    meta: dict[str, Any] = {"message_id": message_id, "folder": folder, "uid": uid,
-                            "sender": sender, "subject": subject, "now": now}
+    meta: dict[str, Any] = {
+        "message_id": message_id,
+        "folder": folder,
+        "uid": uid,
+        "sender": sender,
+        "subject": subject,
+        "now": now,
+    }
     if len(raw) > rules.max_bytes:
         size, limit = len(raw) // (1024 * 1024), rules.max_bytes // (1024 * 1024)
         reason = f"message too large ({size} MB > {limit} MB)"
-        await quarantine_message(raw=raw, reason=reason, **meta,
-                                 reasons=[["inbox.too_large", {"size": size, "limit": limit}]])
+        await quarantine_message(
+            raw=raw, reason=reason, **meta, reasons=[["inbox.too_large", {"size": size, "limit": limit}]]
+        )
         return Outcome("quarantined", message_id, reason)
     try:
         trusted, reason, keys = await asyncio.to_thread(_trust, raw, rules)
@@ -214,11 +228,11 @@ async def process_message(raw: bytes, *, folder: str, uid: int | None, rules: In
         notices, reason = [], f"{type(exc).__name__}: {exc}"[:500]
         keys = [["inbox.unreadable", {}]]
     if not notices:
-        await store_unrecognised(raw=raw, reason=reason or "nothing recognisable", reasons=keys,
-                                 **meta)
+        await store_unrecognised(raw=raw, reason=reason or "nothing recognisable", reasons=keys, **meta)
         return Outcome("unrecognised", message_id, reason or "nothing recognisable")
-    foreign = [n for n in notices
-               if n.account_iban and not account_is_ours(n.account_iban, rules.company_ibans)]
+    foreign = [
+        n for n in notices if n.account_iban and not account_is_ours(n.account_iban, rules.company_ibans)
+    ]
     if foreign:
         accounts = ", ".join(dict.fromkeys(str(n.account_iban) for n in foreign))
         why = f"statement for another account {accounts}"
@@ -230,8 +244,9 @@ async def process_message(raw: bytes, *, folder: str, uid: int | None, rules: In
         reason = f"{reason}; {why}" if reason else f"partly read: {why}"
         keys = [*keys, other]
     del meta["now"]
-    _, record = await ingest_message(notices, now=now, our_accounts=rules.company_ibans,
-                                     refused=reason or None, reasons=keys, **meta)
+    _, record = await ingest_message(
+        notices, now=now, our_accounts=rules.company_ibans, refused=reason or None, reasons=keys, **meta
+    )
     return Outcome("processed", message_id, reason, record=record)
 
 
@@ -244,11 +259,13 @@ def _connect(account: ImapAccount) -> BaseMailBox:
     if account.security == "none":
         mailbox = MailBoxUnencrypted(account.host, account.port, timeout=account.timeout)
     elif account.security == "starttls":
-        mailbox = MailBoxStartTls(account.host, account.port, timeout=account.timeout,
-                                  ssl_context=ssl.create_default_context())
+        mailbox = MailBoxStartTls(
+            account.host, account.port, timeout=account.timeout, ssl_context=ssl.create_default_context()
+        )
     else:
-        mailbox = MailBox(account.host, account.port, timeout=account.timeout,
-                          ssl_context=ssl.create_default_context())
+        mailbox = MailBox(
+            account.host, account.port, timeout=account.timeout, ssl_context=ssl.create_default_context()
+        )
     mailbox.login(account.user, account.password, initial_folder=None)
     typ, data = mailbox.client.capability()
     if typ == "OK" and data and data[-1]:
@@ -281,7 +298,9 @@ def _fetch(mailbox: BaseMailBox, uids: list[int]) -> Iterator[tuple[int, bytes]]
 def _move(mailbox: BaseMailBox, uid: int, destination: str) -> None:
     if "MOVE" in mailbox.client.capabilities:
         typ, data = mailbox.client.uid(
-            "MOVE", str(uid), encode_folder(destination)  # type: ignore[arg-type]
+            "MOVE",
+            str(uid),
+            encode_folder(destination),  # type: ignore[arg-type]
         )
         if typ != "OK":
             raise imaplib.IMAP4.error(f"UID MOVE failed: {data!r}")
@@ -297,8 +316,13 @@ def _run_in_loop(loop: asyncio.AbstractEventLoop, coro: Any) -> Any:
     return asyncio.run_coroutine_threadsafe(coro, loop).result()
 
 
-def _imap_pass_thread(loop: asyncio.AbstractEventLoop, account: ImapAccount, rules: InboxRules,
-                      report: PassReport, limit: int | None) -> None:
+def _imap_pass_thread(
+    loop: asyncio.AbstractEventLoop,
+    account: ImapAccount,
+    rules: InboxRules,
+    report: PassReport,
+    limit: int | None,
+) -> None:
     mailbox = _connect(account)
     try:
         for name in (account.processed_folder, account.quarantine_folder):
@@ -316,12 +340,14 @@ def _imap_pass_thread(loop: asyncio.AbstractEventLoop, account: ImapAccount, rul
             uids = uids[:limit]
         done = last
         for i in range(0, len(uids), FETCH_BATCH):
-            for uid, raw in _fetch(mailbox, uids[i:i + FETCH_BATCH]):
-                outcome: Outcome = _run_in_loop(loop, process_message(
-                    raw, folder=account.folder, uid=uid, rules=rules))
+            for uid, raw in _fetch(mailbox, uids[i : i + FETCH_BATCH]):
+                outcome: Outcome = _run_in_loop(
+                    loop, process_message(raw, folder=account.folder, uid=uid, rules=rules)
+                )
                 report.outcomes.append(outcome)
-                target = (account.processed_folder if outcome.kind == "processed"
-                          else account.quarantine_folder)
+                target = (
+                    account.processed_folder if outcome.kind == "processed" else account.quarantine_folder
+                )
                 _move(mailbox, uid, target)
                 done = uid
             # One cursor write per batch: a crash before it only means a harmless re-read.
@@ -331,8 +357,9 @@ def _imap_pass_thread(loop: asyncio.AbstractEventLoop, account: ImapAccount, rul
             mailbox.logout()
 
 
-async def imap_pass(account: ImapAccount, rules: InboxRules, *, limit: int | None = None,
-                    now: datetime | None = None) -> PassReport:
+async def imap_pass(
+    account: ImapAccount, rules: InboxRules, *, limit: int | None = None, now: datetime | None = None
+) -> PassReport:
     """One pass over the watched folder; a connection failure is recorded, not raised."""
     report = PassReport(source=f"imap://{account.user}@{account.host}:{account.port}/{account.folder}")
     loop = asyncio.get_running_loop()
@@ -361,8 +388,14 @@ def _idle_thread(account: ImapAccount, timeout: float) -> bool:
             mailbox.logout()
 
 
-async def watch(account: ImapAccount, rules: InboxRules, *, poll_seconds: float,
-                stop: asyncio.Event, on_report: Callable[[PassReport], None] | None = None) -> None:
+async def watch(
+    account: ImapAccount,
+    rules: InboxRules,
+    *,
+    poll_seconds: float,
+    stop: asyncio.Event,
+    on_report: Callable[[PassReport], None] | None = None,
+) -> None:
     """The long-running watcher: pass, then IDLE (re-entered at least every 29 minutes) or
     sleep; failures back off exponentially up to 5 minutes."""
     failures = 0
@@ -372,7 +405,7 @@ async def watch(account: ImapAccount, rules: InboxRules, *, poll_seconds: float,
             on_report(report)
         if report.error:
             failures += 1
-            delay = min(2.0 ** failures, 300.0)
+            delay = min(2.0**failures, 300.0)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
             continue

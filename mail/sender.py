@@ -64,7 +64,12 @@ from storage.outbox import (
 )
 
 __all__ = [
-    "FlushResult", "SmtpConfig", "build_message", "flush_outbox", "is_permanent", "message_bytes",
+    "FlushResult",
+    "SmtpConfig",
+    "build_message",
+    "flush_outbox",
+    "is_permanent",
+    "message_bytes",
     "message_data",
 ]
 
@@ -138,8 +143,12 @@ def describe(exc: BaseException) -> str:
 
 def _connection_level(exc: BaseException) -> bool:
     return isinstance(
-        exc, aiosmtplib.SMTPServerDisconnected | aiosmtplib.SMTPConnectError
-        | aiosmtplib.SMTPTimeoutError | aiosmtplib.SMTPAuthenticationError | TimeoutError
+        exc,
+        aiosmtplib.SMTPServerDisconnected
+        | aiosmtplib.SMTPConnectError
+        | aiosmtplib.SMTPTimeoutError
+        | aiosmtplib.SMTPAuthenticationError
+        | TimeoutError
         | OSError,
     )
 
@@ -177,14 +186,15 @@ def build_message(
         msg["Reply-To"] = _address(email.reply_to)
     msg.set_content(email.body_text, charset="utf-8", cte="quoted-printable")
     if email.body_html:
-        msg.add_alternative(email.body_html, subtype="html", charset="utf-8",
-                            cte="quoted-printable")
+        msg.add_alternative(email.body_html, subtype="html", charset="utf-8", cte="quoted-printable")
     for filename, mimetype, content in attachments:
         maintype, _, subtype = mimetype.partition("/")
-        msg.add_attachment(b"" if _stubs is not None else content,
-                           maintype=maintype or "application",
-                           subtype=subtype or "octet-stream",
-                           filename=_header(filename))
+        msg.add_attachment(
+            b"" if _stubs is not None else content,
+            maintype=maintype or "application",
+            subtype=subtype or "octet-stream",
+            filename=_header(filename),
+        )
         if _stubs is not None:  # `message_data`: a placeholder line stands for each attachment
             _stubs.append(f"=entonnoir-attachment-{secrets.token_hex(12)}=")
             *_, part = msg.iter_attachments()
@@ -260,8 +270,11 @@ class _Session:
     async def _connect(self) -> aiosmtplib.SMTP:
         c = self.config
         smtp = aiosmtplib.SMTP(
-            hostname=c.host, port=c.port, timeout=c.timeout,
-            use_tls=c.security == "tls", start_tls=c.security == "starttls",
+            hostname=c.host,
+            port=c.port,
+            timeout=c.timeout,
+            use_tls=c.security == "tls",
+            start_tls=c.security == "starttls",
             tls_context=c.tls_context,
             # Our EHLO name from the sender's domain: aiosmtplib would otherwise look the
             # machine's FQDN up (a DNS query in a thread) on every connection.
@@ -356,8 +369,7 @@ async def flush_outbox(
                 break
             tokens.append(str(rows[0].claim_token))
             lease.token = tokens[-1]
-            if await _send_rows(rows, config, session, recorder, now, result, before_send,
-                                stop, lease):
+            if await _send_rows(rows, config, session, recorder, now, result, before_send, stop, lease):
                 break  # the server is unreachable or we stop: the rest waits
             if len(rows) < batch:
                 break
@@ -429,8 +441,7 @@ async def _send_rows(
             if i + 1 < len(rows):
                 upcoming = asyncio.ensure_future(_build(rows[i + 1], config, now))
             try:
-                await _send_one(email, data, config, session, recorder, now, result,
-                                before_send)
+                await _send_one(email, data, config, session, recorder, now, result, before_send)
             except _ConnectionLost as lost:
                 for rest in rows[i + 1 :]:
                     await mark_retry(rest, str(lost), now)

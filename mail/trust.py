@@ -94,9 +94,13 @@ def check_trust(
     results, forged = placed_results(list(headers.items()), authserv_id)
     if forged:
         return TrustVerdict(
-            False, f"forged Authentication-Results: a header with our authserv-id "
-                   f"{(authserv_id or '').strip().lower()} sits below our server's Received "
-                   "header, so the sender wrote it", domain, "ar_forged")
+            False,
+            f"forged Authentication-Results: a header with our authserv-id "
+            f"{(authserv_id or '').strip().lower()} sits below our server's Received "
+            "header, so the sender wrote it",
+            domain,
+            "ar_forged",
+        )
     dkim_verdict, dkim_note = _dkim(raw, domain, dns_lookup)
     if dkim_verdict:
         return TrustVerdict(True, f"DKIM signature of {domain} verified", domain, "dkim_pass")
@@ -121,8 +125,7 @@ def _ours(host: str, server: str) -> bool:
     return host == server or host.endswith("." + server)
 
 
-def placed_results(headers: list[tuple[str, str]], authserv_id: str | None
-                   ) -> tuple[list[str], bool]:
+def placed_results(headers: list[tuple[str, str]], authserv_id: str | None) -> tuple[list[str], bool]:
     """(the Authentication-Results values that our server added, top first; forged?).
 
     `headers` in message order (top first). Ours are the A-R headers with our authserv-id

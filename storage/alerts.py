@@ -94,11 +94,14 @@ async def alert_users(items: list[tuple[int, str, str, dict[str, Any]]]) -> list
     wanted: dict[str, Alert] = {}
     for user_id, kind, dedupe_key, params in items:
         key = f"{dedupe_key}:u{user_id}"[:200]
-        wanted.setdefault(key, Alert(dedupe_key=key, user_id=user_id, kind=kind,
-                                     params=params or {}, buttons=[], urgent=False))
+        wanted.setdefault(
+            key,
+            Alert(dedupe_key=key, user_id=user_id, kind=kind, params=params or {}, buttons=[], urgent=False),
+        )
     if not wanted:
         return []
-    used = set(await Alert.filter(dedupe_key__in=list(wanted)).values_list("dedupe_key", flat=True))
+    rows = await Alert.filter(dedupe_key__in=list(wanted)).values_list("dedupe_key", flat=True)
+    used = {str(key) for key in rows}
     fresh = [a for key, a in wanted.items() if key not in used]
     if fresh:
         await Alert.bulk_create(fresh)
@@ -153,13 +156,19 @@ async def alert_team(
         return await alert_role((Role.MANAGER,), kind, dedupe_key, params, buttons, urgent=urgent)
     alert, created = await Alert.get_or_create(
         dedupe_key=f"{dedupe_key}:team"[:200],
-        defaults={"chat_id": chat_id, "kind": kind, "params": params or {},
-                  "buttons": buttons or [], "urgent": urgent},
+        defaults={
+            "chat_id": chat_id,
+            "kind": kind,
+            "params": params or {},
+            "buttons": buttons or [],
+            "urgent": urgent,
+        },
     )
     return [alert] if created else []
 
 
 # Quiet hours ---------------------------------------------------------------------------
+
 
 def _parse_span(spec: str) -> tuple[time, time] | None:
     if not spec:
@@ -194,15 +203,19 @@ def quiet_hours_end(now: datetime, spec: str, zone: ZoneInfo) -> datetime | None
 
 # Delivery use-cases ---------------------------------------------------------------------
 
+
 def alert_retry_delay(attempts: int) -> timedelta:
     """Backoff after the n-th failed attempt: 5 s, 10 s, 20 s... capped at 10 minutes."""
-    return min(timedelta(seconds=5) * (2 ** max(0, min(attempts - 1, 12))), timedelta(minutes=10))
+    delay: timedelta = timedelta(seconds=5) * (2 ** max(0, min(attempts - 1, 12)))
+    return min(delay, timedelta(minutes=10))
 
 
 def _due(now: datetime, quiet: bool) -> Q:
-    due = (Q(status=AlertStatus.PENDING)
-           & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
-           & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)))
+    due = (
+        Q(status=AlertStatus.PENDING)
+        & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+        & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+    )
     return due & Q(urgent=True) if quiet else due
 
 
@@ -217,7 +230,7 @@ async def claim_alerts(
     await Alert.filter(Q(id__in=[a.id for a in candidates]) & _due(now, quiet)).update(
         claim_token=token, claimed_until=now + lease
     )
-    won = set(await Alert.filter(claim_token=token).values_list("id", flat=True))
+    won = {a.id for a in await Alert.filter(claim_token=token).only("id")}
     return token, [a for a in candidates if a.id in won]
 
 
@@ -230,9 +243,7 @@ async def release_alert_claims(token: str) -> int:
     )
 
 
-async def due_alerts(
-    now: datetime, *, quiet: bool, limit: int = 500, chats_first: int = 0
-) -> list[Alert]:
+async def due_alerts(now: datetime, *, quiet: bool, limit: int = 500, chats_first: int = 0) -> list[Alert]:
     """Pending alerts due now, oldest first; during quiet hours only the urgent ones.
 
     `chats_first`: up to that many alerts addressed to a chat rather than a person (the
@@ -243,12 +254,15 @@ async def due_alerts(
     due = _due(now, quiet)
     found: dict[int, Alert] = {}
     if chats_first > 0:
-        for alert in await Alert.filter(due & Q(user_id__isnull=True)).order_by("id").limit(
-            chats_first
-        ).prefetch_related("user", "rerouted_from"):
+        for alert in (
+            await Alert.filter(due & Q(user_id__isnull=True))
+            .order_by("id")
+            .limit(chats_first)
+            .prefetch_related("user", "rerouted_from")
+        ):
             found[alert.id] = alert
-    for alert in await Alert.filter(due).order_by("id").limit(limit).prefetch_related(
-        "user", "rerouted_from"
+    for alert in (
+        await Alert.filter(due).order_by("id").limit(limit).prefetch_related("user", "rerouted_from")
     ):
         found.setdefault(alert.id, alert)
     return sorted(found.values(), key=lambda a: a.id)
@@ -263,14 +277,12 @@ async def mark_delivered_many(alerts: list[Alert], now: datetime) -> int:
     """Telegram accepted these messages: one UPDATE for the batch; returns how many moved."""
     if not alerts:
         return 0
-    return await Alert.filter(
-        id__in=[a.id for a in alerts], status=AlertStatus.PENDING
-    ).update(status=AlertStatus.DELIVERED, delivered_at=now, attempts=F("attempts") + 1)
+    return await Alert.filter(id__in=[a.id for a in alerts], status=AlertStatus.PENDING).update(
+        status=AlertStatus.DELIVERED, delivered_at=now, attempts=F("attempts") + 1
+    )
 
 
-async def mark_alert_retry(
-    alert: Alert, error: str, now: datetime, delay: timedelta | None = None
-) -> None:
+async def mark_alert_retry(alert: Alert, error: str, now: datetime, delay: timedelta | None = None) -> None:
     """Try again later: after `delay` (flood control says how long) or the backoff."""
     attempts = alert.attempts + 1
     if attempts >= MAX_ALERT_ATTEMPTS:
@@ -292,9 +304,11 @@ async def mark_alert_failed(alert: Alert, error: str) -> None:
 
 async def _managers(excluding: int | None) -> list[User]:
     for role in REROUTE_ROLES:
-        found = await User.filter(
-            role=role, active=True, unreachable=False, telegram_id__isnull=False
-        ).exclude(id=excluding or 0).order_by("id")
+        found = (
+            await User.filter(role=role, active=True, unreachable=False, telegram_id__isnull=False)
+            .exclude(id=excluding or 0)
+            .order_by("id")
+        )
         if found:
             return list(found)
     return []
@@ -315,8 +329,11 @@ async def reroute_alert(alert: Alert, reason: str) -> list[Alert]:
             copy, created = await Alert.get_or_create(
                 dedupe_key=f"{alert.dedupe_key}:r{manager.id}"[:200],
                 defaults={
-                    "user_id": manager.id, "kind": alert.kind, "params": alert.params,
-                    "buttons": alert.buttons, "urgent": alert.urgent,
+                    "user_id": manager.id,
+                    "kind": alert.kind,
+                    "params": alert.params,
+                    "buttons": alert.buttons,
+                    "urgent": alert.urgent,
                     "rerouted_from_id": alert.user_id,
                 },
             )

@@ -88,8 +88,18 @@ async def backup(db_url: str, out: Path) -> Path:
             raise InvalidInput("backup_missing", path=str(target.path))
         await asyncio.to_thread(_sqlite_copy, target.path, tmp)
     else:
-        await _run([_pg_tool("pg_dump"), *target.pg_args(), "--format=custom", "--no-owner",
-                    "--file", str(tmp), target.database], target)
+        await _run(
+            [
+                _pg_tool("pg_dump"),
+                *target.pg_args(),
+                "--format=custom",
+                "--no-owner",
+                "--file",
+                str(tmp),
+                target.database,
+            ],
+            target,
+        )
     tmp.replace(out)
     return out
 
@@ -120,9 +130,21 @@ async def restore(db_url: str, snapshot: Path) -> None:
         return
     if await _pg_has_data(target):
         raise Conflict("restore_not_empty", database=target.database)
-    await _run([_pg_tool("pg_restore"), *target.pg_args(), "--no-owner", "--clean",
-                "--if-exists", "--single-transaction", "--exit-on-error",
-                "--dbname", target.database, str(snapshot)], target)
+    await _run(
+        [
+            _pg_tool("pg_restore"),
+            *target.pg_args(),
+            "--no-owner",
+            "--clean",
+            "--if-exists",
+            "--single-transaction",
+            "--exit-on-error",
+            "--dbname",
+            target.database,
+            str(snapshot),
+        ],
+        target,
+    )
 
 
 def _sqlite_has_data(path: Path) -> bool:
@@ -130,12 +152,16 @@ def _sqlite_has_data(path: Path) -> bool:
         return False
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        tables = [r[0] for r in con.execute(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE "
-            "'CREATE VIRTUAL TABLE%'")]
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL TABLE%'"
+            )
+        ]
         return any(
             con.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone()  # noqa: S608 - catalog names
-            for t in tables if t not in IGNORED_TABLES
+            for t in tables
+            if t not in IGNORED_TABLES
         )
     finally:
         con.close()
@@ -164,8 +190,11 @@ def _sqlite_restore(snapshot: Path, path: Path) -> None:
 
 
 async def _pg_has_data(target: DbTarget) -> bool:
-    listed = await _psql(target, "SELECT table_name FROM information_schema.tables "
-                                 "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'")
+    listed = await _psql(
+        target,
+        "SELECT table_name FROM information_schema.tables "
+        "WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+    )
     tables = [t for t in listed.split() if t not in IGNORED_TABLES]
     if not tables:
         return False
@@ -174,8 +203,20 @@ async def _pg_has_data(target: DbTarget) -> bool:
 
 
 async def _psql(target: DbTarget, sql: str) -> str:
-    return await _run([_pg_tool("psql"), *target.pg_args(), "-d", target.database, "-At",
-                       "-v", "ON_ERROR_STOP=1", "-c", sql], target)
+    return await _run(
+        [
+            _pg_tool("psql"),
+            *target.pg_args(),
+            "-d",
+            target.database,
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ],
+        target,
+    )
 
 
 async def _run(cmd: list[str], target: DbTarget) -> str:

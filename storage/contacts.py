@@ -39,8 +39,15 @@ __all__ = [
 ]
 
 CONTACT_FIELDS = ["name", "kind", "phone", "email", "company_id", "owner_id", "shared"]
-BILLING_FIELDS = ("billing_address", "siren", "vat_number", "billing_email", "invoice_language",
-                  "country", "delivery_address")
+BILLING_FIELDS = (
+    "billing_address",
+    "siren",
+    "vat_number",
+    "billing_email",
+    "invoice_language",
+    "country",
+    "delivery_address",
+)
 
 
 class DuplicateContact(Conflict):
@@ -84,9 +91,7 @@ def visible_contacts(user: User) -> Q:
     return Q(owner_id=user.id) | Q(shared=True)
 
 
-async def find_duplicate(
-    phone: str | None, email: str | None, actor: User | None = None
-) -> Contact | None:
+async def find_duplicate(phone: str | None, email: str | None, actor: User | None = None) -> Contact | None:
     """An existing contact with the same E.164 phone or email (one `actor` may read first)."""
     conditions = []
     if phone:
@@ -105,9 +110,7 @@ async def find_duplicate(
     return await Contact.filter(query).order_by("id").first()
 
 
-async def create_contact(
-    actor: User, data: NewContact, *, region: str, force: bool = False
-) -> Contact:
+async def create_contact(actor: User, data: NewContact, *, region: str, force: bool = False) -> Contact:
     """Validate and store a contact; a duplicate raises `DuplicateContact` unless forced.
 
     A duplicate the actor may not read is never named (its name would leak to whoever types
@@ -160,9 +163,7 @@ async def _company(actor: User, text: str) -> Contact:
     return company
 
 
-async def get_contact(
-    actor: User, contact_id: int, *, write: bool = False, add: bool = False
-) -> Contact:
+async def get_contact(actor: User, contact_id: int, *, write: bool = False, add: bool = False) -> Contact:
     """A contact the user may read (or change, with `write`; or add a note, a deal or a
     draft to, with `add`); otherwise NotFound, or Forbidden when it may only be read."""
     contact = await Contact.get_or_none(id=contact_id)
@@ -226,7 +227,10 @@ async def search_contacts(actor: User, text: str, limit: int = 10) -> list[Conta
             # Only fixed fragments are interpolated; every typed value is a parameter.
             f"SELECT {_LISTED} FROM contacts WHERE {scope} AND ({match}) "  # noqa: S608
             "ORDER BY search_key, id LIMIT ?",
-            *values, *patterns, *ids, limit,
+            *values,
+            *patterns,
+            *ids,
+            limit,
         )
         for contact in rows:
             found.setdefault(contact.id, contact)
@@ -242,8 +246,7 @@ async def contact_card(actor: User, contact_id: int) -> ContactCard:
     contact = rows[0]
     company = None
     if contact.company_id:
-        companies = await fetch_models(Contact, "SELECT * FROM contacts WHERE id = ?",
-                                       contact.company_id)
+        companies = await fetch_models(Contact, "SELECT * FROM contacts WHERE id = ?", contact.company_id)
         if companies and can_read_contact(actor, companies[0].owner_id, companies[0].shared):
             company = companies[0]
     everything = sees_everything(actor)
@@ -253,7 +256,8 @@ async def contact_card(actor: User, contact_id: int) -> ContactCard:
         f"SELECT {columns(Deal, 'd')}, {columns(Stage, 's', 's__')} FROM deals d "  # noqa: S608
         f"JOIN stages s ON s.id = d.stage_id WHERE d.contact_id = ?{mine} "
         "ORDER BY d.id DESC LIMIT 10",
-        contact.id, *(() if everything else (actor.id,)),
+        contact.id,
+        *(() if everything else (actor.id,)),
     ):
         deal = model_from(Deal, row)
         deal.stage = model_from(Stage, row, "s__")
@@ -263,7 +267,9 @@ async def contact_card(actor: User, contact_id: int) -> ContactCard:
         Task,
         f"SELECT * FROM tasks WHERE contact_id = ? AND done = ?{own_tasks} "  # noqa: S608
         "ORDER BY due_at, id LIMIT 10",
-        contact.id, False, *(() if everything else (actor.id, actor.id)),
+        contact.id,
+        False,
+        *(() if everything else (actor.id, actor.id)),
     )
     notes = []
     for row in await fetch(

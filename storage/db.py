@@ -47,8 +47,7 @@ def _check_sqlite_file(path: Path) -> None:
     if not path.is_file():
         return
     try:
-        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro",
-                                                uri=True)) as probe:
+        with contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as probe:
             probe.execute("PRAGMA schema_version").fetchone()
     except sqlite3.OperationalError:
         return  # busy, locked, unreadable: Tortoise's own connection reports it

@@ -39,8 +39,12 @@ async def freeze(invoice_id: int, render: Render, now: datetime | None = None) -
     transaction: a failed render rolls the number back with it)."""
     pdf = bytes(await render(invoice_id))
     return await InvoiceDocument.create(
-        invoice_id=invoice_id, pdf=pdf, sha256=sha256_hex(pdf), size=len(pdf),
-        frozen_at=now or datetime.now(UTC))
+        invoice_id=invoice_id,
+        pdf=pdf,
+        sha256=sha256_hex(pdf),
+        size=len(pdf),
+        frozen_at=now or datetime.now(UTC),
+    )
 
 
 async def frozen_pdf(invoice_id: int, render: Render) -> bytes:

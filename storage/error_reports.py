@@ -30,8 +30,13 @@ async def report_error(key: str, now: datetime) -> int:
             dedupe = f"handler-error:{key}:{_hour(now)}"[:190] + f":u{admin.id}"
             alert, created = await Alert.get_or_create(
                 dedupe_key=dedupe,
-                defaults={"user_id": admin.id, "kind": "handler_error", "urgent": True,
-                          "params": {"error": key, "count": 1}, "buttons": []},
+                defaults={
+                    "user_id": admin.id,
+                    "kind": "handler_error",
+                    "urgent": True,
+                    "params": {"error": key, "count": 1},
+                    "buttons": [],
+                },
             )
             if not created and alert.status == AlertStatus.PENDING:
                 alert.params = {**alert.params, "count": int(alert.params.get("count", 1)) + 1}

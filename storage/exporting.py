@@ -32,30 +32,76 @@ TABLES = ("contacts", "deals", "products", "invoices", "payments")
 
 # Column headers (English, French); the importer recognises both.
 HEADERS: dict[str, list[tuple[str, str]]] = {
-    "contacts": [("ID", "ID"), ("Kind", "Type"), ("Name", "Nom complet"), ("Company", "Société"),
-                 ("Phone", "Téléphone"), ("Email", "E-mail"), ("Other phones", "Autres téléphones"),
-                 ("Other emails", "Autres e-mails"), ("Owner", "Propriétaire"),
-                 ("Shared", "Partagé"), ("Created", "Créé le")],
-    "deals": [("ID", "ID"), ("Title", "Titre"), ("Contact", "Contact"),
-              ("Contact email", "E-mail du contact"), ("Amount", "Montant"),
-              ("Currency", "Devise"), ("Stage", "Étape"), ("Owner", "Propriétaire"),
-              ("Expected close", "Clôture prévue"), ("Won at", "Gagnée le"),
-              ("Lost reason", "Raison de la perte"), ("Created", "Créé le")],
-    "products": [("SKU", "Référence"), ("Name", "Désignation"), ("Unit", "Unité"),
-                 ("Unit price", "Prix unitaire"), ("Currency", "Devise"), ("VAT %", "TVA %"),
-                 ("Active", "Actif")],
-    "invoices": [("Number", "Numéro"), ("Kind", "Type"), ("Status", "Statut"),
-                 ("Client", "Client"), ("Issue date", "Date d'émission"),
-                 ("Due date", "Échéance"), ("Currency", "Devise"), ("Net", "HT"),
-                 ("VAT", "TVA"), ("Gross", "TTC"), ("Paid", "Payé"), ("Owner", "Propriétaire")],
-    "payments": [("ID", "ID"), ("Direction", "Sens"), ("Status", "Statut"),
-                 ("Amount", "Montant"), ("Currency", "Devise"), ("Booking date", "Date"),
-                 ("Payer", "Payeur"), ("IBAN", "IBAN"), ("Reference", "Référence"),
-                 ("Invoice", "Facture")],
+    "contacts": [
+        ("ID", "ID"),
+        ("Kind", "Type"),
+        ("Name", "Nom complet"),
+        ("Company", "Société"),
+        ("Phone", "Téléphone"),
+        ("Email", "E-mail"),
+        ("Other phones", "Autres téléphones"),
+        ("Other emails", "Autres e-mails"),
+        ("Owner", "Propriétaire"),
+        ("Shared", "Partagé"),
+        ("Created", "Créé le"),
+    ],
+    "deals": [
+        ("ID", "ID"),
+        ("Title", "Titre"),
+        ("Contact", "Contact"),
+        ("Contact email", "E-mail du contact"),
+        ("Amount", "Montant"),
+        ("Currency", "Devise"),
+        ("Stage", "Étape"),
+        ("Owner", "Propriétaire"),
+        ("Expected close", "Clôture prévue"),
+        ("Won at", "Gagnée le"),
+        ("Lost reason", "Raison de la perte"),
+        ("Created", "Créé le"),
+    ],
+    "products": [
+        ("SKU", "Référence"),
+        ("Name", "Désignation"),
+        ("Unit", "Unité"),
+        ("Unit price", "Prix unitaire"),
+        ("Currency", "Devise"),
+        ("VAT %", "TVA %"),
+        ("Active", "Actif"),
+    ],
+    "invoices": [
+        ("Number", "Numéro"),
+        ("Kind", "Type"),
+        ("Status", "Statut"),
+        ("Client", "Client"),
+        ("Issue date", "Date d'émission"),
+        ("Due date", "Échéance"),
+        ("Currency", "Devise"),
+        ("Net", "HT"),
+        ("VAT", "TVA"),
+        ("Gross", "TTC"),
+        ("Paid", "Payé"),
+        ("Owner", "Propriétaire"),
+    ],
+    "payments": [
+        ("ID", "ID"),
+        ("Direction", "Sens"),
+        ("Status", "Statut"),
+        ("Amount", "Montant"),
+        ("Currency", "Devise"),
+        ("Booking date", "Date"),
+        ("Payer", "Payeur"),
+        ("IBAN", "IBAN"),
+        ("Reference", "Référence"),
+        ("Invoice", "Facture"),
+    ],
 }
-SHEET_NAMES = {"contacts": ("Contacts", "Contacts"), "deals": ("Deals", "Affaires"),
-               "products": ("Products", "Produits"), "invoices": ("Invoices", "Factures"),
-               "payments": ("Payments", "Paiements")}
+SHEET_NAMES = {
+    "contacts": ("Contacts", "Contacts"),
+    "deals": ("Deals", "Affaires"),
+    "products": ("Products", "Produits"),
+    "invoices": ("Invoices", "Factures"),
+    "payments": ("Payments", "Paiements"),
+}
 
 Value = str | int | Decimal | date | None
 
@@ -86,14 +132,33 @@ def _enum(value: Any) -> str:
 async def _contacts(actor: User | None, zone: ZoneInfo) -> list[list[Value]]:
     query = Contact.all() if actor is None else Contact.filter(visible_contacts(actor))
     rows = await query.order_by("id").values_list(
-        "id", "kind", "name", "company__name", "phone", "email", "extra_phones", "extra_emails",
-        "owner__name", "shared", "created_at",
+        "id",
+        "kind",
+        "name",
+        "company__name",
+        "phone",
+        "email",
+        "extra_phones",
+        "extra_emails",
+        "owner__name",
+        "shared",
+        "created_at",
     )
     return [
-        [f"C{cid}", _enum(kind), name, company, phone, email, ", ".join(phones or []),
-         ", ".join(emails or []), owner, "yes" if shared else "no", _day(created, zone)]
-        for (cid, kind, name, company, phone, email, phones, emails, owner, shared, created)
-        in rows
+        [
+            f"C{cid}",
+            _enum(kind),
+            name,
+            company,
+            phone,
+            email,
+            ", ".join(phones or []),
+            ", ".join(emails or []),
+            owner,
+            "yes" if shared else "no",
+            _day(created, zone),
+        ]
+        for (cid, kind, name, company, phone, email, phones, emails, owner, shared, created) in rows
     ]
 
 
@@ -102,20 +167,43 @@ async def _deals(actor: User | None, zone: ZoneInfo) -> list[list[Value]]:
     if actor is not None and not sees_everything(actor):
         query = query.filter(owner_id=actor.id)
     rows = await query.order_by("id").values_list(
-        "id", "title", "contact__name", "contact__email", "amount_cents", "currency",
-        "stage__name", "owner__name", "expected_close", "won_at", "lost_reason", "created_at",
+        "id",
+        "title",
+        "contact__name",
+        "contact__email",
+        "amount_cents",
+        "currency",
+        "stage__name",
+        "owner__name",
+        "expected_close",
+        "won_at",
+        "lost_reason",
+        "created_at",
     )
     return [
-        [f"D{did}", title, contact, email, _money(amount), currency, stage, owner,
-         _day(close, zone), _day(won, zone), lost, _day(created, zone)]
-        for (did, title, contact, email, amount, currency, stage, owner, close, won, lost,
-             created) in rows
+        [
+            f"D{did}",
+            title,
+            contact,
+            email,
+            _money(amount),
+            currency,
+            stage,
+            owner,
+            _day(close, zone),
+            _day(won, zone),
+            lost,
+            _day(created, zone),
+        ]
+        for (did, title, contact, email, amount, currency, stage, owner, close, won, lost, created) in rows
     ]
 
 
 async def _products(actor: User | None, zone: ZoneInfo) -> list[list[Value]]:
-    rows = await Product.all().order_by("sku").values_list(
-        "sku", "name", "unit", "unit_price_cents", "currency", "vat_rate_bp", "active"
+    rows = (
+        await Product.all()
+        .order_by("sku")
+        .values_list("sku", "name", "unit", "unit_price_cents", "currency", "vat_rate_bp", "active")
     )
     return [
         [sku, name, unit, _money(price), currency, _money(vat), "yes" if active else "no"]
@@ -130,14 +218,35 @@ def _sees_money(actor: User | None) -> bool:
 async def _invoices(actor: User | None, zone: ZoneInfo) -> list[list[Value]]:
     query = Invoice.all() if _sees_money(actor) else Invoice.filter(owner_id=actor.id)  # type: ignore[union-attr]
     rows = await query.order_by("id").values_list(
-        "number", "kind", "status", "contact__name", "issue_date", "due_date", "currency",
-        "total_net_cents", "total_vat_cents", "total_gross_cents", "paid_cents", "owner__name",
+        "number",
+        "kind",
+        "status",
+        "contact__name",
+        "issue_date",
+        "due_date",
+        "currency",
+        "total_net_cents",
+        "total_vat_cents",
+        "total_gross_cents",
+        "paid_cents",
+        "owner__name",
     )
     return [
-        [number or "", _enum(kind), _enum(status), client, issued, due, currency, _money(net),
-         _money(vat), _money(gross), _money(paid), owner]
-        for (number, kind, status, client, issued, due, currency, net, vat, gross, paid, owner)
-        in rows
+        [
+            number or "",
+            _enum(kind),
+            _enum(status),
+            client,
+            issued,
+            due,
+            currency,
+            _money(net),
+            _money(vat),
+            _money(gross),
+            _money(paid),
+            owner,
+        ]
+        for (number, kind, status, client, issued, due, currency, net, vat, gross, paid, owner) in rows
     ]
 
 
@@ -146,23 +255,33 @@ async def _payments(actor: User | None, zone: ZoneInfo) -> list[list[Value]]:
     if not _sees_money(actor):
         query = query.filter(Q(invoice__owner_id=actor.id))  # type: ignore[union-attr]
     rows = await query.order_by("id").values_list(
-        "id", "direction", "status", "amount_cents", "currency", "booking_date", "payer_name",
-        "payer_iban", "reference", "invoice__number",
+        "id",
+        "direction",
+        "status",
+        "amount_cents",
+        "currency",
+        "booking_date",
+        "payer_name",
+        "payer_iban",
+        "reference",
+        "invoice__number",
     )
     return [
-        [pid, _enum(direction), _enum(status), _money(amount), currency, booked, payer, iban,
-         ref, invoice]
+        [pid, _enum(direction), _enum(status), _money(amount), currency, booked, payer, iban, ref, invoice]
         for (pid, direction, status, amount, currency, booked, payer, iban, ref, invoice) in rows
     ]
 
 
-_READERS = {"contacts": _contacts, "deals": _deals, "products": _products,
-            "invoices": _invoices, "payments": _payments}
+_READERS = {
+    "contacts": _contacts,
+    "deals": _deals,
+    "products": _products,
+    "invoices": _invoices,
+    "payments": _payments,
+}
 
 
-async def sheets(
-    actor: User | None, which: str, lang: str = "en", zone: str = "UTC"
-) -> list[Sheet]:
+async def sheets(actor: User | None, which: str, lang: str = "en", zone: str = "UTC") -> list[Sheet]:
     """The sheets of `contacts|deals|products|invoices|payments|all` the actor may see;
     instants become dates in `zone` (the company's IANA zone)."""
     if actor is not None and not sees_everything(actor):  # the README: managers export
@@ -273,6 +392,8 @@ def safe_cell(value: str) -> str:
     """A text cell any spreadsheet opens as typed: characters XLSX cannot hold removed,
     a formula-looking start neutralised, at most 32,767 characters."""
     return neutralised(_XML_BAD.sub("", value))[:MAX_CELL]
+
+
 _EPOCH = date(1899, 12, 30)
 
 
@@ -292,8 +413,7 @@ def _cell_xml(ref: str, value: Value) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, str):
-        return (f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">'
-                f"{_xml(safe_cell(value))}</t></is></c>")
+        return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{_xml(safe_cell(value))}</t></is></c>'
     if isinstance(value, bool):
         return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
     if isinstance(value, Decimal):

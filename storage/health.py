@@ -35,17 +35,29 @@ async def readiness(now: datetime) -> list[Check]:
         return [Check("database", False, f"{type(exc).__name__}: {exc}"[:200])]
     checks = [Check("database", True, "reachable")]
     stuck = await stuck_jobs(now)
-    checks.append(Check("jobs", not stuck, f"stuck past their lease: {', '.join(stuck)}"
-                        if stuck else "none stuck"))
-    late = await OutboxEmail.filter(
-        status=OutboxStatus.PENDING, created_at__lt=now - STALL_AFTER,
-    ).filter(next_attempt_at__isnull=True).count() + await OutboxEmail.filter(
-        status=OutboxStatus.PENDING, next_attempt_at__lt=now - STALL_AFTER).count()
-    held = await OutboxEmail.filter(status=OutboxStatus.SENDING,
-                                    claimed_at__lt=now - 2 * LEASE).count()
+    checks.append(
+        Check("jobs", not stuck, f"stuck past their lease: {', '.join(stuck)}" if stuck else "none stuck")
+    )
+    late = (
+        await OutboxEmail.filter(
+            status=OutboxStatus.PENDING,
+            created_at__lt=now - STALL_AFTER,
+        )
+        .filter(next_attempt_at__isnull=True)
+        .count()
+        + await OutboxEmail.filter(status=OutboxStatus.PENDING, next_attempt_at__lt=now - STALL_AFTER).count()
+    )
+    held = await OutboxEmail.filter(status=OutboxStatus.SENDING, claimed_at__lt=now - 2 * LEASE).count()
     stalled = late + held
-    checks.append(Check("outbox", stalled == 0,
-                        f"{counted(late, 'email', 'emails')} due for over "
-                        f"{int(STALL_AFTER.total_seconds() // 60)}"
-                        f" min, {held} held past the lease" if stalled else "flowing"))
+    checks.append(
+        Check(
+            "outbox",
+            stalled == 0,
+            f"{counted(late, 'email', 'emails')} due for over "
+            f"{int(STALL_AFTER.total_seconds() // 60)}"
+            f" min, {held} held past the lease"
+            if stalled
+            else "flowing",
+        )
+    )
     return checks

@@ -25,9 +25,16 @@ def parse_id(text: str, prefix: str) -> int:
 
 
 # What "no such record" says for each prefix (the codes the areas already use).
-_NOT_FOUND = {"C": ("contact", "id"), "D": ("deal", "id"), "T": ("task", "id"),
-              "P": ("payment", "id"), "PO": ("po", "id"), "R": ("collection", "id"),
-              "L": ("deal_line", "id"), "I": ("invoice", "ref")}
+_NOT_FOUND = {
+    "C": ("contact", "id"),
+    "D": ("deal", "id"),
+    "T": ("task", "id"),
+    "P": ("payment", "id"),
+    "PO": ("po", "id"),
+    "R": ("collection", "id"),
+    "L": ("deal_line", "id"),
+    "I": ("invoice", "ref"),
+}
 
 
 def format_id(prefix: str, pk: int) -> str:

@@ -63,10 +63,18 @@ Progress = Callable[[int, int], Any]
 
 # Fields per kind. `phone` and `email` may come from several columns (all kept).
 FIELDS: dict[str, tuple[str, ...]] = {
-    "contacts": ("name", "first_name", "last_name", "company", "phone", "email", "kind",
-                 "owner", "shared"),
-    "deals": ("title", "contact", "contact_email", "company", "amount", "currency", "stage",
-              "owner", "expected_close"),
+    "contacts": ("name", "first_name", "last_name", "company", "phone", "email", "kind", "owner", "shared"),
+    "deals": (
+        "title",
+        "contact",
+        "contact_email",
+        "company",
+        "amount",
+        "currency",
+        "stage",
+        "owner",
+        "expected_close",
+    ),
     "products": ("sku", "name", "price", "currency", "vat", "unit"),
 }
 MULTI = frozenset({"phone", "email"})
@@ -82,59 +90,180 @@ def _syn(*names: str) -> set[str]:
     return {_norm(n) for n in names}
 
 
-_OWNER = _syn("owner", "propriétaire", "responsable", "commercial", "vendeur", "assigned to",
-              "contact owner", "deal owner")
-_COMPANY = _syn("company", "société", "societe", "entreprise", "organisation", "organization",
-                "organization 1 - name", "raison sociale", "account", "account name", "compte",
-                "client", "customer")
+_OWNER = _syn(
+    "owner",
+    "propriétaire",
+    "responsable",
+    "commercial",
+    "vendeur",
+    "assigned to",
+    "contact owner",
+    "deal owner",
+)
+_COMPANY = _syn(
+    "company",
+    "société",
+    "societe",
+    "entreprise",
+    "organisation",
+    "organization",
+    "organization 1 - name",
+    "raison sociale",
+    "account",
+    "account name",
+    "compte",
+    "client",
+    "customer",
+)
 SYNONYMS: dict[str, dict[str, set[str]]] = {
     "contacts": {
-        "name": _syn("name", "full name", "display name", "nom complet", "contact", "contact name",
-                     "nom du contact"),
+        "name": _syn(
+            "name", "full name", "display name", "nom complet", "contact", "contact name", "nom du contact"
+        ),
         "first_name": _syn("prénom", "first name", "firstname", "given name", "prenom"),
-        "last_name": _syn("nom", "last name", "lastname", "family name", "surname",
-                          "nom de famille"),
+        "last_name": _syn("nom", "last name", "lastname", "family name", "surname", "nom de famille"),
         "company": _COMPANY,
-        "phone": _syn("téléphone", "telephone", "tél", "tel", "phone", "phone number", "portable",
-                      "mobile", "mobile phone", "business phone", "home phone", "other phone",
-                      "company main phone", "gsm", "téléphone mobile", "téléphone portable",
-                      "téléphone fixe", "numéro", "other phones", "autres téléphones",
-                      "phone 1 - value", "phone 2 - value", "phone 3 - value",
-                      "business phone 2", "home phone 2", "primary phone", "cell"),
-        "email": _syn("email", "e-mail", "mail", "courriel", "adresse e-mail", "adresse email",
-                      "email address", "e-mail address", "e-mail 2 address", "e-mail 3 address",
-                      "e-mail 1 - value", "e-mail 2 - value", "e-mail 3 - value",
-                      "other emails", "autres e-mails", "autres emails"),
+        "phone": _syn(
+            "téléphone",
+            "telephone",
+            "tél",
+            "tel",
+            "phone",
+            "phone number",
+            "portable",
+            "mobile",
+            "mobile phone",
+            "business phone",
+            "home phone",
+            "other phone",
+            "company main phone",
+            "gsm",
+            "téléphone mobile",
+            "téléphone portable",
+            "téléphone fixe",
+            "numéro",
+            "other phones",
+            "autres téléphones",
+            "phone 1 - value",
+            "phone 2 - value",
+            "phone 3 - value",
+            "business phone 2",
+            "home phone 2",
+            "primary phone",
+            "cell",
+        ),
+        "email": _syn(
+            "email",
+            "e-mail",
+            "mail",
+            "courriel",
+            "adresse e-mail",
+            "adresse email",
+            "email address",
+            "e-mail address",
+            "e-mail 2 address",
+            "e-mail 3 address",
+            "e-mail 1 - value",
+            "e-mail 2 - value",
+            "e-mail 3 - value",
+            "other emails",
+            "autres e-mails",
+            "autres emails",
+        ),
         "kind": _syn("kind", "type", "genre", "nature"),
         "owner": _OWNER,
         "shared": _syn("shared", "partagé", "partage"),
     },
     "deals": {
-        "title": _syn("title", "titre", "deal", "affaire", "opportunity", "opportunité",
-                      "deal name", "nom de l'affaire", "intitulé", "name", "nom", "subject", "objet"),
+        "title": _syn(
+            "title",
+            "titre",
+            "deal",
+            "affaire",
+            "opportunity",
+            "opportunité",
+            "deal name",
+            "nom de l'affaire",
+            "intitulé",
+            "name",
+            "nom",
+            "subject",
+            "objet",
+        ),
         "contact": _syn("contact", "contact name", "nom du contact", "personne"),
-        "contact_email": _syn("email", "e-mail", "contact email", "e-mail du contact", "courriel",
-                              "email du contact", "mail"),
+        "contact_email": _syn(
+            "email", "e-mail", "contact email", "e-mail du contact", "courriel", "email du contact", "mail"
+        ),
         "company": _COMPANY,
-        "amount": _syn("amount", "montant", "valeur", "value", "montant ht", "deal value",
-                       "amount (eur)", "montant (eur)", "ca", "chiffre"),
+        "amount": _syn(
+            "amount",
+            "montant",
+            "valeur",
+            "value",
+            "montant ht",
+            "deal value",
+            "amount (eur)",
+            "montant (eur)",
+            "ca",
+            "chiffre",
+        ),
         "currency": _syn("currency", "devise", "monnaie"),
         "stage": _syn("stage", "étape", "etape", "statut", "status", "phase", "deal stage"),
         "owner": _OWNER,
-        "expected_close": _syn("expected close", "close date", "closing date", "date de clôture",
-                               "clôture prévue", "cloture prevue", "date de cloture",
-                               "expected close date", "échéance"),
+        "expected_close": _syn(
+            "expected close",
+            "close date",
+            "closing date",
+            "date de clôture",
+            "clôture prévue",
+            "cloture prevue",
+            "date de cloture",
+            "expected close date",
+            "échéance",
+        ),
     },
     "products": {
-        "sku": _syn("sku", "ref", "réf", "référence", "reference", "code", "code article",
-                    "article", "product code", "item code"),
-        "name": _syn("name", "nom", "désignation", "designation", "libellé", "libelle",
-                     "description", "produit", "product", "product name", "item"),
-        "price": _syn("price", "prix", "unit price", "prix unitaire", "prix ht", "pu ht", "pu",
-                      "unit price (net)", "tarif", "prix unitaire ht"),
+        "sku": _syn(
+            "sku",
+            "ref",
+            "réf",
+            "référence",
+            "reference",
+            "code",
+            "code article",
+            "article",
+            "product code",
+            "item code",
+        ),
+        "name": _syn(
+            "name",
+            "nom",
+            "désignation",
+            "designation",
+            "libellé",
+            "libelle",
+            "description",
+            "produit",
+            "product",
+            "product name",
+            "item",
+        ),
+        "price": _syn(
+            "price",
+            "prix",
+            "unit price",
+            "prix unitaire",
+            "prix ht",
+            "pu ht",
+            "pu",
+            "unit price (net)",
+            "tarif",
+            "prix unitaire ht",
+        ),
         "currency": _syn("currency", "devise", "monnaie"),
-        "vat": _syn("vat", "tva", "vat %", "tva %", "taux tva", "taux de tva", "vat rate", "tax",
-                    "taxe", "tax rate"),
+        "vat": _syn(
+            "vat", "tva", "vat %", "tva %", "taux tva", "taux de tva", "vat rate", "tax", "taxe", "tax rate"
+        ),
         "unit": _syn("unit", "unité", "unite", "uom"),
     },
 }
@@ -146,8 +275,9 @@ _PATTERNS: dict[str, list[tuple[re.Pattern[str], str]]] = {
     "deals": [],
     "products": [],
 }
-_IGNORED = _syn("id", "created", "créé le", "created at", "won at", "gagnée le", "lost reason",
-                "raison de la perte")
+_IGNORED = _syn(
+    "id", "created", "créé le", "created at", "won at", "gagnée le", "lost reason", "raison de la perte"
+)
 
 
 @dataclass(frozen=True)
@@ -377,8 +507,14 @@ def _vcard_row(card: str) -> list[Cell]:
     company = _vtext(org[0] if isinstance(org, list) and org else org or "")
     phones = [_vtext(t.value).removeprefix("tel:").split(";")[0] for t in contents.get("tel", [])]
     emails = [_vtext(e.value).removeprefix("mailto:") for e in contents.get("email", [])]
-    return [_vtext(first("fn") or ""), given, family, company,
-            " ::: ".join(p for p in phones if p), " ::: ".join(e for e in emails if e)]
+    return [
+        _vtext(first("fn") or ""),
+        given,
+        family,
+        company,
+        " ::: ".join(p for p in phones if p),
+        " ::: ".join(e for e in emails if e),
+    ]
 
 
 def _vtext(value: object) -> str:
@@ -413,10 +549,12 @@ def guess_mapping(kind: str, headers: list[str]) -> list[str | None]:
 
 def guess_kind(headers: list[str]) -> Kind:
     """The kind whose fields the headers fill best (contacts on a tie)."""
+
     def score(kind: Kind) -> tuple[int, int]:
         fields = set(filter(None, guess_mapping(kind, headers)))
-        key = {"contacts": {"phone", "email"}, "deals": {"amount", "stage"},
-               "products": {"sku", "price"}}[kind]
+        key = {"contacts": {"phone", "email"}, "deals": {"amount", "stage"}, "products": {"sku", "price"}}[
+            kind
+        ]
         return len(fields & key), -KINDS.index(kind)
 
     return max(KINDS, key=score)
@@ -603,8 +741,16 @@ class _Contacts:
             "id", "name", "kind", "phone", "email", "extra_phones", "extra_emails", "company_id"
         )
         for cid, name, kind, phone, email, phones, emails, company_id in rows:
-            known = _Contact(name, ContactKind(kind), phone, email, list(phones or []),
-                             list(emails or []), company_id=company_id, id=cid)
+            known = _Contact(
+                name,
+                ContactKind(kind),
+                phone,
+                email,
+                list(phones or []),
+                list(emails or []),
+                company_id=company_id,
+                id=cid,
+            )
             for key in self._keys(known):
                 self.index.setdefault(key, known)
             if known.kind == ContactKind.COMPANY:
@@ -697,17 +843,21 @@ class _Contacts:
                 await _call(progress, min(len(people), start + CHUNK), len(people))
         changed = {id(c): c for c in self.index.values() if c.id is not None and c.changed}
         updates = [
-            Contact(id=c.id, phone=c.phone, email=c.email, extra_phones=c.extra_phones,
-                    extra_emails=c.extra_emails, company_id=c.company_id,
-                    search_key=make_search_key(c.name, names.get(c.company_id or 0), c.phone,
-                                               c.email))
+            Contact(
+                id=c.id,
+                phone=c.phone,
+                email=c.email,
+                extra_phones=c.extra_phones,
+                extra_emails=c.extra_emails,
+                company_id=c.company_id,
+                search_key=make_search_key(c.name, names.get(c.company_id or 0), c.phone, c.email),
+            )
             for c in changed.values()
         ]
         for start in range(0, len(updates), CHUNK):
             await Contact.bulk_update(
                 updates[start : start + CHUNK],
-                fields=["phone", "email", "extra_phones", "extra_emails", "company_id",
-                        "search_key"],
+                fields=["phone", "email", "extra_phones", "extra_emails", "company_id", "search_key"],
             )
 
     async def _create(self, items: list[_Contact], names: dict[int, str] | None = None) -> None:
@@ -722,11 +872,16 @@ class _Contacts:
             obj = object.__new__(Contact)
             obj.__dict__.update(proto)
             obj.__dict__.update(
-                kind=c.kind, name=c.name, phone=c.phone, email=c.email,
-                extra_phones=c.extra_phones, extra_emails=c.extra_emails,
-                company_id=c.company_id, owner_id=c.owner_id or self.actor.id, shared=c.shared,
-                search_key=make_search_key(c.name, names.get(c.company_id or 0), c.phone,
-                                           c.email),
+                kind=c.kind,
+                name=c.name,
+                phone=c.phone,
+                email=c.email,
+                extra_phones=c.extra_phones,
+                extra_emails=c.extra_emails,
+                company_id=c.company_id,
+                owner_id=c.owner_id or self.actor.id,
+                shared=c.shared,
+                search_key=make_search_key(c.name, names.get(c.company_id or 0), c.phone, c.email),
             )
             objects.append(obj)
         await Contact.bulk_create(objects, batch_size=CHUNK)
@@ -796,7 +951,9 @@ class _Deals:
         stage_text = _first(values, "stage")
         stage = await self.stage(stage_text) if stage_text else await self._first_stage()
         row = _DealRow(
-            number, contact_id, title,
+            number,
+            contact_id,
+            title,
             _amount_cents(values.get("amount", [None])[0]),
             parse_currency(_first(values, "currency"), self.currency),
             stage,
@@ -838,8 +995,9 @@ class _Deals:
                 deal.lost_reason = "import" if row.stage.is_lost else None
             await deal.save()
             if from_stage != row.stage.id:
-                await StageChange.create(deal=deal, user=self.actor, from_stage_id=from_stage,
-                                         to_stage_id=row.stage.id, at=now)
+                await StageChange.create(
+                    deal=deal, user=self.actor, from_stage_id=from_stage, to_stage_id=row.stage.id, at=now
+                )
             if progress is not None and done % CHUNK == 0:
                 await _call(progress, done, len(self.planned))
 
@@ -885,8 +1043,7 @@ class _Products:
     async def write(self, progress: Progress | None, total: int) -> None:
         await Product.bulk_create(list(self.new.values()), batch_size=CHUNK)
         for product in self.changed.values():
-            await product.save(update_fields=["name", "unit_price_cents", "currency",
-                                              "vat_rate_bp", "unit"])
+            await product.save(update_fields=["name", "unit_price_cents", "currency", "vat_rate_bp", "unit"])
 
 
 async def run_import(
@@ -912,9 +1069,11 @@ async def run_import(
     if not sees_everything(actor):
         raise Forbidden("import_managers")
     mapping = mapping if mapping is not None else guess_mapping(kind, table.headers)
-    needed = {"contacts": {"name", "first_name", "last_name", "company", "phone", "email"},
-              "deals": {"contact", "contact_email", "company"},
-              "products": {"sku"}}[kind]
+    needed = {
+        "contacts": {"name", "first_name", "last_name", "company", "phone", "email"},
+        "deals": {"contact", "contact_email", "company"},
+        "products": {"sku"},
+    }[kind]
     if not needed & set(filter(None, mapping)):
         raise InvalidInput("import_no_header")
     rows = len(table.rows)
@@ -931,23 +1090,33 @@ async def run_import(
         report, _ = await _plan(actor, kind, table, mapping, region, currency, today, planning)
         return report
     async with in_transaction():
-        report, planner = await _plan(actor, kind, table, mapping, region, currency, today,
-                                      planning)
+        report, planner = await _plan(actor, kind, table, mapping, region, currency, today, planning)
         if report.rejected and not only_valid:
             rows_text = ", ".join(str(r.row) for r in report.rejected[:20])
             raise InvalidInput("import_rejected", count=len(report.rejected), rows=rows_text)
         await planner.write(writing, report.total)
-        await audit.record(actor, "import", kind, "import", None,
-                           {"new": report.new, "merged": report.merged,
-                            "skipped": len(report.rejected)})
+        await audit.record(
+            actor,
+            "import",
+            kind,
+            "import",
+            None,
+            {"new": report.new, "merged": report.merged, "skipped": len(report.rejected)},
+        )
         report.written = True
     await writing(1, 1)
     return report
 
 
 async def _plan(
-    actor: User, kind: str, table: Table, mapping: list[str | None], region: str,
-    currency: str, today: date, progress: Progress | None,
+    actor: User,
+    kind: str,
+    table: Table,
+    mapping: list[str | None],
+    region: str,
+    currency: str,
+    today: date,
+    progress: Progress | None,
 ) -> tuple[ImportReport, Any]:
     report = ImportReport(kind)
     planner: Any

@@ -100,7 +100,10 @@ def _reason(reason: str | None, discount: Discount) -> str | None:
 
 
 async def set_references(
-    actor: User, invoice_id: int, *, purchase_order: str | None = None,
+    actor: User,
+    invoice_id: int,
+    *,
+    purchase_order: str | None = None,
     buyer_reference: str | None = None,
 ) -> Invoice:
     """Set the client's purchase order number (BT-13) and/or its buyer reference (BT-10)."""
@@ -130,9 +133,14 @@ async def set_period(actor: User, invoice_id: int, start: date | None, end: date
         before = audit.snapshot(invoice, ["period_start", "period_end"])
         invoice.period_start, invoice.period_end = start, end
         await invoice.save(update_fields=["period_start", "period_end", "updated_at"])
-        await audit.record(actor, "invoice", invoice.id, "period", before,
-                           {"start": start.isoformat() if start else None,
-                            "end": end.isoformat() if end else None})
+        await audit.record(
+            actor,
+            "invoice",
+            invoice.id,
+            "period",
+            before,
+            {"start": start.isoformat() if start else None, "end": end.isoformat() if end else None},
+        )
     return invoice
 
 
@@ -149,17 +157,25 @@ async def set_invoice_discount(
         before = audit.snapshot(invoice, ["discount_bp", "discount_cents", "discount_reason"])
         invoice.discount_bp, invoice.discount_cents = discount.percent_bp, discount.amount_cents
         invoice.discount_reason = reason
-        await invoice.save(update_fields=["discount_bp", "discount_cents", "discount_reason",
-                                          "updated_at"])
+        await invoice.save(update_fields=["discount_bp", "discount_cents", "discount_reason", "updated_at"])
         await _recompute(invoice, seller_country)
-        await audit.record(actor, "invoice", invoice.id, "discount", before,
-                           {"bp": discount.percent_bp, "cents": discount.amount_cents,
-                            "reason": reason})
+        await audit.record(
+            actor,
+            "invoice",
+            invoice.id,
+            "discount",
+            before,
+            {"bp": discount.percent_bp, "cents": discount.amount_cents, "reason": reason},
+        )
     return invoice
 
 
 async def set_line_discount(
-    actor: User, invoice_id: int, position: int, discount: Discount, reason: str | None,
+    actor: User,
+    invoice_id: int,
+    position: int,
+    discount: Discount,
+    reason: str | None,
     seller_country: str,
 ) -> InvoiceLine:
     """A line discount (BG-27): the line's net amount is quantity × price less it."""
@@ -174,15 +190,21 @@ async def set_line_discount(
         raise InvalidInput("discount_too_large", value=discount.amount_cents)
     async with in_transaction():
         line.discount_bp = discount.percent_bp
-        line.discount_cents = line_discount(Decimal(line.quantity), line.unit_price_cents,
-                                            discount.percent_bp, discount.amount_cents)
+        line.discount_cents = line_discount(
+            Decimal(line.quantity), line.unit_price_cents, discount.percent_bp, discount.amount_cents
+        )
         line.discount_reason = reason
         line.net_cents = gross - line.discount_cents
-        await line.save(update_fields=["discount_bp", "discount_cents", "discount_reason",
-                                       "net_cents"])
+        await line.save(update_fields=["discount_bp", "discount_cents", "discount_reason", "net_cents"])
         await _recompute(invoice, seller_country)
-        await audit.record(actor, "invoice", invoice.id, "line_discount", None,
-                           {"line": position, "cents": line.discount_cents, "reason": reason})
+        await audit.record(
+            actor,
+            "invoice",
+            invoice.id,
+            "line_discount",
+            None,
+            {"line": position, "cents": line.discount_cents, "reason": reason},
+        )
     return line
 
 
@@ -194,8 +216,12 @@ async def billing_email_offer(actor: User, contact_id: int) -> str | None:
         return None
     if contact.email:
         return contact.email
-    member = await Contact.filter(company_id=contact.id, email__not_isnull=True).exclude(
-        email="").order_by("id").first()
+    member = (
+        await Contact.filter(company_id=contact.id, email__not_isnull=True)
+        .exclude(email="")
+        .order_by("id")
+        .first()
+    )
     return member.email if member else None
 
 

@@ -53,7 +53,11 @@ class InvoiceMessage:
 
 
 def compose(
-    invoice: Invoice, customer: Contact, seller: Seller, *, owner_name: str,
+    invoice: Invoice,
+    customer: Contact,
+    seller: Seller,
+    *,
+    owner_name: str,
     original_number: str | None = None,
 ) -> InvoiceMessage:
     """Subject (with the number), text and HTML parts in the invoice's language."""
@@ -73,7 +77,9 @@ def compose(
     text = body_t.format(**params)
     html_params = {k: escape(v) for k, v in params.items()}
     paragraphs = body_t.format(**html_params).split("\n\n")
-    html = "<html><body>" + "".join(
-        "<p>" + p.replace("\n", "<br>") + "</p>" for p in paragraphs
-    ) + "</body></html>"
+    html = (
+        "<html><body>"
+        + "".join("<p>" + p.replace("\n", "<br>") + "</p>" for p in paragraphs)
+        + "</body></html>"
+    )
     return InvoiceMessage(subject_t.format(**params), text, html)

@@ -98,10 +98,16 @@ INVOICE_SERIES = "F"
 CREDIT_SERIES = "A"
 LEGAL_MAX_TERMS_DAYS = 60
 # What a credit note repeats of the invoice it cancels (beyond amounts and lines).
-CARRIED_TO_CREDIT = ("buyer_reference", "purchase_order", "period_start", "period_end",
-                     "discount_bp", "discount_cents", "discount_reason")
-LINE_CARRIED = ("nature", "vat_exemption", "vat_category", "discount_bp", "discount_cents",
-                "discount_reason")
+CARRIED_TO_CREDIT = (
+    "buyer_reference",
+    "purchase_order",
+    "period_start",
+    "period_end",
+    "discount_bp",
+    "discount_cents",
+    "discount_reason",
+)
+LINE_CARRIED = ("nature", "vat_exemption", "vat_category", "discount_bp", "discount_cents", "discount_reason")
 OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.SENT, InvoiceStatus.PARTIALLY_PAID)
 CREDITABLE = (*OPEN_STATUSES, InvoiceStatus.PAID)
 
@@ -197,13 +203,19 @@ def _split(amount: int, bases: list[int]) -> list[int]:
 def document_discount(line_total_cents: int, discount_bp: int, discount_cents: int) -> int:
     """The document discount in cents: a percentage of the lines (half-up) or an amount,
     never more than the lines."""
-    amount = (round_cents(Decimal(line_total_cents) * discount_bp / Decimal(10000))
-              if discount_bp else discount_cents)
+    amount = (
+        round_cents(Decimal(line_total_cents) * discount_bp / Decimal(10000))
+        if discount_bp
+        else discount_cents
+    )
     return max(0, min(amount, line_total_cents))
 
 
 def compute_totals(
-    lines: Iterable[TotalsLine], *, discount_bp: int = 0, discount_cents: int = 0,
+    lines: Iterable[TotalsLine],
+    *,
+    discount_bp: int = 0,
+    discount_cents: int = 0,
     discount_reason: str | None = None,
 ) -> Totals:
     """EN 16931 totals from (line net cents, VAT rate bp[, category, reason]).
@@ -217,8 +229,9 @@ def compute_totals(
     groups: dict[tuple[str, int], tuple[int, str | None]] = {}
     for line in lines:
         net, rate = line[0], line[1]
-        category, reason = (line[2], line[3]) if len(line) == 4 else (
-            ("S", None) if rate > 0 else ("E", "ZERO"))
+        category, reason = (
+            (line[2], line[3]) if len(line) == 4 else (("S", None) if rate > 0 else ("E", "ZERO"))
+        )
         base, known = groups.get((category, rate), (0, None))
         groups[(category, rate)] = (base + net, known or reason)
     keys = sorted(groups, key=lambda k: (k[0] != "S", -k[1], k[0]))
@@ -226,30 +239,43 @@ def compute_totals(
     allowance = document_discount(sum(bases), discount_bp, discount_cents)
     shares = _split(allowance, bases)
     rows = tuple(
-        VatRow(rate, base - share, round_cents(Decimal(base - share) * rate / Decimal(10000)),
-               category, groups[(category, rate)][1], share)
+        VatRow(
+            rate,
+            base - share,
+            round_cents(Decimal(base - share) * rate / Decimal(10000)),
+            category,
+            groups[(category, rate)][1],
+            share,
+        )
         for (category, rate), base, share in zip(keys, bases, shares, strict=True)
     )
     net = sum(r.base_cents for r in rows)
     vat = sum(r.vat_cents for r in rows)
-    return Totals(net, vat, net + vat, rows, allowance, discount_reason if allowance else None,
-                  discount_bp if allowance else 0)
+    return Totals(
+        net,
+        vat,
+        net + vat,
+        rows,
+        allowance,
+        discount_reason if allowance else None,
+        discount_bp if allowance else 0,
+    )
 
 
-def line_net(quantity: Decimal, unit_price_cents: int, discount_bp: int = 0,
-             discount_cents: int = 0) -> int:
+def line_net(quantity: Decimal, unit_price_cents: int, discount_bp: int = 0, discount_cents: int = 0) -> int:
     """Quantity × unit price, rounded half-up to the cent, less the line discount (BT-131)."""
     return round_cents(Decimal(quantity) * unit_price_cents) - line_discount(
-        quantity, unit_price_cents, discount_bp, discount_cents)
+        quantity, unit_price_cents, discount_bp, discount_cents
+    )
 
 
-def line_discount(quantity: Decimal, unit_price_cents: int, discount_bp: int = 0,
-                  discount_cents: int = 0) -> int:
+def line_discount(
+    quantity: Decimal, unit_price_cents: int, discount_bp: int = 0, discount_cents: int = 0
+) -> int:
     """A line's discount in cents (BT-136): a percentage of quantity × price, rounded
     half-up, or an amount; never more than the line."""
     gross = round_cents(Decimal(quantity) * unit_price_cents)
-    amount = (round_cents(Decimal(gross) * discount_bp / Decimal(10000)) if discount_bp
-              else discount_cents)
+    amount = round_cents(Decimal(gross) * discount_bp / Decimal(10000)) if discount_bp else discount_cents
     return max(0, min(amount, gross))
 
 
@@ -332,11 +358,23 @@ async def invoice_lines(invoice_id: int) -> list[InvoiceLine]:
 
 
 _SCOPES = {
-    "": "all", "all": "all", "toutes": "all",
-    "draft": "draft", "drafts": "draft", "brouillon": "draft", "brouillons": "draft",
-    "open": "open", "ouvertes": "open", "ouverte": "open",
-    "overdue": "overdue", "retard": "overdue", "echues": "overdue", "échues": "overdue",
-    "paid": "paid", "payees": "paid", "payées": "paid",
+    "": "all",
+    "all": "all",
+    "toutes": "all",
+    "draft": "draft",
+    "drafts": "draft",
+    "brouillon": "draft",
+    "brouillons": "draft",
+    "open": "open",
+    "ouvertes": "open",
+    "ouverte": "open",
+    "overdue": "overdue",
+    "retard": "overdue",
+    "echues": "overdue",
+    "échues": "overdue",
+    "paid": "paid",
+    "payees": "paid",
+    "payées": "paid",
 }
 
 
@@ -359,8 +397,7 @@ def _scope_query(actor: User, scope: str, today: date) -> Any:
     if scope == "open":
         return query.filter(status__in=list(OPEN_STATUSES), kind=InvoiceKind.INVOICE)
     if scope == "overdue":
-        return query.filter(status__in=list(OPEN_STATUSES), kind=InvoiceKind.INVOICE,
-                            due_date__lt=today)
+        return query.filter(status__in=list(OPEN_STATUSES), kind=InvoiceKind.INVOICE, due_date__lt=today)
     if scope == "paid":
         return query.filter(status=InvoiceStatus.PAID, kind=InvoiceKind.INVOICE)
     return query
@@ -387,8 +424,9 @@ async def list_invoices(actor: User, scope: str, today: date, limit: int = 30) -
     name = _SCOPES.get((scope or "").strip().lower())
     if name is None:
         raise InvalidInput("invoice_scope", value=scope)
-    found = list(await _scope_query(actor, name, today).prefetch_related("contact")
-                 .order_by("-id").limit(limit))
+    found = list(
+        await _scope_query(actor, name, today).prefetch_related("contact").order_by("-id").limit(limit)
+    )
     return InvoiceList(name, found, await _scope_totals(actor, name, today))
 
 
@@ -415,14 +453,17 @@ async def treated_lines(
     return lines, [line_treatment(ln, seller_country, buyer) for ln in lines], buyer
 
 
-def invoice_totals(invoice: Invoice, lines: Iterable[InvoiceLine],
-                   treatments: Iterable[Treatment]) -> Totals:
+def invoice_totals(invoice: Invoice, lines: Iterable[InvoiceLine], treatments: Iterable[Treatment]) -> Totals:
     """The totals of an invoice's lines under their treatments, with its document discount."""
     return compute_totals(
-        ((ln.net_cents, t.rate_bp, t.category.value, t.reason)
-         for ln, t in zip(lines, treatments, strict=True)),
-        discount_bp=invoice.discount_bp, discount_cents=invoice.discount_cents,
-        discount_reason=invoice.discount_reason)
+        (
+            (ln.net_cents, t.rate_bp, t.category.value, t.reason)
+            for ln, t in zip(lines, treatments, strict=True)
+        ),
+        discount_bp=invoice.discount_bp,
+        discount_cents=invoice.discount_cents,
+        discount_reason=invoice.discount_reason,
+    )
 
 
 async def _recompute(invoice: Invoice, seller_country: str = "FR") -> Totals:
@@ -432,8 +473,15 @@ async def _recompute(invoice: Invoice, seller_country: str = "FR") -> Totals:
     invoice.total_vat_cents = totals.vat_cents
     invoice.total_gross_cents = totals.gross_cents
     invoice.total_allowance_cents = totals.allowance_cents
-    await invoice.save(update_fields=["total_net_cents", "total_vat_cents", "total_gross_cents",
-                                      "total_allowance_cents", "updated_at"])
+    await invoice.save(
+        update_fields=[
+            "total_net_cents",
+            "total_vat_cents",
+            "total_gross_cents",
+            "total_allowance_cents",
+            "updated_at",
+        ]
+    )
     return totals
 
 
@@ -442,8 +490,12 @@ async def draft_from_deal(actor: User, deal_id: int, seller: Seller) -> Invoice:
     deal = await get_deal(actor, deal_id)
     if not deal.stage.is_won:
         raise Conflict("deal_not_won", id=deal.id)
-    existing = await Invoice.filter(deal_id=deal.id, kind=InvoiceKind.INVOICE).exclude(
-        status=InvoiceStatus.CANCELLED).order_by("id").first()
+    existing = (
+        await Invoice.filter(deal_id=deal.id, kind=InvoiceKind.INVOICE)
+        .exclude(status=InvoiceStatus.CANCELLED)
+        .order_by("id")
+        .first()
+    )
     if existing is not None:
         if existing.status == InvoiceStatus.DRAFT:
             return existing
@@ -456,19 +508,27 @@ async def draft_from_deal(actor: User, deal_id: int, seller: Seller) -> Invoice:
     customer = await bill_to(deal.contact)
     async with in_transaction():
         invoice = await Invoice.create(
-            contact=customer, deal=deal, owner=deal.owner, currency=deal.currency,
+            contact=customer,
+            deal=deal,
+            owner=deal.owner,
+            currency=deal.currency,
             language=customer.invoice_language or "fr",
             payment_terms_days=check_terms(seller.payment_terms_days),
             sale_date=deal.won_at.astimezone(seller.tz).date() if deal.won_at else None,
         )
         for position, line in enumerate(lines, start=1):
             await InvoiceLine.create(
-                invoice=invoice, position=position, product=line.product,
+                invoice=invoice,
+                position=position,
+                product=line.product,
                 description=f"{line.product.sku} {line.product.name}"[:300],
-                quantity=line.quantity, unit=line.product.unit,
-                unit_price_cents=line.unit_price_cents, vat_rate_bp=line.vat_rate_bp,
+                quantity=line.quantity,
+                unit=line.product.unit,
+                unit_price_cents=line.unit_price_cents,
+                vat_rate_bp=line.vat_rate_bp,
                 net_cents=line_net(line.quantity, line.unit_price_cents),
-                nature=line.nature, vat_exemption=line.product.vat_exemption,
+                nature=line.nature,
+                vat_exemption=line.product.vat_exemption,
             )
         await _recompute(invoice, seller.country)
         await audit.record(actor, "invoice", invoice.id, "draft", None, {"deal": deal.id})
@@ -481,7 +541,9 @@ async def draft_for_contact(actor: User, contact_id: int, seller: Seller) -> Inv
     customer = await bill_to(contact)
     async with in_transaction():
         invoice = await Invoice.create(
-            contact=customer, owner=actor, currency=seller.currency,
+            contact=customer,
+            owner=actor,
+            currency=seller.currency,
             language=customer.invoice_language or "fr",
             payment_terms_days=check_terms(seller.payment_terms_days),
         )
@@ -510,7 +572,11 @@ async def _draft(actor: User, invoice_id: int) -> Invoice:
 
 
 async def add_invoice_line(
-    actor: User, invoice_id: int, sku: str, quantity: Decimal, seller: Seller,
+    actor: User,
+    invoice_id: int,
+    sku: str,
+    quantity: Decimal,
+    seller: Seller,
     unit_price_cents: int | None = None,
 ) -> InvoiceLine:
     """Add a catalogue line to a draft invoice."""
@@ -524,15 +590,22 @@ async def add_invoice_line(
     async with in_transaction():
         position = await InvoiceLine.filter(invoice_id=invoice.id).count() + 1
         line = await InvoiceLine.create(
-            invoice=invoice, position=position, product=product,
-            description=f"{product.sku} {product.name}"[:300], quantity=quantity,
-            unit=product.unit, unit_price_cents=price, vat_rate_bp=product.vat_rate_bp,
-            net_cents=line_net(quantity, price), nature=product.nature,
+            invoice=invoice,
+            position=position,
+            product=product,
+            description=f"{product.sku} {product.name}"[:300],
+            quantity=quantity,
+            unit=product.unit,
+            unit_price_cents=price,
+            vat_rate_bp=product.vat_rate_bp,
+            net_cents=line_net(quantity, price),
+            nature=product.nature,
             vat_exemption=product.vat_exemption,
         )
         await _recompute(invoice, seller.country)
-        await audit.record(actor, "invoice", invoice.id, "add_line", None,
-                           {"sku": product.sku, "quantity": str(quantity)})
+        await audit.record(
+            actor, "invoice", invoice.id, "add_line", None, {"sku": product.sku, "quantity": str(quantity)}
+        )
     return line
 
 
@@ -612,8 +685,9 @@ async def issue_invoice(
         _check_rate(line.vat_rate_bp, seller)
     customer = await Contact.get(id=invoice.contact_id)
     if (missing := _missing_for_issue(customer)) is not None:
-        raise InvalidInput(f"invoice_no_{missing}", field=missing, contact=f"C{customer.id}",
-                           name=customer.name)
+        raise InvalidInput(
+            f"invoice_no_{missing}", field=missing, contact=f"C{customer.id}", name=customer.name
+        )
     lines, treatments, buyer = await treated_lines(invoice, seller.country)
     check_issuable(treatments, buyer, seller.vat, f"C{customer.id}")
     due = due_date_for(today, invoice.payment_terms_days)
@@ -627,8 +701,7 @@ async def issue_invoice(
         route = await route_issued(invoice, customer, pa_enabled=seller.pa_enabled)
         if customer.billing_email and route != Route.PA:
             queued = await _queue_invoice_email(invoice, customer, seller) is not None
-    return IssueResult(invoice, queued, customer.billing_email if queued else None,
-                       pa=route != Route.EMAIL)
+    return IssueResult(invoice, queued, customer.billing_email if queued else None, pa=route != Route.EMAIL)
 
 
 async def _fix_treatments(lines: list[InvoiceLine], treatments: list[Treatment]) -> None:
@@ -641,11 +714,16 @@ async def _fix_treatments(lines: list[InvoiceLine], treatments: list[Treatment])
 
 
 async def _issue_locked(
-    actor: User | None, invoice: Invoice, series: str, today: date, due: date | None,
+    actor: User | None,
+    invoice: Invoice,
+    series: str,
+    today: date,
+    due: date | None,
     customer: Contact,
 ) -> Invoice:
     claimed = await Invoice.filter(id=invoice.id, status=InvoiceStatus.DRAFT).update(
-        status=InvoiceStatus.ISSUED)
+        status=InvoiceStatus.ISSUED
+    )
     if not claimed:
         raise Conflict("invoice_not_draft", ref=f"I{invoice.id}")
     seq = await _take_number(series, today.year)
@@ -659,13 +737,29 @@ async def _issue_locked(
     credit = invoice.kind == InvoiceKind.CREDIT_NOTE
     invoice.rf_reference = None if credit else rf_reference(number)
     invoice.language = customer.invoice_language or invoice.language
-    await invoice.save(update_fields=[
-        "status", "series", "year", "seq", "number", "issue_date", "due_date", "sale_date",
-        "rf_reference", "language", "updated_at",
-    ])
-    await audit.record(actor, "invoice", invoice.id, "issue", None,
-                       {"number": number, "gross_cents": totals.gross_cents,
-                        "due_date": due.isoformat() if due else None})
+    await invoice.save(
+        update_fields=[
+            "status",
+            "series",
+            "year",
+            "seq",
+            "number",
+            "issue_date",
+            "due_date",
+            "sale_date",
+            "rf_reference",
+            "language",
+            "updated_at",
+        ]
+    )
+    await audit.record(
+        actor,
+        "invoice",
+        invoice.id,
+        "issue",
+        None,
+        {"number": number, "gross_cents": totals.gross_cents, "due_date": due.isoformat() if due else None},
+    )
     return invoice
 
 
@@ -677,16 +771,19 @@ def _missing_for_send(customer: Contact) -> str | None:
     return None
 
 
-async def _queue_invoice_email(
-    invoice: Invoice, customer: Contact, seller: Seller
-) -> OutboxEmail | None:
+async def _queue_invoice_email(invoice: Invoice, customer: Contact, seller: Seller) -> OutboxEmail | None:
     from storage.invoice_mail import compose
 
     owner = await User.get(id=invoice.owner_id)
     sends = await OutboxEmail.filter(invoice_id=invoice.id, purpose="invoice").count()
     original = await Invoice.get_or_none(id=invoice.credit_of_id) if invoice.credit_of_id else None
-    message = compose(invoice, customer, seller, owner_name=owner.name,
-                      original_number=original.number if original else None)
+    message = compose(
+        invoice,
+        customer,
+        seller,
+        owner_name=owner.name,
+        original_number=original.number if original else None,
+    )
     assert invoice.number is not None
     return await queue_email(
         dedupe_key=f"invoice:{invoice.id}:{sends + 1}",
@@ -696,8 +793,9 @@ async def _queue_invoice_email(
         body_text=message.text,
         body_html=message.html,
         reply_to=owner.email or None,
-        attachments=[Attachment(filename=f"{invoice.number}.pdf", mimetype="application/pdf",
-                                invoice_id=invoice.id)],
+        attachments=[
+            Attachment(filename=f"{invoice.number}.pdf", mimetype="application/pdf", invoice_id=invoice.id)
+        ],
         owner=owner,
         invoice=invoice,
         purpose="invoice",
@@ -713,17 +811,17 @@ async def send_invoice(actor: User, ref: str, seller: Seller) -> OutboxEmail:
         raise Conflict("invoice_cancelled", ref=invoice.number)
     customer = await Contact.get(id=invoice.contact_id)
     if (missing := _missing_for_send(customer)) is not None:
-        raise InvalidInput(f"invoice_no_{missing}", field=missing, contact=f"C{customer.id}",
-                           name=customer.name)
+        raise InvalidInput(
+            f"invoice_no_{missing}", field=missing, contact=f"C{customer.id}", name=customer.name
+        )
     pending = await OutboxEmail.filter(
-        invoice_id=invoice.id, purpose="invoice",
-        status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING]).exists()
+        invoice_id=invoice.id, purpose="invoice", status__in=[OutboxStatus.PENDING, OutboxStatus.SENDING]
+    ).exists()
     if pending:
         raise Conflict("invoice_queued", ref=invoice.number)
     async with in_transaction():
         email = await _queue_invoice_email(invoice, customer, seller)
-        await audit.record(actor, "invoice", invoice.id, "send", None,
-                           {"to": customer.billing_email})
+        await audit.record(actor, "invoice", invoice.id, "send", None, {"to": customer.billing_email})
     if email is None:  # pragma: no cover - the dedupe key is fresh by construction
         raise Conflict("invoice_queued", ref=invoice.number)
     return email
@@ -732,12 +830,19 @@ async def send_invoice(actor: User, ref: str, seller: Seller) -> OutboxEmail:
 async def mark_invoice_sent(invoice_id: int) -> bool:
     """The outbox delivered the invoice email: issued → sent (later states are kept)."""
     updated = await Invoice.filter(id=invoice_id, status=InvoiceStatus.ISSUED).update(
-        status=InvoiceStatus.SENT)
+        status=InvoiceStatus.SENT
+    )
     return bool(updated)
 
 
 async def credit_invoice(
-    actor: User, ref: str, reason: str, seller: Seller, today: date, *, render: Render,
+    actor: User,
+    ref: str,
+    reason: str,
+    seller: Seller,
+    today: date,
+    *,
+    render: Render,
     now: datetime | None = None,
 ) -> Invoice:
     """Cancel an issued invoice by a credit note numbered in its own series, frozen like an
@@ -762,24 +867,37 @@ async def credit_invoice(
     customer = await Contact.get(id=original.contact_id)
     await _ensure_counter(CREDIT_SERIES, today.year)
     async with in_transaction():
-        cancelled = await Invoice.filter(
-            id=original.id, status__in=list(CREDITABLE)
-        ).update(status=InvoiceStatus.CANCELLED)
+        cancelled = await Invoice.filter(id=original.id, status__in=list(CREDITABLE)).update(
+            status=InvoiceStatus.CANCELLED
+        )
         if not cancelled:
             raise Conflict("not_creditable", ref=original.number)
         credit = await Invoice.create(
-            kind=InvoiceKind.CREDIT_NOTE, series=CREDIT_SERIES, contact_id=original.contact_id,
-            deal_id=original.deal_id, owner_id=original.owner_id, credit_of=original,
-            currency=original.currency, language=original.language, reason=reason,
-            payment_terms_days=0, sale_date=original.sale_date,
+            kind=InvoiceKind.CREDIT_NOTE,
+            series=CREDIT_SERIES,
+            contact_id=original.contact_id,
+            deal_id=original.deal_id,
+            owner_id=original.owner_id,
+            credit_of=original,
+            currency=original.currency,
+            language=original.language,
+            reason=reason,
+            payment_terms_days=0,
+            sale_date=original.sale_date,
             **{f: getattr(original, f) for f in CARRIED_TO_CREDIT},
         )
         for line in lines:
             await InvoiceLine.create(
-                invoice=credit, position=line.position, product_id=line.product_id,
-                description=line.description, quantity=line.quantity, unit=line.unit,
-                unit_price_cents=line.unit_price_cents, vat_rate_bp=line.vat_rate_bp,
-                net_cents=line.net_cents, **{f: getattr(line, f) for f in LINE_CARRIED},
+                invoice=credit,
+                position=line.position,
+                product_id=line.product_id,
+                description=line.description,
+                quantity=line.quantity,
+                unit=line.unit,
+                unit_price_cents=line.unit_price_cents,
+                vat_rate_bp=line.vat_rate_bp,
+                net_cents=line.net_cents,
+                **{f: getattr(line, f) for f in LINE_CARRIED},
             )
         credit = await _issue_locked(actor, credit, CREDIT_SERIES, today, None, customer)
         await freeze(credit.id, render)
@@ -787,8 +905,9 @@ async def credit_invoice(
         fresh = await Invoice.get(id=original.id)
         await open_refund(credit, fresh.paid_cents, now)
         await close_for_invoice(original.id, now, reason="credited")
-        await audit.record(actor, "invoice", original.id, "credit", None,
-                           {"credit_note": credit.number, "reason": reason})
+        await audit.record(
+            actor, "invoice", original.id, "credit", None, {"credit_note": credit.number, "reason": reason}
+        )
         route = await route_issued(credit, customer, pa_enabled=seller.pa_enabled)
         if customer.billing_email and customer.billing_address and route != Route.PA:
             await _queue_invoice_email(credit, customer, seller)

@@ -39,8 +39,9 @@ async def _row(name: str) -> JobRun:
     return run
 
 
-async def claim_run(name: str, now: datetime, period: timedelta, lease: timedelta, *,
-                    wall: datetime | None = None) -> JobRun | None:
+async def claim_run(
+    name: str, now: datetime, period: timedelta, lease: timedelta, *, wall: datetime | None = None
+) -> JobRun | None:
     """Take this period's run of `name` for this runner, or None when another has it.
 
     `now`: the job's clock (periods); `wall`: the real clock (leases), the same in
@@ -76,16 +77,26 @@ async def job_succeeded(run: JobRun, detail: str, duration_ms: int) -> None:
     """Record a successful run (resets the failure streak, ends the lease)."""
     now = datetime.now(UTC)
     await JobRun.filter(_held(run)).update(
-        last_finished_at=now, last_success_at=now, duration_ms=duration_ms, outcome="ok",
-        detail=detail[:2000], consecutive_failures=0, claim_token=None, lease_until=None,
+        last_finished_at=now,
+        last_success_at=now,
+        duration_ms=duration_ms,
+        outcome="ok",
+        detail=detail[:2000],
+        consecutive_failures=0,
+        claim_token=None,
+        lease_until=None,
     )
 
 
 async def job_raced(run: JobRun, detail: str, duration_ms: int) -> None:
     """Another instance won a uniqueness race (its transaction rolled ours back): no alert."""
     await JobRun.filter(_held(run)).update(
-        last_finished_at=datetime.now(UTC), duration_ms=duration_ms, outcome="raced",
-        detail=detail[:2000], claim_token=None, lease_until=None,
+        last_finished_at=datetime.now(UTC),
+        duration_ms=duration_ms,
+        outcome="raced",
+        detail=detail[:2000],
+        claim_token=None,
+        lease_until=None,
     )
 
 
@@ -102,7 +113,9 @@ async def job_failed(run: JobRun, error: str, duration_ms: int) -> None:
     if fresh.consecutive_failures == 1:
         streak = fresh.last_finished_at.strftime("%Y%m%dT%H%M%S")
         await alert_role(
-            (Role.ADMIN,), "job_failed", f"job-failed:{fresh.name}:{streak}",
+            (Role.ADMIN,),
+            "job_failed",
+            f"job-failed:{fresh.name}:{streak}",
             {"job": fresh.name, "error": error[:300]},
         )
 

@@ -13,8 +13,14 @@ from tortoise.transactions import in_transaction
 from storage.alerts import alert_role
 from storage.models import MailboxState, Role
 
-__all__ = ["DOWN_ALERT_AFTER", "advance_cursor", "mailbox_failed", "mailbox_ok", "open_cursor",
-           "should_alert_down"]
+__all__ = [
+    "DOWN_ALERT_AFTER",
+    "advance_cursor",
+    "mailbox_failed",
+    "mailbox_ok",
+    "open_cursor",
+    "should_alert_down",
+]
 
 DOWN_ALERT_AFTER = timedelta(minutes=15)
 
@@ -32,14 +38,12 @@ async def open_cursor(folder: str, uidvalidity: int) -> int:
             state.uidvalidity = uidvalidity
             state.last_uid = 0
             await state.save(update_fields=["uidvalidity", "last_uid"])
-        return state.last_uid
+        return int(state.last_uid)
 
 
 async def advance_cursor(folder: str, uidvalidity: int, uid: int) -> None:
     """Remember that every UID up to `uid` of this folder generation was handled."""
-    await MailboxState.filter(folder=folder, uidvalidity=uidvalidity, last_uid__lt=uid).update(
-        last_uid=uid
-    )
+    await MailboxState.filter(folder=folder, uidvalidity=uidvalidity, last_uid__lt=uid).update(last_uid=uid)
 
 
 async def mailbox_ok(folder: str, now: datetime) -> None:
@@ -62,9 +66,10 @@ async def mailbox_failed(folder: str, now: datetime, error: str) -> bool:
         if alert:
             state.down_alerted = True
             await alert_role(
-                (Role.ADMIN,), "mailbox_down", f"mailbox_down:{folder}:{state.down_since.isoformat()}",
-                {"folder": folder, "since_date": state.down_since.date().isoformat(),
-                 "error": error[:200]},
+                (Role.ADMIN,),
+                "mailbox_down",
+                f"mailbox_down:{folder}:{state.down_since.isoformat()}",
+                {"folder": folder, "since_date": state.down_since.date().isoformat(), "error": error[:200]},
             )
         await state.save(update_fields=["down_since", "down_alerted"])
         return alert

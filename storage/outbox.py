@@ -119,7 +119,8 @@ async def queue_email(
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff after the n-th failed attempt: 30 s, 1 min, 2 min... capped at 1 h."""
     exponent = max(0, min(attempts - 1, 20))
-    return min(_FIRST_RETRY * (2**exponent), _MAX_RETRY)
+    delay: timedelta = _FIRST_RETRY * (2**exponent)
+    return min(delay, _MAX_RETRY)
 
 
 async def claim_due(now: datetime, limit: int = 100) -> list[OutboxEmail]:
@@ -129,13 +130,9 @@ async def claim_due(now: datetime, limit: int = 100) -> list[OutboxEmail]:
     read are taken, so two senders never hold the same row.
     """
     stale = now - LEASE
-    due = Q(status=OutboxStatus.PENDING) & (
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    )
+    due = Q(status=OutboxStatus.PENDING) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     expired = Q(status=OutboxStatus.SENDING) & Q(claimed_at__lt=stale)
-    ids = await OutboxEmail.filter(due | expired).order_by("id").limit(limit).values_list(
-        "id", flat=True
-    )
+    ids = await OutboxEmail.filter(due | expired).order_by("id").limit(limit).values_list("id", flat=True)
     if not ids:
         return []
     token = uuid.uuid4().hex
@@ -154,9 +151,7 @@ async def claim_due(now: datetime, limit: int = 100) -> list[OutboxEmail]:
 
 async def renew_claims(token: str, now: datetime) -> int:
     """The sender still works on this claim: push its lease on (rows not yet marked)."""
-    return await OutboxEmail.filter(claim_token=token, status=OutboxStatus.SENDING).update(
-        claimed_at=now
-    )
+    return await OutboxEmail.filter(claim_token=token, status=OutboxStatus.SENDING).update(claimed_at=now)
 
 
 async def release_claims(token: str) -> int:
@@ -166,7 +161,9 @@ async def release_claims(token: str) -> int:
     longer this token in "sending", so they are left alone.
     """
     return await OutboxEmail.filter(claim_token=token, status=OutboxStatus.SENDING).update(
-        status=OutboxStatus.PENDING, claim_token=None, claimed_at=None,
+        status=OutboxStatus.PENDING,
+        claim_token=None,
+        claimed_at=None,
         attempts=F("attempts") - 1,
     )
 
@@ -174,7 +171,10 @@ async def release_claims(token: str) -> int:
 async def requeue_failed(now: datetime) -> int:
     """`entonnoir mail retry`: every failed email goes back to the queue, due now."""
     return await OutboxEmail.filter(status=OutboxStatus.FAILED).update(
-        status=OutboxStatus.PENDING, next_attempt_at=now, attempts=0, claim_token=None,
+        status=OutboxStatus.PENDING,
+        next_attempt_at=now,
+        attempts=0,
+        claim_token=None,
         claimed_at=None,
     )
 
@@ -207,14 +207,15 @@ async def mark_sent_many(
     done_token = uuid.uuid4().hex  # tells the rows this call moved from any other
     async with in_transaction():
         for token, ids in by_token.items():
-            await OutboxEmail.filter(
-                id__in=ids, status=OutboxStatus.SENDING, claim_token=token
-            ).update(status=OutboxStatus.SENT, sent_at=now, claim_token=done_token,
-                     last_error=None)
-        held = set(cast(
-            list[int],
-            await OutboxEmail.filter(claim_token=done_token).values_list("id", flat=True),
-        ))
+            await OutboxEmail.filter(id__in=ids, status=OutboxStatus.SENDING, claim_token=token).update(
+                status=OutboxStatus.SENT, sent_at=now, claim_token=done_token, last_error=None
+            )
+        held = set(
+            cast(
+                list[int],
+                await OutboxEmail.filter(claim_token=done_token).values_list("id", flat=True),
+            )
+        )
         if not held:
             return []
         await OutboxEmail.filter(claim_token=done_token).update(claim_token=None)
@@ -222,11 +223,18 @@ async def mark_sent_many(
             if notes.get(email_id):
                 await OutboxEmail.filter(id=email_id).update(last_error=notes[email_id][:2000])
         done = [e for e in emails if e.id in held]
-        await alert_users([
-            (e.owner_id, "email_sent", f"email-sent:{e.id}",
-             {"subject": e.subject, "to": ", ".join(e.to_addrs)})
-            for e in done if e.owner_id is not None
-        ])
+        await alert_users(
+            [
+                (
+                    e.owner_id,
+                    "email_sent",
+                    f"email-sent:{e.id}",
+                    {"subject": e.subject, "to": ", ".join(e.to_addrs)},
+                )
+                for e in done
+                if e.owner_id is not None
+            ]
+        )
         invoices = {e.invoice_id for e in done if e.invoice_id is not None}
         if invoices:
             await Invoice.filter(id__in=list(invoices), status=InvoiceStatus.ISSUED).update(
@@ -258,8 +266,7 @@ async def mark_failed(email: OutboxEmail, error: str, now: datetime) -> bool:
         )
         if not done:
             return False
-        params = {"subject": email.subject, "to": ", ".join(email.to_addrs),
-                  "error": error[:300]}
+        params = {"subject": email.subject, "to": ", ".join(email.to_addrs), "error": error[:300]}
         key = f"email-failed:{email.id}"
         if email.owner_id is not None:
             await alert_user(email.owner_id, "email_failed", key, params)
@@ -270,6 +277,4 @@ async def mark_failed(email: OutboxEmail, error: str, now: datetime) -> bool:
 
 async def outbox_counts() -> dict[str, int]:
     """How many emails are in each state (for /status)."""
-    return {
-        status.value: await OutboxEmail.filter(status=status).count() for status in OutboxStatus
-    }
+    return {status.value: await OutboxEmail.filter(status=status).count() for status in OutboxStatus}

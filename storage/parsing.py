@@ -73,8 +73,12 @@ def normalise_amount(digits: str, *, decimal_mark: str | None = None, bank: bool
         mark = "." if digits.rfind(".") > digits.rfind(",") else ","
         thousands = "," if mark == "." else "."
         integer, _, fraction = digits.rpartition(mark)
-        if (mark in integer or not _valid_grouping(integer, thousands) or not fraction.isdigit()
-                or (bank and len(fraction) > 2)):
+        if (
+            mark in integer
+            or not _valid_grouping(integer, thousands)
+            or not fraction.isdigit()
+            or (bank and len(fraction) > 2)
+        ):
             raise ValueError(digits)
         return integer.replace(thousands, "") + "." + fraction
     sep = "." if has_dot else "," if has_comma else ""
@@ -90,8 +94,11 @@ def normalise_amount(digits: str, *, decimal_mark: str | None = None, bank: bool
     integer, fraction = parts
     if not (integer.isdigit() and fraction.isdigit()):
         raise ValueError(digits)
-    if len(fraction) == 3 and decimal_mark != sep and (
-            _valid_grouping(digits, sep) if bank else integer != "0"):
+    if (
+        len(fraction) == 3
+        and decimal_mark != sep
+        and (_valid_grouping(digits, sep) if bank else integer != "0")
+    ):
         return integer + fraction
     if bank and not 1 <= len(fraction) <= 2:
         raise ValueError(digits)

@@ -301,11 +301,18 @@ def entry_key(notice: NoticeLike) -> str:
         return key if len(key) <= 120 else "h:" + hashlib.sha256(key.encode()).hexdigest()
     booked = notice.booking_date
     parts = [
-        account, str(getattr(notice, "statement_ref", None) or ""),
-        booked.isoformat() if booked is not None else "", str(notice.amount_cents),
-        notice.currency.upper(), str(notice.direction), str(getattr(notice, "details", None) or ""),
-        notice.payer_iban or "", notice.payer_name or "", notice.reference or "",
-        notice.remittance or "", str(getattr(notice, "occurrence", 1) or 1),
+        account,
+        str(getattr(notice, "statement_ref", None) or ""),
+        booked.isoformat() if booked is not None else "",
+        str(notice.amount_cents),
+        notice.currency.upper(),
+        str(notice.direction),
+        str(getattr(notice, "details", None) or ""),
+        notice.payer_iban or "",
+        notice.payer_name or "",
+        notice.reference or "",
+        notice.remittance or "",
+        str(getattr(notice, "occurrence", 1) or 1),
     ]
     return "fp:" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
 
@@ -319,8 +326,7 @@ def settle_amounts(gross_cents: int, paid_cents: int, amount_cents: int) -> tupl
     return new_paid, gross_cents - new_paid, surplus
 
 
-def reopen_amounts(gross_cents: int, paid_cents: int, returned_cents: int
-                   ) -> tuple[int, int, int]:
+def reopen_amounts(gross_cents: int, paid_cents: int, returned_cents: int) -> tuple[int, int, int]:
     """(new paid cents, balance cents, cents reopened) after a return; never below zero."""
     reopened = min(max(returned_cents, 0), paid_cents)
     new_paid = paid_cents - reopened
@@ -375,13 +381,26 @@ class _Batch:
         self.held_keys[entry] = key
         self.outcome.unmatched += 1
 
-    def alert(self, user_id: int, kind: str, key: str, params: dict[str, Any],
-              buttons: list[dict[str, str]] | None = None) -> None:
-        self.alerts.append({
-            "user_id": user_id, "kind": kind, "dedupe_key": f"{key}:u{user_id}"[:200],
-            "params": params, "buttons": buttons or [], "status": "pending", "attempts": 0,
-            "created_at": self.now,
-        })
+    def alert(
+        self,
+        user_id: int,
+        kind: str,
+        key: str,
+        params: dict[str, Any],
+        buttons: list[dict[str, str]] | None = None,
+    ) -> None:
+        self.alerts.append(
+            {
+                "user_id": user_id,
+                "kind": kind,
+                "dedupe_key": f"{key}:u{user_id}"[:200],
+                "params": params,
+                "buttons": buttons or [],
+                "status": "pending",
+                "attempts": 0,
+                "created_at": self.now,
+            }
+        )
 
 
 @dataclass
@@ -442,8 +461,9 @@ def _converter(f: Any, model: type[Any]) -> Any:
     return convert
 
 
-async def _insert_many(model: type[Any], rows: list[dict[str, Any]], *,
-                       ignore_conflicts: bool = False) -> None:
+async def _insert_many(
+    model: type[Any], rows: list[dict[str, Any]], *, ignore_conflicts: bool = False
+) -> None:
     """INSERT many rows with one prepared statement (Tortoise's own value conversion)."""
     if not rows:
         return
@@ -464,7 +484,7 @@ async def _insert_many(model: type[Any], rows: list[dict[str, Any]], *,
     convert = [_converter(fields[n], model) for n in names]
     values = [[conv(row[n]) for conv, n in zip(convert, names, strict=True)] for row in rows]
     for i in range(0, len(values), 2000):
-        await db.execute_many(sql, values[i:i + 2000])
+        await db.execute_many(sql, values[i : i + 2000])
 
 
 async def _update_invoices(invoices: list[InvoiceLike], now: datetime) -> None:
@@ -474,22 +494,28 @@ async def _update_invoices(invoices: list[InvoiceLike], now: datetime) -> None:
     db = Invoice._meta.db
     postgres = db.capabilities.dialect == "postgres"
     marks = ["$1", "$2", "$3", "$4"] if postgres else ["?"] * 4
-    sql = (f'UPDATE "invoices" SET "paid_cents"={marks[0]}, "status"={marks[1]}, '  # noqa: S608
-           f'"updated_at"={marks[2]} WHERE "id"={marks[3]}')
+    sql = (
+        f'UPDATE "invoices" SET "paid_cents"={marks[0]}, "status"={marks[1]}, '  # noqa: S608
+        f'"updated_at"={marks[2]} WHERE "id"={marks[3]}'
+    )
     stamp = Invoice._meta.fields_map["updated_at"].to_db_value(now, Invoice)
     values = [[inv.paid_cents, inv.status.value, stamp, inv.id] for inv in invoices]
     for i in range(0, len(values), 2000):
-        await db.execute_many(sql, values[i:i + 2000])
+        await db.execute_many(sql, values[i : i + 2000])
 
 
 async def record_notices(
-    notices: Sequence[NoticeLike], *, source: InboxMessage, now: datetime,
+    notices: Sequence[NoticeLike],
+    *,
+    source: InboxMessage,
+    now: datetime,
     our_accounts: Sequence[str] | None = None,
 ) -> RecordOutcome:
     """Record a message's notices once each, match and settle them, in ONE transaction.
 
     With `our_accounts`, a credit settles only when its `account_iban` is one of them;
     the others stay unmatched with the reason (None: the caller already checked)."""
+
     async def run() -> RecordOutcome:
         async with in_transaction():
             return (await _record(notices, source, now, our_accounts)).outcome
@@ -518,14 +544,19 @@ async def again_if_aborted(run: Callable[[], Awaitable[T]], attempts: int = ATTE
         except Exception as exc:
             if attempt == attempts or not retryable(exc):
                 raise
-            log.warning("transaction aborted by the database (%s), attempt %d of %d",
-                        type(exc).__name__, attempt, attempts)
+            log.warning(
+                "transaction aborted by the database (%s), attempt %d of %d",
+                type(exc).__name__,
+                attempt,
+                attempts,
+            )
             await asyncio.sleep(0.05 * attempt)
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def _record(notices: Sequence[NoticeLike], source: InboxMessage, now: datetime,
-                  our_accounts: Sequence[str] | None) -> _Batch:
+async def _record(
+    notices: Sequence[NoticeLike], source: InboxMessage, now: datetime, our_accounts: Sequence[str] | None
+) -> _Batch:
     batch = _Batch(now=now)
     keyed = [(entry_key(n), n) for n in notices]
     existing = await _existing_keys([k for k, _ in keyed])
@@ -548,11 +579,15 @@ async def _record(notices: Sequence[NoticeLike], source: InboxMessage, now: date
     for key, notice in fresh:
         account = getattr(notice, "account_iban", None)
         payment = _PaymentRow(
-            entry_ref=key, direction=PaymentDirection(str(notice.direction)),
-            status=PaymentStatus.UNMATCHED, amount_cents=notice.amount_cents,
-            currency=notice.currency.upper(), booking_date=notice.booking_date,
+            entry_ref=key,
+            direction=PaymentDirection(str(notice.direction)),
+            status=PaymentStatus.UNMATCHED,
+            amount_cents=notice.amount_cents,
+            currency=notice.currency.upper(),
+            booking_date=notice.booking_date,
             payer_name=(notice.payer_name or "")[:200] or None,
-            payer_iban=_iban(notice.payer_iban), reference=(notice.reference or "")[:140] or None,
+            payer_iban=_iban(notice.payer_iban),
+            reference=(notice.reference or "")[:140] or None,
             remittance=(notice.remittance or "")[:MAX_REMITTANCE] or None,
             inbox_message_id=source.id,
             account=compact_account(account)[:50] if account else None,
@@ -566,12 +601,20 @@ async def _record(notices: Sequence[NoticeLike], source: InboxMessage, now: date
             continue
         problem = None if our_accounts is None else account_problem(account, our_accounts)
         if problem is not None:
-            batch.hold(key, problem, ["held.no_account", {}] if not account else
-                       ["inbox.foreign_account", {"account": compact_account(account)}])
+            batch.hold(
+                key,
+                problem,
+                ["held.no_account", {}]
+                if not account
+                else ["inbox.foreign_account", {"account": compact_account(account)}],
+            )
             continue
         if payment.direction == PaymentDirection.CREDIT and payment.return_code:
-            batch.hold(key, f"money coming back from a reversed debit ({payment.return_code})",
-                       ["held.reversed_debit", {"code": payment.return_code}])
+            batch.hold(
+                key,
+                f"money coming back from a reversed debit ({payment.return_code})",
+                ["held.reversed_debit", {"code": payment.return_code}],
+            )
             continue
         todo.append((payment, notice))
     # Every invoice this batch may change, locked (in id order) before its balance is read:
@@ -582,8 +625,7 @@ async def _record(notices: Sequence[NoticeLike], source: InboxMessage, now: date
         if payment.direction == PaymentDirection.REVERSAL:
             await _return(batch, payment, notice, by_rf, by_number, others)
             continue
-        invoices, rule = _match(notice, by_rf, by_number, batch, payment,
-                                others.get(payment.entry_ref, []))
+        invoices, rule = _match(notice, by_rf, by_number, batch, payment, others.get(payment.entry_ref, []))
         if rule == "credited":
             await _credited(batch, payment, invoices[0])
             continue
@@ -597,9 +639,11 @@ async def _record(notices: Sequence[NoticeLike], source: InboxMessage, now: date
     return batch
 
 
-async def _other_candidates(todo: list[tuple[_PaymentRow, NoticeLike]],
-                            by_rf: dict[str, _Inv], by_number: dict[str, _Inv],
-                            ) -> dict[str, list[_Inv]]:
+async def _other_candidates(
+    todo: list[tuple[_PaymentRow, NoticeLike]],
+    by_rf: dict[str, _Inv],
+    by_number: dict[str, _Inv],
+) -> dict[str, list[_Inv]]:
     """The invoices an entry naming none may change, read without locks (they are locked
     and read again by `_locked`): the payer's open invoices for a credit, the invoice the
     mirrored credit settled for a return."""
@@ -620,9 +664,11 @@ def _named(notice: NoticeLike, by_rf: dict[str, _Inv], by_number: dict[str, _Inv
     return any(r in by_rf for r in rfs) or any(n in by_number for n in numbers)
 
 
-async def _locked(by_rf: dict[str, _Inv], by_number: dict[str, _Inv],
-                  others: dict[str, list[_Inv]],
-                  ) -> tuple[dict[str, _Inv], dict[str, _Inv], dict[str, list[_Inv]]]:
+async def _locked(
+    by_rf: dict[str, _Inv],
+    by_number: dict[str, _Inv],
+    others: dict[str, list[_Inv]],
+) -> tuple[dict[str, _Inv], dict[str, _Inv], dict[str, list[_Inv]]]:
     """The same invoices read again under a row lock (PostgreSQL: one `SELECT ... FOR
     UPDATE` in ascending id order, so two batches never wait for each other in a cycle);
     one object per invoice, shared by every map. On SQLite the transaction already holds
@@ -655,8 +701,10 @@ async def lock_invoices(ids: Sequence[int]) -> dict[int, _Inv]:
     db = Invoice._meta.db
     if db.capabilities.dialect != "postgres":
         return {i.id: i for i in await _invoices_where("id", list(ids))}
-    sql = (f'SELECT {_INV_COLUMNS} FROM "invoices" WHERE "id" = ANY($1::int[]) '  # noqa: S608
-           "AND \"kind\" = 'invoice' ORDER BY \"id\" FOR UPDATE")
+    sql = (
+        f'SELECT {_INV_COLUMNS} FROM "invoices" WHERE "id" = ANY($1::int[]) '  # noqa: S608
+        'AND "kind" = \'invoice\' ORDER BY "id" FOR UPDATE'
+    )
     _, rows = await db.execute_query(sql, [sorted(ids)])
     return {int(r["id"]): _Inv(**{**dict(r), "status": InvoiceStatus(r["status"])}) for r in rows}
 
@@ -665,9 +713,14 @@ def _open(invoice: InvoiceLike) -> int:
     return invoice.total_gross_cents - invoice.paid_cents
 
 
-async def _return(batch: _Batch, payment: _PaymentRow, notice: NoticeLike,
-                  by_rf: dict[str, _Inv], by_number: dict[str, _Inv],
-                  others: dict[str, list[_Inv]]) -> None:
+async def _return(
+    batch: _Batch,
+    payment: _PaymentRow,
+    notice: NoticeLike,
+    by_rf: dict[str, _Inv],
+    by_number: dict[str, _Inv],
+    others: dict[str, list[_Inv]],
+) -> None:
     """A credit that came back: reopen the invoice it had settled, or leave it for a person.
     An invoice cancelled by a credit note is never reopened (the money it received is dealt
     with by its refund): the return then waits for a person."""
@@ -678,20 +731,25 @@ async def _return(batch: _Batch, payment: _PaymentRow, notice: NoticeLike,
         invoice = batch.invoices.setdefault(usable[0].id, usable[0]) if usable else None
     if invoice is None:
         code = payment.return_code or "—"
-        batch.hold(payment.entry_ref, f"a returned payment ({code}) tied to no invoice",
-                   ["held.return_unmatched", {"code": code}])
+        batch.hold(
+            payment.entry_ref,
+            f"a returned payment ({code}) tied to no invoice",
+            ["held.return_unmatched", {"code": code}],
+        )
         return
     _reopen(batch, payment, invoice, await _was_sent(invoice.id))
 
 
 async def _was_sent(invoice_id: int) -> bool:
     """Was the invoice emailed to the client (its status before it was paid was `sent`)?"""
-    return await OutboxEmail.filter(invoice_id=invoice_id, purpose="invoice",
-                                    status=OutboxStatus.SENT).exists()
+    return await OutboxEmail.filter(
+        invoice_id=invoice_id, purpose="invoice", status=OutboxStatus.SENT
+    ).exists()
 
 
-def _returned_invoice(notice: NoticeLike, by_rf: dict[str, _Inv], by_number: dict[str, _Inv],
-                      batch: _Batch) -> InvoiceLike | None:
+def _returned_invoice(
+    notice: NoticeLike, by_rf: dict[str, _Inv], by_number: dict[str, _Inv], batch: _Batch
+) -> InvoiceLike | None:
     rfs = [r for r in [compact_rf(notice.reference), *rf_references_in(notice.remittance)] if r]
     numbers = invoice_numbers_in(notice.remittance) + invoice_numbers_in(notice.reference)
     hits = {by_rf[r].id: by_rf[r] for r in rfs if r in by_rf}
@@ -705,8 +763,11 @@ def _returned_invoice(notice: NoticeLike, by_rf: dict[str, _Inv], by_number: dic
 
 def _returnable(invoice: InvoiceLike, currency: str) -> bool:
     """May a return take money back from this invoice (paid, not cancelled, same currency)?"""
-    return invoice.paid_cents > 0 and invoice.currency == currency and invoice.status in (
-        InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID)
+    return (
+        invoice.paid_cents > 0
+        and invoice.currency == currency
+        and invoice.status in (InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID)
+    )
 
 
 async def _invoice_of_original(payment: _PaymentRow) -> _Inv | None:
@@ -715,9 +776,12 @@ async def _invoice_of_original(payment: _PaymentRow) -> _Inv | None:
     if not payment.payer_iban:
         return None
     originals = await Payment.filter(
-        direction=PaymentDirection.CREDIT, status=PaymentStatus.MATCHED,
-        payer_iban=payment.payer_iban, amount_cents=payment.amount_cents,
-        currency=payment.currency, invoice_id__not_isnull=True,
+        direction=PaymentDirection.CREDIT,
+        status=PaymentStatus.MATCHED,
+        payer_iban=payment.payer_iban,
+        amount_cents=payment.amount_cents,
+        currency=payment.currency,
+        invoice_id__not_isnull=True,
     ).values_list("invoice_id", flat=True)
     ids = {int(str(i)) for i in originals}
     if len(ids) != 1:
@@ -726,13 +790,15 @@ async def _invoice_of_original(payment: _PaymentRow) -> _Inv | None:
     return found[0] if found else None
 
 
-def _reopen(batch: _Batch, payment: _PaymentRow | Payment, invoice: InvoiceLike,
-            was_sent: bool = False) -> None:
+def _reopen(
+    batch: _Batch, payment: _PaymentRow | Payment, invoice: InvoiceLike, was_sent: bool = False
+) -> None:
     """Apply a return to an invoice in memory: back to open (sent, when it had been sent to
     the client) or partially paid."""
     before = {"paid_cents": invoice.paid_cents, "status": invoice.status.value}
     new_paid, balance, reopened = reopen_amounts(
-        invoice.total_gross_cents, invoice.paid_cents, payment.amount_cents)
+        invoice.total_gross_cents, invoice.paid_cents, payment.amount_cents
+    )
     invoice.paid_cents = new_paid
     unpaid = InvoiceStatus.SENT if was_sent else InvoiceStatus.ISSUED
     invoice.status = InvoiceStatus.PARTIALLY_PAID if new_paid > 0 else unpaid
@@ -742,17 +808,31 @@ def _reopen(batch: _Batch, payment: _PaymentRow | Payment, invoice: InvoiceLike,
     payment.invoice_id = invoice.id
     payment.status = PaymentStatus.MATCHED
     payment.matched_by = "return"
-    batch.audits.append({
-        "user_id": None, "at": batch.now, "entity": "invoice", "entity_id": str(invoice.id),
-        "action": "payment_returned", "before": before,
-        "after": {"paid_cents": new_paid, "status": invoice.status.value,
-                  "payment": payment.entry_ref, "return_code": payment.return_code},
-    })
-    params = {"number": invoice.number or f"#{invoice.id}",
-              "payer": payment.payer_name or batch.payer_names.get(invoice.contact_id, ""),
-              "amount_cents": reopened, "balance_cents": balance, "currency": invoice.currency,
-              "reason_key": f"return_reason.{payment.return_code or 'none'}",
-              "code": payment.return_code or "—"}
+    batch.audits.append(
+        {
+            "user_id": None,
+            "at": batch.now,
+            "entity": "invoice",
+            "entity_id": str(invoice.id),
+            "action": "payment_returned",
+            "before": before,
+            "after": {
+                "paid_cents": new_paid,
+                "status": invoice.status.value,
+                "payment": payment.entry_ref,
+                "return_code": payment.return_code,
+            },
+        }
+    )
+    params = {
+        "number": invoice.number or f"#{invoice.id}",
+        "payer": payment.payer_name or batch.payer_names.get(invoice.contact_id, ""),
+        "amount_cents": reopened,
+        "balance_cents": balance,
+        "currency": invoice.currency,
+        "reason_key": f"return_reason.{payment.return_code or 'none'}",
+        "code": payment.return_code or "—",
+    }
     batch.returns.append((invoice.owner_id, payment.entry_ref, params))
     batch.outcome.returned += 1
     if invoice.number and invoice.number not in batch.numbers:
@@ -767,38 +847,52 @@ async def _credited(batch: _Batch, payment: _PaymentRow, invoice: InvoiceLike) -
     managers and its owner are told. When the refund was already made (or no credit note is
     found), the payment waits for a person instead, with the reason."""
     number = invoice.number or f"#{invoice.id}"
-    note = await Invoice.filter(credit_of_id=invoice.id, kind=InvoiceKind.CREDIT_NOTE
-                                ).order_by("-id").first()
-    refund = None if note is None else await Refund.filter(
-        credit_note_id=note.id).select_for_update().first()
+    note = await Invoice.filter(credit_of_id=invoice.id, kind=InvoiceKind.CREDIT_NOTE).order_by("-id").first()
+    refund = None if note is None else await Refund.filter(credit_note_id=note.id).select_for_update().first()
     if note is None or (refund is not None and refund.status != RefundStatus.OWED):
         credit_note = (note.number or "") if note is not None else "—"
-        batch.hold(payment.entry_ref,
-                   f"a payment for invoice {number}, cancelled by credit note {credit_note} "
-                   "whose refund was already made: pay it back or tie it by hand",
-                   ["held.credited_refunded", {"number": number, "credit_note": credit_note}])
+        batch.hold(
+            payment.entry_ref,
+            f"a payment for invoice {number}, cancelled by credit note {credit_note} "
+            "whose refund was already made: pay it back or tie it by hand",
+            ["held.credited_refunded", {"number": number, "credit_note": credit_note}],
+        )
         return
     before = 0 if refund is None else refund.amount_cents
     if refund is None:
         refund = await Refund.create(
-            credit_note_id=note.id, invoice_id=invoice.id, contact_id=invoice.contact_id,
-            amount_cents=payment.amount_cents, currency=payment.currency, created_at=batch.now)
+            credit_note_id=note.id,
+            invoice_id=invoice.id,
+            contact_id=invoice.contact_id,
+            amount_cents=payment.amount_cents,
+            currency=payment.currency,
+            created_at=batch.now,
+        )
     else:
-        await Refund.filter(id=refund.id).update(
-            amount_cents=F("amount_cents") + payment.amount_cents)
+        await Refund.filter(id=refund.id).update(amount_cents=F("amount_cents") + payment.amount_cents)
         refund.amount_cents += payment.amount_cents
     payment.invoice_id = invoice.id
     payment.status = PaymentStatus.MATCHED
     payment.matched_by = "credited"
-    batch.audits.append({
-        "user_id": None, "at": batch.now, "entity": "refund", "entity_id": str(refund.id),
-        "action": "payment_on_credited", "before": {"amount_cents": before},
-        "after": {"amount_cents": refund.amount_cents, "payment": payment.entry_ref,
-                  "invoice": number},
-    })
-    params = {"number": number, "credit_note": note.number or "", "currency": payment.currency,
-              "payer": payment.payer_name or batch.payer_names.get(invoice.contact_id, ""),
-              "amount_cents": payment.amount_cents, "total_cents": refund.amount_cents}
+    batch.audits.append(
+        {
+            "user_id": None,
+            "at": batch.now,
+            "entity": "refund",
+            "entity_id": str(refund.id),
+            "action": "payment_on_credited",
+            "before": {"amount_cents": before},
+            "after": {"amount_cents": refund.amount_cents, "payment": payment.entry_ref, "invoice": number},
+        }
+    )
+    params = {
+        "number": number,
+        "credit_note": note.number or "",
+        "currency": payment.currency,
+        "payer": payment.payer_name or batch.payer_names.get(invoice.contact_id, ""),
+        "amount_cents": payment.amount_cents,
+        "total_cents": refund.amount_cents,
+    }
     team = [u.id for u in await User.filter(role__in=list(REFUND_ROLES), active=True)]
     for user_id in dict.fromkeys([invoice.owner_id, *team]):
         batch.alert(user_id, "payment_on_credited", f"credited:{payment.entry_ref}", params)
@@ -847,15 +941,18 @@ def _marks(db: Any, count: int, start: int = 1) -> list[str]:
     return ["?"] * count
 
 
-async def _select_in(model: type[Any], columns: str, column: str, values: list[Any],
-                     where: str = "") -> list[dict[str, Any]]:
+async def _select_in(
+    model: type[Any], columns: str, column: str, values: list[Any], where: str = ""
+) -> list[dict[str, Any]]:
     """SELECT columns WHERE column IN (values), in chunks; names come from code, not input."""
     db = model._meta.db
     out: list[dict[str, Any]] = []
     for i in range(0, len(values), _CHUNK):
-        chunk = values[i:i + _CHUNK]
-        sql = (f'SELECT {columns} FROM "{model._meta.db_table}" '  # noqa: S608
-               f'WHERE {where}"{column}" IN ({", ".join(_marks(db, len(chunk)))})')
+        chunk = values[i : i + _CHUNK]
+        sql = (
+            f'SELECT {columns} FROM "{model._meta.db_table}" '  # noqa: S608
+            f'WHERE {where}"{column}" IN ({", ".join(_marks(db, len(chunk)))})'
+        )
         _, rows = await db.execute_query(sql, chunk)
         out += [dict(r) for r in rows]
     return out
@@ -871,9 +968,7 @@ async def _invoices_where(column: str, values: Sequence[Any]) -> list[_Inv]:
     return [_Inv(**{**r, "status": InvoiceStatus(r["status"])}) for r in rows]
 
 
-async def _lookup_invoices(
-    credits: list[tuple[str, NoticeLike]]
-) -> tuple[dict[str, _Inv], dict[str, _Inv]]:
+async def _lookup_invoices(credits: list[tuple[str, NoticeLike]]) -> tuple[dict[str, _Inv], dict[str, _Inv]]:
     """Every invoice named by an RF reference or a number in the batch, in bulk."""
     rfs: set[str] = set()
     numbers: set[str] = set()
@@ -881,8 +976,9 @@ async def _lookup_invoices(
         rfs.update(r for r in [compact_rf(n.reference), *rf_references_in(n.remittance)] if r)
         numbers.update(invoice_numbers_in(n.remittance))
         numbers.update(invoice_numbers_in(n.reference))
-    by_rf = {compact_rf(inv.rf_reference) or "": inv
-             for inv in await _invoices_where("rf_reference", sorted(rfs))}
+    by_rf = {
+        compact_rf(inv.rf_reference) or "": inv for inv in await _invoices_where("rf_reference", sorted(rfs))
+    }
     by_number = {inv.number or "": inv for inv in await _invoices_where("number", sorted(numbers))}
     return by_rf, by_number
 
@@ -893,10 +989,14 @@ def _usable(invoice: InvoiceLike, notice: NoticeLike) -> bool:
     )
 
 
-def _match(notice: NoticeLike, by_rf: dict[str, _Inv], by_number: dict[str, _Inv],
-           batch: _Batch, payment: _PaymentRow | None = None,
-           payer_invoices: Sequence[InvoiceLike] = (),
-           ) -> tuple[list[InvoiceLike], str]:
+def _match(
+    notice: NoticeLike,
+    by_rf: dict[str, _Inv],
+    by_number: dict[str, _Inv],
+    batch: _Batch,
+    payment: _PaymentRow | None = None,
+    payer_invoices: Sequence[InvoiceLike] = (),
+) -> tuple[list[InvoiceLike], str]:
     """The invoices an entry settles and the rule (`credited`: the one invoice it names was
     cancelled by a credit note), from invoices locked by `_locked`."""
     rfs = [r for r in [compact_rf(notice.reference), *rf_references_in(notice.remittance)] if r]
@@ -921,28 +1021,30 @@ def _match(notice: NoticeLike, by_rf: dict[str, _Inv], by_number: dict[str, _Inv
     if named:
         return [], ""
     # Within a batch, an earlier entry may already have changed an invoice's balance.
-    candidates = [i for i in (batch.invoices.get(f.id, f) for f in payer_invoices)
-                  if _is_open(i)]
+    candidates = [i for i in (batch.invoices.get(f.id, f) for f in payer_invoices) if _is_open(i)]
     exact = [i for i in candidates if i.total_gross_cents - i.paid_cents == notice.amount_cents]
     if len(exact) == 1:
         return [batch.invoices.setdefault(exact[0].id, exact[0])], "payer"
     return [], ""
 
 
-def _batch_allocation(notice: NoticeLike, named: dict[int, _Inv], batch: _Batch,
-                      payment: _PaymentRow | None) -> list[InvoiceLike]:
+def _batch_allocation(
+    notice: NoticeLike, named: dict[int, _Inv], batch: _Batch, payment: _PaymentRow | None
+) -> list[InvoiceLike]:
     """Several invoices named by one entry: all of them when their open amounts add up to
     the entry exactly, else none (the candidates go to the payment's note for /match)."""
-    invoices = sorted((batch.invoices.get(i.id, i) for i in named.values()),
-                      key=lambda i: i.number or "")
+    invoices = sorted((batch.invoices.get(i.id, i) for i in named.values()), key=lambda i: i.number or "")
     usable = all(_is_open(i) and i.currency == notice.currency.upper() for i in invoices)
     if usable and allocate_batch(notice.amount_cents, [_open(i) for i in invoices]):
         return [batch.invoices.setdefault(i.id, i) for i in invoices]
     if payment is not None:
-        listed = ", ".join(f"{i.number} ({i.status.value}, open {_open(i) / 100:.2f} {i.currency})"
-                           for i in invoices)
-        why = (f"names {len(invoices)} invoices whose open amounts do not add up to the "
-               f"entry's {notice.amount_cents / 100:.2f}: candidates {listed}")
+        listed = ", ".join(
+            f"{i.number} ({i.status.value}, open {_open(i) / 100:.2f} {i.currency})" for i in invoices
+        )
+        why = (
+            f"names {len(invoices)} invoices whose open amounts do not add up to the "
+            f"entry's {notice.amount_cents / 100:.2f}: candidates {listed}"
+        )
         payment.note = f"{payment.note}; {why}" if payment.note else why
     return []
 
@@ -964,7 +1066,9 @@ async def _payer_invoices(notice: NoticeLike) -> list[Invoice]:
     if not contacts:
         return []
     found = await Invoice.filter(
-        contact_id__in=contacts, status__in=list(OPEN_STATUSES), kind=InvoiceKind.INVOICE,
+        contact_id__in=contacts,
+        status__in=list(OPEN_STATUSES),
+        kind=InvoiceKind.INVOICE,
         currency=notice.currency.upper(),
     ).order_by("due_date", "id")
     return list(found)
@@ -975,22 +1079,31 @@ async def _payer_candidates(notice: NoticeLike) -> list[_Inv]:
     contacts = await _payer_contacts(_iban(notice.payer_iban), notice.payer_name)
     if not contacts:
         return []
-    rows = await Invoice.filter(
-        contact_id__in=contacts, status__in=list(OPEN_STATUSES), kind=InvoiceKind.INVOICE,
-        currency=notice.currency.upper(),
-    ).order_by("due_date", "id").values(*_Inv.__dataclass_fields__)
+    rows = (
+        await Invoice.filter(
+            contact_id__in=contacts,
+            status__in=list(OPEN_STATUSES),
+            kind=InvoiceKind.INVOICE,
+            currency=notice.currency.upper(),
+        )
+        .order_by("due_date", "id")
+        .values(*_Inv.__dataclass_fields__)
+    )
     return [_Inv(**{**r, "status": InvoiceStatus(r["status"])}) for r in rows]
 
 
-def _settle(batch: _Batch, payment: Payment | _PaymentRow, invoice: InvoiceLike, rule: str,
-            allocated: int | None = None) -> None:
+def _settle(
+    batch: _Batch,
+    payment: Payment | _PaymentRow,
+    invoice: InvoiceLike,
+    rule: str,
+    allocated: int | None = None,
+) -> None:
     """Apply a payment (or the `allocated` part of a batch) to an invoice in memory; rows
     are written by `_write`."""
     before = {"paid_cents": invoice.paid_cents, "status": invoice.status.value}
     amount = payment.amount_cents if allocated is None else allocated
-    new_paid, balance, surplus = settle_amounts(
-        invoice.total_gross_cents, invoice.paid_cents, amount
-    )
+    new_paid, balance, surplus = settle_amounts(invoice.total_gross_cents, invoice.paid_cents, amount)
     invoice.paid_cents = new_paid
     if balance <= 0:
         invoice.status = InvoiceStatus.PAID
@@ -1003,26 +1116,42 @@ def _settle(batch: _Batch, payment: Payment | _PaymentRow, invoice: InvoiceLike,
     payment.status = PaymentStatus.MATCHED
     payment.matched_by = rule
     payment.surplus_cents = surplus
-    batch.cashed.append(CashedPayment(invoice.id, payment.amount_cents - surplus,
-                                      payment.booking_date or batch.now.date(), payment.entry_ref))
+    batch.cashed.append(
+        CashedPayment(
+            invoice.id,
+            payment.amount_cents - surplus,
+            payment.booking_date or batch.now.date(),
+            payment.entry_ref,
+        )
+    )
     if payment.payer_iban:
         batch.ibans.setdefault(payment.payer_iban, invoice.contact_id)
-    batch.audits.append({
-        "user_id": None, "at": batch.now, "entity": "invoice", "entity_id": str(invoice.id),
-        "action": "payment", "before": before,
-        "after": {"paid_cents": new_paid, "status": invoice.status.value,
-                  "payment": payment.entry_ref},
-    })
+    batch.audits.append(
+        {
+            "user_id": None,
+            "at": batch.now,
+            "entity": "invoice",
+            "entity_id": str(invoice.id),
+            "action": "payment",
+            "before": before,
+            "after": {"paid_cents": new_paid, "status": invoice.status.value, "payment": payment.entry_ref},
+        }
+    )
     payer = payment.payer_name or batch.payer_names.get(invoice.contact_id, "")
-    params = {"number": invoice.number or f"#{invoice.id}", "payer": payer,
-              "amount_cents": amount, "balance_cents": balance,
-              "currency": invoice.currency}
+    params = {
+        "number": invoice.number or f"#{invoice.id}",
+        "payer": payer,
+        "amount_cents": amount,
+        "balance_cents": balance,
+        "currency": invoice.currency,
+    }
     owner_id: int = invoice.owner_id
     key = f"paid:{payment.entry_ref}" if allocated is None else f"paid:{payment.entry_ref}:{invoice.id}"
     batch.alert(owner_id, "payment_received", key, params)
     if surplus:
-        batch.alert(owner_id, "payment_surplus", f"surplus:{payment.entry_ref}",
-                    {**params, "surplus_cents": surplus})
+        batch.alert(
+            owner_id, "payment_surplus", f"surplus:{payment.entry_ref}", {**params, "surplus_cents": surplus}
+        )
     batch.outcome.settled += 1
     if invoice.number and invoice.number not in batch.numbers:
         batch.numbers.add(invoice.number)
@@ -1033,8 +1162,9 @@ async def _write(batch: _Batch, payments: list[_PaymentRow]) -> None:
     """Write the batch's rows: payments, invoices, payer IBANs, collection tasks, alerts."""
     if payments:
         await _insert_many(Payment, [p.row(batch.now) for p in payments])
-        await match_refund_debits([p.entry_ref for p in payments
-                                   if p.direction == PaymentDirection.DEBIT], batch.now)
+        await match_refund_debits(
+            [p.entry_ref for p in payments if p.direction == PaymentDirection.DEBIT], batch.now
+        )
     if batch.invoices:
         await _update_invoices(list(batch.invoices.values()), batch.now)
     if batch.ibans:
@@ -1046,8 +1176,7 @@ async def _write(batch: _Batch, payments: list[_PaymentRow]) -> None:
         await _alert_returns(batch)
     await queue_cashed(batch.cashed)
     if batch.outcome.unmatched:
-        await _alert_unmatched(batch, [p.entry_ref for p in payments
-                                       if p.status == PaymentStatus.UNMATCHED])
+        await _alert_unmatched(batch, [p.entry_ref for p in payments if p.status == PaymentStatus.UNMATCHED])
     if batch.audits:
         await _insert_many(AuditLog, batch.audits)
     if batch.alerts:
@@ -1058,7 +1187,7 @@ async def _remember_ibans(ibans: dict[str, int]) -> None:
     keys = list(ibans)
     known: set[str] = set()
     for i in range(0, len(keys), _CHUNK):
-        rows = await PayerAccount.filter(iban__in=keys[i:i + _CHUNK]).values_list("iban", flat=True)
+        rows = await PayerAccount.filter(iban__in=keys[i : i + _CHUNK]).values_list("iban", flat=True)
         known.update(str(r) for r in rows)
     new = [PayerAccount(iban=k, contact_id=v) for k, v in ibans.items() if k not in known]
     if new:
@@ -1070,9 +1199,9 @@ async def _close_collections(batch: _Batch) -> None:
     ids = sorted(batch.paid_now)
     with_task: list[int] = []
     for i in range(0, len(ids), _CHUNK):
-        rows = await CollectionTask.filter(invoice_id__in=ids[i:i + _CHUNK],
-                                           status=CollectionStatus.OPEN).values_list(
-                                               "invoice_id", flat=True)
+        rows = await CollectionTask.filter(
+            invoice_id__in=ids[i : i + _CHUNK], status=CollectionStatus.OPEN
+        ).values_list("invoice_id", flat=True)
         with_task += [int(str(r)) for r in rows]
     for invoice_id in with_task:
         await close_for_invoice(invoice_id, batch.now, "paid")
@@ -1083,12 +1212,12 @@ async def _reopen_collections(batch: _Batch) -> None:
     invoice: the same task, with a `reopened` event)."""
     ids = sorted(batch.reopened)
     for i in range(0, len(ids), _CHUNK):
-        for task in await CollectionTask.filter(invoice_id__in=ids[i:i + _CHUNK],
-                                                status=CollectionStatus.CLOSED):
+        for task in await CollectionTask.filter(
+            invoice_id__in=ids[i : i + _CHUNK], status=CollectionStatus.CLOSED
+        ):
             task.status, task.closed_at = CollectionStatus.OPEN, None
             await task.save(update_fields=["status", "closed_at"])
-            await CollectionEvent.create(task=task, kind="reopened", note="payment returned",
-                                         at=batch.now)
+            await CollectionEvent.create(task=task, kind="reopened", note="payment returned", at=batch.now)
 
 
 async def _alert_returns(batch: _Batch) -> None:
@@ -1104,9 +1233,13 @@ async def _alert_unmatched(batch: _Batch, keys: list[str]) -> None:
     if not users:
         return
     for payment in await Payment.filter(entry_ref__in=keys[:50]):
-        params = {"id": payment.id, "amount_cents": payment.amount_cents,
-                  "currency": payment.currency, "payer": payment.payer_name or "?",
-                  "note": _bounded(f"\n{payment.note}" if payment.note else "")}
+        params = {
+            "id": payment.id,
+            "amount_cents": payment.amount_cents,
+            "currency": payment.currency,
+            "payer": payment.payer_name or "?",
+            "note": _bounded(f"\n{payment.note}" if payment.note else ""),
+        }
         buttons = [{"label": "payments.btn_show", "data": f"pay:show:{payment.id}"}]
         reason = batch.held.get(payment.entry_ref)
         kind = "payment_unmatched" if reason is None else "payment_held"
@@ -1135,7 +1268,7 @@ def _bounded(text: str, limit: int = MAX_ALERT_REASON) -> str:
     """A reason as an alert shows it: at most `limit` characters (the whole text stays on
     the message row, shown by `/payments quarantine`)."""
     text = text or ""
-    return text if len(text) <= limit else text[:limit - 1].rstrip() + "…"
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
 def _clip(values: dict[str, Any]) -> dict[str, Any]:
@@ -1150,9 +1283,17 @@ def _clip(values: dict[str, Any]) -> dict[str, Any]:
 
 
 async def ingest_message(
-    notices: Sequence[NoticeLike], *, message_id: str, folder: str, uid: int | None,
-    sender: str, subject: str, now: datetime, our_accounts: Sequence[str] | None = None,
-    refused: str | None = None, reasons: list[Any] | None = None,
+    notices: Sequence[NoticeLike],
+    *,
+    message_id: str,
+    folder: str,
+    uid: int | None,
+    sender: str,
+    subject: str,
+    now: datetime,
+    our_accounts: Sequence[str] | None = None,
+    refused: str | None = None,
+    reasons: list[Any] | None = None,
 ) -> tuple[InboxMessage, RecordOutcome]:
     """A trusted message's notices: the inbox row and the payments, in one transaction.
 
@@ -1160,19 +1301,39 @@ async def ingest_message(
     `refused`: why some parts of the message were not read (an attachment refused,
     unreadable, about another account...): kept on the row, and admins and managers get
     one alert, even when the rest of the message settled invoices."""
-    return await again_if_aborted(lambda: _ingest(
-        notices, message_id=message_id, folder=folder, uid=uid, sender=sender, subject=subject,
-        now=now, our_accounts=our_accounts, refused=refused, reasons=reasons))
+    return await again_if_aborted(
+        lambda: _ingest(
+            notices,
+            message_id=message_id,
+            folder=folder,
+            uid=uid,
+            sender=sender,
+            subject=subject,
+            now=now,
+            our_accounts=our_accounts,
+            refused=refused,
+            reasons=reasons,
+        )
+    )
 
 
 async def _ingest(
-    notices: Sequence[NoticeLike], *, message_id: str, folder: str, uid: int | None,
-    sender: str, subject: str, now: datetime, our_accounts: Sequence[str] | None,
-    refused: str | None, reasons: list[Any] | None,
+    notices: Sequence[NoticeLike],
+    *,
+    message_id: str,
+    folder: str,
+    uid: int | None,
+    sender: str,
+    subject: str,
+    now: datetime,
+    our_accounts: Sequence[str] | None,
+    refused: str | None,
+    reasons: list[Any] | None,
 ) -> tuple[InboxMessage, RecordOutcome]:
     async with in_transaction():
         row = await _message_row(
-            message_id, InboxStatus.PROCESSED,
+            message_id,
+            InboxStatus.PROCESSED,
             **_clip({"folder": folder, "uid": uid, "sender": sender, "subject": subject}),
         )
         batch = await _record(notices, row, now, our_accounts)
@@ -1185,8 +1346,13 @@ async def _ingest(
                     row.reasons.append(key)
             await row.save(update_fields=["reason", "reasons"])
         if refused:
-            params = {"id": row.id, "sender": row.sender, "subject": row.subject,
-                      "reason": _bounded(refused), "reason_key": list(reasons or [])}
+            params = {
+                "id": row.id,
+                "sender": row.sender,
+                "subject": row.subject,
+                "reason": _bounded(refused),
+                "reason_key": list(reasons or []),
+            }
             told = _Batch(now=now)
             for user in await User.filter(role__in=list(QUARANTINE_ROLES), active=True):
                 told.alert(user.id, "mail_partly_read", f"partly:{message_id}", params)
@@ -1195,44 +1361,100 @@ async def _ingest(
 
 
 async def quarantine_message(
-    *, message_id: str, folder: str, uid: int | None, sender: str, subject: str,
-    raw: bytes, reason: str, now: datetime, reasons: list[Any] | None = None,
+    *,
+    message_id: str,
+    folder: str,
+    uid: int | None,
+    sender: str,
+    subject: str,
+    raw: bytes,
+    reason: str,
+    now: datetime,
+    reasons: list[Any] | None = None,
 ) -> InboxMessage:
     """Keep an untrusted message with its reason and tell admins and managers; never settles.
     `reasons`: the same as translatable codes ([[key, {params}], ...])."""
     return await _keep_for_people(
-        InboxStatus.QUARANTINED, "quarantine", "quarantined", message_id=message_id,
-        folder=folder, uid=uid, sender=sender, subject=subject, raw=raw, reason=reason,
+        InboxStatus.QUARANTINED,
+        "quarantine",
+        "quarantined",
+        message_id=message_id,
+        folder=folder,
+        uid=uid,
+        sender=sender,
+        subject=subject,
+        raw=raw,
+        reason=reason,
         reasons=reasons,
     )
 
 
 async def store_unrecognised(
-    *, message_id: str, folder: str, uid: int | None, sender: str, subject: str,
-    raw: bytes, reason: str, now: datetime, reasons: list[Any] | None = None,
+    *,
+    message_id: str,
+    folder: str,
+    uid: int | None,
+    sender: str,
+    subject: str,
+    raw: bytes,
+    reason: str,
+    now: datetime,
+    reasons: list[Any] | None = None,
 ) -> InboxMessage:
     """Keep a trusted message with nothing recognisable, with the reason, for a human."""
     return await _keep_for_people(
-        InboxStatus.UNRECOGNISED, "unrecognised", "mail_unrecognised", message_id=message_id,
-        folder=folder, uid=uid, sender=sender, subject=subject, raw=raw, reason=reason,
+        InboxStatus.UNRECOGNISED,
+        "unrecognised",
+        "mail_unrecognised",
+        message_id=message_id,
+        folder=folder,
+        uid=uid,
+        sender=sender,
+        subject=subject,
+        raw=raw,
+        reason=reason,
         reasons=reasons,
     )
 
 
 async def _keep_for_people(
-    status: InboxStatus, key: str, kind: str, *, message_id: str, folder: str,
-    uid: int | None, sender: str, subject: str, raw: bytes, reason: str,
+    status: InboxStatus,
+    key: str,
+    kind: str,
+    *,
+    message_id: str,
+    folder: str,
+    uid: int | None,
+    sender: str,
+    subject: str,
+    raw: bytes,
+    reason: str,
     reasons: list[Any] | None = None,
 ) -> InboxMessage:
     """The message row and, in the same transaction, one alert per admin and manager."""
     async with in_transaction():
         row = await _message_row(
-            message_id, status,
-            **_clip({"folder": folder, "uid": uid, "sender": sender, "subject": subject,
-                     "raw_message": raw, "reason": reason, "reasons": list(reasons or [])}),
+            message_id,
+            status,
+            **_clip(
+                {
+                    "folder": folder,
+                    "uid": uid,
+                    "sender": sender,
+                    "subject": subject,
+                    "raw_message": raw,
+                    "reason": reason,
+                    "reasons": list(reasons or []),
+                }
+            ),
         )
-        params = {"id": row.id, "sender": row.sender, "subject": row.subject,
-                  "reason": _bounded(reason), "reason_key": list(reasons or [])}
+        params = {
+            "id": row.id,
+            "sender": row.sender,
+            "subject": row.subject,
+            "reason": _bounded(reason),
+            "reason_key": list(reasons or []),
+        }
         for user in await User.filter(role__in=list(QUARANTINE_ROLES), active=True):
             await Alert.get_or_create(
                 dedupe_key=f"{key}:{message_id}:u{user.id}"[:200],
@@ -1257,8 +1479,9 @@ async def _invoice_by_reference(ref: int | str, *, lock: bool = False) -> Invoic
     return await (query.select_for_update() if lock else query).first()
 
 
-async def match_payment(actor: User, payment_id: int, invoice_ref: int | str, *, now: datetime
-                        ) -> tuple[Payment, Invoice]:
+async def match_payment(
+    actor: User, payment_id: int, invoice_ref: int | str, *, now: datetime
+) -> tuple[Payment, Invoice]:
     """A person settles an unmatched credit against an open invoice, or ties an unmatched
     return to the paid invoice it takes money back from (reopening it)."""
     _check(actor)
@@ -1272,7 +1495,9 @@ async def match_payment(actor: User, payment_id: int, invoice_ref: int | str, *,
         if invoice is None or invoice.number is None:
             raise NotFound("payment_invoice", ref=str(invoice_ref))
         if payment.status != PaymentStatus.UNMATCHED or payment.direction not in (
-                PaymentDirection.CREDIT, PaymentDirection.REVERSAL):
+            PaymentDirection.CREDIT,
+            PaymentDirection.REVERSAL,
+        ):
             raise Conflict("payment_not_unmatched", id=payment_id)
         if payment.direction == PaymentDirection.REVERSAL:
             await _match_return(actor, payment, invoice, now)
@@ -1298,8 +1523,7 @@ async def match_payment(actor: User, payment_id: int, invoice_ref: int | str, *,
 
 async def _match_return(actor: User, payment: Payment, invoice: Invoice, now: datetime) -> None:
     """A person's choice for a return: the invoice must have been paid (in its currency)."""
-    if invoice.paid_cents <= 0 or invoice.status not in (InvoiceStatus.PAID,
-                                                          InvoiceStatus.PARTIALLY_PAID):
+    if invoice.paid_cents <= 0 or invoice.status not in (InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID):
         raise Conflict("invoice_not_paid", number=invoice.number)
     if invoice.currency != payment.currency:
         raise Conflict("payment_currency", currency=payment.currency, number=invoice.number)
@@ -1319,17 +1543,20 @@ async def list_payments(actor: User, which: str = "recent", limit: int = 20) -> 
     _check(actor)
     query = Payment.all()
     if which == "unmatched":
-        query = query.filter(status=PaymentStatus.UNMATCHED, direction__in=[
-            PaymentDirection.CREDIT, PaymentDirection.REVERSAL])
+        query = query.filter(
+            status=PaymentStatus.UNMATCHED, direction__in=[PaymentDirection.CREDIT, PaymentDirection.REVERSAL]
+        )
     return list(await query.order_by("-id").limit(limit).prefetch_related("invoice"))
 
 
 async def list_quarantine(actor: User, limit: int = 20) -> list[InboxMessage]:
     """Quarantined and unrecognised messages, newest first."""
     _check(actor)
-    return list(await InboxMessage.filter(
-        status__in=[InboxStatus.QUARANTINED, InboxStatus.UNRECOGNISED]
-    ).order_by("-id").limit(limit))
+    return list(
+        await InboxMessage.filter(status__in=[InboxStatus.QUARANTINED, InboxStatus.UNRECOGNISED])
+        .order_by("-id")
+        .limit(limit)
+    )
 
 
 async def get_payment(actor: User, payment_id: int) -> Payment:
@@ -1347,10 +1574,16 @@ async def likely_invoices(actor: User, payment_id: int, limit: int = 5) -> list[
     if payment.direction == PaymentDirection.REVERSAL:
         return await _returnable_invoices(payment, limit)
     mine = await _payer_invoices(payment)
-    same = await Invoice.filter(
-        Q(status__in=list(OPEN_STATUSES)), kind=InvoiceKind.INVOICE, currency=payment.currency,
-    ).filter(total_gross_cents=payment.amount_cents, paid_cents=0).order_by("due_date", "id"
-                                                                           ).limit(limit)
+    same = (
+        await Invoice.filter(
+            Q(status__in=list(OPEN_STATUSES)),
+            kind=InvoiceKind.INVOICE,
+            currency=payment.currency,
+        )
+        .filter(total_gross_cents=payment.amount_cents, paid_cents=0)
+        .order_by("due_date", "id")
+        .limit(limit)
+    )
     exact = [i for i in mine if i.total_gross_cents - i.paid_cents == payment.amount_cents]
     ordered = _unique([*exact, *same, *mine])
     return ordered[:limit]
@@ -1362,17 +1595,33 @@ async def _returnable_invoices(payment: Payment, limit: int) -> list[Invoice]:
     mirrored: list[Invoice] = []
     if payment.payer_iban:
         ids = await Payment.filter(
-            direction=PaymentDirection.CREDIT, status=PaymentStatus.MATCHED,
-            payer_iban=payment.payer_iban, amount_cents=payment.amount_cents,
-            invoice_id__not_isnull=True).values_list("invoice_id", flat=True)
+            direction=PaymentDirection.CREDIT,
+            status=PaymentStatus.MATCHED,
+            payer_iban=payment.payer_iban,
+            amount_cents=payment.amount_cents,
+            invoice_id__not_isnull=True,
+        ).values_list("invoice_id", flat=True)
         mirrored = list(await Invoice.filter(id__in=[int(str(i)) for i in ids]))
     contacts = await _payer_contacts(_iban(payment.payer_iban), payment.payer_name)
-    paid = list(await Invoice.filter(
-        contact_id__in=contacts, kind=InvoiceKind.INVOICE, currency=payment.currency,
-        status__in=[InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID],
-    ).order_by("-due_date", "-id").limit(limit)) if contacts else []
-    usable = [i for i in [*mirrored, *paid] if i.paid_cents > 0 and i.status in (
-        InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID)]
+    paid = (
+        list(
+            await Invoice.filter(
+                contact_id__in=contacts,
+                kind=InvoiceKind.INVOICE,
+                currency=payment.currency,
+                status__in=[InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID],
+            )
+            .order_by("-due_date", "-id")
+            .limit(limit)
+        )
+        if contacts
+        else []
+    )
+    usable = [
+        i
+        for i in [*mirrored, *paid]
+        if i.paid_cents > 0 and i.status in (InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID)
+    ]
     return _unique(usable)[:limit]
 
 

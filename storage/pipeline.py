@@ -70,9 +70,7 @@ async def seed_stages() -> None:
     if await Stage.exists():
         return
     for position, (name, probability, won, lost) in enumerate(DEFAULT_STAGES):
-        await Stage.create(
-            name=name, position=position, probability=probability, is_won=won, is_lost=lost
-        )
+        await Stage.create(name=name, position=position, probability=probability, is_won=won, is_lost=lost)
 
 
 # Stages are data that rarely change, read by nearly every deal command: they are kept in
@@ -104,8 +102,11 @@ async def _all_stages() -> tuple[Stage, ...]:
     if cached is not None and _stage_cache["conn"] is conn:
         return cast(tuple[Stage, ...], cached)
     found = tuple(
-        await fetch_models(Stage, f"SELECT {columns(Stage, 's')} FROM stages s "  # noqa: S608
-                                  "ORDER BY s.position, s.id")
+        await fetch_models(
+            Stage,
+            f"SELECT {columns(Stage, 's')} FROM stages s "  # noqa: S608
+            "ORDER BY s.position, s.id",
+        )
     )
     if not in_transaction_now():
         _stage_cache["conn"], _stage_cache["stages"] = conn, found
@@ -192,8 +193,9 @@ async def create_deal(
             updated_at=now,
         )
         deal._saved_in_db = True
-        await insert(StageChange, deal_id=deal.id, user_id=actor.id, from_stage_id=None,
-                     to_stage_id=first.id, at=now)
+        await insert(
+            StageChange, deal_id=deal.id, user_id=actor.id, from_stage_id=None, to_stage_id=first.id, at=now
+        )
         await audit.record(actor, "deal", deal.id, "create", None, audit.snapshot(deal, DEAL_FIELDS))
     return deal
 
@@ -244,9 +246,7 @@ async def list_deals(actor: User, scope: str = "mine", limit: int = 20) -> list[
     elif scope not in ("all", "tous", ""):
         stage = await find_stage(scope)
         query = query.filter(stage_id=stage.id)
-    return list(
-        await query.select_related("stage", "contact").order_by("-updated_at", "-id").limit(limit)
-    )
+    return list(await query.select_related("stage", "contact").order_by("-updated_at", "-id").limit(limit))
 
 
 async def move_deal(actor: User, deal_id: int, stage: Stage, *, reason: str | None = None) -> Deal:
@@ -271,10 +271,17 @@ async def move_deal(actor: User, deal_id: int, stage: Stage, *, reason: str | No
         deal.lost_reason = reason.strip() if stage.is_lost and reason else None
         deal.won_at = now if stage.is_won else None
         deal.updated_at = now
-        await update(Deal, deal.id, stage_id=stage.id, lost_reason=deal.lost_reason,
-                     won_at=deal.won_at, updated_at=now)
-        await insert(StageChange, deal_id=deal.id, user_id=actor.id,
-                     from_stage_id=from_stage_id, to_stage_id=stage.id, at=now)
+        await update(
+            Deal, deal.id, stage_id=stage.id, lost_reason=deal.lost_reason, won_at=deal.won_at, updated_at=now
+        )
+        await insert(
+            StageChange,
+            deal_id=deal.id,
+            user_id=actor.id,
+            from_stage_id=from_stage_id,
+            to_stage_id=stage.id,
+            at=now,
+        )
         await audit.record(actor, "deal", deal.id, "move", before, audit.snapshot(deal, DEAL_FIELDS))
         if stage.is_won:
             await _on_won(deal)

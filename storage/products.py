@@ -29,12 +29,26 @@ __all__ = [
 ]
 
 _SKU = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-PRODUCT_FIELDS = ["sku", "name", "unit", "unit_price_cents", "vat_rate_bp", "active", "nature",
-                  "vat_exemption"]
-_NATURES = {"goods": SupplyNature.GOODS, "biens": SupplyNature.GOODS, "bien": SupplyNature.GOODS,
-            "g": SupplyNature.GOODS, "services": SupplyNature.SERVICES,
-            "service": SupplyNature.SERVICES, "prestation": SupplyNature.SERVICES,
-            "s": SupplyNature.SERVICES}
+PRODUCT_FIELDS = [
+    "sku",
+    "name",
+    "unit",
+    "unit_price_cents",
+    "vat_rate_bp",
+    "active",
+    "nature",
+    "vat_exemption",
+]
+_NATURES = {
+    "goods": SupplyNature.GOODS,
+    "biens": SupplyNature.GOODS,
+    "bien": SupplyNature.GOODS,
+    "g": SupplyNature.GOODS,
+    "services": SupplyNature.SERVICES,
+    "service": SupplyNature.SERVICES,
+    "prestation": SupplyNature.SERVICES,
+    "s": SupplyNature.SERVICES,
+}
 
 
 def parse_nature(text: str | None) -> SupplyNature:
@@ -113,12 +127,19 @@ async def create_product(
         raise InvalidInput("sku_taken", sku=sku)
     async with in_transaction():
         product = await Product.create(
-            sku=sku, name=name, unit=unit, unit_price_cents=unit_price_cents,
-            currency=currency, vat_rate_bp=vat_rate_bp, supplier_id=supplier_id,
-            nature=SupplyNature(nature), vat_exemption=vat_exemption,
+            sku=sku,
+            name=name,
+            unit=unit,
+            unit_price_cents=unit_price_cents,
+            currency=currency,
+            vat_rate_bp=vat_rate_bp,
+            supplier_id=supplier_id,
+            nature=SupplyNature(nature),
+            vat_exemption=vat_exemption,
         )
-        await audit.record(actor, "product", product.id, "create", None,
-                           audit.snapshot(product, PRODUCT_FIELDS))
+        await audit.record(
+            actor, "product", product.id, "create", None, audit.snapshot(product, PRODUCT_FIELDS)
+        )
     return product
 
 
@@ -151,9 +172,7 @@ async def deal_lines(actor: User, deal_id: int) -> tuple[Deal, list[DealLine]]:
 async def _refresh_amount(deal: Deal) -> None:
     lines = await DealLine.filter(deal_id=deal.id)
     if lines:
-        deal.amount_cents = sum(
-            line_net_cents(line.quantity, line.unit_price_cents) for line in lines
-        )
+        deal.amount_cents = sum(line_net_cents(line.quantity, line.unit_price_cents) for line in lines)
         await deal.save(update_fields=["amount_cents", "updated_at"])
 
 
@@ -172,13 +191,17 @@ async def add_deal_line(
         raise InvalidInput("line_currency", sku=product.sku, currency=deal.currency)
     async with in_transaction():
         line = await DealLine.create(
-            deal=deal, product=product, quantity=quantity,
+            deal=deal,
+            product=product,
+            quantity=quantity,
             unit_price_cents=product.unit_price_cents if unit_price_cents is None else unit_price_cents,
-            vat_rate_bp=product.vat_rate_bp, nature=product.nature,
+            vat_rate_bp=product.vat_rate_bp,
+            nature=product.nature,
         )
         await _refresh_amount(deal)
-        await audit.record(actor, "deal", deal.id, "add_line", None,
-                           {"sku": product.sku, "quantity": str(quantity)})
+        await audit.record(
+            actor, "deal", deal.id, "add_line", None, {"sku": product.sku, "quantity": str(quantity)}
+        )
     return line
 
 

@@ -70,8 +70,7 @@ INCOMING_PO = (POStatus.SENT, POStatus.PARTIAL)
 _PURCHASERS = frozenset({Role.PURCHASING, Role.MANAGER, Role.ADMIN})
 
 
-def shortfall(on_hand: Decimal, reserved: Decimal, incoming: Decimal,
-              reorder_point: Decimal) -> Decimal:
+def shortfall(on_hand: Decimal, reserved: Decimal, incoming: Decimal, reorder_point: Decimal) -> Decimal:
     """Quantity to order so projected stock is back at the reorder point (0 if none)."""
     projected = on_hand - reserved + incoming
     if projected < reorder_point or projected < 0:
@@ -94,8 +93,9 @@ async def reserve_for_deal(deal: Deal) -> None:
     warehouse = await seed_warehouse()
     await Reservation.bulk_create(
         [
-            Reservation(deal_id=deal.id, product_id=line.product_id, warehouse=warehouse,
-                        quantity=line.quantity)
+            Reservation(
+                deal_id=deal.id, product_id=line.product_id, warehouse=warehouse, quantity=line.quantity
+            )
             for line in lines
         ]
     )
@@ -109,24 +109,36 @@ async def release_for_deal(deal_id: int) -> int:
 # --- Quantities ----------------------------------------------------------------------------
 
 
-async def _sums(product_ids: list[int] | None = None) -> tuple[
-    dict[int, Decimal], dict[int, Decimal], dict[int, Decimal], dict[int, Decimal]
-]:
+async def _sums(
+    product_ids: list[int] | None = None,
+) -> tuple[dict[int, Decimal], dict[int, Decimal], dict[int, Decimal], dict[int, Decimal]]:
     """On hand, reserved, incoming (sent orders) and drafted, per product id."""
+
     def _filter(query: Any, key: str = "product_id") -> Any:
         return query.filter(**{f"{key}__in": product_ids}) if product_ids is not None else query
 
     def _dec(rows: list[dict[str, object]], value: str) -> dict[int, Decimal]:
         return {int(r["pid"]): Decimal(str(r[value] or 0)) for r in rows}  # type: ignore[call-overload]
 
-    on_hand = _dec(await _filter(StockLevel.all()).annotate(q=Sum("on_hand"))
-                   .group_by("product_id").values(pid="product_id", q="q"), "q")
-    reserved = _dec(await _filter(Reservation.filter(released=False)).annotate(q=Sum("quantity"))
-                    .group_by("product_id").values(pid="product_id", q="q"), "q")
+    on_hand = _dec(
+        await _filter(StockLevel.all())
+        .annotate(q=Sum("on_hand"))
+        .group_by("product_id")
+        .values(pid="product_id", q="q"),
+        "q",
+    )
+    reserved = _dec(
+        await _filter(Reservation.filter(released=False))
+        .annotate(q=Sum("quantity"))
+        .group_by("product_id")
+        .values(pid="product_id", q="q"),
+        "q",
+    )
     incoming: dict[int, Decimal] = defaultdict(Decimal)
     drafted: dict[int, Decimal] = defaultdict(Decimal)
     lines = await _filter(PurchaseOrderLine.filter(order__status__in=list(OPEN_PO))).values(
-        "product_id", "quantity", "received_quantity", "order__status")
+        "product_id", "quantity", "received_quantity", "order__status"
+    )
     for line in lines:
         left = Decimal(str(line["quantity"])) - Decimal(str(line["received_quantity"]))
         if line["order__status"] == POStatus.DRAFT:
@@ -165,9 +177,20 @@ async def stock_rows(actor: User, sku: str | None = None, limit: int = 30) -> li
     rows = []
     for p in products:
         oh, rs = on_hand.get(p.id, ZERO), reserved.get(p.id, ZERO)
-        rows.append(StockRow(p.sku, p.name, p.unit, oh, rs, oh - rs, incoming.get(p.id, ZERO),
-                             Decimal(str(p.reorder_point)),
-                             p.supplier.name if p.supplier else None, p.lead_time_days))
+        rows.append(
+            StockRow(
+                p.sku,
+                p.name,
+                p.unit,
+                oh,
+                rs,
+                oh - rs,
+                incoming.get(p.id, ZERO),
+                Decimal(str(p.reorder_point)),
+                p.supplier.name if p.supplier else None,
+                p.lead_time_days,
+            )
+        )
     rows.sort(key=lambda r: (r.available - r.reorder_point, r.sku))
     return rows[:limit]
 
@@ -183,7 +206,8 @@ class CheckResult:
 
     def __str__(self) -> str:
         text = f"{counted(self.short, 'product', 'products')} short, draft orders: " + (
-            ", ".join(f"PO{i}" for i in self.drafts) or "none")
+            ", ".join(f"PO{i}" for i in self.drafts) or "none"
+        )
         if self.no_supplier:
             text += f"; no supplier for {', '.join(self.no_supplier)}"
         return text
@@ -264,8 +288,9 @@ async def _drafts() -> dict[int, list[tuple[int, dict[int, Decimal]]]]:
     return by_supplier
 
 
-def _unchanged_draft(drafts: list[tuple[int, dict[int, Decimal]]],
-                     group: dict[int, Decimal]) -> tuple[bool, int | None]:
+def _unchanged_draft(
+    drafts: list[tuple[int, dict[int, Decimal]]], group: dict[int, Decimal]
+) -> tuple[bool, int | None]:
     """Whether the supplier's draft already says what `group` needs, and its id (None: no
     draft and nothing to draft). When it does not, `_update_draft` rewrites it."""
     if not drafts:
@@ -294,8 +319,12 @@ async def purchasing_check(now: datetime) -> CheckResult:
             result.no_supplier.extend(skus[pid] for pid, q in group.items() if q > 0)
             for pid, q in group.items():
                 if q > 0:
-                    await alert_role((Role.PURCHASING,), "stock_short_no_supplier",
-                                     f"no-supplier:{pid}:{q}", {"sku": skus[pid]})
+                    await alert_role(
+                        (Role.PURCHASING,),
+                        "stock_short_no_supplier",
+                        f"no-supplier:{pid}:{q}",
+                        {"sku": skus[pid]},
+                    )
             continue
         unchanged, po_id = _unchanged_draft(drafts.get(int(supplier_id), []), group)
         if unchanged:
@@ -319,17 +348,23 @@ async def _recipients() -> tuple[list[int], dict[int, set[int]]]:
     that reserve it."""
     buyers = [int(u.id) for u in await User.filter(role=Role.PURCHASING, active=True)]
     owners: dict[int, set[int]] = defaultdict(set)
-    for pid, owner_id in await Reservation.filter(released=False).values_list(
-            "product_id", "deal__owner_id"):
+    for pid, owner_id in await Reservation.filter(released=False).values_list("product_id", "deal__owner_id"):
         owners[int(pid)].add(int(owner_id))
     return buyers, owners
 
 
-async def _update_draft(supplier_id: int, group: dict[int, Decimal], skus: dict[int, str],
-                        buyers: list[int], owners: dict[int, set[int]]) -> int | None:
+async def _update_draft(
+    supplier_id: int,
+    group: dict[int, Decimal],
+    skus: dict[int, str],
+    buyers: list[int],
+    owners: dict[int, set[int]],
+) -> int | None:
     """Set the supplier's open draft lines to the current needs; alert on what is new."""
-    if not any(q > 0 for q in group.values()) and not await PurchaseOrder.filter(
-            supplier_id=supplier_id, status=POStatus.DRAFT).exists():
+    if (
+        not any(q > 0 for q in group.values())
+        and not await PurchaseOrder.filter(supplier_id=supplier_id, status=POStatus.DRAFT).exists()
+    ):
         return None
     po, _ = await PurchaseOrder.get_or_create(supplier_id=supplier_id, status=POStatus.DRAFT)
     supplier = await Contact.get(id=supplier_id)
@@ -349,14 +384,24 @@ async def _update_draft(supplier_id: int, group: dict[int, Decimal], skus: dict[
             await line.save(update_fields=["quantity"])
         else:
             continue
-        params = {"sku": skus[pid], "quantity": str(need.normalize()), "po": f"PO{po.id}",
-                  "supplier": supplier.name}
+        params = {
+            "sku": skus[pid],
+            "quantity": str(need.normalize()),
+            "po": f"PO{po.id}",
+            "supplier": supplier.name,
+        }
         buttons = [{"label": "po.btn_open", "data": f"po:open:{po.id}"}]
         key = f"stock_short:po{po.id}:p{pid}"
         for user_id in {*buyers, *owners.get(pid, set())}:
-            alerts.append(Alert(dedupe_key=f"{key}:u{user_id}"[:200], user_id=user_id,
-                                kind="stock_short", params=params,
-                                buttons=buttons if user_id in buyers else []))
+            alerts.append(
+                Alert(
+                    dedupe_key=f"{key}:u{user_id}"[:200],
+                    user_id=user_id,
+                    kind="stock_short",
+                    params=params,
+                    buttons=buttons if user_id in buyers else [],
+                )
+            )
     # Bulk writes (a first run may draft thousands of lines); the unique dedupe key keeps
     # each alert once, as `alert_user` would.
     if new_lines:
@@ -375,8 +420,7 @@ async def _update_draft(supplier_id: int, group: dict[int, Decimal], skus: dict[
 async def get_po(actor: User, po_id: int) -> PurchaseOrder:
     """An order with its supplier and lines (purchasing, managers)."""
     _may_purchase(actor)
-    po = await PurchaseOrder.get_or_none(id=po_id).prefetch_related(
-        "supplier", "lines", "lines__product")
+    po = await PurchaseOrder.get_or_none(id=po_id).prefetch_related("supplier", "lines", "lines__product")
     if po is None:
         raise NotFound("po", id=po_id)
     return po
@@ -389,8 +433,16 @@ async def list_pos(actor: User, include_closed: bool = False, limit: int = 30) -
     return list(await query.prefetch_related("supplier", "lines").order_by("id").limit(limit))
 
 
-async def send_po(actor: User, po_id: int, today: date, now: datetime, *, company_name: str,
-                  company_email: str, mail_domain: str = "entonnoir.example") -> PurchaseOrder:
+async def send_po(
+    actor: User,
+    po_id: int,
+    today: date,
+    now: datetime,
+    *,
+    company_name: str,
+    company_email: str,
+    mail_domain: str = "entonnoir.example",
+) -> PurchaseOrder:
     """Email the draft order to the supplier as a PDF (through the outbox); it becomes sent."""
     po = await get_po(actor, po_id)
     if po.status != POStatus.DRAFT:
@@ -401,26 +453,35 @@ async def send_po(actor: User, po_id: int, today: date, now: datetime, *, compan
         raise InvalidInput("supplier_email", name=supplier.name)
     lead = max([line.product.lead_time_days for line in po.lines] or [0])
     fr = supplier.invoice_language != "en"
-    subject = (f"Bon de commande PO{po.id} — {company_name}" if fr
-               else f"Purchase order PO{po.id} — {company_name}")
-    body = (f"Bonjour,\n\nVeuillez trouver ci-joint notre bon de commande PO{po.id}. Merci de "
-            f"nous confirmer la date de livraison.\n\nCordialement,\n{company_name}" if fr else
-            f"Hello,\n\nPlease find attached our purchase order PO{po.id}. Kindly confirm the "
-            f"delivery date.\n\nRegards,\n{company_name}")
+    subject = (
+        f"Bon de commande PO{po.id} — {company_name}" if fr else f"Purchase order PO{po.id} — {company_name}"
+    )
+    body = (
+        f"Bonjour,\n\nVeuillez trouver ci-joint notre bon de commande PO{po.id}. Merci de "
+        f"nous confirmer la date de livraison.\n\nCordialement,\n{company_name}"
+        if fr
+        else f"Hello,\n\nPlease find attached our purchase order PO{po.id}. Kindly confirm the "
+        f"delivery date.\n\nRegards,\n{company_name}"
+    )
     async with in_transaction():
         po.status = POStatus.SENT
         po.sent_at = now
         po.expected_date = today + timedelta(days=lead)
         await po.save(update_fields=["status", "sent_at", "expected_date"])
         await queue_email(
-            dedupe_key=f"po:{po.id}:send", message_id=f"<po.{po.id}@{mail_domain}>",
-            to=[address], subject=subject, body_text=body, reply_to=company_email,
-            attachments=[Attachment(filename=f"PO{po.id}.pdf", mimetype="application/pdf",
-                                    purchase_order_id=po.id)],
-            owner=actor, purpose="purchase_order",
+            dedupe_key=f"po:{po.id}:send",
+            message_id=f"<po.{po.id}@{mail_domain}>",
+            to=[address],
+            subject=subject,
+            body_text=body,
+            reply_to=company_email,
+            attachments=[
+                Attachment(filename=f"PO{po.id}.pdf", mimetype="application/pdf", purchase_order_id=po.id)
+            ],
+            owner=actor,
+            purpose="purchase_order",
         )
-        await audit.record(actor, "purchase_order", po.id, "send", {"status": "draft"},
-                           {"status": "sent"})
+        await audit.record(actor, "purchase_order", po.id, "send", {"status": "draft"}, {"status": "sent"})
     return po
 
 
@@ -433,8 +494,9 @@ async def cancel_po(actor: User, po_id: int, now: datetime) -> PurchaseOrder:
         before = po.status.value
         po.status, po.closed_at = POStatus.CANCELLED, now
         await po.save(update_fields=["status", "closed_at"])
-        await audit.record(actor, "purchase_order", po.id, "cancel", {"status": before},
-                           {"status": "cancelled"})
+        await audit.record(
+            actor, "purchase_order", po.id, "cancel", {"status": before}, {"status": "cancelled"}
+        )
     return po
 
 
@@ -444,32 +506,52 @@ async def _stock_level(product_id: int) -> StockLevel:
     return level
 
 
-async def _move(product_id: int, qty: Decimal, reason: str, now: datetime, *,
-                user: User | None = None, po: PurchaseOrder | None = None) -> Decimal:
+async def _move(
+    product_id: int,
+    qty: Decimal,
+    reason: str,
+    now: datetime,
+    *,
+    user: User | None = None,
+    po: PurchaseOrder | None = None,
+) -> Decimal:
     """Change on-hand stock by `qty` (signed) with a StockMove; never below zero."""
     level = await _stock_level(product_id)
     new = Decimal(str(level.on_hand)) + qty
     if new < 0:
         sku = await Product.filter(id=product_id).values_list("sku", flat=True)
-        raise Conflict("negative_stock", sku=sku[0] if sku else product_id,
-                       on_hand=str(Decimal(str(level.on_hand)).normalize()))
+        raise Conflict(
+            "negative_stock",
+            sku=sku[0] if sku else product_id,
+            on_hand=str(Decimal(str(level.on_hand)).normalize()),
+        )
     level.on_hand = new
     await level.save(update_fields=["on_hand"])
-    await StockMove.create(product_id=product_id, warehouse_id=level.warehouse_id, quantity=qty,
-                           reason=reason[:200], user=user, purchase_order=po, at=now)
+    await StockMove.create(
+        product_id=product_id,
+        warehouse_id=level.warehouse_id,
+        quantity=qty,
+        reason=reason[:200],
+        user=user,
+        purchase_order=po,
+        at=now,
+    )
     return new
 
 
-async def receive(actor: User, po_id: int, quantities: dict[str, Decimal] | None,
-                  now: datetime) -> PurchaseOrder:
+async def receive(
+    actor: User, po_id: int, quantities: dict[str, Decimal] | None, now: datetime
+) -> PurchaseOrder:
     """A warehouse entry: `{sku: qty}` (None = everything still expected); partial allowed."""
     po = await get_po(actor, po_id)
     if po.status not in INCOMING_PO:
         raise Conflict("po_state", id=po.id, status=po.status.value)
     by_sku = {line.product.sku.lower(): line for line in po.lines}
     if quantities is None:
-        quantities = {line.product.sku: Decimal(str(line.quantity)) - Decimal(
-            str(line.received_quantity)) for line in po.lines}
+        quantities = {
+            line.product.sku: Decimal(str(line.quantity)) - Decimal(str(line.received_quantity))
+            for line in po.lines
+        }
         quantities = {k: v for k, v in quantities.items() if v > 0}
     if not quantities:
         raise InvalidInput("receive_nothing")
@@ -479,21 +561,22 @@ async def receive(actor: User, po_id: int, quantities: dict[str, Decimal] | None
             raise InvalidInput("receive_sku", sku=sku, id=po.id)
         left = Decimal(str(line.quantity)) - Decimal(str(line.received_quantity))
         if qty <= 0 or qty > left:
-            raise InvalidInput("receive_quantity", sku=sku, quantity=str(qty.normalize()),
-                               left=str(left.normalize()))
+            raise InvalidInput(
+                "receive_quantity", sku=sku, quantity=str(qty.normalize()), left=str(left.normalize())
+            )
     async with in_transaction():
         for sku, qty in quantities.items():
             line = by_sku[sku.lower()]
             line.received_quantity = Decimal(str(line.received_quantity)) + qty
             await line.save(update_fields=["received_quantity"])
             await _move(line.product_id, qty, f"receipt PO{po.id}", now, user=actor, po=po)
-        done = all(Decimal(str(x.quantity)) <= Decimal(str(x.received_quantity))
-                   for x in po.lines)
+        done = all(Decimal(str(x.quantity)) <= Decimal(str(x.received_quantity)) for x in po.lines)
         po.status = POStatus.RECEIVED if done else POStatus.PARTIAL
         po.closed_at = now if done else None
         await po.save(update_fields=["status", "closed_at"])
-        await audit.record(actor, "purchase_order", po.id, "receive", None,
-                           {k: str(v) for k, v in quantities.items()})
+        await audit.record(
+            actor, "purchase_order", po.id, "receive", None, {k: str(v) for k, v in quantities.items()}
+        )
         await _tell_deliverable([x.product_id for x in po.lines], po)
     return po
 
@@ -504,12 +587,16 @@ async def _tell_deliverable(product_ids: list[int], po: PurchaseOrder) -> None:
     Stock goes to reservations first come, first served (oldest reservation first).
     """
     waiting = await Reservation.filter(released=False, product_id__in=product_ids).values_list(
-        "deal_id", flat=True)
+        "deal_id", flat=True
+    )
     deal_ids = set(waiting)
     if not deal_ids:
         return
-    all_res = await Reservation.filter(released=False).order_by("created_at", "id").values(
-        "deal_id", "product_id", "quantity")
+    all_res = (
+        await Reservation.filter(released=False)
+        .order_by("created_at", "id")
+        .values("deal_id", "product_id", "quantity")
+    )
     on_hand, _, _, _ = await _sums()
     left = dict(on_hand)
     covered: dict[int, bool] = {}
@@ -521,28 +608,31 @@ async def _tell_deliverable(product_ids: list[int], po: PurchaseOrder) -> None:
         covered[r["deal_id"]] = covered.get(r["deal_id"], True) and ok
     for deal in await Deal.filter(id__in=list(deal_ids)):
         if covered.get(deal.id):
-            await alert_user(deal.owner_id, "goods_received", f"goods_received:d{deal.id}",
-                             {"deal": f"D{deal.id}", "title": deal.title, "po": f"PO{po.id}"},
-                             [{"label": "po.btn_deliver", "data": f"po:deliver:{deal.id}"}])
+            await alert_user(
+                deal.owner_id,
+                "goods_received",
+                f"goods_received:d{deal.id}",
+                {"deal": f"D{deal.id}", "title": deal.title, "po": f"PO{po.id}"},
+                [{"label": "po.btn_deliver", "data": f"po:deliver:{deal.id}"}],
+            )
 
 
 async def deliver_deal(actor: User, deal_id: int, now: datetime) -> Deal:
     """The goods of a won deal leave the warehouse: stock falls, the reservation is released."""
     deal = await Deal.get_or_none(id=deal_id).prefetch_related("stage")
-    if deal is None or not (sees_everything(actor) or deal.owner_id == actor.id
-                            or actor.role == Role.PURCHASING):
+    if deal is None or not (
+        sees_everything(actor) or deal.owner_id == actor.id or actor.role == Role.PURCHASING
+    ):
         raise NotFound("deal", id=deal_id)
     reservations = await Reservation.filter(deal_id=deal.id, released=False)
     if not reservations:
         raise Conflict("nothing_to_deliver", id=deal.id)
     async with in_transaction():
         for res in reservations:
-            await _move(res.product_id, -Decimal(str(res.quantity)), f"delivery D{deal.id}", now,
-                        user=actor)
+            await _move(res.product_id, -Decimal(str(res.quantity)), f"delivery D{deal.id}", now, user=actor)
             res.released = True
             await res.save(update_fields=["released"])
-        await audit.record(actor, "deal", deal.id, "deliver", None,
-                           {"lines": len(reservations)})
+        await audit.record(actor, "deal", deal.id, "deliver", None, {"lines": len(reservations)})
     return deal
 
 
@@ -560,6 +650,7 @@ async def adjust(actor: User, sku: str, qty: Decimal, reason: str, now: datetime
         raise NotFound("stock_sku", sku=sku)
     async with in_transaction():
         new = await _move(product.id, qty, f"adjustment: {reason}", now, user=actor)
-        await audit.record(actor, "stock", product.sku, "adjust", None,
-                           {"quantity": str(qty), "reason": reason})
+        await audit.record(
+            actor, "stock", product.sku, "adjust", None, {"quantity": str(qty), "reason": reason}
+        )
     return new

@@ -69,9 +69,17 @@ def _compact(text: str | None) -> str:
 
 
 def debit_matches(
-    *, amount_cents: int, currency: str, text: str, payee_name: str | None,
-    payee_iban: str | None, refund_cents: int, refund_currency: str, numbers: Iterable[str],
-    client_name: str, client_ibans: Iterable[str],
+    *,
+    amount_cents: int,
+    currency: str,
+    text: str,
+    payee_name: str | None,
+    payee_iban: str | None,
+    refund_cents: int,
+    refund_currency: str,
+    numbers: Iterable[str],
+    client_name: str,
+    client_ibans: Iterable[str],
 ) -> bool:
     """Does an outgoing transfer pay this refund? Same amount and currency, and it names the
     credit note or the invoice, or went to the client's account or name."""
@@ -95,18 +103,32 @@ async def open_refund(credit: Invoice, paid_cents: int, now: datetime) -> Refund
     if amount <= 0 or credit.credit_of_id is None:
         return None
     refund = await Refund.create(
-        credit_note_id=credit.id, invoice_id=credit.credit_of_id, contact_id=credit.contact_id,
-        amount_cents=amount, currency=credit.currency, created_at=now)
+        credit_note_id=credit.id,
+        invoice_id=credit.credit_of_id,
+        contact_id=credit.contact_id,
+        amount_cents=amount,
+        currency=credit.currency,
+        created_at=now,
+    )
     original = await Invoice.get(id=credit.credit_of_id)
     contact = await Contact.get(id=credit.contact_id)
-    await alert_role(REFUND_ROLES, "refund_due", f"refund-due:{refund.id}", _params(
-        refund, credit.number or "", original.number or "", contact.name))
+    await alert_role(
+        REFUND_ROLES,
+        "refund_due",
+        f"refund-due:{refund.id}",
+        _params(refund, credit.number or "", original.number or "", contact.name),
+    )
     return refund
 
 
 def _params(refund: Refund, credit_number: str, invoice_number: str, contact: str) -> dict[str, object]:
-    return {"credit_note": credit_number, "number": invoice_number, "contact": contact,
-            "amount_cents": refund.amount_cents, "currency": refund.currency}
+    return {
+        "credit_note": credit_number,
+        "number": invoice_number,
+        "contact": contact,
+        "amount_cents": refund.amount_cents,
+        "currency": refund.currency,
+    }
 
 
 def _may_refund(actor: User) -> bool:
@@ -137,11 +159,11 @@ async def mark_refunded(actor: User, ref: str, now: datetime) -> Refund:
     refund = await _refund_for(ref)
     async with in_transaction():
         closed = await Refund.filter(id=refund.id, status=RefundStatus.OWED).update(
-            status=RefundStatus.DONE, closed_at=now, closed_by_id=actor.id)
+            status=RefundStatus.DONE, closed_at=now, closed_by_id=actor.id
+        )
         if not closed:
             raise Conflict("refund_done", ref=ref.strip().upper())
-        await audit.record(actor, "refund", refund.id, "refunded", {"status": "owed"},
-                           {"status": "done"})
+        await audit.record(actor, "refund", refund.id, "refunded", {"status": "owed"}, {"status": "done"})
         await _tell_done(refund, "manual")
     return await Refund.get(id=refund.id)
 
@@ -150,8 +172,12 @@ async def _tell_done(refund: Refund, how: str) -> None:
     credit = await Invoice.get(id=refund.credit_note_id)
     original = await Invoice.get(id=refund.invoice_id)
     contact = await Contact.get(id=refund.contact_id)
-    await alert_role(REFUND_ROLES, f"refund_done_{how}", f"refund-done:{refund.id}",
-                     _params(refund, credit.number or "", original.number or "", contact.name))
+    await alert_role(
+        REFUND_ROLES,
+        f"refund_done_{how}",
+        f"refund-done:{refund.id}",
+        _params(refund, credit.number or "", original.number or "", contact.name),
+    )
 
 
 async def match_refund_debits(entry_refs: Sequence[str], now: datetime) -> int:
@@ -162,10 +188,11 @@ async def match_refund_debits(entry_refs: Sequence[str], now: datetime) -> int:
     owed = list(await Refund.filter(status=RefundStatus.OWED))
     if not owed:
         return 0
-    debits = await Payment.filter(entry_ref__in=list(entry_refs),
-                                  direction=PaymentDirection.DEBIT)
-    numbers = {i.id: i.number or "" for i in await Invoice.filter(
-        id__in={r.credit_note_id for r in owed} | {r.invoice_id for r in owed})}
+    debits = await Payment.filter(entry_ref__in=list(entry_refs), direction=PaymentDirection.DEBIT)
+    numbers = {
+        i.id: i.number or ""
+        for i in await Invoice.filter(id__in={r.credit_note_id for r in owed} | {r.invoice_id for r in owed})
+    }
     contacts = {c.id: c.name for c in await Contact.filter(id__in={r.contact_id for r in owed})}
     ibans: dict[int, list[str]] = {}
     for acc in await PayerAccount.filter(contact_id__in=list(contacts)):
@@ -173,12 +200,23 @@ async def match_refund_debits(entry_refs: Sequence[str], now: datetime) -> int:
     closed = 0
     for debit in debits:
         text = f"{debit.reference or ''} {debit.remittance or ''}"
-        fits = [r for r in owed if r.status == RefundStatus.OWED and debit_matches(
-            amount_cents=debit.amount_cents, currency=debit.currency, text=text,
-            payee_name=debit.payer_name, payee_iban=debit.payer_iban,
-            refund_cents=r.amount_cents, refund_currency=r.currency,
-            numbers=(numbers.get(r.credit_note_id, ""), numbers.get(r.invoice_id, "")),
-            client_name=contacts.get(r.contact_id, ""), client_ibans=ibans.get(r.contact_id, ()))]
+        fits = [
+            r
+            for r in owed
+            if r.status == RefundStatus.OWED
+            and debit_matches(
+                amount_cents=debit.amount_cents,
+                currency=debit.currency,
+                text=text,
+                payee_name=debit.payer_name,
+                payee_iban=debit.payer_iban,
+                refund_cents=r.amount_cents,
+                refund_currency=r.currency,
+                numbers=(numbers.get(r.credit_note_id, ""), numbers.get(r.invoice_id, "")),
+                client_name=contacts.get(r.contact_id, ""),
+                client_ibans=ibans.get(r.contact_id, ()),
+            )
+        ]
         if len(fits) != 1:
             continue
         refund = fits[0]
@@ -186,7 +224,9 @@ async def match_refund_debits(entry_refs: Sequence[str], now: datetime) -> int:
         # instance's statement may have closed it, or a payment on the credited invoice
         # raised it (storage.payments), since; the UPDATE waits for that commit, then checks.
         closed_now = await Refund.filter(
-            id=refund.id, status=RefundStatus.OWED, amount_cents=refund.amount_cents,
+            id=refund.id,
+            status=RefundStatus.OWED,
+            amount_cents=refund.amount_cents,
         ).update(status=RefundStatus.DONE, closed_at=now, payment_id=debit.id)
         if not closed_now:
             refund.status = RefundStatus.DONE  # changed meanwhile: no other debit of this batch
@@ -214,7 +254,20 @@ async def list_refunds(actor: User, limit: int = 30) -> list[RefundRow]:
     """Refunds still to make (collections, managers and admins; others see none)."""
     if not _may_refund(actor):
         return []
-    refunds = await Refund.filter(status=RefundStatus.OWED).prefetch_related(
-        "credit_note", "invoice", "contact").order_by("created_at", "id").limit(limit)
-    return [RefundRow(r.credit_note.number or "", r.invoice.number or "", r.contact.name,
-                      r.amount_cents, r.currency, r.created_at) for r in refunds]
+    refunds = (
+        await Refund.filter(status=RefundStatus.OWED)
+        .prefetch_related("credit_note", "invoice", "contact")
+        .order_by("created_at", "id")
+        .limit(limit)
+    )
+    return [
+        RefundRow(
+            r.credit_note.number or "",
+            r.invoice.number or "",
+            r.contact.name,
+            r.amount_cents,
+            r.currency,
+            r.created_at,
+        )
+        for r in refunds
+    ]

@@ -147,7 +147,8 @@ async def forecast_by_month(actor: User, currency: str, today: date) -> list[tup
     _manager(actor)
     months: dict[str, int] = defaultdict(int)
     rows = await Deal.filter(currency=currency, stage__is_won=False, stage__is_lost=False).values(
-        "amount_cents", "expected_close", "stage__probability")
+        "amount_cents", "expected_close", "stage__probability"
+    )
     for row in rows:
         when = row["expected_close"] or today
         when = max(when, today)
@@ -156,10 +157,20 @@ async def forecast_by_month(actor: User, currency: str, today: date) -> list[tup
 
 
 async def _receivables(currency: str) -> list[dict[str, object]]:
-    return list(await Invoice.filter(status__in=list(OPEN_INVOICE), currency=currency,
-                                      kind=InvoiceKind.INVOICE).values(
-        "id", "number", "due_date", "total_gross_cents", "paid_cents", "contact__name",
-        "owner__name", "issue_date"))
+    return list(
+        await Invoice.filter(
+            status__in=list(OPEN_INVOICE), currency=currency, kind=InvoiceKind.INVOICE
+        ).values(
+            "id",
+            "number",
+            "due_date",
+            "total_gross_cents",
+            "paid_cents",
+            "contact__name",
+            "owner__name",
+            "issue_date",
+        )
+    )
 
 
 async def aging(actor: User, currency: str, today: date) -> dict[str, int]:
@@ -172,8 +183,7 @@ async def aging(actor: User, currency: str, today: date) -> dict[str, int]:
     return buckets
 
 
-async def cash_by_week(actor: User, currency: str, today: date, weeks: int = 8
-                       ) -> list[tuple[date, int]]:
+async def cash_by_week(actor: User, currency: str, today: date, weeks: int = 8) -> list[tuple[date, int]]:
     """Money expected per week (Monday) from due dates; overdue counts in this week."""
     _manager(actor)
     monday = today - timedelta(days=today.weekday())
@@ -193,19 +203,23 @@ async def purchases_pending(actor: User) -> list[tuple[str, str, str, Decimal]]:
     out: dict[int, tuple[str, str, str, Decimal]] = {}
     lines = await PurchaseOrderLine.filter(
         order__status__in=[POStatus.DRAFT, POStatus.SENT, POStatus.PARTIAL]
-    ).values("order_id", "order__supplier__name", "order__status", "quantity",
-             "received_quantity")
+    ).values("order_id", "order__supplier__name", "order__status", "quantity", "received_quantity")
     for ln in lines:
         left = Decimal(str(ln["quantity"])) - Decimal(str(ln["received_quantity"]))
         prev = out.get(ln["order_id"])
         total = (prev[3] if prev else Decimal(0)) + left
-        out[ln["order_id"]] = (f"PO{ln['order_id']}", ln["order__supplier__name"],
-                               str(ln["order__status"]), total)
+        out[ln["order_id"]] = (
+            f"PO{ln['order_id']}",
+            ln["order__supplier__name"],
+            str(ln["order__status"]),
+            total,
+        )
     return [out[k] for k in sorted(out)]
 
 
-async def report_rows(actor: User, kind: str, today: date, period: str, currency: str,
-                      zone: str = "UTC") -> tuple[list[str], list[list[object]]]:
+async def report_rows(
+    actor: User, kind: str, today: date, period: str, currency: str, zone: str = "UTC"
+) -> tuple[list[str], list[list[object]]]:
     """Header and rows of `/report sales|receivables|purchases [period]`; "Created" is the
     date in `zone` (the company's IANA zone), not the UTC date."""
     _manager(actor)
@@ -213,16 +227,49 @@ async def report_rows(actor: User, kind: str, today: date, period: str, currency
     start, end = parse_period(period, today)
     kind = (kind or "").strip().lower()
     if kind in ("sales", "ventes"):
-        header = ["Deal", "Title", "Contact", "Owner", "Stage", "Amount", "Currency",
-                  "Expected close", "Created"]
-        deals = await Deal.filter(created_at__gte=start, created_at__lt=end).prefetch_related(
-            "contact", "owner", "stage").order_by("id")
-        return header, [[f"D{d.id}", d.title, d.contact.name, d.owner.name, d.stage.name,
-                         Decimal(d.amount_cents) / 100, d.currency, d.expected_close,
-                         d.created_at.astimezone(tz).date()] for d in deals]
+        header = [
+            "Deal",
+            "Title",
+            "Contact",
+            "Owner",
+            "Stage",
+            "Amount",
+            "Currency",
+            "Expected close",
+            "Created",
+        ]
+        deals = (
+            await Deal.filter(created_at__gte=start, created_at__lt=end)
+            .prefetch_related("contact", "owner", "stage")
+            .order_by("id")
+        )
+        return header, [
+            [
+                f"D{d.id}",
+                d.title,
+                d.contact.name,
+                d.owner.name,
+                d.stage.name,
+                Decimal(d.amount_cents) / 100,
+                d.currency,
+                d.expected_close,
+                d.created_at.astimezone(tz).date(),
+            ]
+            for d in deals
+        ]
     if kind in ("receivables", "creances", "créances"):
-        header = ["Invoice", "Contact", "Owner", "Issued", "Due", "Total", "Paid", "Still due",
-                  "Days late", "Bucket"]
+        header = [
+            "Invoice",
+            "Contact",
+            "Owner",
+            "Issued",
+            "Due",
+            "Total",
+            "Paid",
+            "Still due",
+            "Days late",
+            "Bucket",
+        ]
         rows = []
         for r in sorted(await _receivables(currency), key=lambda r: str(r["due_date"])):
             due = r["due_date"]
@@ -231,19 +278,40 @@ async def report_rows(actor: User, kind: str, today: date, period: str, currency
                 continue
             gross, paid = int(r["total_gross_cents"]), int(r["paid_cents"])  # type: ignore[call-overload]
             late = max((today - due).days, 0) if due else 0  # type: ignore[operator]
-            rows.append([r["number"], r["contact__name"], r["owner__name"], issued, due,
-                         Decimal(gross) / 100, Decimal(paid) / 100, Decimal(gross - paid) / 100,
-                         late, aging_bucket(due, today)])  # type: ignore[arg-type]
+            rows.append(
+                [
+                    r["number"],
+                    r["contact__name"],
+                    r["owner__name"],
+                    issued,
+                    due,
+                    Decimal(gross) / 100,
+                    Decimal(paid) / 100,
+                    Decimal(gross - paid) / 100,
+                    late,
+                    aging_bucket(due, today),  # type: ignore[arg-type]
+                ]
+            )
         return header, rows
     if kind in ("purchases", "achats"):
         header = ["Order", "Supplier", "Status", "SKU", "Ordered", "Received", "Created"]
-        lines = await PurchaseOrderLine.filter(
-            order__created_at__gte=start, order__created_at__lt=end
-        ).prefetch_related("order", "order__supplier", "product").order_by("order_id", "id")
+        lines = (
+            await PurchaseOrderLine.filter(order__created_at__gte=start, order__created_at__lt=end)
+            .prefetch_related("order", "order__supplier", "product")
+            .order_by("order_id", "id")
+        )
         po_rows: list[list[object]] = [
-            [f"PO{ln.order.id}", ln.order.supplier.name, ln.order.status.value, ln.product.sku,
-             Decimal(str(ln.quantity)), Decimal(str(ln.received_quantity)),
-             ln.order.created_at.astimezone(tz).date()] for ln in lines]
+            [
+                f"PO{ln.order.id}",
+                ln.order.supplier.name,
+                ln.order.status.value,
+                ln.product.sku,
+                Decimal(str(ln.quantity)),
+                Decimal(str(ln.received_quantity)),
+                ln.order.created_at.astimezone(tz).date(),
+            ]
+            for ln in lines
+        ]
         return header, po_rows + await _supplier_invoices_due(today)
     raise InvalidInput("report_kind", value=kind)
 
@@ -261,9 +329,21 @@ async def _supplier_invoices_due(today: date) -> list[list[object]]:
     if not due:
         return []
     block: list[list[object]] = [
-        [], ["Supplier invoice", "Supplier", "Due", "Overdue", "Amount", "Currency", ""]]
-    block += [[_cell(r.number), _cell(r.supplier), r.due_date, "yes" if r.overdue else "",
-               Decimal(r.gross_cents) / 100, r.currency, ""] for r in due]
+        [],
+        ["Supplier invoice", "Supplier", "Due", "Overdue", "Amount", "Currency", ""],
+    ]
+    block += [
+        [
+            _cell(r.number),
+            _cell(r.supplier),
+            r.due_date,
+            "yes" if r.overdue else "",
+            Decimal(r.gross_cents) / 100,
+            r.currency,
+            "",
+        ]
+        for r in due
+    ]
     return block
 
 
@@ -285,25 +365,34 @@ class Digest:
     suppliers_due_cents: int = 0
 
     def params(self) -> dict[str, object]:
-        return {"overdue_count": self.overdue_count, "overdue_cents": self.overdue_cents,
-                "payments_count": self.payments_count, "payments_cents": self.payments_cents,
-                "won": self.won, "lost": self.lost, "pos": self.pos_pending,
-                "tasks": self.tasks_today, "currency": self.currency,
-                "suppliers_count": self.suppliers_due_count,
-                "suppliers_cents": self.suppliers_due_cents}
+        return {
+            "overdue_count": self.overdue_count,
+            "overdue_cents": self.overdue_cents,
+            "payments_count": self.payments_count,
+            "payments_cents": self.payments_cents,
+            "won": self.won,
+            "lost": self.lost,
+            "pos": self.pos_pending,
+            "tasks": self.tasks_today,
+            "currency": self.currency,
+            "suppliers_count": self.suppliers_due_count,
+            "suppliers_cents": self.suppliers_due_cents,
+        }
 
 
-async def digest_for(since: datetime, now: datetime, today: date, day_start: datetime, day_end: datetime,
-                     currency: str) -> Digest:
+async def digest_for(
+    since: datetime, now: datetime, today: date, day_start: datetime, day_end: datetime, currency: str
+) -> Digest:
     """What happened since the last digest and what is due today (the team's figures)."""
-    overdue = await Invoice.filter(status__in=list(OPEN_INVOICE), due_date__lt=today,
-                                   currency=currency, kind=InvoiceKind.INVOICE).values(
-                                       "total_gross_cents", "paid_cents")
-    payments = await Payment.filter(created_at__gte=since, created_at__lt=now,
-                                    direction=PaymentDirection.CREDIT, currency=currency
-                                    ).values_list("amount_cents", flat=True)
-    moves = await StageChange.filter(at__gte=since, at__lt=now).values("to_stage__is_won",
-                                                            "to_stage__is_lost")
+    overdue = await Invoice.filter(
+        status__in=list(OPEN_INVOICE), due_date__lt=today, currency=currency, kind=InvoiceKind.INVOICE
+    ).values("total_gross_cents", "paid_cents")
+    payments = await Payment.filter(
+        created_at__gte=since, created_at__lt=now, direction=PaymentDirection.CREDIT, currency=currency
+    ).values_list("amount_cents", flat=True)
+    moves = await StageChange.filter(at__gte=since, at__lt=now).values(
+        "to_stage__is_won", "to_stage__is_lost"
+    )
     return Digest(
         overdue_count=len(overdue),
         overdue_cents=sum(r["total_gross_cents"] - r["paid_cents"] for r in overdue),
@@ -312,9 +401,9 @@ async def digest_for(since: datetime, now: datetime, today: date, day_start: dat
         won=sum(1 for m in moves if m["to_stage__is_won"]),
         lost=sum(1 for m in moves if m["to_stage__is_lost"]),
         pos_pending=await PurchaseOrder.filter(
-            status__in=[POStatus.DRAFT, POStatus.SENT, POStatus.PARTIAL]).count(),
-        tasks_today=await Task.filter(done=False, due_at__gte=day_start,
-                                      due_at__lt=day_end).count(),
+            status__in=[POStatus.DRAFT, POStatus.SENT, POStatus.PARTIAL]
+        ).count(),
+        tasks_today=await Task.filter(done=False, due_at__gte=day_start, due_at__lt=day_end).count(),
         currency=currency,
         **await _suppliers_due_soon(today, currency),
     )
@@ -323,27 +412,28 @@ async def digest_for(since: datetime, now: datetime, today: date, day_start: dat
 async def _suppliers_due_soon(today: date, currency: str) -> dict[str, int]:
     from storage.einvoicing.suppliers import due_to_suppliers
 
-    soon = [r for r in await due_to_suppliers(today) if r.currency == currency
-            and (r.due_date is None or r.due_date <= today + timedelta(days=7))]
-    return {"suppliers_due_count": len(soon),
-            "suppliers_due_cents": sum(r.gross_cents for r in soon)}
+    soon = [
+        r
+        for r in await due_to_suppliers(today)
+        if r.currency == currency and (r.due_date is None or r.due_date <= today + timedelta(days=7))
+    ]
+    return {"suppliers_due_count": len(soon), "suppliers_due_cents": sum(r.gross_cents for r in soon)}
 
 
-async def queue_digests(now: datetime, today: date, day_start: datetime, day_end: datetime,
-                        currency: str) -> int:
+async def queue_digests(
+    now: datetime, today: date, day_start: datetime, day_end: datetime, currency: str
+) -> int:
     """One digest alert per manager per day; remembers when, for "since the last digest"."""
     setting = await AppSetting.get_or_none(key=LAST_DIGEST)
-    since = (datetime.fromisoformat(setting.value["at"]) if setting else now - timedelta(days=1))
+    since = datetime.fromisoformat(setting.value["at"]) if setting else now - timedelta(days=1)
     digest = await digest_for(since, now, today, day_start, day_end, currency)
     sent = 0
     async with in_transaction():
         for manager in await User.filter(role=Role.MANAGER, active=True):
-            if await alert_user(manager, "digest", f"digest:{today.isoformat()}",
-                                digest.params()):
+            if await alert_user(manager, "digest", f"digest:{today.isoformat()}", digest.params()):
                 sent += 1
         if sent or setting is None:
-            await AppSetting.update_or_create(key=LAST_DIGEST,
-                                              defaults={"value": {"at": now.isoformat()}})
+            await AppSetting.update_or_create(key=LAST_DIGEST, defaults={"value": {"at": now.isoformat()}})
     return sent
 
 
@@ -352,10 +442,17 @@ async def task_reminders(now: datetime, ahead: timedelta = timedelta(minutes=15)
     tasks = await Task.filter(done=False, reminded_at__isnull=True, due_at__lte=now + ahead)
     for task in tasks:
         async with in_transaction():
-            await alert_user(task.assignee_id, "task_due", f"task_due:{task.id}",
-                             {"id": task.id, "text": task.text[:200],
-                              "due": task.due_at.isoformat() if task.due_at else ""},
-                             [{"label": "ops.btn_task_done", "data": f"task:done:{task.id}"}])
+            await alert_user(
+                task.assignee_id,
+                "task_due",
+                f"task_due:{task.id}",
+                {
+                    "id": task.id,
+                    "text": task.text[:200],
+                    "due": task.due_at.isoformat() if task.due_at else "",
+                },
+                [{"label": "ops.btn_task_done", "data": f"task:done:{task.id}"}],
+            )
             task.reminded_at = now
             await task.save(update_fields=["reminded_at"])
     return len(tasks)

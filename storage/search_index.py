@@ -113,7 +113,8 @@ async def candidates(needles: list[str]) -> list[int] | None:
         return None
     rows = await fetch(
         "SELECT rowid AS id FROM contacts_fts WHERE contacts_fts MATCH ? LIMIT ?",
-        " OR ".join(_phrase(n) for n in needles), CAP + 1,
+        " OR ".join(_phrase(n) for n in needles),
+        CAP + 1,
     )
     if len(rows) > CAP:
         return None

@@ -104,8 +104,9 @@ def close_reader() -> None:
     _reader = None
 
 
-def _read_inline(reader: sqlite3.Connection, sql: str, params: tuple[Any, ...]
-                 ) -> list[dict[str, Any]] | None:
+def _read_inline(
+    reader: sqlite3.Connection, sql: str, params: tuple[Any, ...]
+) -> list[dict[str, Any]] | None:
     """The rows, or None when SQLite is busy (a WAL reader almost never is): the caller then
     reads through the ORM's connection, which may wait, off the event loop."""
     try:
@@ -181,9 +182,7 @@ async def update(model: type[Model], pk: Any, **values: Any) -> int:
 
 def columns(model: type[Model], alias: str, prefix: str = "") -> str:
     """`alias."col" AS "prefixcol", ...` for every column of the model."""
-    return ", ".join(
-        f'{alias}."{c}" AS "{prefix}{c}"' for c in model._meta.fields_db_projection.values()
-    )
+    return ", ".join(f'{alias}."{c}" AS "{prefix}{c}"' for c in model._meta.fields_db_projection.values())
 
 
 def model_from(model: type[M], row: dict[str, Any], prefix: str = "") -> M:

@@ -96,9 +96,7 @@ async def list_tasks(actor: User, *, include_done: bool = False, limit: int = 20
 async def complete_task(actor: User, task_id: int) -> Task:
     """Mark a task done (its assignee, its creator, or a manager)."""
     task = await Task.get_or_none(id=task_id)
-    if task is None or not (
-        can_write_owned(actor, task.assignee_id) or task.created_by_id == actor.id
-    ):
+    if task is None or not (can_write_owned(actor, task.assignee_id) or task.created_by_id == actor.id):
         raise NotFound("task", id=task_id)
     if task.done:
         return task

@@ -27,14 +27,23 @@ _BLANKS = {"\u115f", "\u1160", "\u3164", "\uffa0", "\u2800", "\u180e", "\u034f"}
 
 def _strip_controls(value: str, keep: set[str]) -> str:
     return "".join(
-        ch for ch in value
-        if ch in keep or unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn")
+        ch for ch in value if ch in keep or unicodedata.category(ch) not in ("Cc", "Cs", "Co", "Cn")
     )
 
 
 def _visible(ch: str) -> bool:
     return ch not in _BLANKS and unicodedata.category(ch) not in (
-        "Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me")
+        "Cc",
+        "Cf",
+        "Cs",
+        "Co",
+        "Cn",
+        "Zs",
+        "Zl",
+        "Zp",
+        "Mn",
+        "Me",
+    )
 
 
 def clean_line(value: str | None, max_len: int, *, empty_ok: bool = True) -> str:

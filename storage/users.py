@@ -59,9 +59,7 @@ async def create_user(
     if telegram_id is not None and await User.filter(telegram_id=telegram_id).exists():
         raise Conflict("telegram_taken", telegram_id=telegram_id)
     async with in_transaction():
-        user = await User.create(
-            name=name, role=role, telegram_id=telegram_id, language=_lang(language)
-        )
+        user = await User.create(name=name, role=role, telegram_id=telegram_id, language=_lang(language))
         await audit.record(actor, "user", user.id, "create", None, {"name": name, "role": role})
     return user
 

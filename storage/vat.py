@@ -47,9 +47,37 @@ __all__ = [
     "vat_treatment",
 ]
 
-EU_COUNTRIES = frozenset((
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU",
-    "IE", "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK"))
+EU_COUNTRIES = frozenset(
+    (
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -63,43 +91,75 @@ class Reason:
 
 
 REASONS: dict[str, Reason] = {
-    "VATEX-EU-IC": Reason("VATEX-EU-IC", VatCategory.INTRA_COMMUNITY,
-                          "Exonération de TVA, article 262 ter I du CGI",
-                          "VAT exempt intra-community supply, article 262 ter I of the French "
-                          "tax code (CGI)"),
-    "VATEX-EU-AE": Reason("VATEX-EU-AE", VatCategory.REVERSE_CHARGE,
-                          "Autoliquidation, article 283-2 du CGI",
-                          "Reverse charge: VAT due by the customer, article 283-2 of the French "
-                          "tax code (CGI)"),
-    "VATEX-EU-G": Reason("VATEX-EU-G", VatCategory.EXPORT,
-                         "Exonération de TVA, article 262 I du CGI",
-                         "VAT exempt export outside the EU, article 262 I of the French tax code "
-                         "(CGI)"),
-    "FR-259-1": Reason("VATEX-EU-O", VatCategory.OUTSIDE_SCOPE,
-                       "TVA non applicable, article 259-1 du CGI",
-                       "VAT not applicable, article 259-1 of the French tax code (CGI)"),
-    "VATEX-EU-O": Reason("VATEX-EU-O", VatCategory.OUTSIDE_SCOPE,
-                         "Opération hors du champ d'application de la TVA",
-                         "Outside the scope of VAT"),
-    "VATEX-FR-FRANCHISE": Reason("VATEX-FR-FRANCHISE", VatCategory.EXEMPT,
-                                 "TVA non applicable, article 293 B du CGI",
-                                 "VAT not applicable, article 293 B of the French tax code (CGI)"),
-    "VATEX-FR-CGI261-4": Reason("VATEX-FR-CGI261-4", VatCategory.EXEMPT,
-                                "Exonération de TVA, article 261-4 du CGI",
-                                "VAT exempt, article 261-4 of the French tax code (CGI)"),
-    "VATEX-EU-132": Reason("VATEX-EU-132", VatCategory.EXEMPT,
-                           "Exonération de TVA, article 132 de la directive 2006/112/CE",
-                           "VAT exempt, article 132 of Directive 2006/112/EC"),
-    "VATEX-EU-79-C": Reason("VATEX-EU-79-C", VatCategory.EXEMPT,
-                            "Débours, article 267 II-2° du CGI",
-                            "Disbursements, article 267 II-2° of the French tax code (CGI)"),
+    "VATEX-EU-IC": Reason(
+        "VATEX-EU-IC",
+        VatCategory.INTRA_COMMUNITY,
+        "Exonération de TVA, article 262 ter I du CGI",
+        "VAT exempt intra-community supply, article 262 ter I of the French tax code (CGI)",
+    ),
+    "VATEX-EU-AE": Reason(
+        "VATEX-EU-AE",
+        VatCategory.REVERSE_CHARGE,
+        "Autoliquidation, article 283-2 du CGI",
+        "Reverse charge: VAT due by the customer, article 283-2 of the French tax code (CGI)",
+    ),
+    "VATEX-EU-G": Reason(
+        "VATEX-EU-G",
+        VatCategory.EXPORT,
+        "Exonération de TVA, article 262 I du CGI",
+        "VAT exempt export outside the EU, article 262 I of the French tax code (CGI)",
+    ),
+    "FR-259-1": Reason(
+        "VATEX-EU-O",
+        VatCategory.OUTSIDE_SCOPE,
+        "TVA non applicable, article 259-1 du CGI",
+        "VAT not applicable, article 259-1 of the French tax code (CGI)",
+    ),
+    "VATEX-EU-O": Reason(
+        "VATEX-EU-O",
+        VatCategory.OUTSIDE_SCOPE,
+        "Opération hors du champ d'application de la TVA",
+        "Outside the scope of VAT",
+    ),
+    "VATEX-FR-FRANCHISE": Reason(
+        "VATEX-FR-FRANCHISE",
+        VatCategory.EXEMPT,
+        "TVA non applicable, article 293 B du CGI",
+        "VAT not applicable, article 293 B of the French tax code (CGI)",
+    ),
+    "VATEX-FR-CGI261-4": Reason(
+        "VATEX-FR-CGI261-4",
+        VatCategory.EXEMPT,
+        "Exonération de TVA, article 261-4 du CGI",
+        "VAT exempt, article 261-4 of the French tax code (CGI)",
+    ),
+    "VATEX-EU-132": Reason(
+        "VATEX-EU-132",
+        VatCategory.EXEMPT,
+        "Exonération de TVA, article 132 de la directive 2006/112/CE",
+        "VAT exempt, article 132 of Directive 2006/112/EC",
+    ),
+    "VATEX-EU-79-C": Reason(
+        "VATEX-EU-79-C",
+        VatCategory.EXEMPT,
+        "Débours, article 267 II-2° du CGI",
+        "Disbursements, article 267 II-2° of the French tax code (CGI)",
+    ),
     "ZERO": Reason(None, VatCategory.EXEMPT, "Exonération de TVA", "VAT exempt"),
 }
 # The exemptions a product may carry (the others follow from the buyer).
-PRODUCT_EXEMPTIONS = ("VATEX-FR-FRANCHISE", "VATEX-FR-CGI261-4", "VATEX-EU-132",
-                      "VATEX-EU-79-C", "VATEX-EU-O")
-_BY_CATEGORY = {VatCategory.INTRA_COMMUNITY: "VATEX-EU-IC",
-                VatCategory.REVERSE_CHARGE: "VATEX-EU-AE", VatCategory.EXPORT: "VATEX-EU-G"}
+PRODUCT_EXEMPTIONS = (
+    "VATEX-FR-FRANCHISE",
+    "VATEX-FR-CGI261-4",
+    "VATEX-EU-132",
+    "VATEX-EU-79-C",
+    "VATEX-EU-O",
+)
+_BY_CATEGORY = {
+    VatCategory.INTRA_COMMUNITY: "VATEX-EU-IC",
+    VatCategory.REVERSE_CHARGE: "VATEX-EU-AE",
+    VatCategory.EXPORT: "VATEX-EU-G",
+}
 
 
 @dataclass(frozen=True)
@@ -125,7 +185,10 @@ class Treatment:
 
 
 def vat_treatment(
-    seller_country: str, buyer: BuyerTax, nature: SupplyNature | str, rate_bp: int,
+    seller_country: str,
+    buyer: BuyerTax,
+    nature: SupplyNature | str,
+    rate_bp: int,
     exemption: str | None = None,
 ) -> Treatment:
     """The VAT category of a line (see the module docstring for the table)."""
@@ -144,8 +207,7 @@ def vat_treatment(
     else:
         category = VatCategory.STANDARD
     if category == VatCategory.STANDARD:
-        return Treatment(category, rate_bp) if rate_bp > 0 else Treatment(
-            VatCategory.EXEMPT, 0, "ZERO")
+        return Treatment(category, rate_bp) if rate_bp > 0 else Treatment(VatCategory.EXEMPT, 0, "ZERO")
     return Treatment(category, 0, _BY_CATEGORY[category])
 
 
@@ -238,17 +300,20 @@ def check_issuable(
     categories = {t.category for t in treatments}
     if categories & {VatCategory.INTRA_COMMUNITY, VatCategory.REVERSE_CHARGE}:
         if not buyer.vat:
-            key = ("invoice_needs_vat_goods" if VatCategory.INTRA_COMMUNITY in categories
-                   else "invoice_needs_vat_services")
+            key = (
+                "invoice_needs_vat_goods"
+                if VatCategory.INTRA_COMMUNITY in categories
+                else "invoice_needs_vat_services"
+            )
             raise InvalidInput(key, country=buyer.country, contact=contact)
         check_vat_number(buyer.vat, buyer.country)
     if categories - {VatCategory.STANDARD, VatCategory.EXEMPT, VatCategory.OUTSIDE_SCOPE} and (
-            not seller_vat):
+        not seller_vat
+    ):
         raise InvalidInput("invoice_needs_seller_vat")
     if VatCategory.OUTSIDE_SCOPE in categories and len(categories) > 1:
         raise InvalidInput("invoice_outside_scope_mixed")
     reasons: dict[VatCategory, str | None] = {}
     for t in treatments:
-        if t.category != VatCategory.STANDARD and reasons.setdefault(t.category, t.reason) != (
-                t.reason):
+        if t.category != VatCategory.STANDARD and reasons.setdefault(t.category, t.reason) != (t.reason):
             raise InvalidInput("invoice_mixed_exemptions", category=t.category.value)

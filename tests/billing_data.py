@@ -30,10 +30,16 @@ SELLER = Seller(
 RENDER = invoice_renderer(SELLER)  # freezes issued documents with SELLER's identity
 # The same identity as settings (tests configure what they need: no demo default).
 SELLER_SETTINGS = {
-    "company_name": SELLER.name, "company_address": SELLER.address,
-    "company_siren": SELLER.siren, "company_siret": SELLER.siret, "company_vat": SELLER.vat,
-    "company_rcs_city": SELLER.rcs_city, "company_capital": SELLER.capital,
-    "company_iban": SELLER.iban, "company_bic": SELLER.bic, "company_email": SELLER.email,
+    "company_name": SELLER.name,
+    "company_address": SELLER.address,
+    "company_siren": SELLER.siren,
+    "company_siret": SELLER.siret,
+    "company_vat": SELLER.vat,
+    "company_rcs_city": SELLER.rcs_city,
+    "company_capital": SELLER.capital,
+    "company_iban": SELLER.iban,
+    "company_bic": SELLER.bic,
+    "company_email": SELLER.email,
 }
 # The same as environment variables, for the tests that start the real process.
 SELLER_ENV = {k.upper(): v.replace("\n", "\\n") for k, v in SELLER_SETTINGS.items()}
@@ -49,8 +55,12 @@ class Billing:
 
 
 async def make_billing(
-    *, email: str | None = "compta@acme.example", address: str | None = "3 rue Neuve\n69001 Lyon",
-    lang: str = "fr", win: bool = True, telegram_base: int = 1,
+    *,
+    email: str | None = "compta@acme.example",
+    address: str | None = "3 rue Neuve\n69001 Lyon",
+    lang: str = "fr",
+    win: bool = True,
+    telegram_base: int = 1,
 ) -> Billing:
     """A manager, a salesperson with an ACME company client and a deal of three lines."""
     boss = await create_user("boss", Role.MANAGER, telegram_id=telegram_base)
@@ -58,16 +68,37 @@ async def make_billing(
     alice.email = "alice@entonnoir.example"
     await alice.save()
     client = await create_contact(alice, NewContact("ACME SA", kind=ContactKind.COMPANY), region="FR")
-    await set_billing(alice, client.id, billing_address=address, billing_email=email,
-                      siren="552100554", vat_number="FR40303265045", invoice_language=lang)
+    await set_billing(
+        alice,
+        client.id,
+        billing_address=address,
+        billing_email=email,
+        siren="552100554",
+        vat_number="FR40303265045",
+        invoice_language=lang,
+    )
     client = await Contact.get(id=client.id)
     rates = list(SELLER.vat_rates_bp)
-    p1 = await create_product(boss, sku="WIDGET", name="Widget à ressort", unit_price_cents=12_34,
-                              vat_rate_bp=2000, allowed_vat_bp=rates)
-    p2 = await create_product(boss, sku="BOOK", name="Livre", unit_price_cents=19_99,
-                              vat_rate_bp=550, allowed_vat_bp=rates)
-    p3 = await create_product(boss, sku="SETUP", name="Mise en service", unit_price_cents=450_00,
-                              vat_rate_bp=2000, allowed_vat_bp=rates, unit="h")
+    p1 = await create_product(
+        boss,
+        sku="WIDGET",
+        name="Widget à ressort",
+        unit_price_cents=12_34,
+        vat_rate_bp=2000,
+        allowed_vat_bp=rates,
+    )
+    p2 = await create_product(
+        boss, sku="BOOK", name="Livre", unit_price_cents=19_99, vat_rate_bp=550, allowed_vat_bp=rates
+    )
+    p3 = await create_product(
+        boss,
+        sku="SETUP",
+        name="Mise en service",
+        unit_price_cents=450_00,
+        vat_rate_bp=2000,
+        allowed_vat_bp=rates,
+        unit="h",
+    )
     deal = await create_deal(alice, client.id, "Commande", 0, "EUR")
     await add_deal_line(alice, deal.id, "WIDGET", Decimal("3"))
     await add_deal_line(alice, deal.id, "book", Decimal("2.5"))

@@ -73,10 +73,10 @@ class FakeBotApi:
         """A private message from `user_id`, queued for the next getUpdates; its update id."""
         update_id = next(self._update_ids)
         message: dict[str, Any] = {
-            "message_id": next(self._message_ids), "date": int(time.time()),
+            "message_id": next(self._message_ids),
+            "date": int(time.time()),
             "chat": {"id": user_id, "type": "private", "first_name": f"u{user_id}"},
-            "from": {"id": user_id, "is_bot": False, "first_name": f"u{user_id}",
-                     "language_code": "en"},
+            "from": {"id": user_id, "is_bot": False, "first_name": f"u{user_id}", "language_code": "en"},
             "text": text,
         }
         if text.startswith("/"):
@@ -89,8 +89,11 @@ class FakeBotApi:
 
     def sent(self, method: str | None = None, chat_id: int | None = None) -> list[Call]:
         with self.lock:
-            return [c for c in self.calls if (method is None or c.method == method)
-                    and (chat_id is None or c.chat_id == chat_id)]
+            return [
+                c
+                for c in self.calls
+                if (method is None or c.method == method) and (chat_id is None or c.chat_id == chat_id)
+            ]
 
     def wait_for(self, check: Callable[[], bool], timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
@@ -103,9 +106,15 @@ class FakeBotApi:
 
     def _answer(self, method: str, params: dict[str, Any]) -> Any:
         if method == "getMe":
-            return {"id": BOT_ID, "is_bot": True, "first_name": "Entonnoir",
-                    "username": self.username, "can_join_groups": True,
-                    "can_read_all_group_messages": False, "supports_inline_queries": False}
+            return {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "Entonnoir",
+                "username": self.username,
+                "can_join_groups": True,
+                "can_read_all_group_messages": False,
+                "supports_inline_queries": False,
+            }
         if method == "getUpdates":
             self.polls += 1
             offset = int(params.get("offset") or 0)
@@ -128,19 +137,19 @@ class FakeBotApi:
             return True
         chat_id = call.chat_id or 0
         message: dict[str, Any] = {
-            "message_id": next(self._ids), "date": int(time.time()),
-            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group",
-                     "title": "team"},
+            "message_id": next(self._ids),
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "group", "title": "team"},
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "Entonnoir"},
         }
         if "text" in params:
             message["text"] = params["text"]
         if method == "sendPhoto":
-            message["photo"] = [{"file_id": f"ph{message['message_id']}", "file_unique_id": "u",
-                                 "width": 1, "height": 1}]
+            message["photo"] = [
+                {"file_id": f"ph{message['message_id']}", "file_unique_id": "u", "width": 1, "height": 1}
+            ]
         if method == "sendDocument":
-            message["document"] = {"file_id": f"doc{message['message_id']}",
-                                   "file_unique_id": "u"}
+            message["document"] = {"file_id": f"doc{message['message_id']}", "file_unique_id": "u"}
         return message
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:

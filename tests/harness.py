@@ -48,8 +48,7 @@ class Person:
         self.user: User | None = None
 
     def _from(self) -> dict[str, Any]:
-        return {"id": self.telegram_id, "is_bot": False, "first_name": self.name,
-                "language_code": self.lang}
+        return {"id": self.telegram_id, "is_bot": False, "first_name": self.name, "language_code": self.lang}
 
     async def _process(self, payload: dict[str, Any]) -> list[Sent]:
         before = len(self.harness.request.sent)
@@ -89,16 +88,31 @@ class Person:
         return await self._process({"message": self._message(contact=contact)})
 
     async def sends_document(
-        self, file_name: str, mime_type: str, file_id: str = "doc1", *,
-        in_group: Group | None = None, file_size: int = 1,
+        self,
+        file_name: str,
+        mime_type: str,
+        file_id: str = "doc1",
+        *,
+        in_group: Group | None = None,
+        file_size: int = 1,
     ) -> list[Sent]:
         """Send a document (the test serves its bytes through the request's responder)."""
-        document = {"file_id": file_id, "file_unique_id": file_id, "file_name": file_name,
-                    "mime_type": mime_type, "file_size": file_size}
+        document = {
+            "file_id": file_id,
+            "file_unique_id": file_id,
+            "file_name": file_name,
+            "mime_type": mime_type,
+            "file_size": file_size,
+        }
         return await self._process({"message": self._message(in_group, document=document)})
 
     async def presses_data(
-        self, data: str, message_id: int = 1, *, late: bool = False, in_group: Group | None = None,
+        self,
+        data: str,
+        message_id: int = 1,
+        *,
+        late: bool = False,
+        in_group: Group | None = None,
     ) -> list[Sent]:
         """Press a button with this exact callback data (crafted data included).
 

@@ -25,27 +25,56 @@ async def owner(name: str = "alice", role: Role = Role.SALES) -> User:
 
 
 async def client(name: str, who: User) -> Contact:
-    return await Contact.create(name=name, kind=ContactKind.COMPANY, owner=who,
-                                search_key=name.lower())
+    return await Contact.create(name=name, kind=ContactKind.COMPANY, owner=who, search_key=name.lower())
 
 
-async def issued(seq: int, contact: Contact, who: User, gross_cents: int, *,
-                 status: InvoiceStatus = InvoiceStatus.ISSUED, currency: str = "EUR") -> Invoice:
+async def issued(
+    seq: int,
+    contact: Contact,
+    who: User,
+    gross_cents: int,
+    *,
+    status: InvoiceStatus = InvoiceStatus.ISSUED,
+    currency: str = "EUR",
+) -> Invoice:
     """An issued invoice F2026-000NN with its RF reference derived from the sequence."""
     return await Invoice.create(
-        series="F", year=2026, seq=seq, number=f"F2026-{seq:05d}", status=status,
-        contact=contact, owner=who, currency=currency, issue_date=date(2026, 10, 1),
-        due_date=date(2026, 10, 31), total_net_cents=gross_cents, total_gross_cents=gross_cents,
+        series="F",
+        year=2026,
+        seq=seq,
+        number=f"F2026-{seq:05d}",
+        status=status,
+        contact=contact,
+        owner=who,
+        currency=currency,
+        issue_date=date(2026, 10, 1),
+        due_date=date(2026, 10, 31),
+        total_net_cents=gross_cents,
+        total_gross_cents=gross_cents,
         rf_reference=rf(seq),
     )
 
 
-def credit(amount_cents: int, *, ref: str | None = None, remittance: str | None = None,
-           payer: str | None = "ACME SA", iban: str | None = None,
-           entry: str | None = None, direction: Direction = Direction.CREDIT,
-           account: str | None = OUR_IBAN) -> PaymentNotice:
+def credit(
+    amount_cents: int,
+    *,
+    ref: str | None = None,
+    remittance: str | None = None,
+    payer: str | None = "ACME SA",
+    iban: str | None = None,
+    entry: str | None = None,
+    direction: Direction = Direction.CREDIT,
+    account: str | None = OUR_IBAN,
+) -> PaymentNotice:
     return PaymentNotice(
-        amount_cents=amount_cents, currency="EUR", booking_date=TODAY, direction=direction,
-        payer_name=payer, payer_iban=iban, reference=ref, remittance=remittance, entry_ref=entry,
+        amount_cents=amount_cents,
+        currency="EUR",
+        booking_date=TODAY,
+        direction=direction,
+        payer_name=payer,
+        payer_iban=iban,
+        reference=ref,
+        remittance=remittance,
+        entry_ref=entry,
         account_iban=account,
     )

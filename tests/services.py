@@ -22,8 +22,10 @@ PG_BIN_DIRS = sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True)
 
 def unavailable(reason: str) -> None:
     """Fail under CI (or when `make test` requires the services), skip elsewhere."""
-    if (os.environ.get("CI", "").lower() in ("1", "true", "yes")
-            or os.environ.get("ENTONNOIR_TEST_SERVICES") == "required"):
+    if (
+        os.environ.get("CI", "").lower() in ("1", "true", "yes")
+        or os.environ.get("ENTONNOIR_TEST_SERVICES") == "required"
+    ):
         pytest.fail(f"required test service missing: {reason}", pytrace=False)
     pytest.skip(reason)
 
@@ -70,18 +72,43 @@ class PostgresServer:
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres", "postgres")
         subprocess.run(
-            self._as_postgres(str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
-                              "-A", "trust", "--no-sync", "-E", "UTF8"),
-            check=True, capture_output=True,
+            self._as_postgres(
+                str(bin_dir / "initdb"),
+                "-D",
+                str(data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+                "-E",
+                "UTF8",
+            ),
+            check=True,
+            capture_output=True,
         )
         self.proc = subprocess.Popen(
             self._as_postgres(
-                str(bin_dir / "postgres"), "-D", str(data), "-p", str(self.port),
-                "-h", "127.0.0.1", "-k", str(self.dir), "-c", "fsync=off",
-                "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                "-c", "max_connections=200",
+                str(bin_dir / "postgres"),
+                "-D",
+                str(data),
+                "-p",
+                str(self.port),
+                "-h",
+                "127.0.0.1",
+                "-k",
+                str(self.dir),
+                "-c",
+                "fsync=off",
+                "-c",
+                "synchronous_commit=off",
+                "-c",
+                "full_page_writes=off",
+                "-c",
+                "max_connections=200",
             ),
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         wait_port(self.port)
         time.sleep(0.3)
@@ -123,9 +150,13 @@ class DovecotServer:
     def _config(self) -> str:
         d = self.dir
         root = os.geteuid() == 0
-        owner = "mail_uid = nobody\nmail_gid = nogroup\nfirst_valid_uid = 1\n" if root else (
-            f"mail_uid = {os.getuid()}\nmail_gid = {os.getgid()}\n"
-            f"first_valid_uid = {min(os.getuid(), 1) or 1}\n"
+        owner = (
+            "mail_uid = nobody\nmail_gid = nogroup\nfirst_valid_uid = 1\n"
+            if root
+            else (
+                f"mail_uid = {os.getuid()}\nmail_gid = {os.getgid()}\n"
+                f"first_valid_uid = {min(os.getuid(), 1) or 1}\n"
+            )
         )
         return f"""
 protocols = imap
@@ -195,7 +226,7 @@ namespace inbox {{
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
-                log = (self.dir / "dovecot.log")
+                log = self.dir / "dovecot.log"
                 detail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
                 raise OSError(f"dovecot exited: {err.strip()} {detail.strip()}")
             try:
@@ -238,7 +269,8 @@ namespace inbox {{
         binary = shutil.which("dovecot") or "/usr/sbin/dovecot"
         self.proc = subprocess.Popen(
             [binary, "-F", "-c", str(self.dir / "dovecot.conf")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         self._wait_greeting()
 

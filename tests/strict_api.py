@@ -34,8 +34,24 @@ MAX_TEXT = 4096
 MAX_CAPTION = 1024
 MAX_CALLBACK = 64
 
-_TAGS = {"a", "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "span",
-         "tg-spoiler", "tg-emoji", "code", "pre", "blockquote"}
+_TAGS = {
+    "a",
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "span",
+    "tg-spoiler",
+    "tg-emoji",
+    "code",
+    "pre",
+    "blockquote",
+}
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)((?:\s+[^<>]*?)?)\s*(/?)>")
 _ENTITY = re.compile(r"&(#x[0-9a-fA-F]+|#[0-9]+|lt|gt|amp|quot);")
 
@@ -68,7 +84,7 @@ def visible_text(text: str, parse_mode: str | None) -> str:
             if closing:
                 if not stack or stack[-1] != name:
                     raise ApiRefusal(
-                        f'can\'t parse entities: Unmatched end tag at byte offset {len(text[:i].encode())}, '
+                        f"can't parse entities: Unmatched end tag at byte offset {len(text[:i].encode())}, "
                         f'expected "</{stack[-1] if stack else ""}>", found "</{name}>"'
                     )
                 stack.pop()
@@ -87,7 +103,9 @@ def visible_text(text: str, parse_mode: str | None) -> str:
             out.append(ch)
             i += 1
     if stack:
-        raise ApiRefusal(f'can\'t parse entities: Can\'t find end tag corresponding to start tag "{stack[-1]}"')
+        raise ApiRefusal(
+            f"can't parse entities: Can't find end tag corresponding to start tag \"{stack[-1]}\""
+        )
     return "".join(out).strip()
 
 
@@ -161,9 +179,7 @@ class StrictBotApi(RecordingRequest):
         if method == "answerCallbackQuery":
             query_id = str(params.get("callback_query_id"))
             if query_id in self.expired or query_id in self.answered:
-                raise ApiRefusal(
-                    "query is too old and response timeout expired or query ID is invalid"
-                )
+                raise ApiRefusal("query is too old and response timeout expired or query ID is invalid")
             self.answered.add(query_id)
 
 

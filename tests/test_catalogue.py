@@ -24,8 +24,11 @@ PERCENT = re.compile(r"%\((\w+)\)[sdif]")
 
 def placeholders(text: str) -> set[str]:
     """`{name}` and `%(name)s` fields of a message text."""
-    fields = {name.split(".")[0].split("[")[0]
-              for _, name, _, _ in string.Formatter().parse(text) if name is not None}
+    fields = {
+        name.split(".")[0].split("[")[0]
+        for _, name, _, _ in string.Formatter().parse(text)
+        if name is not None
+    }
     return fields | set(PERCENT.findall(text))
 
 
@@ -70,7 +73,8 @@ def test_every_message_has_its_french_translation_with_the_same_placeholders():
     assert len(english) > 500
     assert problems(english, french) == []
     assert {m.id if isinstance(m.id, str) else m.id[0] for m in french if m.id} == {
-        m.id if isinstance(m.id, str) else m.id[0] for m in english if m.id}
+        m.id if isinstance(m.id, str) else m.id[0] for m in english if m.id
+    }
 
 
 def _catalog(lang: str, po: str) -> Catalog:
@@ -79,12 +83,18 @@ def _catalog(lang: str, po: str) -> Catalog:
 
 
 def test_the_check_catches_a_missing_translation_and_a_renamed_placeholder():
-    english = _catalog("en", 'msgid "a"\nmsgstr "Hello {name}"\n\nmsgid "b"\nmsgstr "{n} %(who)s"\n\n'
-                       'msgid "c"\nmsgid_plural "count"\nmsgstr[0] "{count} day"\nmsgstr[1] "{count} days"\n\n'
-                       'msgid "d"\nmsgstr "Bye"\n')
-    french = _catalog("fr", 'msgid "a"\nmsgstr "Bonjour {nom}"\n\nmsgid "b"\nmsgstr "{n} %(qui)s"\n\n'
-                      'msgid "c"\nmsgid_plural "count"\nmsgstr[0] "{count} jour"\nmsgstr[1] "des jours"\n\n'
-                      'msgid "d"\nmsgstr ""\n')
+    english = _catalog(
+        "en",
+        'msgid "a"\nmsgstr "Hello {name}"\n\nmsgid "b"\nmsgstr "{n} %(who)s"\n\n'
+        'msgid "c"\nmsgid_plural "count"\nmsgstr[0] "{count} day"\nmsgstr[1] "{count} days"\n\n'
+        'msgid "d"\nmsgstr "Bye"\n',
+    )
+    french = _catalog(
+        "fr",
+        'msgid "a"\nmsgstr "Bonjour {nom}"\n\nmsgid "b"\nmsgstr "{n} %(qui)s"\n\n'
+        'msgid "c"\nmsgid_plural "count"\nmsgstr[0] "{count} jour"\nmsgstr[1] "des jours"\n\n'
+        'msgid "d"\nmsgstr ""\n',
+    )
     found = problems(english, french)
     assert any(p.startswith("a: placeholders ['nom']") for p in found)
     assert any(p.startswith("b: placeholders ['n', 'qui']") for p in found)
@@ -99,13 +109,21 @@ def test_no_message_says_s_in_brackets():
                 assert not re.search(r"\((s|e|x|es)\)", text), (lang, message.id, text)
 
 
-@pytest.mark.parametrize(("lang", "count", "expected"), [
-    ("en", 0, "0 days late"), ("en", 1, "1 day late"), ("en", 2, "2 days late"),
-    ("fr", 0, "0 jour de retard"), ("fr", 1, "1 jour de retard"), ("fr", 2, "2 jours de retard"),
-])
+@pytest.mark.parametrize(
+    ("lang", "count", "expected"),
+    [
+        ("en", 0, "0 days late"),
+        ("en", 1, "1 day late"),
+        ("en", 2, "2 days late"),
+        ("fr", 0, "0 jour de retard"),
+        ("fr", 1, "1 jour de retard"),
+        ("fr", 2, "2 jours de retard"),
+    ],
+)
 def test_plurals_follow_each_languages_rule(lang, count, expected):
-    text = t(lang, "coll.row", task=1, number="F1", contact="A&B", amount="1 €", days=count,
-             level=1, owner="Ann")
+    text = t(
+        lang, "coll.row", task=1, number="F1", contact="A&B", amount="1 €", days=count, level=1, owner="Ann"
+    )
     assert expected in text and "A&amp;B" in text
 
 

@@ -39,8 +39,14 @@ def _fr(cents: int, space: str) -> str:
 @example(1_200_050)
 @example(100_000)  # 1,000.00
 def test_english_and_french_forms_round_trip(cents: int) -> None:
-    for text in (_en(cents), _fr(cents, " "), _fr(cents, "\u00a0"), _fr(cents, "\u202f"),
-                 _fr(cents, "."), _en(cents).replace(",", "")):
+    for text in (
+        _en(cents),
+        _fr(cents, " "),
+        _fr(cents, "\u00a0"),
+        _fr(cents, "\u202f"),
+        _fr(cents, "."),
+        _en(cents).replace(",", ""),
+    ):
         assert parse_amount_cents(text) == cents, text
 
 
@@ -88,8 +94,27 @@ def test_a_lone_group_of_three_is_thousands_and_other_forms_are_decimals() -> No
 
 @pytest.mark.parametrize(
     "text",
-    ["", " ", "abc", "12abc", "1,2,3", "12,0000.5", "1.234,56.7", "12.", ",5", "-5", "0",
-     "0,00", "1e5", "NaN", "Infinity", "12..5", "1 000 000 000 000", "12,345.678", "12kk"],
+    [
+        "",
+        " ",
+        "abc",
+        "12abc",
+        "1,2,3",
+        "12,0000.5",
+        "1.234,56.7",
+        "12.",
+        ",5",
+        "-5",
+        "0",
+        "0,00",
+        "1e5",
+        "NaN",
+        "Infinity",
+        "12..5",
+        "1 000 000 000 000",
+        "12,345.678",
+        "12kk",
+    ],
 )
 def test_garbage_is_refused(text: str) -> None:
     with pytest.raises(InvalidInput) as err:
@@ -108,8 +133,14 @@ def test_any_text_gives_a_positive_cent_amount_or_one_invalid_input(text: str) -
     assert to_cents(value) == value * 100
 
 
-@given(st.text(alphabet=st.characters(categories=["L"]).filter(lambda c: c.lower() not in "km"),
-               min_size=1, max_size=5), st.integers(min_value=0, max_value=10**6))
+@given(
+    st.text(
+        alphabet=st.characters(categories=["L"]).filter(lambda c: c.lower() not in "km"),
+        min_size=1,
+        max_size=5,
+    ),
+    st.integers(min_value=0, max_value=10**6),
+)
 def test_letters_mixed_in_are_refused(letters: str, number: int) -> None:
     assume(letters.strip())
     for text in (f"{letters}{number}", f"{number}{letters}", f"{number}{letters}{number}"):
@@ -184,17 +215,22 @@ def test_any_text_gives_a_date_or_one_invalid_input(text: str, today: date) -> N
 
 # 06 numbers in allocated ranges (libphonenumber: 060-062 and 064-068; 063x and 069x are
 # only partly allocated, e.g. +33 6 90 00 00 00 is not a valid number).
-MOBILE = st.tuples(st.sampled_from("01245678"), st.integers(0, 10**7 - 1)).map(
-    lambda p: f"6{p[0]}{p[1]:07d}"
-)
+MOBILE = st.tuples(st.sampled_from("01245678"), st.integers(0, 10**7 - 1)).map(lambda p: f"6{p[0]}{p[1]:07d}")
 
 
 @given(MOBILE)
 def test_french_mobile_numbers_normalise_to_one_e164(national: str) -> None:
     e164 = "+33" + national
-    spaced = "0" + " ".join([national[0]] + [national[i:i + 2] for i in range(1, 9, 2)])
-    for text in ("0" + national, spaced, e164, "+33 " + national, "0033" + national,
-                 spaced.replace(" ", "."), spaced.replace(" ", "-")):
+    spaced = "0" + " ".join([national[0]] + [national[i : i + 2] for i in range(1, 9, 2)])
+    for text in (
+        "0" + national,
+        spaced,
+        e164,
+        "+33 " + national,
+        "0033" + national,
+        spaced.replace(" ", "."),
+        spaced.replace(" ", "-"),
+    ):
         assert parse_phone(text, "FR") == e164, text
     assert parse_phone(e164, "US") == e164  # an international number ignores the region
     assert re.fullmatch(r"\+\d{8,15}", parse_phone(e164, "FR"))

@@ -65,9 +65,14 @@ async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     try:
         actor = await _actor(args.as_user)
         report = await run_import(
-            actor, args.kind, table, region=settings.phone_region,
-            currency=settings.default_currency, today=datetime.now(settings.zone).date(),
-            write=not args.dry_run, only_valid=args.only_valid,
+            actor,
+            args.kind,
+            table,
+            region=settings.phone_region,
+            currency=settings.default_currency,
+            today=datetime.now(settings.zone).date(),
+            write=not args.dry_run,
+            only_valid=args.only_valid,
             progress=_bar if sys.stderr.isatty() or args.progress else None,
         )
     finally:

@@ -35,5 +35,4 @@ async def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(sub: Any) -> None:
-    sub.add_parser("health", help="check the database, the jobs and the outbox").set_defaults(
-        func=cmd_health)
+    sub.add_parser("health", help="check the database, the jobs and the outbox").set_defaults(func=cmd_health)

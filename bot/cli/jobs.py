@@ -19,8 +19,13 @@ async def cmd_list(args: argparse.Namespace, settings: Settings) -> int:
 
     services = Services(settings=settings, resolve_user=_no_user)
     for name, spec in sorted(all_jobs().items()):
-        when = (f"every {spec.every(services):g} s" if spec.every is not None
-                else f"daily at {spec.daily_at(services)}" if spec.daily_at is not None else "")
+        when = (
+            f"every {spec.every(services):g} s"
+            if spec.every is not None
+            else f"daily at {spec.daily_at(services)}"
+            if spec.daily_at is not None
+            else ""
+        )
         doc = (spec.run.__doc__ or "").strip().splitlines()[0] if spec.run.__doc__ else ""
         print(f"{name:16} {when:16} {doc}")
     return 0
@@ -48,8 +53,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(sub: Any) -> None:
-    jobs = sub.add_parser("jobs", help="background jobs").add_subparsers(dest="jobs_cmd",
-                                                                          required=True)
+    jobs = sub.add_parser("jobs", help="background jobs").add_subparsers(dest="jobs_cmd", required=True)
     jobs.add_parser("list", help="list the jobs").set_defaults(func=cmd_list)
     run = jobs.add_parser("run", help="run one job once")
     run.add_argument("name")

@@ -42,7 +42,6 @@ async def cmd_retry(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(sub: Any) -> None:
-    mail = sub.add_parser("mail", help="payments mailbox").add_subparsers(dest="mail_cmd",
-                                                                           required=True)
+    mail = sub.add_parser("mail", help="payments mailbox").add_subparsers(dest="mail_cmd", required=True)
     mail.add_parser("poll", help="read the payments mailbox once").set_defaults(func=cmd_poll)
     mail.add_parser("retry", help="requeue the failed emails").set_defaults(func=cmd_retry)

@@ -29,8 +29,7 @@ def _check_role(ctx: Ctx, value: str) -> None:
 
 
 async def _user_choices(ctx: Ctx) -> list[tuple[str, str]]:
-    return [(f"{u.name} ({u.role.value})", f"U{u.id}")
-            for u in await list_users(ctx.actor) if u.active]
+    return [(f"{u.name} ({u.role.value})", f"U{u.id}") for u in await list_users(ctx.actor) if u.active]
 
 
 async def _role_choices(ctx: Ctx) -> list[tuple[str, str]]:
@@ -41,13 +40,23 @@ async def users(update: Update, ctx: Ctx) -> None:
     """`/users`: everyone with their role and state; a Deactivate button per active user."""
     found = await list_users(ctx.actor)
     lines = [
-        tr(ctx, "admin.user_line", id=u.id, name=u.name, role=u.role.value,
-           state=tr(ctx, "admin.active" if u.active else "admin.inactive"))
+        tr(
+            ctx,
+            "admin.user_line",
+            id=u.id,
+            name=u.name,
+            role=u.role.value,
+            state=tr(ctx, "admin.active" if u.active else "admin.inactive"),
+        )
         for u in found
     ]
     # Button labels are plain text, not HTML: the name goes in unescaped.
-    rows = [[button(tr(ctx, "admin.btn_deactivate", name=Safe(u.name[:40])), cb("user", "off", u.id))]
-            if u.active and u.id != ctx.actor.id else [] for u in found]
+    rows = [
+        [button(tr(ctx, "admin.btn_deactivate", name=Safe(u.name[:40])), cb("user", "off", u.id))]
+        if u.active and u.id != ctx.actor.id
+        else []
+        for u in found
+    ]
     await send_list(update, ctx, tr(ctx, "admin.users_title"), lines, rows)
 
 
@@ -58,9 +67,14 @@ async def _role_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:
 
 
 ROLE = register_form(
-    Form("role", (Step("user", "admin.ask_user", choices=_user_choices),
-                  Step("role", "admin.ask_role", choices=_role_choices, check=_check_role)),
-         _role_done)
+    Form(
+        "role",
+        (
+            Step("user", "admin.ask_user", choices=_user_choices),
+            Step("role", "admin.ask_role", choices=_role_choices, check=_check_role),
+        ),
+        _role_done,
+    )
 )
 
 
@@ -102,13 +116,11 @@ async def deactivate_command(update: Update, ctx: Ctx) -> None:
 async def _invite_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:
     invite = await create_invite(ctx.actor, parse_role(values["role"]))
     link = f"https://t.me/{ctx.settings.bot_username}?start={invite.code}"
-    await reply(update, ctx, tr(ctx, "admin.invite", role=invite.role.value, code=invite.code,
-                                link=link))
+    await reply(update, ctx, tr(ctx, "admin.invite", role=invite.role.value, code=invite.code, link=link))
 
 
 INVITE = register_form(
-    Form("invite", (Step("role", "admin.ask_role", choices=_role_choices, check=_check_role),),
-         _invite_done)
+    Form("invite", (Step("role", "admin.ask_role", choices=_role_choices, check=_check_role),), _invite_done)
 )
 
 

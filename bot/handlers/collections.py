@@ -44,9 +44,17 @@ async def collections(update: Update, ctx: Ctx) -> None:
         return
     lines = []
     for r in rows:
-        line = tr(ctx, "coll.row", task=r.task_id, number=r.number, contact=r.contact,
-                  amount=fmt_money(r.due_cents, r.currency, ctx.lang), days=r.days_overdue,
-                  level=r.level, owner=r.owner)
+        line = tr(
+            ctx,
+            "coll.row",
+            task=r.task_id,
+            number=r.number,
+            contact=r.contact,
+            amount=fmt_money(r.due_cents, r.currency, ctx.lang),
+            days=r.days_overdue,
+            level=r.level,
+            owner=r.owner,
+        )
         if r.promised_date:
             line += tr(ctx, "coll.promised", date=fmt_date(r.promised_date, ctx.lang))
         if r.disputed:
@@ -66,8 +74,11 @@ async def _promise_done(update: Update, ctx: Ctx, values: dict[str, str]) -> Non
     now, today = _today(ctx)
     promised = parse_date(values["date"], today)
     task = await promise_to_pay(ctx.actor, parse_id(values["task"], "R"), promised, today, now)
-    await reply(update, ctx, tr(ctx, "coll.promise_set", number=task.invoice.number or "",
-                                date=fmt_date(promised, ctx.lang)))
+    await reply(
+        update,
+        ctx,
+        tr(ctx, "coll.promise_set", number=task.invoice.number or "", date=fmt_date(promised, ctx.lang)),
+    )
 
 
 def _check_date(ctx: Ctx, value: str) -> None:
@@ -76,11 +87,16 @@ def _check_date(ctx: Ctx, value: str) -> None:
         raise InvalidInput("promise_past", date=value)
 
 
-CALL = register_form(Form("coll_call", (Step("task", "coll.ask_task"),
-                                        Step("note", "coll.ask_note")), _call_done))
-PROMISE = register_form(Form("coll_promise", (Step("task", "coll.ask_task"),
-                                              Step("date", "coll.ask_date", check=_check_date)),
-                             _promise_done))
+CALL = register_form(
+    Form("coll_call", (Step("task", "coll.ask_task"), Step("note", "coll.ask_note")), _call_done)
+)
+PROMISE = register_form(
+    Form(
+        "coll_promise",
+        (Step("task", "coll.ask_task"), Step("date", "coll.ask_date", check=_check_date)),
+        _promise_done,
+    )
+)
 
 
 async def on_button(update: Update, ctx: Ctx) -> None:
@@ -116,10 +132,18 @@ async def _invoice_card(update: Update, ctx: Ctx, task_id: int) -> None:
     """The overdue invoice and the task's log."""
     task = await get_task(ctx.actor, task_id)
     inv, lang = task.invoice, ctx.lang
-    lines = [tr(ctx, "coll.card", number=inv.number or "", contact=inv.contact.name,
-                total=fmt_money(inv.total_gross_cents, inv.currency, lang),
-                paid=fmt_money(inv.paid_cents, inv.currency, lang),
-                due=fmt_date(inv.due_date, lang), level=task.level)]
+    lines = [
+        tr(
+            ctx,
+            "coll.card",
+            number=inv.number or "",
+            contact=inv.contact.name,
+            total=fmt_money(inv.total_gross_cents, inv.currency, lang),
+            paid=fmt_money(inv.paid_cents, inv.currency, lang),
+            due=fmt_date(inv.due_date, lang),
+            level=task.level,
+        )
+    ]
     events = await task.events.all().order_by("-id").limit(EVENTS_IN_CARD + 1)
     if len(events) > EVENTS_IN_CARD:
         lines.append(tr(ctx, "coll.older_events"))

@@ -49,13 +49,19 @@ async def _create(update: Update, ctx: Ctx, values: dict[str, str], force: bool 
         assert ctx.user_data is not None
         ctx.user_data["pending_contact"] = values
         markup = keyboard(
-            [[button(tr(ctx, "contacts.open_existing"), cb("contact", "open", dup.existing_id))],
-             [button(tr(ctx, "contacts.create_anyway"), cb("contact", "force"))]]
+            [
+                [button(tr(ctx, "contacts.open_existing"), cb("contact", "open", dup.existing_id))],
+                [button(tr(ctx, "contacts.create_anyway"), cb("contact", "force"))],
+            ]
         )
         await reply(update, ctx, tr(ctx, "error.duplicate_contact", **dup.params), markup)
         return
-    await reply(update, ctx, tr(ctx, "contacts.created", id=contact.id, name=contact.name),
-                _card_buttons(ctx, contact))
+    await reply(
+        update,
+        ctx,
+        tr(ctx, "contacts.created", id=contact.id, name=contact.name),
+        _card_buttons(ctx, contact),
+    )
 
 
 NEW_CONTACT = register_form(
@@ -173,8 +179,10 @@ NOTE_IN_CARD = 300  # characters of each note on the card
 
 def _note_line(ctx: Ctx, n: Note, limit: int) -> str:
     zone = ctx.settings.zone  # notes are dated in the company's zone, not UTC
-    return (f"• {fmt_date(n.created_at.astimezone(zone).date(), ctx.lang)} "
-            f"{escape(n.author.name)}: {escape(clip(n.text, limit))}")
+    return (
+        f"• {fmt_date(n.created_at.astimezone(zone).date(), ctx.lang)} "
+        f"{escape(n.author.name)}: {escape(clip(n.text, limit))}"
+    )
 
 
 async def notes(update: Update, ctx: Ctx) -> None:
@@ -184,14 +192,22 @@ async def notes(update: Update, ctx: Ctx) -> None:
         raise InvalidInput("usage", usage="/notes C12")
     contact_id = parse_id(text, "C")
     found = await list_notes(ctx.actor, contact_id)
-    await send_list(update, ctx, tr(ctx, "contacts.notes_title", id=contact_id, count=len(found)),
-                    [_note_line(ctx, n, 4000) for n in found])
+    await send_list(
+        update,
+        ctx,
+        tr(ctx, "contacts.notes_title", id=contact_id, count=len(found)),
+        [_note_line(ctx, n, 4000) for n in found],
+    )
 
 
 def _card_buttons(ctx: Ctx, c: Contact) -> Any:
     return keyboard(
-        [[button(tr(ctx, "contacts.btn_note"), cb("contact", "note", c.id)),
-          button(tr(ctx, "contacts.btn_deal"), cb("contact", "deal", c.id))]]
+        [
+            [
+                button(tr(ctx, "contacts.btn_note"), cb("contact", "note", c.id)),
+                button(tr(ctx, "contacts.btn_deal"), cb("contact", "deal", c.id)),
+            ]
+        ]
     )
 
 
@@ -226,8 +242,7 @@ async def _note_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:
 
 
 NOTE = register_form(
-    Form("note", (Step("contact", "contacts.ask_contact"), Step("text", "contacts.ask_note")),
-         _note_done)
+    Form("note", (Step("contact", "contacts.ask_contact"), Step("text", "contacts.ask_note")), _note_done)
 )
 
 

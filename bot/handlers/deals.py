@@ -131,17 +131,20 @@ async def deal(update: Update, ctx: Ctx) -> None:
     await _show(update, ctx, parse_id(text, "D"))
 
 
-async def _show(update: Update, ctx: Ctx, deal_id: int, *, created: bool = False,
-                edit: bool = False) -> None:
+async def _show(update: Update, ctx: Ctx, deal_id: int, *, created: bool = False, edit: bool = False) -> None:
     d = await get_deal(ctx.actor, deal_id)
     lang = ctx.lang
     lines = [tr(ctx, "deals.created")] if created else []
     lines += [
         f"<b>D{d.id} {escape(d.title)}</b>",
-        tr(ctx, "deals.card", contact=f"C{d.contact.id} {d.contact.name}",
-           amount=fmt_money(d.amount_cents, d.currency, lang),
-           stage=stage_name(d.stage.name, lang, d.stage.labels),
-           owner=d.owner.name),
+        tr(
+            ctx,
+            "deals.card",
+            contact=f"C{d.contact.id} {d.contact.name}",
+            amount=fmt_money(d.amount_cents, d.currency, lang),
+            stage=stage_name(d.stage.name, lang, d.stage.labels),
+            owner=d.owner.name,
+        ),
     ]
     if d.expected_close:
         lines.append(tr(ctx, "deals.expected", date=fmt_date(d.expected_close, lang)))
@@ -171,8 +174,9 @@ async def move(update: Update, ctx: Ctx) -> None:
     if stage.is_lost:
         raise InvalidInput("usage", usage="/lost D34 reason")
     moved = await move_deal(ctx.actor, deal_id, stage)
-    await reply(update, ctx, tr(ctx, "deals.moved", id=moved.id,
-                                     stage=stage_name(stage.name, ctx.lang, stage.labels)))
+    await reply(
+        update, ctx, tr(ctx, "deals.moved", id=moved.id, stage=stage_name(stage.name, ctx.lang, stage.labels))
+    )
 
 
 async def won(update: Update, ctx: Ctx) -> None:
@@ -212,9 +216,10 @@ async def pipeline(update: Update, ctx: Ctx) -> None:
     # One block per person (only the stages where they have deals), paged with ◀ / ▶:
     # any team size and any number of stages fit Telegram's 4,096 characters.
     blocks = [_render_pipeline(ctx, total, header=False)]
-    blocks += [f"\n<b>{escape(name)}</b>\n" + _render_pipeline(ctx, [r for r in rows if r.count],
-                                                                header=False)
-               for name, rows in team.items()]
+    blocks += [
+        f"\n<b>{escape(name)}</b>\n" + _render_pipeline(ctx, [r for r in rows if r.count], header=False)
+        for name, rows in team.items()
+    ]
     await send_list(update, ctx, tr(ctx, "pipeline.title"), blocks)
 
 
@@ -223,9 +228,15 @@ def _render_pipeline(ctx: Ctx, rows: list[PipelineRow], header: bool = True) -> 
     lines = [tr(ctx, "pipeline.title")] if header else []
     for r in rows:
         lines.append(
-            tr(ctx, "pipeline.row", stage=stage_name(r.stage, lang, r.labels), count=r.count,
-               total=fmt_money(r.total_cents, r.currency, lang), probability=r.probability,
-               weighted=fmt_money(r.weighted_cents, r.currency, lang))
+            tr(
+                ctx,
+                "pipeline.row",
+                stage=stage_name(r.stage, lang, r.labels),
+                count=r.count,
+                total=fmt_money(r.total_cents, r.currency, lang),
+                probability=r.probability,
+                weighted=fmt_money(r.weighted_cents, r.currency, lang),
+            )
         )
     return "\n".join(lines)
 

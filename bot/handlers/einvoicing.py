@@ -22,12 +22,17 @@ from storage.ids import parse_id
 from storage.models import Invoice
 
 
-async def _decide(update: Update, ctx: Ctx, si: str, decision: Decision, code: str = "",
-                  reason: str = "") -> None:
-    done = await decide_supplier_invoice(ctx.actor, parse_id(si, "S"), decision,
-                                         datetime.now(UTC), reason_code=code, reason=reason)
-    await reply(update, ctx, tr(ctx, "pa.si_done", number=done.number,
-                                decision=tr(ctx, f"pa.decision.{decision.value}")))
+async def _decide(
+    update: Update, ctx: Ctx, si: str, decision: Decision, code: str = "", reason: str = ""
+) -> None:
+    done = await decide_supplier_invoice(
+        ctx.actor, parse_id(si, "S"), decision, datetime.now(UTC), reason_code=code, reason=reason
+    )
+    await reply(
+        update,
+        ctx,
+        tr(ctx, "pa.si_done", number=done.number, decision=tr(ctx, f"pa.decision.{decision.value}")),
+    )
 
 
 async def _dispute_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:
@@ -35,20 +40,35 @@ async def _dispute_done(update: Update, ctx: Ctx, values: dict[str, str]) -> Non
 
 
 async def _refuse_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:
-    await _decide(update, ctx, values["si"], Decision.REFUSE, values["code"],
-                  values.get("reason", ""))
+    await _decide(update, ctx, values["si"], Decision.REFUSE, values["code"], values.get("reason", ""))
 
 
 async def _codes(ctx: Ctx) -> list[tuple[str, str]]:
     return [(code, code) for code in REFUSAL_CODES]
 
 
-DISPUTE = register_form(Form("si_dispute", (
-    Step("si", "pa.ask_code"), Step("code", "pa.ask_code", choices=_codes),
-    Step("reason", "pa.ask_reason")), _dispute_done))
-REFUSE = register_form(Form("si_refuse", (
-    Step("si", "pa.ask_code"), Step("code", "pa.ask_code", choices=_codes),
-    Step("reason", "pa.ask_reason_optional", optional=True)), _refuse_done))
+DISPUTE = register_form(
+    Form(
+        "si_dispute",
+        (
+            Step("si", "pa.ask_code"),
+            Step("code", "pa.ask_code", choices=_codes),
+            Step("reason", "pa.ask_reason"),
+        ),
+        _dispute_done,
+    )
+)
+REFUSE = register_form(
+    Form(
+        "si_refuse",
+        (
+            Step("si", "pa.ask_code"),
+            Step("code", "pa.ask_code", choices=_codes),
+            Step("reason", "pa.ask_reason_optional", optional=True),
+        ),
+        _refuse_done,
+    )
+)
 
 
 async def on_supplier_button(update: Update, ctx: Ctx) -> None:
@@ -75,8 +95,9 @@ async def addressing_line(ctx: Ctx, contact_id: int) -> str:
         return ""
     if not row.found:
         return "\n" + tr(ctx, "pa.card_not_found", siren=row.siren)
-    line = "\n" + tr(ctx, "pa.card_address", address=row.address_id or row.siren,
-                      platform=row.platform or "-")
+    line = "\n" + tr(
+        ctx, "pa.card_address", address=row.address_id or row.siren, platform=row.platform or "-"
+    )
     return line + (tr(ctx, "pa.card_also_email") if row.also_email else "")
 
 
@@ -90,8 +111,15 @@ async def pa_status_lines(ctx: Ctx, invoice_id: int, limit: int = 8) -> list[str
     for event in events[-limit:]:
         day = fmt_date(event.at.astimezone(zone).date(), ctx.lang)
         key = "pa.card_sent" if event.outgoing else "pa.card_status"
-        lines.append(tr(ctx, key, date=day, status=label(event.code, ctx.lang),
-                        reason=f" — {event.reason}" if event.reason else ""))
+        lines.append(
+            tr(
+                ctx,
+                key,
+                date=day,
+                status=label(event.code, ctx.lang),
+                reason=f" — {event.reason}" if event.reason else "",
+            )
+        )
     if pa.status_code is None:
         lines.append(tr(ctx, "pa.card_queued"))
     return lines
@@ -103,8 +131,9 @@ async def on_resubmit(update: Update, ctx: Ctx) -> None:
     assert query is not None
     await query.answer()
     (raw,) = parse_cb(query.data, "pa", 1)
-    done = await resubmit_invoice(ctx.actor, parse_id(raw, "I"), datetime.now(UTC),
-                                  render=renderer_from_settings(ctx.settings))
+    done = await resubmit_invoice(
+        ctx.actor, parse_id(raw, "I"), datetime.now(UTC), render=renderer_from_settings(ctx.settings)
+    )
     invoice = await Invoice.get(id=done.pa.invoice_id)
     key = "pa.resubmitted" if done.refrozen else "pa.resubmitted_same"
     await reply(update, ctx, tr(ctx, key, number=invoice.number or ""))

@@ -35,8 +35,13 @@ from storage.importing import (
 )
 
 MAX_SHOWN = 15
-_KIND_WORDS = {"contacts": "contacts", "deals": "deals", "affaires": "deals",
-               "products": "products", "produits": "products"}
+_KIND_WORDS = {
+    "contacts": "contacts",
+    "deals": "deals",
+    "affaires": "deals",
+    "products": "products",
+    "produits": "products",
+}
 
 
 # The file name's extension picks the reader; only these are accepted (aliases → canonical).
@@ -51,7 +56,7 @@ def _folder(ctx: Ctx) -> Path:
 
 def _pending(ctx: Ctx, token: str) -> dict[str, Any]:
     assert ctx.user_data is not None
-    pending = ctx.user_data.get("import")
+    pending: dict[str, Any] | None = ctx.user_data.get("import")
     if not pending or pending.get("token") != token or not Path(pending["path"]).exists():
         raise InvalidInput("import_expired")
     return pending
@@ -66,8 +71,13 @@ async def _run(ctx: Ctx, pending: dict[str, Any], **kw: Any) -> ImportReport:
     data = await asyncio.to_thread(Path(pending["path"]).read_bytes)
     table = await _read(ctx, data, pending["name"])
     return await run_import(
-        ctx.actor, pending["kind"], table, pending["mapping"], region=ctx.settings.phone_region,
-        currency=ctx.settings.default_currency, today=datetime.now(ctx.settings.zone).date(),
+        ctx.actor,
+        pending["kind"],
+        table,
+        pending["mapping"],
+        region=ctx.settings.phone_region,
+        currency=ctx.settings.default_currency,
+        today=datetime.now(ctx.settings.zone).date(),
         **kw,
     )
 
@@ -94,24 +104,46 @@ async def on_document(update: Update, ctx: Ctx) -> None:
     path = _folder(ctx) / f"{token}.{ext}"  # never a piece of the user's file name
     await asyncio.to_thread(path.write_bytes, data)
     _forget(ctx)
-    ctx.user_data["import"] = {"token": token, "path": str(path), "name": name, "kind": kind,
-                               "mapping": guess_mapping(kind, table.headers),
-                               "headers": table.headers, "rows": len(table.rows)}
+    ctx.user_data["import"] = {
+        "token": token,
+        "path": str(path),
+        "name": name,
+        "kind": kind,
+        "mapping": guess_mapping(kind, table.headers),
+        "headers": table.headers,
+        "rows": len(table.rows),
+    }
     await _show_dry_run(update, ctx, ctx.user_data["import"])
 
 
 async def _show_dry_run(update: Update, ctx: Ctx, pending: dict[str, Any]) -> None:
     report = await _run(ctx, pending)
-    summary = "\n".join([
-        tr(ctx, "import.summary", kind=tr(ctx, f"import.kind.{pending['kind']}"),
-           name=clip(pending["name"], 80), rows=pending["rows"], new=report.new,
-           merged=report.merged, rejected=len(report.rejected)),
-        tr(ctx, "import.mapping")])
+    summary = "\n".join(
+        [
+            tr(
+                ctx,
+                "import.summary",
+                kind=tr(ctx, f"import.kind.{pending['kind']}"),
+                name=clip(pending["name"], 80),
+                rows=pending["rows"],
+                new=report.new,
+                merged=report.merged,
+                rejected=len(report.rejected),
+            ),
+            tr(ctx, "import.mapping"),
+        ]
+    )
     lines: list[str] = []
-    for index, (header, field) in enumerate(zip(pending["headers"], pending["mapping"],
-                                                strict=False)):
-        lines.append(tr(ctx, "import.column", letter=get_column_letter(index + 1),
-                        header=clip(header, 60) or "—", field=field or tr(ctx, "import.ignored")))
+    for index, (header, field) in enumerate(zip(pending["headers"], pending["mapping"], strict=False)):
+        lines.append(
+            tr(
+                ctx,
+                "import.column",
+                letter=get_column_letter(index + 1),
+                header=clip(header, 60) or "—",
+                field=field or tr(ctx, "import.ignored"),
+            )
+        )
     if report.rejected:
         lines.append(tr(ctx, "import.rejections"))
         for r in report.rejected[:MAX_SHOWN]:
@@ -121,10 +153,14 @@ async def _show_dry_run(update: Update, ctx: Ctx, pending: dict[str, Any]) -> No
             lines.append(tr(ctx, "import.more", count=len(report.rejected) - MAX_SHOWN))
     token = pending["token"]
     actions = [
-        [button(tr(ctx, "import.btn_confirm"), cb("imp", "ok", token)),
-         button(tr(ctx, "import.btn_valid"), cb("imp", "valid", token))],
-        [button(tr(ctx, "import.btn_mapping"), cb("imp", "map", token)),
-         button(tr(ctx, "import.btn_cancel"), cb("imp", "no", token))],
+        [
+            button(tr(ctx, "import.btn_confirm"), cb("imp", "ok", token)),
+            button(tr(ctx, "import.btn_valid"), cb("imp", "valid", token)),
+        ],
+        [
+            button(tr(ctx, "import.btn_mapping"), cb("imp", "map", token)),
+            button(tr(ctx, "import.btn_cancel"), cb("imp", "no", token)),
+        ],
     ]
     await send_list(update, ctx, summary, lines, extra=actions)
 
@@ -175,8 +211,7 @@ async def _apply(update: Update, ctx: Ctx, pending: dict[str, Any], *, only_vali
 
     report = await _run(ctx, pending, write=True, only_valid=only_valid, progress=progress)
     _forget(ctx)
-    text = tr(ctx, "import.done", new=report.new, merged=report.merged,
-              skipped=len(report.rejected))
+    text = tr(ctx, "import.done", new=report.new, merged=report.merged, skipped=len(report.rejected))
     if status:
         await status[0].edit_text(text, parse_mode=ParseMode.HTML)
     else:
@@ -185,11 +220,11 @@ async def _apply(update: Update, ctx: Ctx, pending: dict[str, Any], *, only_vali
 
 async def _mapping_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:
     pending = _pending(ctx, values["token"])
-    pending["mapping"] = apply_mapping_text(pending["kind"], pending["mapping"],
-                                            values["mapping"])
+    pending["mapping"] = apply_mapping_text(pending["kind"], pending["mapping"], values["mapping"])
     # The new dry run reads the whole file again: beside other updates, not before them.
-    ctx.application.create_task(_show_dry_run(update, ctx, pending), update=update,
-                                name="imports:dry_run:non_blocking")
+    ctx.application.create_task(
+        _show_dry_run(update, ctx, pending), update=update, name="imports:dry_run:non_blocking"
+    )
 
 
 def _check_mapping(ctx: Ctx, value: str) -> None:
@@ -200,8 +235,9 @@ def _check_mapping(ctx: Ctx, value: str) -> None:
 
 
 MAPPING = register_form(
-    Form("import_mapping", (Step("mapping", "import.ask_mapping_short", check=_check_mapping),),
-         _mapping_done)
+    Form(
+        "import_mapping", (Step("mapping", "import.ask_mapping_short", check=_check_mapping),), _mapping_done
+    )
 )
 
 
@@ -223,8 +259,9 @@ async def export(update: Update, ctx: Ctx) -> None:
         name = f"{which}.xlsx"
     chat = update.effective_chat
     assert chat is not None
-    await ctx.bot.send_document(chat.id, InputFile(out.getvalue(), filename=name),
-                                caption=tr(ctx, "export.caption", what=which))
+    await ctx.bot.send_document(
+        chat.id, InputFile(out.getvalue(), filename=name), caption=tr(ctx, "export.caption", what=which)
+    )
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -50,8 +50,7 @@ def _amount(ctx: Ctx, discount: Discount, currency: str) -> str:
 
 def _refs_text(ctx: Ctx, inv: Invoice) -> str:
     none = tr(ctx, "details.none")
-    return tr(ctx, "invref.saved", id=inv.id, po=inv.purchase_order or none,
-              ref=inv.buyer_reference or none)
+    return tr(ctx, "invref.saved", id=inv.id, po=inv.purchase_order or none, ref=inv.buyer_reference or none)
 
 
 async def invoice_ref(update: Update, ctx: Ctx) -> None:
@@ -61,15 +60,15 @@ async def invoice_ref(update: Update, ctx: Ctx) -> None:
     if not parts:
         raise InvalidInput("usage", usage="/invoiceref I7 PO-4471")
     invoice_id = (await find_invoice(ctx.actor, parts[0])).id
-    inv = await set_references(ctx.actor, invoice_id,
-                               purchase_order=parts[1] if len(parts) > 1 else None)
+    inv = await set_references(ctx.actor, invoice_id, purchase_order=parts[1] if len(parts) > 1 else None)
     rows = [[button(tr(ctx, "invref.btn_buyer"), cb("iref", "buyer", inv.id))]]
     await reply(update, ctx, _refs_text(ctx, inv), keyboard(rows))
 
 
 async def _buyer_ref_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:
-    inv = await set_references(ctx.actor, parse_id(values["invoice"], "I"),
-                               buyer_reference=values["reference"])
+    inv = await set_references(
+        ctx.actor, parse_id(values["invoice"], "I"), buyer_reference=values["reference"]
+    )
     await reply(update, ctx, _refs_text(ctx, inv))
 
 
@@ -77,9 +76,13 @@ def _check_buyer_ref(ctx: Ctx, value: str) -> None:
     check_reference(value, "buyer_reference")
 
 
-BUYER_REF = register_form(Form("invoice_buyer_ref", (
-    Step("invoice", "invref.ask_buyer"),
-    Step("reference", "invref.ask_buyer", check=_check_buyer_ref)), _buyer_ref_done))
+BUYER_REF = register_form(
+    Form(
+        "invoice_buyer_ref",
+        (Step("invoice", "invref.ask_buyer"), Step("reference", "invref.ask_buyer", check=_check_buyer_ref)),
+        _buyer_ref_done,
+    )
+)
 
 
 async def period(update: Update, ctx: Ctx) -> None:
@@ -96,8 +99,11 @@ async def period(update: Update, ctx: Ctx) -> None:
         raise InvalidInput("invoice_period")
     start, end = parse_date(parts[1], _today(ctx)), parse_date(parts[2], _today(ctx))
     await set_period(ctx.actor, invoice_id, start, end)
-    await reply(update, ctx, tr(ctx, "period.saved", id=invoice_id, start=fmt_date(start, ctx.lang),
-                                end=fmt_date(end, ctx.lang)))
+    await reply(
+        update,
+        ctx,
+        tr(ctx, "period.saved", id=invoice_id, start=fmt_date(start, ctx.lang), end=fmt_date(end, ctx.lang)),
+    )
 
 
 async def discount(update: Update, ctx: Ctx) -> None:
@@ -107,14 +113,29 @@ async def discount(update: Update, ctx: Ctx) -> None:
         raise InvalidInput("usage", usage="/discount I7 5% client fidèle")
     invoice_id = (await find_invoice(ctx.actor, parts[0])).id
     off = parse_discount(parts[1])
-    inv = await set_invoice_discount(ctx.actor, invoice_id, off, parts[2] if len(parts) > 2 else None,
-                                     seller_from_settings(ctx.settings).country)
+    inv = await set_invoice_discount(
+        ctx.actor,
+        invoice_id,
+        off,
+        parts[2] if len(parts) > 2 else None,
+        seller_from_settings(ctx.settings).country,
+    )
     gross = fmt_money(inv.total_gross_cents, inv.currency, ctx.lang)
     if off.none:
         await reply(update, ctx, tr(ctx, "discount.cleared", id=inv.id, gross=gross))
         return
-    await reply(update, ctx, tr(ctx, "discount.saved", id=inv.id, gross=gross,
-                                amount=_amount(ctx, off, inv.currency), reason=inv.discount_reason))
+    await reply(
+        update,
+        ctx,
+        tr(
+            ctx,
+            "discount.saved",
+            id=inv.id,
+            gross=gross,
+            amount=_amount(ctx, off, inv.currency),
+            reason=inv.discount_reason,
+        ),
+    )
 
 
 async def line_discount(update: Update, ctx: Ctx) -> None:
@@ -124,12 +145,26 @@ async def line_discount(update: Update, ctx: Ctx) -> None:
         raise InvalidInput("usage", usage="/linediscount I7 2 10% remise volume")
     inv = await find_invoice(ctx.actor, parts[0])
     off = parse_discount(parts[2])
-    line = await set_line_discount(ctx.actor, inv.id, int(parts[1]), off,
-                                   parts[3] if len(parts) > 3 else None,
-                                   seller_from_settings(ctx.settings).country)
-    await reply(update, ctx, tr(ctx, "discount.line_saved", n=parts[1], id=inv.id,
-                                amount=_amount(ctx, off, inv.currency),
-                                net=fmt_money(line.net_cents, inv.currency, ctx.lang)))
+    line = await set_line_discount(
+        ctx.actor,
+        inv.id,
+        int(parts[1]),
+        off,
+        parts[3] if len(parts) > 3 else None,
+        seller_from_settings(ctx.settings).country,
+    )
+    await reply(
+        update,
+        ctx,
+        tr(
+            ctx,
+            "discount.line_saved",
+            n=parts[1],
+            id=inv.id,
+            amount=_amount(ctx, off, inv.currency),
+            net=fmt_money(line.net_cents, inv.currency, ctx.lang),
+        ),
+    )
 
 
 def draft_details(ctx: Ctx, inv: Invoice, lines: Sequence[InvoiceLine], totals: Totals) -> list[str]:
@@ -138,22 +173,48 @@ def draft_details(ctx: Ctx, inv: Invoice, lines: Sequence[InvoiceLine], totals: 
     text = []
     for n, line in enumerate(lines, start=1):
         if line.discount_cents:
-            text.append(tr(ctx, "details.line_discount", n=n, reason=line.discount_reason or none,
-                           amount=fmt_money(line.discount_cents, cur, lang)))
+            text.append(
+                tr(
+                    ctx,
+                    "details.line_discount",
+                    n=n,
+                    reason=line.discount_reason or none,
+                    amount=fmt_money(line.discount_cents, cur, lang),
+                )
+            )
     for row in totals.breakdown:
         reason = REASONS.get(row.reason or "") if row.category != "S" else None
         if reason is not None:
-            text.append(tr(ctx, "details.vat_category", category=row.category,
-                           reason=reason.fr if lang == "fr" else reason.en))
+            text.append(
+                tr(
+                    ctx,
+                    "details.vat_category",
+                    category=row.category,
+                    reason=reason.fr if lang == "fr" else reason.en,
+                )
+            )
     if totals.allowance_cents:
-        text.append(tr(ctx, "details.discount", amount=fmt_money(totals.allowance_cents, cur, lang),
-                       reason=totals.discount_reason or none))
+        text.append(
+            tr(
+                ctx,
+                "details.discount",
+                amount=fmt_money(totals.allowance_cents, cur, lang),
+                reason=totals.discount_reason or none,
+            )
+        )
     if inv.purchase_order or inv.buyer_reference:
-        text.append(tr(ctx, "details.references", po=inv.purchase_order or none,
-                       ref=inv.buyer_reference or none))
+        text.append(
+            tr(ctx, "details.references", po=inv.purchase_order or none, ref=inv.buyer_reference or none)
+        )
     if inv.period_start and inv.period_end:
-        text.append(tr(ctx, "details.period", start=fmt_date(inv.period_start, lang),
-                       end=fmt_date(inv.period_end, lang)))
+        text.append(
+            tr(
+                ctx,
+                "details.period",
+                start=fmt_date(inv.period_start, lang),
+                end=fmt_date(inv.period_end, lang),
+            )
+        )
     if inv.number is None:
         text.append(tr(ctx, "details.hint", id=inv.id))
     return text
@@ -169,8 +230,7 @@ async def offer_text(ctx: Ctx, contact_id: int) -> str | None:
 
 
 def billing_offer_keyboard(ctx: Ctx, contact_id: int, invoice_id: int = 0) -> Any:
-    return keyboard([[button(tr(ctx, "billing.btn_offer"), cb("bill", "mail", contact_id,
-                                                              invoice_id))]])
+    return keyboard([[button(tr(ctx, "billing.btn_offer"), cb("bill", "mail", contact_id, invoice_id))]])
 
 
 async def on_button(update: Update, ctx: Ctx) -> None:
@@ -185,8 +245,9 @@ async def on_button(update: Update, ctx: Ctx) -> None:
         return
     contact_raw, invoice_raw = parse_cb(query.data, "bill", 2)
     invoice_id = parse_id(invoice_raw, "I") if invoice_raw != "0" else None
-    contact, email = await adopt_billing_email(ctx.actor, parse_id(contact_raw, "C"),
-                                               seller_from_settings(ctx.settings), invoice_id)
+    contact, email = await adopt_billing_email(
+        ctx.actor, parse_id(contact_raw, "C"), seller_from_settings(ctx.settings), invoice_id
+    )
     text = tr(ctx, "billing.adopted", id=contact.id, name=contact.name, email=contact.billing_email)
     if email is not None:
         text += "\n" + tr(ctx, "invoices.queued", email=", ".join(email.to_addrs))
@@ -199,4 +260,3 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler(["discount", "remise"], discount))
     app.add_handler(CommandHandler(["linediscount", "remiseligne"], line_discount))
     app.add_handler(CallbackQueryHandler(on_button, pattern=r"^(iref|bill):"))
-

@@ -41,13 +41,21 @@ from storage.refunds import list_refunds, mark_refunded
 from storage.vat import Treatment
 
 BILLING_ALIASES = {
-    "address": "billing_address", "adresse": "billing_address",
-    "siren": "siren", "siret": "siren",
-    "vat": "vat_number", "tva": "vat_number",
-    "email": "billing_email", "mail": "billing_email",
-    "lang": "invoice_language", "langue": "invoice_language", "language": "invoice_language",
-    "country": "country", "pays": "country",
-    "delivery": "delivery_address", "livraison": "delivery_address",
+    "address": "billing_address",
+    "adresse": "billing_address",
+    "siren": "siren",
+    "siret": "siren",
+    "vat": "vat_number",
+    "tva": "vat_number",
+    "email": "billing_email",
+    "mail": "billing_email",
+    "lang": "invoice_language",
+    "langue": "invoice_language",
+    "language": "invoice_language",
+    "country": "country",
+    "pays": "country",
+    "delivery": "delivery_address",
+    "livraison": "delivery_address",
 }
 
 
@@ -77,29 +85,55 @@ async def show_invoice(update: Update, ctx: Ctx, invoice_id: int, *, edit: bool 
     text.append(tr(ctx, "invoices.client", client=f"C{client.id} {client.name}"))
     text.append(tr(ctx, "invoices.status", status=tr(ctx, f"status.{inv.status.value}")))
     for n, (line, vat) in enumerate(zip(lines, treatments, strict=True), start=1):
-        text.append(tr(ctx, "invoices.line", n=n, description=line.description,
-                       qty=fmt_qty(line.quantity, lang), price=fmt_money(line.unit_price_cents, cur, lang),
-                       net=fmt_money(line.net_cents, cur, lang),
-                       rate=_vat_label(vat, lang)))
+        text.append(
+            tr(
+                ctx,
+                "invoices.line",
+                n=n,
+                description=line.description,
+                qty=fmt_qty(line.quantity, lang),
+                price=fmt_money(line.unit_price_cents, cur, lang),
+                net=fmt_money(line.net_cents, cur, lang),
+                rate=_vat_label(vat, lang),
+            )
+        )
     if not lines:
         text.append(tr(ctx, "invoices.no_lines", id=inv.id))
     totals = invoice_totals(inv, lines, treatments)
-    text += [tr(ctx, "invoices.vat_row", rate=fmt_rate(r.rate_bp, lang),
-                base=fmt_money(r.base_cents, cur, lang), vat=fmt_money(r.vat_cents, cur, lang))
-             for r in totals.breakdown]
+    text += [
+        tr(
+            ctx,
+            "invoices.vat_row",
+            rate=fmt_rate(r.rate_bp, lang),
+            base=fmt_money(r.base_cents, cur, lang),
+            vat=fmt_money(r.vat_cents, cur, lang),
+        )
+        for r in totals.breakdown
+    ]
     text += draft_details(ctx, inv, lines, totals)
-    text.append(tr(ctx, "invoices.totals", net=fmt_money(totals.net_cents, cur, lang),
-                   vat=fmt_money(totals.vat_cents, cur, lang),
-                   gross=fmt_money(totals.gross_cents, cur, lang)))
+    text.append(
+        tr(
+            ctx,
+            "invoices.totals",
+            net=fmt_money(totals.net_cents, cur, lang),
+            vat=fmt_money(totals.vat_cents, cur, lang),
+            gross=fmt_money(totals.gross_cents, cur, lang),
+        )
+    )
     rows: list[list[Any]] = []
     if inv.status == InvoiceStatus.DRAFT:
         text.append(tr(ctx, "invoices.terms", days=inv.payment_terms_days))
-        rows = [[button(tr(ctx, "invoices.btn_issue"), cb("inv", "issue", inv.id)),
-                 button(tr(ctx, "invoices.btn_terms"), cb("inv", "terms", inv.id)),
-                 button(tr(ctx, "invoices.btn_cancel"), cb("inv", "cancel", inv.id))]]
+        rows = [
+            [
+                button(tr(ctx, "invoices.btn_issue"), cb("inv", "issue", inv.id)),
+                button(tr(ctx, "invoices.btn_terms"), cb("inv", "terms", inv.id)),
+                button(tr(ctx, "invoices.btn_cancel"), cb("inv", "cancel", inv.id)),
+            ]
+        ]
     else:
-        text.append(tr(ctx, "invoices.dates", issued=fmt_date(inv.issue_date, lang),
-                       due=fmt_date(inv.due_date, lang)))
+        text.append(
+            tr(ctx, "invoices.dates", issued=fmt_date(inv.issue_date, lang), due=fmt_date(inv.due_date, lang))
+        )
         text.append(tr(ctx, "invoices.rf", rf=inv.rf_reference or ""))
         from bot.handlers.einvoicing import pa_status_lines
 
@@ -130,17 +164,31 @@ async def new_invoice(update: Update, ctx: Ctx) -> None:
 
 
 async def _issue(update: Update, ctx: Ctx, invoice_id: int) -> None:
-    result = await issue_invoice(ctx.actor, invoice_id, seller_from_settings(ctx.settings),
-                                 _today(ctx), render=renderer_from_settings(ctx.settings))
+    result = await issue_invoice(
+        ctx.actor,
+        invoice_id,
+        seller_from_settings(ctx.settings),
+        _today(ctx),
+        render=renderer_from_settings(ctx.settings),
+    )
     offer = None if result.queued else await offer_text(ctx, result.invoice.contact_id)
-    await reply(update, ctx, _issued_text(ctx, result) + (f"\n{offer}" if offer else ""),
-                billing_offer_keyboard(ctx, result.invoice.contact_id, invoice_id) if offer else None)
+    await reply(
+        update,
+        ctx,
+        _issued_text(ctx, result) + (f"\n{offer}" if offer else ""),
+        billing_offer_keyboard(ctx, result.invoice.contact_id, invoice_id) if offer else None,
+    )
 
 
 def _issued_text(ctx: Ctx, result: IssueResult) -> str:
     inv = result.invoice
-    text = tr(ctx, "invoices.issued", number=inv.number, due=fmt_date(inv.due_date, ctx.lang),
-              amount=fmt_money(inv.total_gross_cents, inv.currency, ctx.lang))
+    text = tr(
+        ctx,
+        "invoices.issued",
+        number=inv.number,
+        due=fmt_date(inv.due_date, ctx.lang),
+        amount=fmt_money(inv.total_gross_cents, inv.currency, ctx.lang),
+    )
     if result.queued:
         return text + "\n" + tr(ctx, "invoices.queued", email=result.email or "")
     return text + "\n" + tr(ctx, "invoices.not_queued", contact=inv.contact_id, number=inv.number)
@@ -181,17 +229,30 @@ async def invoices(update: Update, ctx: Ctx) -> None:
         await reply(update, ctx, tr(ctx, "invoices.none"))
         return
     lang = ctx.lang
-    rows = [tr(ctx, "invoices.row", ref=_ref(i), client=i.contact.name,
-               amount=fmt_money(-i.total_gross_cents if i.kind == InvoiceKind.CREDIT_NOTE
-                                else i.total_gross_cents, i.currency, lang),
-               status=tr(ctx, f"status.{i.status.value}") if i.kind == InvoiceKind.INVOICE
-               else tr(ctx, "invoices.credit_status"),
-               due=tr(ctx, "invoices.row_due", due=fmt_date(i.due_date, lang))
-               if i.due_date and i.kind == InvoiceKind.INVOICE else "")
-            for i in listed.rows]
+    rows = [
+        tr(
+            ctx,
+            "invoices.row",
+            ref=_ref(i),
+            client=i.contact.name,
+            amount=fmt_money(
+                -i.total_gross_cents if i.kind == InvoiceKind.CREDIT_NOTE else i.total_gross_cents,
+                i.currency,
+                lang,
+            ),
+            status=tr(ctx, f"status.{i.status.value}")
+            if i.kind == InvoiceKind.INVOICE
+            else tr(ctx, "invoices.credit_status"),
+            due=tr(ctx, "invoices.row_due", due=fmt_date(i.due_date, lang))
+            if i.due_date and i.kind == InvoiceKind.INVOICE
+            else "",
+        )
+        for i in listed.rows
+    ]
     amounts = " · ".join(fmt_money(v, cur, lang) for cur, v in sorted(listed.totals.items()))
-    await send_list(update, ctx, "", rows,
-                    footer=tr(ctx, f"invoices.sum_{listed.scope}", amounts=amounts or "0"))
+    await send_list(
+        update, ctx, "", rows, footer=tr(ctx, f"invoices.sum_{listed.scope}", amounts=amounts or "0")
+    )
 
 
 async def refund_lines(ctx: Ctx) -> list[str]:
@@ -199,9 +260,20 @@ async def refund_lines(ctx: Ctx) -> list[str]:
     refunds = await list_refunds(ctx.actor)
     if not refunds:
         return []
-    return [tr(ctx, "refunds.title"), *(tr(
-        ctx, "refunds.row", credit_note=r.credit_note, number=r.invoice, contact=r.contact,
-        amount=fmt_money(r.amount_cents, r.currency, ctx.lang)) for r in refunds)]
+    return [
+        tr(ctx, "refunds.title"),
+        *(
+            tr(
+                ctx,
+                "refunds.row",
+                credit_note=r.credit_note,
+                number=r.invoice,
+                contact=r.contact,
+                amount=fmt_money(r.amount_cents, r.currency, ctx.lang),
+            )
+            for r in refunds
+        ),
+    ]
 
 
 async def refunded(update: Update, ctx: Ctx) -> None:
@@ -210,8 +282,16 @@ async def refunded(update: Update, ctx: Ctx) -> None:
     if not text:
         raise InvalidInput("usage", usage="/refunded A2026-00001")
     refund = await mark_refunded(ctx.actor, text, datetime.now(UTC))
-    await reply(update, ctx, tr(ctx, "refunds.done", ref=text.strip().upper(),
-                                amount=fmt_money(refund.amount_cents, refund.currency, ctx.lang)))
+    await reply(
+        update,
+        ctx,
+        tr(
+            ctx,
+            "refunds.done",
+            ref=text.strip().upper(),
+            amount=fmt_money(refund.amount_cents, refund.currency, ctx.lang),
+        ),
+    )
 
 
 async def invoice_pdf(update: Update, ctx: Ctx) -> None:
@@ -224,8 +304,12 @@ async def invoice_pdf(update: Update, ctx: Ctx) -> None:
         raise InvalidInput("usage", usage=f"/issue I{inv.id}")
     pdf = await frozen_pdf(inv.id, renderer_from_settings(ctx.settings))
     assert update.effective_chat is not None
-    await ctx.bot.send_document(update.effective_chat.id, pdf, filename=f"{inv.number}.pdf",
-                                caption=tr(ctx, "invoices.pdf_caption", number=inv.number))
+    await ctx.bot.send_document(
+        update.effective_chat.id,
+        pdf,
+        filename=f"{inv.number}.pdf",
+        caption=tr(ctx, "invoices.pdf_caption", number=inv.number),
+    )
 
 
 async def credit_note(update: Update, ctx: Ctx) -> None:
@@ -233,14 +317,23 @@ async def credit_note(update: Update, ctx: Ctx) -> None:
     parts = args_text(ctx).split(maxsplit=1)
     if not parts:
         raise InvalidInput("usage", usage="/creditnote F2026-00042 reason")
-    credit = await credit_invoice(ctx.actor, parts[0], parts[1] if len(parts) > 1 else "",
-                                  seller_from_settings(ctx.settings), _today(ctx),
-                                  render=renderer_from_settings(ctx.settings))
+    credit = await credit_invoice(
+        ctx.actor,
+        parts[0],
+        parts[1] if len(parts) > 1 else "",
+        seller_from_settings(ctx.settings),
+        _today(ctx),
+        render=renderer_from_settings(ctx.settings),
+    )
     original = await get_invoice(ctx.actor, credit.credit_of_id or 0)
     text = tr(ctx, "invoices.credited", number=credit.number, original=original.number)
     if (refund := await Refund.get_or_none(credit_note_id=credit.id)) is not None:
-        text += "\n" + tr(ctx, "refunds.owed", number=credit.number,
-                          amount=fmt_money(refund.amount_cents, refund.currency, ctx.lang))
+        text += "\n" + tr(
+            ctx,
+            "refunds.owed",
+            number=credit.number,
+            amount=fmt_money(refund.amount_cents, refund.currency, ctx.lang),
+        )
     await reply(update, ctx, text)
 
 
@@ -262,15 +355,31 @@ async def billing(update: Update, ctx: Ctx) -> None:
         if field in ("billing_address", "delivery_address"):
             value = "\n".join(p.strip() for p in value.split(",") if p.strip())
         contact = await set_billing(ctx.actor, contact_id, **{field: value})
-    text = [tr(ctx, title, id=contact.id, name=contact.name), tr(
-        ctx, "billing.card", address=(contact.billing_address or "—").replace("\n", ", "),
-        siren=contact.siren or "—", vat=contact.vat_number or "—",
-        email=contact.billing_email or "—", language=contact.invoice_language), tr(
-        ctx, "billing.more", country=contact.country or "—",
-        delivery=(contact.delivery_address or "—").replace("\n", ", "))]
+    text = [
+        tr(ctx, title, id=contact.id, name=contact.name),
+        tr(
+            ctx,
+            "billing.card",
+            address=(contact.billing_address or "—").replace("\n", ", "),
+            siren=contact.siren or "—",
+            vat=contact.vat_number or "—",
+            email=contact.billing_email or "—",
+            language=contact.invoice_language,
+        ),
+        tr(
+            ctx,
+            "billing.more",
+            country=contact.country or "—",
+            delivery=(contact.delivery_address or "—").replace("\n", ", "),
+        ),
+    ]
     offer = await offer_text(ctx, contact.id)
-    await reply(update, ctx, "\n".join([*text, offer] if offer else text),
-                billing_offer_keyboard(ctx, contact.id) if offer else None)
+    await reply(
+        update,
+        ctx,
+        "\n".join([*text, offer] if offer else text),
+        billing_offer_keyboard(ctx, contact.id) if offer else None,
+    )
 
 
 async def _terms_done(update: Update, ctx: Ctx, values: dict[str, str]) -> None:
@@ -286,8 +395,11 @@ def _check_terms(ctx: Ctx, value: str) -> None:
 
 
 TERMS = register_form(
-    Form("invoice_terms", (Step("invoice", "invoices.ask_terms"),
-                           Step("terms", "invoices.ask_terms", check=_check_terms)), _terms_done)
+    Form(
+        "invoice_terms",
+        (Step("invoice", "invoices.ask_terms"), Step("terms", "invoices.ask_terms", check=_check_terms)),
+        _terms_done,
+    )
 )
 
 

@@ -16,8 +16,14 @@ from storage.ids import parse_id
 from storage.models import InboxMessage, Payment, PaymentDirection, PaymentStatus
 from storage.payments import get_payment, likely_invoices, list_payments, list_quarantine, match_payment
 
-LISTS = {"recent": "recent", "récents": "recent", "recents": "recent", "unmatched": "unmatched",
-         "nonrapproches": "unmatched", "quarantine": "quarantine"}
+LISTS = {
+    "recent": "recent",
+    "récents": "recent",
+    "recents": "recent",
+    "unmatched": "unmatched",
+    "nonrapproches": "unmatched",
+    "quarantine": "quarantine",
+}
 
 
 def _line(ctx: Ctx, p: Payment) -> str:
@@ -27,15 +33,28 @@ def _line(ctx: Ctx, p: Payment) -> str:
         state = tr(ctx, "payments.state_unmatched")
     else:
         state = tr(ctx, "payments.state_ignored", direction=p.direction.value)
-    return tr(ctx, "payments.line", id=p.id, date=fmt_date(p.booking_date, ctx.lang),
-              amount=fmt_money(p.amount_cents, p.currency, ctx.lang), payer=p.payer_name or "?",
-              state=state)
+    return tr(
+        ctx,
+        "payments.line",
+        id=p.id,
+        date=fmt_date(p.booking_date, ctx.lang),
+        amount=fmt_money(p.amount_cents, p.currency, ctx.lang),
+        payer=p.payer_name or "?",
+        state=state,
+    )
 
 
 def _mail_line(ctx: Ctx, m: InboxMessage) -> str:
     reason = reasons_text(ctx.lang, m.reasons) if m.reasons else m.reason
-    return tr(ctx, "payments.quarantine_line", id=m.id, status=m.status.value, sender=m.sender,
-              subject=clip(m.subject, 200), reason=Safe(reason) if m.reasons else clip(reason, 300))
+    return tr(
+        ctx,
+        "payments.quarantine_line",
+        id=m.id,
+        status=m.status.value,
+        sender=m.sender,
+        subject=clip(m.subject, 200),
+        reason=Safe(reason) if m.reasons else clip(reason, 300),
+    )
 
 
 async def payments(update: Update, ctx: Ctx) -> None:
@@ -48,18 +67,21 @@ async def payments(update: Update, ctx: Ctx) -> None:
         if not mails:
             await reply(update, ctx, tr(ctx, "payments.quarantine_none"))
             return
-        await send_list(update, ctx, tr(ctx, "payments.title_quarantine"),
-                        [_mail_line(ctx, m) for m in mails])
+        await send_list(
+            update, ctx, tr(ctx, "payments.title_quarantine"), [_mail_line(ctx, m) for m in mails]
+        )
         return
     found = await list_payments(ctx.actor, which)
     if not found:
         await reply(update, ctx, tr(ctx, "payments.none"))
         return
-    rows = [[button(f"P{p.id} {fmt_money(p.amount_cents, p.currency, ctx.lang)}",
-                    cb("pay", "show", p.id))] if p.status == PaymentStatus.UNMATCHED else []
-            for p in found]
-    await send_list(update, ctx, tr(ctx, f"payments.title_{which}"),
-                    [_line(ctx, p) for p in found], rows)
+    rows = [
+        [button(f"P{p.id} {fmt_money(p.amount_cents, p.currency, ctx.lang)}", cb("pay", "show", p.id))]
+        if p.status == PaymentStatus.UNMATCHED
+        else []
+        for p in found
+    ]
+    await send_list(update, ctx, tr(ctx, f"payments.title_{which}"), [_line(ctx, p) for p in found], rows)
 
 
 def _due(ctx: Ctx, cents: int, currency: str) -> str:
@@ -68,17 +90,31 @@ def _due(ctx: Ctx, cents: int, currency: str) -> str:
 
 async def _show(update: Update, ctx: Ctx, payment_id: int) -> None:
     p = await get_payment(ctx.actor, payment_id)
-    text = tr(ctx, "payments.card", id=p.id, amount=fmt_money(p.amount_cents, p.currency, ctx.lang),
-              date=fmt_date(p.booking_date, ctx.lang), payer=p.payer_name or "?",
-              iban=p.payer_iban or "", reference=p.reference or "—",
-              remittance=(p.remittance or "—")[:300],
-              note=f"\n⚠️ {p.note[:600]}" if p.note else "")
+    text = tr(
+        ctx,
+        "payments.card",
+        id=p.id,
+        amount=fmt_money(p.amount_cents, p.currency, ctx.lang),
+        date=fmt_date(p.booking_date, ctx.lang),
+        payer=p.payer_name or "?",
+        iban=p.payer_iban or "",
+        reference=p.reference or "—",
+        remittance=(p.remittance or "—")[:300],
+        note=f"\n⚠️ {p.note[:600]}" if p.note else "",
+    )
     if p.status != PaymentStatus.UNMATCHED:
         await reply(update, ctx, text + "\n" + _line(ctx, p))
         return
     candidates = await likely_invoices(ctx.actor, p.id)
-    rows = [[button(f"{i.number} — {_due(ctx, i.total_gross_cents - i.paid_cents, i.currency)}"[:60],
-                    cb("pay", "match", p.id, i.id))] for i in candidates]
+    rows = [
+        [
+            button(
+                f"{i.number} — {_due(ctx, i.total_gross_cents - i.paid_cents, i.currency)}"[:60],
+                cb("pay", "match", p.id, i.id),
+            )
+        ]
+        for i in candidates
+    ]
     hint = tr(ctx, "payments.pick") if rows else tr(ctx, "payments.no_candidate", id=p.id)
     await reply(update, ctx, f"{text}\n\n{hint}", keyboard(rows))
 
@@ -86,10 +122,19 @@ async def _show(update: Update, ctx: Ctx, payment_id: int) -> None:
 async def _match(update: Update, ctx: Ctx, payment_id: int, invoice: int | str, edit: bool) -> None:
     payment, inv = await match_payment(ctx.actor, payment_id, invoice, now=datetime.now(UTC))
     key = "payments.returned" if payment.direction == PaymentDirection.REVERSAL else "payments.matched"
-    await reply(update, ctx, tr(ctx, key, id=payment.id, number=inv.number or "",
-                                amount=fmt_money(payment.amount_cents, payment.currency, ctx.lang),
-                                balance=fmt_money(inv.total_gross_cents - inv.paid_cents,
-                                                  inv.currency, ctx.lang)), edit=edit)
+    await reply(
+        update,
+        ctx,
+        tr(
+            ctx,
+            key,
+            id=payment.id,
+            number=inv.number or "",
+            amount=fmt_money(payment.amount_cents, payment.currency, ctx.lang),
+            balance=fmt_money(inv.total_gross_cents - inv.paid_cents, inv.currency, ctx.lang),
+        ),
+        edit=edit,
+    )
 
 
 async def match(update: Update, ctx: Ctx) -> None:

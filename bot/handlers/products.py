@@ -40,10 +40,23 @@ async def products(update: Update, ctx: Ctx) -> None:
         await reply(update, ctx, tr(ctx, "products.none"))
         return
     lang = ctx.lang
-    await send_list(update, ctx, "", [
-        tr(ctx, "products.row", sku=p.sku, name=p.name, unit=p.unit,
-           price=fmt_money(p.unit_price_cents, p.currency, lang), rate=fmt_rate(p.vat_rate_bp, lang))
-        for p in found])
+    await send_list(
+        update,
+        ctx,
+        "",
+        [
+            tr(
+                ctx,
+                "products.row",
+                sku=p.sku,
+                name=p.name,
+                unit=p.unit,
+                price=fmt_money(p.unit_price_cents, p.currency, lang),
+                rate=fmt_rate(p.vat_rate_bp, lang),
+            )
+            for p in found
+        ],
+    )
 
 
 async def new_product(update: Update, ctx: Ctx) -> None:
@@ -53,10 +66,17 @@ async def new_product(update: Update, ctx: Ctx) -> None:
         raise InvalidInput("usage", usage="/newproduct WIDGET | Widget | 12,50 | 20 | unit")
     allowed = ctx.settings.vat_rates_bp
     product = await create_product(
-        ctx.actor, sku=sku, name=name, unit_price_cents=parse_amount_cents(price),
-        vat_rate_bp=parse_vat_rate(rate, allowed), allowed_vat_bp=allowed, unit=unit or "unit",
-        currency=ctx.settings.default_currency, nature=parse_nature(nature),
-        vat_exemption=exemption or None)
+        ctx.actor,
+        sku=sku,
+        name=name,
+        unit_price_cents=parse_amount_cents(price),
+        vat_rate_bp=parse_vat_rate(rate, allowed),
+        allowed_vat_bp=allowed,
+        unit=unit or "unit",
+        currency=ctx.settings.default_currency,
+        nature=parse_nature(nature),
+        vat_exemption=exemption or None,
+    )
     await reply(update, ctx, tr(ctx, "products.created", sku=product.sku, name=product.name))
 
 
@@ -71,8 +91,9 @@ async def add_line(update: Update, ctx: Ctx) -> None:
         from bot.handlers.invoices import show_invoice
 
         invoice_id = parse_id(target, "I")
-        await add_invoice_line(ctx.actor, invoice_id, sku, quantity,
-                               seller_from_settings(ctx.settings), unit_price)
+        await add_invoice_line(
+            ctx.actor, invoice_id, sku, quantity, seller_from_settings(ctx.settings), unit_price
+        )
         await show_invoice(update, ctx, invoice_id)
         return
     deal_id = parse_id(target, "D")
@@ -88,8 +109,9 @@ async def lines(update: Update, ctx: Ctx) -> None:
     await _show_lines(update, ctx, parse_id(text, "D"))
 
 
-async def _show_lines(update: Update, ctx: Ctx, deal_id: int, *, added: bool = False,
-                      edit: bool = False) -> None:
+async def _show_lines(
+    update: Update, ctx: Ctx, deal_id: int, *, added: bool = False, edit: bool = False
+) -> None:
     deal, found = await deal_lines(ctx.actor, deal_id)
     lang = ctx.lang
     text = [tr(ctx, "lines.added")] if added else []
@@ -97,15 +119,25 @@ async def _show_lines(update: Update, ctx: Ctx, deal_id: int, *, added: bool = F
     if not found:
         text.append(tr(ctx, "lines.none", id=deal.id))
     for n, line in enumerate(found, start=1):
-        text.append(tr(ctx, "lines.row", n=n, sku=line.product.sku, name=line.product.name,
-                       qty=fmt_qty(line.quantity, lang),
-                       price=fmt_money(line.unit_price_cents, deal.currency, lang),
-                       net=fmt_money(line_net(line.quantity, line.unit_price_cents), deal.currency, lang),
-                       rate=fmt_rate(line.vat_rate_bp, lang)))
+        text.append(
+            tr(
+                ctx,
+                "lines.row",
+                n=n,
+                sku=line.product.sku,
+                name=line.product.name,
+                qty=fmt_qty(line.quantity, lang),
+                price=fmt_money(line.unit_price_cents, deal.currency, lang),
+                net=fmt_money(line_net(line.quantity, line.unit_price_cents), deal.currency, lang),
+                rate=fmt_rate(line.vat_rate_bp, lang),
+            )
+        )
     if found:
         text.append(tr(ctx, "lines.total", amount=fmt_money(deal.amount_cents, deal.currency, lang)))
-    rows = [[button(tr(ctx, "lines.btn_remove", n=n), cb("line", "rm", line.id))]
-            for n, line in enumerate(found, start=1)]
+    rows = [
+        [button(tr(ctx, "lines.btn_remove", n=n), cb("line", "rm", line.id))]
+        for n, line in enumerate(found, start=1)
+    ]
     await reply(update, ctx, "\n".join(text), keyboard(rows), edit=edit)
 
 

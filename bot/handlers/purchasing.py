@@ -42,10 +42,25 @@ async def stock(update: Update, ctx: Ctx) -> None:
         await reply(update, ctx, tr(ctx, "stock.none"))
         return
     q = ctx.lang
-    await send_list(update, ctx, "", [
-        tr(ctx, "stock.row", sku=r.sku, name=r.name, on_hand=fmt_qty(r.on_hand, q),
-           reserved=fmt_qty(r.reserved, q), available=fmt_qty(r.available, q),
-           incoming=fmt_qty(r.incoming, q), reorder=fmt_qty(r.reorder_point, q)) for r in rows])
+    await send_list(
+        update,
+        ctx,
+        "",
+        [
+            tr(
+                ctx,
+                "stock.row",
+                sku=r.sku,
+                name=r.name,
+                on_hand=fmt_qty(r.on_hand, q),
+                reserved=fmt_qty(r.reserved, q),
+                available=fmt_qty(r.available, q),
+                incoming=fmt_qty(r.incoming, q),
+                reorder=fmt_qty(r.reorder_point, q),
+            )
+            for r in rows
+        ],
+    )
 
 
 def _status(ctx: Ctx, po: PurchaseOrder) -> str:
@@ -58,13 +73,24 @@ async def _card(update: Update, ctx: Ctx, po_id: int, *, edit: bool = False) -> 
     if po.expected_date:
         lines.append(tr(ctx, "po.expected", date=fmt_date(po.expected_date, ctx.lang)))
     for ln in po.lines:
-        lines.append(tr(ctx, "po.line", sku=ln.product.sku, name=ln.product.name,
-                        received=fmt_qty(Decimal(str(ln.received_quantity)), ctx.lang),
-                        quantity=fmt_qty(Decimal(str(ln.quantity)), ctx.lang)))
+        lines.append(
+            tr(
+                ctx,
+                "po.line",
+                sku=ln.product.sku,
+                name=ln.product.name,
+                received=fmt_qty(Decimal(str(ln.received_quantity)), ctx.lang),
+                quantity=fmt_qty(Decimal(str(ln.quantity)), ctx.lang),
+            )
+        )
     rows = []
     if po.status == POStatus.DRAFT:
-        rows.append([button(tr(ctx, "po.btn_send"), cb("po", "send", po.id)),
-                     button(tr(ctx, "po.btn_cancel"), cb("po", "cancel", po.id))])
+        rows.append(
+            [
+                button(tr(ctx, "po.btn_send"), cb("po", "send", po.id)),
+                button(tr(ctx, "po.btn_cancel"), cb("po", "cancel", po.id)),
+            ]
+        )
     elif po.status == POStatus.SENT:
         rows.append([button(tr(ctx, "po.btn_cancel"), cb("po", "cancel", po.id))])
     await reply(update, ctx, "\n".join(lines), keyboard(rows), edit=edit)
@@ -73,8 +99,15 @@ async def _card(update: Update, ctx: Ctx, po_id: int, *, edit: bool = False) -> 
 async def _send(update: Update, ctx: Ctx, po_id: int) -> None:
     now, today = _now(ctx)
     company = company_from_settings(ctx.settings)
-    po = await send_po(ctx.actor, po_id, today, now, company_name=company.name,
-                       company_email=company.email, mail_domain=company.mail_domain)
+    po = await send_po(
+        ctx.actor,
+        po_id,
+        today,
+        now,
+        company_name=company.name,
+        company_email=company.email,
+        mail_domain=company.mail_domain,
+    )
     await reply(update, ctx, tr(ctx, "po.sent", id=po.id, supplier=po.supplier.name))
 
 
@@ -86,8 +119,10 @@ async def po(update: Update, ctx: Ctx) -> None:
         if not orders:
             await reply(update, ctx, tr(ctx, "po.none"))
             return
-        lines = [tr(ctx, "po.row", id=o.id, supplier=o.supplier.name,
-                    status=_status(ctx, o), lines=len(o.lines)) for o in orders]
+        lines = [
+            tr(ctx, "po.row", id=o.id, supplier=o.supplier.name, status=_status(ctx, o), lines=len(o.lines))
+            for o in orders
+        ]
         rows = [[button(f"PO{o.id} {o.supplier.name}", cb("po", "open", o.id))] for o in orders]
         await send_list(update, ctx, "", lines, rows)
         return
@@ -134,8 +169,7 @@ async def adjust_command(update: Update, ctx: Ctx) -> None:
     sign = -1 if raw.startswith("-") else 1
     qty = parse_quantity(raw.lstrip("+-")) * sign
     on_hand = await adjust(ctx.actor, sku, qty, reason, datetime.now(UTC))
-    await reply(update, ctx, tr(ctx, "stock.adjusted", sku=sku.upper(),
-                                on_hand=fmt_qty(on_hand, ctx.lang)))
+    await reply(update, ctx, tr(ctx, "stock.adjusted", sku=sku.upper(), on_hand=fmt_qty(on_hand, ctx.lang)))
 
 
 async def deliver(update: Update, ctx: Ctx) -> None:

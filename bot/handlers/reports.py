@@ -35,7 +35,8 @@ async def dashboard(update: Update, ctx: Ctx) -> None:
     cash = await cash_by_week(ctx.actor, cur, today)
     pending = await purchases_pending(ctx.actor)
     charts = await asyncio.to_thread(  # matplotlib is CPU-bound: off the event loop
-        dashboard_charts, ctx.lang, cur, rows, forecast, buckets, cash, pending)
+        dashboard_charts, ctx.lang, cur, rows, forecast, buckets, cash, pending
+    )
     chat = update.effective_chat
     assert chat is not None
     await reply(update, ctx, tr(ctx, "report.dashboard"))
@@ -50,14 +51,19 @@ async def report(update: Update, ctx: Ctx) -> None:
         raise InvalidInput("usage", usage="/report sales|receivables|purchases [2026-11]")
     today = local_day(datetime.now(UTC), ctx.settings)[0]
     period = parts[1] if len(parts) > 1 else ""
-    header, rows = await report_rows(ctx.actor, parts[0], today, period,
-                                     ctx.settings.default_currency, ctx.settings.timezone)
+    header, rows = await report_rows(
+        ctx.actor, parts[0], today, period, ctx.settings.default_currency, ctx.settings.timezone
+    )
     kind = parts[0].lower()
     data = await asyncio.to_thread(xlsx, kind, header, rows)  # off the event loop
     chat = update.effective_chat
     assert chat is not None
-    await ctx.bot.send_document(chat.id, data, filename=f"{kind}-{period or today.isoformat()}.xlsx",
-                                caption=tr(ctx, "report.sent", kind=kind, rows=len(rows)))
+    await ctx.bot.send_document(
+        chat.id,
+        data,
+        filename=f"{kind}-{period or today.isoformat()}.xlsx",
+        caption=tr(ctx, "report.sent", kind=kind, rows=len(rows)),
+    )
 
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -27,8 +27,17 @@ async def status(update: Update, ctx: Ctx) -> None:
     for run in runs:
         at = fmt_datetime(run.last_started_at, ctx.lang, ctx.settings.zone)
         detail = f" — {run.detail[:200]}" if run.detail else ""
-        lines.append(tr(ctx, "status.row", job=run.name, outcome=run.outcome,
-                        at=at or tr(ctx, "status.never"), ms=run.duration_ms, detail=detail))
+        lines.append(
+            tr(
+                ctx,
+                "status.row",
+                job=run.name,
+                outcome=run.outcome,
+                at=at or tr(ctx, "status.never"),
+                ms=run.duration_ms,
+                detail=detail,
+            )
+        )
     await reply(update, ctx, "\n".join(lines))
 
 

@@ -40,8 +40,7 @@ def _check_due(ctx: Ctx, value: str) -> None:
 async def _create(update: Update, ctx: Ctx, values: dict[str, str]) -> None:
     deal_id, contact_id = parse_target(values["target"])
     due = parse_due(values.get("due", ""), datetime.now(UTC), ctx.settings.zone)
-    task = await create_task(ctx.actor, values.get("text", ""), due,
-                             deal_id=deal_id, contact_id=contact_id)
+    task = await create_task(ctx.actor, values.get("text", ""), due, deal_id=deal_id, contact_id=contact_id)
     when = fmt_datetime(due, ctx.lang, ctx.settings.zone) if due else tr(ctx, "tasks.no_due")
     await reply(update, ctx, tr(ctx, "tasks.created", id=task.id, text=task.text, due=when))
 
@@ -83,11 +82,18 @@ async def _render(update: Update, ctx: Ctx, header: str = "", *, edit: bool = Fa
     open_tasks = await list_tasks(ctx.actor)
     title = tr(ctx, "tasks.title", count=len(open_tasks)) if open_tasks else tr(ctx, "tasks.none")
     # Button labels are plain text, not HTML: the task's text goes in unescaped.
-    rows = [[button(tr(ctx, "tasks.btn_done", id=t.id, text=Safe(t.text[:40])),
-                    cb("task", "done", t.id))]
-            for t in open_tasks]
-    await send_list(update, ctx, "\n".join(filter(None, [header, title])),
-                    [_line(ctx, t) for t in open_tasks], rows, edit=edit)
+    rows = [
+        [button(tr(ctx, "tasks.btn_done", id=t.id, text=Safe(t.text[:40])), cb("task", "done", t.id))]
+        for t in open_tasks
+    ]
+    await send_list(
+        update,
+        ctx,
+        "\n".join(filter(None, [header, title])),
+        [_line(ctx, t) for t in open_tasks],
+        rows,
+        edit=edit,
+    )
 
 
 async def tasks(update: Update, ctx: Ctx) -> None:

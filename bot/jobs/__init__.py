@@ -67,8 +67,7 @@ def all_jobs() -> dict[str, JobSpec]:
     return jobs
 
 
-async def run_job(spec: JobSpec, services: Services, bot: Bot | None, *,
-                  force: bool = False) -> str:
+async def run_job(spec: JobSpec, services: Services, bot: Bot | None, *, force: bool = False) -> str:
     """Run one job once, recording its outcome; errors are logged and recorded, not raised.
 
     An exclusive job runs only when this instance claims the period (`force`: by hand,
@@ -78,8 +77,9 @@ async def run_job(spec: JobSpec, services: Services, bot: Bot | None, *,
     wall = datetime.now(UTC)
     now = services.now() if spec.business else wall
     if spec.exclusive and not force:
-        claimed = await claim_run(spec.name, now, timedelta(seconds=spec.period(services)),
-                                  timedelta(seconds=spec.lease), wall=wall)
+        claimed = await claim_run(
+            spec.name, now, timedelta(seconds=spec.period(services)), timedelta(seconds=spec.lease), wall=wall
+        )
         if claimed is None:
             return "skipped: another instance has this period's run"
         run = claimed
@@ -102,9 +102,7 @@ async def run_job(spec: JobSpec, services: Services, bot: Bot | None, *,
     return detail
 
 
-def schedule_all(
-    app: Application[Any, Any, Any, Any, Any, Any], skip: frozenset[str] = frozenset()
-) -> None:
+def schedule_all(app: Application[Any, Any, Any, Any, Any, Any], skip: frozenset[str] = frozenset()) -> None:
     """Put every job on the application's JobQueue (except those in `skip`)."""
     services: Services = app.bot_data["services"]
     queue = app.job_queue
@@ -122,5 +120,6 @@ def schedule_all(
         elif spec.every is not None:
             every = spec.every(services)
             tick = services.settings.job_tick_seconds if spec.business else None
-            queue.run_repeating(callback, min(every, tick) if tick else every,
-                                first=min(1.0, tick or 1.0), name=spec.name)
+            queue.run_repeating(
+                callback, min(every, tick) if tick else every, first=min(1.0, tick or 1.0), name=spec.name
+            )

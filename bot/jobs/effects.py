@@ -18,9 +18,14 @@ def smtp_config(settings: Settings, seller: object = None) -> SmtpConfig:
     """The sender's configuration from the settings (no host: `.eml` files)."""
     password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
     return SmtpConfig(
-        host=settings.smtp_host or None, port=settings.smtp_port, user=settings.smtp_user,
-        password=password, security=settings.smtp_security, timeout=settings.smtp_timeout,
-        mail_from=settings.sender, eml_dir=settings.var_dir / "mail" / "outbox",
+        host=settings.smtp_host or None,
+        port=settings.smtp_port,
+        user=settings.smtp_user,
+        password=password,
+        security=settings.smtp_security,
+        timeout=settings.smtp_timeout,
+        mail_from=settings.sender,
+        eml_dir=settings.var_dir / "mail" / "outbox",
         seller=seller if seller is not None else seller_from_settings(settings),
     )
 
@@ -42,14 +47,19 @@ async def deliver(services: Services, bot: Bot | None) -> str:
         from bot.console import console_id
 
         chat_for = console_id
-    return str(await deliver_alerts(bot, services.settings, pacer, chat_for=chat_for,
-                                    stop=services.stopping))
+    return str(await deliver_alerts(bot, services.settings, pacer, chat_for=chat_for, stop=services.stopping))
 
 
 JOBS = [
-    JobSpec("outbox", flush, every=lambda s: float(s.settings.outbox_flush_seconds),
-            exclusive=False, business=False),
+    JobSpec(
+        "outbox",
+        flush,
+        every=lambda s: float(s.settings.outbox_flush_seconds),
+        exclusive=False,
+        business=False,
+    ),
     # One deliverer at a time across instances: the pacing is per bot, not per instance.
-    JobSpec("alerts", deliver, every=lambda s: float(s.settings.alert_flush_seconds),
-            lease=90.0, business=False),
+    JobSpec(
+        "alerts", deliver, every=lambda s: float(s.settings.alert_flush_seconds), lease=90.0, business=False
+    ),
 ]

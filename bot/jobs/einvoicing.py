@@ -25,10 +25,14 @@ def pa_config(settings: Settings) -> PaConfig | None:
     if not settings.pa_flow_url:
         return None
     secret = settings.pa_client_secret.get_secret_value() if settings.pa_client_secret else ""
-    return PaConfig(flow_url=settings.pa_flow_url, token_url=settings.pa_token_url or "",
-                    client_id=settings.pa_client_id or "", client_secret=secret,
-                    directory_url=settings.pa_directory_url or "",
-                    organization_id=settings.pa_organization_id or "")
+    return PaConfig(
+        flow_url=settings.pa_flow_url,
+        token_url=settings.pa_token_url or "",
+        client_id=settings.pa_client_id or "",
+        client_secret=secret,
+        directory_url=settings.pa_directory_url or "",
+        organization_id=settings.pa_organization_id or "",
+    )
 
 
 async def pa_cycle(services: Services, bot: Bot | None) -> str:
@@ -42,11 +46,16 @@ async def pa_cycle(services: Services, bot: Bot | None) -> str:
     if not isinstance(client, PaClient):
         client = services.extra["pa_client"] = PaClient(config)
     hooks = await _webhooks(client, services.settings)
-    result = await run_cycle(client, seller_from_settings(services.settings),
-                             datetime.now(UTC),
-                             auto_approve=services.settings.pa_auto_approve_matched)
-    return (f"submitted {result.submitted}, retried {result.retried}, failed {result.failed}, "
-            f"heard {result.noted}, applied {result.applied}{hooks}")
+    result = await run_cycle(
+        client,
+        seller_from_settings(services.settings),
+        datetime.now(UTC),
+        auto_approve=services.settings.pa_auto_approve_matched,
+    )
+    return (
+        f"submitted {result.submitted}, retried {result.retried}, failed {result.failed}, "
+        f"heard {result.noted}, applied {result.applied}{hooks}"
+    )
 
 
 async def _webhooks(client: PaClient, settings: Settings) -> str:
@@ -67,5 +76,6 @@ async def _webhooks(client: PaClient, settings: Settings) -> str:
 # Once per period across instances (the claim of `storage.jobs.claim_run`), like the scans:
 # one instance polls the PA and spends its request quota; the queues inside it are claimed
 # row by row anyway. Its backoffs and leases are real seconds: the wall clock.
-JOBS = [JobSpec("pa", pa_cycle, every=lambda s: float(s.settings.pa_poll_seconds),
-                exclusive=True, business=False)]
+JOBS = [
+    JobSpec("pa", pa_cycle, every=lambda s: float(s.settings.pa_poll_seconds), exclusive=True, business=False)
+]

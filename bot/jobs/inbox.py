@@ -15,10 +15,12 @@ __all__ = ["JOBS", "imap_account", "inbox_pass", "inbox_rules"]
 
 def inbox_rules(settings: Settings) -> InboxRules:
     """Trust and parsing rules from the settings."""
-    return InboxRules(allowed_senders=tuple(settings.allowed_senders),
-                      authserv_id=settings.authserv_id,
-                      templates_file=settings.bank_templates_file,
-                      company_ibans=(settings.company_iban,) if settings.company_iban else ())
+    return InboxRules(
+        allowed_senders=tuple(settings.allowed_senders),
+        authserv_id=settings.authserv_id,
+        templates_file=settings.bank_templates_file,
+        company_ibans=(settings.company_iban,) if settings.company_iban else (),
+    )
 
 
 def imap_account(settings: Settings) -> ImapAccount | None:
@@ -27,8 +29,12 @@ def imap_account(settings: Settings) -> ImapAccount | None:
         return None
     password = settings.imap_password.get_secret_value() if settings.imap_password else ""
     return ImapAccount(
-        host=settings.imap_host, port=settings.imap_port, user=settings.imap_user or "",
-        password=password, security=settings.imap_security, folder=settings.imap_folder,
+        host=settings.imap_host,
+        port=settings.imap_port,
+        user=settings.imap_user or "",
+        password=password,
+        security=settings.imap_security,
+        folder=settings.imap_folder,
         processed_folder=settings.imap_processed_folder,
         quarantine_folder=settings.imap_quarantine_folder,
     )
@@ -47,10 +53,13 @@ async def poll(services: Services, bot: Bot | None) -> str:
     report = await inbox_pass(services.settings)
     if report.error:
         raise RuntimeError(report.error)
-    return (f"{counted(len(report.outcomes), 'message', 'messages')}: "
-            f"{report.count('processed')} processed, "
-            f"{report.count('quarantined')} quarantined, {report.count('unrecognised')} unread")
+    return (
+        f"{counted(len(report.outcomes), 'message', 'messages')}: "
+        f"{report.count('processed')} processed, "
+        f"{report.count('quarantined')} quarantined, {report.count('unrecognised')} unread"
+    )
 
 
-JOBS = [JobSpec("inbox", poll, every=lambda services: float(services.settings.imap_poll_seconds),
-                business=False)]
+JOBS = [
+    JobSpec("inbox", poll, every=lambda services: float(services.settings.imap_poll_seconds), business=False)
+]

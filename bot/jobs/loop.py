@@ -40,8 +40,9 @@ async def overdue(services: Services, bot: Bot | None) -> str:
     """Open collection tasks for overdue invoices and run the dunning levels due."""
     now = services.now()
     today, _, _ = local_day(now, services.settings)
-    result = await scan_overdue(today, now, company_from_settings(services.settings),
-                                services.settings.dunning_levels)
+    result = await scan_overdue(
+        today, now, company_from_settings(services.settings), services.settings.dunning_levels
+    )
     return str(result)
 
 

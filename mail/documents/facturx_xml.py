@@ -20,13 +20,37 @@ NS = {
     "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
 }
 _UNITS = {
-    "unit": "C62", "u": "C62", "pc": "C62", "pcs": "C62", "piece": "C62", "pièce": "C62",
-    "h": "HUR", "hour": "HUR", "heure": "HUR", "day": "DAY", "jour": "DAY", "j": "DAY",
-    "kg": "KGM", "g": "GRM", "m": "MTR", "m2": "MTK", "l": "LTR", "month": "MON", "mois": "MON",
+    "unit": "C62",
+    "u": "C62",
+    "pc": "C62",
+    "pcs": "C62",
+    "piece": "C62",
+    "pièce": "C62",
+    "h": "HUR",
+    "hour": "HUR",
+    "heure": "HUR",
+    "day": "DAY",
+    "jour": "DAY",
+    "j": "DAY",
+    "kg": "KGM",
+    "g": "GRM",
+    "m": "MTR",
+    "m2": "MTK",
+    "l": "LTR",
+    "month": "MON",
+    "mois": "MON",
 }
 _POSTCODE = re.compile(r"^(\d{4,5})\s+(.+)$")
-_COUNTRIES = {"france": "FR", "belgique": "BE", "belgium": "BE", "suisse": "CH",
-              "switzerland": "CH", "luxembourg": "LU", "germany": "DE", "allemagne": "DE"}
+_COUNTRIES = {
+    "france": "FR",
+    "belgique": "BE",
+    "belgium": "BE",
+    "suisse": "CH",
+    "switzerland": "CH",
+    "luxembourg": "LU",
+    "germany": "DE",
+    "allemagne": "DE",
+}
 
 
 def unit_code(unit: str) -> str:
@@ -62,8 +86,7 @@ class _Builder:
         self.root = etree.Element(f"{{{NS['rsm']}}}CrossIndustryInvoice", nsmap=NS)
 
     @staticmethod
-    def sub(parent: etree._Element, tag: str, text: str | None = None,
-            **attrs: str) -> etree._Element:
+    def sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
         prefix, name = tag.split(":")
         el = etree.SubElement(parent, f"{{{NS[prefix]}}}{name}", **attrs)
         if text is not None:
@@ -84,8 +107,14 @@ def _period(b: _Builder, parent: etree._Element, start: date | None, end: date |
     b.date(period, "ram:EndDateTime", end)
 
 
-def _allowance(b: _Builder, parent: etree._Element, cents: int, reason: str | None,
-               category: str | None = None, rate_bp: int = 0) -> None:
+def _allowance(
+    b: _Builder,
+    parent: etree._Element,
+    cents: int,
+    reason: str | None,
+    category: str | None = None,
+    rate_bp: int = 0,
+) -> None:
     """An allowance (discount): EN 16931 BG-20 on the document, BG-27 on a line."""
     charge = b.sub(parent, "ram:SpecifiedTradeAllowanceCharge")
     b.sub(b.sub(charge, "ram:ChargeIndicator"), "udt:Indicator", "false")
@@ -105,8 +134,7 @@ def build_cii_xml(doc: InvoiceData) -> bytes:
     sub = b.sub
     ctx = sub(b.root, "rsm:ExchangedDocumentContext")
     if doc.seller.specimen:  # BT-23: a test document (the EN 16931 CII has no TestIndicator)
-        sub(sub(ctx, "ram:BusinessProcessSpecifiedDocumentContextParameter"), "ram:ID",
-            SPECIMEN_PROCESS)
+        sub(sub(ctx, "ram:BusinessProcessSpecifiedDocumentContextParameter"), "ram:ID", SPECIMEN_PROCESS)
     guideline = sub(ctx, "ram:GuidelineSpecifiedDocumentContextParameter")
     sub(guideline, "ram:ID", "urn:cen.eu:en16931:2017")
     header = sub(b.root, "rsm:ExchangedDocument")
@@ -126,11 +154,18 @@ def build_cii_xml(doc: InvoiceData) -> bytes:
             sub(product, "ram:SellerAssignedID", line.sku)
         sub(product, "ram:Name", line.description)
         agreement = sub(item, "ram:SpecifiedLineTradeAgreement")
-        sub(sub(agreement, "ram:NetPriceProductTradePrice"), "ram:ChargeAmount",
-            _amount(line.unit_price_cents))
+        sub(
+            sub(agreement, "ram:NetPriceProductTradePrice"),
+            "ram:ChargeAmount",
+            _amount(line.unit_price_cents),
+        )
         delivery = sub(item, "ram:SpecifiedLineTradeDelivery")
-        sub(delivery, "ram:BilledQuantity", format(line.quantity.normalize(), "f"),
-            unitCode=unit_code(line.unit))
+        sub(
+            delivery,
+            "ram:BilledQuantity",
+            format(line.quantity.normalize(), "f"),
+            unitCode=unit_code(line.unit),
+        )
         settlement = sub(item, "ram:SpecifiedLineTradeSettlement")
         tax = sub(settlement, "ram:ApplicableTradeTax")
         sub(tax, "ram:TypeCode", "VAT")
@@ -145,8 +180,7 @@ def build_cii_xml(doc: InvoiceData) -> bytes:
     _seller(b, agreement, doc)
     _buyer(b, agreement, doc)
     if doc.purchase_order:
-        sub(sub(agreement, "ram:BuyerOrderReferencedDocument"), "ram:IssuerAssignedID",
-            doc.purchase_order)
+        sub(sub(agreement, "ram:BuyerOrderReferencedDocument"), "ram:IssuerAssignedID", doc.purchase_order)
     delivery = sub(trade, "ram:ApplicableHeaderTradeDelivery")
     _ship_to(b, delivery, doc)
     event = sub(delivery, "ram:ActualDeliverySupplyChainEvent")
@@ -174,10 +208,15 @@ def _notes(doc: InvoiceData) -> list[tuple[str, str]]:
     notes.append(("ABL", legal))
     if doc.credit_note:  # not a debt: no penalty, indemnity nor discount terms
         return notes
-    penalty = (f"Pénalités de retard : {s.late_penalty_rate} % par an. "
-               + (f"Indemnité forfaitaire pour frais de recouvrement : {s.recovery_indemnity_eur} €. "
-                  if doc.buyer.business else "")
-               + "Pas d'escompte pour paiement anticipé.")
+    penalty = (
+        f"Pénalités de retard : {s.late_penalty_rate} % par an. "
+        + (
+            f"Indemnité forfaitaire pour frais de recouvrement : {s.recovery_indemnity_eur} €. "
+            if doc.buyer.business
+            else ""
+        )
+        + "Pas d'escompte pour paiement anticipé."
+    )
     notes.append(("PMT", penalty))
     return notes
 
@@ -231,7 +270,8 @@ def _ship_to(b: _Builder, delivery: etree._Element, doc: InvoiceData) -> None:
     address, and always for an intra-community supply (BR-IC-12 asks its country)."""
     buyer = doc.buyer
     different = bool(buyer.delivery_address.strip()) and (
-        buyer.delivery_address.strip() != buyer.address.strip())
+        buyer.delivery_address.strip() != buyer.address.strip()
+    )
     if not different and not any(row.category == "K" for row in doc.totals.breakdown):
         return
     party = b.sub(delivery, "ram:ShipToTradeParty")
@@ -264,8 +304,9 @@ def _settlement(b: _Builder, trade: etree._Element, doc: InvoiceData) -> None:
     _period(b, settlement, doc.period_start, doc.period_end)
     for row in doc.totals.breakdown:
         if row.allowance_cents:
-            _allowance(b, settlement, row.allowance_cents, doc.totals.discount_reason,
-                       row.category, row.rate_bp)
+            _allowance(
+                b, settlement, row.allowance_cents, doc.totals.discount_reason, row.category, row.rate_bp
+            )
     _payment_terms(b, settlement, doc)
     total = sub(settlement, "ram:SpecifiedTradeSettlementHeaderMonetarySummation")
     sub(total, "ram:LineTotalAmount", _amount(doc.totals.line_total_cents))

@@ -41,27 +41,50 @@ _LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 
 LABELS: dict[str, dict[str, str]] = {
     "fr": {
-        "invoice": "FACTURE", "credit_note": "AVOIR", "number": "N°",
-        "issue_date": "Date d'émission", "sale_date": "Date de la vente / prestation",
-        "due_date": "Date d'échéance", "bill_to": "Facturé à", "siren": "SIREN",
-        "siret": "SIRET", "vat": "N° TVA intracom.", "rcs": "RCS", "capital": "Capital",
-        "description": "Désignation", "qty": "Qté", "unit": "Unité",
-        "unit_price": "P.U. HT", "vat_rate": "TVA", "line_total": "Total HT",
-        "breakdown": "Récapitulatif TVA", "base": "Base HT", "vat_amount": "Montant TVA",
-        "total_net": "Total HT", "total_vat": "Total TVA", "total_gross": "Total TTC",
-        "to_pay": "Net à payer", "payment": "Paiement par virement SEPA",
-        "iban": "IBAN", "bic": "BIC", "reference": "Référence à rappeler",
+        "invoice": "FACTURE",
+        "credit_note": "AVOIR",
+        "number": "N°",
+        "issue_date": "Date d'émission",
+        "sale_date": "Date de la vente / prestation",
+        "due_date": "Date d'échéance",
+        "bill_to": "Facturé à",
+        "siren": "SIREN",
+        "siret": "SIRET",
+        "vat": "N° TVA intracom.",
+        "rcs": "RCS",
+        "capital": "Capital",
+        "description": "Désignation",
+        "qty": "Qté",
+        "unit": "Unité",
+        "unit_price": "P.U. HT",
+        "vat_rate": "TVA",
+        "line_total": "Total HT",
+        "breakdown": "Récapitulatif TVA",
+        "base": "Base HT",
+        "vat_amount": "Montant TVA",
+        "total_net": "Total HT",
+        "total_vat": "Total TVA",
+        "total_gross": "Total TTC",
+        "to_pay": "Net à payer",
+        "payment": "Paiement par virement SEPA",
+        "iban": "IBAN",
+        "bic": "BIC",
+        "reference": "Référence à rappeler",
         "scan": "Scannez pour payer",
         "penalty": "En cas de retard de paiement, pénalités au taux annuel de {rate} %.",
         "indemnity": "Indemnité forfaitaire pour frais de recouvrement : {amount} € "
-                     "(art. L441-10 du Code de commerce).",
+        "(art. L441-10 du Code de commerce).",
         "discount": "Pas d'escompte pour paiement anticipé.",
         "cancels": "Cet avoir annule la facture {number} du {date}.",
         "reason": "Motif : {reason}",
-        "line_discount": "Remise", "line_discount_reason": "Remise : {reason}",
-        "category": "Cat.", "lines_total": "Total lignes HT", "doc_discount_row": "Remise",
+        "line_discount": "Remise",
+        "line_discount_reason": "Remise : {reason}",
+        "category": "Cat.",
+        "lines_total": "Total lignes HT",
+        "doc_discount_row": "Remise",
         "doc_discount": "Remise globale de {amount} : {reason}.",
-        "buyer_reference": "Votre référence", "purchase_order": "Votre commande n°",
+        "buyer_reference": "Votre référence",
+        "purchase_order": "Votre commande n°",
         "period": "Période de facturation : du {start} au {end}",
         "deliver_to": "Livré à",
         "nature_goods": "Nature de l'opération : livraison de biens",
@@ -70,34 +93,56 @@ LABELS: dict[str, dict[str, str]] = {
         "debits": "Option pour le paiement de la TVA d'après les débits.",
     },
     "en": {
-        "invoice": "INVOICE", "credit_note": "CREDIT NOTE", "number": "No.",
-        "issue_date": "Issue date", "sale_date": "Date of sale / service",
-        "due_date": "Due date", "bill_to": "Bill to", "siren": "SIREN",
-        "siret": "SIRET", "vat": "VAT number", "rcs": "RCS", "capital": "Share capital",
-        "description": "Description", "qty": "Qty", "unit": "Unit",
-        "unit_price": "Unit price", "vat_rate": "VAT", "line_total": "Total excl. VAT",
-        "breakdown": "VAT breakdown", "base": "Taxable amount", "vat_amount": "VAT amount",
-        "total_net": "Total excl. VAT", "total_vat": "Total VAT", "total_gross": "Total incl. VAT",
-        "to_pay": "Amount due", "payment": "Payment by SEPA credit transfer",
-        "iban": "IBAN", "bic": "BIC", "reference": "Reference to quote",
+        "invoice": "INVOICE",
+        "credit_note": "CREDIT NOTE",
+        "number": "No.",
+        "issue_date": "Issue date",
+        "sale_date": "Date of sale / service",
+        "due_date": "Due date",
+        "bill_to": "Bill to",
+        "siren": "SIREN",
+        "siret": "SIRET",
+        "vat": "VAT number",
+        "rcs": "RCS",
+        "capital": "Share capital",
+        "description": "Description",
+        "qty": "Qty",
+        "unit": "Unit",
+        "unit_price": "Unit price",
+        "vat_rate": "VAT",
+        "line_total": "Total excl. VAT",
+        "breakdown": "VAT breakdown",
+        "base": "Taxable amount",
+        "vat_amount": "VAT amount",
+        "total_net": "Total excl. VAT",
+        "total_vat": "Total VAT",
+        "total_gross": "Total incl. VAT",
+        "to_pay": "Amount due",
+        "payment": "Payment by SEPA credit transfer",
+        "iban": "IBAN",
+        "bic": "BIC",
+        "reference": "Reference to quote",
         "scan": "Scan to pay",
         "penalty": "Late payment penalties at an annual rate of {rate} %.",
         "indemnity": "Fixed recovery indemnity of {amount} € for late payment "
-                     "(French Commercial Code art. L441-10).",
+        "(French Commercial Code art. L441-10).",
         "discount": "No discount for early payment.",
         "cancels": "This credit note cancels invoice {number} of {date}.",
         "reason": "Reason: {reason}",
-        "line_discount": "Discount", "line_discount_reason": "Discount: {reason}",
-        "category": "Cat.", "lines_total": "Lines total excl. VAT", "doc_discount_row": "Discount",
+        "line_discount": "Discount",
+        "line_discount_reason": "Discount: {reason}",
+        "category": "Cat.",
+        "lines_total": "Lines total excl. VAT",
+        "doc_discount_row": "Discount",
         "doc_discount": "Overall discount of {amount}: {reason}.",
-        "buyer_reference": "Your reference", "purchase_order": "Your order no.",
+        "buyer_reference": "Your reference",
+        "purchase_order": "Your order no.",
         "period": "Invoicing period: {start} to {end}",
         "deliver_to": "Deliver to",
         "nature_goods": "Nature of the operation: supply of goods",
         "nature_services": "Nature of the operation: supply of services",
         "nature_both": "Nature of the operation: supply of goods and services",
-        "debits": "Option pour le paiement de la TVA d'après les débits "
-                  "(VAT paid on debits).",
+        "debits": "Option pour le paiement de la TVA d'après les débits (VAT paid on debits).",
     },
 }
 
@@ -125,9 +170,15 @@ def epc_payload(doc: InvoiceData) -> bytes:
     (segno's own builder behind `helpers.make_epc_qr`, which validates every field)."""
     amount = (Decimal(doc.totals.gross_cents) / 100).quantize(Decimal("0.01"))
     build = segno_helpers._make_epc_qr_data  # type: ignore[attr-defined]
-    return bytes(build(
-        doc.seller.name[:70], doc.seller.iban, amount, reference=doc.rf_reference,
-        bic=doc.seller.bic or None))
+    return bytes(
+        build(
+            doc.seller.name[:70],
+            doc.seller.iban,
+            amount,
+            reference=doc.rf_reference,
+            bic=doc.seller.bic or None,
+        )
+    )
 
 
 def epc_qr(doc: InvoiceData) -> segno.QRCode:
@@ -149,8 +200,9 @@ def _qr(pdf: FPDF, doc: InvoiceData, x: float, y: float, size: float) -> None:
                 start = c
                 while c < len(row) and row[c]:
                     c += 1
-                pdf.rect(x + (start + 4) * module, y + (r + 4) * module,
-                         (c - start) * module, module, style="F")
+                pdf.rect(
+                    x + (start + 4) * module, y + (r + 4) * module, (c - start) * module, module, style="F"
+                )
             else:
                 c += 1
 
@@ -179,7 +231,7 @@ def group_siren(text: str) -> str:
     digits = "".join(ch for ch in text if ch.isdigit())
     if len(digits) not in (9, 14) or len(digits) != len(text.replace(" ", "")):
         return text
-    grouped = " ".join(digits[i:i + 3] for i in range(0, 9, 3))
+    grouped = " ".join(digits[i : i + 3] for i in range(0, 9, 3))
     return f"{grouped} {digits[9:]}" if len(digits) == 14 else grouped
 
 
@@ -232,11 +284,26 @@ def _lines_table(pdf: FPDF, doc: InvoiceData, lab: dict[str, str], fmt: _Fmt) ->
     """The lines, wrapped, page after page: a row never splits and every page repeats the
     table header."""
     with_discount = any(line.discount_cents for line in doc.lines)
-    columns = ([("description", 62.0), ("qty", 14.0), ("unit", 12.0), ("unit_price", 24.0),
-                ("line_discount", 20.0), ("vat_rate", 16.0), ("line_total", 32.0)]
-               if with_discount else
-               [("description", 76.0), ("qty", 16.0), ("unit", 12.0), ("unit_price", 26.0),
-                ("vat_rate", 18.0), ("line_total", 32.0)])
+    columns = (
+        [
+            ("description", 62.0),
+            ("qty", 14.0),
+            ("unit", 12.0),
+            ("unit_price", 24.0),
+            ("line_discount", 20.0),
+            ("vat_rate", 16.0),
+            ("line_total", 32.0),
+        ]
+        if with_discount
+        else [
+            ("description", 76.0),
+            ("qty", 16.0),
+            ("unit", 12.0),
+            ("unit_price", 26.0),
+            ("vat_rate", 18.0),
+            ("line_total", 32.0),
+        ]
+    )
     _table_head(pdf, lab, columns)
     pdf.set_font("DejaVu", "", 8)
     desc_w = columns[0][1]
@@ -248,8 +315,7 @@ def _lines_table(pdf: FPDF, doc: InvoiceData, lab: dict[str, str], fmt: _Fmt) ->
         if _fits(pdf, desc_w - 1, text):
             count = 1
         else:
-            wrapped = pdf.multi_cell(desc_w - 1, height, text, align="L", dry_run=True,
-                                     output="LINES")
+            wrapped = pdf.multi_cell(desc_w - 1, height, text, align="L", dry_run=True, output="LINES")
             assert isinstance(wrapped, list)
             count = max(1, len(wrapped))
         row_h = count * height + 1.5
@@ -260,10 +326,14 @@ def _lines_table(pdf: FPDF, doc: InvoiceData, lab: dict[str, str], fmt: _Fmt) ->
         top = pdf.get_y()
         pdf.set_xy(15, top + 0.75)
         _wrap(pdf, desc_w - 1, height, text, XPos.LMARGIN)
-        values = {"qty": fmt.qty(line.quantity), "unit": line.unit[:6],
-                  "unit_price": fmt.money(line.unit_price_cents),
-                  "line_discount": _line_discount_text(fmt, line),
-                  "vat_rate": _line_vat(fmt, line), "line_total": fmt.money(line.net_cents)}
+        values = {
+            "qty": fmt.qty(line.quantity),
+            "unit": line.unit[:6],
+            "unit_price": fmt.money(line.unit_price_cents),
+            "line_discount": _line_discount_text(fmt, line),
+            "vat_rate": _line_vat(fmt, line),
+            "line_total": fmt.money(line.net_cents),
+        }
         x = 15 + desc_w
         for key, w in columns[1:]:
             pdf.set_xy(x, top + 0.75)
@@ -286,15 +356,16 @@ def _mentions(doc: InvoiceData, lab: dict[str, str], fmt: _Fmt) -> list[str]:
         reason = REASONS.get(row.reason or "") if row.category != "S" else None
         if reason is not None:
             words = reason.fr if doc.language == "fr" else reason.en
-            texts.append(f"{row.category} : {words}" if doc.language == "fr"
-                         else f"{row.category}: {words}")
+            texts.append(f"{row.category} : {words}" if doc.language == "fr" else f"{row.category}: {words}")
     if s.vat_on_debits and any(row.category == "S" for row in doc.totals.breakdown):
         texts.append(lab["debits"])
     if doc.totals.allowance_cents:
-        amount = (fmt.rate(doc.totals.discount_bp) if doc.totals.discount_bp
-                  else fmt.money(doc.totals.allowance_cents))
-        texts.append(lab["doc_discount"].format(amount=amount,
-                                                reason=doc.totals.discount_reason or ""))
+        amount = (
+            fmt.rate(doc.totals.discount_bp)
+            if doc.totals.discount_bp
+            else fmt.money(doc.totals.allowance_cents)
+        )
+        texts.append(lab["doc_discount"].format(amount=amount, reason=doc.totals.discount_reason or ""))
     if not doc.credit_note:  # a credit note is not a debt: no penalty, indemnity or discount
         texts.append(lab["penalty"].format(rate=format_decimal(s.late_penalty_rate, locale=fmt.locale)))
         if buyer.business:
@@ -339,8 +410,7 @@ def _render(doc: InvoiceData, xml: bytes) -> bytes:
     if not doc.credit_note:  # a credit note is not paid: no due date
         dates.append(("due_date", doc.due_date))
     for key, day in dates:
-        pdf.cell(85, 4.5, f"{lab[key]} : {fmt.date(day)}", align="R",
-                 new_x=XPos.LEFT, new_y=YPos.NEXT)
+        pdf.cell(85, 4.5, f"{lab[key]} : {fmt.date(day)}", align="R", new_x=XPos.LEFT, new_y=YPos.NEXT)
     top = max(left, pdf.get_y()) + 6
     # References (left) and buyer with delivery address (right).
     refs: list[tuple[float, float, str]] = []
@@ -349,8 +419,9 @@ def _render(doc: InvoiceData, xml: bytes) -> bytes:
     if doc.purchase_order:
         refs.append((8.5, 4.2, f"{lab['purchase_order']} : {doc.purchase_order}"))
     if doc.period_start and doc.period_end:
-        refs.append((8.5, 4.2, lab["period"].format(start=fmt.date(doc.period_start),
-                                                    end=fmt.date(doc.period_end))))
+        refs.append(
+            (8.5, 4.2, lab["period"].format(start=fmt.date(doc.period_start), end=fmt.date(doc.period_end)))
+        )
     refs.append((8.5, 4.2, lab[f"nature_{doc.nature}"]))
     left = _column(pdf, 15, top, 90, refs)
     buyer_rows = [(9.0, 5.0, lab["bill_to"]), (10.0, 5.0, buyer.name)]
@@ -368,11 +439,16 @@ def _render(doc: InvoiceData, xml: bytes) -> bytes:
     pdf.set_xy(15, max(left, right) + 6)
     _lines_table(pdf, doc, lab, fmt)
     # VAT breakdown (left) and totals (right), kept together on one page.
-    totals = [("total_net", doc.totals.net_cents, False), ("total_vat", doc.totals.vat_cents, False),
-              ("total_gross", doc.totals.gross_cents, True)]
+    totals = [
+        ("total_net", doc.totals.net_cents, False),
+        ("total_vat", doc.totals.vat_cents, False),
+        ("total_gross", doc.totals.gross_cents, True),
+    ]
     if doc.totals.allowance_cents:
-        totals[:0] = [("lines_total", doc.totals.line_total_cents, False),
-                      ("doc_discount_row", -doc.totals.allowance_cents, False)]
+        totals[:0] = [
+            ("lines_total", doc.totals.line_total_cents, False),
+            ("doc_discount_row", -doc.totals.allowance_cents, False),
+        ]
     _ensure_room(pdf, 4 + max(10 + 5 * len(doc.totals.breakdown), 6 * len(totals)) + 6)
     pdf.ln(4)
     top = pdf.get_y()
@@ -392,8 +468,9 @@ def _render(doc: InvoiceData, xml: bytes) -> bytes:
     for key, cents, bold in totals:
         pdf.set_font("DejaVu", "", 9.5 if bold else 8.5)
         pdf.cell(40, 6, lab[key], border="T" if bold else 0)
-        pdf.cell(30, 6, fmt.money(cents), border="T" if bold else 0, align="R",
-                 new_x=XPos.LEFT, new_y=YPos.NEXT)
+        pdf.cell(
+            30, 6, fmt.money(cents), border="T" if bold else 0, align="R", new_x=XPos.LEFT, new_y=YPos.NEXT
+        )
         pdf.set_x(125)
     pdf.set_xy(15, max(bottom, pdf.get_y()) + 6)
     # Credit note or payment block.
@@ -401,20 +478,28 @@ def _render(doc: InvoiceData, xml: bytes) -> bytes:
         pdf.set_font("DejaVu", "", 9)
         if doc.original_number:
             when = fmt.date(doc.original_issue_date) if doc.original_issue_date else ""
-            pdf.multi_cell(180, 5, lab["cancels"].format(number=doc.original_number, date=when),
-                           new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(
+                180,
+                5,
+                lab["cancels"].format(number=doc.original_number, date=when),
+                new_x=XPos.LMARGIN,
+                new_y=YPos.NEXT,
+            )
         if doc.reason:
-            pdf.multi_cell(180, 5, lab["reason"].format(reason=doc.reason),
-                           new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+            pdf.multi_cell(
+                180, 5, lab["reason"].format(reason=doc.reason), new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            )
     else:
         _ensure_room(pdf, 42)
         top = pdf.get_y()
         pdf.set_font("DejaVu", "", 9)
         pdf.cell(130, 6, lab["payment"], new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         pdf.set_font("DejaVu", "", 8.5)
-        rows = [(lab["to_pay"], fmt.money(doc.totals.gross_cents)),
-                (lab["due_date"], fmt.date(doc.due_date)),
-                (lab["iban"], _group(s.iban))]
+        rows = [
+            (lab["to_pay"], fmt.money(doc.totals.gross_cents)),
+            (lab["due_date"], fmt.date(doc.due_date)),
+            (lab["iban"], _group(s.iban)),
+        ]
         if s.bic:
             rows.append((lab["bic"], s.bic))
         rows.append((lab["reference"], _group(doc.rf_reference)))
@@ -476,28 +561,35 @@ def _attach_facturx(pdf: FPDF, doc: InvoiceData, xml: bytes, title: str) -> None
     pdf.set_producer(PRODUCER)
     pdf.set_creation_date(now)
     pdf.set_lang("fr-FR" if doc.language == "fr" else "en-GB")
-    xmp = facturx.generate_xmp_object({
-        **info,
-        "pdfa3_flavor": "B",
-        "producer": PRODUCER,
-        "creator_tool": PRODUCER,
-        "timestamp": now.isoformat(),
-        "version": "1.0",
-        "documenttype": "INVOICE",
-        "xml_filename": FACTURX_FILENAME,
-        "xmp_level": "EN 16931",
-        "urn": "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#",
-    })
+    xmp = facturx.generate_xmp_object(
+        {
+            **info,
+            "pdfa3_flavor": "B",
+            "producer": PRODUCER,
+            "creator_tool": PRODUCER,
+            "timestamp": now.isoformat(),
+            "version": "1.0",
+            "documenttype": "INVOICE",
+            "xml_filename": FACTURX_FILENAME,
+            "xmp_level": "EN 16931",
+            "urn": "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#",
+        }
+    )
     pdf.set_xmp_metadata(etree.tostring(xmp, encoding="unicode"))
     pdf.embed_file(
-        bytes=xml, basename=FACTURX_FILENAME, modification_date=now, mime_type="text/xml",
-        associated_file_relationship="Data", desc="Factur-X invoice (EN 16931)",
-        compress=True, checksum=True,
+        bytes=xml,
+        basename=FACTURX_FILENAME,
+        modification_date=now,
+        mime_type="text/xml",
+        associated_file_relationship="Data",
+        desc="Factur-X invoice (EN 16931)",
+        compress=True,
+        checksum=True,
     )
 
 
 def _group(text: str) -> str:
-    return " ".join(text[i:i + 4] for i in range(0, len(text), 4))
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
 
 
 @cache
@@ -532,45 +624,65 @@ async def invoice_data(invoice_id: int, seller: Seller) -> InvoiceData:
 
     invoice = await Invoice.get(id=invoice_id)
     credit_note = invoice.kind.value == "credit_note"
-    if invoice.number is None or invoice.issue_date is None or (
-            invoice.due_date is None and not credit_note):
+    if invoice.number is None or invoice.issue_date is None or (invoice.due_date is None and not credit_note):
         raise ValueError(f"invoice {invoice_id} is a draft: only issued invoices are rendered")
     contact = await Contact.get(id=invoice.contact_id)
     rows, treatments, tax = await treated_lines(invoice, seller.country)
     product_ids = [r.product_id for r in rows if r.product_id]
     skus = {p.id: p.sku for p in await Product.filter(id__in=product_ids)}
     lines = tuple(
-        DocLine(position=i, description=r.description, quantity=Decimal(r.quantity),
-                unit=r.unit, unit_price_cents=r.unit_price_cents, vat_rate_bp=t.rate_bp,
-                net_cents=r.net_cents, sku=skus.get(r.product_id or 0, ""),
-                category=t.category.value, reason=t.reason, nature=r.nature.value,
-                discount_bp=r.discount_bp, discount_cents=r.discount_cents,
-                discount_reason=r.discount_reason)
+        DocLine(
+            position=i,
+            description=r.description,
+            quantity=Decimal(r.quantity),
+            unit=r.unit,
+            unit_price_cents=r.unit_price_cents,
+            vat_rate_bp=t.rate_bp,
+            net_cents=r.net_cents,
+            sku=skus.get(r.product_id or 0, ""),
+            category=t.category.value,
+            reason=t.reason,
+            nature=r.nature.value,
+            discount_bp=r.discount_bp,
+            discount_cents=r.discount_cents,
+            discount_reason=r.discount_reason,
+        )
         for i, (r, t) in enumerate(zip(rows, treatments, strict=True), start=1)
     )
     original = await Invoice.get_or_none(id=invoice.credit_of_id) if invoice.credit_of_id else None
     buyer = Buyer(
-        name=contact.name, address=contact.billing_address or "", siren=contact.siren or "",
-        vat=contact.vat_number or "", email=contact.billing_email or "",
-        business=tax.business, country=tax.country,
+        name=contact.name,
+        address=contact.billing_address or "",
+        siren=contact.siren or "",
+        vat=contact.vat_number or "",
+        email=contact.billing_email or "",
+        business=tax.business,
+        country=tax.country,
         delivery_address=contact.delivery_address or "",
     )
     return InvoiceData(
-        number=invoice.number, issue_date=invoice.issue_date,
+        number=invoice.number,
+        issue_date=invoice.issue_date,
         due_date=invoice.due_date or invoice.issue_date,  # unused on a credit note
-        sale_date=invoice.sale_date or invoice.issue_date, seller=seller, buyer=buyer,
-        lines=lines, totals=invoice_totals(invoice, rows, treatments),
-        rf_reference=invoice.rf_reference or "", currency=invoice.currency,
-        language=invoice.language, credit_note=credit_note,
+        sale_date=invoice.sale_date or invoice.issue_date,
+        seller=seller,
+        buyer=buyer,
+        lines=lines,
+        totals=invoice_totals(invoice, rows, treatments),
+        rf_reference=invoice.rf_reference or "",
+        currency=invoice.currency,
+        language=invoice.language,
+        credit_note=credit_note,
         original_number=original.number if original else None,
-        original_issue_date=original.issue_date if original else None, reason=invoice.reason,
-        buyer_reference=invoice.buyer_reference, purchase_order=invoice.purchase_order,
-        period_start=invoice.period_start, period_end=invoice.period_end,
+        original_issue_date=original.issue_date if original else None,
+        reason=invoice.reason,
+        buyer_reference=invoice.buyer_reference,
+        purchase_order=invoice.purchase_order,
+        period_start=invoice.period_start,
+        period_end=invoice.period_end,
     )
 
 
 async def invoice_document(invoice_id: int, seller: Seller) -> bytes:
     """The Factur-X PDF of an issued invoice (or credit note) from the database."""
     return render_invoice_pdf(await invoice_data(invoice_id, seller))
-
-

@@ -18,8 +18,7 @@ from fpdf import FPDF
 if TYPE_CHECKING:
     from storage.invoicing import Seller
 
-__all__ = ["POData", "POLine", "purchase_order_data", "purchase_order_document",
-           "render_purchase_order_pdf"]
+__all__ = ["POData", "POLine", "purchase_order_data", "purchase_order_document", "render_purchase_order_pdf"]
 
 FONT_DIR = Path(__file__).parent / "fonts"
 
@@ -48,11 +47,28 @@ class POData:
 
 
 _LABELS = {
-    "en": ("PURCHASE ORDER", "Date", "Expected delivery", "Supplier", "SKU", "Item", "Quantity",
-           "Unit", "Please confirm this order and its delivery date by replying to"),
-    "fr": ("BON DE COMMANDE", "Date", "Livraison souhaitée", "Fournisseur", "Réf.", "Article",
-           "Quantité", "Unité", "Merci de confirmer cette commande et sa date de livraison en "
-           "répondant à"),
+    "en": (
+        "PURCHASE ORDER",
+        "Date",
+        "Expected delivery",
+        "Supplier",
+        "SKU",
+        "Item",
+        "Quantity",
+        "Unit",
+        "Please confirm this order and its delivery date by replying to",
+    ),
+    "fr": (
+        "BON DE COMMANDE",
+        "Date",
+        "Livraison souhaitée",
+        "Fournisseur",
+        "Réf.",
+        "Article",
+        "Quantité",
+        "Unité",
+        "Merci de confirmer cette commande et sa date de livraison en répondant à",
+    ),
 }
 
 
@@ -87,11 +103,21 @@ def render_purchase_order_pdf(doc: POData) -> bytes:
     pdf.cell(0, 10, f"{title} {doc.number}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(font, "", 10)
     locale = "en_GB" if doc.lang == "en" else "fr_FR"
-    pdf.cell(0, 6, f"{dl}: {format_date(doc.issue_date, format='long', locale=locale)}",
-             new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(
+        0,
+        6,
+        f"{dl}: {format_date(doc.issue_date, format='long', locale=locale)}",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     if doc.expected_date:
-        pdf.cell(0, 6, f"{el}: {format_date(doc.expected_date, format='long', locale=locale)}",
-                 new_x="LMARGIN", new_y="NEXT")
+        pdf.cell(
+            0,
+            6,
+            f"{el}: {format_date(doc.expected_date, format='long', locale=locale)}",
+            new_x="LMARGIN",
+            new_y="NEXT",
+        )
     pdf.ln(4)
     widths = (35, 95, 30, 30)
     pdf.set_font(font, "B", 10)
@@ -101,8 +127,10 @@ def render_purchase_order_pdf(doc: POData) -> bytes:
     pdf.set_font(font, "", 10)
     for line in doc.lines:
         for width, value, align in zip(
-            widths, (line.sku, line.name[:60], _qty(line.quantity), line.unit),
-            ("L", "L", "R", "L"), strict=True,
+            widths,
+            (line.sku, line.name[:60], _qty(line.quantity), line.unit),
+            ("L", "L", "R", "L"),
+            strict=True,
         ):
             pdf.cell(width, 7, value, border=1, align=align)
         pdf.ln()
@@ -123,17 +151,27 @@ async def purchase_order_data(po_id: int, seller: Seller) -> POData:
     po = await PurchaseOrder.get(id=po_id).prefetch_related("supplier", "lines", "lines__product")
     supplier = po.supplier
     lines = tuple(
-        POLine(ln.product.sku, ln.product.name, ln.product.unit,
-               Decimal(str(ln.quantity)) - Decimal(str(ln.received_quantity)))
+        POLine(
+            ln.product.sku,
+            ln.product.name,
+            ln.product.unit,
+            Decimal(str(ln.quantity)) - Decimal(str(ln.received_quantity)),
+        )
         for ln in sorted(po.lines, key=lambda x: x.id)
     )
     issued = (po.sent_at or po.created_at).astimezone(seller.tz).date()  # the company's date
     return POData(
-        number=f"PO{po.id}", issue_date=issued, expected_date=po.expected_date,
+        number=f"PO{po.id}",
+        issue_date=issued,
+        expected_date=po.expected_date,
         lang="en" if supplier.invoice_language == "en" else "fr",
-        buyer_name=seller.name, buyer_address=seller.address, buyer_email=seller.email,
-        supplier_name=supplier.name, supplier_address=supplier.billing_address or "",
-        lines=lines, specimen=seller.specimen,
+        buyer_name=seller.name,
+        buyer_address=seller.address,
+        buyer_email=seller.email,
+        supplier_name=supplier.name,
+        supplier_address=supplier.billing_address or "",
+        lines=lines,
+        specimen=seller.specimen,
     )
 
 

@@ -26,8 +26,7 @@ if TYPE_CHECKING:
     from storage.documents import Render
     from storage.invoicing import Seller
 
-__all__ = ["invoice_renderer", "off_loop", "render_off_loop", "shutdown_renderer",
-           "start_renderer"]
+__all__ = ["invoice_renderer", "off_loop", "render_off_loop", "shutdown_renderer", "start_renderer"]
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)

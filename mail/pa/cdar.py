@@ -29,10 +29,22 @@ NS = {
 }
 MAX_BYTES = 1_000_000
 
-_LABELS = {200: "Déposée", 201: "Émise", 202: "Reçue", 203: "Mise à disposition",
-           204: "Prise en charge", 205: "Approuvée", 206: "Approuvée partiellement",
-           207: "En litige", 208: "Suspendue", 209: "Complétée", 210: "Refusée",
-           211: "Paiement transmis", 212: "Encaissée", 213: "Rejetée"}
+_LABELS = {
+    200: "Déposée",
+    201: "Émise",
+    202: "Reçue",
+    203: "Mise à disposition",
+    204: "Prise en charge",
+    205: "Approuvée",
+    206: "Approuvée partiellement",
+    207: "En litige",
+    208: "Suspendue",
+    209: "Complétée",
+    210: "Refusée",
+    211: "Paiement transmis",
+    212: "Encaissée",
+    213: "Rejetée",
+}
 
 
 class CdarError(ValueError):
@@ -74,8 +86,7 @@ class CdarStatus:
     amount_cents: int | None = None
 
 
-def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str
-         ) -> etree._Element:
+def _sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str) -> etree._Element:
     prefix, name = tag.split(":")
     el = etree.SubElement(parent, f"{{{NS[prefix]}}}{name}", **attrs)
     if text is not None:
@@ -100,8 +111,11 @@ def build_cdar(doc: StatusDocument) -> bytes:
     root = etree.Element(f"{{{NS['rsm']}}}CrossDomainAcknowledgementAndResponse", nsmap=NS)
     ctx = _sub(root, "rsm:ExchangedDocumentContext")
     _sub(_sub(ctx, "ram:BusinessProcessSpecifiedDocumentContextParameter"), "ram:ID", "REGULATED")
-    _sub(_sub(ctx, "ram:GuidelineSpecifiedDocumentContextParameter"), "ram:ID",
-         "urn.cpro.gouv.fr:1p0:CDV:invoice")
+    _sub(
+        _sub(ctx, "ram:GuidelineSpecifiedDocumentContextParameter"),
+        "ram:ID",
+        "urn.cpro.gouv.fr:1p0:CDV:invoice",
+    )
     head = _sub(root, "rsm:ExchangedDocument")
     _sub(head, "ram:ID", doc.document_id)
     _sub(head, "ram:Name", f"CDV-{doc.code}")
@@ -116,12 +130,15 @@ def build_cdar(doc: StatusDocument) -> bytes:
     ref = _sub(ack, "ram:ReferenceReferencedDocument")
     _sub(ref, "ram:IssuerAssignedID", doc.invoice_number)
     _sub(ref, "ram:TypeCode", doc.invoice_type)
-    _sub(_sub(ref, "ram:FormattedIssueDateTime"), "qdt:DateTimeString",
-         doc.invoice_date.strftime("%Y%m%d"), format="102")
+    _sub(
+        _sub(ref, "ram:FormattedIssueDateTime"),
+        "qdt:DateTimeString",
+        doc.invoice_date.strftime("%Y%m%d"),
+        format="102",
+    )
     _sub(ref, "ram:ProcessConditionCode", str(doc.code))
     _sub(ref, "ram:ProcessCondition", _LABELS.get(doc.code, str(doc.code)))
-    _sub(_sub(ref, "ram:IssuerTradeParty"), "ram:GlobalID", doc.invoice_issuer_siren,
-         schemeID="0002")
+    _sub(_sub(ref, "ram:IssuerTradeParty"), "ram:GlobalID", doc.invoice_issuer_siren, schemeID="0002")
     if doc.reason_code or doc.reason or doc.amount_cents is not None:
         status = _sub(ref, "ram:SpecifiedDocumentStatus")
         if doc.reason_code:
@@ -132,8 +149,7 @@ def build_cdar(doc: StatusDocument) -> bytes:
             char = _sub(status, "ram:SpecifiedDocumentCharacteristic")
             _sub(char, "ram:TypeCode", "MEN")
             _sub(_sub(char, "ram:ValueChangedIndicator"), "udt:IndicatorString", "false")
-            _sub(char, "ram:ValueAmount", f"{Decimal(doc.amount_cents) / 100:.2f}",
-                 currencyID=doc.currency)
+            _sub(char, "ram:ValueAmount", f"{Decimal(doc.amount_cents) / 100:.2f}", currencyID=doc.currency)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
 
 
@@ -182,7 +198,8 @@ def parse_cdar(data: bytes) -> list[CdarStatus]:
     if ack is None:
         raise CdarError("CDAR without AcknowledgementDocument")
     stamp = _text(ack, "ram:IssueDateTime", "udt:DateTimeString") or _text(
-        root, "rsm:ExchangedDocument", "ram:IssueDateTime", "udt:DateTimeString")
+        root, "rsm:ExchangedDocument", "ram:IssueDateTime", "udt:DateTimeString"
+    )
     at = _when(stamp)
     found = []
     for ref in ack.findall(_q("ram", "ReferenceReferencedDocument")):
@@ -196,11 +213,17 @@ def parse_cdar(data: bytes) -> list[CdarStatus]:
             for char in status.findall(_q("ram", "SpecifiedDocumentCharacteristic")):
                 if _text(char, "ram:TypeCode") == "MEN":
                     amount = _cents(_text(char, "ram:ValueAmount"))
-        found.append(CdarStatus(
-            invoice_number=number[:64], code=int(code), at=at,
-            invoice_issuer=_text(ref, "ram:IssuerTradeParty", "ram:GlobalID"),
-            reason_code=_text(status, "ram:ReasonCode")[:64],
-            reason=_text(status, "ram:Reason")[:2000], amount_cents=amount))
+        found.append(
+            CdarStatus(
+                invoice_number=number[:64],
+                code=int(code),
+                at=at,
+                invoice_issuer=_text(ref, "ram:IssuerTradeParty", "ram:GlobalID"),
+                reason_code=_text(status, "ram:ReasonCode")[:64],
+                reason=_text(status, "ram:Reason")[:2000],
+                amount_cents=amount,
+            )
+        )
     if not found:
         raise CdarError("CDAR without a referenced invoice")
     return found

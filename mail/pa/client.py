@@ -77,8 +77,13 @@ class FlowInfo:
     flow_profile: str | None = None
 
     def as_json(self) -> dict[str, str]:
-        body = {"name": self.name, "flowSyntax": self.flow_syntax, "trackingId": self.tracking_id,
-                "sha256": self.sha256, "processingRule": self.processing_rule}
+        body = {
+            "name": self.name,
+            "flowSyntax": self.flow_syntax,
+            "trackingId": self.tracking_id,
+            "sha256": self.sha256,
+            "processingRule": self.processing_rule,
+        }
         if self.flow_profile:
             body["flowProfile"] = self.flow_profile
         return body
@@ -95,8 +100,11 @@ def _error(response: httpx.Response) -> PaError:
         message = str(body.get("errorMessage", "")) if isinstance(body, dict) else ""
     except ValueError:
         code, message = "", response.text[:200]
-    text = f"PA answered {response.status_code}" + (f" {code}" if code else "") + (
-        f": {message}" if message else "")
+    text = (
+        f"PA answered {response.status_code}"
+        + (f" {code}" if code else "")
+        + (f": {message}" if message else "")
+    )
     if response.status_code == 429 or response.status_code >= 500:
         return PaUnavailable(text, response.status_code, code)
     return PaRefused(text, response.status_code, code)
@@ -105,8 +113,7 @@ def _error(response: httpx.Response) -> PaError:
 class PaClient:
     """One connection pool and one cached token per PA. Use as an async context manager."""
 
-    def __init__(self, config: PaConfig, *, transport: httpx.AsyncBaseTransport | None = None
-                 ) -> None:
+    def __init__(self, config: PaConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.config = config
         self._http = httpx.AsyncClient(timeout=config.timeout, transport=transport)
         self._token: str | None = None
@@ -190,8 +197,9 @@ class PaClient:
 
     async def search_flows(self, where: dict[str, Any], limit: int = 100) -> list[dict[str, Any]]:
         """`POST /v1/flows/search` (criteria in `where`, e.g. updatedAfter, trackingId)."""
-        response = await self._request("POST", self._flow("/v1/flows/search"),
-                                       json={"limit": limit, "where": where})
+        response = await self._request(
+            "POST", self._flow("/v1/flows/search"), json={"limit": limit, "where": where}
+        )
         results = response.json().get("results") or []
         return [r for r in results if isinstance(r, dict)]
 
@@ -201,26 +209,29 @@ class PaClient:
 
     async def download(self, flow_id: str, doc_type: str = "Original") -> bytes:
         """`GET /v1/flows/{flowId}?docType=Original` — the file of a flow."""
-        response = await self._request("GET", self._flow(f"/v1/flows/{flow_id}"),
-                                       params={"docType": doc_type})
+        response = await self._request(
+            "GET", self._flow(f"/v1/flows/{flow_id}"), params={"docType": doc_type}
+        )
         return response.content
 
     async def flow_metadata(self, flow_id: str) -> dict[str, Any]:
-        response = await self._request("GET", self._flow(f"/v1/flows/{flow_id}"),
-                                       params={"docType": "Metadata"})
+        response = await self._request(
+            "GET", self._flow(f"/v1/flows/{flow_id}"), params={"docType": "Metadata"}
+        )
         body: dict[str, Any] = response.json()
         return body
 
-    async def subscribe_webhook(self, url: str, flow_type: str, direction: str,
-                                token: str = "") -> str:
+    async def subscribe_webhook(self, url: str, flow_type: str, direction: str, token: str = "") -> str:
         """`POST /v1/webhooks`: the PA calls `url` with each changed flow of that type and
         direction (our shared token in a header when given); returns the webhook's id."""
         callback: dict[str, Any] = {"url": url}
         if token:
             callback["headers"] = [{"headerName": "X-PA-Webhook-Token", "headerValue": token}]
-        response = await self._request("POST", self._flow("/v1/webhooks"), json={
-            "callback": callback,
-            "metadata": {"flowType": flow_type, "flowDirection": direction}})
+        response = await self._request(
+            "POST",
+            self._flow("/v1/webhooks"),
+            json={"callback": callback, "metadata": {"flowType": flow_type, "flowDirection": direction}},
+        )
         body = response.json()
         return str(body.get("webhookId") or "")
 
@@ -228,10 +239,14 @@ class PaClient:
 
     async def directory_lines(self, *, siren: str = "", siret: str = "") -> list[dict[str, Any]]:
         """`POST /v1/directory-line/search` by SIREN or SIRET: the buyer's addressing."""
-        filters = ({"siret": {"op": "strict", "value": siret}} if siret
-                   else {"siren": {"op": "strict", "value": siren}})
-        response = await self._request("POST", self._directory("/v1/directory-line/search"),
-                                       json={"filters": filters, "limit": 10})
+        filters = (
+            {"siret": {"op": "strict", "value": siret}}
+            if siret
+            else {"siren": {"op": "strict", "value": siren}}
+        )
+        response = await self._request(
+            "POST", self._directory("/v1/directory-line/search"), json={"filters": filters, "limit": 10}
+        )
         body = response.json()
         results = body.get("results") if isinstance(body, dict) else None
         return [r for r in results or [] if isinstance(r, dict)]

@@ -42,7 +42,8 @@ class IncomingInvoiceError(ValueError):
 
 def _tree(xml: bytes) -> Element:
     try:
-        return fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        tree: Element = fromstring(xml, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+        return tree
     except defusedxml.DefusedXmlException as exc:
         raise IncomingInvoiceError(f"unsafe XML refused: {type(exc).__name__}") from None
     except Exception as exc:
@@ -106,8 +107,7 @@ def _cii(xml: bytes, root: Element, syntax: str) -> IncomingInvoice:
     stamp = _txt(head, (r, "IssueDateTime"), (u, "DateTimeString"))
     if not number or not stamp or totals is None:
         raise IncomingInvoiceError("CII without number, date or totals")
-    due = _txt(settlement, (r, "SpecifiedTradePaymentTerms"), (r, "DueDateDateTime"),
-               (u, "DateTimeString"))
+    due = _txt(settlement, (r, "SpecifiedTradePaymentTerms"), (r, "DueDateDateTime"), (u, "DateTimeString"))
     items = trade.findall(f"{{{r}}}IncludedSupplyChainTradeLineItem") if trade is not None else []
     if len(items) > MAX_LINES:
         raise IncomingInvoiceError("too many invoice lines")
@@ -115,18 +115,32 @@ def _cii(xml: bytes, root: Element, syntax: str) -> IncomingInvoice:
         IncomingLine(
             description=_txt(it, (r, "SpecifiedTradeProduct"), (r, "Name"))[:300],
             sku=_txt(it, (r, "SpecifiedTradeProduct"), (r, "SellerAssignedID"))[:64],
-            quantity=_qty(_txt(it, (r, "SpecifiedLineTradeDelivery"), (r, "BilledQuantity")),
-                          "BT-129"),
-            unit_price_cents=_cents(_txt(it, (r, "SpecifiedLineTradeAgreement"),
-                                         (r, "NetPriceProductTradePrice"),
-                                         (r, "ChargeAmount")), "BT-146"),
-            net_cents=_cents(_txt(it, (r, "SpecifiedLineTradeSettlement"),
-                                  (r, "SpecifiedTradeSettlementLineMonetarySummation"),
-                                  (r, "LineTotalAmount")), "BT-131"),
+            quantity=_qty(_txt(it, (r, "SpecifiedLineTradeDelivery"), (r, "BilledQuantity")), "BT-129"),
+            unit_price_cents=_cents(
+                _txt(
+                    it,
+                    (r, "SpecifiedLineTradeAgreement"),
+                    (r, "NetPriceProductTradePrice"),
+                    (r, "ChargeAmount"),
+                ),
+                "BT-146",
+            ),
+            net_cents=_cents(
+                _txt(
+                    it,
+                    (r, "SpecifiedLineTradeSettlement"),
+                    (r, "SpecifiedTradeSettlementLineMonetarySummation"),
+                    (r, "LineTotalAmount"),
+                ),
+                "BT-131",
+            ),
         )
-        for it in items)
+        for it in items
+    )
     return IncomingInvoice(
-        syntax=syntax, number=number[:64], type_code=_txt(head, (r, "TypeCode")) or "380",
+        syntax=syntax,
+        number=number[:64],
+        type_code=_txt(head, (r, "TypeCode")) or "380",
         issue_date=_day(stamp, "%Y%m%d", "BT-2"),
         due_date=_day(due, "%Y%m%d", "BT-9") if due else None,
         currency=_txt(settlement, (r, "InvoiceCurrencyCode")) or "EUR",
@@ -134,8 +148,7 @@ def _cii(xml: bytes, root: Element, syntax: str) -> IncomingInvoice:
         seller_siren=_txt(seller, (r, "SpecifiedLegalOrganization"), (r, "ID"))[:14],
         seller_vat=_txt(seller, (r, "SpecifiedTaxRegistration"), (r, "ID"))[:20],
         buyer_siren=_txt(buyer, (r, "SpecifiedLegalOrganization"), (r, "ID"))[:14],
-        po_number=_txt(agreement, (r, "BuyerOrderReferencedDocument"),
-                       (r, "IssuerAssignedID"))[:64],
+        po_number=_txt(agreement, (r, "BuyerOrderReferencedDocument"), (r, "IssuerAssignedID"))[:64],
         net_cents=_cents(_txt(totals, (r, "TaxBasisTotalAmount")), "BT-109"),
         vat_cents=_cents(_txt(totals, (r, "TaxTotalAmount")) or "0", "BT-110"),
         gross_cents=_cents(_txt(totals, (r, "GrandTotalAmount")), "BT-112"),
@@ -183,12 +196,14 @@ def _ubl(xml: bytes, root: Element) -> IncomingInvoice:
             unit_price_cents=_cents(_txt(it, (a, "Price"), (b, "PriceAmount")), "BT-146"),
             net_cents=_cents(_txt(it, (b, "LineExtensionAmount")), "BT-131"),
         )
-        for it in items)
+        for it in items
+    )
     due = _txt(root, (b, "DueDate"))
     net = _cents(_txt(totals, (b, "TaxExclusiveAmount")), "BT-109")
     gross = _cents(_txt(totals, (b, "TaxInclusiveAmount")), "BT-112")
     return IncomingInvoice(
-        syntax="UBL", number=number[:64],
+        syntax="UBL",
+        number=number[:64],
         type_code=_txt(root, (b, "CreditNoteTypeCode" if credit else "InvoiceTypeCode")) or "380",
         issue_date=_day(issued, "%Y-%m-%d", "BT-2"),
         due_date=_day(due, "%Y-%m-%d", "BT-9") if due else None,
@@ -198,7 +213,10 @@ def _ubl(xml: bytes, root: Element) -> IncomingInvoice:
         seller_vat=_txt(seller, (a, "PartyTaxScheme"), (b, "CompanyID"))[:20],
         buyer_siren=_txt(buyer, (a, "PartyLegalEntity"), (b, "CompanyID"))[:14],
         po_number=_txt(root, (a, "OrderReference"), (b, "ID"))[:64],
-        net_cents=net, vat_cents=gross - net, gross_cents=gross, lines=lines,
+        net_cents=net,
+        vat_cents=gross - net,
+        gross_cents=gross,
+        lines=lines,
     )
 
 

@@ -21,8 +21,9 @@ MAX_BODY = 256_000
 TOKEN_HEADER = "x-pa-webhook-token"  # noqa: S105 - a header name, not a secret
 
 
-async def receive_webhook(body: bytes, headers: Mapping[str, str] | None = None, *,
-                          secret: str = "") -> tuple[int, dict[str, str]]:
+async def receive_webhook(
+    body: bytes, headers: Mapping[str, str] | None = None, *, secret: str = ""
+) -> tuple[int, dict[str, str]]:
     """(HTTP status, JSON body) for one webhook call; 200 once the flow is noted."""
     if secret:
         given = {k.lower(): v for k, v in (headers or {}).items()}.get(TOKEN_HEADER, "")
@@ -34,8 +35,7 @@ async def receive_webhook(body: bytes, headers: Mapping[str, str] | None = None,
         flow = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         return 400, {"errorCode": "INVALID_JSON"}
-    if not isinstance(flow, dict) or not isinstance(flow.get("flowId"), str) or not flow.get(
-            "flowType"):
+    if not isinstance(flow, dict) or not isinstance(flow.get("flowId"), str) or not flow.get("flowType"):
         return 400, {"errorCode": "NOT_A_FLOW"}
     await note_flows([flow])
     return 200, {}

@@ -42,8 +42,16 @@ from storage.models import (
 if TYPE_CHECKING:
     from storage.invoicing import Seller
 
-__all__ = ["CycleResult", "ensure_webhooks", "flush_submissions", "lookup_addressing", "poll_flows",
-           "process_inbound", "run_cycle", "subscribe_webhooks"]
+__all__ = [
+    "CycleResult",
+    "ensure_webhooks",
+    "flush_submissions",
+    "lookup_addressing",
+    "poll_flows",
+    "process_inbound",
+    "run_cycle",
+    "subscribe_webhooks",
+]
 
 log = logging.getLogger(__name__)
 SEARCH_PAGE = 100
@@ -59,32 +67,51 @@ class CycleResult:
     applied: int = 0
 
 
-async def _payload(sub: PaSubmission, seller: Seller, now: datetime
-                   ) -> tuple[bytes, FlowInfo, str]:
+async def _payload(sub: PaSubmission, seller: Seller, now: datetime) -> tuple[bytes, FlowInfo, str]:
     if sub.kind == PaSubmissionKind.INVOICE:
         assert sub.invoice_id is not None
         content = await document_bytes(sub.invoice_id, seller)
         name = f"{sub.params.get('number', sub.invoice_id)}.pdf"
-        return content, FlowInfo(name=name, flow_syntax="Factur-X", tracking_id=sub.tracking_id,
-                                 sha256=sha256_hex(content)), "application/pdf"
+        return (
+            content,
+            FlowInfo(
+                name=name, flow_syntax="Factur-X", tracking_id=sub.tracking_id, sha256=sha256_hex(content)
+            ),
+            "application/pdf",
+        )
     p = sub.params
     ours = sub.invoice_id is not None  # a status on one of our invoices (212), else a supplier's
     code = int(sub.status_code or 0)
     doc = StatusDocument(
-        document_id=f"{p.get('number', '')}_{code}_{now:%Y%m%d%H%M%S}"[:70], code=code, at=now,
-        invoice_number=str(p.get("number", "")), invoice_type=str(p.get("type_code", "380")),
+        document_id=f"{p.get('number', '')}_{code}_{now:%Y%m%d%H%M%S}"[:70],
+        code=code,
+        at=now,
+        invoice_number=str(p.get("number", "")),
+        invoice_type=str(p.get("type_code", "380")),
         invoice_date=date.fromisoformat(str(p.get("issue_date") or now.date().isoformat())),
         invoice_issuer_siren=seller.siren if ours else str(p.get("counterpart_siren", "")),
-        sender_role="SE" if ours else "BY", issuer_siren=seller.siren, issuer_name=seller.name,
+        sender_role="SE" if ours else "BY",
+        issuer_siren=seller.siren,
+        issuer_name=seller.name,
         recipient_siren=str(p.get("counterpart_siren", "")),
         recipient_role="BY" if ours else "SE",
-        reason_code=str(p.get("reason_code") or ""), reason=str(p.get("reason") or ""),
-        amount_cents=p.get("amount_cents"), currency=str(p.get("currency") or "EUR"))
+        reason_code=str(p.get("reason_code") or ""),
+        reason=str(p.get("reason") or ""),
+        amount_cents=p.get("amount_cents"),
+        currency=str(p.get("currency") or "EUR"),
+    )
     content = build_cdar(doc)
-    return content, FlowInfo(name=f"CDV-{code}-{doc.invoice_number}.xml"[:255],
-                             flow_syntax="CDAR", tracking_id=sub.tracking_id,
-                             sha256=sha256_hex(content), processing_rule="NotApplicable"
-                             ), "application/xml"
+    return (
+        content,
+        FlowInfo(
+            name=f"CDV-{code}-{doc.invoice_number}.xml"[:255],
+            flow_syntax="CDAR",
+            tracking_id=sub.tracking_id,
+            sha256=sha256_hex(content),
+            processing_rule="NotApplicable",
+        ),
+        "application/xml",
+    )
 
 
 async def lookup_addressing(client: PaClient, contact_id: int, now: datetime) -> PaAddressing | None:
@@ -109,8 +136,9 @@ async def _refresh_addressing(client: PaClient, sub: PaSubmission, now: datetime
         log.warning("PA directory lookup for C%s failed: %s", invoice.contact_id, exc)
 
 
-async def _submit_one(client: PaClient, sub: PaSubmission, seller: Seller, now: datetime,
-                      result: CycleResult) -> None:
+async def _submit_one(
+    client: PaClient, sub: PaSubmission, seller: Seller, now: datetime, result: CycleResult
+) -> None:
     await _refresh_addressing(client, sub, now)
     try:
         if sub.attempts > 1:  # an earlier attempt's outcome is unknown: did the PA get it?
@@ -138,8 +166,9 @@ async def _submit_one(client: PaClient, sub: PaSubmission, seller: Seller, now: 
     result.submitted += 1
 
 
-async def flush_submissions(client: PaClient, seller: Seller, now: datetime,
-                            result: CycleResult | None = None, limit: int = 50) -> CycleResult:
+async def flush_submissions(
+    client: PaClient, seller: Seller, now: datetime, result: CycleResult | None = None, limit: int = 50
+) -> CycleResult:
     """Submit every queued flow that is due (invoices, statuses)."""
     result = result or CycleResult()
     for sub in await claim_due(now, limit):
@@ -147,8 +176,7 @@ async def flush_submissions(client: PaClient, seller: Seller, now: datetime,
     return result
 
 
-async def poll_flows(client: PaClient, result: CycleResult | None = None,
-                     max_pages: int = 20) -> CycleResult:
+async def poll_flows(client: PaClient, result: CycleResult | None = None, max_pages: int = 20) -> CycleResult:
     """`POST /v1/flows/search` from the cursor on; note every flow heard of."""
     result = result or CycleResult()
     for _ in range(max_pages):
@@ -163,30 +191,40 @@ async def poll_flows(client: PaClient, result: CycleResult | None = None,
     return result
 
 
-async def _apply(client: PaClient, flow: PaInboundFlow, now: datetime, auto_approve: bool
-                 ) -> bool:
+async def _apply(client: PaClient, flow: PaInboundFlow, now: datetime, auto_approve: bool) -> bool:
     if flow.flow_type == "CustomerInvoice" and flow.direction == "Out":
         at = _instant(flow.updated_at_pa) or now
-        return await apply_ack(flow.tracking_id or "", flow.flow_id, flow.ack_status,
-                               flow.meta.get("details") or [], at, now)
+        return await apply_ack(
+            flow.tracking_id or "", flow.flow_id, flow.ack_status, flow.meta.get("details") or [], at, now
+        )
     if flow.flow_type == "CustomerInvoiceLC" and flow.direction == "In":
         changed = False
         for status in parse_cdar(await client.download(flow.flow_id)):
-            changed |= await apply_received_status(ReceivedStatus(
-                flow_id=flow.flow_id, invoice_number=status.invoice_number, code=status.code,
-                at=status.at, reason_code=status.reason_code, reason=status.reason,
-                amount_cents=status.amount_cents), now)
+            changed |= await apply_received_status(
+                ReceivedStatus(
+                    flow_id=flow.flow_id,
+                    invoice_number=status.invoice_number,
+                    code=status.code,
+                    at=status.at,
+                    reason_code=status.reason_code,
+                    reason=status.reason,
+                    amount_cents=status.amount_cents,
+                ),
+                now,
+            )
         return changed
     if flow.flow_type == "SupplierInvoice" and flow.direction == "In":
         content = await client.download(flow.flow_id)
         parsed = await asyncio.to_thread(parse_incoming_invoice, content)  # XSD, PDF: heavy
-        return await receive_supplier_invoice(parsed, flow.flow_id, now,
-                                              auto_approve=auto_approve) is not None
+        return (
+            await receive_supplier_invoice(parsed, flow.flow_id, now, auto_approve=auto_approve) is not None
+        )
     return False
 
 
-async def process_inbound(client: PaClient, now: datetime, *, auto_approve: bool = False,
-                          result: CycleResult | None = None) -> CycleResult:
+async def process_inbound(
+    client: PaClient, now: datetime, *, auto_approve: bool = False, result: CycleResult | None = None
+) -> CycleResult:
     """Apply every noted flow: acknowledgements, statuses, supplier invoices."""
     result = result or CycleResult()
     for flow in await claim_inbound(now):
@@ -203,8 +241,9 @@ async def process_inbound(client: PaClient, now: datetime, *, auto_approve: bool
     return result
 
 
-async def run_cycle(client: PaClient, seller: Seller, now: datetime, *,
-                    auto_approve: bool = False) -> CycleResult:
+async def run_cycle(
+    client: PaClient, seller: Seller, now: datetime, *, auto_approve: bool = False
+) -> CycleResult:
     """One pass: submit, poll, apply (each step tolerates the PA being down)."""
     result = await flush_submissions(client, seller, now)
     try:
@@ -222,8 +261,10 @@ WEBHOOK_TOPICS = (("CustomerInvoiceLC", "In"), ("CustomerInvoice", "Out"), ("Sup
 
 async def subscribe_webhooks(client: PaClient, url: str, token: str = "") -> list[str]:
     """Ask the PA to call our webhook for every topic (done once when the web server runs)."""
-    return [await client.subscribe_webhook(url, flow_type, direction, token)
-            for flow_type, direction in WEBHOOK_TOPICS]
+    return [
+        await client.subscribe_webhook(url, flow_type, direction, token)
+        for flow_type, direction in WEBHOOK_TOPICS
+    ]
 
 
 async def ensure_webhooks(client: PaClient, url: str, token: str) -> bool:
@@ -247,4 +288,3 @@ def _instant(value: str) -> datetime | None:
         return datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         return None
-

@@ -101,12 +101,20 @@ def _parse_camt(data: bytes) -> CamtResult:
         account_ccy = _text(report, "Acct", "Ccy")
         account = _text(report, "Acct", "Id", "IBAN") or _text(report, "Acct", "Id", "Othr", "Id")
         account = account.replace(" ", "").upper() if account else None
-        statement_ref = "/".join(x for x in (
-            _clean(report.findtext("Id")), _clean(report.findtext("ElctrncSeqNb")),
-            _clean(report.findtext("LglSeqNb"))) if x) or None
+        statement_ref = (
+            "/".join(
+                x
+                for x in (
+                    _clean(report.findtext("Id")),
+                    _clean(report.findtext("ElctrncSeqNb")),
+                    _clean(report.findtext("LglSeqNb")),
+                )
+                if x
+            )
+            or None
+        )
         for entry in report.findall("Ntry"):
-            result.notices.extend(_entry_notices(entry, account_ccy, result.warnings, account,
-                                                 statement_ref))
+            result.notices.extend(_entry_notices(entry, account_ccy, result.warnings, account, statement_ref))
     result.notices = assign_identities(result.notices)
     return result
 
@@ -184,9 +192,13 @@ def _strip_namespaces(root: Element) -> None:
         el.tag = name
 
 
-def _entry_notices(entry: Element, account_ccy: str | None, warnings: list[str],
-                   account: str | None = None, statement_ref: str | None = None,
-                   ) -> Iterator[PaymentNotice]:
+def _entry_notices(
+    entry: Element,
+    account_ccy: str | None,
+    warnings: list[str],
+    account: str | None = None,
+    statement_ref: str | None = None,
+) -> Iterator[PaymentNotice]:
     sts = entry.find("Sts")
     status = "BOOK" if sts is None else (_clean(sts.findtext("Cd")) or _clean(sts.text) or "")
     status = status.upper()
@@ -212,11 +224,12 @@ def _entry_notices(entry: Element, account_ccy: str | None, warnings: list[str],
         return
     amounts = [_tx_amount(tx) for tx in txs]
     if len(txs) > 1 and any(a is None for a in amounts):
-        warning = (f"entry {entry_ref or '?'} batches {len(txs)} transactions without their "
-                   "amounts: read as one payment")
+        warning = (
+            f"entry {entry_ref or '?'} batches {len(txs)} transactions without their "
+            "amounts: read as one payment"
+        )
         warnings.append(warning)
-        yield _notice(txs, entry_cents, entry_ccy, entry_dir, base, entry_ref, entry_return,
-                      warning)
+        yield _notice(txs, entry_cents, entry_ccy, entry_dir, base, entry_ref, entry_return, warning)
         return
     total = 0
     out: list[PaymentNotice] = []
@@ -240,8 +253,9 @@ def _entry_notices(entry: Element, account_ccy: str | None, warnings: list[str],
             direction = _direction(indicator, tx_return)
         out.append(_notice([tx], cents, ccy, direction, base, tx_ref, tx_return))
     if len(txs) > 1 and total != entry_cents:
-        warning = (f"entry {entry_ref or '?'}: transactions add up to {total} cents, "
-                   f"the entry says {entry_cents}")
+        warning = (
+            f"entry {entry_ref or '?'}: transactions add up to {total} cents, the entry says {entry_cents}"
+        )
         warnings.append(warning)
         out = [replace(n, warning=warning) for n in out]
     yield from out

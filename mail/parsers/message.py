@@ -123,9 +123,9 @@ def parse_message(
                     bodies.append((ctype, text))
                 continue
             decoration = ctype.startswith("image/") and (
-                part.get_content_disposition() != "attachment" or bool(part.get("Content-ID")))
-            _read_attachment(result, label, name, ctype, content, max_attachment_bytes,
-                             decoration=decoration)
+                part.get_content_disposition() != "attachment" or bool(part.get("Content-ID"))
+            )
+            _read_attachment(result, label, name, ctype, content, max_attachment_bytes, decoration=decoration)
         except ParseError as exc:
             result.problems.append(Problem(exc.code, label, _sentence(exc)))
             log.info("refused %s: %s", label, exc.code)
@@ -135,8 +135,14 @@ def parse_message(
 
 
 def _read_attachment(
-    result: ParseResult, label: str, name: str, ctype: str, content: bytes, limit: int,
-    *, decoration: bool = False,
+    result: ParseResult,
+    label: str,
+    name: str,
+    ctype: str,
+    content: bytes,
+    limit: int,
+    *,
+    decoration: bool = False,
 ) -> None:
     """Read one attachment. An inline image (a logo) is decoration and is ignored; any
     other attachment that is no statement is refused with the reason (never silently)."""

@@ -110,13 +110,19 @@ def _direction(status: str, details: str) -> tuple[Direction, str | None]:
     raise ParseError(f"unknown MT940 debit/credit mark {status!r}", code="bad_mt940")
 
 
-def _notice(data: dict[str, Any], statement_currency: str | None,
-            account: str | None = None, statement_ref: str | None = None) -> PaymentNotice:
+def _notice(
+    data: dict[str, Any],
+    statement_currency: str | None,
+    account: str | None = None,
+    statement_ref: str | None = None,
+) -> PaymentNotice:
     amount = data.get("amount")
     if amount is None:
         raise ParseError("MT940 transaction without an amount", code="bad_mt940")
-    raw_details = "|".join(str(data.get(k) or "") for k in (
-        "id", "customer_reference", "bank_reference", "extra_details", "transaction_details"))
+    raw_details = "|".join(
+        str(data.get(k) or "")
+        for k in ("id", "customer_reference", "bank_reference", "extra_details", "transaction_details")
+    )
     direction, return_code = _direction(str(data.get("status") or ""), raw_details)
     remittance = _clean(data.get("purpose")) or _clean(data.get("transaction_details"))
     e2e = _clean(data.get("end_to_end_reference"))
@@ -223,20 +229,23 @@ def _fallback_notice(st: _Statement, line_no: int, line61: str, details: str) ->
     m = _61.match(line61.strip())
     if m is None:
         shown = " ".join(line61.split())[:60]
-        raise ParseError(f"line {line_no}: cannot read the :61: transaction line {shown!r}",
-                         code="bad_mt940")
+        raise ParseError(f"line {line_no}: cannot read the :61: transaction line {shown!r}", code="bad_mt940")
     try:
         amount = Decimal(m.group("amount").replace(",", "."))
         value_date = date(2000 + int(m.group("vy")), int(m.group("vm")), int(m.group("vd")))
         booked = value_date
         if m.group("em") and m.group("ed"):
             month, day = int(m.group("em")), int(m.group("ed"))
-            year = value_date.year + (1 if value_date.month == 12 and month == 1 else
-                                      -1 if value_date.month == 1 and month == 12 else 0)
+            year = value_date.year + (
+                1
+                if value_date.month == 12 and month == 1
+                else -1
+                if value_date.month == 1 and month == 12
+                else 0
+            )
             booked = date(year, month, day)
     except (InvalidOperation, ValueError) as exc:
-        raise ParseError(f"line {line_no}: bad date or amount in the :61: line",
-                         code="bad_mt940") from exc
+        raise ParseError(f"line {line_no}: bad date or amount in the :61: line", code="bad_mt940") from exc
     raw_details = " ".join(f"{line61}|{details}".split())
     direction, return_code = _direction(m.group("mark"), raw_details)
     name, iban, remittance = _read_86(details)
@@ -270,8 +279,11 @@ def _read_86(details: str) -> tuple[str | None, str | None, str | None]:
         pieces = _GERMAN.split(text)
         for code, value in zip(pieces[1::2], pieces[2::2], strict=False):
             parts[code] = parts.get(code, "") + value
-        remittance = _clean("".join(parts.get(f"{n}", "") for n in range(20, 30))
-                            + " " + "".join(parts.get(f"{n}", "") for n in range(60, 64)))
+        remittance = _clean(
+            "".join(parts.get(f"{n}", "") for n in range(20, 30))
+            + " "
+            + "".join(parts.get(f"{n}", "") for n in range(60, 64))
+        )
         name = _clean(parts.get("32", "") + parts.get("33", ""))
         iban = _clean(parts.get("31"))
         return name, iban.replace(" ", "").upper() if iban else None, remittance

@@ -26,8 +26,9 @@ async def addressing_of(contact_id: int) -> PaAddressing | None:
 
 def is_stale(row: PaAddressing | None, siren: str, now: datetime) -> bool:
     """Look the client up again when never done, older than MAX_AGE or their SIREN changed."""
-    return (row is None or row.looked_up_at is None or row.siren != siren[:9]
-            or now - row.looked_up_at > MAX_AGE)
+    return (
+        row is None or row.looked_up_at is None or row.siren != siren[:9] or now - row.looked_up_at > MAX_AGE
+    )
 
 
 def _best(lines: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
@@ -36,12 +37,14 @@ def _best(lines: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
     return chosen[0] if chosen else None
 
 
-async def remember_addressing(contact_id: int, siren: str, lines: Sequence[dict[str, Any]],
-                              now: datetime) -> PaAddressing:
+async def remember_addressing(
+    contact_id: int, siren: str, lines: Sequence[dict[str, Any]], now: datetime
+) -> PaAddressing:
     """Keep what the directory answered for the client (found or not) and when."""
     line = _best(lines)
     values = {
-        "siren": siren[:9], "siret": str((line or {}).get("siret") or "")[:14],
+        "siren": siren[:9],
+        "siret": str((line or {}).get("siret") or "")[:14],
         "found": line is not None,
         "address_id": str((line or {}).get("addressingIdentifier") or "")[:128],
         "platform": str((line or {}).get("platformType") or "")[:200],
@@ -60,7 +63,13 @@ async def set_also_email(actor: User, contact_id: int, wanted: bool) -> PaAddres
     row, _ = await PaAddressing.get_or_create(contact_id=contact_id)
     if row.also_email != wanted:
         await PaAddressing.filter(id=row.id).update(also_email=wanted)
-        await audit.record(actor, "contact", contact_id, "pa_also_email",
-                           {"also_email": row.also_email}, {"also_email": wanted})
+        await audit.record(
+            actor,
+            "contact",
+            contact_id,
+            "pa_also_email",
+            {"also_email": row.also_email},
+            {"also_email": wanted},
+        )
         row.also_email = wanted
     return row

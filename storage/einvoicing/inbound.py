@@ -50,9 +50,12 @@ def _row(flow: Mapping[str, Any]) -> dict[str, Any] | None:
         "ack_status": str(ack.get("status") or "")[:8],
         "tracking_id": (str(flow["trackingId"])[:36] if flow.get("trackingId") else None),
         "updated_at_pa": str(flow.get("updatedAt") or flow.get("submittedAt") or "")[:40],
-        "meta": {"details": ack.get("details") or [], "name": str(flow.get("name") or "")[:255],
-                 "syntax": str(flow.get("flowSyntax") or "")[:12],
-                 "submittedAt": str(flow.get("submittedAt") or "")[:40]},
+        "meta": {
+            "details": ack.get("details") or [],
+            "name": str(flow.get("name") or "")[:255],
+            "syntax": str(flow.get("flowSyntax") or "")[:12],
+            "submittedAt": str(flow.get("submittedAt") or "")[:40],
+        },
     }
 
 
@@ -73,8 +76,8 @@ async def note_flows(flows: Iterable[Mapping[str, Any]]) -> int:
             fresh += 1
         elif row["updated_at_pa"] > known.updated_at_pa:
             await PaInboundFlow.filter(id=known.id).update(
-                state=PaQueueState.PENDING, attempts=0, next_attempt_at=None, claim_token=None,
-                **row)
+                state=PaQueueState.PENDING, attempts=0, next_attempt_at=None, claim_token=None, **row
+            )
             fresh += 1
     return fresh
 
@@ -85,8 +88,11 @@ async def claim_inbound(now: datetime, limit: int = 50) -> list[PaInboundFlow]:
 
 
 async def inbound_done(flow: PaInboundFlow) -> bool:
-    return bool(await PaInboundFlow.filter(id=flow.id, claim_token=flow.claim_token).update(
-        state=PaQueueState.DONE, claim_token=None, last_error=None))
+    return bool(
+        await PaInboundFlow.filter(id=flow.id, claim_token=flow.claim_token).update(
+            state=PaQueueState.DONE, claim_token=None, last_error=None
+        )
+    )
 
 
 async def inbound_retry(flow: PaInboundFlow, error: str, now: datetime) -> bool:
@@ -94,11 +100,19 @@ async def inbound_retry(flow: PaInboundFlow, error: str, now: datetime) -> bool:
     state = PaQueueState.FAILED if flow.attempts >= MAX_ATTEMPTS else PaQueueState.PENDING
     async with in_transaction():
         moved = await PaInboundFlow.filter(id=flow.id, claim_token=flow.claim_token).update(
-            state=state, claim_token=None, claimed_at=None, last_error=error[:2000],
-            next_attempt_at=now + retry_delay(flow.attempts))
+            state=state,
+            claim_token=None,
+            claimed_at=None,
+            last_error=error[:2000],
+            next_attempt_at=now + retry_delay(flow.attempts),
+        )
         if moved and state == PaQueueState.FAILED:
-            await alert_role((Role.ADMIN,), "pa_inbound_failed", f"pa-in-failed:{flow.flow_id}",
-                             {"flow": flow.flow_id, "type": flow.flow_type, "error": error[:300]})
+            await alert_role(
+                (Role.ADMIN,),
+                "pa_inbound_failed",
+                f"pa-in-failed:{flow.flow_id}",
+                {"flow": flow.flow_id, "type": flow.flow_type, "error": error[:300]},
+            )
     return bool(moved)
 
 
@@ -127,5 +141,6 @@ async def subscribed_webhooks() -> str | None:
 
 async def remember_webhooks(fingerprint: str, url: str, ids: list[str]) -> None:
     """Record the subscription (the token itself is never stored: only in the digest)."""
-    await AppSetting.update_or_create(key=WEBHOOKS_KEY, defaults={"value": {
-        "fingerprint": fingerprint, "url": url, "ids": ids}})
+    await AppSetting.update_or_create(
+        key=WEBHOOKS_KEY, defaults={"value": {"fingerprint": fingerprint, "url": url, "ids": ids}}
+    )

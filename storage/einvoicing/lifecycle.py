@@ -56,8 +56,15 @@ _KIND = {
     Lifecycle.SUSPENDED: "pa_suspended",
 }
 # Statuses the owner hears about (the others are shown on the card only).
-_TOLD = frozenset({Lifecycle.MADE_AVAILABLE, Lifecycle.APPROVED, Lifecycle.PARTIALLY_APPROVED,
-                   Lifecycle.PAYMENT_SENT, *_KIND})
+_TOLD = frozenset(
+    {
+        Lifecycle.MADE_AVAILABLE,
+        Lifecycle.APPROVED,
+        Lifecycle.PARTIALLY_APPROVED,
+        Lifecycle.PAYMENT_SENT,
+        *_KIND,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -84,8 +91,15 @@ class CashedPayment:
 
 
 async def record_status(
-    invoice_id: int, code: Lifecycle, at: datetime, *, dedupe_key: str, now: datetime,
-    reason_code: str = "", reason: str = "", amount_cents: int | None = None,
+    invoice_id: int,
+    code: Lifecycle,
+    at: datetime,
+    *,
+    dedupe_key: str,
+    now: datetime,
+    reason_code: str = "",
+    reason: str = "",
+    amount_cents: int | None = None,
 ) -> bool:
     """Store one status of an invoice (once per dedupe key) and bring its current status up
     to date; True when the current status changed. Call inside a transaction or alone."""
@@ -95,13 +109,19 @@ async def record_status(
             return False
         _, created = await PaStatusEvent.get_or_create(
             dedupe_key=dedupe_key[:200],
-            defaults={"invoice_id": invoice_id, "code": int(code), "at": at,
-                      "attempt": pa.attempt, "reason_code": reason_code[:64] or None,
-                      "reason": reason[:2000] or None, "amount_cents": amount_cents})
+            defaults={
+                "invoice_id": invoice_id,
+                "code": int(code),
+                "at": at,
+                "attempt": pa.attempt,
+                "reason_code": reason_code[:64] or None,
+                "reason": reason[:2000] or None,
+                "amount_cents": amount_cents,
+            },
+        )
         if not created:
             return False
-        events = await PaStatusEvent.filter(invoice_id=invoice_id, attempt=pa.attempt,
-                                            outgoing=False)
+        events = await PaStatusEvent.filter(invoice_id=invoice_id, attempt=pa.attempt, outgoing=False)
         facts = [StatusFact(c, e.at) for e in events if (c := Lifecycle.of(e.code)) is not None]
         now_fact = current_status(facts)
         if now_fact is None or (pa.status_code == now_fact.code and pa.status_at == now_fact.at):
@@ -116,27 +136,41 @@ async def record_status(
     return True
 
 
-async def _tell(pa: PaInvoice, code: Lifecycle, previous: Lifecycle | None,
-                event: PaStatusEvent, now: datetime) -> None:
+async def _tell(
+    pa: PaInvoice, code: Lifecycle, previous: Lifecycle | None, event: PaStatusEvent, now: datetime
+) -> None:
     invoice = await Invoice.get(id=pa.invoice_id).prefetch_related("contact")
     number = invoice.number or f"#{invoice.id}"
     if code == Lifecycle.DISPUTED:
         await dispute_from_platform(invoice.id, True, now, event.reason or "")
     elif previous == Lifecycle.DISPUTED and code in (
-            Lifecycle.APPROVED, Lifecycle.PARTIALLY_APPROVED, Lifecycle.COMPLETED):
+        Lifecycle.APPROVED,
+        Lifecycle.PARTIALLY_APPROVED,
+        Lifecycle.COMPLETED,
+    ):
         await dispute_from_platform(invoice.id, False, now, "platform")
     if code not in _TOLD:
         return
-    params: dict[str, Any] = {"number": number, "contact": invoice.contact.name,
-                              "code": int(code), "status_en": label(code, "en"),
-                              "status_fr": label(code, "fr"), "reason": event.reason or "-",
-                              "reason_code": event.reason_code or "-"}
+    params: dict[str, Any] = {
+        "number": number,
+        "contact": invoice.contact.name,
+        "code": int(code),
+        "status_en": label(code, "en"),
+        "status_fr": label(code, "fr"),
+        "reason": event.reason or "-",
+        "reason_code": event.reason_code or "-",
+    }
     buttons = []
     if code == Lifecycle.REJECTED:
         buttons = [{"label": "pa.btn_resubmit", "data": f"pa:resubmit:{invoice.id}"}]
-    await alert_user(invoice.owner_id, _KIND.get(code, "pa_status"),
-                     f"pa-status:{invoice.id}:{pa.attempt}:{int(code)}", params, buttons,
-                     urgent=code in FINAL)
+    await alert_user(
+        invoice.owner_id,
+        _KIND.get(code, "pa_status"),
+        f"pa-status:{invoice.id}:{pa.attempt}:{int(code)}",
+        params,
+        buttons,
+        urgent=code in FINAL,
+    )
 
 
 async def apply_received_status(status: ReceivedStatus, now: datetime) -> bool:
@@ -146,27 +180,41 @@ async def apply_received_status(status: ReceivedStatus, now: datetime) -> bool:
     if code is None or invoice is None:
         return False
     return await record_status(
-        invoice.id, code, status.at, dedupe_key=f"cdar:{status.flow_id}", now=now,
-        reason_code=status.reason_code, reason=status.reason, amount_cents=status.amount_cents)
+        invoice.id,
+        code,
+        status.at,
+        dedupe_key=f"cdar:{status.flow_id}",
+        now=now,
+        reason_code=status.reason_code,
+        reason=status.reason,
+        amount_cents=status.amount_cents,
+    )
 
 
-async def apply_ack(tracking_id: str, flow_id: str, ack_status: str, details: Sequence[Any],
-                    at: datetime, now: datetime) -> bool:
+async def apply_ack(
+    tracking_id: str, flow_id: str, ack_status: str, details: Sequence[Any], at: datetime, now: datetime
+) -> bool:
     """The PA's acknowledgement of one of our invoice flows: Ok = deposited (200), Error =
     rejected (213) with the PA's reasons. Unknown tracking ids are ignored."""
     pa = await PaInvoice.get_or_none(tracking_id=tracking_id)
     if pa is None or ack_status not in ("Ok", "Error"):
         return False
     if ack_status == "Ok":
-        return await record_status(pa.invoice_id, Lifecycle.SUBMITTED, at,
-                                   dedupe_key=f"ack:{flow_id}:Ok", now=now)
+        return await record_status(
+            pa.invoice_id, Lifecycle.SUBMITTED, at, dedupe_key=f"ack:{flow_id}:Ok", now=now
+        )
     reasons = [d for d in details if isinstance(d, dict)]
-    reason = "; ".join(
-        f"{d.get('item', '')}: {d.get('reasonMessage', '')}".strip(": ") for d in reasons)
+    reason = "; ".join(f"{d.get('item', '')}: {d.get('reasonMessage', '')}".strip(": ") for d in reasons)
     code = str(reasons[0].get("reasonCode", "")) if reasons else ""
-    return await record_status(pa.invoice_id, Lifecycle.REJECTED, at,
-                               dedupe_key=f"ack:{flow_id}:Error", now=now,
-                               reason_code=code, reason=reason or "rejected")
+    return await record_status(
+        pa.invoice_id,
+        Lifecycle.REJECTED,
+        at,
+        dedupe_key=f"ack:{flow_id}:Error",
+        now=now,
+        reason_code=code,
+        reason=reason or "rejected",
+    )
 
 
 async def queue_cashed(payments: Sequence[CashedPayment]) -> int:
@@ -183,12 +231,19 @@ async def queue_cashed(payments: Sequence[CashedPayment]) -> int:
             continue
         invoice = await Invoice.get(id=payment.invoice_id).prefetch_related("contact")
         sub = await queue_status(
-            Lifecycle.CASHED, f"cashed:{payment.entry_ref}", invoice_id=payment.invoice_id,
-            params={"number": invoice.number, "type_code": _type_code(invoice),
-                    "issue_date": invoice.issue_date.isoformat() if invoice.issue_date else "",
-                    "counterpart_siren": (invoice.contact.siren or "")[:9],
-                    "amount_cents": payment.amount_cents, "currency": invoice.currency,
-                    "date": payment.booking_date.isoformat()})
+            Lifecycle.CASHED,
+            f"cashed:{payment.entry_ref}",
+            invoice_id=payment.invoice_id,
+            params={
+                "number": invoice.number,
+                "type_code": _type_code(invoice),
+                "issue_date": invoice.issue_date.isoformat() if invoice.issue_date else "",
+                "counterpart_siren": (invoice.contact.siren or "")[:9],
+                "amount_cents": payment.amount_cents,
+                "currency": invoice.currency,
+                "date": payment.booking_date.isoformat(),
+            },
+        )
         queued += sub is not None
     return queued
 
@@ -212,15 +267,18 @@ async def _never_delivered(invoice: Invoice) -> bool:
     if invoice.paid_cents:
         return False
     # Made available to the buyer (203) or anything the buyer did: it was delivered once.
-    if await PaStatusEvent.filter(invoice_id=invoice.id, code__gte=Lifecycle.MADE_AVAILABLE
-                                  ).exclude(code=Lifecycle.REJECTED).exists():
+    if (
+        await PaStatusEvent.filter(invoice_id=invoice.id, code__gte=Lifecycle.MADE_AVAILABLE)
+        .exclude(code=Lifecycle.REJECTED)
+        .exists()
+    ):
         return False
     return not await OutboxEmail.filter(
-        invoice_id=invoice.id, status__in=(OutboxStatus.SENT, OutboxStatus.SENDING)).exists()
+        invoice_id=invoice.id, status__in=(OutboxStatus.SENT, OutboxStatus.SENDING)
+    ).exists()
 
 
-async def resubmit_invoice(actor: User, invoice_id: int, now: datetime, *,
-                           render: Render) -> Resubmitted:
+async def resubmit_invoice(actor: User, invoice_id: int, now: datetime, *, render: Render) -> Resubmitted:
     """After a rejection (or a failed submission) is fixed, submit the invoice again.
 
     A platform rejection (213) means the buyer's platform never received the invoice: it is
@@ -235,8 +293,7 @@ async def resubmit_invoice(actor: User, invoice_id: int, now: datetime, *,
     invoice = await Invoice.get_or_none(id=invoice_id)
     if pa is None or invoice is None or not can_write_owned(actor, invoice.owner_id):
         raise NotFound("invoice", ref=f"I{invoice_id}")
-    failed = await PaSubmission.filter(tracking_id=pa.tracking_id,
-                                       state=PaQueueState.FAILED).exists()
+    failed = await PaSubmission.filter(tracking_id=pa.tracking_id, state=PaQueueState.FAILED).exists()
     if pa.status_code != Lifecycle.REJECTED and not failed:
         raise Conflict("pa_not_rejected", ref=invoice.number or f"I{invoice_id}")
     async with in_transaction():
@@ -250,16 +307,22 @@ async def resubmit_invoice(actor: User, invoice_id: int, now: datetime, *,
             pdf = bytes(await render(invoice_id))
             after_sha = sha256_hex(pdf)
             if before is None:
-                await InvoiceDocument.create(invoice_id=invoice_id, pdf=pdf, sha256=after_sha,
-                                             size=len(pdf), frozen_at=now)
+                await InvoiceDocument.create(
+                    invoice_id=invoice_id, pdf=pdf, sha256=after_sha, size=len(pdf), frozen_at=now
+                )
             else:
                 await InvoiceDocument.filter(id=before.id).update(
-                    pdf=pdf, sha256=after_sha, size=len(pdf), frozen_at=now)
+                    pdf=pdf, sha256=after_sha, size=len(pdf), frozen_at=now
+                )
         await queue_again(pa)
         await audit.record(
-            actor, "invoice", invoice_id, "pa_resubmit",
+            actor,
+            "invoice",
+            invoice_id,
+            "pa_resubmit",
             {"sha256": before.sha256 if before is not None else None},
-            {"tracking_id": pa.tracking_id, "sha256": after_sha, "refrozen": refrozen})
+            {"tracking_id": pa.tracking_id, "sha256": after_sha, "refrozen": refrozen},
+        )
     return Resubmitted(pa, refrozen)
 
 

@@ -67,7 +67,8 @@ _MAX_RETRY = timedelta(hours=1)
 def retry_delay(attempts: int) -> timedelta:
     """Exponential backoff after the n-th failed attempt: 30 s, 1 min, 2 min... capped at 1 h."""
     exponent = max(0, min(attempts - 1, 20))
-    return min(_FIRST_RETRY * (2**exponent), _MAX_RETRY)
+    delay: timedelta = _FIRST_RETRY * (2**exponent)
+    return min(delay, _MAX_RETRY)
 
 
 def invoice_tracking_id(number: str, attempt: int) -> str:
@@ -91,7 +92,9 @@ async def queue_invoice(invoice: Invoice) -> PaSubmission | None:
     if not created:
         return None
     return await PaSubmission.create(
-        tracking_id=pa.tracking_id, kind=PaSubmissionKind.INVOICE, invoice_id=invoice.id,
+        tracking_id=pa.tracking_id,
+        kind=PaSubmissionKind.INVOICE,
+        invoice_id=invoice.id,
         params={"number": invoice.number, "attempt": 1},
     )
 
@@ -102,12 +105,19 @@ async def queue_again(pa: PaInvoice) -> PaSubmission:
     assert invoice.number is not None
     pa.attempt += 1
     pa.tracking_id = invoice_tracking_id(invoice.number, pa.attempt)
-    await PaInvoice.filter(id=pa.id).update(attempt=pa.attempt, tracking_id=pa.tracking_id,
-                                           flow_id=None, status_code=None, status_at=None,
-                                           reason=None)
+    await PaInvoice.filter(id=pa.id).update(
+        attempt=pa.attempt,
+        tracking_id=pa.tracking_id,
+        flow_id=None,
+        status_code=None,
+        status_at=None,
+        reason=None,
+    )
     await pa.refresh_from_db()
     return await PaSubmission.create(
-        tracking_id=pa.tracking_id, kind=PaSubmissionKind.INVOICE, invoice_id=invoice.id,
+        tracking_id=pa.tracking_id,
+        kind=PaSubmissionKind.INVOICE,
+        invoice_id=invoice.id,
         params={"number": invoice.number, "attempt": pa.attempt},
     )
 
@@ -125,28 +135,31 @@ async def queue_status(
     if await PaSubmission.filter(tracking_id=tracking_id).exists():
         return None
     return await PaSubmission.create(
-        tracking_id=tracking_id, kind=PaSubmissionKind.STATUS, status_code=int(code),
-        invoice_id=invoice_id, supplier_invoice_id=supplier_invoice_id, params=params,
+        tracking_id=tracking_id,
+        kind=PaSubmissionKind.STATUS,
+        status_code=int(code),
+        invoice_id=invoice_id,
+        supplier_invoice_id=supplier_invoice_id,
+        params=params,
     )
 
 
 _Queued = TypeVar("_Queued", PaSubmission, PaInboundFlow)
 
+
 async def claim_rows(model: type[_Queued], now: datetime, limit: int = 50) -> list[_Queued]:
     """Atomically take up to `limit` rows of a PA queue (`PaSubmission`, `PaInboundFlow`) to
     work on now: pending and due, or claimed by a runner whose lease expired. The guarded
     UPDATE with a fresh token means two instances never take the same row."""
-    due = Q(state=PaQueueState.PENDING) & (
-        Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
+    due = Q(state=PaQueueState.PENDING) & (Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now))
     expired = Q(state=PaQueueState.SENDING) & Q(claimed_at__lt=now - LEASE)
-    ids = await model.filter(due | expired).order_by("id").limit(limit).values_list(
-        "id", flat=True)
+    ids = await model.filter(due | expired).order_by("id").limit(limit).values_list("id", flat=True)
     if not ids:
         return []
     token = uuid.uuid4().hex
     await model.filter(Q(id__in=list(ids)) & (due | expired)).update(
-        state=PaQueueState.SENDING, claimed_at=now, claim_token=token,
-        attempts=F("attempts") + 1)
+        state=PaQueueState.SENDING, claimed_at=now, claim_token=token, attempts=F("attempts") + 1
+    )
     return list(await model.filter(claim_token=token, state=PaQueueState.SENDING).order_by("id"))
 
 
@@ -163,8 +176,8 @@ async def mark_done(sub: PaSubmission, flow_id: str, now: datetime) -> bool:
     """The PA accepted the flow: keep its id; an invoice is now "submitted" (200)."""
     async with in_transaction():
         done = await PaSubmission.filter(_mine(sub)).update(
-            state=PaQueueState.DONE, claim_token=None, flow_id=flow_id[:36], done_at=now,
-            last_error=None)
+            state=PaQueueState.DONE, claim_token=None, flow_id=flow_id[:36], done_at=now, last_error=None
+        )
         if not done:
             return False
         if sub.kind == PaSubmissionKind.INVOICE and sub.invoice_id is not None:
@@ -172,12 +185,17 @@ async def mark_done(sub: PaSubmission, flow_id: str, now: datetime) -> bool:
         elif sub.status_code is not None:
             await PaStatusEvent.get_or_create(
                 dedupe_key=f"out:{sub.tracking_id}",
-                defaults={"invoice_id": sub.invoice_id,
-                          "supplier_invoice_id": sub.supplier_invoice_id,
-                          "code": sub.status_code, "at": now, "outgoing": True,
-                          "reason_code": sub.params.get("reason_code"),
-                          "reason": sub.params.get("reason"),
-                          "amount_cents": sub.params.get("amount_cents")})
+                defaults={
+                    "invoice_id": sub.invoice_id,
+                    "supplier_invoice_id": sub.supplier_invoice_id,
+                    "code": sub.status_code,
+                    "at": now,
+                    "outgoing": True,
+                    "reason_code": sub.params.get("reason_code"),
+                    "reason": sub.params.get("reason"),
+                    "amount_cents": sub.params.get("amount_cents"),
+                },
+            )
     return True
 
 
@@ -190,31 +208,41 @@ async def _submitted(sub: PaSubmission, flow_id: str, now: datetime) -> None:
     pa.flow_id = flow_id[:36]
     await pa.save(update_fields=["flow_id", "updated_at"])
     # Delivered to the platform is "sent", as an accepted email is (later states are kept).
-    await Invoice.filter(id=pa.invoice_id, status=InvoiceStatus.ISSUED).update(
-        status=InvoiceStatus.SENT)
-    await record_status(pa.invoice_id, Lifecycle.SUBMITTED, now,
-                        dedupe_key=f"submitted:{sub.tracking_id}", now=now)
+    await Invoice.filter(id=pa.invoice_id, status=InvoiceStatus.ISSUED).update(status=InvoiceStatus.SENT)
+    await record_status(
+        pa.invoice_id, Lifecycle.SUBMITTED, now, dedupe_key=f"submitted:{sub.tracking_id}", now=now
+    )
 
 
 async def mark_retry(sub: PaSubmission, error: str, now: datetime) -> bool:
     """A transient failure: try again after the backoff (or give up after MAX_ATTEMPTS)."""
     if sub.attempts >= MAX_ATTEMPTS:
         return await mark_failed(sub, error, now)
-    return bool(await PaSubmission.filter(_mine(sub)).update(
-        state=PaQueueState.PENDING, next_attempt_at=now + retry_delay(sub.attempts),
-        claim_token=None, claimed_at=None, last_error=error[:2000]))
+    return bool(
+        await PaSubmission.filter(_mine(sub)).update(
+            state=PaQueueState.PENDING,
+            next_attempt_at=now + retry_delay(sub.attempts),
+            claim_token=None,
+            claimed_at=None,
+            last_error=error[:2000],
+        )
+    )
 
 
 async def mark_failed(sub: PaSubmission, error: str, now: datetime) -> bool:
     """A permanent failure: stop, and tell the invoice's owner (or the admins) why."""
     async with in_transaction():
         done = await PaSubmission.filter(_mine(sub)).update(
-            state=PaQueueState.FAILED, claim_token=None, last_error=error[:2000])
+            state=PaQueueState.FAILED, claim_token=None, last_error=error[:2000]
+        )
         if not done:
             return False
         owner_id = await _owner_of(sub)
-        params = {"number": str(sub.params.get("number", "")), "error": error[:300],
-                  "code": sub.status_code or 0}
+        params = {
+            "number": str(sub.params.get("number", "")),
+            "error": error[:300],
+            "code": sub.status_code or 0,
+        }
         key = f"pa-failed:{sub.tracking_id}"
         if owner_id is not None:
             await alert_user(owner_id, "pa_failed", key, params, urgent=True)
@@ -238,16 +266,17 @@ async def queue_counts() -> dict[str, int]:
     return {s.value: await PaSubmission.filter(state=s).count() for s in PaQueueState}
 
 
-
 async def route_issued(invoice: Invoice, customer: Contact, *, pa_enabled: bool) -> Route:
     """Decide where a just-issued invoice goes and queue it for the PA when it goes there
     (call inside the issuing transaction). The caller emails it unless the route is PA only."""
     addressing = await PaAddressing.get_or_none(contact_id=customer.id)
     buyer = BuyerFacts(
         business=customer.kind == ContactKind.COMPANY or bool(customer.siren),
-        siren=(customer.siren or "")[:9], vat_number=customer.vat_number or "",
+        siren=(customer.siren or "")[:9],
+        vat_number=customer.vat_number or "",
         billing_email=customer.billing_email or "",
-        wants_pdf_email=addressing.also_email if addressing else False)
+        wants_pdf_email=addressing.also_email if addressing else False,
+    )
     route = route_for(buyer, pa_enabled=pa_enabled)
     if route != Route.EMAIL:
         await queue_invoice(invoice)

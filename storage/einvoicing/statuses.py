@@ -63,27 +63,67 @@ class Lifecycle(IntEnum):
 # Once reached, nothing later moves the invoice out of these.
 FINAL = frozenset({Lifecycle.REFUSED, Lifecycle.CASHED, Lifecycle.REJECTED})
 # A buyer must say why (XP Z12-012: reason code mandatory).
-NEEDS_REASON = frozenset({Lifecycle.REFUSED, Lifecycle.DISPUTED, Lifecycle.SUSPENDED,
-                          Lifecycle.REJECTED, Lifecycle.PARTIALLY_APPROVED})
+NEEDS_REASON = frozenset(
+    {
+        Lifecycle.REFUSED,
+        Lifecycle.DISPUTED,
+        Lifecycle.SUSPENDED,
+        Lifecycle.REJECTED,
+        Lifecycle.PARTIALLY_APPROVED,
+    }
+)
 
 # Progress along the road, to order statuses that carry the same date.
 _RANK = {
-    Lifecycle.SUBMITTED: 0, Lifecycle.ISSUED: 1, Lifecycle.RECEIVED: 2,
-    Lifecycle.MADE_AVAILABLE: 3, Lifecycle.IN_PROCESS: 4, Lifecycle.SUSPENDED: 5,
-    Lifecycle.COMPLETED: 6, Lifecycle.DISPUTED: 7, Lifecycle.PARTIALLY_APPROVED: 8,
-    Lifecycle.APPROVED: 9, Lifecycle.PAYMENT_SENT: 10, Lifecycle.CASHED: 11,
-    Lifecycle.REFUSED: 12, Lifecycle.REJECTED: 12,
+    Lifecycle.SUBMITTED: 0,
+    Lifecycle.ISSUED: 1,
+    Lifecycle.RECEIVED: 2,
+    Lifecycle.MADE_AVAILABLE: 3,
+    Lifecycle.IN_PROCESS: 4,
+    Lifecycle.SUSPENDED: 5,
+    Lifecycle.COMPLETED: 6,
+    Lifecycle.DISPUTED: 7,
+    Lifecycle.PARTIALLY_APPROVED: 8,
+    Lifecycle.APPROVED: 9,
+    Lifecycle.PAYMENT_SENT: 10,
+    Lifecycle.CASHED: 11,
+    Lifecycle.REFUSED: 12,
+    Lifecycle.REJECTED: 12,
 }
 
 _LABELS = {
-    "fr": {200: "Déposée", 201: "Émise", 202: "Reçue", 203: "Mise à disposition",
-           204: "Prise en charge", 205: "Approuvée", 206: "Approuvée partiellement",
-           207: "En litige", 208: "Suspendue", 209: "Complétée", 210: "Refusée",
-           211: "Paiement transmis", 212: "Encaissée", 213: "Rejetée"},
-    "en": {200: "Submitted", 201: "Issued", 202: "Received", 203: "Made available",
-           204: "In process", 205: "Approved", 206: "Partially approved", 207: "Disputed",
-           208: "Suspended", 209: "Completed", 210: "Refused", 211: "Payment sent",
-           212: "Cashed", 213: "Rejected"},
+    "fr": {
+        200: "Déposée",
+        201: "Émise",
+        202: "Reçue",
+        203: "Mise à disposition",
+        204: "Prise en charge",
+        205: "Approuvée",
+        206: "Approuvée partiellement",
+        207: "En litige",
+        208: "Suspendue",
+        209: "Complétée",
+        210: "Refusée",
+        211: "Paiement transmis",
+        212: "Encaissée",
+        213: "Rejetée",
+    },
+    "en": {
+        200: "Submitted",
+        201: "Issued",
+        202: "Received",
+        203: "Made available",
+        204: "In process",
+        205: "Approved",
+        206: "Partially approved",
+        207: "Disputed",
+        208: "Suspended",
+        209: "Completed",
+        210: "Refused",
+        211: "Payment sent",
+        212: "Cashed",
+        213: "Rejected",
+    },
 }
 
 

@@ -53,8 +53,18 @@ __all__ = [
 
 DECIDERS = (Role.PURCHASING, Role.MANAGER, Role.ADMIN)
 # Refusal / dispute reason codes (XP Z12-012 code list, the ones a buyer uses most).
-REFUSAL_CODES = ("CMD_ERR", "QTE_ERR", "PU_ERR", "ART_ERR", "MONTANTTOTAL_ERR", "TX_TVA_ERR",
-                 "LIVR_INCOMP", "DOUBLON", "NON_CONFORME", "AUTRE")
+REFUSAL_CODES = (
+    "CMD_ERR",
+    "QTE_ERR",
+    "PU_ERR",
+    "ART_ERR",
+    "MONTANTTOTAL_ERR",
+    "TX_TVA_ERR",
+    "LIVR_INCOMP",
+    "DOUBLON",
+    "NON_CONFORME",
+    "AUTRE",
+)
 
 
 @dataclass(frozen=True)
@@ -123,19 +133,32 @@ class MatchResult:
 
     @property
     def fully_matched(self) -> bool:
-        return (self.po_found and self.supplier_known and self.totals_consistent
-                and bool(self.lines) and self.lines_matched == len(self.lines))
+        return (
+            self.po_found
+            and self.supplier_known
+            and self.totals_consistent
+            and bool(self.lines)
+            and self.lines_matched == len(self.lines)
+        )
 
     def as_json(self) -> dict[str, Any]:
-        return {"po_found": self.po_found, "supplier_known": self.supplier_known,
-                "price_difference_cents": self.price_difference_cents,
-                "totals_consistent": self.totals_consistent,
-                "lines_matched": self.lines_matched, "lines": [
-                    {**asdict(line), "problems": list(line.problems)} for line in self.lines]}
+        return {
+            "po_found": self.po_found,
+            "supplier_known": self.supplier_known,
+            "price_difference_cents": self.price_difference_cents,
+            "totals_consistent": self.totals_consistent,
+            "lines_matched": self.lines_matched,
+            "lines": [{**asdict(line), "problems": list(line.problems)} for line in self.lines],
+        }
 
 
-def three_way_match(invoice: IncomingInvoice, order: Sequence[OrderLine] | None, *,
-                    supplier_known: bool, price_tolerance_cents: int = 0) -> MatchResult:
+def three_way_match(
+    invoice: IncomingInvoice,
+    order: Sequence[OrderLine] | None,
+    *,
+    supplier_known: bool,
+    price_tolerance_cents: int = 0,
+) -> MatchResult:
     """Invoice against purchase order (what was ordered, at what price) and receipts (what
     arrived, less what earlier invoices already billed). No order: nothing matches."""
     by_sku = {line.sku: line for line in order or ()}
@@ -144,8 +167,17 @@ def three_way_match(invoice: IncomingInvoice, order: Sequence[OrderLine] | None,
     for line in invoice.lines:
         ordered = by_sku.get(line.sku)
         if ordered is None:
-            rows.append(LineMatch(line.sku, line.description, _qty(line.quantity), "",
-                                  line.unit_price_cents, None, ("not_ordered",)))
+            rows.append(
+                LineMatch(
+                    line.sku,
+                    line.description,
+                    _qty(line.quantity),
+                    "",
+                    line.unit_price_cents,
+                    None,
+                    ("not_ordered",),
+                )
+            )
             continue
         open_qty = ordered.received - ordered.already_invoiced
         problems = []
@@ -155,12 +187,25 @@ def three_way_match(invoice: IncomingInvoice, order: Sequence[OrderLine] | None,
         if abs(gap) > price_tolerance_cents:
             problems.append("price")
             difference += int((Decimal(gap) * line.quantity).quantize(Decimal(1)))
-        rows.append(LineMatch(line.sku, line.description, _qty(line.quantity), _qty(open_qty),
-                              line.unit_price_cents, ordered.unit_price_cents, tuple(problems)))
+        rows.append(
+            LineMatch(
+                line.sku,
+                line.description,
+                _qty(line.quantity),
+                _qty(open_qty),
+                line.unit_price_cents,
+                ordered.unit_price_cents,
+                tuple(problems),
+            )
+        )
     consistent = sum(line.net_cents for line in invoice.lines) == invoice.net_cents
-    return MatchResult(po_found=order is not None, supplier_known=supplier_known,
-                       lines=tuple(rows), price_difference_cents=difference,
-                       totals_consistent=consistent)
+    return MatchResult(
+        po_found=order is not None,
+        supplier_known=supplier_known,
+        lines=tuple(rows),
+        price_difference_cents=difference,
+        totals_consistent=consistent,
+    )
 
 
 def _qty(value: Decimal) -> str:
@@ -205,31 +250,46 @@ async def _order_lines(po: PurchaseOrder) -> list[OrderLine]:
     skus = {p.id: p.sku for p in await Product.filter(id__in=[ln.product_id for ln in lines])}
     billed: dict[str, Decimal] = {}
     earlier = await SupplierInvoice.filter(
-        purchase_order_id=po.id,
-        status__in=[SupplierInvoiceStatus.APPROVED, SupplierInvoiceStatus.RECEIVED])
+        purchase_order_id=po.id, status__in=[SupplierInvoiceStatus.APPROVED, SupplierInvoiceStatus.RECEIVED]
+    )
     for si in earlier:
         for row in si.lines:
             billed[row["sku"]] = billed.get(row["sku"], Decimal(0)) + Decimal(row["quantity"])
-    return [OrderLine(sku=skus[ln.product_id], ordered=Decimal(ln.quantity),
-                      received=Decimal(ln.received_quantity), unit_price_cents=ln.unit_price_cents,
-                      already_invoiced=billed.get(skus[ln.product_id], Decimal(0)))
-            for ln in lines]
+    return [
+        OrderLine(
+            sku=skus[ln.product_id],
+            ordered=Decimal(ln.quantity),
+            received=Decimal(ln.received_quantity),
+            unit_price_cents=ln.unit_price_cents,
+            already_invoiced=billed.get(skus[ln.product_id], Decimal(0)),
+        )
+        for ln in lines
+    ]
 
 
 def _status_params(si: SupplierInvoice, reason_code: str = "", reason: str = "") -> dict[str, Any]:
-    return {"number": si.number, "type_code": si.type_code, "issue_date": si.issue_date.isoformat(),
-            "counterpart_siren": si.seller_siren[:9], "reason_code": reason_code,
-            "reason": reason, "supplier_invoice": si.id}
+    return {
+        "number": si.number,
+        "type_code": si.type_code,
+        "issue_date": si.issue_date.isoformat(),
+        "counterpart_siren": si.seller_siren[:9],
+        "reason_code": reason_code,
+        "reason": reason,
+        "supplier_invoice": si.id,
+    }
 
 
 def _buttons(si_id: int) -> list[dict[str, str]]:
-    return [{"label": "pa.btn_approve", "data": f"si:ok:{si_id}"},
-            {"label": "pa.btn_dispute", "data": f"si:dispute:{si_id}"},
-            {"label": "pa.btn_refuse", "data": f"si:refuse:{si_id}"}]
+    return [
+        {"label": "pa.btn_approve", "data": f"si:ok:{si_id}"},
+        {"label": "pa.btn_dispute", "data": f"si:dispute:{si_id}"},
+        {"label": "pa.btn_refuse", "data": f"si:refuse:{si_id}"},
+    ]
 
 
-async def receive_supplier_invoice(parsed: IncomingInvoice, flow_id: str, now: datetime, *,
-                                   auto_approve: bool = False) -> SupplierInvoice | None:
+async def receive_supplier_invoice(
+    parsed: IncomingInvoice, flow_id: str, now: datetime, *, auto_approve: bool = False
+) -> SupplierInvoice | None:
     """Store a supplier invoice once per flow, match it, tell purchasing (or approve it when
     fully matched and the setting allows). None when this flow was already received."""
     async with in_transaction():
@@ -240,37 +300,68 @@ async def receive_supplier_invoice(parsed: IncomingInvoice, flow_id: str, now: d
         po = None
         if po_id is not None and supplier is not None:
             po = await PurchaseOrder.get_or_none(
-                id=po_id, supplier_id=supplier.id,
-                status__in=[POStatus.SENT, POStatus.PARTIAL, POStatus.RECEIVED])
+                id=po_id,
+                supplier_id=supplier.id,
+                status__in=[POStatus.SENT, POStatus.PARTIAL, POStatus.RECEIVED],
+            )
         order = await _order_lines(po) if po is not None else None
         match = three_way_match(parsed, order, supplier_known=supplier is not None)
         auto = auto_approve and match.fully_matched
         si = await SupplierInvoice.create(
-            flow_id=flow_id, syntax=parsed.syntax, supplier=supplier,
-            seller_name=parsed.seller_name, seller_siren=parsed.seller_siren,
-            seller_vat=parsed.seller_vat, number=parsed.number, type_code=parsed.type_code,
-            issue_date=parsed.issue_date, due_date=parsed.due_date, currency=parsed.currency,
-            total_net_cents=parsed.net_cents, total_vat_cents=parsed.vat_cents,
-            total_gross_cents=parsed.gross_cents, po_number=parsed.po_number, purchase_order=po,
-            lines=[{"sku": ln.sku, "description": ln.description, "quantity": str(ln.quantity),
-                    "unit_price_cents": ln.unit_price_cents, "net_cents": ln.net_cents}
-                   for ln in parsed.lines],
-            match=match.as_json(), fully_matched=match.fully_matched,
+            flow_id=flow_id,
+            syntax=parsed.syntax,
+            supplier=supplier,
+            seller_name=parsed.seller_name,
+            seller_siren=parsed.seller_siren,
+            seller_vat=parsed.seller_vat,
+            number=parsed.number,
+            type_code=parsed.type_code,
+            issue_date=parsed.issue_date,
+            due_date=parsed.due_date,
+            currency=parsed.currency,
+            total_net_cents=parsed.net_cents,
+            total_vat_cents=parsed.vat_cents,
+            total_gross_cents=parsed.gross_cents,
+            po_number=parsed.po_number,
+            purchase_order=po,
+            lines=[
+                {
+                    "sku": ln.sku,
+                    "description": ln.description,
+                    "quantity": str(ln.quantity),
+                    "unit_price_cents": ln.unit_price_cents,
+                    "net_cents": ln.net_cents,
+                }
+                for ln in parsed.lines
+            ],
+            match=match.as_json(),
+            fully_matched=match.fully_matched,
             status=SupplierInvoiceStatus.APPROVED if auto else SupplierInvoiceStatus.RECEIVED,
-            decided_at=now if auto else None)
-        params = {"id": si.id, "number": si.number, "supplier": si.seller_name,
-                  "gross_cents": si.total_gross_cents, "currency": si.currency,
-                  "po": parsed.po_number, "matched": match.lines_matched,
-                  "lines": len(match.lines), "price_difference_cents": match.price_difference_cents,
-                  "fully_matched": match.fully_matched, "detail": match_summary(match)}
+            decided_at=now if auto else None,
+        )
+        params = {
+            "id": si.id,
+            "number": si.number,
+            "supplier": si.seller_name,
+            "gross_cents": si.total_gross_cents,
+            "currency": si.currency,
+            "po": parsed.po_number,
+            "matched": match.lines_matched,
+            "lines": len(match.lines),
+            "price_difference_cents": match.price_difference_cents,
+            "fully_matched": match.fully_matched,
+            "detail": match_summary(match),
+        }
         if auto:
-            await queue_status(Lifecycle.APPROVED, f"supplier:{si.id}:approve",
-                               supplier_invoice_id=si.id, params=_status_params(si))
-            await alert_role((Role.PURCHASING,), "supplier_invoice_approved",
-                             f"si-auto:{si.id}", params)
+            await queue_status(
+                Lifecycle.APPROVED,
+                f"supplier:{si.id}:approve",
+                supplier_invoice_id=si.id,
+                params=_status_params(si),
+            )
+            await alert_role((Role.PURCHASING,), "supplier_invoice_approved", f"si-auto:{si.id}", params)
         else:
-            await alert_role((Role.PURCHASING,), "supplier_invoice", f"si:{si.id}", params,
-                             _buttons(si.id))
+            await alert_role((Role.PURCHASING,), "supplier_invoice", f"si:{si.id}", params, _buttons(si.id))
     return si
 
 
@@ -280,13 +371,16 @@ class Decision(StrEnum):
     REFUSE = "refuse"
 
 
-_DECIDED = {Decision.APPROVE: (SupplierInvoiceStatus.APPROVED, Lifecycle.APPROVED),
-            Decision.DISPUTE: (SupplierInvoiceStatus.DISPUTED, Lifecycle.DISPUTED),
-            Decision.REFUSE: (SupplierInvoiceStatus.REFUSED, Lifecycle.REFUSED)}
+_DECIDED = {
+    Decision.APPROVE: (SupplierInvoiceStatus.APPROVED, Lifecycle.APPROVED),
+    Decision.DISPUTE: (SupplierInvoiceStatus.DISPUTED, Lifecycle.DISPUTED),
+    Decision.REFUSE: (SupplierInvoiceStatus.REFUSED, Lifecycle.REFUSED),
+}
 
 
-async def decide_supplier_invoice(actor: User, si_id: int, decision: Decision, now: datetime, *,
-                                  reason_code: str = "", reason: str = "") -> SupplierInvoice:
+async def decide_supplier_invoice(
+    actor: User, si_id: int, decision: Decision, now: datetime, *, reason_code: str = "", reason: str = ""
+) -> SupplierInvoice:
     """Purchasing approves, disputes (reason code and words) or refuses (reason code) a
     supplier invoice; the matching CDAR status is queued for the PA in the same transaction."""
     if actor.role not in DECIDERS:
@@ -304,17 +398,29 @@ async def decide_supplier_invoice(actor: User, si_id: int, decision: Decision, n
             raise NotFound("si_missing", id=si_id)
         allowed = [SupplierInvoiceStatus.RECEIVED, SupplierInvoiceStatus.DISPUTED]
         moved = await SupplierInvoice.filter(id=si_id, status__in=allowed).update(
-            status=status, reason_code=reason_code or None, reason=reason or None,
-            decided_by_id=actor.id, decided_at=now)
+            status=status,
+            reason_code=reason_code or None,
+            reason=reason or None,
+            decided_by_id=actor.id,
+            decided_at=now,
+        )
         if not moved:
             raise Conflict("si_decided", number=si.number)
         rounds = await audit_count(si_id)
-        await queue_status(code, f"supplier:{si.id}:{decision.value}:{rounds}",
-                           supplier_invoice_id=si.id,
-                           params=_status_params(si, reason_code, reason))
-        await audit.record(actor, "supplier_invoice", si.id, decision.value,
-                           {"status": si.status.value},
-                           {"status": status.value, "reason_code": reason_code})
+        await queue_status(
+            code,
+            f"supplier:{si.id}:{decision.value}:{rounds}",
+            supplier_invoice_id=si.id,
+            params=_status_params(si, reason_code, reason),
+        )
+        await audit.record(
+            actor,
+            "supplier_invoice",
+            si.id,
+            decision.value,
+            {"status": si.status.value},
+            {"status": status.value, "reason_code": reason_code},
+        )
         si = await SupplierInvoice.get(id=si_id)
     return si
 
@@ -337,7 +443,19 @@ class DueRow:
 
 async def due_to_suppliers(today: date, limit: int = 200) -> list[DueRow]:
     """Approved supplier invoices by due date (for the purchases report and the digest)."""
-    rows = await SupplierInvoice.filter(status=SupplierInvoiceStatus.APPROVED).order_by(
-        "due_date", "id").limit(limit)
-    return [DueRow(r.seller_name, r.number, r.due_date, r.total_gross_cents, r.currency,
-                   r.due_date is not None and r.due_date < today) for r in rows]
+    rows = (
+        await SupplierInvoice.filter(status=SupplierInvoiceStatus.APPROVED)
+        .order_by("due_date", "id")
+        .limit(limit)
+    )
+    return [
+        DueRow(
+            r.seller_name,
+            r.number,
+            r.due_date,
+            r.total_gross_cents,
+            r.currency,
+            r.due_date is not None and r.due_date < today,
+        )
+        for r in rows
+    ]

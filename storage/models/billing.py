@@ -56,8 +56,9 @@ class Product(Model):
     unit_price_cents = fields.BigIntField()
     currency = fields.CharField(max_length=3, default="EUR")
     vat_rate_bp = fields.IntField(default=2000)
-    nature = fields.CharEnumField(SupplyNature, max_length=8, default=SupplyNature.GOODS,
-                                  db_default=SupplyNature.GOODS)
+    nature = fields.CharEnumField(
+        SupplyNature, max_length=8, default=SupplyNature.GOODS, db_default=SupplyNature.GOODS
+    )
     # A VATEX code when the product is exempt (E) or outside the scope of VAT (VATEX-EU-O).
     vat_exemption = fields.CharField(max_length=32, null=True)
     supplier: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
@@ -77,14 +78,13 @@ class Product(Model):
 class DealLine(Model):
     id = fields.IntField(primary_key=True)
     deal: fields.ForeignKeyRelation[Deal] = fields.ForeignKeyField("models.Deal", related_name="lines")
-    product: fields.ForeignKeyRelation[Product] = fields.ForeignKeyField(
-        "models.Product", related_name=False
-    )
+    product: fields.ForeignKeyRelation[Product] = fields.ForeignKeyField("models.Product", related_name=False)
     quantity = fields.DecimalField(max_digits=14, decimal_places=3)
     unit_price_cents = fields.BigIntField()
     vat_rate_bp = fields.IntField()
-    nature = fields.CharEnumField(SupplyNature, max_length=8, default=SupplyNature.GOODS,
-                                  db_default=SupplyNature.GOODS)
+    nature = fields.CharEnumField(
+        SupplyNature, max_length=8, default=SupplyNature.GOODS, db_default=SupplyNature.GOODS
+    )
 
     deal_id: int
     product_id: int
@@ -113,18 +113,14 @@ class Invoice(Model):
     year = fields.IntField(null=True)
     seq = fields.IntField(null=True)
     number = fields.CharField(max_length=32, unique=True, null=True)
-    status = fields.CharEnumField(
-        InvoiceStatus, max_length=16, default=InvoiceStatus.DRAFT, db_index=True
-    )
+    status = fields.CharEnumField(InvoiceStatus, max_length=16, default=InvoiceStatus.DRAFT, db_index=True)
     contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", related_name="invoices"
     )
     deal: fields.ForeignKeyNullableRelation[Deal] = fields.ForeignKeyField(
         "models.Deal", null=True, related_name="invoices"
     )
-    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name="invoices"
-    )
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="invoices")
     credit_of: fields.ForeignKeyNullableRelation[Invoice] = fields.ForeignKeyField(
         "models.Invoice", null=True, related_name="credit_notes"
     )
@@ -179,8 +175,9 @@ class InvoiceLine(Model):
     unit_price_cents = fields.BigIntField()
     vat_rate_bp = fields.IntField()
     net_cents = fields.BigIntField()
-    nature = fields.CharEnumField(SupplyNature, max_length=8, default=SupplyNature.GOODS,
-                                  db_default=SupplyNature.GOODS)
+    nature = fields.CharEnumField(
+        SupplyNature, max_length=8, default=SupplyNature.GOODS, db_default=SupplyNature.GOODS
+    )
     vat_exemption = fields.CharField(max_length=32, null=True)
     # Fixed at issue from the buyer and the nature (drafts follow the live billing data).
     vat_category = fields.CharEnumField(VatCategory, max_length=2, null=True)

@@ -70,9 +70,7 @@ class Contact(Model):
     email = fields.CharField(max_length=254, null=True, db_index=True)
     extra_phones: fields.JSONField[list[str]] = fields.JSONField(default=list)
     extra_emails: fields.JSONField[list[str]] = fields.JSONField(default=list)
-    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name="contacts"
-    )
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="contacts")
     shared = fields.BooleanField(default=False)
     # Billing data (company contacts).
     billing_address = fields.TextField(null=True)
@@ -98,9 +96,7 @@ class Note(Model):
     contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", related_name="notes"
     )
-    author: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name=False
-    )
+    author: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name=False)
     text = fields.TextField()
     contact_id: int
     author_id: int
@@ -132,15 +128,11 @@ class Deal(Model):
     contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
         "models.Contact", related_name="deals"
     )
-    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name="deals"
-    )
+    owner: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="deals")
     title = fields.CharField(max_length=200)
     amount_cents = fields.BigIntField(default=0)
     currency = fields.CharField(max_length=3, default="EUR")
-    stage: fields.ForeignKeyRelation[Stage] = fields.ForeignKeyField(
-        "models.Stage", related_name="deals"
-    )
+    stage: fields.ForeignKeyRelation[Stage] = fields.ForeignKeyField("models.Stage", related_name="deals")
     expected_close = fields.DateField(null=True)
     lost_reason: str | None = fields.TextField(null=True)
     won_at = fields.DatetimeField(null=True)
@@ -162,18 +154,14 @@ class Deal(Model):
 
 class StageChange(Model):
     id = fields.IntField(primary_key=True)
-    deal: fields.ForeignKeyRelation[Deal] = fields.ForeignKeyField(
-        "models.Deal", related_name="history"
-    )
+    deal: fields.ForeignKeyRelation[Deal] = fields.ForeignKeyField("models.Deal", related_name="history")
     user: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", null=True, related_name=False
     )
     from_stage: fields.ForeignKeyNullableRelation[Stage] = fields.ForeignKeyField(
         "models.Stage", null=True, related_name=False
     )
-    to_stage: fields.ForeignKeyRelation[Stage] = fields.ForeignKeyField(
-        "models.Stage", related_name=False
-    )
+    to_stage: fields.ForeignKeyRelation[Stage] = fields.ForeignKeyField("models.Stage", related_name=False)
     at = fields.DatetimeField()
     deal_id: int
     user_id: int | None
@@ -187,9 +175,7 @@ class StageChange(Model):
 
 class Task(Model):
     id = fields.IntField(primary_key=True)
-    assignee: fields.ForeignKeyRelation[User] = fields.ForeignKeyField(
-        "models.User", related_name="tasks"
-    )
+    assignee: fields.ForeignKeyRelation[User] = fields.ForeignKeyField("models.User", related_name="tasks")
     created_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", null=True, related_name=False
     )

@@ -36,9 +36,7 @@ class OutboxEmail(Model):
     subject = fields.CharField(max_length=300)
     body_text = fields.TextField()
     body_html = fields.TextField(null=True)
-    status = fields.CharEnumField(
-        OutboxStatus, max_length=8, default=OutboxStatus.PENDING, db_index=True
-    )
+    status = fields.CharEnumField(OutboxStatus, max_length=8, default=OutboxStatus.PENDING, db_index=True)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(null=True, db_index=True)
     claimed_at = fields.DatetimeField(null=True)
@@ -73,9 +71,7 @@ class OutboxAttachment(Model):
     # Either literal bytes, or a document rendered by `mail.documents` at send time.
     content = fields.BinaryField(null=True)
     invoice: Any = fields.ForeignKeyField("models.Invoice", null=True, related_name=False)
-    purchase_order: Any = fields.ForeignKeyField(
-        "models.PurchaseOrder", null=True, related_name=False
-    )
+    purchase_order: Any = fields.ForeignKeyField("models.PurchaseOrder", null=True, related_name=False)
 
     email_id: int
     invoice_id: int | None
@@ -103,9 +99,7 @@ class Alert(Model):
     rerouted_from: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         "models.User", null=True, related_name=False
     )
-    status = fields.CharEnumField(
-        AlertStatus, max_length=10, default=AlertStatus.PENDING, db_index=True
-    )
+    status = fields.CharEnumField(AlertStatus, max_length=10, default=AlertStatus.PENDING, db_index=True)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(null=True)
     last_error = fields.TextField(null=True)

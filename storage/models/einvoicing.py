@@ -55,8 +55,7 @@ class PaSubmission(Model):
     )
     status_code = fields.IntField(null=True)
     params: Any = fields.JSONField(default=dict)
-    state = fields.CharEnumField(PaQueueState, max_length=8, default=PaQueueState.PENDING,
-                                 db_index=True)
+    state = fields.CharEnumField(PaQueueState, max_length=8, default=PaQueueState.PENDING, db_index=True)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(null=True, db_index=True)
     claimed_at = fields.DatetimeField(null=True)
@@ -75,9 +74,7 @@ class PaSubmission(Model):
 
 class PaInvoice(Model):
     id = fields.IntField(primary_key=True)
-    invoice: fields.OneToOneRelation[Invoice] = fields.OneToOneField(
-        "models.Invoice", related_name="pa"
-    )
+    invoice: fields.OneToOneRelation[Invoice] = fields.OneToOneField("models.Invoice", related_name="pa")
     tracking_id = fields.CharField(max_length=36, unique=True)
     attempt = fields.IntField(default=1)
     flow_id = fields.CharField(max_length=36, null=True, db_index=True)
@@ -151,8 +148,7 @@ class PaInboundFlow(Model):
     tracking_id = fields.CharField(max_length=36, null=True)
     updated_at_pa = fields.CharField(max_length=40, default="")
     meta: Any = fields.JSONField(default=dict)
-    state = fields.CharEnumField(PaQueueState, max_length=8, default=PaQueueState.PENDING,
-                                 db_index=True)
+    state = fields.CharEnumField(PaQueueState, max_length=8, default=PaQueueState.PENDING, db_index=True)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(null=True)
     claimed_at = fields.DatetimeField(null=True)
@@ -189,8 +185,9 @@ class SupplierInvoice(Model):
     lines: Any = fields.JSONField(default=list)
     match: Any = fields.JSONField(default=dict)
     fully_matched = fields.BooleanField(default=False)
-    status = fields.CharEnumField(SupplierInvoiceStatus, max_length=10,
-                                  default=SupplierInvoiceStatus.RECEIVED, db_index=True)
+    status = fields.CharEnumField(
+        SupplierInvoiceStatus, max_length=10, default=SupplierInvoiceStatus.RECEIVED, db_index=True
+    )
     reason_code = fields.CharField(max_length=64, null=True)
     reason = fields.TextField(null=True)
     decided_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(

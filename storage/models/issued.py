@@ -58,8 +58,7 @@ class Refund(Model):
     )
     amount_cents = fields.BigIntField()
     currency = fields.CharField(max_length=3)
-    status = fields.CharEnumField(RefundStatus, max_length=8, default=RefundStatus.OWED,
-                                  db_index=True)
+    status = fields.CharEnumField(RefundStatus, max_length=8, default=RefundStatus.OWED, db_index=True)
     created_at = fields.DatetimeField()
     closed_at = fields.DatetimeField(null=True)
     closed_by: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(

@@ -102,8 +102,15 @@ async def test_salesperson_commands_on_anothers_records_change_nothing(chat: Cha
         assert expected in bob.last_text, line
         assert "Secret boiler" not in bob.all_text and "Secret call" not in bob.all_text, line
         assert "+33612345678" not in bob.all_text and "9,000" not in bob.all_text, line
-    for line in ("/contacts Ann", "/contacts 0612345678", "/contacts ann@example", "/deals all",
-                 "/deals", "/tasks", "/pipeline"):
+    for line in (
+        "/contacts Ann",
+        "/contacts 0612345678",
+        "/contacts ann@example",
+        "/deals all",
+        "/deals",
+        "/tasks",
+        "/pipeline",
+    ):
         await bob.says(line)
         assert "Secret" not in bob.all_text and "Private" not in bob.all_text, line
         assert "€9,000.00" not in bob.all_text, line

@@ -72,8 +72,16 @@ async def test_non_admins_cannot_manage_users_nor_learn_names(chat: ChatHarness)
     boss = await chat.user("boss", Role.MANAGER)
     alice = await chat.user("alice", Role.SALES)
     for person in (boss, alice):
-        for command in ("/users", "/role root sales", "/role ghost sales", "/deactivate root",
-                        "/deactivate", "/invite sales", "/invite", "/role"):
+        for command in (
+            "/users",
+            "/role root sales",
+            "/role ghost sales",
+            "/deactivate root",
+            "/deactivate",
+            "/invite sales",
+            "/invite",
+            "/role",
+        ):
             await person.says(command)
             assert person.last_text == "Only administrators may do this.", command
         root_user = await User.get(name="root")

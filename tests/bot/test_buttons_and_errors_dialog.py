@@ -44,7 +44,10 @@ async def test_an_edit_that_changes_nothing_is_not_an_error(chat: ChatHarness) -
     shown, markup = chat.request.messages[(alice.telegram_id, card.message_id or 1)]
     # The same card again (a second device, a double tap): Telegram says "not modified".
     result = await chat.app.bot.edit_message_text(
-        shown, chat_id=alice.telegram_id, message_id=card.message_id, parse_mode="HTML",
+        shown,
+        chat_id=alice.telegram_id,
+        message_id=card.message_id,
+        parse_mode="HTML",
         reply_markup=InlineKeyboardMarkup.de_json(json.loads(markup), chat.app.bot),
     )
     assert result is True
@@ -98,10 +101,14 @@ async def test_admins_get_one_alert_per_handler_and_error_kind_with_a_count(chat
     keys = [r.params["error"] for r in rows]
     assert len(keys) == len(set(keys)) == 6, keys  # six different failures, six alerts
     # Named by the handler that failed, not by the innermost (aiosqlite) frame.
-    assert set(keys) == {"tasks.tasks:OperationalError", "payments.payments:OperationalError",
-                         "purchasing.stock:OperationalError", "purchasing.po:OperationalError",
-                         "status.status:OperationalError",
-                         "collections.collections:OperationalError"}
+    assert set(keys) == {
+        "tasks.tasks:OperationalError",
+        "payments.payments:OperationalError",
+        "purchasing.stock:OperationalError",
+        "purchasing.po:OperationalError",
+        "status.status:OperationalError",
+        "collections.collections:OperationalError",
+    }
     tasks_alert = next(r for r in rows if r.params["error"].startswith("tasks."))
     assert tasks_alert.params["count"] == 3
 

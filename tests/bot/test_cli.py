@@ -16,12 +16,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subprocess.CompletedProcess[str]:
     """`python -m bot ARGS` with only the given settings, in tmp_path (no .env there)."""
-    clean = {k: v for k, v in os.environ.items()
-             if not k.startswith(("TELEGRAM_", "DATABASE_", "COMPANY_", "TIMEZONE", "SMTP_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM_", "DATABASE_", "COMPANY_", "TIMEZONE", "SMTP_"))
+    }
     clean.update({"PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite://{tmp_path}/e.db", **env})
     return subprocess.run(
-        [sys.executable, "-m", "bot", *args], cwd=tmp_path, env=clean, input=stdin,
-        capture_output=True, text=True, timeout=120, check=False,
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=clean,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
 
 
@@ -32,8 +41,9 @@ def test_invite_prints_a_code_and_its_deep_link(tmp_path: Path) -> None:
     assert code, result.stdout
     assert f"https://t.me/acme_crm_bot?start={code.group(1)}" in result.stdout
     with sqlite3.connect(tmp_path / "e.db") as db:
-        assert db.execute("SELECT role, used_at FROM invites WHERE code=?",
-                          (code.group(1),)).fetchall() == [("sales", None)]
+        assert db.execute("SELECT role, used_at FROM invites WHERE code=?", (code.group(1),)).fetchall() == [
+            ("sales", None)
+        ]
 
 
 def test_user_add_registers_and_refuses_a_bad_role(tmp_path: Path) -> None:
@@ -55,12 +65,14 @@ def test_user_add_registers_and_refuses_a_bad_role(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("COMPANY_TIMEZONE", "Mars/Olympus"), ("COMPANY_IBAN", "bad"), ("DATABASE_URL", "mysql://x"),
-     ("DEFAULT_CURRENCY", "EURO")],
+    [
+        ("COMPANY_TIMEZONE", "Mars/Olympus"),
+        ("COMPANY_IBAN", "bad"),
+        ("DATABASE_URL", "mysql://x"),
+        ("DEFAULT_CURRENCY", "EURO"),
+    ],
 )
-def test_an_invalid_setting_is_one_line_and_exit_code_2(
-    tmp_path: Path, variable: str, value: str
-) -> None:
+def test_an_invalid_setting_is_one_line_and_exit_code_2(tmp_path: Path, variable: str, value: str) -> None:
     result = run(tmp_path, "invite", "--role", "sales", **{variable: value})
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
@@ -82,6 +94,4 @@ def test_console_chat_prints_replies_and_numbered_buttons_then_exits(tmp_path: P
     assert "(no button #9)" in out
     assert "<b>" not in out  # HTML is rendered as plain text
     with sqlite3.connect(tmp_path / "e.db") as db:
-        assert db.execute("SELECT name, phone FROM contacts").fetchall() == [
-            ("Ann Martin", "+33612345678")
-        ]
+        assert db.execute("SELECT name, phone FROM contacts").fetchall() == [("Ann Martin", "+33612345678")]

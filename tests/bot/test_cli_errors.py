@@ -45,8 +45,11 @@ def plausible_argv(path: tuple[str, ...], parser: argparse.ArgumentParser, folde
     for action in parser._actions:
         if action.dest == "help" or (action.option_strings and not action.required):
             continue
-        value = PER_COMMAND.get(path, {}).get(action.dest) or files.get(action.dest) or (
-            str(next(iter(action.choices))) if action.choices else VALUES.get(action.dest, "x"))
+        value = (
+            PER_COMMAND.get(path, {}).get(action.dest)
+            or files.get(action.dest)
+            or (str(next(iter(action.choices))) if action.choices else VALUES.get(action.dest, "x"))
+        )
         argv += [action.option_strings[0], value] if action.option_strings else [value]
     return argv
 
@@ -56,15 +59,28 @@ class Cli:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.env = {k: v for k, v in os.environ.items()
-                    if not k.startswith(("TELEGRAM_", "DATABASE_", "SMTP_", "IMAP_"))}
-        self.env.update(DATABASE_URL=f"sqlite://{folder}/var/entonnoir.db", VAR_DIR=str(folder / "var"),
-                        PYTHONWARNINGS="ignore")
+        self.env = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("TELEGRAM_", "DATABASE_", "SMTP_", "IMAP_"))
+        }
+        self.env.update(
+            DATABASE_URL=f"sqlite://{folder}/var/entonnoir.db",
+            VAR_DIR=str(folder / "var"),
+            PYTHONWARNINGS="ignore",
+        )
 
     def __call__(self, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "bot", *argv], cwd=self.folder, text=True,
-                              capture_output=True, env={**self.env, **env}, timeout=120,
-                              stdin=subprocess.DEVNULL, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "bot", *argv],
+            cwd=self.folder,
+            text=True,
+            capture_output=True,
+            env={**self.env, **env},
+            timeout=120,
+            stdin=subprocess.DEVNULL,
+            check=False,
+        )
 
     def many(self, runs: list[tuple[list[str], dict[str, str]]]) -> list[subprocess.CompletedProcess[str]]:
         with ThreadPoolExecutor(max_workers=3) as pool:
@@ -88,8 +104,7 @@ def cli(tmp_path: Path) -> Cli:
     return Cli(tmp_path)
 
 
-def test_every_subcommand_answers_bad_arguments_and_an_unreachable_database_in_one_sentence(
-        cli: Cli) -> None:
+def test_every_subcommand_answers_bad_arguments_and_an_unreachable_database_in_one_sentence(cli: Cli) -> None:
     commands = list(leaves(build_parser()))
     assert {"import", "export", "backup", "restore", "migrate", "invite"} <= {p[0] for p, _ in commands}
     assert {("user", "add"), ("jobs", "run"), ("mail", "poll")} <= {p for p, _ in commands}
@@ -150,11 +165,14 @@ def test_cli_messages_name_cli_options_not_chat_buttons(cli: Cli) -> None:
     assert cli("user", "add", "--telegram-id", "9", "--name", "boss", "--role", "manager").returncode == 0
     (cli.folder / "rows.csv").write_text(
         "Nom;Téléphone;E-mail\nAnn Martin;0612345678;not-an-email@\nBob Durand;0612345679;b@x.fr\n",
-        encoding="utf-8")
-    refused, dry = cli.many([
-        (["import", "contacts", "rows.csv", "--as", "boss"], {}),
-        (["import", "contacts", "rows.csv", "--as", "boss", "--dry-run"], {}),
-    ])  # neither writes anything; then the one that does
+        encoding="utf-8",
+    )
+    refused, dry = cli.many(
+        [
+            (["import", "contacts", "rows.csv", "--as", "boss"], {}),
+            (["import", "contacts", "rows.csv", "--as", "boss", "--dry-run"], {}),
+        ]
+    )  # neither writes anything; then the one that does
     valid = cli("import", "contacts", "rows.csv", "--as", "boss", "--only-valid")
     sentence = one_sentence(refused)
     assert "--only-valid" in sentence and "Only valid rows" not in sentence

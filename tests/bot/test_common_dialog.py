@@ -75,7 +75,15 @@ async def test_a_bad_invitation_is_refused_in_the_newcomers_language(chat: ChatH
 async def test_help_lists_every_area_in_the_users_language(chat: ChatHarness) -> None:
     boss = await chat.user("boss", Role.MANAGER, lang="fr")
     await boss.says("/help")
-    for command in ("/newcontact", "/invoice", "/payments", "/collections", "/stock", "/dashboard",
-                    "/export", "/users"):
+    for command in (
+        "/newcontact",
+        "/invoice",
+        "/payments",
+        "/collections",
+        "/stock",
+        "/dashboard",
+        "/export",
+        "/users",
+    ):
         assert command in boss.last_text
     assert "Factures" in boss.last_text

@@ -79,7 +79,11 @@ async def test_notes_on_the_card_are_dated_in_the_company_zone(chat: ChatHarness
     contact = await Contact.get(name="Ann")
     assert alice.user
     # 00:30 in Paris on 1 January is still 31 December in UTC.
-    await Note.create(contact=contact, author_id=alice.user.id, text="Happy new year",
-                      created_at=datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
+    await Note.create(
+        contact=contact,
+        author_id=alice.user.id,
+        text="Happy new year",
+        created_at=datetime(2026, 12, 31, 23, 30, tzinfo=UTC),
+    )
     await alice.says(f"/contact C{contact.id}")
     assert "1 Jan 2027 alice: Happy new year" in alice.last_text

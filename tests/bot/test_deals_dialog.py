@@ -109,7 +109,7 @@ async def test_pipeline_for_sales_is_their_own_and_a_manager_sees_each_person(
     text = boss.last_text
     assert "Lead: 3 deals, €4,500.00 — 10% → €450.00" in text
     assert "<b>alice</b>" in text and "<b>bob</b>" in text
-    bob_part = text[text.index("<b>bob</b>"):]
+    bob_part = text[text.index("<b>bob</b>") :]
     assert "Lead: 1 deal, €500.00 — 10% → €50.00" in bob_part
     await bob.says("/deals all")
     assert "B1" in bob.last_text and "A1" not in bob.last_text

@@ -67,9 +67,15 @@ def test_params_become_money_and_dates_in_the_language() -> None:
 async def test_alert_is_rendered_in_the_recipients_language_with_escaped_values(db: str) -> None:
     olga = await create_user("olga", Role.SALES, telegram_id=11, language="fr")
     alert = await alert_user(
-        olga, "email_failed", "k", {"to": "a@b.example", "subject": "<F1>", "error": "550 no"},
-        [{"label": "menu.help", "data": "help:show"}, {"label": "menu.tasks", "data": "task:list"},
-         {"label": "menu.deals", "data": "deal:list"}],
+        olga,
+        "email_failed",
+        "k",
+        {"to": "a@b.example", "subject": "<F1>", "error": "550 no"},
+        [
+            {"label": "menu.help", "data": "help:show"},
+            {"label": "menu.tasks", "data": "task:list"},
+            {"label": "menu.deals", "data": "deal:list"},
+        ],
     )
     assert alert is not None
     await alert.fetch_related("rerouted_from")
@@ -77,8 +83,7 @@ async def test_alert_is_rendered_in_the_recipients_language_with_escaped_values(
     assert "n'a pas pu être remis" in text and "&lt;F1&gt;" in text and "550 no" in text
     assert markup is not None
     rows = [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard]
-    assert rows == [[("Aide", "help:show"), ("Mes tâches", "task:list")],
-                    [("Mes affaires", "deal:list")]]
+    assert rows == [[("Aide", "help:show"), ("Mes tâches", "task:list")], [("Mes affaires", "deal:list")]]
     english, _ = render_alert(alert, "en")
     assert "could not be delivered" in english
 
@@ -90,8 +95,15 @@ async def test_flood_control_then_server_error_still_delivers_exactly_once(
     olga = await create_user("olga", Role.SALES, telegram_id=11, language="en")
     await alert_user(olga, "email_sent", "k1", {"to": "a@b.example", "subject": "F1"})
     answers = [
-        (429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
-               "parameters": {"retry_after": 1}}),
+        (
+            429,
+            {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests: retry after 1",
+                "parameters": {"retry_after": 1},
+            },
+        ),
         (500, {"ok": False, "error_code": 500, "description": "Internal Server Error"}),
     ]
 
@@ -127,8 +139,12 @@ async def test_flood_control_left_to_the_job_reschedules_after_retry_after(
 
     async def flood(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
         if method == "sendMessage":
-            return 429, {"ok": False, "error_code": 429, "description": "Too Many Requests",
-                         "parameters": {"retry_after": 30}}
+            return 429, {
+                "ok": False,
+                "error_code": 429,
+                "description": "Too Many Requests",
+                "parameters": {"retry_after": 30},
+            }
         return None
 
     olga = await create_user("olga", Role.SALES, telegram_id=11)
@@ -149,13 +165,17 @@ async def test_a_user_who_blocked_the_bot_is_unreachable_and_alerts_go_to_a_mana
     bob = await create_user("bob", Role.SALES, telegram_id=21, language="en")
     mia = await create_user("mia", Role.MANAGER, telegram_id=22, language="fr")
     await alert_user(bob, "email_sent", "k1", {"to": "a@b.example", "subject": "F1"})
-    await alert_user(bob, "email_failed", "k2", {"to": "c@d.example", "subject": "F2",
-                                                 "error": "550 no such user"})
+    await alert_user(
+        bob, "email_failed", "k2", {"to": "c@d.example", "subject": "F2", "error": "550 no such user"}
+    )
 
     async def blocked(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
         if method == "sendMessage" and int(params["chat_id"]) == 21:
-            return 403, {"ok": False, "error_code": 403,
-                         "description": "Forbidden: bot was blocked by the user"}
+            return 403, {
+                "ok": False,
+                "error_code": 403,
+                "description": "Forbidden: bot was blocked by the user",
+            }
         return None
 
     request.responder = blocked
@@ -198,12 +218,14 @@ async def test_quiet_hours_hold_non_urgent_alerts_until_morning(
 
 
 async def _in_group(chat: ChatHarness, person: Any, text: str, group_id: int) -> list[Sent]:
-    message = person._message(text=text, entities=[
-        {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}])
+    message = person._message(
+        text=text, entities=[{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    )
     message["chat"] = {"id": group_id, "type": "supergroup", "title": "Sales team"}
     before = len(chat.request.sent)
-    await chat.app.process_update(Update.de_json({"update_id": int(time.time() * 1000) % 10**9,
-                                                  "message": message}, chat.app.bot))
+    await chat.app.process_update(
+        Update.de_json({"update_id": int(time.time() * 1000) % 10**9, "message": message}, chat.app.bot)
+    )
     chat.raise_unexpected()
     return chat.request.sent[before:]
 
@@ -265,8 +287,17 @@ async def test_team_chat_alerts_are_not_stuck_behind_a_backlog_of_private_ones(
     people = [await create_user(f"u{i}", Role.SALES, telegram_id=100 + i) for i in range(4)]
     for i, person in enumerate(people):
         await alert_user(person, "email_sent", f"p{i}", {"to": "a@b.example", "subject": "F"})
-    await Alert.bulk_create([Alert(dedupe_key=f"team{i}", chat_id=-1001, kind="job_failed",
-                                   params={"job": "inbox", "error": f"#{i}"}) for i in range(2)])
+    await Alert.bulk_create(
+        [
+            Alert(
+                dedupe_key=f"team{i}",
+                chat_id=-1001,
+                kind="job_failed",
+                params={"job": "inbox", "error": f"#{i}"},
+            )
+            for i in range(2)
+        ]
+    )
 
     result = await deliver_alerts(app.bot, settings, Pacer(), clock=Clock(DAY), limit=2)
 

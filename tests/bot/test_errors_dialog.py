@@ -20,8 +20,7 @@ async def test_a_broken_database_gets_an_apology_and_admins_hear_once(chat: Chat
             await alice.says("/tasks")
         to_alice = [s.text for s in chat.request.sent[before:] if s.chat_id == alice.telegram_id]
         assert to_alice == [
-            "Sorry, something went wrong on our side. Nothing was changed; "
-            "the administrators have been told."
+            "Sorry, something went wrong on our side. Nothing was changed; the administrators have been told."
         ]
     # The report is an alert row (effects are rows), queued once for the two failures...
     rows = await Alert.filter(user_id=root.user.id, kind="handler_error")

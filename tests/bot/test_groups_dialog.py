@@ -59,10 +59,12 @@ async def test_a_group_with_a_stranger_hears_nothing_of_the_crm_but_team_alerts(
     await alice.presses_data(f"deal:open:{deal.id}", in_group=group)
 
     in_group = [s for s in chat.request.sent[before:] if s.chat_id == group.chat_id]
-    allowed_prefixes = ("Write to me in private: https://t.me/entonnoir_bot?start=group",
-                        "<b>Contacts</b>",  # /help
-                        "This group now receives the team's alerts",
-                        "Only a manager can choose the team chat.")
+    allowed_prefixes = (
+        "Write to me in private: https://t.me/entonnoir_bot?start=group",
+        "<b>Contacts</b>",  # /help
+        "This group now receives the team's alerts",
+        "Only a manager can choose the team chat.",
+    )
     for sent in in_group:
         assert sent.text.startswith(allowed_prefixes), sent.text
         assert sent.method == "sendMessage"
@@ -71,8 +73,7 @@ async def test_a_group_with_a_stranger_hears_nothing_of_the_crm_but_team_alerts(
         assert secret not in leaked
     # The redirect carries the deep link as a button too, and nothing else.
     redirect = next(s for s in in_group if s.text.startswith("Write to me"))
-    assert redirect.buttons == [[("Open the private chat",
-                                  "https://t.me/entonnoir_bot?start=group")]]
+    assert redirect.buttons == [[("Open the private chat", "https://t.me/entonnoir_bot?start=group")]]
     # Not a word to the stranger, in the group or elsewhere.
     assert chat.sent_to(stranger) == []
     pops = [s for s in chat.request.sent[before:] if s.method == "answerCallbackQuery"]

@@ -17,9 +17,15 @@ def _serve(chat: ChatHarness, path: Path) -> None:
 
     async def responder(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
         if method == "getFile":
-            return 200, {"ok": True, "result": {"file_id": params["file_id"], "file_unique_id": "u",
-                                                "file_size": size,
-                                                "file_path": str(path)}}
+            return 200, {
+                "ok": True,
+                "result": {
+                    "file_id": params["file_id"],
+                    "file_unique_id": "u",
+                    "file_size": size,
+                    "file_path": str(path),
+                },
+            }
         return None
 
     chat.request.responder = responder
@@ -61,8 +67,9 @@ async def test_a_zip_bomb_is_refused_with_a_sentence(chat: ChatHarness, tmp_path
         archive.writestr("xl/worksheets/sheet1.xml", b"<row/>" * 5_000_000)
     assert path.stat().st_size < 200_000
     _serve(chat, path)
-    await boss.sends_document("bomb.xlsx",
-                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    await boss.sends_document(
+        "bomb.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     assert boss.last_text.startswith("This spreadsheet unpacks to far more than it weighs")
     await boss.says("/help")  # and the bot goes on
     assert boss.last_text.startswith("<b>Contacts</b>")

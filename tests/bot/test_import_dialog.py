@@ -20,9 +20,15 @@ def _serve(chat: ChatHarness, path: Path) -> None:
 
     async def responder(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
         if method == "getFile":
-            return 200, {"ok": True, "result": {
-                "file_id": params["file_id"], "file_unique_id": "u",
-                "file_size": size, "file_path": str(path)}}
+            return 200, {
+                "ok": True,
+                "result": {
+                    "file_id": params["file_id"],
+                    "file_unique_id": "u",
+                    "file_size": size,
+                    "file_path": str(path),
+                },
+            }
         return None
 
     chat.request.responder = responder
@@ -41,8 +47,7 @@ def _csv(tmp_path: Path, rows: list[str], name: str = "contacts.csv") -> Path:
 
 async def test_manager_sees_a_dry_run_then_confirms(chat: ChatHarness, tmp_path: Path) -> None:
     boss = await chat.user("boss", Role.MANAGER, lang="fr")
-    path = _csv(tmp_path, ["Dupont;Éloïse;06 12 34 56 78;eloise@ex.fr",
-                           "Durand;Rémi;0612345678;remi@ex.fr"])
+    path = _csv(tmp_path, ["Dupont;Éloïse;06 12 34 56 78;eloise@ex.fr", "Durand;Rémi;0612345678;remi@ex.fr"])
     await _send(chat, boss, path)
     text = boss.last_text
     assert "Simulation — nouveaux : <b>1</b>, fusionnés : <b>1</b>, rejetés : <b>0</b>" in text
@@ -131,8 +136,7 @@ async def test_export_is_for_managers_and_admins_and_neutralises_formulas(chat: 
     collector = await chat.user("cora", Role.COLLECTIONS)
     boss = await chat.user("boss", Role.MANAGER)
     assert alice.user is not None
-    await create_contact(alice.user, NewContact("Ann =HYPERLINK()\x01", phone="0612345678"),
-                         region="FR")
+    await create_contact(alice.user, NewContact("Ann =HYPERLINK()\x01", phone="0612345678"), region="FR")
     for person in (alice, collector):
         await person.says("/export contacts")
         assert person.last_text == "Only managers and admins may export spreadsheets."

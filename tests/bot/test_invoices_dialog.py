@@ -113,7 +113,9 @@ async def test_won_deal_to_issued_invoice_sent_pdf_and_credit_note(chat: ChatHar
     assert "attend déjà son envoi" in alice.last_text
     assert await OutboxEmail.filter(invoice_id=inv.id).count() == 1
     await alice.says("/invoices open")
-    assert F1 in alice.last_text and "Reste dû : 97,15" in alice.last_text.replace("\u202f", " ").replace("\xa0", " ")
+    assert F1 in alice.last_text and "Reste dû : 97,15" in alice.last_text.replace("\u202f", " ").replace(
+        "\xa0", " "
+    )
     await alice.says(f"/invoicepdf {F1}")
     doc = next(s for s in alice.replies if s.method == "sendDocument")
     filename, content = next(iter(doc.files.values()))
@@ -251,8 +253,12 @@ async def test_draft_references_period_and_discounts_by_chat(chat: ChatHarness) 
     assert (inv.total_allowance_cents, inv.total_gross_cents) == (7_55, 166_68)
     await alice.says(f"/invoice I{inv.id}")
     card = alice.last_text
-    for text in ("Line 1: discount €12.34 (volume)", "Overall discount €7.55: client fidèle",
-                 "Your order no. PO-4471", "Invoicing period: 1 Nov 2026 to 30 Nov 2026"):
+    for text in (
+        "Line 1: discount €12.34 (volume)",
+        "Overall discount €7.55: client fidèle",
+        "Your order no. PO-4471",
+        "Invoicing period: 1 Nov 2026 to 30 Nov 2026",
+    ):
         assert text in card, text
     await alice.says(f"/discount I{inv.id} 0")
     assert "no overall discount any more" in alice.last_text
@@ -273,7 +279,10 @@ async def test_eu_client_gets_reverse_charge_and_needs_its_vat_number(chat: Chat
     await alice.says(f"/addline I{inv.id} | AUDIT | 1")
     assert "0% AE" in alice.last_text
     await alice.says(f"/issue I{inv.id}")
-    assert f"reverse charged only with the client's VAT number. Add it with /billing C{brux.id} vat" in alice.last_text
+    assert (
+        f"reverse charged only with the client's VAT number. Add it with /billing C{brux.id} vat"
+        in alice.last_text
+    )
     assert (await Invoice.get(id=inv.id)).status == InvoiceStatus.DRAFT
     await alice.says(f"/billing C{brux.id} vat BE0403019261")
     await alice.says(f"/issue I{inv.id}")

@@ -38,8 +38,9 @@ async def test_a_long_list_pages_with_previous_and_next(chat: ChatHarness) -> No
     stage = await Stage.filter(is_won=False, is_lost=False).first()
     assert stage is not None and alice.user is not None
     titles = [f"Deal {i:03d} " + "é" * 180 for i in range(60)]
-    await Deal.bulk_create([Deal(contact=contact, owner=alice.user, title=t, amount_cents=100,
-                                 stage=stage) for t in titles])
+    await Deal.bulk_create(
+        [Deal(contact=contact, owner=alice.user, title=t, amount_cents=100, stage=stage) for t in titles]
+    )
     await alice.says("/deals")
     assert "Page 1 of" in alice.last_text and "◀ Previous" not in alice.buttons()
     pages = await _turn_all_pages(alice)
@@ -75,8 +76,9 @@ async def test_a_contact_card_shows_bounded_newest_notes_and_notes_pages_the_res
 async def test_pipeline_fits_two_hundred_salespeople_and_thirty_stages(chat: ChatHarness) -> None:
     boss = await chat.user("boss", Role.MANAGER)
     await Stage.filter(is_won=False, is_lost=False).delete()
-    extra = [Stage(name=f"Stage number {i:02d} of a long funnel", position=i, probability=i * 3)
-             for i in range(30)]
+    extra = [
+        Stage(name=f"Stage number {i:02d} of a long funnel", position=i, probability=i * 3) for i in range(30)
+    ]
     await Stage.bulk_create(extra)
     from storage.pipeline import forget_stages
 
@@ -84,12 +86,21 @@ async def test_pipeline_fits_two_hundred_salespeople_and_thirty_stages(chat: Cha
     stages = await Stage.filter(is_won=False, is_lost=False).order_by("position")
     owner = boss.user
     assert owner is not None
-    await User.bulk_create([User(name=f"Salesperson with a long name {i:03d}", role=Role.SALES,
-                                 telegram_id=5_000_000 + i) for i in range(200)])
+    await User.bulk_create(
+        [
+            User(name=f"Salesperson with a long name {i:03d}", role=Role.SALES, telegram_id=5_000_000 + i)
+            for i in range(200)
+        ]
+    )
     people = await User.filter(role=Role.SALES)
     contact = await Contact.create(name="Big client", owner=owner)
-    await Deal.bulk_create([Deal(contact=contact, owner=p, title="x", amount_cents=123_456_78,
-                                 stage=s) for p in people for s in stages])
+    await Deal.bulk_create(
+        [
+            Deal(contact=contact, owner=p, title="x", amount_cents=123_456_78, stage=s)
+            for p in people
+            for s in stages
+        ]
+    )
     await boss.says("/pipeline")
     pages = await _turn_all_pages(boss)
     assert all(len(visible_text(p, "HTML")) <= MAX_TEXT for p in pages)
@@ -106,9 +117,15 @@ async def test_a_dry_run_of_four_hundred_columns_fits(chat: ChatHarness, tmp_pat
 
     async def responder(method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]] | None:
         if method == "getFile":
-            return 200, {"ok": True, "result": {"file_id": params["file_id"], "file_unique_id": "u",
-                                                "file_size": path.stat().st_size,
-                                                "file_path": str(path)}}
+            return 200, {
+                "ok": True,
+                "result": {
+                    "file_id": params["file_id"],
+                    "file_unique_id": "u",
+                    "file_size": path.stat().st_size,
+                    "file_path": str(path),
+                },
+            }
         return None
 
     chat.request.responder = responder
@@ -117,8 +134,7 @@ async def test_a_dry_run_of_four_hundred_columns_fits(chat: ChatHarness, tmp_pat
     assert "Confirm" in " ".join(boss.buttons())
     pages = await _turn_all_pages(boss)
     assert "long header 397" in " ".join(pages)
-    assert all("Confirm" in " ".join(r[0] for row in s.buttons for r in row)
-               for s in chat.sent_to(boss)[-3:])
+    assert all("Confirm" in " ".join(r[0] for row in s.buttons for r in row) for s in chat.sent_to(boss)[-3:])
 
 
 async def test_an_error_quotes_only_a_short_excerpt_of_what_was_typed(chat: ChatHarness) -> None:

@@ -33,12 +33,18 @@ COMPANY = Company(name="Entonnoir", email="f@entonnoir.example")
 
 
 async def _overdue_invoice(owner_id: int, days: int = 10, number: str = "F2026-00007") -> Invoice:
-    contact = await Contact.create(name="Client <b>SA</b>", owner_id=owner_id,
-                                   billing_email="c@client.example")
+    contact = await Contact.create(
+        name="Client <b>SA</b>", owner_id=owner_id, billing_email="c@client.example"
+    )
     today = datetime.now(UTC).date()
-    invoice = await Invoice.create(contact=contact, owner_id=owner_id, status=InvoiceStatus.ISSUED,
-                                   number=number, due_date=today - timedelta(days=days),
-                                   total_gross_cents=1_500_00)
+    invoice = await Invoice.create(
+        contact=contact,
+        owner_id=owner_id,
+        status=InvoiceStatus.ISSUED,
+        number=number,
+        due_date=today - timedelta(days=days),
+        total_gross_cents=1_500_00,
+    )
     await scan_overdue(today, datetime.now(UTC), COMPANY)
     return invoice
 
@@ -89,16 +95,16 @@ async def test_collections_list_and_buttons(chat: ChatHarness) -> None:
 
 async def _short_deal(owner_id: int, buyer_id: int) -> tuple[Product, int]:
     supplier = await Contact.create(name="Acier", owner_id=buyer_id, email="s@acier.example")
-    product = await Product.create(sku="BOLT", name="Bolt", unit_price_cents=100,
-                                   supplier=supplier)
+    product = await Product.create(sku="BOLT", name="Bolt", unit_price_cents=100, supplier=supplier)
     await StockLevel.create(product=product, warehouse_id=1, on_hand=Decimal(2))
     client = await Contact.create(name="Client", owner_id=owner_id)
     from storage.models import User
 
     owner = await User.get(id=owner_id)
     deal = await create_deal(owner, client.id, "Bolts", 1000, "EUR")
-    await DealLine.create(deal=deal, product=product, quantity=Decimal(5), unit_price_cents=100,
-                          vat_rate_bp=2000)
+    await DealLine.create(
+        deal=deal, product=product, quantity=Decimal(5), unit_price_cents=100, vat_rate_bp=2000
+    )
     await win_deal(owner, deal.id)
     await purchasing_check(datetime.now(UTC))
     return product, deal.id
@@ -192,7 +198,8 @@ async def test_collection_log_is_dated_in_the_company_zone(chat: ChatHarness) ->
     await _overdue_invoice(alice.user.id)
     task = await CollectionTask.get()
     # 00:30 in Paris on 1 January is still 31 December in UTC.
-    await CollectionEvent.create(task=task, kind="call", note="New year call",
-                                 at=datetime(2026, 12, 31, 23, 30, tzinfo=UTC))
+    await CollectionEvent.create(
+        task=task, kind="call", note="New year call", at=datetime(2026, 12, 31, 23, 30, tzinfo=UTC)
+    )
     await alice.presses_data(f"coll:invoice:{task.id}")
     assert "• 1 Jan 2027 call New year call" in alice.last_text

@@ -25,8 +25,7 @@ async def _unmatched(seller: User) -> tuple[Invoice, Invoice, Payment]:
     acme = await client("ACME SA", seller)
     a = await issued(42, acme, seller, 1_200_00)
     b = await issued(43, acme, seller, 1_200_00)
-    source = await InboxMessage.create(message_id="<m@bank>", folder="INBOX",
-                                       status=InboxStatus.PROCESSED)
+    source = await InboxMessage.create(message_id="<m@bank>", folder="INBOX", status=InboxStatus.PROCESSED)
     await record_notices([credit(1_200_00, remittance="virement ACME")], source=source, now=NOW)
     return a, b, await Payment.get()
 
@@ -98,9 +97,16 @@ async def test_bad_match_input_gets_one_sentence_and_writes_nothing(chat: ChatHa
 
 async def test_quarantine_list_shows_the_reason_escaped(chat: ChatHarness) -> None:
     _, mia = await _people(chat)
-    await quarantine_message(message_id="<q@x>", folder="INBOX", uid=1,
-                             sender="bank@evil.example", subject="<b>Paid</b>", raw=b"x",
-                             reason="sender bank@evil.example is not allowed", now=NOW)
+    await quarantine_message(
+        message_id="<q@x>",
+        folder="INBOX",
+        uid=1,
+        sender="bank@evil.example",
+        subject="<b>Paid</b>",
+        raw=b"x",
+        reason="sender bank@evil.example is not allowed",
+        now=NOW,
+    )
     await mia.says("/payments quarantine")
     assert "bank@evil.example" in mia.last_text and "&lt;b&gt;Paid&lt;/b&gt;" in mia.last_text
     assert "not allowed" in mia.last_text
@@ -114,8 +120,7 @@ async def test_payment_alert_reads_like_the_issue_says(chat: ChatHarness) -> Non
     assert sam.user is not None
     acme = await client("ACME SA", sam.user)
     await issued(42, acme, sam.user, 1_200_00)
-    source = await InboxMessage.create(message_id="<r@bank>", folder="INBOX",
-                                       status=InboxStatus.PROCESSED)
+    source = await InboxMessage.create(message_id="<r@bank>", folder="INBOX", status=InboxStatus.PROCESSED)
     await record_notices([credit(1_200_00, remittance="F2026-00042")], source=source, now=NOW)
     alert = await Alert.get(kind="payment_received").prefetch_related("rerouted_from")
     text, _ = render_alert(alert, "fr")
@@ -124,10 +129,17 @@ async def test_payment_alert_reads_like_the_issue_says(chat: ChatHarness) -> Non
 
 async def test_quarantine_reasons_read_in_the_readers_language(chat: ChatHarness) -> None:
     _, mia = await _people(chat)  # mia reads French
-    await quarantine_message(message_id="<f@x>", folder="INBOX", uid=2,
-                             sender="alertes@bank.fr", subject="Avis", raw=b"x",
-                             reason="forged Authentication-Results: ...", now=NOW,
-                             reasons=[["trust.ar_forged", {"domain": "bank.fr"}]])
+    await quarantine_message(
+        message_id="<f@x>",
+        folder="INBOX",
+        uid=2,
+        sender="alertes@bank.fr",
+        subject="Avis",
+        raw=b"x",
+        reason="forged Authentication-Results: ...",
+        now=NOW,
+        reasons=[["trust.ar_forged", {"domain": "bank.fr"}]],
+    )
     await mia.says("/payments quarantine")
     assert "Falsifié" in mia.last_text and "forged" not in mia.last_text
 
@@ -151,12 +163,25 @@ async def test_a_return_tied_to_no_invoice_is_tied_by_a_person_and_reopens_it(
     assert sam.user is not None
     acme = await client("ACME SA", sam.user)
     inv = await issued(44, acme, sam.user, 300_00)
-    source = await InboxMessage.create(message_id="<r@bank>", folder="INBOX",
-                                       status=InboxStatus.PROCESSED)
-    await record_notices([credit(300_00, remittance="F2026-00044", iban="FR7630004000031234567890143",
-                                 entry="PAY-20261126-1")], source=source, now=NOW)
-    await record_notices([credit(300_00, remittance="retour", payer="X", entry="RET-20261127-1",
-                                 direction=Direction.REVERSAL)], source=source, now=NOW)
+    source = await InboxMessage.create(message_id="<r@bank>", folder="INBOX", status=InboxStatus.PROCESSED)
+    await record_notices(
+        [
+            credit(
+                300_00, remittance="F2026-00044", iban="FR7630004000031234567890143", entry="PAY-20261126-1"
+            )
+        ],
+        source=source,
+        now=NOW,
+    )
+    await record_notices(
+        [
+            credit(
+                300_00, remittance="retour", payer="X", entry="RET-20261127-1", direction=Direction.REVERSAL
+            )
+        ],
+        source=source,
+        now=NOW,
+    )
     returned = await Payment.get(direction="reversal")
     assert returned.status == PaymentStatus.UNMATCHED
     await mia.says("/payments unmatched")

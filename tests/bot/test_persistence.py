@@ -27,8 +27,13 @@ ALICE = 4_200_001
 
 async def _start(settings: Settings) -> tuple[Any, RecordingRequest]:
     request = RecordingRequest(settings.bot_username)
-    app = build_application(bootstrap(settings), request=request, rate_limit=False,
-                            jobs=False, persistence=DbPersistence(update_interval=0.05))
+    app = build_application(
+        bootstrap(settings),
+        request=request,
+        rate_limit=False,
+        jobs=False,
+        persistence=DbPersistence(update_interval=0.05),
+    )
     await app.initialize()
     await app.start()
     return app, request
@@ -37,15 +42,15 @@ async def _start(settings: Settings) -> tuple[Any, RecordingRequest]:
 async def _says(app: Any, request: RecordingRequest, text: str) -> str:
     before = len(request.sent)
     message: dict[str, Any] = {
-        "message_id": next(_ids), "date": int(datetime.now(UTC).timestamp()),
+        "message_id": next(_ids),
+        "date": int(datetime.now(UTC).timestamp()),
         "chat": {"id": ALICE, "type": "private"},
         "from": {"id": ALICE, "is_bot": False, "first_name": "Alice", "language_code": "en"},
         "text": text,
     }
     if text.startswith("/"):
         message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text)}]
-    await app.process_update(Update.de_json({"update_id": next(_ids), "message": message},
-                                            app.bot))
+    await app.process_update(Update.de_json({"update_id": next(_ids), "message": message}, app.bot))
     replies = [s for s in request.sent[before:] if s.chat_id == ALICE]
     return str(replies[-1].params.get("text", "")) if replies else ""
 
@@ -74,9 +79,7 @@ async def test_a_half_filled_form_continues_after_a_restart(db: str, settings: S
     assert "form" not in (await load_state("user", str(ALICE)) or {})
 
 
-async def test_an_instance_sees_the_form_another_instance_moved_on(
-    db: str, settings: Settings
-) -> None:
+async def test_an_instance_sees_the_form_another_instance_moved_on(db: str, settings: Settings) -> None:
     await create_user("alice", Role.SALES, telegram_id=ALICE, language="en")
     one, r1 = await _start(settings)
     two, r2 = await _start(settings)  # both running, as behind a load balancer

@@ -27,8 +27,7 @@ async def test_crediting_a_paid_invoice_shows_a_refund_until_it_is_made(chat: Ch
     await alice.says(f"/invoice D{deal}")
     await alice.presses("Issue")
     inv = await Invoice.get(number=F1)
-    await Invoice.filter(id=inv.id).update(paid_cents=inv.total_gross_cents,
-                                           status=InvoiceStatus.PAID)
+    await Invoice.filter(id=inv.id).update(paid_cents=inv.total_gross_cents, status=InvoiceStatus.PAID)
     await alice.says(f"/creditnote {F1} Client never received the goods")
     assert f"Credit note <b>{A1}</b> issued" in alice.last_text
     assert "€14.81 is owed back to the client" in plain(alice.last_text)

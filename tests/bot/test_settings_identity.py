@@ -18,8 +18,11 @@ def _env(tmp_path: Path, text: str) -> Path:
 
 
 def test_an_empty_value_in_env_means_empty_not_the_default(tmp_path: Path) -> None:
-    env = _env(tmp_path, "QUIET_HOURS=\nTELEGRAM_BOT_TOKEN=\nSMTP_HOST=\nAUTHSERV_ID=\n"
-                         "BANK_TEMPLATES_FILE=\nCOMPANY_VAT=\nCOMPANY_TIMEZONE=Europe/Paris\n")
+    env = _env(
+        tmp_path,
+        "QUIET_HOURS=\nTELEGRAM_BOT_TOKEN=\nSMTP_HOST=\nAUTHSERV_ID=\n"
+        "BANK_TEMPLATES_FILE=\nCOMPANY_VAT=\nCOMPANY_TIMEZONE=Europe/Paris\n",
+    )
     settings = Settings(_env_file=env)  # type: ignore[call-arg]
     assert settings.quiet_hours == ""  # no quiet hours, not 20:00-08:00
     assert settings.telegram_bot_token is None and settings.smtp_host is None
@@ -35,8 +38,14 @@ def test_an_empty_number_is_refused_not_defaulted(tmp_path: Path) -> None:
 
 def test_the_legal_identity_has_no_default() -> None:
     settings = Settings(_env_file=None, timezone="Europe/Paris")  # type: ignore[call-arg]
-    for name in (*LEGAL_REQUIRED, "COMPANY_VAT", "COMPANY_SIRET", "COMPANY_RCS_CITY",
-                 "COMPANY_CAPITAL", "COMPANY_BIC"):
+    for name in (
+        *LEGAL_REQUIRED,
+        "COMPANY_VAT",
+        "COMPANY_SIRET",
+        "COMPANY_RCS_CITY",
+        "COMPANY_CAPITAL",
+        "COMPANY_BIC",
+    ):
         assert getattr(settings, name.lower()) == "", name
     assert settings.missing_identity() == "COMPANY_NAME"
     assert load_settings(_env_file=None, timezone="Europe/Paris").company_iban == ""  # console: fine
@@ -57,15 +66,17 @@ def test_serving_people_without_a_legal_setting_stops_naming_it(missing: str) ->
     for serving in ({"smtp_host": "smtp.example"}, {"telegram_bot_token": "123:abc"}):
         with pytest.raises(SettingsError, match=f"^{missing}: expected a value"):
             load_settings(_env_file=None, timezone="Europe/Paris", **values, **serving)
-    complete = load_settings(_env_file=None, timezone="Europe/Paris", smtp_host="smtp.example",
-                             **SELLER_SETTINGS)
+    complete = load_settings(
+        _env_file=None, timezone="Europe/Paris", smtp_host="smtp.example", **SELLER_SETTINGS
+    )
     assert complete.missing_identity() is None
 
 
 def test_no_vat_number_is_fine_when_no_vat_is_charged() -> None:
     values = {k: v for k, v in SELLER_SETTINGS.items() if k != "company_vat"}
-    settings = load_settings(_env_file=None, timezone="Europe/Paris", smtp_host="smtp.example",
-                             vat_rates="0", **values)
+    settings = load_settings(
+        _env_file=None, timezone="Europe/Paris", smtp_host="smtp.example", vat_rates="0", **values
+    )
     assert settings.company_vat == "" and settings.missing_identity() is None
 
 
@@ -74,10 +85,16 @@ def test_a_token_without_identity_stops_the_start_in_one_line(tmp_path: Path) ->
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(
-        "entonnoir: invalid setting COMPANY_NAME: expected a value"), lines
+        "entonnoir: invalid setting COMPANY_NAME: expected a value"
+    ), lines
     assert "ABCdef" not in result.stderr and not (tmp_path / "e.db").exists()
-    empty_vat = run(tmp_path, "run", SMTP_HOST="smtp.example", COMPANY_VAT="",
-                    **{k.upper(): v for k, v in SELLER_SETTINGS.items() if k != "company_vat"})
+    empty_vat = run(
+        tmp_path,
+        "run",
+        SMTP_HOST="smtp.example",
+        COMPANY_VAT="",
+        **{k.upper(): v for k, v in SELLER_SETTINGS.items() if k != "company_vat"},
+    )
     assert empty_vat.returncode == 2
     assert empty_vat.stderr.strip().startswith("entonnoir: invalid setting COMPANY_VAT:")
 

@@ -30,8 +30,9 @@ async def test_default_stages_read_in_each_readers_language(chat: ChatHarness) -
 async def test_a_custom_stage_shows_its_label_per_language_and_is_found_by_it(
     chat: ChatHarness,
 ) -> None:
-    await Stage.create(name="Quote sent", position=3, probability=60,
-                       labels={"fr": "Devis envoyé", "en": "Quote sent"})
+    await Stage.create(
+        name="Quote sent", position=3, probability=60, labels={"fr": "Devis envoyé", "en": "Quote sent"}
+    )
     await Stage.create(name="Trial <beta>", position=4, probability=65)
     alice = await chat.user("alice", Role.SALES, lang="fr")
     await alice.says("/newcontact Ann Martin | +33612345678")

@@ -68,18 +68,45 @@ class FakeBotApi:
                 if reject_token:
                     self._json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
                 elif method == "getMe":
-                    self._json(200, {"ok": True, "result": {
-                        "id": 42, "is_bot": True, "first_name": "Entonnoir",
-                        "username": "entonnoir_bot"}})
+                    self._json(
+                        200,
+                        {
+                            "ok": True,
+                            "result": {
+                                "id": 42,
+                                "is_bot": True,
+                                "first_name": "Entonnoir",
+                                "username": "entonnoir_bot",
+                            },
+                        },
+                    )
                 elif method == "getFile":
-                    self._json(200, {"ok": True, "result": {
-                        "file_id": "doc1", "file_unique_id": "u", "file_size": len(FILE),
-                        "file_path": "documents/file_1.csv"}})
+                    self._json(
+                        200,
+                        {
+                            "ok": True,
+                            "result": {
+                                "file_id": "doc1",
+                                "file_unique_id": "u",
+                                "file_size": len(FILE),
+                                "file_path": "documents/file_1.csv",
+                            },
+                        },
+                    )
                 elif method == "sendMessage":
                     outer.texts.append(" ".join(parse_qs(raw).get("text", [raw])))
-                    self._json(200, {"ok": True, "result": {
-                        "message_id": len(outer.texts), "date": 0,
-                        "chat": {"id": 1, "type": "private"}, "text": "x"}})
+                    self._json(
+                        200,
+                        {
+                            "ok": True,
+                            "result": {
+                                "message_id": len(outer.texts),
+                                "date": 0,
+                                "chat": {"id": 1, "type": "private"},
+                                "text": "x",
+                            },
+                        },
+                    )
                 else:
                     self._json(200, {"ok": True, "result": True})
 
@@ -112,12 +139,25 @@ async def test_files_are_downloaded_from_the_configured_server_too(
     app = build_application(bootstrap(settings), token=TOKEN, rate_limit=False, jobs=False)
     async with app:
         await app.start()
-        update = Update.de_json({"update_id": 1, "message": {
-            "message_id": 1, "date": int(datetime.now(UTC).timestamp()),
-            "chat": {"id": 555, "type": "private"},
-            "from": {"id": 555, "is_bot": False, "first_name": boss.name},
-            "document": {"file_id": "doc1", "file_unique_id": "u", "file_name": "c.csv",
-                         "mime_type": "text/csv", "file_size": len(FILE)}}}, app.bot)
+        update = Update.de_json(
+            {
+                "update_id": 1,
+                "message": {
+                    "message_id": 1,
+                    "date": int(datetime.now(UTC).timestamp()),
+                    "chat": {"id": 555, "type": "private"},
+                    "from": {"id": 555, "is_bot": False, "first_name": boss.name},
+                    "document": {
+                        "file_id": "doc1",
+                        "file_unique_id": "u",
+                        "file_name": "c.csv",
+                        "mime_type": "text/csv",
+                        "file_size": len(FILE),
+                    },
+                },
+            },
+            app.bot,
+        )
         await app.process_update(update)
         imports = [t for t in asyncio.all_tasks() if "non_blocking" in t.get_name()]
         await asyncio.gather(*imports)
@@ -128,14 +168,28 @@ async def test_files_are_downloaded_from_the_configured_server_too(
 
 def test_a_rejected_token_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
     with FakeBotApi(reject_token=True) as api:
-        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_URL": api.url,
-               "DATABASE_URL": f"sqlite://{tmp_path}/e.db", "VAR_DIR": str(tmp_path / "var"),
-               "IMAP_HOST": "", **SELLER_ENV}
-        done = subprocess.run([sys.executable, "-m", "bot", "run"], env=env, capture_output=True,
-                              text=True, timeout=120, cwd=tmp_path, check=False)
+        env = {
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": api.url,
+            "DATABASE_URL": f"sqlite://{tmp_path}/e.db",
+            "VAR_DIR": str(tmp_path / "var"),
+            "IMAP_HOST": "",
+            **SELLER_ENV,
+        }
+        done = subprocess.run(
+            [sys.executable, "-m", "bot", "run"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+            check=False,
+        )
     assert done.returncode == 2, done.stderr
     assert done.stderr.strip().splitlines() == [
-        "entonnoir: Telegram refused TELEGRAM_BOT_TOKEN: check it with @BotFather."]
+        "entonnoir: Telegram refused TELEGRAM_BOT_TOKEN: check it with @BotFather."
+    ]
     assert "secret-token" not in done.stdout + done.stderr
 
 

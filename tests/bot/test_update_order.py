@@ -21,17 +21,30 @@ GROUP = -100_500
 
 
 def _message(update_id: int, user: int, chat: int, text: str) -> dict[str, Any]:
-    return {"update_id": update_id, "message": {
-        "message_id": update_id, "date": 0, "text": text,
-        "chat": {"id": chat, "type": "private" if chat > 0 else "supergroup", "title": "T"},
-        "from": {"id": user, "is_bot": False, "first_name": f"u{user}"}}}
+    return {
+        "update_id": update_id,
+        "message": {
+            "message_id": update_id,
+            "date": 0,
+            "text": text,
+            "chat": {"id": chat, "type": "private" if chat > 0 else "supergroup", "title": "T"},
+            "from": {"id": user, "is_bot": False, "first_name": f"u{user}"},
+        },
+    }
 
 
-async def _run(processor: PerUserUpdateProcessor, payloads: list[dict[str, Any]]
-               ) -> tuple[list[tuple[str, int]], dict[str, list[int]], int]:
+async def _run(
+    processor: PerUserUpdateProcessor, payloads: list[dict[str, Any]]
+) -> tuple[list[tuple[str, int]], dict[str, list[int]], int]:
     """Feed the payloads through the update queue; returns (events, order per key, peak)."""
-    app = ApplicationBuilder().token("1:TEST").request(StrictBotApi()).updater(None) \
-        .concurrent_updates(processor).build()
+    app = (
+        ApplicationBuilder()
+        .token("1:TEST")
+        .request(StrictBotApi())
+        .updater(None)
+        .concurrent_updates(processor)
+        .build()
+    )
     rng = random.Random(7)
     events: list[tuple[str, int]] = []
     order: dict[str, list[int]] = {}

@@ -86,8 +86,9 @@ async def test_sixty_days(db: str, settings: Settings, smtp: LoopbackSmtp, tmp_p
     with time_machine.travel(at(0), tick=False):
         billing = await make_billing()
         paula = await create_user("paula", Role.PURCHASING, telegram_id=50)
-        supplier = await Contact.create(name="Fournitures SA", owner=paula,
-                                        email="commandes@fournitures.example")
+        supplier = await Contact.create(
+            name="Fournitures SA", owner=paula, email="commandes@fournitures.example"
+        )
         await Product.all().update(supplier_id=supplier.id)
         widget = await Product.get(sku="WIDGET")
         await StockLevel.create(product=widget, warehouse_id=1, on_hand=Decimal(1))
@@ -111,13 +112,25 @@ async def test_sixty_days(db: str, settings: Settings, smtp: LoopbackSmtp, tmp_p
             po = await PurchaseOrder.get(status=POStatus.DRAFT)
             assert await PurchaseOrder.all().count() == 1
             with time_machine.travel(at(day, 1), tick=False):
-                await send_po(paula, po.id, at(day).date(), at(day, 1),
-                              company_name=SELLER.name, company_email=SELLER.email)
+                await send_po(
+                    paula,
+                    po.id,
+                    at(day).date(),
+                    at(day, 1),
+                    company_name=SELLER.name,
+                    company_email=SELLER.email,
+                )
         if day == 3:  # the second invoice is cancelled by a credit note, before its due date
             with time_machine.travel(at(day, 1), tick=False):
-                credit = await credit_invoice(billing.alice, "F2026-00002", "Erreur de client",
-                                              SELLER, at(day).date(), render=RENDER,
-                                              now=at(day, 1))
+                credit = await credit_invoice(
+                    billing.alice,
+                    "F2026-00002",
+                    "Erreur de client",
+                    SELLER,
+                    at(day).date(),
+                    render=RENDER,
+                    now=at(day, 1),
+                )
         if day == 5:
             with time_machine.travel(at(day, 1), tick=False):
                 await receive(paula, po.id, {"WIDGET": Decimal(1)}, at(day, 1))
@@ -134,23 +147,39 @@ async def test_sixty_days(db: str, settings: Settings, smtp: LoopbackSmtp, tmp_p
         if day == 57:
             with time_machine.travel(at(day, 1), tick=False):
                 inv = await Invoice.get(id=invoice.id)
-                notice = PaymentNotice(amount_cents=inv.total_gross_cents, currency="EUR",
-                                       booking_date=at(day).date(), payer_name="ACME SA",
-                                       remittance=f"Paiement facture {inv.number}",
-                                       entry_ref="BANK-E2E-1")
-                await ingest_message([notice], message_id="<bank-1@bank.example>",
-                                     folder="INBOX", uid=1, sender="avis@bank.example",
-                                     subject="Avis de crédit", now=at(day, 1))
+                notice = PaymentNotice(
+                    amount_cents=inv.total_gross_cents,
+                    currency="EUR",
+                    booking_date=at(day).date(),
+                    payer_name="ACME SA",
+                    remittance=f"Paiement facture {inv.number}",
+                    entry_ref="BANK-E2E-1",
+                )
+                await ingest_message(
+                    [notice],
+                    message_id="<bank-1@bank.example>",
+                    folder="INBOX",
+                    uid=1,
+                    sender="avis@bank.example",
+                    subject="Avis de crédit",
+                    now=at(day, 1),
+                )
 
     # The credit note and the invoice it cancelled: never chased, never a task.
     assert credit.number == "A2026-00001" and credit.due_date is None
     assert set(await CollectionTask.all().values_list("invoice_id", flat=True)) == {invoice.id}
-    about_credit = [m for m in smtp.messages if "A2026-00001" in m["Subject"]
-                    or "F2026-00002" in m["Subject"]]
+    about_credit = [
+        m for m in smtp.messages if "A2026-00001" in m["Subject"] or "F2026-00002" in m["Subject"]
+    ]
     assert [m["Subject"].split(" —")[0] for m in about_credit] == [
-        "Facture F2026-00002", "Avoir A2026-00001"]  # issued, then credited: nothing more
-    assert not [a for a in await Alert.filter(kind__in=["overdue", "escalated"])
-                if a.params.get("number") in ("A2026-00001", "F2026-00002")]
+        "Facture F2026-00002",
+        "Avoir A2026-00001",
+    ]  # issued, then credited: nothing more
+    assert not [
+        a
+        for a in await Alert.filter(kind__in=["overdue", "escalated"])
+        if a.params.get("number") in ("A2026-00001", "F2026-00002")
+    ]
 
     # Purchasing: the supplier received the PDF order.
     po_mail = [m for m in smtp.messages if m["To"] == "commandes@fournitures.example"]
@@ -163,12 +192,19 @@ async def test_sixty_days(db: str, settings: Settings, smtp: LoopbackSmtp, tmp_p
     dunning = await OutboxEmail.filter(purpose="dunning").order_by("id")
     assert [e.dedupe_key.rsplit(":", 1)[1] for e in dunning] == ["1", "2", "3"]
     assert all(e.status == OutboxStatus.SENT for e in dunning)
-    to_client = [m for m in smtp.messages if m["To"] == client_mail
-                 and m["Subject"].startswith(("Rappel", "Deuxième", "Mise en demeure"))]
+    to_client = [
+        m
+        for m in smtp.messages
+        if m["To"] == client_mail and m["Subject"].startswith(("Rappel", "Deuxième", "Mise en demeure"))
+    ]
     assert [m["Subject"].split(" :")[0] for m in to_client] == [
-        "Rappel", "Deuxième relance", "Mise en demeure"]
-    assert all(any(p.get_content_type() == "application/pdf" for p in m.iter_attachments())
-               for m in to_client)
+        "Rappel",
+        "Deuxième relance",
+        "Mise en demeure",
+    ]
+    assert all(
+        any(p.get_content_type() == "application/pdf" for p in m.iter_attachments()) for m in to_client
+    )
     assert "40,00\xa0€" in to_client[2].get_body(("plain",)).get_content()  # type: ignore[union-attr]
     task = await CollectionTask.get(invoice_id=invoice.id)
     events = [(e.kind, e.at.date()) for e in await CollectionEvent.filter(task=task).order_by("id")]
@@ -188,4 +224,8 @@ async def test_sixty_days(db: str, settings: Settings, smtp: LoopbackSmtp, tmp_p
     digests = await Alert.filter(kind="digest", user_id=billing.boss.id).count()
     assert digests == 61 - len(DOWN)
     assert {r.name: r.outcome for r in await JobRun.all()} == {
-        "overdue": "ok", "purchasing": "ok", "task_reminders": "ok", "digest": "ok"}
+        "overdue": "ok",
+        "purchasing": "ok",
+        "task_reminders": "ok",
+        "digest": "ok",
+    }

@@ -51,16 +51,18 @@ def _tx(tx: Tx) -> str:
     if tx.ustrd:
         rmt += f"<Ustrd>{tx.ustrd}</Ustrd>"
     acct = f"<DbtrAcct><Id><IBAN>{tx.iban}</IBAN></Id></DbtrAcct>" if tx.iban else ""
-    return (f"<TxDtls><AmtDtls><TxAmt><Amt Ccy=\"EUR\">{tx.amount}</Amt></TxAmt></AmtDtls>"
-            f"<RltdPties><Dbtr><Nm>{tx.payer}</Nm></Dbtr>{acct}</RltdPties>"
-            f"<RmtInf>{rmt}</RmtInf></TxDtls>")
+    return (
+        f'<TxDtls><AmtDtls><TxAmt><Amt Ccy="EUR">{tx.amount}</Amt></TxAmt></AmtDtls>'
+        f"<RltdPties><Dbtr><Nm>{tx.payer}</Nm></Dbtr>{acct}</RltdPties>"
+        f"<RmtInf>{rmt}</RmtInf></TxDtls>"
+    )
 
 
 def _entry(e: Entry) -> str:
     ref = e.ref or f"ACC-{next(_entries):06d}"
     details = "".join(_tx(t) for t in e.txs)
     return (
-        f"<Ntry><NtryRef>{ref}</NtryRef><Amt Ccy=\"EUR\">{e.amount}</Amt>"
+        f'<Ntry><NtryRef>{ref}</NtryRef><Amt Ccy="EUR">{e.amount}</Amt>'
         f"<CdtDbtInd>{'CRDT' if e.credit else 'DBIT'}</CdtDbtInd>"
         + ("<RvslInd>true</RvslInd>" if e.reversal else "")
         + "<Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-11-26</Dt></BookgDt>"
@@ -88,10 +90,12 @@ def camt(kind: str, entries: list[Entry], version: str = "08", account: str = OU
 @cache
 def _key() -> tuple[bytes, bytes]:
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    public = private.public_key().public_bytes(serialization.Encoding.DER,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+    pem = private.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    public = private.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
     return pem, base64.b64encode(public)
 
 
@@ -104,16 +108,26 @@ def dns_lookup(name: bytes | str, timeout: int = 5) -> bytes | None:
 
 
 def rules(**extra: Any) -> InboxRules:
-    values: dict[str, Any] = {"allowed_senders": (BANK,), "authserv_id": AUTHSERV,
-                              "dns_lookup": dns_lookup, "company_ibans": (OUR_IBAN,), **extra}
+    values: dict[str, Any] = {
+        "allowed_senders": (BANK,),
+        "authserv_id": AUTHSERV,
+        "dns_lookup": dns_lookup,
+        "company_ibans": (OUR_IBAN,),
+        **extra,
+    }
     return InboxRules(**values)
 
 
 def bank_mail(
-    *, attachments: list[tuple[str, bytes, str]] = (),  # type: ignore[assignment]
-    text: str = "Avis de crédit / credit advice", sender: str = BANK, trusted: bool = True,
-    auth_results: list[str] | None = None, dkim_domain: str | None = None,
-    message_id: str | None = None, subject: str = "Avis d'opération",
+    *,
+    attachments: list[tuple[str, bytes, str]] = (),  # type: ignore[assignment]
+    text: str = "Avis de crédit / credit advice",
+    sender: str = BANK,
+    trusted: bool = True,
+    auth_results: list[str] | None = None,
+    dkim_domain: str | None = None,
+    message_id: str | None = None,
+    subject: str = "Avis d'opération",
 ) -> bytes:
     """A bank email; trusted ones carry our receiving server's Authentication-Results."""
     msg = EmailMessage()
@@ -128,15 +142,25 @@ def bank_mail(
         msg.add_attachment(data, maintype=main, subtype=sub, filename=name)
     raw = msg.as_bytes().replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n")
     if dkim_domain is not None:
-        signature = dkim.sign(raw, SELECTOR, dkim_domain.encode(), _key()[0],
-                              include_headers=[b"from", b"to", b"subject", b"date", b"message-id"])
+        signature = dkim.sign(
+            raw,
+            SELECTOR,
+            dkim_domain.encode(),
+            _key()[0],
+            include_headers=[b"from", b"to", b"subject", b"date", b"message-id"],
+        )
         raw = signature.replace(b"\n", b"\r\n").replace(b"\r\r\n", b"\r\n") + raw
     headers = list(auth_results or [])
     if trusted:
         domain = sender.rpartition("@")[2]
-        headers.insert(0, f"Authentication-Results: {AUTHSERV}; dkim=pass header.d={domain}; "
-                          f"spf=pass smtp.mailfrom={sender}")
-    headers.append(f"Received: from mx.bank.example (mx.bank.example [192.0.2.7])\r\n"
-                   f"\tby {AUTHSERV} (Postfix) with ESMTPS id 4Xb2; Thu, 26 Nov 2026 18:00:01 +0100")
+        headers.insert(
+            0,
+            f"Authentication-Results: {AUTHSERV}; dkim=pass header.d={domain}; "
+            f"spf=pass smtp.mailfrom={sender}",
+        )
+    headers.append(
+        f"Received: from mx.bank.example (mx.bank.example [192.0.2.7])\r\n"
+        f"\tby {AUTHSERV} (Postfix) with ESMTPS id 4Xb2; Thu, 26 Nov 2026 18:00:01 +0100"
+    )
     prefix = "".join(h + "\r\n" for h in headers).encode()
     return prefix + raw

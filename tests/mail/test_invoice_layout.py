@@ -23,9 +23,11 @@ __all__ = ["schematron"]
 
 TODAY = date(2026, 11, 20)
 MM = 72 / 25.4  # PDF points per millimetre
-LONG = ("Maintenance préventive annuelle des installations de ventilation double flux, "
-        "comprenant le remplacement des filtres F7 et G4, le contrôle des débits, le nettoyage "
-        "des bouches d'extraction et le rapport d'intervention signé")
+LONG = (
+    "Maintenance préventive annuelle des installations de ventilation double flux, "
+    "comprenant le remplacement des filtres F7 et G4, le contrôle des débits, le nettoyage "
+    "des bouches d'extraction et le rapport d'intervention signé"
+)
 
 
 def eighty_lines(credit_note: bool = False, language: str = "fr") -> InvoiceData:
@@ -36,25 +38,52 @@ def eighty_lines(credit_note: bool = False, language: str = "fr") -> InvoiceData
         description = f"REF-{i:03d} " + (LONG if i % 20 == 5 else f"Article numéro {i}")
         bp = 1000 if i % 9 == 0 else 0
         off = line_discount(qty, price, bp)
-        lines.append(DocLine(
-            i, description, qty, "unit", price, (2000, 550, 1000)[i % 3],
-            line_net(qty, price, bp), f"REF-{i:03d}", nature="goods" if i % 2 else "services",
-            discount_bp=bp, discount_cents=off,
-            discount_reason="Remise quantité" if off else None))
-    totals = compute_totals(((ln.net_cents, ln.vat_rate_bp) for ln in lines), discount_bp=300,
-                            discount_reason="Remise de fin d'année")
+        lines.append(
+            DocLine(
+                i,
+                description,
+                qty,
+                "unit",
+                price,
+                (2000, 550, 1000)[i % 3],
+                line_net(qty, price, bp),
+                f"REF-{i:03d}",
+                nature="goods" if i % 2 else "services",
+                discount_bp=bp,
+                discount_cents=off,
+                discount_reason="Remise quantité" if off else None,
+            )
+        )
+    totals = compute_totals(
+        ((ln.net_cents, ln.vat_rate_bp) for ln in lines),
+        discount_bp=300,
+        discount_reason="Remise de fin d'année",
+    )
     return InvoiceData(
-        number="A2026-00003" if credit_note else "F2026-00042", issue_date=TODAY,
-        due_date=TODAY, sale_date=TODAY, seller=SELLER,
-        buyer=Buyer("Société Générale d'Équipement et de Maintenance Industrielle du Rhône",
-                    "Bâtiment C, 3e étage\n3 rue Neuve\n69001 Lyon", "552100554",
-                    "FR40303265045", delivery_address="Entrepôt Sud\n69800 Saint-Priest"),
-        lines=tuple(lines), totals=totals, rf_reference="RF47F202600042",
-        credit_note=credit_note, original_number="F2026-00041" if credit_note else None,
+        number="A2026-00003" if credit_note else "F2026-00042",
+        issue_date=TODAY,
+        due_date=TODAY,
+        sale_date=TODAY,
+        seller=SELLER,
+        buyer=Buyer(
+            "Société Générale d'Équipement et de Maintenance Industrielle du Rhône",
+            "Bâtiment C, 3e étage\n3 rue Neuve\n69001 Lyon",
+            "552100554",
+            "FR40303265045",
+            delivery_address="Entrepôt Sud\n69800 Saint-Priest",
+        ),
+        lines=tuple(lines),
+        totals=totals,
+        rf_reference="RF47F202600042",
+        credit_note=credit_note,
+        original_number="F2026-00041" if credit_note else None,
         original_issue_date=TODAY if credit_note else None,
-        reason="Erreur de quantité" if credit_note else None, language=language,
-        buyer_reference="ACHATS-RHONE", purchase_order="PO-4471",
-        period_start=date(2026, 11, 1), period_end=date(2026, 11, 30),
+        reason="Erreur de quantité" if credit_note else None,
+        language=language,
+        buyer_reference="ACHATS-RHONE",
+        purchase_order="PO-4471",
+        period_start=date(2026, 11, 1),
+        period_end=date(2026, 11, 30),
     )
 
 
@@ -66,22 +95,25 @@ def overlaps(chars: list[dict[str, Any]]) -> list[tuple[str, str, float]]:
     for i, a in enumerate(ordered):
         if not a["text"].strip():
             continue
-        for b in ordered[i + 1:]:
+        for b in ordered[i + 1 :]:
             if b["x0"] >= a["x1"]:
                 break
             if not b["text"].strip():
                 continue
             w = min(a["x1"], b["x1"]) - max(a["x0"], b["x0"])
             h = min(a["bottom"], b["bottom"]) - max(a["top"], b["top"])
-            smaller = min((a["x1"] - a["x0"]) * (a["bottom"] - a["top"]),
-                          (b["x1"] - b["x0"]) * (b["bottom"] - b["top"]))
+            smaller = min(
+                (a["x1"] - a["x0"]) * (a["bottom"] - a["top"]), (b["x1"] - b["x0"]) * (b["bottom"] - b["top"])
+            )
             if w > 0 and h > 0 and w * h > 0.2 * smaller:
                 found.append((a["text"], b["text"], round(a["top"], 1)))
     return found
 
 
-HEADERS = {"fr": "Désignation Qté Unité P.U. HT Remise TVA Total HT",
-           "en": "Description Qty Unit Unit price Discount VAT Total excl. VAT"}
+HEADERS = {
+    "fr": "Désignation Qté Unité P.U. HT Remise TVA Total HT",
+    "en": "Description Qty Unit Unit price Discount VAT Total excl. VAT",
+}
 
 
 @pytest.mark.parametrize(("credit_note", "language"), [(False, "fr"), (True, "fr"), (False, "en")])

@@ -39,15 +39,36 @@ RATES = list(SELLER.vat_rates_bp)
 
 
 async def catalogue(b: Billing) -> None:
-    await create_product(b.boss, sku="AUDIT", name="Audit de sécurité", unit_price_cents=800_00,
-                         vat_rate_bp=2000, allowed_vat_bp=RATES, unit="day",
-                         nature=SupplyNature.SERVICES)
-    await create_product(b.boss, sku="TRAINING", name="Formation professionnelle",
-                         unit_price_cents=1200_00, vat_rate_bp=0, allowed_vat_bp=RATES,
-                         nature=SupplyNature.SERVICES, vat_exemption="VATEX-FR-CGI261-4")
-    await create_product(b.boss, sku="FEES", name="Frais de greffe refacturés",
-                         unit_price_cents=39_42, vat_rate_bp=0, allowed_vat_bp=RATES,
-                         nature=SupplyNature.SERVICES, vat_exemption="VATEX-EU-O")
+    await create_product(
+        b.boss,
+        sku="AUDIT",
+        name="Audit de sécurité",
+        unit_price_cents=800_00,
+        vat_rate_bp=2000,
+        allowed_vat_bp=RATES,
+        unit="day",
+        nature=SupplyNature.SERVICES,
+    )
+    await create_product(
+        b.boss,
+        sku="TRAINING",
+        name="Formation professionnelle",
+        unit_price_cents=1200_00,
+        vat_rate_bp=0,
+        allowed_vat_bp=RATES,
+        nature=SupplyNature.SERVICES,
+        vat_exemption="VATEX-FR-CGI261-4",
+    )
+    await create_product(
+        b.boss,
+        sku="FEES",
+        name="Frais de greffe refacturés",
+        unit_price_cents=39_42,
+        vat_rate_bp=0,
+        allowed_vat_bp=RATES,
+        nature=SupplyNature.SERVICES,
+        vat_exemption="VATEX-EU-O",
+    )
 
 
 async def invoice_for(b: Billing, lines: list[tuple[str, str]], **billing: str | None) -> Invoice:
@@ -69,24 +90,47 @@ async def render(invoice_id: int) -> tuple[etree._Element, bytes, str]:
 
 
 def breakdown(root: etree._Element) -> dict[str, tuple[str, str | None, str | None]]:
-    rows = root.xpath("//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax",
-                      namespaces=NS)
-    return {one(t, "ram:CategoryCode"): (
-        t.findtext("ram:RateApplicablePercent", namespaces=NS),
-        t.findtext("ram:ExemptionReasonCode", namespaces=NS),
-        t.findtext("ram:ExemptionReason", namespaces=NS)) for t in rows}
+    rows = root.xpath("//ram:ApplicableHeaderTradeSettlement/ram:ApplicableTradeTax", namespaces=NS)
+    return {
+        one(t, "ram:CategoryCode"): (
+            t.findtext("ram:RateApplicablePercent", namespaces=NS),
+            t.findtext("ram:ExemptionReasonCode", namespaces=NS),
+            t.findtext("ram:ExemptionReason", namespaces=NS),
+        )
+        for t in rows
+    }
 
 
 CASES = [
     # (client billing data, lines, category, VATEX code, printed wording)
-    ({"country": "DE", "vat_number": "DE136695976"}, [("WIDGET", "10")], "K", "VATEX-EU-IC",
-     "Exonération de TVA, article 262 ter I du CGI"),
-    ({"country": "BE", "vat_number": "BE0403019261"}, [("AUDIT", "2")], "AE", "VATEX-EU-AE",
-     "Autoliquidation, article 283-2 du CGI"),
-    ({"country": "US", "vat_number": None}, [("WIDGET", "4"), ("BOOK", "1")], "G", "VATEX-EU-G",
-     "Exonération de TVA, article 262 I du CGI"),
-    ({"country": "CH", "vat_number": None}, [("AUDIT", "1")], "O", "VATEX-EU-O",
-     "TVA non applicable, article 259-1 du CGI"),
+    (
+        {"country": "DE", "vat_number": "DE136695976"},
+        [("WIDGET", "10")],
+        "K",
+        "VATEX-EU-IC",
+        "Exonération de TVA, article 262 ter I du CGI",
+    ),
+    (
+        {"country": "BE", "vat_number": "BE0403019261"},
+        [("AUDIT", "2")],
+        "AE",
+        "VATEX-EU-AE",
+        "Autoliquidation, article 283-2 du CGI",
+    ),
+    (
+        {"country": "US", "vat_number": None},
+        [("WIDGET", "4"), ("BOOK", "1")],
+        "G",
+        "VATEX-EU-G",
+        "Exonération de TVA, article 262 I du CGI",
+    ),
+    (
+        {"country": "CH", "vat_number": None},
+        [("AUDIT", "1")],
+        "O",
+        "VATEX-EU-O",
+        "TVA non applicable, article 259-1 du CGI",
+    ),
     ({}, [("FEES", "1")], "O", "VATEX-EU-O", "Opération hors du champ d'application de la TVA"),
     ({}, [("TRAINING", "3")], "E", "VATEX-FR-CGI261-4", "Exonération de TVA, article 261-4 du CGI"),
 ]
@@ -94,8 +138,13 @@ CASES = [
 
 @pytest.mark.parametrize(("billing", "lines", "category", "code", "wording"), CASES)
 async def test_every_vat_category_prints_the_law_and_passes_the_schematron(
-    db: str, schematron: Any, billing: dict[str, str | None], lines: list[tuple[str, str]],
-    category: str, code: str, wording: str,
+    db: str,
+    schematron: Any,
+    billing: dict[str, str | None],
+    lines: list[tuple[str, str]],
+    category: str,
+    code: str,
+    wording: str,
 ) -> None:
     b = await make_billing()
     await catalogue(b)
@@ -104,8 +153,9 @@ async def test_every_vat_category_prints_the_law_and_passes_the_schematron(
     root, xml, text = await render(inv.id)
     rate = None if category == "O" else "0.00"  # BR-O-05: no rate outside the scope
     assert breakdown(root) == {category: (rate, code, wording)}
-    assert {e.text for e in root.xpath("//ram:SpecifiedLineTradeSettlement//ram:CategoryCode",
-                                       namespaces=NS)} == {category}
+    assert {
+        e.text for e in root.xpath("//ram:SpecifiedLineTradeSettlement//ram:CategoryCode", namespaces=NS)
+    } == {category}
     assert inv.total_vat_cents == 0 and inv.total_gross_cents == inv.total_net_cents
     assert f"{category} : {wording}" in text
     assert failed_asserts(schematron, xml) == []
@@ -127,8 +177,7 @@ async def test_standard_rates_for_french_and_eu_consumers(db: str, schematron: A
     from storage.contacts import NewContact, create_contact
     from storage.models import ContactKind
 
-    person = await create_contact(b.alice, NewContact("Hans Muster", kind=ContactKind.PERSON),
-                                  region="FR")
+    person = await create_contact(b.alice, NewContact("Hans Muster", kind=ContactKind.PERSON), region="FR")
     await set_billing(b.alice, person.id, country="DE", billing_address="Hauptstr. 1\n10115 Berlin")
     draft = await draft_for_contact(b.alice, person.id, SELLER)
     await add_invoice_line(b.alice, draft.id, "WIDGET", Decimal(2), SELLER)
@@ -155,14 +204,10 @@ async def test_discounts_references_period_and_mentions(db: str, schematron: Any
     b = await make_billing()
     await catalogue(b)
     draft = await invoice_for(b, [("WIDGET", "3"), ("BOOK", "2.5"), ("AUDIT", "1.5")])
-    await set_line_discount(b.alice, draft.id, 1, parse_discount("10 %"), "Remise volume",
-                            SELLER.country)
-    await set_line_discount(b.alice, draft.id, 3, parse_discount("25"), "Geste commercial",
-                            SELLER.country)
-    await set_invoice_discount(b.alice, draft.id, parse_discount("5%"), "Client fidèle",
-                               SELLER.country)
-    await set_references(b.alice, draft.id, purchase_order="PO-4471",
-                         buyer_reference="SERVICE ACHATS 12")
+    await set_line_discount(b.alice, draft.id, 1, parse_discount("10 %"), "Remise volume", SELLER.country)
+    await set_line_discount(b.alice, draft.id, 3, parse_discount("25"), "Geste commercial", SELLER.country)
+    await set_invoice_discount(b.alice, draft.id, parse_discount("5%"), "Client fidèle", SELLER.country)
+    await set_references(b.alice, draft.id, purchase_order="PO-4471", buyer_reference="SERVICE ACHATS 12")
     await set_period(b.alice, draft.id, date(2026, 11, 1), date(2026, 11, 30))
     await set_billing(b.alice, b.client.id, delivery_address="Entrepôt 4\n69800 Saint-Priest")
     inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
@@ -177,26 +222,42 @@ async def test_discounts_references_period_and_mentions(db: str, schematron: Any
     total = "//ram:SpecifiedTradeSettlementHeaderMonetarySummation/"
     assert cents(one(root, total + "ram:LineTotalAmount")) == 1258_30
     assert cents(one(root, total + "ram:AllowanceTotalAmount")) == 62_92
-    allowances = root.xpath("//ram:ApplicableHeaderTradeSettlement/"
-                            "ram:SpecifiedTradeAllowanceCharge", namespaces=NS)
-    assert [(cents(one(a, "ram:ActualAmount")), one(a, "ram:Reason"),
-             one(a, "ram:CategoryTradeTax/ram:RateApplicablePercent")) for a in allowances] == [
-        (60_42, "Client fidèle", "20.00"), (2_50, "Client fidèle", "5.50")]
-    line_allowances = [cents(e.text) for e in root.xpath(
-        "//ram:SpecifiedLineTradeSettlement/ram:SpecifiedTradeAllowanceCharge/ram:ActualAmount",
-        namespaces=NS)]
+    allowances = root.xpath(
+        "//ram:ApplicableHeaderTradeSettlement/ram:SpecifiedTradeAllowanceCharge", namespaces=NS
+    )
+    assert [
+        (
+            cents(one(a, "ram:ActualAmount")),
+            one(a, "ram:Reason"),
+            one(a, "ram:CategoryTradeTax/ram:RateApplicablePercent"),
+        )
+        for a in allowances
+    ] == [(60_42, "Client fidèle", "20.00"), (2_50, "Client fidèle", "5.50")]
+    line_allowances = [
+        cents(e.text)
+        for e in root.xpath(
+            "//ram:SpecifiedLineTradeSettlement/ram:SpecifiedTradeAllowanceCharge/ram:ActualAmount",
+            namespaces=NS,
+        )
+    ]
     assert line_allowances == [3_70, 25_00]
     assert one(root, "//ram:BuyerReference") == "SERVICE ACHATS 12"
     assert one(root, "//ram:BuyerOrderReferencedDocument/ram:IssuerAssignedID") == "PO-4471"
-    assert one(root, "//ram:BillingSpecifiedPeriod/ram:StartDateTime/udt:DateTimeString") == (
-        "20261101")
+    assert one(root, "//ram:BillingSpecifiedPeriod/ram:StartDateTime/udt:DateTimeString") == ("20261101")
     assert one(root, "//ram:ShipToTradeParty//ram:CityName") == "Saint-Priest"
     assert one(root, "//ram:BuyerTradeParty/ram:SpecifiedLegalOrganization/ram:ID") == "552100554"
-    for mention in ("Votre référence : SERVICE ACHATS 12", "Votre commande n° : PO-4471",
-                    "du 1 novembre 2026 au 30 novembre 2026", "Livré à", "Saint-Priest",
-                    "Remise : Remise volume", "Remise globale de 5 % : Client fidèle",
-                    "Total lignes HT", "Nature de l'opération : livraison de biens et prestation",
-                    "SIREN 552 100 554"):
+    for mention in (
+        "Votre référence : SERVICE ACHATS 12",
+        "Votre commande n° : PO-4471",
+        "du 1 novembre 2026 au 30 novembre 2026",
+        "Livré à",
+        "Saint-Priest",
+        "Remise : Remise volume",
+        "Remise globale de 5 % : Client fidèle",
+        "Total lignes HT",
+        "Nature de l'opération : livraison de biens et prestation",
+        "SIREN 552 100 554",
+    ):
         assert mention in text, mention
     credit = await credit_invoice(b.alice, inv.number or "", "Annulation", SELLER, TODAY, render=RENDER)
     assert (credit.total_gross_cents, credit.purchase_order) == (inv.total_gross_cents, "PO-4471")

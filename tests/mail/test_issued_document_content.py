@@ -46,18 +46,28 @@ async def test_a_credit_note_carries_no_payment_terms_of_a_debt(db: str, schemat
     b = await make_billing()
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
     inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
-    credit = await credit_invoice(b.alice, inv.number or "", "Erreur", SELLER, TODAY,
-                                  render=RENDER)
+    credit = await credit_invoice(b.alice, inv.number or "", "Erreur", SELLER, TODAY, render=RENDER)
     pdf = await frozen_pdf(credit.id, RENDER)
     (page,) = _text(pdf)
     assert "AVOIR" in page and "annule la facture F2026-00001" in page
-    for absent in ("échéance", "IBAN", "Référence à rappeler", "pénalités",
-                   "Indemnité forfaitaire", "escompte", "Scannez"):
+    for absent in (
+        "échéance",
+        "IBAN",
+        "Référence à rappeler",
+        "pénalités",
+        "Indemnité forfaitaire",
+        "escompte",
+        "Scannez",
+    ):
         assert absent.lower() not in page.lower(), absent
     xml = facturx.get_xml_from_pdf(pdf, check_xsd=True)[1]
     root = etree.fromstring(xml)
-    for path in ("//ram:PaymentReference", "//ram:SpecifiedTradeSettlementPaymentMeans",
-                 "//ram:DueDateDateTime", "//ram:IncludedNote[ram:SubjectCode='PMT']"):
+    for path in (
+        "//ram:PaymentReference",
+        "//ram:SpecifiedTradeSettlementPaymentMeans",
+        "//ram:DueDateDateTime",
+        "//ram:IncludedNote[ram:SubjectCode='PMT']",
+    ):
         assert root.xpath(path, namespaces=NS) == [], path
     assert failed_asserts(schematron, xml) == []
     # The invoice it cancels still has all of them.
@@ -67,25 +77,43 @@ async def test_a_credit_note_carries_no_payment_terms_of_a_debt(db: str, schemat
 
 
 def _long_invoice(seller: Any, count: int = 80) -> InvoiceData:
-    lines = tuple(DocLine(i, f"Article {i}", Decimal(1), "unit", 10_00, 2000,
-                          line_net(Decimal(1), 10_00)) for i in range(1, count + 1))
+    lines = tuple(
+        DocLine(i, f"Article {i}", Decimal(1), "unit", 10_00, 2000, line_net(Decimal(1), 10_00))
+        for i in range(1, count + 1)
+    )
     return InvoiceData(
-        number="F2026-00009", issue_date=TODAY, due_date=TODAY + timedelta(days=30),
-        sale_date=TODAY, seller=seller, buyer=Buyer("ACME SA", "3 rue Neuve\n69001 Lyon"),
-        lines=lines, totals=compute_totals((ln.net_cents, ln.vat_rate_bp) for ln in lines),
-        rf_reference=rf_reference("F2026-00009"))
+        number="F2026-00009",
+        issue_date=TODAY,
+        due_date=TODAY + timedelta(days=30),
+        sale_date=TODAY,
+        seller=seller,
+        buyer=Buyer("ACME SA", "3 rue Neuve\n69001 Lyon"),
+        lines=lines,
+        totals=compute_totals((ln.net_cents, ln.vat_rate_bp) for ln in lines),
+        rf_reference=rf_reference("F2026-00009"),
+    )
 
 
 def test_the_console_without_an_identity_runs_a_specimen(tmp_path: Any) -> None:
-    settings = Settings(_env_file=None, database_url=f"sqlite://{tmp_path}/x.db",  # type: ignore[call-arg]
-                        timezone="Europe/Paris")
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite://{tmp_path}/x.db",  # type: ignore[call-arg]
+        timezone="Europe/Paris",
+    )
     seller = seller_from_settings(settings)
-    assert seller.specimen and seller.iban == DEMO_IDENTITY["iban"] and seller.name.endswith(
-        "(spécimen)")
-    real = seller_from_settings(settings.model_copy(update={
-        "company_name": SELLER.name, "company_address": SELLER.address,
-        "company_siren": SELLER.siren, "company_iban": SELLER.iban,
-        "company_email": SELLER.email, "company_vat": SELLER.vat}))
+    assert seller.specimen and seller.iban == DEMO_IDENTITY["iban"] and seller.name.endswith("(spécimen)")
+    real = seller_from_settings(
+        settings.model_copy(
+            update={
+                "company_name": SELLER.name,
+                "company_address": SELLER.address,
+                "company_siren": SELLER.siren,
+                "company_iban": SELLER.iban,
+                "company_email": SELLER.email,
+                "company_vat": SELLER.vat,
+            }
+        )
+    )
     assert not real.specimen and real.iban == SELLER.iban
 
 
@@ -100,8 +128,7 @@ def test_every_page_of_a_specimen_says_so_and_its_xml_is_a_test(schematron: Any)
     assert "Scannez pour payer" not in pages[0]  # no payable QR code
     xml = facturx.get_xml_from_pdf(pdf, check_xsd=True)[1]
     root = etree.fromstring(xml)
-    process = root.xpath("//ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID",
-                         namespaces=NS)
+    process = root.xpath("//ram:BusinessProcessSpecifiedDocumentContextParameter/ram:ID", namespaces=NS)
     assert [p.text for p in process] == [SPECIMEN_PROCESS]
     assert [i.text for i in root.xpath("//ram:IBANID", namespaces=NS)] == [DEMO_IDENTITY["iban"]]
     assert failed_asserts(schematron, xml) == []
@@ -115,22 +142,44 @@ def test_a_specimen_purchase_order_says_so_too() -> None:
     from mail.documents.purchase_order import POData, POLine, render_purchase_order_pdf
 
     def po(specimen: bool) -> bytes:
-        return render_purchase_order_pdf(POData(
-            "PO1", TODAY, None, "fr", "Entonnoir Démo (spécimen)", "Paris", "demo@x.invalid",
-            "Fournitures SA", "", (POLine("W", "Widget", "unit", Decimal(2)),), specimen))
+        return render_purchase_order_pdf(
+            POData(
+                "PO1",
+                TODAY,
+                None,
+                "fr",
+                "Entonnoir Démo (spécimen)",
+                "Paris",
+                "demo@x.invalid",
+                "Fournitures SA",
+                "",
+                (POLine("W", "Widget", "unit", Decimal(2)),),
+                specimen,
+            )
+        )
 
     assert "SPÉCIMEN — ne pas payer" in _text(po(True))[0]
     assert "SPÉCIMEN" not in _text(po(False))[0]
 
 
 def test_the_dunning_identity_is_derived_from_the_one_seller(tmp_path: Any) -> None:
-    settings = Settings(_env_file=None, database_url=f"sqlite://{tmp_path}/x.db",  # type: ignore[call-arg]
-                        timezone="Europe/Paris")
-    real = settings.model_copy(update={
-        "company_name": SELLER.name, "company_address": SELLER.address,
-        "company_siren": SELLER.siren, "company_iban": SELLER.iban,
-        "company_email": SELLER.email, "company_vat": SELLER.vat,
-        "late_penalty_rate": Decimal("10.5"), "recovery_indemnity_eur": 45})
+    settings = Settings(
+        _env_file=None,
+        database_url=f"sqlite://{tmp_path}/x.db",  # type: ignore[call-arg]
+        timezone="Europe/Paris",
+    )
+    real = settings.model_copy(
+        update={
+            "company_name": SELLER.name,
+            "company_address": SELLER.address,
+            "company_siren": SELLER.siren,
+            "company_iban": SELLER.iban,
+            "company_email": SELLER.email,
+            "company_vat": SELLER.vat,
+            "late_penalty_rate": Decimal("10.5"),
+            "recovery_indemnity_eur": 45,
+        }
+    )
     for each in (settings, real):
         seller, company = seller_from_settings(each), company_from_settings(each)
         assert (company.name, company.email, company.iban) == (seller.name, seller.email, seller.iban)

@@ -188,8 +188,9 @@ def test_an_inline_logo_is_decoration_but_an_unknown_attachment_is_refused_with_
     msg.set_content("Relevé du jour")
     msg.add_alternative('<p>Relevé du jour <img src="cid:logo"></p>', subtype="html")
     msg.get_payload()[1].add_related(b"\x89PNG\r\n", maintype="image", subtype="png", cid="<logo>")
-    msg.add_attachment(two_invoices_in_one_entry(), maintype="application", subtype="xml",
-                       filename="avis.xml")
+    msg.add_attachment(
+        two_invoices_in_one_entry(), maintype="application", subtype="xml", filename="avis.xml"
+    )
     msg.add_attachment(b"a;b\n1;2\n", maintype="text", subtype="csv", filename="export.csv")
 
     result = parse_message(msg.as_bytes())

@@ -32,7 +32,11 @@ def test_rabobank_eref_on_every_line_is_never_an_entry_id():
     # two statements, both numbered 0, two EREF debits of 25.00: four distinct identities
     assert len(set(keys(notices))) == 4
     assert [n.booking_date for n in notices] == [
-        date(2013, 1, 1), date(2013, 1, 2), date(2013, 1, 8), date(2013, 1, 9)]
+        date(2013, 1, 1),
+        date(2013, 1, 2),
+        date(2013, 1, 8),
+        date(2013, 1, 9),
+    ]
 
 
 def test_reading_the_same_file_again_gives_the_same_identities():
@@ -49,9 +53,13 @@ def test_sns_contra_account_written_as_customer_reference_is_no_id():
     assert len(set(keys(notices))) == 2
 
 
-@pytest.mark.parametrize("name, count", [
-    ("mt940/jejik-ing.sta", 7), ("mt940/jejik-abnamro.sta", 10),
-])
+@pytest.mark.parametrize(
+    "name, count",
+    [
+        ("mt940/jejik-ing.sta", 7),
+        ("mt940/jejik-abnamro.sta", 10),
+    ],
+)
 def test_ing_and_abn_amro_statements_are_read_entry_by_entry(name: str, count: int):
     notices = parse_mt940(sample(name))
     assert len(notices) == count
@@ -63,7 +71,10 @@ def test_asn_file_refused_by_the_library_is_read_by_the_fallback():
     assert len(notices) == 8
     first = notices[0]
     assert (first.amount_cents, first.direction, first.account_iban) == (
-        6500, Direction.DEBIT, "NL81ASNB9999999999")
+        6500,
+        Direction.DEBIT,
+        "NL81ASNB9999999999",
+    )
     assert first.remittance is not None and "Betaling sieraden" in first.remittance
     credits = [n.amount_cents for n in notices if n.direction is Direction.CREDIT]
     assert credits == [100000, 82872, 100018]
@@ -73,12 +84,17 @@ def test_asn_file_refused_by_the_library_is_read_by_the_fallback():
 def test_a_sparkasse_amount_wrapped_to_the_next_line_is_not_lost():
     (notice,) = parse_mt940(sample("mt940/wolph-sparkassen.sta"))
     assert (notice.amount_cents, notice.direction, notice.booking_date) == (
-        3000, Direction.CREDIT, date(2018, 11, 26))
+        3000,
+        Direction.CREDIT,
+        date(2018, 11, 26),
+    )
 
 
 def test_an_unreadable_mt940_says_which_line_not_a_python_object():
-    bad = b":20:STARTUMSE\n:25:10020030/1234567890\n:28C:1\n:60F:C260301EUR0,00\n" \
-          b":61:26AB01D1,00NTRFNONREF\n:62F:C260301EUR0,00\n-\n"
+    bad = (
+        b":20:STARTUMSE\n:25:10020030/1234567890\n:28C:1\n:60F:C260301EUR0,00\n"
+        b":61:26AB01D1,00NTRFNONREF\n:62F:C260301EUR0,00\n-\n"
+    )
     with pytest.raises(ParseError) as caught:
         parse_mt940(bad)
     message = str(caught.value)

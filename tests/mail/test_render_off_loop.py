@@ -21,10 +21,21 @@ LINES = 400
 async def test_issuing_a_long_invoice_never_stalls_the_loop_100_ms(db: str) -> None:
     b = await make_billing()
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
-    await InvoiceLine.bulk_create([
-        InvoiceLine(invoice_id=draft.id, position=10 + i, description=f"Article {i}",
-                    quantity=1, unit="unit", unit_price_cents=1_00, vat_rate_bp=2000,
-                    net_cents=1_00) for i in range(LINES)])
+    await InvoiceLine.bulk_create(
+        [
+            InvoiceLine(
+                invoice_id=draft.id,
+                position=10 + i,
+                description=f"Article {i}",
+                quantity=1,
+                unit="unit",
+                unit_price_cents=1_00,
+                vat_rate_bp=2000,
+                net_cents=1_00,
+            )
+            for i in range(LINES)
+        ]
+    )
     await start_renderer()
     worst = 0.0
     done = asyncio.Event()
@@ -38,8 +49,7 @@ async def test_issuing_a_long_invoice_never_stalls_the_loop_100_ms(db: str) -> N
 
     task = asyncio.create_task(probe())
     await asyncio.sleep(0.02)
-    issued = (await issue_invoice(b.alice, draft.id, SELLER, date(2026, 11, 20),
-                                  render=RENDER)).invoice
+    issued = (await issue_invoice(b.alice, draft.id, SELLER, date(2026, 11, 20), render=RENDER)).invoice
     done.set()
     await task
     frozen = await InvoiceDocument.get(invoice_id=issued.id)

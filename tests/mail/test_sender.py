@@ -42,13 +42,19 @@ def smtp() -> Iterator[LoopbackSmtp]:
     server.stop()
 
 
-async def _queue(i: int, to: str = "client@acme.example", owner: User | None = None,
-                 invoice: Invoice | None = None) -> OutboxEmail:
+async def _queue(
+    i: int, to: str = "client@acme.example", owner: User | None = None, invoice: Invoice | None = None
+) -> OutboxEmail:
     queued = await queue_email(
-        dedupe_key=f"mail:{i}", message_id=f"<invoice-{i}@entonnoir.example>", to=[to],
-        subject=f"Facture F2026-{i:05d}", body_text=f"Bonjour,\nvoici la facture {i}.",
+        dedupe_key=f"mail:{i}",
+        message_id=f"<invoice-{i}@entonnoir.example>",
+        to=[to],
+        subject=f"Facture F2026-{i:05d}",
+        body_text=f"Bonjour,\nvoici la facture {i}.",
         body_html=f"<p>Bonjour,<br>voici la facture <b>{i}</b>.</p>",
-        reply_to="olga@entonnoir.example", owner=owner, invoice=invoice,
+        reply_to="olga@entonnoir.example",
+        owner=owner,
+        invoice=invoice,
         attachments=[Attachment(f"F2026-{i:05d}.pdf", "application/pdf", PDF)],
     )
     assert queued is not None
@@ -65,8 +71,9 @@ async def test_email_arrives_over_starttls_with_auth_text_html_and_attachment(
 ) -> None:
     owner = await create_user("olga", Role.SALES, telegram_id=11)
     client = await Contact.create(name="ACME", owner=owner)
-    invoice = await Invoice.create(contact=client, owner=owner, status=InvoiceStatus.ISSUED,
-                                   number="F2026-00001")
+    invoice = await Invoice.create(
+        contact=client, owner=owner, status=InvoiceStatus.ISSUED, number="F2026-00001"
+    )
     await _queue(1, owner=owner, invoice=invoice)
 
     result = await flush_outbox(smtp.config(tmp_path), NOW)
@@ -135,9 +142,7 @@ async def test_a_crash_between_claim_and_smtp_loses_nothing(
     assert len(smtp.messages) == 3 and await _statuses() == {"sent": 3}
 
 
-async def test_a_cancelled_sender_task_loses_nothing(
-    db: str, smtp: LoopbackSmtp, tmp_path: Path
-) -> None:
+async def test_a_cancelled_sender_task_loses_nothing(db: str, smtp: LoopbackSmtp, tmp_path: Path) -> None:
     await _queue(1)
     await _queue(2)
     config = smtp.config(tmp_path)
@@ -155,7 +160,9 @@ async def test_a_cancelled_sender_task_loses_nothing(
     assert smtp.messages == []
     assert (await flush_outbox(config, NOW + LEASE + timedelta(minutes=1))).sent == 2
     assert sorted(m["Message-ID"] for m in smtp.messages) == [
-        "<invoice-1@entonnoir.example>", "<invoice-2@entonnoir.example>"]
+        "<invoice-1@entonnoir.example>",
+        "<invoice-2@entonnoir.example>",
+    ]
 
 
 async def test_permanent_550_marks_failed_and_alerts_the_owner_with_the_reply(
@@ -210,9 +217,7 @@ async def test_authentication_failure_535_is_retried_not_failed(
     assert later.sent == 2 and await _statuses() == {"sent": 2}
 
 
-async def test_mail_retry_requeues_failed_emails(
-    db: str, smtp: LoopbackSmtp, tmp_path: Path
-) -> None:
+async def test_mail_retry_requeues_failed_emails(db: str, smtp: LoopbackSmtp, tmp_path: Path) -> None:
     await _queue(1, to="nobody@refused.example")
     smtp.reject.add("nobody@refused.example")
     assert (await flush_outbox(smtp.config(tmp_path), NOW)).failed == 1
@@ -235,19 +240,20 @@ async def test_a_stop_ends_the_flush_and_leaves_nothing_sending(
         if row.dedupe_key == "mail:3":
             stop.set()  # SIGTERM arrives while the fourth email is in flight
 
-    result = await flush_outbox(smtp.config(tmp_path), NOW, before_send=stop_at_the_fourth,
-                                stop=stop)
+    result = await flush_outbox(smtp.config(tmp_path), NOW, before_send=stop_at_the_fourth, stop=stop)
 
     assert result.sent == 4 and len(smtp.messages) == 4
     assert await _statuses() == {"sent": 4, "pending": 6}
     # The six given back were not counted as attempts and go out at the next flush.
-    assert set(await OutboxEmail.filter(status=OutboxStatus.PENDING)
-               .values_list("attempts", flat=True)) == {0}
+    assert set(await OutboxEmail.filter(status=OutboxStatus.PENDING).values_list("attempts", flat=True)) == {
+        0
+    }
     assert (await flush_outbox(smtp.config(tmp_path), NOW)).sent == 6
 
 
-async def test_a_long_batch_renews_its_lease(db: str, smtp: LoopbackSmtp, tmp_path: Path,
-                                             monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_a_long_batch_renews_its_lease(
+    db: str, smtp: LoopbackSmtp, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import mail.sender
 
     for i in range(3):
@@ -283,9 +289,7 @@ async def test_without_smtp_host_emails_are_written_as_eml_files(db: str, tmp_pa
     assert await Alert.filter(user_id=owner.id, kind="email_sent").count() == 1
 
 
-async def test_one_connection_carries_the_whole_flush(
-    db: str, smtp: LoopbackSmtp, tmp_path: Path
-) -> None:
+async def test_one_connection_carries_the_whole_flush(db: str, smtp: LoopbackSmtp, tmp_path: Path) -> None:
     for i in range(5):
         await _queue(i)
 
@@ -296,9 +300,11 @@ async def test_one_connection_carries_the_whole_flush(
 
 async def test_spliced_attachments_give_the_same_bytes_as_the_email_generator(db: str) -> None:
     row = await _queue(1)
-    files = [("F2026-00001.pdf", "application/pdf", os.urandom(40_000)),
-             ("empty.bin", "application/octet-stream", b""),
-             ("relevé é.txt", "text/plain", b".leading dot\r\nline\n")]
+    files = [
+        ("F2026-00001.pdf", "application/pdf", os.urandom(40_000)),
+        ("empty.bin", "application/octet-stream", b""),
+        ("relevé é.txt", "text/plain", b".leading dot\r\nline\n"),
+    ]
     fast = message_data(row, files, "Entonnoir Démo <f@entonnoir.example>", NOW)
     slow = message_bytes(build_message(row, files, "Entonnoir Démo <f@entonnoir.example>", NOW))
 
@@ -308,8 +314,7 @@ async def test_spliced_attachments_give_the_same_bytes_as_the_email_generator(db
     assert boundaries(fast) == boundaries(slow)
     assert b"\n" not in fast.replace(b"\r\n", b"")
     msg = email.message_from_bytes(fast, policy=email.policy.default)
-    assert [a.get_payload(decode=True) for a in msg.iter_attachments()] == [
-        f[2] for f in files]
+    assert [a.get_payload(decode=True) for a in msg.iter_attachments()] == [f[2] for f in files]
 
 
 async def test_emails_accepted_before_a_crash_are_recorded_and_never_resent(
@@ -351,5 +356,4 @@ async def test_the_message_is_an_email_message_seven_bit_clean_with_encoded_head
     assert parsed["From"] == "Entonnoir Démo <f@entonnoir.example>"
     assert parsed["Message-ID"].startswith("<") and parsed["MIME-Version"] == "1.0"
     assert parsed.get_body(("html",)).get_content().strip() == "<p>Échéance</p>"
-    assert [(a.get_filename(), a.get_content()) for a in parsed.iter_attachments()] == [
-        ("relevé é.pdf", PDF)]
+    assert [(a.get_filename(), a.get_content()) for a in parsed.iter_attachments()] == [("relevé é.pdf", PDF)]

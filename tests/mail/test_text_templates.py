@@ -221,18 +221,28 @@ def test_an_rf_reference_is_found_written_compact_or_grouped(body, grouped, lowe
     assert found[:1] == [reference]
 
 
-@pytest.mark.parametrize(("sender", "body", "account"), [
-    ("alertes@banque-exemple.fr",
-     "Vous avez reçu un virement\nCompte crédité : FR76 3000 6000 0112 3456 7890 189\n"
-     "Montant : 12,00 €\n", "FR7630006000011234567890189"),
-    ("alerts@examplebank.co.uk",
-     "You have received a payment\nAccount credited: GB29 NWBK 6016 1331 9268 19\n"
-     "Amount: GBP 12.00\n", "GB29NWBK60161331926819"),
-    ("alertes@banque-exemple.fr", "Vous avez reçu un virement\nMontant : 12,00 €\n", None),
-    ("alertes@banque-exemple.fr",  # masked by the bank: kept masked, compared later
-     "Vous avez reçu un virement\nCompte crédité : FR76 **** 0189\nMontant : 12,00 €\n",
-     "FR76****0189"),
-])
+@pytest.mark.parametrize(
+    ("sender", "body", "account"),
+    [
+        (
+            "alertes@banque-exemple.fr",
+            "Vous avez reçu un virement\nCompte crédité : FR76 3000 6000 0112 3456 7890 189\n"
+            "Montant : 12,00 €\n",
+            "FR7630006000011234567890189",
+        ),
+        (
+            "alerts@examplebank.co.uk",
+            "You have received a payment\nAccount credited: GB29 NWBK 6016 1331 9268 19\nAmount: GBP 12.00\n",
+            "GB29NWBK60161331926819",
+        ),
+        ("alertes@banque-exemple.fr", "Vous avez reçu un virement\nMontant : 12,00 €\n", None),
+        (
+            "alertes@banque-exemple.fr",  # masked by the bank: kept masked, compared later
+            "Vous avez reçu un virement\nCompte crédité : FR76 **** 0189\nMontant : 12,00 €\n",
+            "FR76****0189",
+        ),
+    ],
+)
 def test_the_shipped_templates_read_the_account_credited(sender, body, account):
     (notice,) = parse_text(body, sender=sender, templates=TEMPLATES).notices
     assert notice.account_iban == account

@@ -75,8 +75,10 @@ def signed(raw: bytes, key: rsa.RSAPrivateKey, domain: str, **options) -> bytes:
 
 
 def received(by: str = OUR_SERVER) -> bytes:
-    return (f"Received: from mail.bank.fr (mail.bank.fr [192.0.2.7])\n\tby {by} (Postfix) "
-            "with ESMTPS id 4Xb2; Thu, 26 Nov 2026 18:00:01 +0100\n").encode()
+    return (
+        f"Received: from mail.bank.fr (mail.bank.fr [192.0.2.7])\n\tby {by} (Postfix) "
+        "with ESMTPS id 4Xb2; Thu, 26 Nov 2026 18:00:01 +0100\n"
+    ).encode()
 
 
 def with_results(raw: bytes, *values: str) -> bytes:
@@ -176,7 +178,8 @@ def test_a_forged_result_below_ours_is_ignored(dns):
 
 
 def test_a_result_with_our_id_below_our_received_header_is_forged_even_with_a_good_signature(
-    keys, dns,
+    keys,
+    dns,
 ):
     # The sender wrote "our" header into the message; our server added Received on top of
     # it, and (misconfigured) did not remove it nor add its own (RFC 8601 §5).
@@ -189,8 +192,12 @@ def test_a_result_with_our_id_below_our_received_header_is_forged_even_with_a_go
 
 def test_a_second_received_of_ours_above_the_result_does_not_make_it_forged(dns):
     # MX adds Received, its milter adds A-R, then the local delivery adds another Received.
-    raw = (received() + f"Authentication-Results: {OUR_SERVER}; dkim=pass header.d=bank.fr\n".encode()
-           + received() + message())
+    raw = (
+        received()
+        + f"Authentication-Results: {OUR_SERVER}; dkim=pass header.d=bank.fr\n".encode()
+        + received()
+        + message()
+    )
     verdict = check_trust(raw, allowed_senders=ALLOWED, authserv_id=OUR_SERVER, dns_lookup=dns)
     assert (verdict.trusted, verdict.code) == (True, "ar_pass")
 

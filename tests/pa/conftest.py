@@ -24,8 +24,14 @@ async def fake_pa() -> AsyncIterator[FakePA]:
 
 
 def pa_config(fake: FakePA) -> PaConfig:
-    return PaConfig(flow_url=fake.url, token_url=f"{fake.url}/token", client_id=CLIENT_ID,
-                    client_secret=CLIENT_SECRET, organization_id="ORG-1", timeout=5.0)
+    return PaConfig(
+        flow_url=fake.url,
+        token_url=f"{fake.url}/token",
+        client_id=CLIENT_ID,
+        client_secret=CLIENT_SECRET,
+        organization_id="ORG-1",
+        timeout=5.0,
+    )
 
 
 @pytest.fixture
@@ -44,8 +50,7 @@ async def _webhook_server(secret: str) -> AsyncIterator[str]:
     from tests.pa.fake_pa import serve
 
     async def endpoint(request: Request) -> JSONResponse:
-        status, body = await receive_webhook(await request.body(), dict(request.headers),
-                                             secret=secret)
+        status, body = await receive_webhook(await request.body(), dict(request.headers), secret=secret)
         return JSONResponse(body, status_code=status)
 
     app = Starlette(routes=[Route("/pa/webhook", endpoint, methods=["POST"])])

@@ -50,8 +50,17 @@ from starlette.routing import Route
 
 CLIENT_ID, CLIENT_SECRET = "entonnoir-test", "pa-s3cret"
 SYNTAXES = {"CII", "UBL", "Factur-X", "CDAR", "FRR"}
-RULES = {"B2B", "B2BInt", "B2C", "B2G", "B2GInt", "OutOfScope", "B2GOutOfScope", "ArchiveOnly",
-         "NotApplicable"}
+RULES = {
+    "B2B",
+    "B2BInt",
+    "B2C",
+    "B2G",
+    "B2GInt",
+    "OutOfScope",
+    "B2GOutOfScope",
+    "ArchiveOnly",
+    "NotApplicable",
+}
 CDAR_NS = "urn:un:unece:uncefact:data:standard:CrossDomainAcknowledgementAndResponse:100"
 RAM = "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100"
 UDT = "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100"
@@ -94,10 +103,16 @@ class Flow:
     ack: dict[str, Any] = field(default_factory=lambda: {"status": "Pending"})
 
     def resource(self) -> dict[str, Any]:
-        return {**self.info, "flowId": self.flow_id, "submittedAt": self.submitted_at,
-                "updatedAt": self.updated_at, "flowType": self.flow_type,
-                "flowDirection": self.direction, "processingRuleSource": "Input",
-                "acknowledgement": self.ack}
+        return {
+            **self.info,
+            "flowId": self.flow_id,
+            "submittedAt": self.submitted_at,
+            "updatedAt": self.updated_at,
+            "flowType": self.flow_type,
+            "flowDirection": self.direction,
+            "processingRuleSource": "Input",
+            "acknowledgement": self.ack,
+        }
 
 
 class FakePA:
@@ -119,14 +134,16 @@ class FakePA:
         self.port = 0
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
-        self.app = Starlette(routes=[
-            Route("/token", self.token, methods=["POST"]),
-            Route("/v1/flows", self.submit, methods=["POST"]),
-            Route("/v1/flows/search", self.search, methods=["POST"]),
-            Route("/v1/flows/{flow_id}", self.get_flow, methods=["GET"]),
-            Route("/v1/directory-line/search", self.directory_search, methods=["POST"]),
-            Route("/v1/webhooks", self.subscribe, methods=["POST"]),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/token", self.token, methods=["POST"]),
+                Route("/v1/flows", self.submit, methods=["POST"]),
+                Route("/v1/flows/search", self.search, methods=["POST"]),
+                Route("/v1/flows/{flow_id}", self.get_flow, methods=["GET"]),
+                Route("/v1/directory-line/search", self.directory_search, methods=["POST"]),
+                Route("/v1/webhooks", self.subscribe, methods=["POST"]),
+            ]
+        )
 
     # ------------------------------------------------------------------ life
 
@@ -173,20 +190,34 @@ class FakePA:
         self.flows[flow.flow_id] = flow
         return flow
 
-    def emit_status(self, invoice_number: str, code: int, *, at: datetime | None = None,
-                    reason_code: str = "", reason: str = "", amount: str = "",
-                    issuer_siren: str = "732829320") -> Flow:
+    def emit_status(
+        self,
+        invoice_number: str,
+        code: int,
+        *,
+        at: datetime | None = None,
+        reason_code: str = "",
+        reason: str = "",
+        amount: str = "",
+        issuer_siren: str = "732829320",
+    ) -> Flow:
         """A CDAR status from the buyer's side about one of our invoices."""
         when = (at or self._clock).strftime("%Y%m%d%H%M%S")
         status = ""
         if reason_code or reason or amount:
-            status = "<ram:SpecifiedDocumentStatus>" + (
-                f"<ram:ReasonCode>{reason_code}</ram:ReasonCode>" if reason_code else "") + (
-                f"<ram:Reason>{reason}</ram:Reason>" if reason else "") + (
-                "<ram:SpecifiedDocumentCharacteristic><ram:TypeCode>MEN</ram:TypeCode>"
-                f"<ram:ValueAmount currencyID=\"EUR\">{amount}</ram:ValueAmount>"
-                "</ram:SpecifiedDocumentCharacteristic>" if amount else "") + (
-                "</ram:SpecifiedDocumentStatus>")
+            status = (
+                "<ram:SpecifiedDocumentStatus>"
+                + (f"<ram:ReasonCode>{reason_code}</ram:ReasonCode>" if reason_code else "")
+                + (f"<ram:Reason>{reason}</ram:Reason>" if reason else "")
+                + (
+                    "<ram:SpecifiedDocumentCharacteristic><ram:TypeCode>MEN</ram:TypeCode>"
+                    f'<ram:ValueAmount currencyID="EUR">{amount}</ram:ValueAmount>'
+                    "</ram:SpecifiedDocumentCharacteristic>"
+                    if amount
+                    else ""
+                )
+                + ("</ram:SpecifiedDocumentStatus>")
+            )
         xml = (
             f'<?xml version="1.0" encoding="UTF-8"?><rsm:CrossDomainAcknowledgementAndResponse '
             f'xmlns:rsm="{CDAR_NS}" xmlns:ram="{RAM}" xmlns:udt="{UDT}">'
@@ -259,8 +290,9 @@ class FakePA:
             return JSONResponse({"error": "invalid_client"}, status_code=401)
         token = uuid.uuid4().hex
         self.tokens.add(token)
-        return JSONResponse({"access_token": token, "token_type": "Bearer",
-                             "expires_in": self.token_lifetime})
+        return JSONResponse(
+            {"access_token": token, "token_type": "Bearer", "expires_in": self.token_lifetime}
+        )
 
     async def submit(self, request: Request) -> Response:
         if (trouble := self._trouble()) is not None:
@@ -355,8 +387,9 @@ class FakePA:
             found = [f for f in found if f.info.get("trackingId") == where["trackingId"]]
         if "flowType" in where:
             found = [f for f in found if f.flow_type in where["flowType"]]
-        return JSONResponse({"limit": limit, "filters": where,
-                             "results": [f.resource() for f in found[:limit]]})
+        return JSONResponse(
+            {"limit": limit, "filters": where, "results": [f.resource() for f in found[:limit]]}
+        )
 
     async def get_flow(self, request: Request) -> Response:
         if (trouble := self._trouble()) is not None:
@@ -371,8 +404,11 @@ class FakePA:
             return JSONResponse(flow.resource())
         if doc_type != "Original":
             return _error(404, "NOT_FOUND", f"no {doc_type} document")
-        return Response(flow.content, media_type="application/octet-stream", headers={
-            "Content-Disposition": f"attachment;filename={flow.info.get('name', 'flow')}"})
+        return Response(
+            flow.content,
+            media_type="application/octet-stream",
+            headers={"Content-Disposition": f"attachment;filename={flow.info.get('name', 'flow')}"},
+        )
 
     async def subscribe(self, request: Request) -> Response:
         if (trouble := self._trouble()) is not None:
@@ -394,11 +430,15 @@ class FakePA:
 
     def subscribers(self, flow: Flow) -> list[tuple[str, dict[str, str]]]:
         """Where (and with which headers) the PA would call about this flow."""
-        return [(w["callback"]["url"], {h["headerName"]: h["headerValue"]
-                                        for h in w["callback"].get("headers") or []})
-                for w in self.webhooks.values()
-                if w["metadata"]["flowType"] == flow.flow_type
-                and w["metadata"]["flowDirection"] == flow.direction]
+        return [
+            (
+                w["callback"]["url"],
+                {h["headerName"]: h["headerValue"] for h in w["callback"].get("headers") or []},
+            )
+            for w in self.webhooks.values()
+            if w["metadata"]["flowType"] == flow.flow_type
+            and w["metadata"]["flowDirection"] == flow.direction
+        ]
 
     async def notify(self, flow: Flow, times: int = 1) -> list[int]:
         """Call every subscriber about the flow, as the PA does (`times` > 1: duplicates)."""
@@ -425,8 +465,7 @@ class FakePA:
         key = siret[:9] if siret else siren
         line = self.directory.get(key)
         results = [line] if line else []
-        return JSONResponse({"search": body, "totalNumberOfResults": len(results),
-                             "results": results})
+        return JSONResponse({"search": body, "totalNumberOfResults": len(results), "results": results})
 
 
 def _check_cdar(content: bytes) -> str:
@@ -446,12 +485,14 @@ def _check_cdar(content: bytes) -> str:
         if not number or not code.isdigit() or int(code) not in CODES:
             return f"CDAR reference without invoice number or a known status ({code})"
         status = ref.find(f"{{{RAM}}}SpecifiedDocumentStatus")
-        if int(code) in (207, 210) and (status is None or not status.findtext(
-                f"{{{RAM}}}ReasonCode")):
+        if int(code) in (207, 210) and (status is None or not status.findtext(f"{{{RAM}}}ReasonCode")):
             return f"CDAR {code} without a reason code"
         if int(code) == 212:
-            amount = status.find(f"{{{RAM}}}SpecifiedDocumentCharacteristic/{{{RAM}}}ValueAmount"
-                                 ) if status is not None else None
+            amount = (
+                status.find(f"{{{RAM}}}SpecifiedDocumentCharacteristic/{{{RAM}}}ValueAmount")
+                if status is not None
+                else None
+            )
             if amount is None or not amount.get("currencyID"):
                 return "CDAR 212 without the amount cashed"
     return ""

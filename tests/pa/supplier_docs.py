@@ -14,24 +14,44 @@ from storage.invoicing import Seller, compute_totals, line_net
 from tests.billing_data import SELLER
 
 SUPPLIER = dataclasses.replace(
-    SELLER, name="Ressorts Dupont SARL", siren="542107651", siret="54210765100017",
-    vat="FR73542107651", address="8 rue des Forges\n42000 Saint-Étienne\nFrance",
-    iban="FR7630004000031234567890143")
+    SELLER,
+    name="Ressorts Dupont SARL",
+    siren="542107651",
+    siret="54210765100017",
+    vat="FR73542107651",
+    address="8 rue des Forges\n42000 Saint-Étienne\nFrance",
+    iban="FR7630004000031234567890143",
+)
 US = Buyer(name=SELLER.name, address=SELLER.address, siren=SELLER.siren, vat=SELLER.vat)
 
 Line = tuple[str, str, str, int, int]  # sku, description, quantity, unit price cents, VAT bp
 
 
 def _doc(number: str, lines: list[Line], seller: Seller = SUPPLIER) -> InvoiceData:
-    docs = tuple(DocLine(position=i, description=d, quantity=Decimal(q), unit="unit",
-                         unit_price_cents=p, vat_rate_bp=v,
-                         net_cents=line_net(Decimal(q), p), sku=s)
-                 for i, (s, d, q, p, v) in enumerate(lines, start=1))
+    docs = tuple(
+        DocLine(
+            position=i,
+            description=d,
+            quantity=Decimal(q),
+            unit="unit",
+            unit_price_cents=p,
+            vat_rate_bp=v,
+            net_cents=line_net(Decimal(q), p),
+            sku=s,
+        )
+        for i, (s, d, q, p, v) in enumerate(lines, start=1)
+    )
     return InvoiceData(
-        number=number, issue_date=date(2026, 12, 1), due_date=date(2026, 12, 31),
-        sale_date=date(2026, 12, 1), seller=seller, buyer=US, lines=docs,
+        number=number,
+        issue_date=date(2026, 12, 1),
+        due_date=date(2026, 12, 31),
+        sale_date=date(2026, 12, 1),
+        seller=seller,
+        buyer=US,
+        lines=docs,
         totals=compute_totals((ln.net_cents, ln.vat_rate_bp) for ln in docs),
-        rf_reference="RF18539007547034")
+        rf_reference="RF18539007547034",
+    )
 
 
 def cii_invoice(number: str, po: str, lines: list[Line]) -> bytes:
@@ -62,7 +82,8 @@ def ubl_invoice(number: str, po: str, lines: list[Line]) -> bytes:
         f"<cbc:ID>{ln.sku}</cbc:ID></cac:SellersItemIdentification></cac:Item>"
         f'<cac:Price><cbc:PriceAmount currencyID="EUR">{Decimal(ln.unit_price_cents) / 100:.2f}'
         "</cbc:PriceAmount></cac:Price></cac:InvoiceLine>"
-        for ln in doc.lines)
+        for ln in doc.lines
+    )
     t = doc.totals
     return (
         '<?xml version="1.0" encoding="UTF-8"?>'

@@ -18,12 +18,18 @@ from tests.pa.test_sending import NOW, issue_won_deal
 
 pytestmark = pytest.mark.filterwarnings("ignore:Deprecated since version v22.2")
 
-ACME_LINE = {"addressingIdentifier": "552100554_ACME", "siren": "552100554",
-             "siret": "55210055400013", "platformType": "WK", "directoryLineStatus": "Enabled"}
+ACME_LINE = {
+    "addressingIdentifier": "552100554_ACME",
+    "siren": "552100554",
+    "siret": "55210055400013",
+    "platformType": "WK",
+    "directoryLineStatus": "Enabled",
+}
 
 
 async def test_client_is_looked_up_once_before_its_invoice_goes_then_cached(
-        db: str, fake_pa: FakePA, pa: PaClient) -> None:
+    db: str, fake_pa: FakePA, pa: PaClient
+) -> None:
     fake_pa.directory["552100554"] = ACME_LINE
     b, _ = await issue_won_deal()
     await flush_submissions(pa, PA_SELLER, NOW)
@@ -36,7 +42,8 @@ async def test_client_is_looked_up_once_before_its_invoice_goes_then_cached(
 
 
 async def test_directory_outage_does_not_hold_the_invoice_back(
-        db: str, fake_pa: FakePA, pa: PaClient) -> None:
+    db: str, fake_pa: FakePA, pa: PaClient
+) -> None:
     fake_pa.directory_down = True
     await issue_won_deal()
     assert (await flush_submissions(pa, PA_SELLER, NOW)).submitted == 1
@@ -44,7 +51,8 @@ async def test_directory_outage_does_not_hold_the_invoice_back(
 
 
 async def test_the_card_shows_the_address_and_the_pdf_wish(
-        chat: ChatHarness, fake_pa: FakePA, pa: PaClient) -> None:
+    chat: ChatHarness, fake_pa: FakePA, pa: PaClient
+) -> None:
     b = await make_billing(telegram_base=700, win=False)
     alice = Person(chat, 701, "alice", "fr")  # make_billing's alice speaks French
     await alice.says(f"/contact C{b.client.id}")
@@ -53,8 +61,10 @@ async def test_the_card_shows_the_address_and_the_pdf_wish(
     await lookup_addressing(pa, b.client.id, NOW)
     await set_also_email(b.alice, b.client.id, True)
     await alice.says(f"/contact C{b.client.id}")
-    assert "Adresse de facturation électronique : 552100554_ACME (plateforme WK)" in (
-        alice.last_text) and "PDF aussi par e-mail" in alice.last_text
+    assert (
+        "Adresse de facturation électronique : 552100554_ACME (plateforme WK)" in (alice.last_text)
+        and "PDF aussi par e-mail" in alice.last_text
+    )
 
 
 async def test_the_pdf_by_email_wish_is_set_in_chat_by_the_owner_only(chat: ChatHarness) -> None:

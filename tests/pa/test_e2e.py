@@ -60,12 +60,17 @@ def xml_of(pdf: bytes) -> bytes:
 
 
 def sent_codes(fake: FakePA) -> list[tuple[str, int]]:
-    return [(s.invoice_number, s.code) for f in fake.received if f.info["flowSyntax"] == "CDAR"
-            for s in parse_cdar(f.content)]
+    return [
+        (s.invoice_number, s.code)
+        for f in fake.received
+        if f.info["flowSyntax"] == "CDAR"
+        for s in parse_cdar(f.content)
+    ]
 
 
 async def test_invoice_life_and_supplier_invoice_through_the_platform_and_chat(
-        chat: ChatHarness, settings: Settings, fake_pa: FakePA, pa: PaClient) -> None:
+    chat: ChatHarness, settings: Settings, fake_pa: FakePA, pa: PaClient
+) -> None:
     # --- our invoice: won deal → issued → submitted → approved → paid → 212
     b = await make_billing(telegram_base=500)
     alice = Person(chat, 501, "alice", "fr")
@@ -86,29 +91,29 @@ async def test_invoice_life_and_supplier_invoice_through_the_platform_and_chat(
     await pay(invoice, invoice.total_gross_cents, "BANK-1")
     assert (await Invoice.get(id=invoice.id)).status == InvoiceStatus.PAID
     await run_cycle(pa, PA_SELLER, NOW + timedelta(days=1))
-    [cashed] = [s for f in fake_pa.received if f.info["flowSyntax"] == "CDAR"
-                for s in parse_cdar(f.content)]
+    [cashed] = [s for f in fake_pa.received if f.info["flowSyntax"] == "CDAR" for s in parse_cdar(f.content)]
     assert (cashed.code, cashed.amount_cents) == (212, invoice.total_gross_cents)
     await alice.says(f"/invoice {invoice.number}")
     card = alice.last_text
     assert "Plateforme de facturation" in card and f"{invoice.number}-1" in card
-    assert card.index("Mise à disposition") < card.index("Approuvée") < card.index(
-        "envoyé : Encaissée")
+    assert card.index("Mise à disposition") < card.index("Approuvée") < card.index("envoyé : Encaissée")
 
     # --- a supplier invoice: matched to its order and receipt, approved in chat → 205
     paul = await chat.user("paul", Role.PURCHASING, lang="en")
-    supplier = await Contact.create(name=SUPPLIER.name, kind=ContactKind.COMPANY, owner=b.boss,
-                                    siren=SUPPLIER.siren, search_key="ressorts")
+    supplier = await Contact.create(
+        name=SUPPLIER.name,
+        kind=ContactKind.COMPANY,
+        owner=b.boss,
+        siren=SUPPLIER.siren,
+        search_key="ressorts",
+    )
     widget = await Product.get(sku="WIDGET")
     po = await PurchaseOrder.create(supplier=supplier, status=POStatus.SENT)
-    await PurchaseOrderLine.create(order=po, product=widget, quantity=Decimal(20),
-                                   unit_price_cents=800)
+    await PurchaseOrderLine.create(order=po, product=widget, quantity=Decimal(20), unit_price_cents=800)
     assert paul.user is not None
     await receive(paul.user, po.id, {"WIDGET": Decimal(20)}, NOW)
-    fake_pa.deliver(cii_invoice("RD-1", f"PO{po.id}", [("WIDGET", "Widget", "20", 800, 2000)]),
-                    "CII")
-    fake_pa.deliver(cii_invoice("RD-2", f"PO{po.id}", [("WIDGET", "Widget", "5", 900, 2000)]),
-                    "CII")
+    fake_pa.deliver(cii_invoice("RD-1", f"PO{po.id}", [("WIDGET", "Widget", "20", 800, 2000)]), "CII")
+    fake_pa.deliver(cii_invoice("RD-2", f"PO{po.id}", [("WIDGET", "Widget", "5", 900, 2000)]), "CII")
     fake_pa.deliver(cii_invoice("RD-3", "", [("BOLT", "Bolt", "1", 100, 2000)]), "CII")
     await run_cycle(pa, PA_SELLER, NOW + timedelta(days=2))
     await deliver(chat, settings)
@@ -140,20 +145,29 @@ async def test_invoice_life_and_supplier_invoice_through_the_platform_and_chat(
 
 
 async def test_a_rejected_invoice_is_resubmitted_from_the_alert_button(
-        chat: ChatHarness, settings: Settings, fake_pa: FakePA, pa: PaClient) -> None:
+    chat: ChatHarness, settings: Settings, fake_pa: FakePA, pa: PaClient
+) -> None:
     b = await make_billing(telegram_base=600)
     alice = Person(chat, 601, "alice", "fr")  # make_billing's alice speaks French
     draft = await draft_from_deal(b.alice, b.deal.id, PA_SELLER)
     invoice = (await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY, render=RENDER)).invoice
     await run_cycle(pa, PA_SELLER, NOW)
-    fake_pa.ack(fake_pa.received[0].flow_id, "Error", [{
-        "level": "Error", "item": "BT-48", "reasonCode": "InvalidSchema",
-        "reasonMessage": "Buyer VAT number unknown"}])
+    fake_pa.ack(
+        fake_pa.received[0].flow_id,
+        "Error",
+        [
+            {
+                "level": "Error",
+                "item": "BT-48",
+                "reasonCode": "InvalidSchema",
+                "reasonMessage": "Buyer VAT number unknown",
+            }
+        ],
+    )
     await run_cycle(pa, PA_SELLER, NOW + timedelta(minutes=5))
     await deliver(chat, settings)
     alert = next(s for s in chat.sent_to(alice) if s.text and "rejeté" in s.text)
-    assert "BT-48" in alert.text and "Renvoyer" in [label for row in alert.buttons
-                                                     for label, _ in row]
+    assert "BT-48" in alert.text and "Renvoyer" in [label for row in alert.buttons for label, _ in row]
     first = await InvoiceDocument.get(invoice_id=invoice.id)
     # The owner fixes the client's VAT number, then presses Resubmit: never delivered, so
     # the invoice keeps its number and is issued anew from the fixed data (audit-logged).
@@ -161,8 +175,7 @@ async def test_a_rejected_invoice_is_resubmitted_from_the_alert_button(
     await alice.presses("Renvoyer")
     assert f"{invoice.number} sera de nouveau transmise" in alice.last_text
     await run_cycle(pa, PA_SELLER, NOW + timedelta(minutes=10))
-    assert [f.info["trackingId"] for f in fake_pa.received] == [
-        f"{invoice.number}-1", f"{invoice.number}-2"]
+    assert [f.info["trackingId"] for f in fake_pa.received] == [f"{invoice.number}-1", f"{invoice.number}-2"]
     old, new = fake_pa.received
     refrozen = await InvoiceDocument.get(invoice_id=invoice.id)
     assert old.info["sha256"] == first.sha256 != refrozen.sha256 == new.info["sha256"]
@@ -171,8 +184,7 @@ async def test_a_rejected_invoice_is_resubmitted_from_the_alert_button(
     assert (await Invoice.get(id=invoice.id)).number == invoice.number
     log = await AuditLog.get(entity="invoice", entity_id=str(invoice.id), action="pa_resubmit")
     assert log.before == {"sha256": first.sha256}
-    assert log.after == {"tracking_id": f"{invoice.number}-2", "sha256": refrozen.sha256,
-                         "refrozen": True}
+    assert log.after == {"tracking_id": f"{invoice.number}-2", "sha256": refrozen.sha256, "refrozen": True}
     # The platform takes it and the buyer approves it: the owner sees it on the card.
     fake_pa.ack(new.flow_id, "Ok")
     fake_pa.emit_status(invoice.number or "", 205, at=NOW + timedelta(hours=1))
@@ -183,7 +195,8 @@ async def test_a_rejected_invoice_is_resubmitted_from_the_alert_button(
 
 
 async def test_an_emailed_invoice_rejected_by_the_platform_goes_again_unchanged(
-        chat: ChatHarness, settings: Settings, fake_pa: FakePA, pa: PaClient) -> None:
+    chat: ChatHarness, settings: Settings, fake_pa: FakePA, pa: PaClient
+) -> None:
     """The buyer already holds the emailed PDF: the document is never changed; a content
     correction needs a credit note and a new invoice (the owner is told)."""
     b = await make_billing(telegram_base=700)
@@ -193,9 +206,18 @@ async def test_an_emailed_invoice_rejected_by_the_platform_goes_again_unchanged(
     invoice = (await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY, render=RENDER)).invoice
     await OutboxEmail.filter(invoice_id=invoice.id).update(status=OutboxStatus.SENT)
     await run_cycle(pa, PA_SELLER, NOW)
-    fake_pa.ack(fake_pa.received[0].flow_id, "Error", [{
-        "level": "Error", "item": "BT-48", "reasonCode": "InvalidSchema",
-        "reasonMessage": "Buyer VAT number unknown"}])
+    fake_pa.ack(
+        fake_pa.received[0].flow_id,
+        "Error",
+        [
+            {
+                "level": "Error",
+                "item": "BT-48",
+                "reasonCode": "InvalidSchema",
+                "reasonMessage": "Buyer VAT number unknown",
+            }
+        ],
+    )
     await run_cycle(pa, PA_SELLER, NOW + timedelta(minutes=5))
     await deliver(chat, settings)
     frozen = await InvoiceDocument.get(invoice_id=invoice.id)

@@ -45,8 +45,9 @@ async def issue_won_deal(seller=PA_SELLER, **billing):  # type: ignore[no-untype
 
 
 def test_french_vat_registered_business_goes_to_the_pa() -> None:
-    buyer = BuyerFacts(business=True, siren="552100554", vat_number="FR40303265045",
-                       billing_email="compta@acme.example")
+    buyer = BuyerFacts(
+        business=True, siren="552100554", vat_number="FR40303265045", billing_email="compta@acme.example"
+    )
     assert route_for(buyer, pa_enabled=True) == Route.PA
     assert route_for(buyer, pa_enabled=False) == Route.EMAIL
 
@@ -55,8 +56,13 @@ def test_consumers_foreign_clients_and_pdf_wishes_keep_the_email() -> None:
     consumer = BuyerFacts(business=False, siren="", vat_number="", billing_email="a@b.example")
     german = BuyerFacts(business=True, siren="", vat_number="DE136695976", billing_email="x@y.de")
     no_vat = BuyerFacts(business=True, siren="552100554", vat_number="", billing_email="c@d.fr")
-    both = BuyerFacts(business=True, siren="552100554", vat_number="FR40303265045",
-                      billing_email="compta@acme.example", wants_pdf_email=True)
+    both = BuyerFacts(
+        business=True,
+        siren="552100554",
+        vat_number="FR40303265045",
+        billing_email="compta@acme.example",
+        wants_pdf_email=True,
+    )
     assert route_for(consumer, pa_enabled=True) == Route.EMAIL
     assert route_for(german, pa_enabled=True) == Route.EMAIL
     assert route_for(no_vat, pa_enabled=True) == Route.EMAIL
@@ -90,7 +96,8 @@ async def test_a_client_who_wants_the_pdf_too_gets_both(db: str) -> None:
 
 
 async def test_queued_invoice_is_submitted_as_factur_x_with_its_flow_info(
-        db: str, fake_pa: FakePA, pa: PaClient) -> None:
+    db: str, fake_pa: FakePA, pa: PaClient
+) -> None:
     _, result = await issue_won_deal()
     outcome = await flush_submissions(pa, PA_SELLER, NOW)
     assert outcome.submitted == 1 and fake_pa.refused == []
@@ -108,7 +115,8 @@ async def test_queued_invoice_is_submitted_as_factur_x_with_its_flow_info(
 
 
 async def test_the_pa_receives_the_frozen_bytes_the_email_carries(
-        db: str, fake_pa: FakePA, pa: PaClient) -> None:
+    db: str, fake_pa: FakePA, pa: PaClient
+) -> None:
     """PA and email get byte-identical files: the frozen document, whatever changed since."""
     b = await make_billing()
     await PaAddressing.create(contact_id=b.client.id, also_email=True)
@@ -116,8 +124,9 @@ async def test_the_pa_receives_the_frozen_bytes_the_email_carries(
     invoice = (await issue_invoice(b.alice, draft.id, PA_SELLER, TODAY, render=RENDER)).invoice
     stored = await InvoiceDocument.get(invoice_id=invoice.id)
     # The seller's identity changes after issue: a re-render would differ, the PA must not.
-    moved = dataclasses.replace(PA_SELLER, iban="FR7630001007941234567890185",
-                                address="9 avenue Foch\n75116 Paris\nFrance")
+    moved = dataclasses.replace(
+        PA_SELLER, iban="FR7630001007941234567890185", address="9 avenue Foch\n75116 Paris\nFrance"
+    )
     assert (await flush_submissions(pa, moved, NOW)).submitted == 1
     [flow] = fake_pa.received
     assert flow.info["sha256"] == stored.sha256 == hashlib.sha256(flow.content).hexdigest()
@@ -127,8 +136,7 @@ async def test_the_pa_receives_the_frozen_bytes_the_email_carries(
     assert await render_attachment(attachment, moved) == flow.content
 
 
-async def test_outage_loses_nothing_and_submits_once(
-        any_db: str, fake_pa: FakePA, pa: PaClient) -> None:
+async def test_outage_loses_nothing_and_submits_once(any_db: str, fake_pa: FakePA, pa: PaClient) -> None:
     _, result = await issue_won_deal()
     fake_pa.down = True
     outcome = await flush_submissions(pa, PA_SELLER, NOW)
@@ -143,7 +151,8 @@ async def test_outage_loses_nothing_and_submits_once(
 
 
 async def test_an_answer_lost_after_the_pa_stored_the_flow_is_not_submitted_twice(
-        any_db: str, fake_pa: FakePA, pa: PaClient) -> None:
+    any_db: str, fake_pa: FakePA, pa: PaClient
+) -> None:
     _, result = await issue_won_deal()
     fake_pa.lose_next_response()
     assert (await flush_submissions(pa, PA_SELLER, NOW)).retried == 1
@@ -155,7 +164,8 @@ async def test_an_answer_lost_after_the_pa_stored_the_flow_is_not_submitted_twic
 
 
 async def test_a_worker_dying_mid_submission_is_taken_over_after_the_lease(
-        any_db: str, fake_pa: FakePA, pa: PaClient) -> None:
+    any_db: str, fake_pa: FakePA, pa: PaClient
+) -> None:
     from storage.einvoicing.queue import claim_due
 
     _, result = await issue_won_deal()
@@ -166,8 +176,7 @@ async def test_a_worker_dying_mid_submission_is_taken_over_after_the_lease(
     assert len(fake_pa.received) == 1
 
 
-async def test_token_is_cached_and_fetched_again_after_a_401(
-        db: str, fake_pa: FakePA, pa: PaClient) -> None:
+async def test_token_is_cached_and_fetched_again_after_a_401(db: str, fake_pa: FakePA, pa: PaClient) -> None:
     await issue_won_deal()
     await flush_submissions(pa, PA_SELLER, NOW)
     await pa.search_flows({"updatedAfter": "2026-01-01T00:00:00.000Z"})
@@ -178,12 +187,12 @@ async def test_token_is_cached_and_fetched_again_after_a_401(
 
 
 async def test_a_refused_flow_fails_for_good_and_tells_the_owner(
-        db: str, fake_pa: FakePA, pa: PaClient) -> None:
+    db: str, fake_pa: FakePA, pa: PaClient
+) -> None:
     b, result = await issue_won_deal()
     # The PA refuses a flow whose flowInfo is wrong: here a tracking id over 36 characters.
     await PaSubmission.filter(invoice_id=result.invoice.id).update(tracking_id="X" * 36)
-    await PaSubmission.filter(invoice_id=result.invoice.id).update(
-        params={"number": "F" * 300})
+    await PaSubmission.filter(invoice_id=result.invoice.id).update(params={"number": "F" * 300})
     outcome = await flush_submissions(pa, PA_SELLER, NOW)
     assert outcome.failed == 1 and fake_pa.received == []
     sub = await PaSubmission.get(invoice_id=result.invoice.id)

@@ -39,13 +39,17 @@ def test_status_table_speaks_both_languages() -> None:
     assert label(213, "fr") == "Rejetée" and label(207, "en") == "Disputed"
 
 
-@given(st.permutations([
-    StatusFact(Lifecycle.SUBMITTED, T0),
-    StatusFact(Lifecycle.MADE_AVAILABLE, T0 + timedelta(hours=1)),
-    StatusFact(Lifecycle.DISPUTED, T0 + timedelta(hours=2)),
-    StatusFact(Lifecycle.APPROVED, T0 + timedelta(hours=3)),
-    StatusFact(Lifecycle.APPROVED, T0 + timedelta(hours=3)),
-]))
+@given(
+    st.permutations(
+        [
+            StatusFact(Lifecycle.SUBMITTED, T0),
+            StatusFact(Lifecycle.MADE_AVAILABLE, T0 + timedelta(hours=1)),
+            StatusFact(Lifecycle.DISPUTED, T0 + timedelta(hours=2)),
+            StatusFact(Lifecycle.APPROVED, T0 + timedelta(hours=3)),
+            StatusFact(Lifecycle.APPROVED, T0 + timedelta(hours=3)),
+        ]
+    )
+)
 def test_current_status_does_not_depend_on_arrival_order(facts: list[StatusFact]) -> None:
     assert current_status(facts) == StatusFact(Lifecycle.APPROVED, T0 + timedelta(hours=3))
 
@@ -56,29 +60,56 @@ def test_a_final_status_is_never_left_even_by_a_later_date() -> None:
 
 
 def test_the_buyers_status_follows_the_deposit_whatever_the_clocks_say() -> None:
-    facts = [StatusFact(Lifecycle.MADE_AVAILABLE, T0), StatusFact(Lifecycle.SUBMITTED,
-                                                                  T0 + timedelta(minutes=3))]
+    facts = [
+        StatusFact(Lifecycle.MADE_AVAILABLE, T0),
+        StatusFact(Lifecycle.SUBMITTED, T0 + timedelta(minutes=3)),
+    ]
     assert current_status(facts).code == Lifecycle.MADE_AVAILABLE  # type: ignore[union-attr]
 
 
 def test_same_date_goes_to_the_status_further_along() -> None:
     for order in itertools.permutations([Lifecycle.RECEIVED, Lifecycle.MADE_AVAILABLE]):
         assert current_status([StatusFact(c, T0) for c in order]).code == (  # type: ignore[union-attr]
-            Lifecycle.MADE_AVAILABLE)
+            Lifecycle.MADE_AVAILABLE
+        )
 
 
 def test_cdar_round_trip_carries_code_reason_and_amount() -> None:
     doc = StatusDocument(
-        document_id="F2026-00001_212_1", code=212, at=T0, invoice_number="F2026-00001",
-        invoice_type="380", invoice_date=T0.date(), invoice_issuer_siren="732829320",
-        sender_role="SE", issuer_siren="732829320", issuer_name="Entonnoir & Cie",
-        recipient_siren="552100554", recipient_role="BY", amount_cents=123_45)
+        document_id="F2026-00001_212_1",
+        code=212,
+        at=T0,
+        invoice_number="F2026-00001",
+        invoice_type="380",
+        invoice_date=T0.date(),
+        invoice_issuer_siren="732829320",
+        sender_role="SE",
+        issuer_siren="732829320",
+        issuer_name="Entonnoir & Cie",
+        recipient_siren="552100554",
+        recipient_role="BY",
+        amount_cents=123_45,
+    )
     [status] = parse_cdar(build_cdar(doc))
     assert (status.invoice_number, status.code, status.at, status.amount_cents) == (
-        "F2026-00001", 212, T0, 123_45)
-    disputed = parse_cdar(build_cdar(StatusDocument(**{
-        **doc.__dict__, "code": 207, "amount_cents": None, "reason_code": "TX_TVA_ERR",
-        "reason": "Taux <10 %> erroné"})))
+        "F2026-00001",
+        212,
+        T0,
+        123_45,
+    )
+    disputed = parse_cdar(
+        build_cdar(
+            StatusDocument(
+                **{
+                    **doc.__dict__,
+                    "code": 207,
+                    "amount_cents": None,
+                    "reason_code": "TX_TVA_ERR",
+                    "reason": "Taux <10 %> erroné",
+                }
+            )
+        )
+    )
     assert (disputed[0].reason_code, disputed[0].reason) == ("TX_TVA_ERR", "Taux <10 %> erroné")
 
 
@@ -103,7 +134,8 @@ async def submitted(fake: FakePA, pa: PaClient):  # type: ignore[no-untyped-def]
 
 
 async def test_statuses_come_back_by_polling_and_are_stored_with_their_date(
-        db: str, fake_pa: FakePA, pa: PaClient) -> None:
+    db: str, fake_pa: FakePA, pa: PaClient
+) -> None:
     b, invoice, flow = await submitted(fake_pa, pa)
     fake_pa.ack(flow.flow_id, "Ok")
     fake_pa.emit_status(invoice.number, 203, at=T0)
@@ -118,12 +150,12 @@ async def test_statuses_come_back_by_polling_and_are_stored_with_their_date(
     assert set(told) == {203, 205} and told[205].user_id == b.alice.id
     # Polling again hears nothing new and changes nothing.
     again = await run_cycle(pa, PA_SELLER, NOW + timedelta(minutes=10))
-    assert again.noted == 0 and await PaStatusEvent.filter(invoice_id=invoice.id).count() == len(
-        events)
+    assert again.noted == 0 and await PaStatusEvent.filter(invoice_id=invoice.id).count() == len(events)
 
 
 async def test_duplicate_and_out_of_order_webhooks_end_in_the_right_state(
-        any_db: str, fake_pa: FakePA, pa: PaClient, webhook_url: str) -> None:
+    any_db: str, fake_pa: FakePA, pa: PaClient, webhook_url: str
+) -> None:
     _, invoice, _ = await submitted(fake_pa, pa)
     late = fake_pa.emit_status(invoice.number, 205, at=T0 + timedelta(hours=3))
     early = fake_pa.emit_status(invoice.number, 203, at=T0)
@@ -151,11 +183,21 @@ async def test_webhook_refuses_what_is_not_a_flow(db: str, webhook_url: str) -> 
 
 
 async def test_rejected_flow_tells_the_owner_what_to_fix_and_can_go_again(
-        any_db: str, fake_pa: FakePA, pa: PaClient) -> None:
+    any_db: str, fake_pa: FakePA, pa: PaClient
+) -> None:
     b, invoice, flow = await submitted(fake_pa, pa)
-    fake_pa.ack(flow.flow_id, "Error", [{
-        "level": "Error", "item": "BT-47", "reasonCode": "InvalidSchema",
-        "reasonMessage": "SIREN de l'acheteur inconnu de l'annuaire"}])
+    fake_pa.ack(
+        flow.flow_id,
+        "Error",
+        [
+            {
+                "level": "Error",
+                "item": "BT-47",
+                "reasonCode": "InvalidSchema",
+                "reasonMessage": "SIREN de l'acheteur inconnu de l'annuaire",
+            }
+        ],
+    )
     await run_cycle(pa, PA_SELLER, NOW + timedelta(minutes=5))
     pa_row = await PaInvoice.get(invoice_id=invoice.id)
     assert pa_row.status_code == Lifecycle.REJECTED
@@ -166,14 +208,14 @@ async def test_rejected_flow_tells_the_owner_what_to_fix_and_can_go_again(
     # Fixed, then submitted again under a new tracking id; the old rejection no longer counts.
     await resubmit_invoice(b.alice, invoice.id, NOW + timedelta(hours=1), render=RENDER)
     await run_cycle(pa, PA_SELLER, NOW + timedelta(hours=1))
-    assert [f.info["trackingId"] for f in fake_pa.received] == [
-        f"{invoice.number}-1", f"{invoice.number}-2"]
+    assert [f.info["trackingId"] for f in fake_pa.received] == [f"{invoice.number}-1", f"{invoice.number}-2"]
     pa_row = await PaInvoice.get(invoice_id=invoice.id)
     assert (pa_row.attempt, pa_row.status_code) == (2, Lifecycle.SUBMITTED)
 
 
 async def test_a_rejected_invoice_the_buyer_already_saw_is_never_redone(
-        any_db: str, fake_pa: FakePA, pa: PaClient) -> None:
+    any_db: str, fake_pa: FakePA, pa: PaClient
+) -> None:
     """Made available (203) then rejected: the buyer saw that document, so it goes again
     unchanged; and Resubmit pressed twice moves it on once."""
     from storage.errors import Conflict
@@ -182,8 +224,9 @@ async def test_a_rejected_invoice_the_buyer_already_saw_is_never_redone(
     b, invoice, flow = await submitted(fake_pa, pa)
     fake_pa.ack(flow.flow_id, "Ok")
     fake_pa.emit_status(invoice.number, 203, at=T0)
-    fake_pa.emit_status(invoice.number, 213, at=T0 + timedelta(hours=1),
-                        reason_code="TX_TVA_ERR", reason="TVA acheteur")
+    fake_pa.emit_status(
+        invoice.number, 213, at=T0 + timedelta(hours=1), reason_code="TX_TVA_ERR", reason="TVA acheteur"
+    )
     await run_cycle(pa, PA_SELLER, NOW + timedelta(minutes=5))
     assert (await PaInvoice.get(invoice_id=invoice.id)).status_code == Lifecycle.REJECTED
     frozen = await InvoiceDocument.get(invoice_id=invoice.id)
@@ -197,8 +240,7 @@ async def test_a_rejected_invoice_the_buyer_already_saw_is_never_redone(
     assert await PaSubmission.filter(invoice_id=invoice.id, kind="invoice").count() == 2
 
 
-async def test_only_a_rejected_invoice_can_be_resubmitted(
-        db: str, fake_pa: FakePA, pa: PaClient) -> None:
+async def test_only_a_rejected_invoice_can_be_resubmitted(db: str, fake_pa: FakePA, pa: PaClient) -> None:
     from storage.errors import Conflict
 
     b, invoice, _ = await submitted(fake_pa, pa)
@@ -208,10 +250,10 @@ async def test_only_a_rejected_invoice_can_be_resubmitted(
 
 
 async def test_a_dispute_pauses_collections_and_approval_resumes_them(
-        db: str, fake_pa: FakePA, pa: PaClient) -> None:
+    db: str, fake_pa: FakePA, pa: PaClient
+) -> None:
     b, invoice, _ = await submitted(fake_pa, pa)
-    fake_pa.emit_status(invoice.number, 207, at=T0, reason_code="TX_TVA_ERR",
-                        reason="Taux de TVA erroné")
+    fake_pa.emit_status(invoice.number, 207, at=T0, reason_code="TX_TVA_ERR", reason="Taux de TVA erroné")
     await run_cycle(pa, PA_SELLER, NOW + timedelta(minutes=5))
     task = await CollectionTask.get(invoice_id=invoice.id)
     assert task.disputed
@@ -224,8 +266,7 @@ async def test_a_dispute_pauses_collections_and_approval_resumes_them(
 
 async def test_a_refusal_is_final_and_says_why(db: str, fake_pa: FakePA, pa: PaClient) -> None:
     _, invoice, _ = await submitted(fake_pa, pa)
-    fake_pa.emit_status(invoice.number, 210, at=T0, reason_code="CMD_ERR",
-                        reason="Commande inconnue")
+    fake_pa.emit_status(invoice.number, 210, at=T0, reason_code="CMD_ERR", reason="Commande inconnue")
     fake_pa.emit_status(invoice.number, 205, at=T0 + timedelta(hours=1))
     await run_cycle(pa, PA_SELLER, NOW)
     assert (await PaInvoice.get(invoice_id=invoice.id)).status_code == 210
@@ -234,7 +275,8 @@ async def test_a_refusal_is_final_and_says_why(db: str, fake_pa: FakePA, pa: PaC
 
 
 async def test_an_unreadable_status_is_retried_then_a_human_is_told(
-        db: str, fake_pa: FakePA, pa: PaClient) -> None:
+    db: str, fake_pa: FakePA, pa: PaClient
+) -> None:
     from storage.einvoicing.queue import MAX_ATTEMPTS
     from storage.models import PaQueueState, Role
     from storage.users import create_user
@@ -259,13 +301,13 @@ async def test_webhook_with_a_token_refuses_callers_without_it(db: str) -> None:
     assert (await receive_webhook(body, {}, secret="tok-123"))[0] == 401
     assert (await receive_webhook(body, {"X-PA-Webhook-Token": "nope"}, secret="tok-123"))[0] == 401
     assert not await PaInboundFlow.exists()
-    assert (await receive_webhook(body, {"X-PA-Webhook-Token": "tok-123"}, secret="tok-123")
-            )[0] == 200
+    assert (await receive_webhook(body, {"X-PA-Webhook-Token": "tok-123"}, secret="tok-123"))[0] == 200
     assert await PaInboundFlow.filter(flow_id="f1").exists()
 
 
 async def test_subscribed_webhooks_bring_statuses_with_the_shared_token(
-        db: str, fake_pa: FakePA, pa: PaClient, secured_webhook_url: str) -> None:
+    db: str, fake_pa: FakePA, pa: PaClient, secured_webhook_url: str
+) -> None:
     from mail.pa.worker import subscribe_webhooks
     from tests.pa.conftest import WEBHOOK_TOKEN
 
@@ -275,7 +317,8 @@ async def test_subscribed_webhooks_bring_statuses_with_the_shared_token(
     status = fake_pa.emit_status(invoice.number, 205, at=T0)
     assert await fake_pa.notify(status, times=2) == [200, 200]
     # Without the token (someone else calling) nothing is noted.
-    assert await fake_pa.push_webhook(fake_pa.emit_status(invoice.number, 210, at=T0),
-                                      secured_webhook_url) == [401]
+    assert await fake_pa.push_webhook(
+        fake_pa.emit_status(invoice.number, 210, at=T0), secured_webhook_url
+    ) == [401]
     await process_inbound(pa, NOW)
     assert (await PaInvoice.get(invoice_id=invoice.id)).status_code == 205

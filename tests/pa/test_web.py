@@ -23,21 +23,28 @@ TOKEN = "pa-hook-token-5678"
 TG_SECRET = "tg-secret-0123456789"
 
 
-def webhook_mode(settings: Settings, fake: FakePA, port: int, token: str | None = TOKEN
-                 ) -> Settings:
-    return with_pa(settings, fake).model_copy(update={
-        "webhook_url": f"http://127.0.0.1:{port}/telegram",
-        "webhook_secret": SecretStr(TG_SECRET),
-        "pa_webhook_token": SecretStr(token) if token else None})
+def webhook_mode(settings: Settings, fake: FakePA, port: int, token: str | None = TOKEN) -> Settings:
+    return with_pa(settings, fake).model_copy(
+        update={
+            "webhook_url": f"http://127.0.0.1:{port}/telegram",
+            "webhook_secret": SecretStr(TG_SECRET),
+            "pa_webhook_token": SecretStr(token) if token else None,
+        }
+    )
 
 
 async def test_pa_webhooks_reach_the_real_web_server_subscribed_once(
-        chat: ChatHarness, settings: Settings, fake_pa: FakePA) -> None:
+    chat: ChatHarness, settings: Settings, fake_pa: FakePA
+) -> None:
     from bot.__main__ import bootstrap
 
     # The routes depend on the settings, not on the port: build, serve, then learn the port.
-    web = build_web_app(chat.app, secret=TG_SECRET, readiness=readiness,
-                        extra_routes=pa_routes(webhook_mode(settings, fake_pa, 1)))
+    web = build_web_app(
+        chat.app,
+        secret=TG_SECRET,
+        readiness=readiness,
+        extra_routes=pa_routes(webhook_mode(settings, fake_pa, 1)),
+    )
     server, task, port = await serve(web)
     try:
         config = webhook_mode(settings, fake_pa, port)
@@ -69,8 +76,7 @@ async def test_pa_webhooks_reach_the_real_web_server_subscribed_once(
         assert not await PaInboundFlow.filter(flow_id="forged-1").exists()
 
         # Next runs (here, and on another instance after the period): no second subscription.
-        assert await run_job(job, other, None) == (
-            "skipped: another instance has this period's run")
+        assert await run_job(job, other, None) == ("skipped: another instance has this period's run")
         detail = await run_job(job, other, None, force=True)
         assert "webhooks" not in detail and len(fake_pa.webhooks) == 3
         assert (await PaInvoice.get(invoice_id=result.invoice.id)).status_code == 205
@@ -83,7 +89,8 @@ async def test_pa_webhooks_reach_the_real_web_server_subscribed_once(
 
 
 async def test_a_pa_outage_at_start_is_retried_and_polling_goes_on(
-        db: str, settings: Settings, fake_pa: FakePA) -> None:
+    db: str, settings: Settings, fake_pa: FakePA
+) -> None:
     from bot.__main__ import bootstrap
 
     services = bootstrap(webhook_mode(settings, fake_pa, 8443))
@@ -98,15 +105,17 @@ async def test_a_pa_outage_at_start_is_retried_and_polling_goes_on(
 
 
 async def test_no_pa_route_without_a_pa_or_its_token(
-        chat: ChatHarness, settings: Settings, fake_pa: FakePA) -> None:
+    chat: ChatHarness, settings: Settings, fake_pa: FakePA
+) -> None:
     assert pa_routes(webhook_mode(settings, fake_pa, 8443, token=None)) == []
     assert pa_callback_url(webhook_mode(settings, fake_pa, 8443, token=None)) is None
-    plain = settings.model_copy(update={"webhook_url": "https://bot.example/telegram",
-                                        "pa_webhook_token": SecretStr(TOKEN)})
+    plain = settings.model_copy(
+        update={"webhook_url": "https://bot.example/telegram", "pa_webhook_token": SecretStr(TOKEN)}
+    )
     assert pa_routes(plain) == [] and pa_callback_url(plain) is None  # no PA configured
     web = build_web_app(chat.app, secret=TG_SECRET, readiness=readiness, extra_routes=[])
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web),
-                                 base_url="http://bot.example") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=web), base_url="http://bot.example"
+    ) as client:
         assert (await client.post(PA_WEBHOOK_PATH, json={"flowId": "x"})).status_code == 404
-    assert pa_callback_url(webhook_mode(settings, fake_pa, 8443)) == (
-        "http://127.0.0.1:8443/pa/webhook")
+    assert pa_callback_url(webhook_mode(settings, fake_pa, 8443)) == ("http://127.0.0.1:8443/pa/webhook")

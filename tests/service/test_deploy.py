@@ -34,8 +34,14 @@ def _verify(paths: list[Path]) -> subprocess.CompletedProcess[str]:
     if tool is None:
         unavailable("systemd-analyze (apt-get install systemd)")
     assert tool is not None
-    return subprocess.run([tool, "verify", "--man=no", *map(str, paths)], capture_output=True,
-                          text=True, timeout=60, check=False, cwd=paths[0].parent)
+    return subprocess.run(
+        [tool, "verify", "--man=no", *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        cwd=paths[0].parent,
+    )
 
 
 def test_systemd_units_verify(tmp_path: Path) -> None:

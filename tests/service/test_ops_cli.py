@@ -14,8 +14,15 @@ ROOT = Path(__file__).resolve().parents[2]
 def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))}
     env.update({"PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite://{tmp_path}/e.db"})
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def _email(db: sqlite3.Connection, key: str, status: str, age_minutes: int) -> None:
@@ -23,7 +30,8 @@ def _email(db: sqlite3.Connection, key: str, status: str, age_minutes: int) -> N
         "INSERT INTO outbox_emails (dedupe_key, message_id, to_addrs, subject, body_text,"
         " status, attempts, purpose, created_at) VALUES (?, ?, '[\"a@b.example\"]', 's', 'b',"
         " ?, 3, 'invoice', datetime('now', ?))",
-        (key, f"<{key}@x>", status, f"-{age_minutes} minutes"))
+        (key, f"<{key}@x>", status, f"-{age_minutes} minutes"),
+    )
     db.commit()
 
 
@@ -34,7 +42,10 @@ def test_health_passes_on_a_healthy_database_and_fails_on_a_stalled_outbox(
     healthy = _cli(tmp_path, "health")
     assert healthy.returncode == 0, healthy.stdout + healthy.stderr
     assert [line.split()[:2] for line in healthy.stdout.splitlines()] == [
-        ["database", "ok"], ["jobs", "ok"], ["outbox", "ok"]]
+        ["database", "ok"],
+        ["jobs", "ok"],
+        ["outbox", "ok"],
+    ]
 
     with sqlite3.connect(tmp_path / "e.db") as db:
         _email(db, "old", "pending", 60)  # due for an hour: nothing sends

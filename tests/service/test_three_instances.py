@@ -65,8 +65,9 @@ async def _seed(url: str) -> dict[str, int]:
         await create_user("carl", Role.COLLECTIONS, telegram_id=60)
         for tid in VISITORS:
             await create_user(f"visitor{tid}", Role.SALES, telegram_id=tid, language="en")
-        supplier = await Contact.create(name="Fournitures SA", owner=paula,
-                                        email="commandes@fournitures.example")
+        supplier = await Contact.create(
+            name="Fournitures SA", owner=paula, email="commandes@fournitures.example"
+        )
         await Product.all().update(supplier_id=supplier.id)
         widget = await Product.get(sku="WIDGET")
         await StockLevel.create(product=widget, warehouse_id=1, on_hand=Decimal(1))
@@ -86,47 +87,70 @@ async def _seed(url: str) -> dict[str, int]:
 
 
 def _env(url: str, api: FakeBotApi, smtp: LoopbackSmtp, clock: Path, var: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("TELEGRAM_", "DATABASE_", "SMTP_", "IMAP_", "COMPANY_", "LOG_"))}
-    env.update({
-        "PYTHONPATH": str(ROOT), "DATABASE_URL": url, "VAR_DIR": str(var),
-        "TELEGRAM_BOT_TOKEN": "123:TEST", "TELEGRAM_API_URL": api.url,
-        "BOT_USERNAME": api.username, "QUIET_HOURS": "", "SIMULATED_CLOCK_FILE": str(clock),
-        "JOB_TICK_SECONDS": "0.2", "OUTBOX_FLUSH_SECONDS": "1", "ALERT_FLUSH_SECONDS": "1",
-        "SMTP_HOST": "127.0.0.1", "SMTP_PORT": str(smtp.port), "SMTP_SECURITY": "none",
-        "COMPANY_NAME": SELLER.name, "COMPANY_ADDRESS": SELLER.address.replace("\n", "\\n"),
-        "COMPANY_SIREN": SELLER.siren, "COMPANY_SIRET": SELLER.siret, "COMPANY_VAT": SELLER.vat,
-        "COMPANY_RCS_CITY": SELLER.rcs_city, "COMPANY_CAPITAL": SELLER.capital,
-        "COMPANY_IBAN": SELLER.iban, "COMPANY_BIC": SELLER.bic, "COMPANY_EMAIL": SELLER.email,
-    })
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("TELEGRAM_", "DATABASE_", "SMTP_", "IMAP_", "COMPANY_", "LOG_"))
+    }
+    env.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "DATABASE_URL": url,
+            "VAR_DIR": str(var),
+            "TELEGRAM_BOT_TOKEN": "123:TEST",
+            "TELEGRAM_API_URL": api.url,
+            "BOT_USERNAME": api.username,
+            "QUIET_HOURS": "",
+            "SIMULATED_CLOCK_FILE": str(clock),
+            "JOB_TICK_SECONDS": "0.2",
+            "OUTBOX_FLUSH_SECONDS": "1",
+            "ALERT_FLUSH_SECONDS": "1",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(smtp.port),
+            "SMTP_SECURITY": "none",
+            "COMPANY_NAME": SELLER.name,
+            "COMPANY_ADDRESS": SELLER.address.replace("\n", "\\n"),
+            "COMPANY_SIREN": SELLER.siren,
+            "COMPANY_SIRET": SELLER.siret,
+            "COMPANY_VAT": SELLER.vat,
+            "COMPANY_RCS_CITY": SELLER.rcs_city,
+            "COMPANY_CAPITAL": SELLER.capital,
+            "COMPANY_IBAN": SELLER.iban,
+            "COMPANY_BIC": SELLER.bic,
+            "COMPANY_EMAIL": SELLER.email,
+        }
+    )
     return env
 
 
 async def _counts(url: str) -> dict[str, object]:
     conn = await asyncpg.connect(url)
     try:
+
         async def one(sql: str) -> object:
             return await conn.fetchval(sql)
 
         return {
             "pending_alerts": await one("SELECT count(*) FROM alerts WHERE status = 'pending'"),
             "pending_emails": await one(
-                "SELECT count(*) FROM outbox_emails WHERE status IN ('pending', 'sending')"),
-            "delivered_alerts": await one(
-                "SELECT count(*) FROM alerts WHERE status = 'delivered'"),
+                "SELECT count(*) FROM outbox_emails WHERE status IN ('pending', 'sending')"
+            ),
+            "delivered_alerts": await one("SELECT count(*) FROM alerts WHERE status = 'delivered'"),
             "sent_emails": await one("SELECT count(*) FROM outbox_emails WHERE status = 'sent'"),
             "failed": await one("SELECT count(*) FROM outbox_emails WHERE status = 'failed'"),
             "orders": await one("SELECT count(*) FROM purchase_orders"),
             "tasks": await one("SELECT count(*) FROM collection_tasks"),
             "tasks_per_invoice": await one(
                 "SELECT coalesce(max(n), 0) FROM (SELECT count(*) n FROM collection_tasks"
-                " GROUP BY invoice_id) t"),
+                " GROUP BY invoice_id) t"
+            ),
             "dunning": await one("SELECT count(*) FROM outbox_emails WHERE purpose = 'dunning'"),
             "job_errors": await one(
-                "SELECT count(*) FROM job_runs WHERE outcome = 'error'"
-                " OR consecutive_failures > 0"),
+                "SELECT count(*) FROM job_runs WHERE outcome = 'error' OR consecutive_failures > 0"
+            ),
             "error_alerts": await one(
-                "SELECT count(*) FROM alerts WHERE kind IN ('job_failed', 'handler_error')"),
+                "SELECT count(*) FROM alerts WHERE kind IN ('job_failed', 'handler_error')"
+            ),
             "digests": await one("SELECT count(*) FROM alerts WHERE kind LIKE 'digest%'"),
         }
     finally:
@@ -146,7 +170,8 @@ async def _activity(url: str) -> list[object]:
         rows = await conn.fetch(
             "SELECT pid, state, wait_event_type, wait_event, now() - xact_start AS age,"
             " left(query, 120) AS q FROM pg_stat_activity WHERE datname = current_database()"
-            " AND state <> 'idle'")
+            " AND state <> 'idle'"
+        )
         return [dict(r) for r in rows]
     finally:
         await conn.close()
@@ -157,18 +182,16 @@ async def _pending(url: str) -> list[object]:
     try:
         rows = await conn.fetch(
             "SELECT id, kind, user_id, attempts, next_attempt_at, claimed_until, last_error"
-            " FROM alerts WHERE status = 'pending' ORDER BY id LIMIT 5")
-        jobs = await conn.fetch("SELECT name, last_started_at, lease_until, outcome, detail"
-                                " FROM job_runs")
+            " FROM alerts WHERE status = 'pending' ORDER BY id LIMIT 5"
+        )
+        jobs = await conn.fetch("SELECT name, last_started_at, lease_until, outcome, detail FROM job_runs")
         return [dict(r) for r in rows] + [dict(j) for j in jobs]
     finally:
         await conn.close()
 
 
 @pytest.mark.slow
-def test_three_instances_sixty_days_nothing_twice(
-    postgres_server: PostgresServer, tmp_path: Path
-) -> None:
+def test_three_instances_sixty_days_nothing_twice(postgres_server: PostgresServer, tmp_path: Path) -> None:
     url = asyncio.run(_create_database(postgres_server))
     seeded = asyncio.run(_seed(url))
     clock = tmp_path / "clock"
@@ -183,10 +206,15 @@ def test_three_instances_sixty_days_nothing_twice(
             var = tmp_path / f"var{i}"
             var.mkdir()
             # Logs to a file, not a pipe: an undrained pipe fills and blocks the process.
-            procs.append(subprocess.Popen(
-                [sys.executable, "-m", "bot", "run"], cwd=var,
-                env=_env(url, api, smtp, clock, var), stdout=subprocess.DEVNULL,
-                stderr=(var / "run.log").open("w")))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "bot", "run"],
+                    cwd=var,
+                    env=_env(url, api, smtp, clock, var),
+                    stdout=subprocess.DEVNULL,
+                    stderr=(var / "run.log").open("w"),
+                )
+            )
         api.wait_for(lambda: len(api.sent("setMyCommands")) >= 6, timeout=90)
         for day in range(DAYS + 1):
             _set_clock(clock, START + timedelta(days=day))
@@ -224,7 +252,10 @@ def test_three_instances_sixty_days_nothing_twice(
     print(f"\nthree instances, {DAYS} days: {counts}; job runs {dict(runs)}; logs in {tmp_path}")
 
     assert counts["pending_alerts"] == 0 and counts["pending_emails"] == 0, (
-        counts, asyncio.run(_pending(url)), "\n".join(logs)[-4000:])
+        counts,
+        asyncio.run(_pending(url)),
+        "\n".join(logs)[-4000:],
+    )
     # Emails: every Message-ID reached the server once; as many as the rows sent.
     ids = Counter(m["Message-ID"] for m in smtp.messages)
     assert [i for i, n in ids.items() if n > 1] == []

@@ -77,10 +77,8 @@ async def test_rerouting_prefers_managers_and_happens_once(db: str) -> None:
 
 async def test_group_chat_alerts_are_fetched_first_behind_a_backlog(db: str) -> None:
     bob = await create_user("bob", Role.SALES, telegram_id=21)
-    await Alert.bulk_create([Alert(dedupe_key=f"p{i}", user_id=bob.id, kind="k")
-                             for i in range(10)])
-    await Alert.bulk_create([Alert(dedupe_key=f"g{i}", chat_id=-100, kind="k")
-                             for i in range(3)])
+    await Alert.bulk_create([Alert(dedupe_key=f"p{i}", user_id=bob.id, kind="k") for i in range(10)])
+    await Alert.bulk_create([Alert(dedupe_key=f"g{i}", chat_id=-100, kind="k") for i in range(3)])
 
     plain = await due_alerts(NOW, quiet=False, limit=5)
     mixed = await due_alerts(NOW, quiet=False, limit=5, chats_first=2)
@@ -97,5 +95,4 @@ async def test_delivered_alerts_are_recorded_in_one_update_once(db: str) -> None
     assert await mark_delivered_many(batch[:2], NOW) == 2
     assert await mark_delivered_many(batch, NOW) == 1
     rows = await Alert.filter(user_id=bob.id).order_by("id")
-    assert [(r.status, r.attempts, r.delivered_at) for r in rows] == [
-        (AlertStatus.DELIVERED, 1, NOW)] * 3
+    assert [(r.status, r.attempts, r.delivered_at) for r in rows] == [(AlertStatus.DELIVERED, 1, NOW)] * 3

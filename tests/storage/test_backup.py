@@ -65,7 +65,12 @@ async def test_restore_refuses_a_file_that_is_not_a_snapshot(tmp_path: Path) -> 
 def test_database_urls_are_understood() -> None:
     pg = parse_url("postgres://crm:s%40cret@db.local:6543/entonnoir")
     assert (pg.engine, pg.host, pg.port, pg.user, pg.database) == (
-        "postgres", "db.local", 6543, "crm", "entonnoir")
+        "postgres",
+        "db.local",
+        6543,
+        "crm",
+        "entonnoir",
+    )
     assert pg.password == "s@cret" and "s@cret" not in " ".join(pg.pg_args())
     with pytest.raises(InvalidInput):
         parse_url("sqlite://:memory:")
@@ -75,9 +80,25 @@ def test_database_urls_are_understood() -> None:
 
 def _psql(server: PostgresServer, database: str, sql: str) -> str:
     return subprocess.run(
-        [pg_tool("psql"), "-h", "127.0.0.1", "-p", str(server.port), "-U", "postgres",
-         "-d", database, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql],
-        check=True, capture_output=True, text=True,
+        [
+            pg_tool("psql"),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(server.port),
+            "-U",
+            "postgres",
+            "-d",
+            database,
+            "-At",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-c",
+            sql,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     ).stdout.strip()
 
 
@@ -97,8 +118,7 @@ async def test_postgres_dump_and_restore_into_an_empty_database(
     await asyncio.to_thread(_psql, postgres_server, "postgres", "CREATE DATABASE restored")
     target = f"{postgres_server.url}/restored"
     await restore(target, snap)
-    assert _psql(postgres_server, "restored", "SELECT name, phone FROM contacts") == (
-        "Ann Lee|+33612345678")
+    assert _psql(postgres_server, "restored", "SELECT name, phone FROM contacts") == ("Ann Lee|+33612345678")
     assert _psql(postgres_server, "restored", "SELECT count(*) FROM stages") == "6"
     with pytest.raises(Conflict):
         await restore(target, snap)
@@ -128,8 +148,7 @@ async def test_sqlite_backup_completes_in_seconds_under_a_steady_writer(tmp_path
     con.execute("CREATE TABLE app_settings (key TEXT PRIMARY KEY, value TEXT)")
     con.execute("CREATE TABLE filler (id INTEGER PRIMARY KEY, blob BLOB)")
     with con:  # about 40 MB: 10,000 pages, ten steps of the old 1,024-page copy
-        con.executemany("INSERT INTO filler (blob) VALUES (?)",
-                        ((b"x" * 4000,) for _ in range(10_000)))
+        con.executemany("INSERT INTO filler (blob) VALUES (?)", ((b"x" * 4000,) for _ in range(10_000)))
     con.close()
     writer = multiprocessing.get_context("spawn").Process(target=_writer, args=(str(live), 20))
     writer.start()

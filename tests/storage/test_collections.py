@@ -35,8 +35,9 @@ from storage.models import (
 )
 from storage.users import create_user
 
-COMPANY = Company(name="Entonnoir SAS", email="factures@entonnoir.example",
-                  iban="FR7630006000011234567890189")
+COMPANY = Company(
+    name="Entonnoir SAS", email="factures@entonnoir.example", iban="FR7630006000011234567890189"
+)
 DUE = date(2026, 3, 1)
 NOW = datetime(2026, 3, 1, 9, tzinfo=UTC)
 
@@ -45,14 +46,26 @@ def day(n: int) -> date:
     return DUE + timedelta(days=n)
 
 
-async def make_invoice(owner: User, *, lang: str = "fr", number: str = "F2026-00001",
-                       status: InvoiceStatus = InvoiceStatus.ISSUED, due: date = DUE,
-                       email: str | None = "compta@client.example") -> Invoice:
-    contact = await Contact.create(name="Client SA", owner=owner, billing_email=email,
-                                   invoice_language=lang)
-    return await Invoice.create(contact=contact, owner=owner, status=status, number=number,
-                                due_date=due, issue_date=due - timedelta(days=30),
-                                total_gross_cents=1_200_00, currency="EUR")
+async def make_invoice(
+    owner: User,
+    *,
+    lang: str = "fr",
+    number: str = "F2026-00001",
+    status: InvoiceStatus = InvoiceStatus.ISSUED,
+    due: date = DUE,
+    email: str | None = "compta@client.example",
+) -> Invoice:
+    contact = await Contact.create(name="Client SA", owner=owner, billing_email=email, invoice_language=lang)
+    return await Invoice.create(
+        contact=contact,
+        owner=owner,
+        status=status,
+        number=number,
+        due_date=due,
+        issue_date=due - timedelta(days=30),
+        total_gross_cents=1_200_00,
+        currency="EUR",
+    )
 
 
 async def scan(n: int) -> object:
@@ -61,7 +74,16 @@ async def scan(n: int) -> object:
 
 def test_levels_by_days_late() -> None:
     assert [dunning_level(DUE, day(n)) for n in (0, 1, 14, 15, 29, 30, 44, 45, 400)] == [
-        0, 1, 1, 2, 2, 3, 3, 4, 4]
+        0,
+        1,
+        1,
+        2,
+        2,
+        3,
+        3,
+        4,
+        4,
+    ]
 
 
 def test_promise_pauses_until_the_date_passes_and_dispute_stops() -> None:
@@ -98,8 +120,12 @@ async def test_overdue_opens_one_task_alerting_the_owner_with_buttons(db: str) -
     assert alert.user_id == alice.id
     assert alert.params["amount_cents"] == 1_200_00 and alert.params["due_date"] == "2026-03-01"
     assert [b["label"] for b in alert.buttons] == [
-        "coll.btn_remind", "coll.btn_call", "coll.btn_promise", "coll.btn_dispute",
-        "coll.btn_invoice"]
+        "coll.btn_remind",
+        "coll.btn_call",
+        "coll.btn_promise",
+        "coll.btn_dispute",
+        "coll.btn_invoice",
+    ]
 
 
 async def test_each_level_runs_exactly_once_over_sixty_days(db: str) -> None:
@@ -111,14 +137,18 @@ async def test_each_level_runs_exactly_once_over_sixty_days(db: str) -> None:
         await scan(n)  # the job runs hourly: twice a day changes nothing
     emails = await OutboxEmail.filter(invoice_id=invoice.id).order_by("id")
     assert [e.dedupe_key for e in emails] == [
-        f"dunning:{invoice.id}:1", f"dunning:{invoice.id}:2", f"dunning:{invoice.id}:3"]
+        f"dunning:{invoice.id}:1",
+        f"dunning:{invoice.id}:2",
+        f"dunning:{invoice.id}:3",
+    ]
     assert emails[0].subject == "Rappel : facture F2026-00001"
     assert "Mise en demeure" in emails[2].subject
     assert "40,00\xa0€" in emails[2].body_text and "taux de 12 % l'an" in emails[2].body_text
     assert emails[0].to_addrs == ["compta@client.example"]
     atts = await OutboxAttachment.filter(email_id=emails[0].id)
     assert [(a.filename, a.mimetype, a.invoice_id) for a in atts] == [
-        ("F2026-00001.pdf", "application/pdf", invoice.id)]
+        ("F2026-00001.pdf", "application/pdf", invoice.id)
+    ]
     escalations = await Alert.filter(kind="escalated")
     assert [a.user_id for a in escalations] == [boss.id]
     kinds = [e.kind for e in await CollectionEvent.all().order_by("id")]
@@ -143,8 +173,13 @@ async def test_catch_up_after_downtime_sends_only_the_highest_email(db: str) -> 
     assert await Alert.filter(kind="escalated", user_id=boss.id).count() == 1
     assert await Alert.filter(kind="overdue").count() == 1
     events = [(e.kind, e.note) for e in await CollectionEvent.all().order_by("id")]
-    assert events == [("opened", ""), ("level1", "skipped"), ("level2", "skipped"),
-                      ("level3", "email queued"), ("level4", "escalated")]
+    assert events == [
+        ("opened", ""),
+        ("level1", "skipped"),
+        ("level2", "skipped"),
+        ("level3", "email queued"),
+        ("level4", "escalated"),
+    ]
     await scan(51)
     assert await OutboxEmail.all().count() == 1
 
@@ -255,8 +290,9 @@ async def test_a_payment_committed_during_the_scan_stops_the_reminder(
         pending = await read_pending(today, levels)
         assert [t.invoice_id for t in pending] == [invoice.id]
         # The bank's payment commits between the scan's read and its transaction.
-        await Invoice.filter(id=invoice.id).update(status=InvoiceStatus.PAID,
-                                                   paid_cents=invoice.total_gross_cents)
+        await Invoice.filter(id=invoice.id).update(
+            status=InvoiceStatus.PAID, paid_cents=invoice.total_gross_cents
+        )
         return pending
 
     monkeypatch.setattr(collections, "_pending_tasks", paid_meanwhile)

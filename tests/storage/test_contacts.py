@@ -23,8 +23,11 @@ async def test_search_finds_own_and_shared_contacts_by_any_field(any_db: str) ->
     alice = await create_user("alice", Role.SALES)
     bob = await create_user("bob", Role.SALES)
     boss = await create_user("boss", Role.MANAGER)
-    await create_contact(alice, NewContact("Zoé Martin", phone="06 12 34 56 78",
-                                           email="zoe@acme.fr", company="ACME"), region="FR")
+    await create_contact(
+        alice,
+        NewContact("Zoé Martin", phone="06 12 34 56 78", email="zoe@acme.fr", company="ACME"),
+        region="FR",
+    )
     await create_contact(alice, NewContact("Ann Martin", shared=True), region="FR")
     await create_contact(bob, NewContact("Bob Martin"), region="FR")
     names = [c.name for c in await search_contacts(alice, "martin")]
@@ -32,8 +35,7 @@ async def test_search_finds_own_and_shared_contacts_by_any_field(any_db: str) ->
     assert [c.name for c in await search_contacts(bob, "MARTIN")] == ["Ann Martin", "Bob Martin"]
     assert len(await search_contacts(boss, "martin")) == 3
     assert [c.name for c in await search_contacts(bob, "acme")] == ["ACME"]  # shared company
-    for needle in ("0612345678", "06 12 34", "+33 6 12 34 56 78", "612345678", "zoe@acme",
-                   "zoé"):
+    for needle in ("0612345678", "06 12 34", "+33 6 12 34 56 78", "612345678", "zoe@acme", "zoé"):
         assert [c.name for c in await search_contacts(alice, needle)] == ["Zoé Martin"], needle
     assert await search_contacts(bob, "0612345678") == []
     assert await search_contacts(alice, "100%") == []  # LIKE wildcards are literal
@@ -66,9 +68,7 @@ async def test_a_shared_card_shows_a_salesperson_only_their_own_deals_and_tasks(
     alice = await create_user("alice", Role.SALES)
     bob = await create_user("bob", Role.SALES)
     boss = await create_user("boss", Role.MANAGER)
-    acme = await create_contact(
-        alice, NewContact("ACME", kind=ContactKind.COMPANY, shared=True), region="FR"
-    )
+    acme = await create_contact(alice, NewContact("ACME", kind=ContactKind.COMPANY, shared=True), region="FR")
     ann = await create_contact(alice, NewContact("Ann", company="ACME"), region="FR")
     await create_deal(alice, acme.id, "Alice's deal", 1000, "EUR")
     await create_deal(bob, acme.id, "Bob's deal", 2000, "EUR")
@@ -106,9 +106,13 @@ async def test_a_colleagues_duplicate_is_refused_without_naming_it(db: str) -> N
     alice = await create_user("alice", Role.SALES)
     bob = await create_user("bob", Role.SALES)
     boss = await create_user("boss", Role.MANAGER)
-    await create_contact(alice, NewContact("Secret Client", phone="+33612345678",
-                                           email="vip@secret.example"), region="FR")
-    for data in (NewContact("Probe", phone="06 12 34 56 78"), NewContact("Probe", email="vip@secret.example")):
+    await create_contact(
+        alice, NewContact("Secret Client", phone="+33612345678", email="vip@secret.example"), region="FR"
+    )
+    for data in (
+        NewContact("Probe", phone="06 12 34 56 78"),
+        NewContact("Probe", email="vip@secret.example"),
+    ):
         for force in (False, True):
             with pytest.raises(Conflict) as err:
                 await create_contact(bob, data, region="FR", force=force)

@@ -25,27 +25,44 @@ TODAY = date(2026, 11, 20)
 
 @pytest.mark.parametrize(
     ("raw", "safe"),
-    [("=1+1", "'=1+1"), ("+33612345678", "'+33612345678"), ("-2", "'-2"), ("@SUM(A1)", "'@SUM(A1)"),
-     ("\tx", "'\tx"), ("\rx", "'\rx"), ("Ann", "Ann"), ("", ""), ("a=b", "a=b")],
+    [
+        ("=1+1", "'=1+1"),
+        ("+33612345678", "'+33612345678"),
+        ("-2", "'-2"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("Ann", "Ann"),
+        ("", ""),
+        ("a=b", "a=b"),
+    ],
 )
 def test_formula_cells_are_neutralised(raw: str, safe: str) -> None:
     assert neutralised(raw) == safe
 
 
 def test_xlsx_and_csv_never_carry_a_live_formula() -> None:
-    sheet = Sheet("Contacts", "contacts", ["Name", "Note"],
-                  [["=HYPERLINK(\"http://evil\")", "+cmd|' /C calc'!A0"], ["@x", "-1+2"]])
+    sheet = Sheet(
+        "Contacts",
+        "contacts",
+        ["Name", "Note"],
+        [['=HYPERLINK("http://evil")', "+cmd|' /C calc'!A0"], ["@x", "-1+2"]],
+    )
     out = io.BytesIO()
     write_xlsx([sheet], out)
     book = load_workbook(io.BytesIO(out.getvalue()))
     cells = [c for row in book.active.iter_rows() for c in row]
     assert all(c.data_type != "f" for c in cells)
-    assert [c.value for c in cells[2:]] == ["'=HYPERLINK(\"http://evil\")", "'+cmd|' /C calc'!A0",
-                                             "'@x", "'-1+2"]
+    assert [c.value for c in cells[2:]] == [
+        '\'=HYPERLINK("http://evil")',
+        "'+cmd|' /C calc'!A0",
+        "'@x",
+        "'-1+2",
+    ]
     raw = io.BytesIO()
     write_csv(sheet, raw)
     rows = list(csv.reader(io.StringIO(raw.getvalue().decode("utf-8-sig")), delimiter=";"))
-    assert rows[1] == ["'=HYPERLINK(\"http://evil\")", "'+cmd|' /C calc'!A0"]
+    assert rows[1] == ['\'=HYPERLINK("http://evil")', "'+cmd|' /C calc'!A0"]
 
 
 async def _people() -> tuple[User, User, User]:
@@ -85,33 +102,64 @@ async def test_zip_holds_one_csv_per_table(db: str) -> None:
 
 
 async def _fill(boss: User, alice: User) -> None:
-    acme = await create_contact(boss, NewContact("ACME", kind=ContactKind.COMPANY, phone="0142685300",
-                                                 email="=cmd@acme.com"), region="FR")
-    ann = await create_contact(boss, NewContact("Ann =Lee", phone="0612345678",
-                                                 email="ann@acme.com", company="ACME", shared=True),
-                               region="FR")
+    acme = await create_contact(
+        boss,
+        NewContact("ACME", kind=ContactKind.COMPANY, phone="0142685300", email="=cmd@acme.com"),
+        region="FR",
+    )
+    ann = await create_contact(
+        boss,
+        NewContact("Ann =Lee", phone="0612345678", email="ann@acme.com", company="ACME", shared=True),
+        region="FR",
+    )
     ann.extra_phones, ann.extra_emails = ["+33698765432"], ["ann@lee.fr"]
     await ann.save()
     await create_contact(alice, NewContact("Zoé", shared=True), region="FR")
-    deal = await create_deal(alice, ann.id, "Licences 2027", 1_200_050, "EUR",
-                             expected_close=date(2026, 12, 31))
+    deal = await create_deal(
+        alice, ann.id, "Licences 2027", 1_200_050, "EUR", expected_close=date(2026, 12, 31)
+    )
     await move_deal(alice, deal.id, await find_stage("Proposal"))
     await create_deal(boss, acme.id, "-Audit", 0, "EUR")
-    await Product.create(sku="SKU-1", name="Clavier", unit="pièce", unit_price_cents=4990,
-                         vat_rate_bp=550)
+    await Product.create(sku="SKU-1", name="Clavier", unit="pièce", unit_price_cents=4990, vat_rate_bp=550)
 
 
 async def _snapshot() -> dict[str, list[tuple[object, ...]]]:
-    contacts = await Contact.all().order_by("name").values_list(
-        "kind", "name", "company__name", "phone", "email", "extra_phones", "extra_emails",
-        "owner__name", "shared")
-    deals = await Deal.all().order_by("title").values_list(
-        "title", "contact__name", "amount_cents", "currency", "stage__name", "owner__name",
-        "expected_close")
-    products = await Product.all().values_list("sku", "name", "unit", "unit_price_cents",
-                                                "currency", "vat_rate_bp")
-    return {"contacts": [tuple(c) for c in contacts], "deals": [tuple(d) for d in deals],
-            "products": [tuple(p) for p in products]}
+    contacts = (
+        await Contact.all()
+        .order_by("name")
+        .values_list(
+            "kind",
+            "name",
+            "company__name",
+            "phone",
+            "email",
+            "extra_phones",
+            "extra_emails",
+            "owner__name",
+            "shared",
+        )
+    )
+    deals = (
+        await Deal.all()
+        .order_by("title")
+        .values_list(
+            "title",
+            "contact__name",
+            "amount_cents",
+            "currency",
+            "stage__name",
+            "owner__name",
+            "expected_close",
+        )
+    )
+    products = await Product.all().values_list(
+        "sku", "name", "unit", "unit_price_cents", "currency", "vat_rate_bp"
+    )
+    return {
+        "contacts": [tuple(c) for c in contacts],
+        "deals": [tuple(d) for d in deals],
+        "products": [tuple(p) for p in products],
+    }
 
 
 @pytest.mark.parametrize("fmt", ["xlsx", "csv"])

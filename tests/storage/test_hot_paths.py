@@ -34,20 +34,30 @@ async def test_a_deactivated_user_or_a_new_role_counts_on_the_very_next_lookup(a
 async def test_new_deal_rows_read_back_through_the_orm(any_db: str) -> None:
     alice = await create_user("alice", Role.SALES, telegram_id=1)
     ann = await create_contact(alice, NewContact("Ann"), region="FR")
-    deal = await create_deal(alice, ann.id, "  Big   order ", 1_234_56, "EUR",
-                             expected_close=date(2026, 12, 31))
+    deal = await create_deal(
+        alice, ann.id, "  Big   order ", 1_234_56, "EUR", expected_close=date(2026, 12, 31)
+    )
     stored = await Deal.get(id=deal.id).prefetch_related("stage")
     assert (stored.title, stored.amount_cents, stored.owner_id, stored.contact_id) == (
-        "Big order", 1_234_56, alice.id, ann.id)
+        "Big order",
+        1_234_56,
+        alice.id,
+        ann.id,
+    )
     assert stored.stage.name == "Lead" and stored.expected_close == date(2026, 12, 31)
     assert stored.created_at is not None and stored.created_at.tzinfo is not None
     (change,) = await StageChange.filter(deal_id=deal.id)
-    assert (change.from_stage_id, change.to_stage_id, change.user_id) == (
-        None, stored.stage_id, alice.id)
+    assert (change.from_stage_id, change.to_stage_id, change.user_id) == (None, stored.stage_id, alice.id)
     (row,) = await AuditLog.filter(entity="deal", entity_id=str(deal.id))
     assert row.action == "create" and row.user_id == alice.id and row.before is None
-    assert row.after == {"title": "Big order", "amount_cents": 1_234_56, "currency": "EUR",
-                         "stage_id": stored.stage_id, "owner_id": alice.id, "lost_reason": None}
+    assert row.after == {
+        "title": "Big order",
+        "amount_cents": 1_234_56,
+        "currency": "EUR",
+        "stage_id": stored.stage_id,
+        "owner_id": alice.id,
+        "lost_reason": None,
+    }
 
 
 async def test_a_move_writes_deal_history_and_audit_before_and_after(any_db: str) -> None:
@@ -65,10 +75,15 @@ async def test_a_move_writes_deal_history_and_audit_before_and_after(any_db: str
     assert stored.stage_id == proposal.id and stored.lost_reason is None and stored.won_at is None
     history = await StageChange.filter(deal_id=deal.id).order_by("id")
     assert [(h.from_stage_id, h.to_stage_id) for h in history] == [
-        (None, lead.id), (lead.id, lost.id), (lost.id, proposal.id)]
+        (None, lead.id),
+        (lead.id, lost.id),
+        (lost.id, proposal.id),
+    ]
     moves = await AuditLog.filter(entity="deal", action="move").order_by("id")
     assert [(m.before["stage_id"], m.after["stage_id"]) for m in moves if m.before and m.after] == [
-        (lead.id, lost.id), (lost.id, proposal.id)]
+        (lead.id, lost.id),
+        (lost.id, proposal.id),
+    ]
     assert moves[0].after is not None and moves[0].after["lost_reason"] == "too expensive"
 
 
@@ -115,8 +130,7 @@ async def test_funnel_by_hand_matches_the_deals(any_db: str) -> None:
     await deactivate(await create_user("root", Role.ADMIN, telegram_id=9), gone)
     total, team = await funnel(boss, "EUR")
     lead = [r for r in total if r.stage == "Lead"]
-    assert [(r.currency, r.count, r.total_cents) for r in lead] == [
-        ("EUR", 2, 1_007_00), ("USD", 1, 50_00)]
+    assert [(r.currency, r.count, r.total_cents) for r in lead] == [("EUR", 2, 1_007_00), ("USD", 1, 50_00)]
     assert list(team) == ["alice"]
     mine, none = await funnel(alice, "EUR")
     assert none == {} and sum(r.count for r in mine) == 2

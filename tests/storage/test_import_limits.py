@@ -39,8 +39,10 @@ def test_a_plain_workbook_passes() -> None:
 
 
 def test_a_compressed_bomb_is_refused_before_parsing() -> None:
-    sheet = (b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-             b"<sheetData>" + b"<row/>" * 4_000_000 + b"</sheetData></worksheet>")
+    sheet = (
+        b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b"<sheetData>" + b"<row/>" * 4_000_000 + b"</sheetData></worksheet>"
+    )
     data = _xlsx(**{"xl/worksheets/sheet1.xml": sheet})
     assert len(data) < 200_000  # 24 MB of XML in a few kilobytes
     with pytest.raises(InvalidInput, match="import_bomb"):
@@ -58,8 +60,10 @@ def test_declared_dimensions_beyond_the_bounds_are_refused_before_parsing() -> N
 
 
 def test_a_shared_strings_table_declaring_millions_is_refused() -> None:
-    strings = (b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
-               b'count="90000000" uniqueCount="90000000"></sst>')
+    strings = (
+        b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+        b'count="90000000" uniqueCount="90000000"></sst>'
+    )
     with pytest.raises(InvalidInput, match="import_bomb"):
         read_file(_xlsx(**{"xl/sharedStrings.xml": strings}), "strings.xlsx")
 

@@ -61,9 +61,7 @@ async def test_french_excel_csv_dry_run_writes_nothing_and_explains_rejections(
     assert await Contact.all().count() == 0
 
 
-async def test_french_excel_csv_whole_file_refused_when_a_row_is_rejected(
-    db: str, tmp_path: Path
-) -> None:
+async def test_french_excel_csv_whole_file_refused_when_a_row_is_rejected(db: str, tmp_path: Path) -> None:
     boss = await _boss()
     with pytest.raises(InvalidInput) as err:
         await _import(boss, "contacts", _french_excel_csv(tmp_path), write=True)
@@ -71,12 +69,9 @@ async def test_french_excel_csv_whole_file_refused_when_a_row_is_rejected(
     assert await Contact.all().count() == 0
 
 
-async def test_only_valid_rows_imports_and_merges_duplicates_within_the_file(
-    db: str, tmp_path: Path
-) -> None:
+async def test_only_valid_rows_imports_and_merges_duplicates_within_the_file(db: str, tmp_path: Path) -> None:
     boss = await _boss()
-    report = await _import(boss, "contacts", _french_excel_csv(tmp_path), write=True,
-                           only_valid=True)
+    report = await _import(boss, "contacts", _french_excel_csv(tmp_path), write=True, only_valid=True)
     assert report.written
     eloise = await Contact.get(email="eloise@exemple.fr")
     assert eloise.name == "Éloïse Dupont"
@@ -92,9 +87,7 @@ async def test_only_valid_rows_imports_and_merges_duplicates_within_the_file(
     assert await AuditLog.filter(entity="import").count() == 1
 
 
-async def test_contacts_already_in_the_database_are_completed_not_doubled(
-    db: str, tmp_path: Path
-) -> None:
+async def test_contacts_already_in_the_database_are_completed_not_doubled(db: str, tmp_path: Path) -> None:
     boss = await _boss()
     existing = await create_contact(boss, NewContact("Zoé M.", phone="0698765432"), region="FR")
     path = tmp_path / "c.csv"
@@ -125,10 +118,14 @@ async def test_xlsx_made_with_openpyxl(db: str, tmp_path: Path) -> None:
 
 async def test_google_contacts_csv_layout(db: str, tmp_path: Path) -> None:
     boss = await _boss()
-    header = ("Name,Given Name,Family Name,Organization 1 - Name,E-mail 1 - Type,E-mail 1 - Value,"
-              "E-mail 2 - Value,Phone 1 - Type,Phone 1 - Value,Phone 2 - Value")
-    row = ("Ann Lee,Ann,Lee,ACME,* Home,ann@acme.com,ann.lee@gmail.com,Mobile,"
-           "+33 6 12 34 56 78 ::: +33 6 12 34 56 79,+44 20 7946 0958")
+    header = (
+        "Name,Given Name,Family Name,Organization 1 - Name,E-mail 1 - Type,E-mail 1 - Value,"
+        "E-mail 2 - Value,Phone 1 - Type,Phone 1 - Value,Phone 2 - Value"
+    )
+    row = (
+        "Ann Lee,Ann,Lee,ACME,* Home,ann@acme.com,ann.lee@gmail.com,Mobile,"
+        "+33 6 12 34 56 78 ::: +33 6 12 34 56 79,+44 20 7946 0958"
+    )
     path = tmp_path / "google.csv"
     path.write_bytes(("\ufeff" + header + "\n" + row + "\n").encode("utf-8"))
     mapping = guess_mapping("contacts", read_file(path.read_bytes(), path.name).headers)
@@ -184,8 +181,9 @@ async def test_ten_thousand_rows_in_one_transaction(db: str, tmp_path: Path) -> 
     path = tmp_path / "big.csv"
     path.write_text("\n".join(lines), encoding="utf-8")
     seen: list[tuple[int, int]] = []
-    report = await _import(boss, "contacts", path, write=True,
-                           progress=lambda done, total: seen.append((done, total)))
+    report = await _import(
+        boss, "contacts", path, write=True, progress=lambda done, total: seen.append((done, total))
+    )
     assert (report.new, report.merged) == (10_000, 1)
     assert await Contact.all().count() == 10_000
     assert seen[-1] == (20_002, 20_002)
@@ -224,9 +222,12 @@ async def test_deals_import_finds_contact_stage_and_owner(db: str, tmp_path: Pat
 async def test_products_import_with_sku_price_vat_unit(db: str, tmp_path: Path) -> None:
     boss = await _boss()
     path = tmp_path / "products.csv"
-    path.write_text("Référence;Désignation;Prix HT;TVA;Unité\n"
-                    "SKU-1;Clavier;49,90;20 %;pièce\nSKU-2;Livre;12;5,5;\n"
-                    "SKU-1;Clavier AZERTY;45;20;pièce\n;Sans ref;1;20;\n", encoding="utf-8")
+    path.write_text(
+        "Référence;Désignation;Prix HT;TVA;Unité\n"
+        "SKU-1;Clavier;49,90;20 %;pièce\nSKU-2;Livre;12;5,5;\n"
+        "SKU-1;Clavier AZERTY;45;20;pièce\n;Sans ref;1;20;\n",
+        encoding="utf-8",
+    )
     report = await _import(boss, "products", path, write=True, only_valid=True)
     assert (report.new, report.merged, len(report.rejected)) == (2, 1, 1)
     sku1 = await Product.get(sku="SKU-1")
@@ -276,8 +277,7 @@ def test_mapping_can_be_changed_by_column_letter_or_number() -> None:
     headers = ["Nom", "Tel", "Divers"]
     mapping = guess_mapping("contacts", headers)
     assert mapping == ["last_name", "phone", None]
-    assert apply_mapping_text("contacts", mapping, "A=name, C=Téléphone, 2=-") == [
-        "name", None, "phone"]
+    assert apply_mapping_text("contacts", mapping, "A=name, C=Téléphone, 2=-") == ["name", None, "phone"]
     with pytest.raises(InvalidInput):
         apply_mapping_text("contacts", mapping, "Z=name")
     with pytest.raises(InvalidInput):

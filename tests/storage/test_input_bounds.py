@@ -50,8 +50,9 @@ async def test_huge_references_are_not_found_without_a_database_error(any_db: st
 
 async def test_controls_and_nul_are_stripped_from_names_and_texts(any_db: str) -> None:
     alice = await _sales()
-    contact = await create_contact(alice, NewContact(name="Ann\x00 Mar\x07tin\u200b", company="Acme\x00"),
-                                   region="FR")
+    contact = await create_contact(
+        alice, NewContact(name="Ann\x00 Mar\x07tin\u200b", company="Acme\x00"), region="FR"
+    )
     stored = await Contact.get(id=contact.id)
     assert stored.name == "Ann Martin\u200b"
     note = await add_note(alice, contact.id, "line one\x00\nline\x1b two\ttab")
@@ -64,7 +65,9 @@ async def test_controls_and_nul_are_stripped_from_names_and_texts(any_db: str) -
     assert lost.lost_reason == "too expensive"
 
 
-@pytest.mark.parametrize("name", ["\u200b\u200d", "\u3164\u3164", " \t ", "\x00\x00", "\u2800", "\u0301\u0301"])
+@pytest.mark.parametrize(
+    "name", ["\u200b\u200d", "\u3164\u3164", " \t ", "\x00\x00", "\u2800", "\u0301\u0301"]
+)
 async def test_names_of_only_invisible_characters_are_refused(any_db: str, name: str) -> None:
     alice = await _sales()
     with pytest.raises(InvalidInput):
@@ -84,12 +87,21 @@ async def test_every_length_limit_is_a_sentence_before_the_database(any_db: str)
         create_deal(alice, contact.id, "T" * 201, 100, "EUR"),
         create_task(alice, "t" * 2001, None, contact_id=contact.id),
         move_deal(alice, deal.id, await find_stage("lost"), reason="r" * 1001),
-        create_product(boss, sku="S" * 65, name="Widget", unit_price_cents=100, vat_rate_bp=2000,
-                       allowed_vat_bp=[2000]),
-        create_product(boss, sku="W1", name="W" * 201, unit_price_cents=100, vat_rate_bp=2000,
-                       allowed_vat_bp=[2000]),
-        create_product(boss, sku="W2", name="Widget", unit_price_cents=100, vat_rate_bp=2000,
-                       allowed_vat_bp=[2000], unit="u" * 17),
+        create_product(
+            boss, sku="S" * 65, name="Widget", unit_price_cents=100, vat_rate_bp=2000, allowed_vat_bp=[2000]
+        ),
+        create_product(
+            boss, sku="W1", name="W" * 201, unit_price_cents=100, vat_rate_bp=2000, allowed_vat_bp=[2000]
+        ),
+        create_product(
+            boss,
+            sku="W2",
+            name="Widget",
+            unit_price_cents=100,
+            vat_rate_bp=2000,
+            allowed_vat_bp=[2000],
+            unit="u" * 17,
+        ),
         create_user("U" * 129, Role.SALES),
         log_call(boss, 1, "c" * 2001, datetime.now(UTC)),
     ]

@@ -45,7 +45,9 @@ TODAY = date(2026, 11, 20)
 def test_totals_round_each_line_then_vat_per_rate() -> None:
     totals = compute_totals([(37_02, 2000), (49_98, 550), (444_33, 2000)])
     assert [(r.rate_bp, r.base_cents, r.vat_cents) for r in totals.breakdown] == [
-        (2000, 481_35, 96_27), (550, 49_98, 2_75)]
+        (2000, 481_35, 96_27),
+        (550, 49_98, 2_75),
+    ]
     assert (totals.net_cents, totals.vat_cents, totals.gross_cents) == (531_33, 99_02, 630_35)
 
 
@@ -93,12 +95,24 @@ async def test_bad_lines_write_nothing(db: str) -> None:
         with pytest.raises(InvalidInput):
             await add_deal_line(b.alice, b.deal.id, "WIDGET", qty)
     with pytest.raises(InvalidInput) as err2:
-        await create_product(b.boss, sku="X1", name="X", unit_price_cents=100, vat_rate_bp=1960,
-                             allowed_vat_bp=list(SELLER.vat_rates_bp))
+        await create_product(
+            b.boss,
+            sku="X1",
+            name="X",
+            unit_price_cents=100,
+            vat_rate_bp=1960,
+            allowed_vat_bp=list(SELLER.vat_rates_bp),
+        )
     assert err2.value.code == "vat_rate"
     with pytest.raises(Forbidden):
-        await create_product(b.alice, sku="X2", name="X", unit_price_cents=100, vat_rate_bp=2000,
-                             allowed_vat_bp=list(SELLER.vat_rates_bp))
+        await create_product(
+            b.alice,
+            sku="X2",
+            name="X",
+            unit_price_cents=100,
+            vat_rate_bp=2000,
+            allowed_vat_bp=list(SELLER.vat_rates_bp),
+        )
     assert await DealLine.all().count() == before
     assert not await Product.filter(sku__in=["X1", "X2"]).exists()
 
@@ -115,8 +129,7 @@ async def test_issue_numbers_dates_rf_and_queues_the_email(any_db: str) -> None:
     b = await make_billing()
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
     assert draft.status == InvoiceStatus.DRAFT and draft.number is None
-    assert (draft.total_net_cents, draft.total_vat_cents, draft.total_gross_cents) == (
-        531_33, 99_02, 630_35)
+    assert (draft.total_net_cents, draft.total_vat_cents, draft.total_gross_cents) == (531_33, 99_02, 630_35)
     assert await draft_from_deal(b.alice, b.deal.id, SELLER) == draft  # same draft again
     await set_terms(b.alice, draft.id, 45)
     result = await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)
@@ -133,7 +146,11 @@ async def test_issue_numbers_dates_rf_and_queues_the_email(any_db: str) -> None:
     assert "630,35" in email.body_text and email.body_html and "<p>" in email.body_html
     att = await OutboxAttachment.get(email_id=email.id)
     assert (att.filename, att.mimetype, att.invoice_id, att.content) == (
-        "F2026-00001.pdf", "application/pdf", inv.id, None)
+        "F2026-00001.pdf",
+        "application/pdf",
+        inv.id,
+        None,
+    )
     with pytest.raises(Conflict):
         await issue_invoice(b.alice, inv.id, SELLER, TODAY, render=RENDER)
     with pytest.raises(Conflict):
@@ -238,7 +255,9 @@ async def test_fifty_concurrent_issues_get_exactly_one_to_fifty(any_db: str) -> 
 
         await add_invoice_line(b.alice, d.id, "WIDGET", Decimal(1), SELLER)
         drafts.append(d)
-    results = await asyncio.gather(*(issue_invoice(b.alice, d.id, SELLER, TODAY, render=RENDER) for d in drafts))
+    results = await asyncio.gather(
+        *(issue_invoice(b.alice, d.id, SELLER, TODAY, render=RENDER) for d in drafts)
+    )
     seqs = sorted(r.invoice.seq or 0 for r in results)
     assert seqs == list(range(1, 51))
     stored = sorted(await Invoice.filter(number__isnull=False).values_list("number", flat=True))
@@ -268,8 +287,11 @@ def test_totals_add_up_and_vat_is_within_half_a_cent_per_category(lines: list[tu
     assert len({r.rate_bp for r in totals.breakdown}) == len(totals.breakdown)
 
 
-@given(st.integers(min_value=1, max_value=99999), st.integers(min_value=2000, max_value=2999),
-       st.sampled_from("FA"))
+@given(
+    st.integers(min_value=1, max_value=99999),
+    st.integers(min_value=2000, max_value=2999),
+    st.sampled_from("FA"),
+)
 def test_every_number_has_a_valid_distinct_rf_reference(seq: int, year: int, series: str) -> None:
     from storage.invoicing import format_number
 
@@ -303,7 +325,10 @@ async def test_collections_read_invoices_but_change_none(db: str) -> None:
         assert err.value.code == "invoice_write"
     after = await Invoice.get(id=draft.id)
     assert (after.status, after.payment_terms_days, after.number) == (
-        InvoiceStatus.DRAFT, draft.payment_terms_days, None)
+        InvoiceStatus.DRAFT,
+        draft.payment_terms_days,
+        None,
+    )
     assert await InvoiceLine.filter(invoice_id=draft.id).count() == 3
     inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
     with pytest.raises(Forbidden):

@@ -103,10 +103,10 @@ async def test_an_invoice_issued_before_freezing_is_frozen_once_at_first_use(any
 async def test_credit_note_is_never_a_receivable(any_db: str) -> None:
     b = await make_billing()
     inv = await _issued(b)
-    credit = await credit_invoice(b.alice, inv.number or "", "Erreur de prix", SELLER, TODAY,
-                                  render=RENDER, now=NOW)
-    assert (credit.kind, credit.due_date, credit.rf_reference) == (
-        InvoiceKind.CREDIT_NOTE, None, None)
+    credit = await credit_invoice(
+        b.alice, inv.number or "", "Erreur de prix", SELLER, TODAY, render=RENDER, now=NOW
+    )
+    assert (credit.kind, credit.due_date, credit.rf_reference) == (InvoiceKind.CREDIT_NOTE, None, None)
     assert await InvoiceDocument.filter(invoice_id=credit.id).exists()
     assert not await Refund.exists()  # nothing was paid: nothing to give back
     # Months later, every rule of the loop leaves the credit note alone.
@@ -130,8 +130,7 @@ async def test_totals_say_what_they_count(any_db: str) -> None:
     await credit_invoice(b.alice, first.number or "", "Annulée", SELLER, TODAY, render=RENDER)
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
     second = (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
-    await Invoice.filter(id=second.id).update(paid_cents=100_00,
-                                              status=InvoiceStatus.PARTIALLY_PAID)
+    await Invoice.filter(id=second.id).update(paid_cents=100_00, status=InvoiceStatus.PARTIALLY_PAID)
     gross = second.total_gross_cents
     assert (await list_invoices(b.boss, "open", TODAY)).totals == {"EUR": gross - 100_00}
     assert (await list_invoices(b.boss, "all", TODAY)).totals == {"EUR": gross}
@@ -144,14 +143,17 @@ async def test_crediting_a_paid_invoice_opens_a_refund_for_collections_and_manag
     b = await make_billing()
     clara = await create_user("clara", Role.COLLECTIONS, telegram_id=77)
     inv = await _issued(b)
-    await record_notices([notice(200_00, remittance=f"Acompte {inv.number}", entry="IN1")],
-                         source=await _source("<in1@bank>"), now=NOW)
+    await record_notices(
+        [notice(200_00, remittance=f"Acompte {inv.number}", entry="IN1")],
+        source=await _source("<in1@bank>"),
+        now=NOW,
+    )
     assert (await Invoice.get(id=inv.id)).status == InvoiceStatus.PARTIALLY_PAID
-    credit = await credit_invoice(b.alice, inv.number or "", "Commande annulée", SELLER, TODAY,
-                                  render=RENDER, now=NOW)
+    credit = await credit_invoice(
+        b.alice, inv.number or "", "Commande annulée", SELLER, TODAY, render=RENDER, now=NOW
+    )
     refund = await Refund.get(credit_note_id=credit.id)
-    assert (refund.amount_cents, refund.status, refund.invoice_id) == (
-        200_00, RefundStatus.OWED, inv.id)
+    assert (refund.amount_cents, refund.status, refund.invoice_id) == (200_00, RefundStatus.OWED, inv.id)
     told = {a.user_id for a in await Alert.filter(kind="refund_due")}
     assert told == {clara.id, b.boss.id}
     assert [r.credit_note for r in await list_refunds(clara)] == [credit.number]
@@ -163,33 +165,52 @@ async def test_crediting_a_paid_invoice_opens_a_refund_for_collections_and_manag
     with pytest.raises(Conflict):
         await mark_refunded(clara, credit.number or "", NOW)
     assert await list_refunds(clara) == []
-    assert {a.user_id for a in await Alert.filter(kind="refund_done_manual")} == {
-        clara.id, b.boss.id}
+    assert {a.user_id for a in await Alert.filter(kind="refund_done_manual")} == {clara.id, b.boss.id}
 
 
 async def test_an_outgoing_transfer_naming_the_credit_note_closes_the_refund(any_db: str) -> None:
     b = await make_billing()
     inv = await _issued(b)
-    await record_notices([notice(inv.total_gross_cents, remittance=inv.number, entry="IN2")],
-                         source=await _source("<in2@bank>"), now=NOW)
+    await record_notices(
+        [notice(inv.total_gross_cents, remittance=inv.number, entry="IN2")],
+        source=await _source("<in2@bank>"),
+        now=NOW,
+    )
     assert (await Invoice.get(id=inv.id)).status == InvoiceStatus.PAID
-    credit = await credit_invoice(b.alice, inv.number or "", "Retour", SELLER, TODAY,
-                                  render=RENDER, now=NOW)
+    credit = await credit_invoice(b.alice, inv.number or "", "Retour", SELLER, TODAY, render=RENDER, now=NOW)
     # A debit of another amount, and one naming nothing, close nothing.
-    wrong = notice(inv.total_gross_cents - 1, remittance=f"Remboursement {credit.number}",
-                   payer="ACME SA", entry="OUT0", direction=Direction.DEBIT)
-    vague = notice(inv.total_gross_cents, remittance="Virement", payer="Someone else",
-                   entry="OUT1", direction=Direction.DEBIT)
+    wrong = notice(
+        inv.total_gross_cents - 1,
+        remittance=f"Remboursement {credit.number}",
+        payer="ACME SA",
+        entry="OUT0",
+        direction=Direction.DEBIT,
+    )
+    vague = notice(
+        inv.total_gross_cents,
+        remittance="Virement",
+        payer="Someone else",
+        entry="OUT1",
+        direction=Direction.DEBIT,
+    )
     await record_notices([wrong, vague], source=await _source("<out0@bank>"), now=NOW)
     assert (await Refund.get(credit_note_id=credit.id)).status == RefundStatus.OWED
-    paid_back = notice(inv.total_gross_cents, remittance=f"Remboursement avoir {credit.number}",
-                       payer="ACME SA", entry="OUT2", direction=Direction.DEBIT)
+    paid_back = notice(
+        inv.total_gross_cents,
+        remittance=f"Remboursement avoir {credit.number}",
+        payer="ACME SA",
+        entry="OUT2",
+        direction=Direction.DEBIT,
+    )
     await record_notices([paid_back], source=await _source("<out2@bank>"), now=NOW)
     refund = await Refund.get(credit_note_id=credit.id)
     payment = await Payment.get(entry_ref=entry_key(paid_back))
     assert (refund.status, refund.payment_id) == (RefundStatus.DONE, payment.id)
     assert (payment.status, payment.matched_by, payment.invoice_id) == (
-        PaymentStatus.MATCHED, "refund", credit.id)
+        PaymentStatus.MATCHED,
+        "refund",
+        credit.id,
+    )
     assert await Alert.filter(kind="refund_done_bank", user_id=b.boss.id).count() == 1
     assert (await Invoice.get(id=inv.id)).status == InvoiceStatus.CANCELLED  # debits settle nothing
 
@@ -212,13 +233,24 @@ def test_refund_amount_is_what_was_paid_at_most_the_credit() -> None:
         (50_00, "Remboursement", "Other Ltd", "FR7630006000011234567890189", False),
     ],
 )
-def test_debit_matches_a_refund(amount: int, text: str, name: str | None, iban: str | None,
-                                expected: bool) -> None:
-    assert debit_matches(
-        amount_cents=amount, currency="eur", text=text, payee_name=name, payee_iban=iban,
-        refund_cents=50_00, refund_currency="EUR", numbers=("A2026-00001", "F2026-00007"),
-        client_name="ACME SA", client_ibans=("FR7630004000031234567890143",),
-    ) is expected
+def test_debit_matches_a_refund(
+    amount: int, text: str, name: str | None, iban: str | None, expected: bool
+) -> None:
+    assert (
+        debit_matches(
+            amount_cents=amount,
+            currency="eur",
+            text=text,
+            payee_name=name,
+            payee_iban=iban,
+            refund_cents=50_00,
+            refund_currency="EUR",
+            numbers=("A2026-00001", "F2026-00007"),
+            client_name="ACME SA",
+            client_ibans=("FR7630004000031234567890143",),
+        )
+        is expected
+    )
 
 
 async def test_crediting_an_overdue_invoice_closes_its_collection_task(any_db: str) -> None:
@@ -229,8 +261,15 @@ async def test_crediting_an_overdue_invoice_closes_its_collection_task(any_db: s
     assert inv.due_date is not None
     late = inv.due_date + timedelta(days=2)
     assert (await scan_overdue(late, NOW + timedelta(days=32), COMPANY)).opened == 1
-    await credit_invoice(b.alice, inv.number or "", "Litige réglé par avoir", SELLER, late,
-                         render=RENDER, now=NOW + timedelta(days=32))
+    await credit_invoice(
+        b.alice,
+        inv.number or "",
+        "Litige réglé par avoir",
+        SELLER,
+        late,
+        render=RENDER,
+        now=NOW + timedelta(days=32),
+    )
     task = await CollectionTask.get(invoice_id=inv.id)
     assert task.status == CollectionStatus.CLOSED
     assert await CollectionEvent.filter(task=task, kind="closed", note="credited").exists()

@@ -36,8 +36,13 @@ async def _queue(n: int = 1, owner: User | None = None, invoice: Invoice | None 
     ids = []
     for i in range(n):
         email = await queue_email(
-            dedupe_key=f"test:{i}", message_id=f"<test{i}@entonnoir.example>", to=["a@b.example"],
-            subject=f"Subject {i}", body_text="Hello", owner=owner, invoice=invoice,
+            dedupe_key=f"test:{i}",
+            message_id=f"<test{i}@entonnoir.example>",
+            to=["a@b.example"],
+            subject=f"Subject {i}",
+            body_text="Hello",
+            owner=owner,
+            invoice=invoice,
             attachments=[Attachment("a.txt", "text/plain", b"x")],
         )
         assert email is not None
@@ -47,14 +52,16 @@ async def _queue(n: int = 1, owner: User | None = None, invoice: Invoice | None 
 
 async def _invoice(owner: User) -> Invoice:
     client = await Contact.create(name="ACME", owner=owner)
-    return await Invoice.create(contact=client, owner=owner, status=InvoiceStatus.ISSUED,
-                                number="F2026-00001")
+    return await Invoice.create(
+        contact=client, owner=owner, status=InvoiceStatus.ISSUED, number="F2026-00001"
+    )
 
 
 async def test_queue_email_is_once_per_dedupe_key(db: str) -> None:
     await _queue(1)
-    again = await queue_email(dedupe_key="test:0", message_id="<other@x>", to=["a@b.example"],
-                              subject="s", body_text="b")
+    again = await queue_email(
+        dedupe_key="test:0", message_id="<other@x>", to=["a@b.example"], subject="s", body_text="b"
+    )
     assert again is None
     assert await OutboxEmail.all().count() == 1
 
@@ -155,8 +162,7 @@ async def test_a_batch_of_sent_emails_is_recorded_once_and_only_while_still_held
     # The lease of the first claim ran out: another sender took the rows again.
     again = await claim_due(NOW + LEASE + timedelta(seconds=1), 2)
 
-    assert await mark_sent_many(first, NOW, {first[2].id: "x@b.example: 550 refused"}) == [
-        first[2].id]
+    assert await mark_sent_many(first, NOW, {first[2].id: "x@b.example: 550 refused"}) == [first[2].id]
     assert sorted(await mark_sent_many(again, NOW)) == [again[0].id, again[1].id]
     assert await mark_sent_many(again, NOW) == []
 

@@ -55,10 +55,12 @@ async def _setup() -> tuple[User, User, Contact, Product, Product]:
     buyer = await create_user("paula", Role.PURCHASING, telegram_id=5)
     alice = await create_user("alice", Role.SALES, telegram_id=1)
     supplier = await Contact.create(name="Acier SARL", owner=buyer, email="ventes@acier.example")
-    bolt = await Product.create(sku="BOLT", name="Bolt", unit_price_cents=100, supplier=supplier,
-                                lead_time_days=10)
-    nut = await Product.create(sku="NUT", name="Nut", unit_price_cents=50, supplier=supplier,
-                               reorder_point=D(20))
+    bolt = await Product.create(
+        sku="BOLT", name="Bolt", unit_price_cents=100, supplier=supplier, lead_time_days=10
+    )
+    nut = await Product.create(
+        sku="NUT", name="Nut", unit_price_cents=50, supplier=supplier, reorder_point=D(20)
+    )
     await StockLevel.create(product=bolt, warehouse_id=1, on_hand=D(4))
     await StockLevel.create(product=nut, warehouse_id=1, on_hand=D(30))
     return buyer, alice, supplier, bolt, nut
@@ -67,8 +69,7 @@ async def _setup() -> tuple[User, User, Contact, Product, Product]:
 async def _won_deal(owner: User, product: Product, qty: str) -> int:
     client = await Contact.create(name="Client", owner=owner)
     deal = await create_deal(owner, client.id, "Order", 1000, "EUR")
-    await DealLine.create(deal=deal, product=product, quantity=D(qty), unit_price_cents=100,
-                          vat_rate_bp=2000)
+    await DealLine.create(deal=deal, product=product, quantity=D(qty), unit_price_cents=100, vat_rate_bp=2000)
     await win_deal(owner, deal.id)
     return deal.id
 
@@ -188,8 +189,10 @@ async def _lines() -> dict[int, list[tuple[int, int, Decimal]]]:
     """Every draft order's lines as (line id, product id, quantity), by supplier."""
     drafts: dict[int, list[tuple[int, int, Decimal]]] = {}
     for po in await PurchaseOrder.filter(status=POStatus.DRAFT).order_by("id"):
-        drafts[po.supplier_id] = [(ln.id, ln.product_id, ln.quantity)  # type: ignore[attr-defined]
-                                  for ln in await PurchaseOrderLine.filter(order=po).order_by("id")]
+        drafts[po.supplier_id] = [
+            (ln.id, ln.product_id, ln.quantity)  # type: ignore[attr-defined]
+            for ln in await PurchaseOrderLine.filter(order=po).order_by("id")
+        ]
     return drafts
 
 
@@ -212,22 +215,25 @@ async def test_the_check_sums_exactly_and_rewrites_only_the_drafts_that_differ(a
     sent = await PurchaseOrder.create(supplier=acier, status=POStatus.PARTIAL)
     await PurchaseOrderLine.create(order=sent, product=bolt, quantity=D(5), received_quantity=D(2))
     # Reorder point 20, 30 on hand, 15 reserved: 5 to draft from the other supplier.
-    nut = await Product.create(sku="NUT", name="Nut", unit_price_cents=1, supplier=bois,
-                               reorder_point=D("20.5"))
+    nut = await Product.create(
+        sku="NUT", name="Nut", unit_price_cents=1, supplier=bois, reorder_point=D("20.5")
+    )
     await StockLevel.create(product=nut, warehouse_id=1, on_hand=D(30))
     await _won_deal(alice, nut, "15")
     # No supplier: said, not drafted. Inactive: ignored.
     await Product.create(sku="LOOSE", name="Loose", unit_price_cents=1, reorder_point=D(1))
-    await Product.create(sku="OLD", name="Old", unit_price_cents=1, supplier=bois,
-                         reorder_point=D(5), active=False)
+    await Product.create(
+        sku="OLD", name="Old", unit_price_cents=1, supplier=bois, reorder_point=D(5), active=False
+    )
 
     first = await purchasing_check(NOW)
     drafts = await _lines()
     assert first.short == 3 and first.no_supplier == ["LOOSE"]
-    assert first.drafts == [po.id for po in await PurchaseOrder.filter(status=POStatus.DRAFT)
-                            .order_by("id")]
+    assert first.drafts == [po.id for po in await PurchaseOrder.filter(status=POStatus.DRAFT).order_by("id")]
     assert {s: [(p, q) for _, p, q in lines] for s, lines in drafts.items()} == {
-        acier.id: [(bolt.id, D(3))], bois.id: [(nut.id, D("5.5"))]}
+        acier.id: [(bolt.id, D(3))],
+        bois.id: [(nut.id, D("5.5"))],
+    }
     alerts = await Alert.all().count()
 
     # Steady state: the same answer, not one row written.

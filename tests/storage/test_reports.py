@@ -42,7 +42,16 @@ NOW = datetime(2026, 5, 20, 6, tzinfo=UTC)
 def test_aging_buckets_edges() -> None:
     days = [-3, 0, 1, 30, 31, 60, 61, 90, 91]
     assert [aging_bucket(TODAY - timedelta(days=d), TODAY) for d in days] == [
-        "not due", "not due", "1-30", "1-30", "31-60", "31-60", "61-90", "61-90", ">90"]
+        "not due",
+        "not due",
+        "1-30",
+        "1-30",
+        "31-60",
+        "31-60",
+        "61-90",
+        "61-90",
+        ">90",
+    ]
 
 
 def test_periods() -> None:
@@ -89,20 +98,28 @@ async def test_forecast_weighted_by_month(db: str) -> None:
 
 async def test_aging_and_cash_by_week(db: str) -> None:
     boss, alice, client = await _people()
-    for n, (due, status, gross, paid) in enumerate([
-        (TODAY + timedelta(days=3), InvoiceStatus.ISSUED, 100_00, 0),
-        (TODAY - timedelta(days=10), InvoiceStatus.PARTIALLY_PAID, 300_00, 100_00),
-        (TODAY - timedelta(days=100), InvoiceStatus.SENT, 50_00, 0),
-        (TODAY - timedelta(days=100), InvoiceStatus.PAID, 999_00, 999_00),
-        (TODAY + timedelta(days=9), InvoiceStatus.ISSUED, 70_00, 0),
-    ]):
-        await Invoice.create(contact=client, owner=alice, status=status, number=f"F{n}",
-                             due_date=due, total_gross_cents=gross, paid_cents=paid)
+    for n, (due, status, gross, paid) in enumerate(
+        [
+            (TODAY + timedelta(days=3), InvoiceStatus.ISSUED, 100_00, 0),
+            (TODAY - timedelta(days=10), InvoiceStatus.PARTIALLY_PAID, 300_00, 100_00),
+            (TODAY - timedelta(days=100), InvoiceStatus.SENT, 50_00, 0),
+            (TODAY - timedelta(days=100), InvoiceStatus.PAID, 999_00, 999_00),
+            (TODAY + timedelta(days=9), InvoiceStatus.ISSUED, 70_00, 0),
+        ]
+    ):
+        await Invoice.create(
+            contact=client,
+            owner=alice,
+            status=status,
+            number=f"F{n}",
+            due_date=due,
+            total_gross_cents=gross,
+            paid_cents=paid,
+        )
     buckets = await aging(boss, "EUR", TODAY)
     assert buckets == {"not due": 170_00, "1-30": 200_00, "31-60": 0, "61-90": 0, ">90": 50_00}
     weeks = await cash_by_week(boss, "EUR", TODAY, weeks=3)
-    assert weeks == [(date(2026, 5, 18), 350_00), (date(2026, 5, 25), 70_00),
-                     (date(2026, 6, 1), 0)]
+    assert weeks == [(date(2026, 5, 18), 350_00), (date(2026, 5, 25), 70_00), (date(2026, 6, 1), 0)]
     header, rows = await report_rows(boss, "receivables", TODAY, "", "EUR")
     assert header[0] == "Invoice" and [r[0] for r in rows] == ["F2", "F1", "F0", "F4"]
     with pytest.raises(InvalidInput):
@@ -111,13 +128,23 @@ async def test_aging_and_cash_by_week(db: str) -> None:
 
 async def test_digest_once_a_day_with_payments_since_the_last(db: str) -> None:
     boss, alice, client = await _people()
-    inv = await Invoice.create(contact=client, owner=alice, status=InvoiceStatus.ISSUED,
-                               number="F1", due_date=TODAY - timedelta(days=2),
-                               total_gross_cents=120_00)
+    inv = await Invoice.create(
+        contact=client,
+        owner=alice,
+        status=InvoiceStatus.ISSUED,
+        number="F1",
+        due_date=TODAY - timedelta(days=2),
+        total_gross_cents=120_00,
+    )
     await AppSetting.create(key="last_digest_at", value={"at": (NOW - timedelta(days=1)).isoformat()})
-    pay = await Payment.create(entry_ref="e1", direction=PaymentDirection.CREDIT,
-                               status=PaymentStatus.MATCHED, amount_cents=40_00, currency="EUR",
-                               invoice=inv)
+    pay = await Payment.create(
+        entry_ref="e1",
+        direction=PaymentDirection.CREDIT,
+        status=PaymentStatus.MATCHED,
+        amount_cents=40_00,
+        currency="EUR",
+        invoice=inv,
+    )
     await Payment.filter(id=pay.id).update(created_at=NOW - timedelta(hours=2))
     await Task.create(assignee=alice, text="call", due_at=NOW + timedelta(hours=3))
     start = datetime(2026, 5, 19, 22, tzinfo=UTC)
@@ -151,6 +178,7 @@ async def test_created_column_is_the_company_local_date(db: str) -> None:
     deal = await create_deal(boss, client.id, "New year", 1000, "EUR")
     # 00:30 in Paris on 1 June is still 31 May in UTC.
     from storage.models import Deal
+
     await Deal.filter(id=deal.id).update(created_at=datetime(2026, 5, 31, 22, 30, tzinfo=UTC))
     _, rows = await report_rows(boss, "sales", TODAY, "2026", "EUR", "Europe/Paris")
     assert rows[0][-1] == date(2026, 6, 1)

@@ -22,10 +22,34 @@ from storage.pipeline import stages
 from storage.users import create_user
 
 FIRST = ["Ann", "Zoé", "Marc", "Léa", "Hugo", "Sean"]
-LAST = ["Martin", "Dubois", "O\"Brien", "l'Huillier", "Petit_Roux", "100% Bio"]
-NEEDLES = ["martin", "ann", "zoé", "o\"brien", "l'hui", "petit_roux", "_", "100%", "% bio",
-           "ann martin", "acme.example", "0612", "06 12 34", "612345", "+336", "c7@", "xyz",
-           "ma", "é", "", "  dubois  ", "ÉTÉ", "ann\x00martin", "\\", "c7@\x00"]
+LAST = ["Martin", "Dubois", 'O"Brien', "l'Huillier", "Petit_Roux", "100% Bio"]
+NEEDLES = [
+    "martin",
+    "ann",
+    "zoé",
+    'o"brien',
+    "l'hui",
+    "petit_roux",
+    "_",
+    "100%",
+    "% bio",
+    "ann martin",
+    "acme.example",
+    "0612",
+    "06 12 34",
+    "612345",
+    "+336",
+    "c7@",
+    "xyz",
+    "ma",
+    "é",
+    "",
+    "  dubois  ",
+    "ÉTÉ",
+    "ann\x00martin",
+    "\\",
+    "c7@\x00",
+]
 
 
 async def _people(n: int) -> tuple[list[object], list[object]]:
@@ -34,16 +58,17 @@ async def _people(n: int) -> tuple[list[object], list[object]]:
     boss = await create_user("boss", Role.MANAGER)
     for i in range(n):
         owner = rng.choice(sales)
-        data = NewContact(f"{rng.choice(FIRST)} {rng.choice(LAST)} {i}",
-                          phone=f"06 12 {rng.randrange(10**6):06d}",
-                          email=f"c{i}@acme.example", shared=rng.random() < 0.2)
+        data = NewContact(
+            f"{rng.choice(FIRST)} {rng.choice(LAST)} {i}",
+            phone=f"06 12 {rng.randrange(10**6):06d}",
+            email=f"c{i}@acme.example",
+            shared=rng.random() < 0.2,
+        )
         await create_contact(owner, data, region="FR", force=True)
     return [*sales, boss], sales
 
 
-async def test_the_index_gives_what_reading_every_key_gives(
-    db: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_the_index_gives_what_reading_every_key_gives(db: str, monkeypatch: pytest.MonkeyPatch) -> None:
     people, _ = await _people(80)
     assert await search_index.candidates(["c7@"]) is not None  # the index answers here
     monkeypatch.setattr(search_index, "CAP", 6)  # common needles overflow: the walk answers
@@ -66,7 +91,7 @@ async def test_short_needles_and_common_ones_are_not_answered_by_the_index(
     assert await search_index.candidates([]) is None
     monkeypatch.setattr(search_index, "CAP", 5)
     assert await search_index.candidates(["acme.example"]) is None  # 30 hits > CAP
-    hits = await search_index.candidates(['c7@acme', 'c12@'])
+    hits = await search_index.candidates(["c7@acme", "c12@"])
     assert hits is not None and len(hits) == 2
 
 
@@ -102,7 +127,8 @@ async def test_a_database_without_a_complete_index_gets_it_filled_at_start(
         assert await search_index.candidates(["bob lee"]) == [bob.id]  # triggers are back
         # A build cut short, or rows written while the triggers were missing: rebuilt.
         await connections.get("default").execute_query(
-            "INSERT INTO contacts_fts(contacts_fts) VALUES ('delete-all')")
+            "INSERT INTO contacts_fts(contacts_fts) VALUES ('delete-all')"
+        )
         assert await search_index.candidates(["bob lee"]) == []
         await close_db()
         await init_db(url)
@@ -124,8 +150,7 @@ async def test_an_index_that_cannot_be_built_leaves_nothing_and_search_walks(
     )  # as on a SQLite without FTS5: the table is created, then the next statement fails
     monkeypatch.setattr(search_index, "_DDL", search_index._DDL + "CREATE TRIGGER broken;")
     assert await search_index.ensure_search_index() is False
-    tables = await conn.execute_query_dict(
-        "SELECT name FROM sqlite_master WHERE name LIKE 'contacts_fts%'")
+    tables = await conn.execute_query_dict("SELECT name FROM sqlite_master WHERE name LIKE 'contacts_fts%'")
     assert tables == []  # rolled back whole
     assert [c.id for c in await search_contacts(alice, "ann lee")] == [ann.id]
     await create_contact(alice, NewContact("Bob Lee"), region="FR")  # no trigger to trip on
@@ -208,7 +233,8 @@ def _fts_objects(path: Path) -> list[tuple[str, str]]:
     with sqlite3.connect(path) as db:
         return db.execute(
             "SELECT type, name FROM sqlite_master WHERE name LIKE 'contacts_fts%' "
-            "AND type IN ('table', 'trigger') ORDER BY type, name").fetchall()
+            "AND type IN ('table', 'trigger') ORDER BY type, name"
+        ).fetchall()
 
 
 async def test_the_migrations_create_the_index_and_its_triggers(tmp_path: Path) -> None:
@@ -219,7 +245,10 @@ async def test_the_migrations_create_the_index_and_its_triggers(tmp_path: Path) 
     objects = _fts_objects(path)
     assert ("table", "contacts_fts") in objects
     assert [n for t, n in objects if t == "trigger"] == [
-        "contacts_fts_delete", "contacts_fts_insert", "contacts_fts_update"]
+        "contacts_fts_delete",
+        "contacts_fts_insert",
+        "contacts_fts_update",
+    ]
     await init_db(f"sqlite://{path}")  # the start finds it complete; the triggers index writes
     try:
         alice = await create_user("alice", Role.SALES)
@@ -228,5 +257,6 @@ async def test_the_migrations_create_the_index_and_its_triggers(tmp_path: Path) 
     finally:
         await close_db()
     with sqlite3.connect(path) as db:
-        assert db.execute("SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH '\"martin\"'"
-                          ).fetchall() == [(zoe.id,)]
+        assert db.execute(
+            "SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH '\"martin\"'"
+        ).fetchall() == [(zoe.id,)]

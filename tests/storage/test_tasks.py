@@ -19,9 +19,11 @@ PARIS = ZoneInfo("Europe/Paris")
 NOW = datetime(2026, 11, 27, 22, 30, tzinfo=UTC)  # already the 27th... 23:30 in Paris
 
 
-@given(st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)),
-       st.times().map(lambda t: t.replace(second=0, microsecond=0)),
-       st.sampled_from(["Europe/Paris", "America/New_York", "Asia/Tokyo", "UTC"]))
+@given(
+    st.dates(min_value=date(2000, 1, 1), max_value=date(2090, 12, 31)),
+    st.times().map(lambda t: t.replace(second=0, microsecond=0)),
+    st.sampled_from(["Europe/Paris", "America/New_York", "Asia/Tokyo", "UTC"]),
+)
 def test_a_typed_local_date_and_time_is_stored_as_that_instant_in_utc(
     day: date, at: time, zone_name: str
 ) -> None:
@@ -45,8 +47,9 @@ def test_relative_words_count_from_the_local_day_not_the_utc_day() -> None:
     assert parse_due("", NOW, PARIS) is None and parse_due(" - ", NOW, PARIS) is None
 
 
-@pytest.mark.parametrize("text", ["soon", "tomorrow 25:00", "tomorrow 12:60", "31/02", "12",
-                                  "14:30 tomorrow", "+3x"])
+@pytest.mark.parametrize(
+    "text", ["soon", "tomorrow 25:00", "tomorrow 12:60", "31/02", "12", "14:30 tomorrow", "+3x"]
+)
 def test_bad_due_times_are_one_invalid_input(text: str) -> None:
     with pytest.raises(InvalidInput) as err:
         parse_due(text, NOW, PARIS)

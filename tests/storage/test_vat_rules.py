@@ -53,34 +53,44 @@ from tests.billing_data import RENDER, SELLER, make_billing
 
 TODAY = date(2026, 11, 20)
 GOODS, SERVICES = SupplyNature.GOODS, SupplyNature.SERVICES
-S, K, AE, G, E, OUT = (VatCategory.STANDARD, VatCategory.INTRA_COMMUNITY,
-                     VatCategory.REVERSE_CHARGE, VatCategory.EXPORT, VatCategory.EXEMPT,
-                     VatCategory.OUTSIDE_SCOPE)
+S, K, AE, G, E, OUT = (
+    VatCategory.STANDARD,
+    VatCategory.INTRA_COMMUNITY,
+    VatCategory.REVERSE_CHARGE,
+    VatCategory.EXPORT,
+    VatCategory.EXEMPT,
+    VatCategory.OUTSIDE_SCOPE,
+)
 
 
 # ---------------------------------------------------------------- the category rule
 
 
-@pytest.mark.parametrize(("buyer", "nature", "rate", "exemption", "expected"), [
-    (BuyerTax("FR", "FR40303265045"), GOODS, 2000, None, (S, 2000, None)),
-    (BuyerTax("FR", "", business=False), SERVICES, 550, None, (S, 550, None)),
-    (BuyerTax("DE", "DE136695976"), GOODS, 2000, None, (K, 0, "VATEX-EU-IC")),
-    (BuyerTax("DE", ""), GOODS, 2000, None, (K, 0, "VATEX-EU-IC")),  # refused at issue
-    (BuyerTax("BE", "BE0403019261"), SERVICES, 2000, None, (AE, 0, "VATEX-EU-AE")),
-    (BuyerTax("DE", "", business=False), GOODS, 2000, None, (S, 2000, None)),
-    (BuyerTax("IT", "", business=False), SERVICES, 1000, None, (S, 1000, None)),
-    (BuyerTax("US"), GOODS, 2000, None, (G, 0, "VATEX-EU-G")),
-    (BuyerTax("US", "", business=False), GOODS, 550, None, (G, 0, "VATEX-EU-G")),
-    (BuyerTax("CH"), SERVICES, 2000, None, (OUT, 0, "FR-259-1")),
-    (BuyerTax("CH", "", business=False), SERVICES, 2000, None, (S, 2000, None)),
-    (BuyerTax("FR"), SERVICES, 0, "VATEX-FR-CGI261-4", (E, 0, "VATEX-FR-CGI261-4")),
-    (BuyerTax("DE", "DE136695976"), SERVICES, 0, "VATEX-FR-FRANCHISE",
-     (E, 0, "VATEX-FR-FRANCHISE")),
-    (BuyerTax("FR"), SERVICES, 0, "VATEX-EU-O", (OUT, 0, "VATEX-EU-O")),
-    (BuyerTax("FR"), GOODS, 0, None, (E, 0, "ZERO")),  # a 0 % rate without a stated reason
-])
+@pytest.mark.parametrize(
+    ("buyer", "nature", "rate", "exemption", "expected"),
+    [
+        (BuyerTax("FR", "FR40303265045"), GOODS, 2000, None, (S, 2000, None)),
+        (BuyerTax("FR", "", business=False), SERVICES, 550, None, (S, 550, None)),
+        (BuyerTax("DE", "DE136695976"), GOODS, 2000, None, (K, 0, "VATEX-EU-IC")),
+        (BuyerTax("DE", ""), GOODS, 2000, None, (K, 0, "VATEX-EU-IC")),  # refused at issue
+        (BuyerTax("BE", "BE0403019261"), SERVICES, 2000, None, (AE, 0, "VATEX-EU-AE")),
+        (BuyerTax("DE", "", business=False), GOODS, 2000, None, (S, 2000, None)),
+        (BuyerTax("IT", "", business=False), SERVICES, 1000, None, (S, 1000, None)),
+        (BuyerTax("US"), GOODS, 2000, None, (G, 0, "VATEX-EU-G")),
+        (BuyerTax("US", "", business=False), GOODS, 550, None, (G, 0, "VATEX-EU-G")),
+        (BuyerTax("CH"), SERVICES, 2000, None, (OUT, 0, "FR-259-1")),
+        (BuyerTax("CH", "", business=False), SERVICES, 2000, None, (S, 2000, None)),
+        (BuyerTax("FR"), SERVICES, 0, "VATEX-FR-CGI261-4", (E, 0, "VATEX-FR-CGI261-4")),
+        (BuyerTax("DE", "DE136695976"), SERVICES, 0, "VATEX-FR-FRANCHISE", (E, 0, "VATEX-FR-FRANCHISE")),
+        (BuyerTax("FR"), SERVICES, 0, "VATEX-EU-O", (OUT, 0, "VATEX-EU-O")),
+        (BuyerTax("FR"), GOODS, 0, None, (E, 0, "ZERO")),  # a 0 % rate without a stated reason
+    ],
+)
 def test_the_category_follows_buyer_and_nature(
-    buyer: BuyerTax, nature: SupplyNature, rate: int, exemption: str | None,
+    buyer: BuyerTax,
+    nature: SupplyNature,
+    rate: int,
+    exemption: str | None,
     expected: tuple[VatCategory, int, str | None],
 ) -> None:
     t = vat_treatment("FR", buyer, nature, rate, exemption)
@@ -91,8 +101,12 @@ def test_buyer_vat_numbers_are_checked_for_format_and_country() -> None:
     assert check_vat_number("de 136 695 976") == "DE136695976"
     assert check_vat_number("EL094259216", "GR") == "EL094259216"
     assert check_vat_number("CHE-116.281.710 MWST", "CH") == "CHE116281710MWST"
-    for bad, country in (("DE136695977", None), ("FR12345", "FR"), ("hello", None),
-                         ("CHE-113.747.210 MWST", "CH")):
+    for bad, country in (
+        ("DE136695977", None),
+        ("FR12345", "FR"),
+        ("hello", None),
+        ("CHE-113.747.210 MWST", "CH"),
+    ):
         with pytest.raises(InvalidInput) as caught:
             check_vat_number(bad, country)
         assert caught.value.code == "vat_number"
@@ -130,16 +144,19 @@ def test_line_discounts_round_half_up_and_never_exceed_the_line() -> None:
     assert line_net(Decimal(1), 10_00, 0, 25_00) == 0  # capped at the line
 
 
-_rows = st.lists(st.tuples(st.integers(min_value=0, max_value=10**8),
-                           st.sampled_from(SELLER.vat_rates_bp)), max_size=20)
+_rows = st.lists(
+    st.tuples(st.integers(min_value=0, max_value=10**8), st.sampled_from(SELLER.vat_rates_bp)), max_size=20
+)
 
 
 @given(_rows, st.integers(min_value=0, max_value=10000), st.integers(min_value=0, max_value=10**9))
 def test_document_discount_is_shared_out_to_the_cent(
     lines: list[tuple[int, int]], bp: int, amount: int
 ) -> None:
-    for totals in (compute_totals(lines, discount_bp=bp, discount_reason="r"),
-                   compute_totals(lines, discount_cents=amount, discount_reason="r")):
+    for totals in (
+        compute_totals(lines, discount_bp=bp, discount_reason="r"),
+        compute_totals(lines, discount_cents=amount, discount_reason="r"),
+    ):
         line_total = sum(net for net, _ in lines)
         # BR-CO-13: tax basis = line total − allowances; BR-CO-15: gross = basis + VAT.
         assert totals.line_total_cents == line_total
@@ -170,8 +187,7 @@ async def test_categories_are_fixed_at_issue_and_drafts_follow_the_client(any_db
     inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
     assert inv.total_vat_cents == 0 and inv.total_gross_cents == inv.total_net_cents == 531_33
     stored = await InvoiceLine.filter(invoice_id=inv.id)
-    assert {(ln.vat_category, ln.vat_rate_bp, ln.vat_exemption) for ln in stored} == {
-        (K, 0, "VATEX-EU-IC")}
+    assert {(ln.vat_category, ln.vat_rate_bp, ln.vat_exemption) for ln in stored} == {(K, 0, "VATEX-EU-IC")}
     # The client moves back to France: the issued invoice does not change, a new draft does.
     await set_billing(b.alice, b.client.id, country="FR", vat_number="FR40303265045")
     _, treatments, _ = await treated_lines(await Invoice.get(id=inv.id), SELLER.country)
@@ -189,8 +205,10 @@ async def test_intra_community_without_buyer_vat_is_refused_and_writes_nothing(a
     audits = await AuditLog.all().count()
     with pytest.raises(InvalidInput) as caught:
         await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)
-    assert (caught.value.code, caught.value.params) == ("invoice_needs_vat_goods",
-                                                       {"country": "DE", "contact": f"C{b.client.id}"})
+    assert (caught.value.code, caught.value.params) == (
+        "invoice_needs_vat_goods",
+        {"country": "DE", "contact": f"C{b.client.id}"},
+    )
     assert (await Invoice.get(id=draft.id)).status == InvoiceStatus.DRAFT
     assert await AuditLog.all().count() == audits
     assert not await NumberCounter.filter(last_value__gt=0).exists()
@@ -199,6 +217,7 @@ async def test_intra_community_without_buyer_vat_is_refused_and_writes_nothing(a
     # Without our own VAT number, no exempt EU invoice either.
     await set_billing(b.alice, b.client.id, vat_number="DE136695976")
     from dataclasses import replace
+
     with pytest.raises(InvalidInput) as caught:
         await issue_invoice(b.alice, draft.id, replace(SELLER, vat=""), TODAY, render=RENDER)
     assert caught.value.code == "invoice_needs_seller_vat"
@@ -218,9 +237,16 @@ async def test_a_vat_number_of_another_country_is_refused(any_db: str) -> None:
 
 async def test_outside_scope_lines_stand_alone(any_db: str) -> None:
     b = await make_billing()
-    await create_product(b.boss, sku="FEES", name="Débours", unit_price_cents=39_42,
-                         vat_rate_bp=0, allowed_vat_bp=list(SELLER.vat_rates_bp),
-                         nature=SERVICES, vat_exemption="VATEX-EU-O")
+    await create_product(
+        b.boss,
+        sku="FEES",
+        name="Débours",
+        unit_price_cents=39_42,
+        vat_rate_bp=0,
+        allowed_vat_bp=list(SELLER.vat_rates_bp),
+        nature=SERVICES,
+        vat_exemption="VATEX-EU-O",
+    )
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
     await add_invoice_line(b.alice, draft.id, "FEES", Decimal(1), SELLER)
     with pytest.raises(InvalidInput) as caught:
@@ -246,26 +272,34 @@ async def test_details_change_drafts_only_and_credit_notes_repeat_them(any_db: s
     assert (inv.total_allowance_cents, inv.total_net_cents) == (49_80, 448_20)
     assert inv.total_vat_cents == round(Decimal("403.22") * 20) + 2_47  # 80.64 + 2.47
     issued = (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
-    for change in (set_references(b.alice, issued.id, purchase_order="X"),
-                   set_period(b.alice, issued.id, None, None),
-                   set_invoice_discount(b.alice, issued.id, Discount(), None, "FR")):
+    for change in (
+        set_references(b.alice, issued.id, purchase_order="X"),
+        set_period(b.alice, issued.id, None, None),
+        set_invoice_discount(b.alice, issued.id, Discount(), None, "FR"),
+    ):
         with pytest.raises(Conflict):
             await change
     credit = await credit_invoice(b.alice, issued.number or "", "Erreur", SELLER, TODAY, render=RENDER)
-    assert (credit.total_gross_cents, credit.total_allowance_cents) == (
-        issued.total_gross_cents, 49_80)
+    assert (credit.total_gross_cents, credit.total_allowance_cents) == (issued.total_gross_cents, 49_80)
     assert (credit.purchase_order, credit.buyer_reference, credit.period_end) == (
-        "PO-4471", "ACHATS", date(2026, 10, 31))
+        "PO-4471",
+        "ACHATS",
+        date(2026, 10, 31),
+    )
     lines = await InvoiceLine.filter(invoice_id=credit.id).order_by("position")
     assert [(ln.discount_cents, ln.discount_reason, ln.vat_category) for ln in lines] == [
-        (0, None, S), (0, None, S), (33_33, "Geste", S)]
+        (0, None, S),
+        (0, None, S),
+        (33_33, "Geste", S),
+    ]
 
 
 async def test_billing_email_offer_and_confirmation(any_db: str) -> None:
     b = await make_billing(email=None)
     assert await billing_email_offer(b.alice, b.client.id) is None  # nobody has an email
-    await create_contact(b.alice, NewContact("Ann Martin", email="ann@acme.example",
-                                             company="ACME SA"), region="FR")
+    await create_contact(
+        b.alice, NewContact("Ann Martin", email="ann@acme.example", company="ACME SA"), region="FR"
+    )
     assert await billing_email_offer(b.alice, b.client.id) == "ann@acme.example"
     draft = await draft_from_deal(b.alice, b.deal.id, SELLER)
     inv = (await issue_invoice(b.alice, draft.id, SELLER, TODAY, render=RENDER)).invoice
@@ -286,9 +320,15 @@ async def test_billing_email_offer_and_confirmation(any_db: str) -> None:
 
 async def test_products_carry_their_nature_to_deal_and_invoice_lines(any_db: str) -> None:
     b = await make_billing()
-    await create_product(b.boss, sku="AUDIT", name="Audit", unit_price_cents=800_00,
-                         vat_rate_bp=2000, allowed_vat_bp=list(SELLER.vat_rates_bp),
-                         nature=SERVICES)
+    await create_product(
+        b.boss,
+        sku="AUDIT",
+        name="Audit",
+        unit_price_cents=800_00,
+        vat_rate_bp=2000,
+        allowed_vat_bp=list(SELLER.vat_rates_bp),
+        nature=SERVICES,
+    )
     company = await Contact.get(id=b.client.id)
     assert company.kind == ContactKind.COMPANY
     draft = await draft_for_contact(b.alice, b.client.id, SELLER)
