@@ -1,0 +1,96 @@
+"""The one adapter to Tortoise ORM's private internals.
+
+The hot paths (chat reads, bank-file batches, imports) skip the ORM's query builder, and
+for that they need a few things Tortoise keeps private: a model's table and column names,
+its fields' own value conversion, building an instance from a row, marking an instance
+as saved, and whether the SQLite connection's lock is held. Every such access lives
+here and nowhere else, so an ORM upgrade that changes them breaks this module only, and
+`tests/storage/test_orm_adapter.py` says so loudly.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.models import Model
+
+__all__ = [
+    "client",
+    "column_of",
+    "columns",
+    "connection_busy",
+    "db_value",
+    "defaults",
+    "from_row",
+    "mark_saved",
+    "pk_column",
+    "table",
+]
+
+M = TypeVar("M", bound=Model)
+
+
+def table(model: type[Model]) -> str:
+    """The model's table name."""
+    return str(model._meta.db_table)
+
+
+def pk_column(model: type[Model]) -> str:
+    """The column of the model's primary key."""
+    return str(model._meta.db_pk_column)
+
+
+def columns(model: type[Model]) -> dict[str, str]:
+    """Field name -> column name, for every stored field, in declaration order."""
+    return dict(model._meta.fields_db_projection)
+
+
+def column_of(model: type[Model], column: str) -> str:
+    """The field name stored in this column."""
+    return str(model._meta.fields_db_projection_reverse[column])
+
+
+def db_value(model: type[Model], field: str, value: Any) -> Any:
+    """A value converted as the ORM converts this field's values (JSON, dates, enums...)."""
+    return model._meta.fields_map[field].to_db_value(value, model)
+
+
+def defaults(model: type[Model], given: set[str]) -> dict[str, Any]:
+    """The model's defaults (by field name) for the stored fields not in `given`."""
+    out: dict[str, Any] = {}
+    for name in model._meta.fields_db_projection:
+        f = model._meta.fields_map[name]
+        if name in given or f.pk:
+            continue
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            out[name] = datetime.now(UTC)
+        elif f.default is not None:
+            out[name] = f.default() if callable(f.default) else f.default
+        elif f.null:
+            out[name] = None
+    return out
+
+
+def client(model: type[Model]) -> BaseDBAsyncClient:
+    """The connection the model's queries run on (a transaction's inside `in_transaction`)."""
+    db: BaseDBAsyncClient = model._meta.db
+    return db
+
+
+def connection_busy(conn: BaseDBAsyncClient) -> bool:
+    """True while another task holds this (SQLite) connection's lock, from BEGIN to COMMIT."""
+    lock = getattr(conn, "_lock", None)
+    return bool(lock is not None and lock.locked())
+
+
+def from_row(model: type[M], row: dict[str, Any]) -> M:
+    """A model instance from a row keyed by column names, as the ORM builds it."""
+    instance: M = model._init_from_db(**row)
+    return instance
+
+
+def mark_saved(instance: Model) -> None:
+    """Mark an instance inserted by hand as saved, so `save()` updates instead of inserting."""
+    instance._saved_in_db = True
