@@ -19,7 +19,7 @@ from tortoise.transactions import in_transaction
 
 from storage import audit
 from storage.access import can_write_owned
-from storage.alerts import alert_user
+from storage.alerts import ActionKind, AlertAction, alert_user
 from storage.collections import dispute_from_platform
 from storage.documents import Render, sha256_hex
 from storage.einvoicing.queue import queue_again, queue_status
@@ -160,15 +160,15 @@ async def _tell(
         "reason": event.reason or "-",
         "reason_code": event.reason_code or "-",
     }
-    buttons = []
+    actions = []
     if code == Lifecycle.REJECTED:
-        buttons = [{"label": "pa.btn_resubmit", "data": f"pa:resubmit:{invoice.id}"}]
+        actions = [AlertAction(ActionKind.RESUBMIT_INVOICE, invoice.id)]
     await alert_user(
         invoice.owner_id,
         _KIND.get(code, "pa_status"),
         f"pa-status:{invoice.id}:{pa.attempt}:{int(code)}",
         params,
-        buttons,
+        actions,
         urgent=code in FINAL,
     )
 
