@@ -43,7 +43,7 @@ from storage.outbox import Attachment, queue_email
 from storage.text import clean_text
 
 if TYPE_CHECKING:
-    from storage.invoicing import Seller
+    from storage.seller import Seller
 
 __all__ = [
     "DEFAULT_LEVELS",

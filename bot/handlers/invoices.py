@@ -12,13 +12,13 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
 from bot.handlers.invoice_details import billing_offer_keyboard, draft_details, offer_text
-from bot.handlers.products import fmt_rate
 from bot.i18n import fmt_date, fmt_money, fmt_qty
 from bot.seller import renderer_from_settings, seller_from_settings
 from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, send_list, tr
 from storage.contacts import get_contact, set_billing
 from storage.documents import frozen_pdf
 from storage.errors import InvalidInput
+from storage.formatting import fmt_rate
 from storage.ids import parse_id
 from storage.invoicing import (
     IssueResult,
