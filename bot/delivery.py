@@ -146,7 +146,10 @@ def render_alert(
         text = t(lang, "alert.unknown", kind=alert.kind, details=details[:500])
     if alert.rerouted_from is not None:
         text = t(lang, "alert.rerouted", name=alert.rerouted_from.name) + "\n" + text
-    return Safe(text), _markup(lang, actions_of(alert), params)
+    actions = actions_of(alert)
+    if len(actions) != len(alert.buttons or []):
+        log.warning("alert %s: stored actions not understood were left out: %r", alert.id, alert.buttons)
+    return Safe(text), _markup(lang, actions, params)
 
 
 # Pacing ---------------------------------------------------------------------------------

@@ -7,17 +7,20 @@ does it, and that handler checks the presser's right again.
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from telegram.ext import CallbackQueryHandler
 
-from bot.delivery import ACTION_BUTTONS, Pacer, deliver_alerts
+from bot.delivery import ACTION_BUTTONS, Pacer, deliver_alerts, render_alert
 from bot.settings import Settings
 from storage.alerts import ActionKind, AlertAction, actions_of, alert_user
 from storage.models import Alert, Role, Task
 from storage.reports import task_reminders
+from storage.users import create_user
 from tests.harness import ChatHarness
 
 DAY = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # 10:00 in Paris, outside quiet hours
@@ -70,6 +73,14 @@ async def test_every_action_is_drawn_in_the_readers_language_with_a_handled_call
         assert sent.buttons == [wanted[i : i + 2] for i in range(0, len(wanted), 2)]
         for _, data in wanted:  # every button reaches a handler of the real Application
             assert any(p.match(data) for p in patterns), data
+    # ... which understands it and checks the presser's right on the record: a salesperson
+    # is refused, or told there is no such record she may see (or asked the dispute's
+    # reason first), never that the button is invalid.
+    [sent] = chat.sent_to(alice)
+    for _, data in [b for row in sent.buttons for b in row]:
+        [answer] = [r.text for r in await alice.presses_data(data, sent.message_id or 1)]
+        assert answer and "no longer valid" not in answer, (data, answer)
+        assert "that you may see" in answer or "Only " in answer or "Reason code?" in answer, (data, answer)
 
 
 async def test_a_reminder_written_by_storage_carries_an_action_and_its_button_completes_the_task(
@@ -94,6 +105,33 @@ async def test_a_reminder_written_by_storage_carries_an_action_and_its_button_co
     assert "T" + str(task.id) in bob.last_text
     await alice.presses("Done")
     assert (await Task.get(id=task.id)).done
+
+
+async def test_a_stored_action_no_longer_understood_is_left_out_and_logged(
+    db: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    olga = await create_user("olga", Role.SALES, telegram_id=11, language="fr")
+    alert = await Alert.create(
+        user=olga,
+        dedupe_key="k",
+        kind="task_due",
+        params={"id": 5, "text": "x", "due": ""},
+        buttons=[
+            {"action": "fly_to_the_moon", "id": 5},
+            {"action": "complete_task", "id": "5"},
+            {"label": "ops.btn_task_done", "data": "task:done:5"},
+            {"action": "complete_task", "id": 5},
+        ],
+    )
+    await alert.fetch_related("rerouted_from")
+    assert actions_of(alert) == [AlertAction(ActionKind.COMPLETE_TASK, 5)]
+    with caplog.at_level(logging.WARNING, logger="bot.delivery"):
+        _, markup = render_alert(alert, "fr")
+    assert markup is not None
+    assert [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard] == [
+        [("✔ Fait", "task:done:5")]
+    ]
+    assert "not understood" in caplog.text and "fly_to_the_moon" in caplog.text
 
 
 def _handler_areas() -> set[str]:
