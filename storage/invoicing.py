@@ -54,6 +54,7 @@ from storage.models import (
     User,
 )
 from storage.outbox import Attachment, queue_email
+from storage.parsing import parse_date
 from storage.pipeline import get_deal
 from storage.products import check_line_input, get_product
 from storage.refunds import open_refund
@@ -136,8 +137,6 @@ def check_terms(days: int) -> int:
 
 def terms_from_text(text: str, today: date) -> int:
     """Payment terms typed as days (`45`) or as a due date (`31/12`, `+3w`), within 60 days."""
-    from storage.parsing import parse_date
-
     raw = (text or "").strip().lower().removesuffix("j").removesuffix("d").strip()
     days = int(raw) if raw.isdigit() else (parse_date(text, today) - today).days
     return check_terms(days)

@@ -11,6 +11,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
+from bot.handlers.einvoicing import pa_status_lines
 from bot.handlers.invoice_details import billing_offer_keyboard, draft_details, offer_text
 from bot.i18n import fmt_date, fmt_money, fmt_qty
 from bot.seller import renderer_from_settings, seller_from_settings
@@ -135,8 +136,6 @@ async def show_invoice(update: Update, ctx: Ctx, invoice_id: int, *, edit: bool 
             tr(ctx, "invoices.dates", issued=fmt_date(inv.issue_date, lang), due=fmt_date(inv.due_date, lang))
         )
         text.append(tr(ctx, "invoices.rf", rf=inv.rf_reference or ""))
-        from bot.handlers.einvoicing import pa_status_lines
-
         text += await pa_status_lines(ctx, inv.id)
     await reply(update, ctx, "\n".join(text), keyboard(rows), edit=edit)
 
