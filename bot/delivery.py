@@ -38,8 +38,11 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, Tele
 
 from bot.i18n import Safe, catalogue, fmt_date, fmt_money, reasons_text, t
 from bot.settings import Settings
-from bot.ui import keyboard
+from bot.ui import button, cb, keyboard
 from storage.alerts import (
+    ActionKind,
+    AlertAction,
+    actions_of,
     claim_alerts,
     in_quiet_hours,
     mark_alert_failed,
@@ -51,7 +54,7 @@ from storage.alerts import (
 )
 from storage.models import Alert, User
 
-__all__ = ["DeliveryResult", "Pacer", "deliver_alerts", "render_alert"]
+__all__ = ["ACTION_BUTTONS", "DeliveryResult", "Pacer", "action_button", "deliver_alerts", "render_alert"]
 
 log = logging.getLogger(__name__)
 
@@ -98,23 +101,36 @@ def _label(lang: str, key: str, params: dict[str, Any]) -> str:
     return key
 
 
-def _button(lang: str, spec: dict[str, str], params: dict[str, Any]) -> InlineKeyboardButton:
-    label = _label(lang, spec.get("label", "?"), params)
-    if spec.get("url"):
-        return InlineKeyboardButton(label, url=spec["url"])
-    return InlineKeyboardButton(label, callback_data=spec.get("data", "noop"))
+# The button the bot draws for each action an alert may carry: its label, and the callback
+# data (area, verb, then the target's id) the area's handler reads. The handler checks the
+# presser's right on the target again, as for any button.
+ACTION_BUTTONS: dict[ActionKind, tuple[str, str, str]] = {
+    ActionKind.OPEN_PURCHASE_ORDER: ("po.btn_open", "po", "open"),
+    ActionKind.DELIVER_DEAL: ("po.btn_deliver", "po", "deliver"),
+    ActionKind.APPROVE_SUPPLIER_INVOICE: ("pa.btn_approve", "si", "ok"),
+    ActionKind.DISPUTE_SUPPLIER_INVOICE: ("pa.btn_dispute", "si", "dispute"),
+    ActionKind.REFUSE_SUPPLIER_INVOICE: ("pa.btn_refuse", "si", "refuse"),
+    ActionKind.RESUBMIT_INVOICE: ("pa.btn_resubmit", "pa", "resubmit"),
+    ActionKind.MATCH_PAYMENT: ("payments.btn_show", "pay", "show"),
+    ActionKind.SEND_REMINDER: ("coll.btn_remind", "coll", "remind"),
+    ActionKind.LOG_CALL: ("coll.btn_call", "coll", "call"),
+    ActionKind.PROMISE_TO_PAY: ("coll.btn_promise", "coll", "promise"),
+    ActionKind.TOGGLE_DISPUTE: ("coll.btn_dispute", "coll", "dispute"),
+    ActionKind.OPEN_OVERDUE_INVOICE: ("coll.btn_invoice", "coll", "invoice"),
+    ActionKind.COMPLETE_TASK: ("ops.btn_task_done", "task", "done"),
+}
 
 
-def _markup(lang: str, buttons: Any, params: dict[str, Any]) -> InlineKeyboardMarkup | None:
-    """A flat list of buttons goes two per row; a list of lists gives the rows explicitly."""
-    if not buttons:
-        return None
-    if all(isinstance(b, list) for b in buttons):
-        rows = [[_button(lang, b, params) for b in row] for row in buttons]
-    else:
-        flat = [_button(lang, b, params) for b in buttons]
-        rows = [flat[i : i + 2] for i in range(0, len(flat), 2)]
-    return keyboard(rows)  # checked like every keyboard: 64-byte data, 100 buttons
+def action_button(lang: str, action: AlertAction, params: dict[str, Any]) -> InlineKeyboardButton:
+    """The button for one alert action, labelled in `lang`."""
+    label, area, verb = ACTION_BUTTONS[action.kind]
+    return button(_label(lang, label, params), cb(area, verb, action.target_id))
+
+
+def _markup(lang: str, actions: list[AlertAction], params: dict[str, Any]) -> InlineKeyboardMarkup | None:
+    """One button per action, two per row."""
+    flat = [action_button(lang, action, params) for action in actions]
+    return keyboard([flat[i : i + 2] for i in range(0, len(flat), 2)])  # 64-byte data, 100 buttons
 
 
 def render_alert(
@@ -130,7 +146,10 @@ def render_alert(
         text = t(lang, "alert.unknown", kind=alert.kind, details=details[:500])
     if alert.rerouted_from is not None:
         text = t(lang, "alert.rerouted", name=alert.rerouted_from.name) + "\n" + text
-    return Safe(text), _markup(lang, alert.buttons, params)
+    actions = actions_of(alert)
+    if len(actions) != len(alert.buttons or []):
+        log.warning("alert %s: stored actions not understood were left out: %r", alert.id, alert.buttons)
+    return Safe(text), _markup(lang, actions, params)
 
 
 # Pacing ---------------------------------------------------------------------------------

@@ -18,12 +18,20 @@ same alert; `release_alert_claims` gives back what a run did not try.
 Delivery is at-least-once: a crash between Telegram's answer and `mark_delivered` /
 `mark_delivered_many` sends the alert again on the next run (the deliverer records
 accepted alerts in small batches, so that is at most one batch).
+
+What a person can do from an alert is said as actions (`AlertAction`: a kind and the id
+of the record it acts on, e.g. "open purchase order 7"), stored with the alert as
+`{"action": "open_purchase_order", "id": 7}`. Storage knows nothing of buttons: the bot
+draws each action as a button, and its handler checks the presser's right again.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,6 +44,9 @@ from storage.models import Alert, AlertStatus, AppSetting, Role, User
 __all__ = [
     "MAX_ALERT_ATTEMPTS",
     "TEAM_CHAT_KEY",
+    "ActionKind",
+    "AlertAction",
+    "actions_of",
     "alert_retry_delay",
     "alert_role",
     "alert_team",
@@ -61,12 +72,65 @@ MAX_ALERT_ATTEMPTS = 20
 REROUTE_ROLES = (Role.MANAGER, Role.ADMIN)
 
 
+class ActionKind(StrEnum):
+    """What a person can do from an alert; the target is the record named after the dash."""
+
+    OPEN_PURCHASE_ORDER = "open_purchase_order"  # a purchase order
+    DELIVER_DEAL = "deliver_deal"  # a deal whose goods arrived
+    APPROVE_SUPPLIER_INVOICE = "approve_supplier_invoice"  # a supplier invoice
+    DISPUTE_SUPPLIER_INVOICE = "dispute_supplier_invoice"  # a supplier invoice
+    REFUSE_SUPPLIER_INVOICE = "refuse_supplier_invoice"  # a supplier invoice
+    RESUBMIT_INVOICE = "resubmit_invoice"  # an invoice the platform rejected
+    MATCH_PAYMENT = "match_payment"  # a payment: show it with the invoices it may settle
+    SEND_REMINDER = "send_reminder"  # a collection task
+    LOG_CALL = "log_call"  # a collection task
+    PROMISE_TO_PAY = "promise_to_pay"  # a collection task
+    TOGGLE_DISPUTE = "toggle_dispute"  # a collection task: disputed, or resolved
+    OPEN_OVERDUE_INVOICE = "open_overdue_invoice"  # a collection task: its invoice and log
+    COMPLETE_TASK = "complete_task"  # a task
+
+
+@dataclass(frozen=True)
+class AlertAction:
+    """One thing to do from an alert: `kind` on the record `target_id`."""
+
+    kind: ActionKind
+    target_id: int
+
+    def to_json(self) -> dict[str, Any]:
+        """As stored on the alert row: `{"action": "open_purchase_order", "id": 7}`."""
+        return {"action": self.kind.value, "id": self.target_id}
+
+    @classmethod
+    def from_json(cls, value: object) -> AlertAction | None:
+        """The action a stored value says; None for anything else (an unknown kind, a
+        malformed value), which the reader skips."""
+        if not isinstance(value, dict):
+            return None
+        target = value.get("id")
+        try:
+            kind = ActionKind(str(value.get("action")))
+        except ValueError:
+            return None
+        return cls(kind, target) if type(target) is int else None
+
+
+def actions_of(alert: Alert) -> list[AlertAction]:
+    """The actions stored on an alert, in order (values no longer understood are skipped)."""
+    found = (AlertAction.from_json(value) for value in alert.buttons or [])
+    return [action for action in found if action is not None]
+
+
+def _stored(actions: Sequence[AlertAction] | None) -> list[dict[str, Any]]:
+    return [action.to_json() for action in actions or ()]
+
+
 async def alert_user(
     user: User | int,
     kind: str,
     dedupe_key: str,
     params: dict[str, Any] | None = None,
-    buttons: list[dict[str, str]] | None = None,
+    actions: Sequence[AlertAction] | None = None,
     *,
     urgent: bool = False,
 ) -> Alert | None:
@@ -78,7 +142,7 @@ async def alert_user(
             "user_id": user_id,
             "kind": kind,
             "params": params or {},
-            "buttons": buttons or [],
+            "buttons": _stored(actions),
             "urgent": urgent,
         },
     )
@@ -113,14 +177,14 @@ async def alert_role(
     kind: str,
     dedupe_key: str,
     params: dict[str, Any] | None = None,
-    buttons: list[dict[str, str]] | None = None,
+    actions: Sequence[AlertAction] | None = None,
     *,
     urgent: bool = False,
 ) -> list[Alert]:
     """Queue the alert for every active user holding one of the roles."""
     alerts = []
     for user in await User.filter(role__in=list(roles), active=True):
-        alert = await alert_user(user, kind, dedupe_key, params, buttons, urgent=urgent)
+        alert = await alert_user(user, kind, dedupe_key, params, actions, urgent=urgent)
         if alert is not None:
             alerts.append(alert)
     return alerts
@@ -146,21 +210,21 @@ async def alert_team(
     kind: str,
     dedupe_key: str,
     params: dict[str, Any] | None = None,
-    buttons: list[dict[str, str]] | None = None,
+    actions: Sequence[AlertAction] | None = None,
     *,
     urgent: bool = False,
 ) -> list[Alert]:
     """A team-wide alert: into the team group chat when one is set, else to each manager."""
     chat_id = await team_chat_id()
     if chat_id is None:
-        return await alert_role((Role.MANAGER,), kind, dedupe_key, params, buttons, urgent=urgent)
+        return await alert_role((Role.MANAGER,), kind, dedupe_key, params, actions, urgent=urgent)
     alert, created = await Alert.get_or_create(
         dedupe_key=f"{dedupe_key}:team"[:200],
         defaults={
             "chat_id": chat_id,
             "kind": kind,
             "params": params or {},
-            "buttons": buttons or [],
+            "buttons": _stored(actions),
             "urgent": urgent,
         },
     )

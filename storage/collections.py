@@ -25,7 +25,7 @@ from tortoise.transactions import in_transaction
 
 from storage import audit
 from storage.access import sees_everything
-from storage.alerts import alert_role, alert_user
+from storage.alerts import ActionKind, AlertAction, alert_role, alert_user
 from storage.errors import InvalidInput, NotFound
 from storage.formatting import counted, fmt_date, fmt_decimal, fmt_money
 from storage.models import (
@@ -43,7 +43,7 @@ from storage.outbox import Attachment, queue_email
 from storage.text import clean_text
 
 if TYPE_CHECKING:
-    from storage.invoicing import Seller
+    from storage.seller import Seller
 
 __all__ = [
     "DEFAULT_LEVELS",
@@ -205,14 +205,18 @@ def _params(invoice: Invoice, contact: Contact, today: date) -> dict[str, object
     }
 
 
-def _buttons(task_id: int, invoice_id: int) -> list[dict[str, str]]:
-    return [
-        {"label": "coll.btn_remind", "data": f"coll:remind:{task_id}"},
-        {"label": "coll.btn_call", "data": f"coll:call:{task_id}"},
-        {"label": "coll.btn_promise", "data": f"coll:promise:{task_id}"},
-        {"label": "coll.btn_dispute", "data": f"coll:dispute:{task_id}"},
-        {"label": "coll.btn_invoice", "data": f"coll:invoice:{task_id}"},
-    ]
+_TASK_ACTIONS = (
+    ActionKind.SEND_REMINDER,
+    ActionKind.LOG_CALL,
+    ActionKind.PROMISE_TO_PAY,
+    ActionKind.TOGGLE_DISPUTE,
+    ActionKind.OPEN_OVERDUE_INVOICE,
+)
+
+
+def _actions(task_id: int) -> list[AlertAction]:
+    """What the overdue and escalation alerts offer, each on the collection task."""
+    return [AlertAction(kind, task_id) for kind in _TASK_ACTIONS]
 
 
 async def _queue_dunning(level: int, invoice: Invoice, contact: Contact, company: Company, key: str) -> bool:
@@ -250,7 +254,7 @@ async def _open_task(invoice: Invoice, today: date, now: datetime) -> Collection
             "overdue",
             f"overdue:{invoice.id}",
             _params(invoice, contact, today),
-            _buttons(task.id, invoice.id),
+            _actions(task.id),
         )
     return task
 
@@ -290,7 +294,7 @@ async def _advance(
                 "escalated",
                 f"escalated:{invoice.id}",
                 {**_params(invoice, contact, today), "owner": (await task.assignee).name},
-                _buttons(task.id, invoice.id),
+                _actions(task.id),
             )
         else:
             await CollectionEvent.create(task=task, kind=f"level{lvl}", at=now, note="skipped")

@@ -14,7 +14,16 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal
 
-__all__ = ["babel_locale", "counted", "fmt_date", "fmt_datetime", "fmt_decimal", "fmt_money", "fmt_qty"]
+__all__ = [
+    "babel_locale",
+    "counted",
+    "fmt_date",
+    "fmt_datetime",
+    "fmt_decimal",
+    "fmt_money",
+    "fmt_qty",
+    "fmt_rate",
+]
 
 _LOCALES = {"en": "en_GB", "fr": "fr_FR"}
 
@@ -32,6 +41,12 @@ def fmt_money(cents: int, currency: str, lang: str) -> str:
 def fmt_qty(value: Decimal | int, lang: str) -> str:
     """A quantity without trailing zeros, in the locale's form."""
     return format_decimal(Decimal(value).normalize(), locale=babel_locale(lang), format="#,##0.###")
+
+
+def fmt_rate(bp: int, lang: str) -> str:
+    """A VAT or discount rate in basis points: `20 %`, `5,5 %` (French) or `5.5%`."""
+    value = fmt_qty(Decimal(bp) / 100, lang)
+    return f"{value}\u00a0%" if lang == "fr" else f"{value}%"
 
 
 def fmt_decimal(value: Decimal | int, lang: str) -> str:

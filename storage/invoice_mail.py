@@ -14,7 +14,7 @@ from storage.formatting import fmt_date, fmt_money
 from storage.models import Contact, Invoice, InvoiceKind
 
 if TYPE_CHECKING:
-    from storage.invoicing import Seller
+    from storage.seller import Seller
 
 __all__ = ["InvoiceMessage", "compose"]
 

@@ -20,11 +20,10 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from stdnum import iso11649
 from stdnum.iso7064 import mod_97_10
@@ -34,11 +33,13 @@ from tortoise.transactions import in_transaction
 
 from storage import audit
 from storage.access import can_write_owned, reads_everything
+from storage.collections import close_for_invoice
 from storage.contacts import get_contact
 from storage.documents import Render, freeze
 from storage.einvoicing.queue import route_issued
 from storage.einvoicing.routing import Route
 from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
+from storage.invoice_mail import compose
 from storage.models import (
     Contact,
     ContactKind,
@@ -53,9 +54,20 @@ from storage.models import (
     User,
 )
 from storage.outbox import Attachment, queue_email
+from storage.parsing import parse_date
 from storage.pipeline import get_deal
 from storage.products import check_line_input, get_product
+from storage.refunds import open_refund
+from storage.seller import Seller
 from storage.text import check_db_id, fits
+from storage.totals import (
+    Totals,
+    VatRow,
+    compute_totals,
+    line_discount,
+    line_net,
+    round_cents,
+)
 from storage.vat import BuyerTax, Treatment, buyer_tax, check_issuable, line_treatment
 
 __all__ = [
@@ -82,6 +94,7 @@ __all__ = [
     "invoice_totals",
     "issue_invoice",
     "line_discount",
+    "line_net",
     "list_invoices",
     "mark_invoice_sent",
     "parse_invoice_ref",
@@ -112,171 +125,7 @@ OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.SENT, InvoiceStatus.PARTIAL
 CREDITABLE = (*OPEN_STATUSES, InvoiceStatus.PAID)
 
 
-@dataclass(frozen=True)
-class Seller:
-    """The company's legal identity and billing defaults, as plain values."""
-
-    name: str
-    address: str
-    siren: str
-    iban: str
-    email: str
-    country: str = "FR"
-    siret: str = ""
-    vat: str = ""
-    rcs_city: str = ""
-    capital: str = ""
-    bic: str = ""
-    # Demo identity (console without settings): every document says SPECIMEN, XML is a test.
-    specimen: bool = False
-    payment_terms_days: int = 30
-    late_penalty_rate: Decimal = Decimal("12.0")
-    recovery_indemnity_eur: int = 40
-    vat_rates_bp: tuple[int, ...] = (2000, 1000, 550, 210, 0)
-    currency: str = "EUR"
-    zone: str = "Europe/Paris"  # IANA zone of the company: legal dates are local dates
-    vat_on_debits: bool = False  # "Option pour le paiement de la TVA d'après les débits"
-    pa_enabled: bool = False  # an approved e-invoicing platform is configured (storage.einvoicing)
-
-    @property
-    def tz(self) -> ZoneInfo:
-        return ZoneInfo(self.zone)
-
-    @property
-    def mail_domain(self) -> str:
-        return self.email.rpartition("@")[2] or "localhost"
-
-
 # ---------------------------------------------------------------- pure rules
-
-
-def round_cents(value: Decimal) -> int:
-    """A Decimal amount in cents, rounded half-up to the whole cent."""
-    return int(Decimal(value).quantize(Decimal(1), rounding=ROUND_HALF_UP))
-
-
-@dataclass(frozen=True)
-class VatRow:
-    """One line of the VAT breakdown (BG-23): a category at a rate, after its share of the
-    document discount."""
-
-    rate_bp: int
-    base_cents: int
-    vat_cents: int
-    category: str = "S"
-    reason: str | None = None  # key of `storage.vat.REASONS` when no VAT is charged
-    allowance_cents: int = 0  # this row's share of the document discount (BG-20)
-
-
-@dataclass(frozen=True)
-class Totals:
-    net_cents: int  # taxable total (BT-109): lines less the document discount
-    vat_cents: int
-    gross_cents: int
-    breakdown: tuple[VatRow, ...] = field(default_factory=tuple)
-    allowance_cents: int = 0  # document discount (BT-107)
-    discount_reason: str | None = None
-    discount_bp: int = 0
-
-    @property
-    def line_total_cents(self) -> int:
-        """Sum of the line net amounts (BT-106)."""
-        return self.net_cents + self.allowance_cents
-
-
-TotalsLine = tuple[int, int] | tuple[int, int, str, str | None]
-
-
-def _split(amount: int, bases: list[int]) -> list[int]:
-    """`amount` shared out pro rata `bases`, in whole cents that add up exactly (largest
-    remainder first, then the first row)."""
-    total = sum(bases)
-    if not total:
-        return [0] * len(bases)
-    shares = [amount * b // total for b in bases]
-    rests = sorted(range(len(bases)), key=lambda i: (-(amount * bases[i] % total), i))
-    for i in rests[: amount - sum(shares)]:
-        shares[i] += 1
-    return shares
-
-
-def document_discount(line_total_cents: int, discount_bp: int, discount_cents: int) -> int:
-    """The document discount in cents: a percentage of the lines (half-up) or an amount,
-    never more than the lines."""
-    amount = (
-        round_cents(Decimal(line_total_cents) * discount_bp / Decimal(10000))
-        if discount_bp
-        else discount_cents
-    )
-    return max(0, min(amount, line_total_cents))
-
-
-def compute_totals(
-    lines: Iterable[TotalsLine],
-    *,
-    discount_bp: int = 0,
-    discount_cents: int = 0,
-    discount_reason: str | None = None,
-) -> Totals:
-    """EN 16931 totals from (line net cents, VAT rate bp[, category, reason]).
-
-    Lines are grouped per VAT category and rate. A document discount (a percentage or an
-    amount) is shared out over the groups pro rata their bases, in whole cents. Each
-    group's VAT is its base × rate, rounded half-up to the cent; the invoice VAT is the
-    sum of the groups; gross = net + VAT. A bare (net, rate) line is standard rated, or
-    exempt at 0 %.
-    """
-    groups: dict[tuple[str, int], tuple[int, str | None]] = {}
-    for line in lines:
-        net, rate = line[0], line[1]
-        category, reason = (
-            (line[2], line[3]) if len(line) == 4 else (("S", None) if rate > 0 else ("E", "ZERO"))
-        )
-        base, known = groups.get((category, rate), (0, None))
-        groups[(category, rate)] = (base + net, known or reason)
-    keys = sorted(groups, key=lambda k: (k[0] != "S", -k[1], k[0]))
-    bases = [groups[k][0] for k in keys]
-    allowance = document_discount(sum(bases), discount_bp, discount_cents)
-    shares = _split(allowance, bases)
-    rows = tuple(
-        VatRow(
-            rate,
-            base - share,
-            round_cents(Decimal(base - share) * rate / Decimal(10000)),
-            category,
-            groups[(category, rate)][1],
-            share,
-        )
-        for (category, rate), base, share in zip(keys, bases, shares, strict=True)
-    )
-    net = sum(r.base_cents for r in rows)
-    vat = sum(r.vat_cents for r in rows)
-    return Totals(
-        net,
-        vat,
-        net + vat,
-        rows,
-        allowance,
-        discount_reason if allowance else None,
-        discount_bp if allowance else 0,
-    )
-
-
-def line_net(quantity: Decimal, unit_price_cents: int, discount_bp: int = 0, discount_cents: int = 0) -> int:
-    """Quantity × unit price, rounded half-up to the cent, less the line discount (BT-131)."""
-    return round_cents(Decimal(quantity) * unit_price_cents) - line_discount(
-        quantity, unit_price_cents, discount_bp, discount_cents
-    )
-
-
-def line_discount(
-    quantity: Decimal, unit_price_cents: int, discount_bp: int = 0, discount_cents: int = 0
-) -> int:
-    """A line's discount in cents (BT-136): a percentage of quantity × price, rounded
-    half-up, or an amount; never more than the line."""
-    gross = round_cents(Decimal(quantity) * unit_price_cents)
-    amount = round_cents(Decimal(gross) * discount_bp / Decimal(10000)) if discount_bp else discount_cents
-    return max(0, min(amount, gross))
 
 
 def check_terms(days: int) -> int:
@@ -288,8 +137,6 @@ def check_terms(days: int) -> int:
 
 def terms_from_text(text: str, today: date) -> int:
     """Payment terms typed as days (`45`) or as a due date (`31/12`, `+3w`), within 60 days."""
-    from storage.parsing import parse_date
-
     raw = (text or "").strip().lower().removesuffix("j").removesuffix("d").strip()
     days = int(raw) if raw.isdigit() else (parse_date(text, today) - today).days
     return check_terms(days)
@@ -772,8 +619,6 @@ def _missing_for_send(customer: Contact) -> str | None:
 
 
 async def _queue_invoice_email(invoice: Invoice, customer: Contact, seller: Seller) -> OutboxEmail | None:
-    from storage.invoice_mail import compose
-
     owner = await User.get(id=invoice.owner_id)
     sends = await OutboxEmail.filter(invoice_id=invoice.id, purpose="invoice").count()
     original = await Invoice.get_or_none(id=invoice.credit_of_id) if invoice.credit_of_id else None
@@ -848,9 +693,6 @@ async def credit_invoice(
     """Cancel an issued invoice by a credit note numbered in its own series, frozen like an
     invoice. When the invoice was already (partly) paid, what the client paid becomes a
     refund owed to them (`storage.refunds`); an open collection task on it closes."""
-    from storage.collections import close_for_invoice
-    from storage.refunds import open_refund
-
     now = now or datetime.now(UTC)
     reason = " ".join((reason or "").split())
     if not reason:

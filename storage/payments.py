@@ -59,6 +59,7 @@ from tortoise.expressions import F, Q
 from tortoise.fields import JSONField
 from tortoise.transactions import in_transaction
 
+from storage.alerts import ActionKind, AlertAction
 from storage.collections import close_for_invoice
 from storage.einvoicing.lifecycle import CashedPayment, queue_cashed
 from storage.errors import Conflict, Forbidden, NotFound
@@ -1240,7 +1241,7 @@ async def _alert_unmatched(batch: _Batch, keys: list[str]) -> None:
             "payer": payment.payer_name or "?",
             "note": _bounded(f"\n{payment.note}" if payment.note else ""),
         }
-        buttons = [{"label": "payments.btn_show", "data": f"pay:show:{payment.id}"}]
+        buttons = [AlertAction(ActionKind.MATCH_PAYMENT, payment.id).to_json()]
         reason = batch.held.get(payment.entry_ref)
         kind = "payment_unmatched" if reason is None else "payment_held"
         if reason is not None:

@@ -14,6 +14,8 @@ from storage.errors import Forbidden, InvalidInput, NotFound
 from storage.models import Deal, DealLine, Product, SupplyNature, User
 from storage.pipeline import get_deal
 from storage.text import clean_line, clean_name, fits
+from storage.totals import round_cents
+from storage.vat import check_exemption
 
 __all__ = [
     "add_deal_line",
@@ -71,8 +73,6 @@ def check_line_input(quantity: Decimal, unit_price_cents: int | None) -> None:
 
 def line_net_cents(quantity: Decimal, unit_price_cents: int) -> int:
     """EN 16931 line net amount: quantity × unit price, rounded half-up to the cent."""
-    from storage.invoicing import round_cents
-
     return round_cents(Decimal(quantity) * unit_price_cents)
 
 
@@ -106,8 +106,6 @@ async def create_product(
 ) -> Product:
     """A catalogue entry (managers only); SKU unique, VAT rate among the configured ones;
     its nature (goods or services) and VAT exemption decide the VAT category of its lines."""
-    from storage.vat import check_exemption
-
     if not sees_everything(actor):
         raise Forbidden("manager_only")
     sku = (sku or "").strip().upper()

@@ -26,7 +26,7 @@ from tortoise.transactions import in_transaction
 
 from storage import audit
 from storage.access import sees_everything
-from storage.alerts import alert_role, alert_user
+from storage.alerts import ActionKind, AlertAction, alert_role, alert_user
 from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage.formatting import counted
 from storage.models import (
@@ -390,7 +390,7 @@ async def _update_draft(
             "po": f"PO{po.id}",
             "supplier": supplier.name,
         }
-        buttons = [{"label": "po.btn_open", "data": f"po:open:{po.id}"}]
+        actions = [AlertAction(ActionKind.OPEN_PURCHASE_ORDER, po.id).to_json()]
         key = f"stock_short:po{po.id}:p{pid}"
         for user_id in {*buyers, *owners.get(pid, set())}:
             alerts.append(
@@ -399,7 +399,7 @@ async def _update_draft(
                     user_id=user_id,
                     kind="stock_short",
                     params=params,
-                    buttons=buttons if user_id in buyers else [],
+                    buttons=actions if user_id in buyers else [],
                 )
             )
     # Bulk writes (a first run may draft thousands of lines); the unique dedupe key keeps
@@ -613,7 +613,7 @@ async def _tell_deliverable(product_ids: list[int], po: PurchaseOrder) -> None:
                 "goods_received",
                 f"goods_received:d{deal.id}",
                 {"deal": f"D{deal.id}", "title": deal.title, "po": f"PO{po.id}"},
-                [{"label": "po.btn_deliver", "data": f"po:deliver:{deal.id}"}],
+                [AlertAction(ActionKind.DELIVER_DEAL, deal.id)],
             )
 
 

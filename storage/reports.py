@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from tortoise.transactions import in_transaction
 
 from storage.access import sees_everything
-from storage.alerts import alert_user
+from storage.alerts import ActionKind, AlertAction, alert_user
 from storage.collections import OPEN_INVOICE
 from storage.errors import Forbidden, InvalidInput
 from storage.models import (
@@ -451,7 +451,7 @@ async def task_reminders(now: datetime, ahead: timedelta = timedelta(minutes=15)
                     "text": task.text[:200],
                     "due": task.due_at.isoformat() if task.due_at else "",
                 },
-                [{"label": "ops.btn_task_done", "data": f"task:done:{task.id}"}],
+                [AlertAction(ActionKind.COMPLETE_TASK, task.id)],
             )
             task.reminded_at = now
             await task.save(update_fields=["reminded_at"])

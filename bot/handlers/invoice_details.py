@@ -12,12 +12,12 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
-from bot.handlers.products import fmt_rate
 from bot.i18n import fmt_date, fmt_money
 from bot.seller import seller_from_settings
 from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, tr
 from storage.contacts import get_contact
 from storage.errors import InvalidInput
+from storage.formatting import fmt_rate
 from storage.ids import parse_id
 from storage.invoice_details import (
     Discount,

@@ -11,14 +11,15 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
+from bot.handlers.einvoicing import pa_status_lines
 from bot.handlers.invoice_details import billing_offer_keyboard, draft_details, offer_text
-from bot.handlers.products import fmt_rate
 from bot.i18n import fmt_date, fmt_money, fmt_qty
 from bot.seller import renderer_from_settings, seller_from_settings
 from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, send_list, tr
 from storage.contacts import get_contact, set_billing
 from storage.documents import frozen_pdf
 from storage.errors import InvalidInput
+from storage.formatting import fmt_rate
 from storage.ids import parse_id
 from storage.invoicing import (
     IssueResult,
@@ -135,8 +136,6 @@ async def show_invoice(update: Update, ctx: Ctx, invoice_id: int, *, edit: bool 
             tr(ctx, "invoices.dates", issued=fmt_date(inv.issue_date, lang), due=fmt_date(inv.due_date, lang))
         )
         text.append(tr(ctx, "invoices.rf", rf=inv.rf_reference or ""))
-        from bot.handlers.einvoicing import pa_status_lines
-
         text += await pa_status_lines(ctx, inv.id)
     await reply(update, ctx, "\n".join(text), keyboard(rows), edit=edit)
 

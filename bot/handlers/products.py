@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.context import Ctx
+from bot.handlers.invoices import show_invoice
 from bot.i18n import fmt_money, fmt_qty
 from bot.seller import seller_from_settings
 from bot.ui import args_text, button, cb, keyboard, parse_cb, reply, send_list, split_fields, tr
 from storage.errors import InvalidInput
+from storage.formatting import fmt_rate
 from storage.ids import parse_id
 from storage.invoicing import add_invoice_line, line_net
 from storage.parsing import parse_amount_cents, parse_quantity
@@ -25,12 +26,6 @@ from storage.products import (
     remove_deal_line,
     search_products,
 )
-
-
-def fmt_rate(bp: int, lang: str) -> str:
-    """`20 %`, `5,5 %` (French) or `5.5%`."""
-    value = fmt_qty(Decimal(bp) / 100, lang)
-    return f"{value}\u00a0%" if lang == "fr" else f"{value}%"
 
 
 async def products(update: Update, ctx: Ctx) -> None:
@@ -88,8 +83,6 @@ async def add_line(update: Update, ctx: Ctx) -> None:
     quantity = parse_quantity(qty)
     unit_price = parse_amount_cents(price) if price else None
     if target.strip().upper().startswith("I"):
-        from bot.handlers.invoices import show_invoice
-
         invoice_id = parse_id(target, "I")
         await add_invoice_line(
             ctx.actor, invoice_id, sku, quantity, seller_from_settings(ctx.settings), unit_price

@@ -27,8 +27,8 @@ from storage.einvoicing.inbound import (
     subscribed_webhooks,
     write_cursor,
 )
-from storage.einvoicing.lifecycle import ReceivedStatus, apply_ack, apply_received_status
-from storage.einvoicing.queue import claim_due, mark_done, mark_failed, mark_retry
+from storage.einvoicing.lifecycle import ReceivedStatus, apply_ack, apply_received_status, mark_done
+from storage.einvoicing.queue import claim_due, mark_failed, mark_retry
 from storage.einvoicing.suppliers import receive_supplier_invoice
 from storage.models import (
     Contact,

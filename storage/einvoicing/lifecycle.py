@@ -19,21 +19,23 @@ from tortoise.transactions import in_transaction
 
 from storage import audit
 from storage.access import can_write_owned
-from storage.alerts import alert_user
+from storage.alerts import ActionKind, AlertAction, alert_user
 from storage.collections import dispute_from_platform
 from storage.documents import Render, sha256_hex
-from storage.einvoicing.queue import queue_again, queue_status
+from storage.einvoicing.queue import held, queue_again, queue_status
 from storage.einvoicing.statuses import FINAL, Lifecycle, StatusFact, current_status, label
 from storage.errors import Conflict, NotFound
 from storage.models import (
     Invoice,
     InvoiceDocument,
+    InvoiceStatus,
     OutboxEmail,
     OutboxStatus,
     PaInvoice,
     PaQueueState,
     PaStatusEvent,
     PaSubmission,
+    PaSubmissionKind,
     User,
 )
 
@@ -44,6 +46,7 @@ __all__ = [
     "apply_ack",
     "apply_received_status",
     "invoice_statuses",
+    "mark_done",
     "queue_cashed",
     "record_status",
     "resubmit_invoice",
@@ -160,16 +163,57 @@ async def _tell(
         "reason": event.reason or "-",
         "reason_code": event.reason_code or "-",
     }
-    buttons = []
+    actions = []
     if code == Lifecycle.REJECTED:
-        buttons = [{"label": "pa.btn_resubmit", "data": f"pa:resubmit:{invoice.id}"}]
+        actions = [AlertAction(ActionKind.RESUBMIT_INVOICE, invoice.id)]
     await alert_user(
         invoice.owner_id,
         _KIND.get(code, "pa_status"),
         f"pa-status:{invoice.id}:{pa.attempt}:{int(code)}",
         params,
-        buttons,
+        actions,
         urgent=code in FINAL,
+    )
+
+
+async def mark_done(sub: PaSubmission, flow_id: str, now: datetime) -> bool:
+    """The PA accepted a flow we sent (claimed from `queue`): keep its id; an invoice is now
+    "submitted" (200), a status we emitted is recorded as sent."""
+    async with in_transaction():
+        done = await PaSubmission.filter(held(sub)).update(
+            state=PaQueueState.DONE, claim_token=None, flow_id=flow_id[:36], done_at=now, last_error=None
+        )
+        if not done:
+            return False
+        if sub.kind == PaSubmissionKind.INVOICE and sub.invoice_id is not None:
+            await _submitted(sub, flow_id, now)
+        elif sub.status_code is not None:
+            await PaStatusEvent.get_or_create(
+                dedupe_key=f"out:{sub.tracking_id}",
+                defaults={
+                    "invoice_id": sub.invoice_id,
+                    "supplier_invoice_id": sub.supplier_invoice_id,
+                    "code": sub.status_code,
+                    "at": now,
+                    "outgoing": True,
+                    "reason_code": sub.params.get("reason_code"),
+                    "reason": sub.params.get("reason"),
+                    "amount_cents": sub.params.get("amount_cents"),
+                },
+            )
+    return True
+
+
+async def _submitted(sub: PaSubmission, flow_id: str, now: datetime) -> None:
+    pa = await PaInvoice.get(invoice_id=sub.invoice_id)
+    if pa.tracking_id != sub.tracking_id:  # an older attempt answered late
+        return
+    pa.flow_id = flow_id[:36]
+    await pa.save(update_fields=["flow_id", "updated_at"])
+    # Delivered to the platform is "sent", as an accepted email is (later states are kept).
+    await Invoice.filter(id=pa.invoice_id, status=InvoiceStatus.ISSUED).update(status=InvoiceStatus.SENT)
+    await record_status(
+        pa.invoice_id, Lifecycle.SUBMITTED, now, dedupe_key=f"submitted:{sub.tracking_id}", now=now
     )
 
 

@@ -10,6 +10,10 @@ Life of a row (as the email outbox)::
 The row's `tracking_id` is sent as the flow's `trackingId`. A row claimed a second time
 (its earlier attempt's outcome unknown) is first looked up at the PA by that tracking id,
 so a crash or an outage between the PA's acceptance and `mark_done` submits nothing twice.
+
+`mark_done` lives in `lifecycle`: what an accepted flow means (an invoice submitted, a
+status sent) is a life-cycle fact, recorded with the row in one transaction. It records
+only while this runner's claim `held`, as `mark_retry` and `mark_failed` here do.
 """
 
 from __future__ import annotations
@@ -29,12 +33,10 @@ from storage.models import (
     Contact,
     ContactKind,
     Invoice,
-    InvoiceStatus,
     PaAddressing,
     PaInboundFlow,
     PaInvoice,
     PaQueueState,
-    PaStatusEvent,
     PaSubmission,
     PaSubmissionKind,
     Role,
@@ -45,8 +47,8 @@ __all__ = [
     "LEASE",
     "MAX_ATTEMPTS",
     "claim_due",
+    "held",
     "invoice_tracking_id",
-    "mark_done",
     "mark_failed",
     "mark_retry",
     "queue_again",
@@ -168,50 +170,9 @@ async def claim_due(now: datetime, limit: int = 50) -> list[PaSubmission]:
     return await claim_rows(PaSubmission, now, limit)
 
 
-def _mine(sub: PaSubmission) -> Q:
+def held(sub: PaSubmission) -> Q:
+    """The row as this runner claimed it: an outcome is recorded only while the claim holds."""
     return Q(id=sub.id, state=PaQueueState.SENDING, claim_token=sub.claim_token)
-
-
-async def mark_done(sub: PaSubmission, flow_id: str, now: datetime) -> bool:
-    """The PA accepted the flow: keep its id; an invoice is now "submitted" (200)."""
-    async with in_transaction():
-        done = await PaSubmission.filter(_mine(sub)).update(
-            state=PaQueueState.DONE, claim_token=None, flow_id=flow_id[:36], done_at=now, last_error=None
-        )
-        if not done:
-            return False
-        if sub.kind == PaSubmissionKind.INVOICE and sub.invoice_id is not None:
-            await _submitted(sub, flow_id, now)
-        elif sub.status_code is not None:
-            await PaStatusEvent.get_or_create(
-                dedupe_key=f"out:{sub.tracking_id}",
-                defaults={
-                    "invoice_id": sub.invoice_id,
-                    "supplier_invoice_id": sub.supplier_invoice_id,
-                    "code": sub.status_code,
-                    "at": now,
-                    "outgoing": True,
-                    "reason_code": sub.params.get("reason_code"),
-                    "reason": sub.params.get("reason"),
-                    "amount_cents": sub.params.get("amount_cents"),
-                },
-            )
-    return True
-
-
-async def _submitted(sub: PaSubmission, flow_id: str, now: datetime) -> None:
-    from storage.einvoicing.lifecycle import record_status
-
-    pa = await PaInvoice.get(invoice_id=sub.invoice_id)
-    if pa.tracking_id != sub.tracking_id:  # an older attempt answered late
-        return
-    pa.flow_id = flow_id[:36]
-    await pa.save(update_fields=["flow_id", "updated_at"])
-    # Delivered to the platform is "sent", as an accepted email is (later states are kept).
-    await Invoice.filter(id=pa.invoice_id, status=InvoiceStatus.ISSUED).update(status=InvoiceStatus.SENT)
-    await record_status(
-        pa.invoice_id, Lifecycle.SUBMITTED, now, dedupe_key=f"submitted:{sub.tracking_id}", now=now
-    )
 
 
 async def mark_retry(sub: PaSubmission, error: str, now: datetime) -> bool:
@@ -219,7 +180,7 @@ async def mark_retry(sub: PaSubmission, error: str, now: datetime) -> bool:
     if sub.attempts >= MAX_ATTEMPTS:
         return await mark_failed(sub, error, now)
     return bool(
-        await PaSubmission.filter(_mine(sub)).update(
+        await PaSubmission.filter(held(sub)).update(
             state=PaQueueState.PENDING,
             next_attempt_at=now + retry_delay(sub.attempts),
             claim_token=None,
@@ -232,7 +193,7 @@ async def mark_retry(sub: PaSubmission, error: str, now: datetime) -> bool:
 async def mark_failed(sub: PaSubmission, error: str, now: datetime) -> bool:
     """A permanent failure: stop, and tell the invoice's owner (or the admins) why."""
     async with in_transaction():
-        done = await PaSubmission.filter(_mine(sub)).update(
+        done = await PaSubmission.filter(held(sub)).update(
             state=PaQueueState.FAILED, claim_token=None, last_error=error[:2000]
         )
         if not done:

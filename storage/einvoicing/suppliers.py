@@ -20,7 +20,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from storage import audit
-from storage.alerts import alert_role
+from storage.alerts import ActionKind, AlertAction, alert_role
 from storage.einvoicing.queue import queue_status
 from storage.einvoicing.statuses import Lifecycle
 from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -279,11 +279,11 @@ def _status_params(si: SupplierInvoice, reason_code: str = "", reason: str = "")
     }
 
 
-def _buttons(si_id: int) -> list[dict[str, str]]:
+def _actions(si_id: int) -> list[AlertAction]:
     return [
-        {"label": "pa.btn_approve", "data": f"si:ok:{si_id}"},
-        {"label": "pa.btn_dispute", "data": f"si:dispute:{si_id}"},
-        {"label": "pa.btn_refuse", "data": f"si:refuse:{si_id}"},
+        AlertAction(ActionKind.APPROVE_SUPPLIER_INVOICE, si_id),
+        AlertAction(ActionKind.DISPUTE_SUPPLIER_INVOICE, si_id),
+        AlertAction(ActionKind.REFUSE_SUPPLIER_INVOICE, si_id),
     ]
 
 
@@ -361,7 +361,7 @@ async def receive_supplier_invoice(
             )
             await alert_role((Role.PURCHASING,), "supplier_invoice_approved", f"si-auto:{si.id}", params)
         else:
-            await alert_role((Role.PURCHASING,), "supplier_invoice", f"si:{si.id}", params, _buttons(si.id))
+            await alert_role((Role.PURCHASING,), "supplier_invoice", f"si:{si.id}", params, _actions(si.id))
     return si
 
 

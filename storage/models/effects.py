@@ -92,6 +92,9 @@ class Alert(Model):
     chat_id = fields.BigIntField(null=True)
     kind = fields.CharField(max_length=48)
     params: Any = fields.JSONField(default=dict)
+    # What the recipient can do from it: `storage.alerts.AlertAction` values as JSON
+    # (`{"action": "open_purchase_order", "id": 7}`), read through `actions_of`; the bot
+    # draws each as a button. The column kept its first name.
     buttons: Any = fields.JSONField(default=list)
     # Urgent alerts ignore quiet hours; the others wait until they end.
     urgent = fields.BooleanField(default=False)

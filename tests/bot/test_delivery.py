@@ -16,7 +16,7 @@ from bot.app import build_application
 from bot.delivery import Pacer, deliver_alerts, render_alert, template_params
 from bot.settings import Settings
 from bot.transport import RecordingRequest, Sent
-from storage.alerts import alert_team, alert_user, set_team_chat, team_chat_id
+from storage.alerts import ActionKind, AlertAction, alert_team, alert_user, set_team_chat, team_chat_id
 from storage.models import Alert, AlertStatus, Role, User
 from storage.users import create_user
 from tests.harness import ChatHarness
@@ -72,9 +72,9 @@ async def test_alert_is_rendered_in_the_recipients_language_with_escaped_values(
         "k",
         {"to": "a@b.example", "subject": "<F1>", "error": "550 no"},
         [
-            {"label": "menu.help", "data": "help:show"},
-            {"label": "menu.tasks", "data": "task:list"},
-            {"label": "menu.deals", "data": "deal:list"},
+            AlertAction(ActionKind.OPEN_PURCHASE_ORDER, 7),
+            AlertAction(ActionKind.DELIVER_DEAL, 12),
+            AlertAction(ActionKind.COMPLETE_TASK, 5),
         ],
     )
     assert alert is not None
@@ -83,7 +83,10 @@ async def test_alert_is_rendered_in_the_recipients_language_with_escaped_values(
     assert "n'a pas pu être remis" in text and "&lt;F1&gt;" in text and "550 no" in text
     assert markup is not None
     rows = [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard]
-    assert rows == [[("Aide", "help:show"), ("Mes tâches", "task:list")], [("Mes affaires", "deal:list")]]
+    assert rows == [
+        [("Ouvrir la commande", "po:open:7"), ("🚚 Livrée", "po:deliver:12")],
+        [("✔ Fait", "task:done:5")],
+    ]
     english, _ = render_alert(alert, "en")
     assert "could not be delivered" in english
 

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from mail.pa.cdar import CdarError, StatusDocument, build_cdar, parse_cdar
 from mail.pa.client import PaClient
 from mail.pa.worker import flush_submissions, poll_flows, process_inbound, run_cycle
+from storage.alerts import ActionKind, AlertAction, actions_of
 from storage.einvoicing.lifecycle import invoice_statuses, resubmit_invoice
 from storage.einvoicing.statuses import Lifecycle, StatusFact, current_status, label
 from storage.models import (
@@ -204,7 +205,8 @@ async def test_rejected_flow_tells_the_owner_what_to_fix_and_can_go_again(
     alert = await Alert.get(kind="pa_rejected")
     assert alert.user_id == b.alice.id and alert.urgent
     assert "BT-47" in alert.params["reason"] and "SIREN" in alert.params["reason"]
-    assert alert.buttons == [{"label": "pa.btn_resubmit", "data": f"pa:resubmit:{invoice.id}"}]
+    assert alert.buttons == [{"action": "resubmit_invoice", "id": invoice.id}]
+    assert actions_of(alert) == [AlertAction(ActionKind.RESUBMIT_INVOICE, invoice.id)]
     # Fixed, then submitted again under a new tracking id; the old rejection no longer counts.
     await resubmit_invoice(b.alice, invoice.id, NOW + timedelta(hours=1), render=RENDER)
     await run_cycle(pa, PA_SELLER, NOW + timedelta(hours=1))

@@ -11,6 +11,7 @@ from mail.pa.cdar import parse_cdar
 from mail.pa.client import PaClient
 from mail.pa.incoming import IncomingInvoiceError, parse_incoming_invoice
 from mail.pa.worker import run_cycle
+from storage.alerts import ActionKind, AlertAction, actions_of
 from storage.einvoicing.suppliers import (
     Decision,
     IncomingInvoice,
@@ -142,10 +143,10 @@ async def test_matched_supplier_invoice_is_offered_then_approved_and_205_sent(
     assert si.status == SupplierInvoiceStatus.RECEIVED and si.total_gross_cents == 60_00
     alert = await Alert.get(kind="supplier_invoice")
     assert alert.user_id == buyer.id and alert.params["matched"] == 1
-    assert [b["data"] for b in alert.buttons] == [
-        f"si:ok:{si.id}",
-        f"si:dispute:{si.id}",
-        f"si:refuse:{si.id}",
+    assert actions_of(alert) == [
+        AlertAction(ActionKind.APPROVE_SUPPLIER_INVOICE, si.id),
+        AlertAction(ActionKind.DISPUTE_SUPPLIER_INVOICE, si.id),
+        AlertAction(ActionKind.REFUSE_SUPPLIER_INVOICE, si.id),
     ]
     await decide_supplier_invoice(buyer, si.id, Decision.APPROVE, NOW)
     await run_cycle(pa, PA_SELLER, NOW + timedelta(minutes=1))

@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from storage.alerts import ActionKind, AlertAction, actions_of
 from storage.collections import (
     Company,
     close_for_invoice,
@@ -119,12 +120,12 @@ async def test_overdue_opens_one_task_alerting_the_owner_with_buttons(db: str) -
     alert = await Alert.get(kind="overdue")
     assert alert.user_id == alice.id
     assert alert.params["amount_cents"] == 1_200_00 and alert.params["due_date"] == "2026-03-01"
-    assert [b["label"] for b in alert.buttons] == [
-        "coll.btn_remind",
-        "coll.btn_call",
-        "coll.btn_promise",
-        "coll.btn_dispute",
-        "coll.btn_invoice",
+    assert actions_of(alert) == [
+        AlertAction(ActionKind.SEND_REMINDER, task.id),
+        AlertAction(ActionKind.LOG_CALL, task.id),
+        AlertAction(ActionKind.PROMISE_TO_PAY, task.id),
+        AlertAction(ActionKind.TOGGLE_DISPUTE, task.id),
+        AlertAction(ActionKind.OPEN_OVERDUE_INVOICE, task.id),
     ]
 
 
