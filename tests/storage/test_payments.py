@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mail.notices import Direction
 from storage.errors import Conflict, Forbidden
 from storage.models import (
     Alert,
@@ -33,6 +32,7 @@ from storage.payments import (
     record_notices,
     settle_amounts,
 )
+from storage.payments.notices import Direction
 from tests.payment_fixtures import NOW, OTHER_IBAN, OUR_IBAN, client, credit, issued, owner, rf
 
 
