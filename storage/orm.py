@@ -10,10 +10,12 @@ here and nowhere else, so an ORM upgrade that changes them breaks this module on
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.fields import JSONField
 from tortoise.models import Model
 
 __all__ = [
@@ -24,9 +26,11 @@ __all__ = [
     "db_value",
     "defaults",
     "from_row",
+    "insert_rows",
     "mark_saved",
     "pk_column",
     "table",
+    "update_rows",
 ]
 
 M = TypeVar("M", bound=Model)
@@ -94,3 +98,79 @@ def from_row(model: type[M], row: dict[str, Any]) -> M:
 def mark_saved(instance: Model) -> None:
     """Mark an instance inserted by hand as saved, so `save()` updates instead of inserting."""
     instance._saved_in_db = True
+
+
+# ---------------------------------------------------------------- bulk writes without instances
+# Added for the bank-statement hot path (storage.payments.writes): building a model instance
+# costs more than its row's whole INSERT, and Tortoise's bulk_update builds a CASE term per
+# row and field. These write plain rows, with the ORM's own value conversion.
+
+ROWS_PER_STATEMENT = 2000
+
+
+def _converter(model: type[Model], field: str) -> Callable[[Any], Any]:
+    """The ORM's conversion of one field's values, memoised (many values repeat)."""
+    f = model._meta.fields_map[field]
+    if isinstance(f, JSONField):
+        encode = f.encoder
+        return lambda value: None if value is None else encode(value)
+    cache: dict[tuple[type, Any], Any] = {}
+
+    def convert(value: Any) -> Any:
+        key = (type(value), value)
+        if key not in cache:
+            cache[key] = f.to_db_value(value, model)
+        return cache[key]
+
+    return convert
+
+
+def _marks(conn: BaseDBAsyncClient, count: int) -> list[str]:
+    if conn.capabilities.dialect == "postgres":
+        return [f"${i}" for i in range(1, count + 1)]
+    return ["?"] * count
+
+
+async def insert_rows(
+    model: type[Model], rows: Sequence[dict[str, Any]], *, ignore_conflicts: bool = False
+) -> None:
+    """INSERT plain rows (keyed by field name, every row the same keys) with one prepared
+    statement; the model's defaults fill the fields not given. `ignore_conflicts`: a row
+    that breaks a unique constraint is skipped (`ON CONFLICT DO NOTHING`)."""
+    if not rows:
+        return
+    filled = defaults(model, set(rows[0]))
+    names = [*rows[0], *filled]
+    projection = columns(model)
+    # Table and column names come from the model's metadata, never from input.
+    quoted = ", ".join(f'"{projection[n]}"' for n in names)
+    conn = client(model)
+    marks = ", ".join(_marks(conn, len(names)))
+    conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
+    sql = f'INSERT INTO "{table(model)}" ({quoted}) VALUES ({marks}){conflict}'  # noqa: S608
+    convert = [_converter(model, n) for n in names]
+    given = list(rows[0])
+    extra = [c(filled[n]) for c, n in zip(convert[len(given) :], names[len(given) :], strict=True)]
+    head = list(zip(convert[: len(given)], given, strict=True))
+    values = [[c(row[n]) for c, n in head] + extra for row in rows]
+    for i in range(0, len(values), ROWS_PER_STATEMENT):
+        await conn.execute_many(sql, values[i : i + ROWS_PER_STATEMENT])
+
+
+async def update_rows(model: type[Model], fields: Sequence[str], rows: Sequence[dict[str, Any]]) -> None:
+    """UPDATE many rows by primary key, one prepared statement: each row holds the primary
+    key (by its field name) and the `fields` to set, converted as the ORM converts them.
+    Values are written as given (an `auto_now` field too: pass its value)."""
+    if not rows:
+        return
+    pk = model._meta.pk_attr
+    projection = columns(model)
+    conn = client(model)
+    marks = _marks(conn, len(fields) + 1)
+    sets = ", ".join(f'"{projection[f]}"={m}' for f, m in zip(fields, marks, strict=False))
+    sql = f'UPDATE "{table(model)}" SET {sets} WHERE "{pk_column(model)}"={marks[-1]}'  # noqa: S608
+    names = [*fields, pk]
+    convert = [_converter(model, n) for n in names]
+    values = [[c(row[n]) for c, n in zip(convert, names, strict=True)] for row in rows]
+    for i in range(0, len(values), ROWS_PER_STATEMENT):
+        await conn.execute_many(sql, values[i : i + ROWS_PER_STATEMENT])

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from mail.notices import Direction, PaymentNotice
 from storage.invoicing import rf_reference
 from storage.models import Contact, ContactKind, Invoice, InvoiceStatus, Role, User
+from storage.payments.notices import Direction, PaymentNotice
 from storage.users import create_user
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)

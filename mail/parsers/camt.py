@@ -39,11 +39,11 @@ from xml.etree.ElementTree import ParseError as XmlSyntaxError
 import defusedxml
 from defusedxml.ElementTree import DefusedXMLParser
 
-from mail.notices import Direction, PaymentNotice
 from mail.parsers.amounts import decimal_to_cents
 from mail.parsers.common import assign_identities
 from mail.parsers.errors import ParseError, TooLarge, UnsafeDocument
 from mail.parsers.references import canonical_rf, find_rf_references
+from storage.payments.notices import Direction, PaymentNotice
 
 __all__ = ["CamtResult", "is_camt", "parse_camt", "parse_camt_zip"]
 

@@ -6,7 +6,7 @@ import re
 from collections import Counter
 from dataclasses import replace
 
-from mail.notices import PaymentNotice
+from storage.payments.notices import PaymentNotice
 
 __all__ = ["PLACEHOLDER_REFS", "assign_identities", "is_placeholder"]
 

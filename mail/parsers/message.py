@@ -19,11 +19,11 @@ from email.utils import getaddresses
 from functools import lru_cache
 from pathlib import Path, PurePosixPath
 
-from mail.notices import PaymentNotice
 from mail.parsers.camt import ZIP_MAX_MEMBERS, is_camt, parse_camt, read_zip_member
 from mail.parsers.errors import ParseError, TooLarge, UnsafeDocument
 from mail.parsers.mt940 import is_mt940, parse_mt940
 from mail.parsers.text import BankTemplate, html_to_text, load_templates, parse_text
+from storage.payments.notices import PaymentNotice
 
 __all__ = ["MAX_ATTACHMENT_BYTES", "ParseResult", "Problem", "parse_message"]
 

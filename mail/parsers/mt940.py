@@ -34,11 +34,11 @@ from typing import Any
 
 import mt940 as mt940lib
 
-from mail.notices import Direction, PaymentNotice
 from mail.parsers.amounts import decimal_to_cents
 from mail.parsers.common import assign_identities, is_placeholder
 from mail.parsers.errors import ParseError
 from mail.parsers.references import find_rf_references
+from storage.payments.notices import Direction, PaymentNotice
 
 __all__ = ["is_mt940", "parse_mt940", "parse_mt940_fallback"]
 

@@ -22,10 +22,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
 
-from mail.notices import Direction, PaymentNotice
 from mail.parsers.amounts import parse_bank_amount
 from mail.parsers.errors import ParseError, TemplateConfigError
 from mail.parsers.references import canonical_rf, find_rf_references
+from storage.payments.notices import Direction, PaymentNotice
 
 __all__ = [
     "AMOUNT_PATTERN",

@@ -213,7 +213,7 @@ def test_an_aware_imported_datetime_becomes_the_company_local_date() -> None:
     from datetime import UTC, datetime
     from zoneinfo import ZoneInfo
 
-    from storage.importing import _cell
+    from storage.importing.readers import cell as _cell
 
     paris = ZoneInfo("Europe/Paris")
     assert _cell(datetime(2026, 12, 31, 23, 30, tzinfo=UTC), paris) == date(2027, 1, 1)

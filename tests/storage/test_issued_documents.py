@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from mail.notices import Direction
 from storage.collections import Company, scan_overdue
 from storage.documents import frozen_pdf, frozen_sha256
 from storage.errors import Conflict, Forbidden
@@ -33,6 +32,7 @@ from storage.models import (
     Role,
 )
 from storage.payments import entry_key, record_notices
+from storage.payments.notices import Direction
 from storage.refunds import debit_matches, list_refunds, mark_refunded, refund_amount
 from storage.users import create_user
 from tests.billing_data import RENDER, SELLER, make_billing

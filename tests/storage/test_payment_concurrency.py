@@ -21,7 +21,6 @@ from tortoise import connections
 from tortoise.exceptions import OperationalError
 from tortoise.transactions import in_transaction
 
-from mail.notices import Direction
 from storage.errors import Conflict
 from storage.invoicing import credit_invoice, draft_from_deal, issue_invoice
 from storage.models import (
@@ -37,6 +36,7 @@ from storage.models import (
     Role,
 )
 from storage.payments import ingest_message, match_payment, record_notices, retryable
+from storage.payments.notices import Direction
 from storage.users import create_user
 from tests.billing_data import RENDER, SELLER, make_billing
 from tests.payment_fixtures import NOW, client, credit, issued, owner, rf

@@ -6,7 +6,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mail.notices import Direction
 from storage.errors import Conflict, Forbidden
 from storage.models import (
     Alert,
@@ -33,6 +32,7 @@ from storage.payments import (
     record_notices,
     settle_amounts,
 )
+from storage.payments.notices import Direction
 from tests.payment_fixtures import NOW, OTHER_IBAN, OUR_IBAN, client, credit, issued, owner, rf
 
 
@@ -388,3 +388,21 @@ async def test_a_return_mirroring_credits_of_two_invoices_waits_for_a_person(any
     )
     assert (outcome.returned, outcome.unmatched) == (0, 1)
     assert [(await Invoice.get(id=i.id)).status for i in (a, b)] == [InvoiceStatus.PAID] * 2
+
+
+async def test_an_entry_naming_invoices_that_do_not_add_up_waits_with_amounts_written_for_people(
+    any_db: str,
+) -> None:
+    alice = await owner()
+    acme = await client("ACME SA", alice)
+    a, b = await issued(81, acme, alice, 1_200_00), await issued(82, acme, alice, 350_00)
+    notice = credit(1_500_00, remittance="Factures F2026-00081 et F2026-00082", entry="B1")
+    outcome = await record_notices([notice], source=await _source(), now=NOW)
+    assert (outcome.settled, outcome.unmatched) == (0, 1)
+    assert [(await Invoice.get(id=i.id)).paid_cents for i in (a, b)] == [0, 0]
+    payment = await Payment.get()
+    assert payment.status == PaymentStatus.UNMATCHED
+    assert payment.note == (
+        "names 2 invoices whose open amounts do not add up to the entry's €1,500.00: candidates "
+        "F2026-00081 (issued, open €1,200.00), F2026-00082 (issued, open €350.00)"
+    )
