@@ -14,8 +14,8 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-import bot.i18n as i18n
-from bot.i18n import DOMAIN, LOCALE_DIR, t
+import storage.i18n as i18n
+from storage.i18n import DOMAIN, LOCALE_DIR, t
 from bot.i18n_extract import extract_python
 
 ROOT = Path(__file__).resolve().parents[1]
