@@ -8,11 +8,17 @@ from telegram import Update
 from telegram.ext import Application, CommandHandler
 
 from bot.context import Ctx
-from bot.i18n import fmt_datetime
+from bot.i18n import catalogue, fmt_datetime
 from bot.ui import reply, tr
 from storage.access import can_manage_users
 from storage.errors import Forbidden
 from storage.jobs import job_runs
+
+
+def _outcome(ctx: Ctx, outcome: str) -> str:
+    """ok / error / raced in the reader's language (an unknown one as recorded)."""
+    key = f"status.outcome_{outcome}"
+    return tr(ctx, key) if key in catalogue() else outcome
 
 
 async def status(update: Update, ctx: Ctx) -> None:
@@ -32,7 +38,7 @@ async def status(update: Update, ctx: Ctx) -> None:
                 ctx,
                 "status.row",
                 job=run.name,
-                outcome=run.outcome,
+                outcome=_outcome(ctx, run.outcome),
                 at=at or tr(ctx, "status.never"),
                 ms=run.duration_ms,
                 detail=detail,

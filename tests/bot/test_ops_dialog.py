@@ -203,3 +203,15 @@ async def test_collection_log_is_dated_in_the_company_zone(chat: ChatHarness) ->
     )
     await alice.presses_data(f"coll:invoice:{task.id}")
     assert "• 1 Jan 2027 call New year call" in alice.last_text
+
+
+async def test_status_speaks_the_admins_language(chat: ChatHarness) -> None:
+    admin = await chat.user("root", Role.ADMIN, lang="fr")
+    await admin.says("/status")
+    assert admin.last_text == "Aucune tâche n'a encore tourné."
+    services = chat.app.bot_data["services"]
+    await run_job(all_jobs()["overdue"], services, None)
+    await admin.says("/etat")
+    assert admin.last_text.startswith("<b>Tâches de fond</b>")
+    assert "<b>overdue</b> : réussie, dernière exécution " in admin.last_text
+    assert ": ok," not in admin.last_text
