@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -18,7 +18,9 @@ from storage.collections import Company, dunning_email
 from storage.documents import frozen_pdf
 from storage.formatting import fmt_money
 from storage.invoicing import draft_from_deal, issue_invoice
-from storage.models import Contact, OutboxEmail
+from storage.models import Contact, OutboxEmail, Product, PurchaseOrder, PurchaseOrderLine, Role
+from storage.purchasing import send_po
+from storage.users import create_user
 from tests.billing_data import RENDER, SELLER, make_billing
 
 TODAY = date(2026, 11, 20)
@@ -124,3 +126,30 @@ def test_a_purchase_order_pdf_speaks_the_suppliers_language(lang: str, expected:
     for words in expected:
         assert words in text, words
     assert ("1 décembre 2026" if lang == "fr" else "1 December 2026") in text
+
+
+@pytest.mark.parametrize(
+    ("lang", "subject", "opening"),
+    [
+        ("fr", "Bon de commande PO", "Veuillez trouver ci-joint notre bon de commande PO"),
+        ("en", "Purchase order PO", "Please find attached our purchase order PO"),
+    ],
+)
+async def test_a_purchase_order_email_speaks_the_suppliers_language(
+    db: str, lang: str, subject: str, opening: str
+) -> None:
+    buyer = await create_user("paula", Role.PURCHASING, telegram_id=5)
+    supplier = await Contact.create(
+        name="Acier SARL", owner=buyer, email="ventes@acier.example", invoice_language=lang
+    )
+    bolt = await Product.create(sku="BOLT", name="Bolt", unit_price_cents=100, supplier=supplier)
+    po = await PurchaseOrder.create(supplier=supplier)
+    await PurchaseOrderLine.create(order=po, product=bolt, quantity=Decimal(6), unit_price_cents=100)
+    now = datetime(2026, 11, 20, 9, tzinfo=UTC)
+    await send_po(
+        buyer, po.id, TODAY, now, company_name="Entonnoir", company_email="achats@entonnoir.example"
+    )
+    email = await OutboxEmail.get(purpose="purchase_order")
+    assert email.subject == f"{subject}{po.id} — Entonnoir"
+    assert email.body_text.startswith(("Bonjour,", "Hello,")[lang == "en"])
+    assert f"{opening}{po.id}." in email.body_text and email.body_text.endswith("\nEntonnoir")
