@@ -343,6 +343,9 @@ async def scan_overdue(
     return result
 
 
+_CLOSED_REASONS = {"paid": "coll.closed.paid", "credited": "coll.closed.credited"}
+
+
 async def close_for_invoice(invoice_id: int, now: datetime, reason: str = "paid") -> bool:
     """Close the invoice's open task and tell everyone on it (idempotent)."""
     async with in_transaction():
@@ -358,6 +361,8 @@ async def close_for_invoice(invoice_id: int, now: datetime, reason: str = "paid"
             "contact": invoice.contact.name,
             "reason": reason,
         }
+        if reason in _CLOSED_REASONS:  # said in each reader's language
+            params["reason_key"] = _CLOSED_REASONS[reason]
         key = f"collection-closed:{task.id}"
         await alert_user(task.assignee_id, "collection_closed", key, params)
         await alert_role((Role.COLLECTIONS,), "collection_closed", key, params)
