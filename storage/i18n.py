@@ -28,7 +28,7 @@ from decimal import Decimal
 from functools import cache
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
@@ -60,11 +60,12 @@ class Safe(str):
     """A string that is already HTML and must not be escaped again."""
 
 
-@runtime_checkable
-class Localized(Protocol):
-    """A value that says itself in a language when a message is rendered."""
+class Localized:
+    """A value that says itself in a language when a message is rendered (a plain base
+    class, not a Protocol: `t()` checks every parameter, and a Protocol check is slow)."""
 
-    def in_lang(self, lang: str) -> str: ...
+    def in_lang(self, lang: str) -> str:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -144,20 +145,22 @@ def _template(lang: str, key: str, params: Mapping[str, Any]) -> str:
     return forms[min(index, len(forms) - 1)]
 
 
-def _said(value: Any, lang: str) -> Any:
-    return value.in_lang(lang) if isinstance(value, Localized) else value
-
-
 def t(lang: str, key: str, **params: Any) -> Safe:
     """The message `key` in `lang` (fr/en) for chat (HTML), with escaped parameters."""
     template = _template(lang, key, params)
-    return Safe(template.format(**{k: escape(_said(v, lang)) for k, v in params.items()}))
+    return Safe(
+        template.format(
+            **{k: escape(v.in_lang(lang) if isinstance(v, Localized) else v) for k, v in params.items()}
+        )
+    )
 
 
 def text(lang: str, key: str, **params: Any) -> str:
     """The message `key` in `lang` as plain text (emails, PDF, command line): nothing escaped."""
     template = _template(lang, key, params)
-    return template.format(**{k: _said(v, lang) for k, v in params.items()})
+    return template.format(
+        **{k: v.in_lang(lang) if isinstance(v, Localized) else v for k, v in params.items()}
+    )
 
 
 def reasons_text(lang: str, reasons: Any, limit: int | None = None) -> Safe:
@@ -193,7 +196,7 @@ def stage_name(name: str, lang: str, labels: Mapping[str, str] | None = None) ->
 
 
 @dataclass(frozen=True)
-class StageLabel:
+class StageLabel(Localized):
     """A stage's name as a message parameter: said in the reader's language (its own label,
     or the default stage's translation); `str()` is the stored name (logs, `str(error)`)."""
 
@@ -208,7 +211,7 @@ class StageLabel:
 
 
 @dataclass(frozen=True)
-class StageList:
+class StageList(Localized):
     """Several stages as one parameter (`lead, qualified, won`), each in the reader's language."""
 
     stages: tuple[StageLabel, ...]
