@@ -263,7 +263,7 @@ def _mentions(doc: InvoiceData, lab: _Labels, fmt: _Fmt) -> list[str]:
     for row in doc.totals.breakdown:
         reason = REASONS.get(row.reason or "") if row.category != "S" else None
         if reason is not None:
-            words = reason.fr if fmt.lang == "fr" else reason.en
+            words = reason.words(fmt.lang)
             texts.append(f"{row.category} : {words}" if fmt.lang == "fr" else f"{row.category}: {words}")
     if s.vat_on_debits and any(row.category == "S" for row in doc.totals.breakdown):
         texts.append(lab["debits"])
