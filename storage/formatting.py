@@ -53,5 +53,6 @@ def fmt_datetime(value: datetime | None, lang: str, zone: ZoneInfo) -> str:
 
 def counted(count: int, one: str, other: str) -> str:
     """`1 email`, `3 emails`: the English count of the operators' one-line summaries (job
-    runs recorded for /status, logs), which are not translated."""
+    results in logs, `str()` of a scan), which are not translated (/status says a job's
+    summary from the catalogues: `storage.i18n.Phrase`)."""
     return f"{count} {one if count == 1 else other}"

@@ -39,6 +39,8 @@ __all__ = [
     "LOCALE_DIR",
     "Localized",
     "Messages",
+    "Part",
+    "Phrase",
     "Safe",
     "StageLabel",
     "StageList",
@@ -221,3 +223,47 @@ class StageList(Localized):
 
     def __str__(self) -> str:
         return ", ".join(stage.name for stage in self.stages)
+
+
+Part = tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Phrase(Localized):
+    """A summary made of catalogue messages (`(key, params)` parts), said in a language and
+    joined by commas: what a background job did, stored as JSON (`as_json`) so that /status
+    says it in each reader's language; `str()` is the English one (logs)."""
+
+    parts: tuple[Part, ...]
+
+    @classmethod
+    def of(cls, *parts: Part | None) -> Phrase:
+        """The parts given (None: left out)."""
+        return cls(tuple(part for part in parts if part is not None))
+
+    def in_lang(self, lang: str) -> str:
+        said = []
+        for key, params in self.parts:
+            try:
+                said.append(text(lang, key, **params))
+            except (KeyError, IndexError, ValueError):  # stored by another version
+                said.append(key)
+        return ", ".join(said)
+
+    def __str__(self) -> str:
+        return self.in_lang("en")
+
+    def as_json(self) -> list[list[Any]]:
+        return [[key, dict(params)] for key, params in self.parts]
+
+    @classmethod
+    def from_json(cls, data: Any) -> Phrase | None:
+        """The phrase `as_json` stored; None for anything else."""
+        if not isinstance(data, list):
+            return None
+        parts: list[Part] = []
+        for item in data:
+            if not (isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)):
+                return None
+            parts.append((item[0], dict(item[1]) if isinstance(item[1], dict) else {}))
+        return cls(tuple(parts))

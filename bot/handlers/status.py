@@ -1,4 +1,5 @@
-"""/status (admins): every background job's last run, duration and outcome."""
+"""/status (admins): every background job's last run, duration and outcome, in the admin's
+language (a job's summary is stored as catalogue messages; an error as its plain text)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from bot.i18n import catalogue, fmt_datetime
 from bot.ui import reply, tr
 from storage.access import can_manage_users
 from storage.errors import Forbidden
+from storage.i18n import Phrase
 from storage.jobs import job_runs
 
 
@@ -32,7 +34,9 @@ async def status(update: Update, ctx: Ctx) -> None:
     lines = [tr(ctx, "status.title")]
     for run in runs:
         at = fmt_datetime(run.last_started_at, ctx.lang, ctx.settings.zone)
-        detail = f" — {run.detail[:200]}" if run.detail else ""
+        summary = Phrase.from_json(run.summary) if run.outcome == "ok" else None
+        said = summary.in_lang(ctx.lang) if summary is not None else run.detail  # else plain text
+        detail = f" — {said[:200]}" if said else ""
         lines.append(
             tr(
                 ctx,

@@ -19,6 +19,7 @@ from storage.models import (
     DealLine,
     Invoice,
     InvoiceStatus,
+    JobRun,
     OutboxEmail,
     POStatus,
     Product,
@@ -216,7 +217,13 @@ async def test_status_speaks_the_admins_language(chat: ChatHarness) -> None:
     await admin.says("/etat")
     assert admin.last_text.startswith("<b>Tâches de fond</b>")
     assert "<b>overdue</b> : réussie, dernière exécution " in admin.last_text
-    assert ": ok," not in admin.last_text
+    assert (
+        " — 0 tâche ouverte, 0 relance mise en file d'envoi, 0 remontée aux managers, 0 clôturée"
+        in admin.last_text
+    )
+    assert ": ok," not in admin.last_text and "opened" not in admin.last_text
+    run = await JobRun.get(name="overdue")  # the English detail stays for logs and /readyz
+    assert run.detail == "0 tasks opened, 0 dunning emails queued, 0 escalated, 0 closed"
 
 
 async def test_a_collection_log_and_its_closing_read_in_the_readers_language(chat: ChatHarness) -> None:
