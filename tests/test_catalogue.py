@@ -201,3 +201,15 @@ def test_a_localized_parameter_is_said_in_the_readers_language():
     assert t("fr", "error.same_stage", stage=custom) == "L'affaire est déjà à l'étape Devis &lt;envoyé&gt;."
     assert i18n.text("fr", "error.same_stage", stage=custom) == "L'affaire est déjà à l'étape Devis <envoyé>."
     assert str(i18n.StageList((stage, custom))) == "Lead, Quote sent"
+
+
+def test_a_phrase_is_stored_as_json_and_said_in_each_language():
+    phrase = i18n.Phrase.of(
+        ("job.tasks_opened", {"count": 1}), None, ("job.dunning_queued", {"count": 3}), ("job.gone", {})
+    )
+    stored = i18n.Phrase.from_json(phrase.as_json())
+    assert stored == phrase
+    assert str(stored) == "1 task opened, 3 dunning emails queued, job.gone"  # a key since removed
+    assert stored.in_lang("fr") == "1 tâche ouverte, 3 relances mises en file d'envoi, job.gone"
+    assert i18n.Phrase.from_json("plain text") is None
+    assert i18n.Phrase.from_json([["job.closed"]]) is None
