@@ -9,13 +9,13 @@ RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 UV_VERSION := 0.13.9
 
-## Texts: one gettext catalogue per language (bot/locales/<lang>/LC_MESSAGES/entonnoir.po,
-## message ids are keys). `make messages` extracts the keys the code uses (babel.cfg,
+## Texts: one gettext catalogue per language (storage/locales/<lang>/LC_MESSAGES/entonnoir.po,
+## message ids are keys; below bot, mail and storage, which all speak through storage/i18n.py). `make messages` extracts the keys the code uses (babel.cfg,
 ## bot/i18n_extract.py) and updates every catalogue: a new key arrives empty in each one, and
 ## tests/test_catalogue.py fails until it has its English and French text. The .mo files are
-## compiled here (install, run, test) and never committed; bot/i18n.py compiles a missing or
+## compiled here (install, run, test) and never committed; storage/i18n.py compiles a missing or
 ## stale one in memory.
-LOCALES  := bot/locales
+LOCALES  := storage/locales
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard $(LOCALES)/*/LC_MESSAGES/entonnoir.po))
 
 .PHONY: run test lint format bench bench-quick migrations install lock clean messages

@@ -32,7 +32,7 @@ Found = tuple[int, str, Any, list[str]]
 
 
 def _english() -> tuple[set[str], dict[str, str]]:
-    from bot.i18n import DOMAIN, LOCALE_DIR
+    from storage.i18n import DOMAIN, LOCALE_DIR
 
     with (LOCALE_DIR / "en" / "LC_MESSAGES" / f"{DOMAIN}.po").open("rb") as handle:
         catalog = read_po(handle, locale="en")

@@ -5,7 +5,7 @@
 
 Each file must define `MESSAGES = {key: (english, french)}` (the former bot/locales/*.py
 format). Keys already in the catalogues are left alone (reported); new keys are added to
-bot/locales/{en,fr}/LC_MESSAGES/entonnoir.po. A text with "(s)" is refused: write it as a
+storage/locales/{en,fr}/LC_MESSAGES/entonnoir.po. A text with "(s)" is refused: write it as a
 plural entry by hand (msgid KEY, msgid_plural COUNT_PARAM, one msgstr per form).
 """
 
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po, write_po
 
-LOCALES = Path(__file__).resolve().parents[1] / "bot" / "locales"
+LOCALES = Path(__file__).resolve().parents[1] / "storage" / "locales"
 
 
 def main(paths: list[str]) -> int:

@@ -28,6 +28,7 @@ from storage.access import sees_everything
 from storage.alerts import ActionKind, AlertAction, alert_role, alert_user
 from storage.errors import InvalidInput, NotFound
 from storage.formatting import counted, fmt_date, fmt_decimal, fmt_money
+from storage.i18n import text
 from storage.models import (
     CollectionEvent,
     CollectionStatus,
@@ -124,64 +125,19 @@ class ScanResult:
         )
 
 
-# Email texts, by the client's invoice language. Placeholders: number, amount, due, company,
-# iban, rate, indemnity.
-_TEXTS: dict[int, dict[str, tuple[str, str]]] = {
-    1: {
-        "en": (
-            "Reminder: invoice {number}",
-            "Hello,\n\nUnless we are mistaken, invoice {number} for {amount}, due on {due}, "
-            "is still unpaid. It may simply have slipped through: could you look into it? "
-            "You will find it attached.\n\nPayment by transfer to {iban}, "
-            "quoting {number}.\n\nKind regards,\n{company}",
-        ),
-        "fr": (
-            "Rappel : facture {number}",
-            "Bonjour,\n\nSauf erreur de notre part, la facture {number} d'un montant de "
-            "{amount}, échue le {due}, reste impayée. Il s'agit peut-être d'un simple oubli : "
-            "pourriez-vous la régler ? Vous la trouverez en pièce jointe.\n\nRèglement par "
-            "virement sur {iban}, référence {number}.\n\nCordialement,\n{company}",
-        ),
-    },
-    2: {
-        "en": (
-            "Second reminder: invoice {number} overdue",
-            "Hello,\n\nDespite our first reminder, invoice {number} for {amount}, due on "
-            "{due}, remains unpaid. Please settle it within 8 days, by transfer to {iban} "
-            "quoting {number}.\n\nRegards,\n{company}",
-        ),
-        "fr": (
-            "Deuxième relance : facture {number} impayée",
-            "Bonjour,\n\nMalgré notre premier rappel, la facture {number} d'un montant de "
-            "{amount}, échue le {due}, reste impayée. Merci de la régler sous 8 jours, par "
-            "virement sur {iban}, référence {number}.\n\nCordialement,\n{company}",
-        ),
-    },
-    3: {
-        "en": (
-            "Formal notice: invoice {number}",
-            "Hello,\n\nInvoice {number} for {amount}, due on {due}, remains unpaid despite "
-            "our reminders. We hereby give you formal notice to pay it within 8 days. "
-            "As stated on the invoice, late payment bears penalties at {rate} % a year and "
-            "a fixed indemnity of {indemnity} for recovery costs (French Commercial Code, "
-            "articles L441-10 and D441-5).\n\n{company}",
-        ),
-        "fr": (
-            "Mise en demeure : facture {number}",
-            "Bonjour,\n\nLa facture {number} d'un montant de {amount}, échue le {due}, reste "
-            "impayée malgré nos relances. Nous vous mettons en demeure de la régler sous "
-            "8 jours. Comme indiqué sur la facture, tout retard entraîne des pénalités au "
-            "taux de {rate} % l'an et une indemnité forfaitaire de {indemnity} pour frais "
-            "de recouvrement (Code de commerce, articles L441-10 et D441-5).\n\n{company}",
-        ),
-    },
+# The email of each level (subject, body), in the catalogues. Placeholders: number, amount,
+# due, company, iban, rate, indemnity.
+_EMAILS: dict[int, tuple[str, str]] = {
+    1: ("dunning.subject_1", "dunning.body_1"),  # friendly
+    2: ("dunning.subject_2", "dunning.body_2"),  # firm
+    3: ("dunning.subject_3", "dunning.body_3"),  # formal notice
 }
 
 
 def dunning_email(level: int, invoice: Invoice, contact: Contact, company: Company) -> tuple[str, str]:
     """Subject and body of a dunning level's email, in the client's invoice language."""
     lang = "en" if contact.invoice_language == "en" else "fr"
-    subject, body = _TEXTS[level][lang]
+    subject, body = _EMAILS[level]
     params = {
         "number": invoice.number or f"#{invoice.id}",
         "amount": fmt_money(invoice.total_gross_cents - invoice.paid_cents, invoice.currency, lang),
@@ -191,7 +147,7 @@ def dunning_email(level: int, invoice: Invoice, contact: Contact, company: Compa
         "rate": fmt_decimal(company.late_penalty_rate, lang),
         "indemnity": fmt_money(int(company.indemnity_eur) * 100, "EUR", lang),
     }
-    return subject.format(**params), body.format(**params)
+    return text(lang, subject, **params), text(lang, body, **params)
 
 
 def _params(invoice: Invoice, contact: Contact, today: date) -> dict[str, object]:
@@ -391,6 +347,9 @@ async def scan_overdue(
     return result
 
 
+_CLOSED_REASONS = {"paid": "coll.closed.paid", "credited": "coll.closed.credited"}
+
+
 async def close_for_invoice(invoice_id: int, now: datetime, reason: str = "paid") -> bool:
     """Close the invoice's open task and tell everyone on it (idempotent)."""
     async with in_transaction():
@@ -406,6 +365,8 @@ async def close_for_invoice(invoice_id: int, now: datetime, reason: str = "paid"
             "contact": invoice.contact.name,
             "reason": reason,
         }
+        if reason in _CLOSED_REASONS:  # said in each reader's language
+            params["reason_key"] = _CLOSED_REASONS[reason]
         key = f"collection-closed:{task.id}"
         await alert_user(task.assignee_id, "collection_closed", key, params)
         await alert_role((Role.COLLECTIONS,), "collection_closed", key, params)

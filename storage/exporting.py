@@ -23,84 +23,79 @@ from tortoise.expressions import Q
 from storage.access import reads_everything, sees_everything
 from storage.contacts import visible_contacts
 from storage.errors import Forbidden, InvalidInput
+from storage.i18n import text
 from storage.importing import neutralised
 from storage.models import Contact, Deal, Invoice, Payment, Product, User
 
-__all__ = ["TABLES", "Sheet", "safe_cell", "sheets", "write_csv", "write_xlsx", "write_zip"]
+__all__ = ["COLUMNS", "TABLES", "Sheet", "safe_cell", "sheets", "write_csv", "write_xlsx", "write_zip"]
 
 TABLES = ("contacts", "deals", "products", "invoices", "payments")
 
-# Column headers (English, French); the importer recognises both.
-HEADERS: dict[str, list[tuple[str, str]]] = {
-    "contacts": [
-        ("ID", "ID"),
-        ("Kind", "Type"),
-        ("Name", "Nom complet"),
-        ("Company", "Société"),
-        ("Phone", "Téléphone"),
-        ("Email", "E-mail"),
-        ("Other phones", "Autres téléphones"),
-        ("Other emails", "Autres e-mails"),
-        ("Owner", "Propriétaire"),
-        ("Shared", "Partagé"),
-        ("Created", "Créé le"),
-    ],
-    "deals": [
-        ("ID", "ID"),
-        ("Title", "Titre"),
-        ("Contact", "Contact"),
-        ("Contact email", "E-mail du contact"),
-        ("Amount", "Montant"),
-        ("Currency", "Devise"),
-        ("Stage", "Étape"),
-        ("Owner", "Propriétaire"),
-        ("Expected close", "Clôture prévue"),
-        ("Won at", "Gagnée le"),
-        ("Lost reason", "Raison de la perte"),
-        ("Created", "Créé le"),
-    ],
-    "products": [
-        ("SKU", "Référence"),
-        ("Name", "Désignation"),
-        ("Unit", "Unité"),
-        ("Unit price", "Prix unitaire"),
-        ("Currency", "Devise"),
-        ("VAT %", "TVA %"),
-        ("Active", "Actif"),
-    ],
-    "invoices": [
-        ("Number", "Numéro"),
-        ("Kind", "Type"),
-        ("Status", "Statut"),
-        ("Client", "Client"),
-        ("Issue date", "Date d'émission"),
-        ("Due date", "Échéance"),
-        ("Currency", "Devise"),
-        ("Net", "HT"),
-        ("VAT", "TVA"),
-        ("Gross", "TTC"),
-        ("Paid", "Payé"),
-        ("Owner", "Propriétaire"),
-    ],
-    "payments": [
-        ("ID", "ID"),
-        ("Direction", "Sens"),
-        ("Status", "Statut"),
-        ("Amount", "Montant"),
-        ("Currency", "Devise"),
-        ("Booking date", "Date"),
-        ("Payer", "Payeur"),
-        ("IBAN", "IBAN"),
-        ("Reference", "Référence"),
-        ("Invoice", "Facture"),
-    ],
-}
-SHEET_NAMES = {
-    "contacts": ("Contacts", "Contacts"),
-    "deals": ("Deals", "Affaires"),
-    "products": ("Products", "Produits"),
-    "invoices": ("Invoices", "Factures"),
-    "payments": ("Payments", "Paiements"),
+# Columns of each sheet; their headers are the catalogue's `export.<table>.<column>` and the
+# sheet's name `export.sheet.<table>`, in the reader's language (the importer recognises both).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "contacts": (
+        "id",
+        "kind",
+        "name",
+        "company",
+        "phone",
+        "email",
+        "other_phones",
+        "other_emails",
+        "owner",
+        "shared",
+        "created",
+    ),
+    "deals": (
+        "id",
+        "title",
+        "contact",
+        "contact_email",
+        "amount",
+        "currency",
+        "stage",
+        "owner",
+        "expected_close",
+        "won_at",
+        "lost_reason",
+        "created",
+    ),
+    "products": (
+        "sku",
+        "name",
+        "unit",
+        "unit_price",
+        "currency",
+        "vat",
+        "active",
+    ),
+    "invoices": (
+        "number",
+        "kind",
+        "status",
+        "client",
+        "issue_date",
+        "due_date",
+        "currency",
+        "net",
+        "vat",
+        "gross",
+        "paid",
+        "owner",
+    ),
+    "payments": (
+        "id",
+        "direction",
+        "status",
+        "amount",
+        "currency",
+        "booking_date",
+        "payer",
+        "iban",
+        "reference",
+        "invoice",
+    ),
 }
 
 Value = str | int | Decimal | date | None
@@ -289,10 +284,15 @@ async def sheets(actor: User | None, which: str, lang: str = "en", zone: str = "
     names = list(TABLES) if which == "all" else [which]
     if any(n not in _READERS for n in names):
         raise InvalidInput("export_table", value=which, choices=", ".join((*TABLES, "all")))
-    pick = 1 if lang == "fr" else 0
+    lang = "fr" if lang == "fr" else "en"
     tz = ZoneInfo(zone)
     return [
-        Sheet(SHEET_NAMES[n][pick], n, [h[pick] for h in HEADERS[n]], await _READERS[n](actor, tz))
+        Sheet(
+            text(lang, f"export.sheet.{n}"),
+            n,
+            [text(lang, f"export.{n}.{column}") for column in COLUMNS[n]],
+            await _READERS[n](actor, tz),
+        )
         for n in names
     ]
 

@@ -1,6 +1,6 @@
 """Money, quantities and dates for people, in their language: the one Babel-based formatter.
 
-Chat messages (`bot.i18n`), alerts, reminder and invoice emails all format through here, so
+Chat messages (`bot.i18n`), alerts, reminder and invoice emails, PDFs all format through here, so
 an amount reads `1 200,00 €` in French and `€1,200.00` in English everywhere, never a
 hand-made `1 200,00 EUR`.
 """
@@ -68,5 +68,6 @@ def fmt_datetime(value: datetime | None, lang: str, zone: ZoneInfo) -> str:
 
 def counted(count: int, one: str, other: str) -> str:
     """`1 email`, `3 emails`: the English count of the operators' one-line summaries (job
-    runs, health checks, logs), which are not translated."""
+    results in logs, `str()` of a scan), which are not translated (/status says a job's
+    summary from the catalogues: `storage.i18n.Phrase`)."""
     return f"{count} {one if count == 1 else other}"

@@ -2,29 +2,48 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from tortoise import connections
 
-from storage.formatting import counted
+from storage.i18n import text
 from storage.jobs import stuck_jobs
 from storage.models import OutboxEmail, OutboxStatus
 from storage.outbox import LEASE
 
-__all__ = ["STALL_AFTER", "Check", "readiness"]
+__all__ = ["STALL_AFTER", "Check", "readiness", "unreachable"]
 
 STALL_AFTER = timedelta(minutes=15)  # a due email older than this: the outbox is stalled
 
 
 @dataclass(frozen=True)
 class Check:
-    name: str
-    ok: bool
-    detail: str
+    """One check's outcome; its words come from the catalogue (`health.<key>` with `params`),
+    said in the operator's language by `line(lang)`; `detail` is the English one (/readyz)."""
 
-    def line(self) -> str:
-        return f"{self.name:9} {'ok' if self.ok else 'FAIL':4}  {self.detail}"
+    name: str  # database, jobs, outbox
+    ok: bool
+    key: str
+    params: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def detail(self) -> str:
+        return self.said("en")
+
+    def said(self, lang: str) -> str:
+        return text(lang, f"health.{self.key}", **self.params)
+
+    def line(self, lang: str = "en") -> str:
+        """`database  ok    reachable`: name, state and detail in columns."""
+        width = max(len(text(lang, "health.ok")), len(text(lang, "health.fail")))
+        state = text(lang, "health.ok" if self.ok else "health.fail")
+        return f"{text(lang, f'health.name_{self.name}'):9} {state:{width}}  {self.said(lang)}"
+
+
+def unreachable(error: BaseException) -> Check:
+    """The database check of a database that cannot be used at all."""
+    return Check("database", False, "database_down", {"error": f"{type(error).__name__}: {error}"[:200]})
 
 
 async def readiness(now: datetime) -> list[Check]:
@@ -32,12 +51,11 @@ async def readiness(now: datetime) -> list[Check]:
     try:
         await connections.get("default").execute_query("SELECT 1")
     except Exception as exc:  # any driver error means "not reachable"
-        return [Check("database", False, f"{type(exc).__name__}: {exc}"[:200])]
-    checks = [Check("database", True, "reachable")]
+        return [unreachable(exc)]
+    checks = [Check("database", True, "database_ok")]
     stuck = await stuck_jobs(now)
-    checks.append(
-        Check("jobs", not stuck, f"stuck past their lease: {', '.join(stuck)}" if stuck else "none stuck")
-    )
+    jobs_check = Check("jobs", False, "jobs_stuck", {"jobs": ", ".join(stuck)}) if stuck else None
+    checks.append(jobs_check or Check("jobs", True, "jobs_ok"))
     late = (
         await OutboxEmail.filter(
             status=OutboxStatus.PENDING,
@@ -48,16 +66,10 @@ async def readiness(now: datetime) -> list[Check]:
         + await OutboxEmail.filter(status=OutboxStatus.PENDING, next_attempt_at__lt=now - STALL_AFTER).count()
     )
     held = await OutboxEmail.filter(status=OutboxStatus.SENDING, claimed_at__lt=now - 2 * LEASE).count()
-    stalled = late + held
+    minutes = int(STALL_AFTER.total_seconds() // 60)
     checks.append(
-        Check(
-            "outbox",
-            stalled == 0,
-            f"{counted(late, 'email', 'emails')} due for over "
-            f"{int(STALL_AFTER.total_seconds() // 60)}"
-            f" min, {held} held past the lease"
-            if stalled
-            else "flowing",
-        )
+        Check("outbox", False, "outbox_stalled", {"late": late, "minutes": minutes, "held": held})
+        if late or held
+        else Check("outbox", True, "outbox_ok")
     )
     return checks

@@ -11,6 +11,7 @@ from html import escape
 from typing import TYPE_CHECKING
 
 from storage.formatting import fmt_date, fmt_money
+from storage.i18n import Safe, t, text
 from storage.models import Contact, Invoice, InvoiceKind
 
 if TYPE_CHECKING:
@@ -19,29 +20,11 @@ if TYPE_CHECKING:
 __all__ = ["InvoiceMessage", "compose"]
 
 
+# Subject and body of each kind of document, in the catalogues. Placeholders: number, seller,
+# amount, due, iban, rf, owner, original.
 _TEXT = {
-    ("invoice", "fr"): (
-        "Facture {number} — {seller}",
-        "Bonjour,\n\nVeuillez trouver ci-joint notre facture {number} d'un montant de {amount} TTC, "
-        "payable au plus tard le {due}.\n\nRèglement par virement :\nIBAN : {iban}\n"
-        "Référence à indiquer : {rf}\n\nCordialement,\n{owner}\n{seller}",
-    ),
-    ("invoice", "en"): (
-        "Invoice {number} — {seller}",
-        "Hello,\n\nPlease find attached our invoice {number} for {amount} (VAT included), "
-        "due on {due} at the latest.\n\nPayment by bank transfer:\nIBAN: {iban}\n"
-        "Reference to quote: {rf}\n\nKind regards,\n{owner}\n{seller}",
-    ),
-    ("credit_note", "fr"): (
-        "Avoir {number} — {seller}",
-        "Bonjour,\n\nVeuillez trouver ci-joint notre avoir {number} d'un montant de {amount} TTC, "
-        "qui annule la facture {original}.\n\nCordialement,\n{owner}\n{seller}",
-    ),
-    ("credit_note", "en"): (
-        "Credit note {number} — {seller}",
-        "Hello,\n\nPlease find attached our credit note {number} for {amount} (VAT included), "
-        "cancelling invoice {original}.\n\nKind regards,\n{owner}\n{seller}",
-    ),
+    "invoice": ("invoice_mail.subject_invoice", "invoice_mail.body_invoice"),
+    "credit_note": ("invoice_mail.subject_credit_note", "invoice_mail.body_credit_note"),
 }
 
 
@@ -73,13 +56,12 @@ def compose(
         "owner": owner_name,
         "original": original_number or "",
     }
-    subject_t, body_t = _TEXT[(kind, lang)]
-    text = body_t.format(**params)
-    html_params = {k: escape(v) for k, v in params.items()}
-    paragraphs = body_t.format(**html_params).split("\n\n")
+    subject_key, body_key = _TEXT[kind]
+    body = text(lang, body_key, **params)
+    paragraphs = t(lang, body_key, **{k: Safe(escape(v)) for k, v in params.items()}).split("\n\n")
     html = (
         "<html><body>"
         + "".join("<p>" + p.replace("\n", "<br>") + "</p>" for p in paragraphs)
         + "</body></html>"
     )
-    return InvoiceMessage(subject_t.format(**params), text, html)
+    return InvoiceMessage(text(lang, subject_key, **params), body, html)

@@ -16,6 +16,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from storage.alerts import alert_role
+from storage.i18n import Phrase
 from storage.models import JobRun, Role
 
 __all__ = [
@@ -73,15 +74,17 @@ def _held(run: JobRun) -> Q:
     return Q(id=run.id, claim_token=run.claim_token) if run.claim_token else Q(id=run.id)
 
 
-async def job_succeeded(run: JobRun, detail: str, duration_ms: int) -> None:
-    """Record a successful run (resets the failure streak, ends the lease)."""
+async def job_succeeded(run: JobRun, detail: str | Phrase, duration_ms: int) -> None:
+    """Record a successful run (resets the failure streak, ends the lease); a `Phrase`
+    detail is kept as catalogue messages too, for /status in the reader's language."""
     now = datetime.now(UTC)
     await JobRun.filter(_held(run)).update(
         last_finished_at=now,
         last_success_at=now,
         duration_ms=duration_ms,
         outcome="ok",
-        detail=detail[:2000],
+        detail=str(detail)[:2000],
+        summary=detail.as_json() if isinstance(detail, Phrase) else None,
         consecutive_failures=0,
         claim_token=None,
         lease_until=None,
@@ -95,6 +98,7 @@ async def job_raced(run: JobRun, detail: str, duration_ms: int) -> None:
         duration_ms=duration_ms,
         outcome="raced",
         detail=detail[:2000],
+        summary=None,
         claim_token=None,
         lease_until=None,
     )
@@ -107,6 +111,7 @@ async def job_failed(run: JobRun, error: str, duration_ms: int) -> None:
         return
     fresh.last_finished_at = datetime.now(UTC)
     fresh.duration_ms, fresh.outcome, fresh.detail = duration_ms, "error", error[:2000]
+    fresh.summary = None
     fresh.consecutive_failures += 1
     fresh.claim_token, fresh.lease_until = None, None
     await fresh.save()

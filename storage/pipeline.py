@@ -16,6 +16,7 @@ from tortoise.transactions import in_transaction
 from storage import audit
 from storage.access import can_add_to_contact, can_read_contact, can_write_owned, sees_everything
 from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
+from storage.i18n import StageLabel, StageList
 from storage.models import Contact, Deal, Stage, StageChange, User
 from storage.sql import columns, fetch, fetch_models, in_transaction_now, insert, model_from, update
 from storage.text import clean_name, clean_text
@@ -131,7 +132,8 @@ async def find_stage(text: str) -> Stage:
         for stage in every:
             if stage.id == int(raw):
                 return stage
-    raise InvalidInput("stage", value=text, choices=", ".join(s.name for s in every))
+    choices = StageList(tuple(StageLabel(s.name, dict(s.labels or {})) for s in every))
+    raise InvalidInput("stage", value=text, choices=choices)  # said in the reader's language
 
 
 async def _first_stage(*, won: bool = False, lost: bool = False) -> Stage:
@@ -261,7 +263,7 @@ async def move_deal(actor: User, deal_id: int, stage: Stage, *, reason: str | No
     async with in_transaction():  # a refusal below rolls back an empty transaction
         deal = await get_deal(actor, deal_id)
         if deal.stage_id == stage.id:
-            raise Conflict("same_stage", stage=stage.name)
+            raise Conflict("same_stage", stage=StageLabel(stage.name, dict(stage.labels or {})))
         if stage.is_lost and not (reason or "").strip():
             raise InvalidInput("lost_reason")
         before = audit.snapshot(deal, DEAL_FIELDS)

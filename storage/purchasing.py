@@ -29,6 +29,7 @@ from storage.access import sees_everything
 from storage.alerts import ActionKind, AlertAction, alert_role, alert_user
 from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage.formatting import counted
+from storage.i18n import text
 from storage.models import (
     Alert,
     Contact,
@@ -452,17 +453,9 @@ async def send_po(
     if not address:
         raise InvalidInput("supplier_email", name=supplier.name)
     lead = max([line.product.lead_time_days for line in po.lines] or [0])
-    fr = supplier.invoice_language != "en"
-    subject = (
-        f"Bon de commande PO{po.id} — {company_name}" if fr else f"Purchase order PO{po.id} — {company_name}"
-    )
-    body = (
-        f"Bonjour,\n\nVeuillez trouver ci-joint notre bon de commande PO{po.id}. Merci de "
-        f"nous confirmer la date de livraison.\n\nCordialement,\n{company_name}"
-        if fr
-        else f"Hello,\n\nPlease find attached our purchase order PO{po.id}. Kindly confirm the "
-        f"delivery date.\n\nRegards,\n{company_name}"
-    )
+    lang = "en" if supplier.invoice_language == "en" else "fr"  # the supplier's language
+    subject = text(lang, "po_mail.subject", number=f"PO{po.id}", company=company_name)
+    body = text(lang, "po_mail.body", number=f"PO{po.id}", company=company_name)
     async with in_transaction():
         po.status = POStatus.SENT
         po.sent_at = now

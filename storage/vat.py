@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from storage.errors import InvalidInput
+from storage.i18n import text
 from storage.models import ContactKind, SupplyNature, VatCategory
 
 if TYPE_CHECKING:
@@ -82,70 +83,37 @@ EU_COUNTRIES = frozenset(
 
 @dataclass(frozen=True)
 class Reason:
-    """Why a line bears no VAT: the VATEX code (BT-121), the category, the printed words."""
+    """Why a line bears no VAT: the VATEX code (BT-121), the category, and the printed words
+    (the catalogue's `key`: the legal French wording, and its English reading)."""
 
     code: str | None
     category: VatCategory
-    fr: str
-    en: str
+    key: str
+
+    def words(self, lang: str) -> str:
+        """The reason in `lang` (French for any language but English)."""
+        return text("en" if lang == "en" else "fr", self.key)
+
+    @property
+    def fr(self) -> str:
+        return self.words("fr")
+
+    @property
+    def en(self) -> str:
+        return self.words("en")
 
 
 REASONS: dict[str, Reason] = {
-    "VATEX-EU-IC": Reason(
-        "VATEX-EU-IC",
-        VatCategory.INTRA_COMMUNITY,
-        "Exonération de TVA, article 262 ter I du CGI",
-        "VAT exempt intra-community supply, article 262 ter I of the French tax code (CGI)",
-    ),
-    "VATEX-EU-AE": Reason(
-        "VATEX-EU-AE",
-        VatCategory.REVERSE_CHARGE,
-        "Autoliquidation, article 283-2 du CGI",
-        "Reverse charge: VAT due by the customer, article 283-2 of the French tax code (CGI)",
-    ),
-    "VATEX-EU-G": Reason(
-        "VATEX-EU-G",
-        VatCategory.EXPORT,
-        "Exonération de TVA, article 262 I du CGI",
-        "VAT exempt export outside the EU, article 262 I of the French tax code (CGI)",
-    ),
-    "FR-259-1": Reason(
-        "VATEX-EU-O",
-        VatCategory.OUTSIDE_SCOPE,
-        "TVA non applicable, article 259-1 du CGI",
-        "VAT not applicable, article 259-1 of the French tax code (CGI)",
-    ),
-    "VATEX-EU-O": Reason(
-        "VATEX-EU-O",
-        VatCategory.OUTSIDE_SCOPE,
-        "Opération hors du champ d'application de la TVA",
-        "Outside the scope of VAT",
-    ),
-    "VATEX-FR-FRANCHISE": Reason(
-        "VATEX-FR-FRANCHISE",
-        VatCategory.EXEMPT,
-        "TVA non applicable, article 293 B du CGI",
-        "VAT not applicable, article 293 B of the French tax code (CGI)",
-    ),
-    "VATEX-FR-CGI261-4": Reason(
-        "VATEX-FR-CGI261-4",
-        VatCategory.EXEMPT,
-        "Exonération de TVA, article 261-4 du CGI",
-        "VAT exempt, article 261-4 of the French tax code (CGI)",
-    ),
-    "VATEX-EU-132": Reason(
-        "VATEX-EU-132",
-        VatCategory.EXEMPT,
-        "Exonération de TVA, article 132 de la directive 2006/112/CE",
-        "VAT exempt, article 132 of Directive 2006/112/EC",
-    ),
-    "VATEX-EU-79-C": Reason(
-        "VATEX-EU-79-C",
-        VatCategory.EXEMPT,
-        "Débours, article 267 II-2° du CGI",
-        "Disbursements, article 267 II-2° of the French tax code (CGI)",
-    ),
-    "ZERO": Reason(None, VatCategory.EXEMPT, "Exonération de TVA", "VAT exempt"),
+    "VATEX-EU-IC": Reason("VATEX-EU-IC", VatCategory.INTRA_COMMUNITY, "vat.reason.vatex_eu_ic"),
+    "VATEX-EU-AE": Reason("VATEX-EU-AE", VatCategory.REVERSE_CHARGE, "vat.reason.vatex_eu_ae"),
+    "VATEX-EU-G": Reason("VATEX-EU-G", VatCategory.EXPORT, "vat.reason.vatex_eu_g"),
+    "FR-259-1": Reason("VATEX-EU-O", VatCategory.OUTSIDE_SCOPE, "vat.reason.fr_259_1"),
+    "VATEX-EU-O": Reason("VATEX-EU-O", VatCategory.OUTSIDE_SCOPE, "vat.reason.vatex_eu_o"),
+    "VATEX-FR-FRANCHISE": Reason("VATEX-FR-FRANCHISE", VatCategory.EXEMPT, "vat.reason.vatex_fr_franchise"),
+    "VATEX-FR-CGI261-4": Reason("VATEX-FR-CGI261-4", VatCategory.EXEMPT, "vat.reason.vatex_fr_cgi261_4"),
+    "VATEX-EU-132": Reason("VATEX-EU-132", VatCategory.EXEMPT, "vat.reason.vatex_eu_132"),
+    "VATEX-EU-79-C": Reason("VATEX-EU-79-C", VatCategory.EXEMPT, "vat.reason.vatex_eu_79_c"),
+    "ZERO": Reason(None, VatCategory.EXEMPT, "vat.reason.zero"),
 }
 # The exemptions a product may carry (the others follow from the buyer).
 PRODUCT_EXEMPTIONS = (

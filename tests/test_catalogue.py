@@ -14,9 +14,9 @@ import pytest
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
-import bot.i18n as i18n
-from bot.i18n import DOMAIN, LOCALE_DIR, t
+import storage.i18n as i18n
 from bot.i18n_extract import extract_python
+from storage.i18n import DOMAIN, LOCALE_DIR, t
 
 ROOT = Path(__file__).resolve().parents[1]
 PERCENT = re.compile(r"%\((\w+)\)[sdif]")
@@ -156,3 +156,60 @@ def test_a_stale_compiled_catalogue_is_rebuilt_from_its_po(tmp_path, monkeypatch
         monkeypatch.undo()
         i18n.messages.cache_clear()
     assert t("fr", "contacts.none") == "Aucun contact trouvé."
+
+
+def test_make_messages_keeps_every_key():
+    """`pybabel update` turns obsolete every key that no literal in the code names and no
+    `runtime_prefixes` of babel.cfg covers: none may be in that case."""
+    config = (ROOT / "babel.cfg").read_text()
+    found = re.search(r"^runtime_prefixes = (.+)$", config, flags=re.MULTILINE)
+    assert found is not None
+    prefixes = tuple(found.group(1).split())
+    named: set[str] = set()
+    for package in ("bot", "storage", "mail"):
+        for path in (ROOT / package).rglob("*.py"):
+            with path.open("rb") as handle:
+                named |= {
+                    m if isinstance(m, str) else m[0] for _, _, m, _ in extract_python(handle, None, None, {})
+                }
+    english = {m.id if isinstance(m.id, str) else m.id[0] for m in load("en") if m.id}
+    assert sorted(k for k in english if k not in named and not k.startswith(prefixes)) == []
+
+
+def test_keys_built_at_run_time_are_all_there():
+    """Texts whose key is made of a code: every code has its message in both languages."""
+    from storage.einvoicing.statuses import Lifecycle, label
+    from storage.health import Check
+
+    for code in Lifecycle:
+        assert str(int(code)) not in (label(code, "fr"), label(code, "en"))
+        assert label(code, "fr") != label(code, "en")
+    assert label(Lifecycle.CASHED, "fr") == "Encaissée" and label(Lifecycle.CASHED, "en") == "Cashed"
+    for problem in ("not_ordered", "not_received", "price"):
+        assert f"pa.match.{problem}" in i18n.messages("fr")
+    for outcome in ("ok", "error", "raced"):
+        assert f"status.outcome_{outcome}" in i18n.messages("fr")
+    for name in ("database", "jobs", "outbox"):
+        assert Check(name, True, f"{name}_ok").line("fr")
+
+
+def test_a_localized_parameter_is_said_in_the_readers_language():
+    stage = i18n.StageLabel("Lead")
+    custom = i18n.StageLabel("Quote sent", {"fr": "Devis <envoyé>"})
+    assert t("fr", "error.same_stage", stage=stage) == "L'affaire est déjà à l'étape Prospect."
+    assert t("en", "error.same_stage", stage=custom) == "The deal is already at stage Quote sent."
+    assert t("fr", "error.same_stage", stage=custom) == "L'affaire est déjà à l'étape Devis &lt;envoyé&gt;."
+    assert i18n.text("fr", "error.same_stage", stage=custom) == "L'affaire est déjà à l'étape Devis <envoyé>."
+    assert str(i18n.StageList((stage, custom))) == "Lead, Quote sent"
+
+
+def test_a_phrase_is_stored_as_json_and_said_in_each_language():
+    phrase = i18n.Phrase.of(
+        ("job.tasks_opened", {"count": 1}), None, ("job.dunning_queued", {"count": 3}), ("job.gone", {})
+    )
+    stored = i18n.Phrase.from_json(phrase.as_json())
+    assert stored == phrase
+    assert str(stored) == "1 task opened, 3 dunning emails queued, job.gone"  # a key since removed
+    assert stored.in_lang("fr") == "1 tâche ouverte, 3 relances mises en file d'envoi, job.gone"
+    assert i18n.Phrase.from_json("plain text") is None
+    assert i18n.Phrase.from_json([["job.closed"]]) is None

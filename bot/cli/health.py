@@ -1,4 +1,5 @@
-"""`entonnoir health`: the readiness checks of `/readyz`, printed; non-zero when one fails."""
+"""`entonnoir health`: the readiness checks of `/readyz`, printed in the configured language
+(DEFAULT_LANGUAGE); non-zero when one fails."""
 
 from __future__ import annotations
 
@@ -17,11 +18,16 @@ async def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
     """Print each check on its own line; exit 1 when any fails."""
     from storage.health import Check, readiness
 
+    lang = settings.default_language
+
     try:
         await init_db(settings.database_url, migrate=False)
-    except Exception as exc:  # the database is what is down: that is the answer, and the
-        print(Check("database", False, type(exc).__name__).line())  # CLI's one sentence
-        with contextlib.suppress(Exception):  # on stderr names DATABASE_URL (exit 1)
+    except Exception as exc:
+        # The database is what is down: that is the answer (its kind only), and the CLI's
+        # one sentence on stderr names DATABASE_URL (exit 1).
+        down = Check("database", False, "database_down", {"error": type(exc).__name__})
+        print(down.line(lang))
+        with contextlib.suppress(Exception):
             await close_db()
         raise
     else:
@@ -30,7 +36,7 @@ async def cmd_health(args: argparse.Namespace, settings: Settings) -> int:
         finally:
             await close_db()
     for check in checks:
-        print(check.line())
+        print(check.line(lang))
     return 0 if all(c.ok for c in checks) else 1
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from html import escape
 from typing import Any
 
@@ -12,7 +13,7 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 from bot.context import Ctx
 from bot.forms import Form, Step, register_form, start_form
 from bot.handlers.invoices import refund_lines
-from bot.i18n import fmt_date, fmt_money
+from bot.i18n import catalogue, fmt_date, fmt_money, t
 from bot.jobs.loop import local_day
 from bot.seller import company_from_settings
 from bot.ui import clip, parse_cb, reply, send_list, tr
@@ -126,6 +127,37 @@ async def on_button(update: Update, ctx: Ctx) -> None:
 
 
 EVENTS_IN_CARD = 15  # the newest entries of the task's log
+# Notes the collection rules write themselves (storage.collections, payments, invoicing):
+# said in the reader's language; any other note is a person's words, shown as typed.
+_NOTES = {
+    "email queued": "coll.note.email_queued",
+    "no email address": "coll.note.no_email",
+    "escalated": "coll.note.escalated",
+    "skipped": "coll.note.skipped",
+    "platform": "coll.note.platform",
+    "payment returned": "coll.note.payment_returned",
+    "paid": "coll.closed.paid",
+    "credited": "coll.closed.credited",
+}
+
+
+def _event_text(lang: str, kind: str, note: str) -> str:
+    """One entry of a task's log: what happened and its note, in `lang`."""
+    level = re.fullmatch(r"level(\d+)", kind)
+    if level:
+        what = str(t(lang, "coll.event.level", level=int(level.group(1))))
+    else:
+        what = str(t(lang, f"coll.event.{kind}")) if f"coll.event.{kind}" in catalogue() else escape(kind)
+    tone = re.fullmatch(r"tone (\d+)", note)
+    if note in _NOTES:
+        said = str(t(lang, _NOTES[note]))
+    elif tone:
+        said = str(t(lang, "coll.note.tone", tone=int(tone.group(1))))
+    elif kind == "promise" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", note):
+        said = fmt_date(date.fromisoformat(note), lang)
+    else:
+        said = escape(clip(note, 300))
+    return f"{what} {said}"
 
 
 async def _invoice_card(update: Update, ctx: Ctx, task_id: int) -> None:
@@ -149,7 +181,7 @@ async def _invoice_card(update: Update, ctx: Ctx, task_id: int) -> None:
         lines.append(tr(ctx, "coll.older_events"))
     for event in reversed(events[:EVENTS_IN_CARD]):
         day = event.at.astimezone(ctx.settings.zone).date()  # the company's date, not UTC
-        lines.append(f"• {fmt_date(day, lang)} {event.kind} {escape(clip(event.note, 300))}".rstrip())
+        lines.append(f"• {fmt_date(day, lang)} {_event_text(lang, event.kind, event.note or '')}".rstrip())
     await reply(update, ctx, "\n".join(lines))
 
 

@@ -29,13 +29,16 @@ from telegram.ext import Application
 from tortoise.exceptions import IntegrityError
 
 from bot.context import Ctx, Services
+from storage.i18n import Phrase
 from storage.jobs import claim_run, job_failed, job_raced, job_started, job_succeeded
 
 __all__ = ["JobSpec", "all_jobs", "run_job", "schedule_all"]
 
 log = logging.getLogger(__name__)
 
-JobFunc = Callable[[Services, Bot | None], Awaitable[str]]
+# A job says what it did as catalogue messages (/status in each reader's language), or as
+# plain text.
+JobFunc = Callable[[Services, Bot | None], Awaitable[str | Phrase]]
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ async def run_job(spec: JobSpec, services: Services, bot: Bot | None, *, force: 
         return f"error: {type(exc).__name__}: {exc}"
     await job_succeeded(run, detail, int((time.perf_counter() - started) * 1000))
     log.info("job %s: %s", spec.name, detail, extra={"job": spec.name})
-    return detail
+    return str(detail)
 
 
 def schedule_all(app: Application[Any, Any, Any, Any, Any, Any], skip: frozenset[str] = frozenset()) -> None:

@@ -10,6 +10,7 @@ from bot.jobs import JobSpec
 from bot.seller import seller_from_settings
 from bot.settings import Settings
 from mail.sender import SmtpConfig, flush_outbox
+from storage.i18n import Phrase
 
 __all__ = ["JOBS", "seller_from_settings", "smtp_config"]
 
@@ -30,15 +31,19 @@ def smtp_config(settings: Settings, seller: object = None) -> SmtpConfig:
     )
 
 
-async def flush(services: Services, bot: Bot | None) -> str:
+async def flush(services: Services, bot: Bot | None) -> Phrase:
     """Send the due emails of the outbox."""
-    return str(await flush_outbox(smtp_config(services.settings), stop=services.stopping))
+    result = await flush_outbox(smtp_config(services.settings), stop=services.stopping)
+    return Phrase.of(
+        ("job.outbox", {"sent": result.sent, "retried": result.retried, "failed": result.failed}),
+        ("job.last_error", {"error": result.errors[-1][:300]}) if result.errors else None,
+    )
 
 
-async def deliver(services: Services, bot: Bot | None) -> str:
+async def deliver(services: Services, bot: Bot | None) -> Phrase:
     """Deliver the due alerts through the bot (paced across runs)."""
     if bot is None:
-        return "no bot: alerts wait for the chat to run"
+        return Phrase.of(("job.alerts_no_bot", {}))
     if services.extra is None:
         services.extra = {}
     pacer = services.extra.setdefault("alert_pacer", Pacer())
@@ -47,7 +52,14 @@ async def deliver(services: Services, bot: Bot | None) -> str:
         from bot.console import console_id
 
         chat_for = console_id
-    return str(await deliver_alerts(bot, services.settings, pacer, chat_for=chat_for, stop=services.stopping))
+    done = await deliver_alerts(bot, services.settings, pacer, chat_for=chat_for, stop=services.stopping)
+    counts = {
+        "delivered": done.delivered,
+        "retried": done.retried,
+        "rerouted": done.rerouted,
+        "failed": done.failed,
+    }
+    return Phrase.of(("job.alerts", counts), ("job.quiet_hours", {}) if done.held_quiet else None)
 
 
 JOBS = [

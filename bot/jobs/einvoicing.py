@@ -14,6 +14,7 @@ from bot.settings import Settings
 from bot.web import pa_callback_url
 from mail.pa.client import PaClient, PaConfig, PaError
 from mail.pa.worker import ensure_webhooks, run_cycle
+from storage.i18n import Part, Phrase
 
 __all__ = ["JOBS", "pa_config"]
 
@@ -35,11 +36,11 @@ def pa_config(settings: Settings) -> PaConfig | None:
     )
 
 
-async def pa_cycle(services: Services, bot: Bot | None) -> str:
+async def pa_cycle(services: Services, bot: Bot | None) -> Phrase:
     """Submit, poll and apply; the client (and its token) lives across runs."""
     config = pa_config(services.settings)
     if config is None:
-        return "no PA configured: invoices are emailed"
+        return Phrase.of(("job.pa_off", {}))
     if services.extra is None:
         services.extra = {}
     client = services.extra.get("pa_client")
@@ -52,25 +53,29 @@ async def pa_cycle(services: Services, bot: Bot | None) -> str:
         datetime.now(UTC),
         auto_approve=services.settings.pa_auto_approve_matched,
     )
-    return (
-        f"submitted {result.submitted}, retried {result.retried}, failed {result.failed}, "
-        f"heard {result.noted}, applied {result.applied}{hooks}"
-    )
+    counts = {
+        "submitted": result.submitted,
+        "retried": result.retried,
+        "failed": result.failed,
+        "noted": result.noted,
+        "applied": result.applied,
+    }
+    return Phrase.of(("job.pa_cycle", counts), hooks)
 
 
-async def _webhooks(client: PaClient, settings: Settings) -> str:
+async def _webhooks(client: PaClient, settings: Settings) -> Part | None:
     """In webhook mode, our PA webhooks are subscribed once (retried while the PA is down;
     polling carries on meanwhile)."""
     url = pa_callback_url(settings)
     if url is None:
-        return ""
+        return None
     assert settings.pa_webhook_token is not None
     try:
         done = await ensure_webhooks(client, url, settings.pa_webhook_token.get_secret_value())
     except PaError as exc:
         log.warning("PA webhook subscription failed, retried next run: %s", exc)
-        return ", webhooks not subscribed yet"
-    return ", webhooks subscribed" if done else ""
+        return ("job.pa_webhooks_pending", {})
+    return ("job.pa_webhooks_done", {}) if done else None
 
 
 # Once per period across instances (the claim of `storage.jobs.claim_run`), like the scans:

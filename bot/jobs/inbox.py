@@ -8,7 +8,7 @@ from bot.context import Services
 from bot.jobs import JobSpec
 from bot.settings import Settings
 from mail.inbox import ImapAccount, InboxRules, PassReport, imap_pass, maildir_pass
-from storage.formatting import counted
+from storage.i18n import Phrase
 
 __all__ = ["JOBS", "imap_account", "inbox_pass", "inbox_rules"]
 
@@ -48,16 +48,18 @@ async def inbox_pass(settings: Settings) -> PassReport:
     return await imap_pass(account, inbox_rules(settings))
 
 
-async def poll(services: Services, bot: Bot | None) -> str:
+async def poll(services: Services, bot: Bot | None) -> Phrase:
     """Read the bank's payment mail and settle invoices."""
     report = await inbox_pass(services.settings)
     if report.error:
         raise RuntimeError(report.error)
-    return (
-        f"{counted(len(report.outcomes), 'message', 'messages')}: "
-        f"{report.count('processed')} processed, "
-        f"{report.count('quarantined')} quarantined, {report.count('unrecognised')} unread"
-    )
+    counts = {
+        "count": len(report.outcomes),
+        "processed": report.count("processed"),
+        "quarantined": report.count("quarantined"),
+        "unread": report.count("unrecognised"),
+    }
+    return Phrase.of(("job.inbox", counts))
 
 
 JOBS = [

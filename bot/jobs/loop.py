@@ -16,7 +16,7 @@ from bot.jobs import JobSpec
 from bot.seller import company_from_settings
 from bot.settings import Settings
 from storage.collections import scan_overdue
-from storage.formatting import counted
+from storage.i18n import Phrase
 from storage.purchasing import purchasing_check
 from storage.reports import queue_digests, task_reminders
 
@@ -36,27 +36,38 @@ def _digest_time(settings: Settings) -> time:
     return time(int(hours), int(minutes))
 
 
-async def overdue(services: Services, bot: Bot | None) -> str:
+async def overdue(services: Services, bot: Bot | None) -> Phrase:
     """Open collection tasks for overdue invoices and run the dunning levels due."""
     now = services.now()
     today, _, _ = local_day(now, services.settings)
     result = await scan_overdue(
         today, now, company_from_settings(services.settings), services.settings.dunning_levels
     )
-    return str(result)
+    return Phrase.of(
+        ("job.tasks_opened", {"count": result.opened}),
+        ("job.dunning_queued", {"count": result.emails}),
+        ("job.escalated", {"count": result.escalated}),
+        ("job.closed", {"count": result.closed}),
+    )
 
 
-async def purchasing(services: Services, bot: Bot | None) -> str:
+async def purchasing(services: Services, bot: Bot | None) -> Phrase:
     """Draft the purchase orders that won deals and reorder points need."""
-    return str(await purchasing_check(services.now()))
+    result = await purchasing_check(services.now())
+    orders = ", ".join(f"PO{i}" for i in result.drafts)
+    return Phrase.of(
+        ("job.products_short", {"count": result.short}),
+        ("job.draft_orders", {"orders": orders}) if orders else ("job.no_draft_orders", {}),
+        ("job.no_supplier", {"products": ", ".join(result.no_supplier)}) if result.no_supplier else None,
+    )
 
 
-async def reminders(services: Services, bot: Bot | None) -> str:
+async def reminders(services: Services, bot: Bot | None) -> Phrase:
     """Alert assignees of tasks falling due."""
-    return counted(await task_reminders(services.now()), "task reminder", "task reminders")
+    return Phrase.of(("job.task_reminders", {"count": await task_reminders(services.now())}))
 
 
-async def digest(services: Services, bot: Bot | None) -> str:
+async def digest(services: Services, bot: Bot | None) -> Phrase:
     """The managers' morning digest, once a day from the configured local time on.
 
     Runs every few minutes rather than once at the time, so a bot that was down at 08:00
@@ -66,9 +77,9 @@ async def digest(services: Services, bot: Bot | None) -> str:
     now = services.now()
     today, start, end = local_day(now, settings)
     if now.astimezone(settings.zone).time() < _digest_time(settings):
-        return "not yet time"
+        return Phrase.of(("job.digest_not_yet", {}))
     sent = await queue_digests(now, today, start, end, settings.default_currency)
-    return counted(sent, "digest", "digests") + " queued"
+    return Phrase.of(("job.digests_queued", {"count": sent}))
 
 
 JOBS = [

@@ -294,7 +294,7 @@ def _settlement(b: _Builder, trade: etree._Element, doc: InvoiceData) -> None:
         sub(tax, "ram:CalculatedAmount", _amount(row.vat_cents))
         sub(tax, "ram:TypeCode", "VAT")
         if reason is not None:
-            sub(tax, "ram:ExemptionReason", reason.fr)
+            sub(tax, "ram:ExemptionReason", reason.words("fr"))  # the legal French wording
         sub(tax, "ram:BasisAmount", _amount(row.base_cents))
         sub(tax, "ram:CategoryCode", row.category)
         if reason is not None and reason.code:

@@ -12,7 +12,7 @@ from pathlib import Path
 import facturx
 import segno
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 from fpdf import FPDF
 from fpdf.enums import DocumentCompliance, XPos, YPos
 from lxml import etree
@@ -20,6 +20,8 @@ from segno import helpers as segno_helpers
 
 from mail.documents.facturx_xml import build_cii_xml
 from mail.documents.model import Buyer, DocLine, InvoiceData
+from storage.formatting import babel_locale, fmt_money
+from storage.i18n import text as say
 from storage.invoicing import Seller
 from storage.vat import REASONS
 
@@ -37,123 +39,29 @@ __all__ = [
 FONT_DIR = Path(__file__).parent / "fonts"
 PRODUCER = "Entonnoir"
 FACTURX_FILENAME = "factur-x.xml"  # the name Factur-X readers look for
-_LOCALES = {"fr": "fr_FR", "en": "en_GB"}
 
-LABELS: dict[str, dict[str, str]] = {
-    "fr": {
-        "invoice": "FACTURE",
-        "credit_note": "AVOIR",
-        "number": "N°",
-        "issue_date": "Date d'émission",
-        "sale_date": "Date de la vente / prestation",
-        "due_date": "Date d'échéance",
-        "bill_to": "Facturé à",
-        "siren": "SIREN",
-        "siret": "SIRET",
-        "vat": "N° TVA intracom.",
-        "rcs": "RCS",
-        "capital": "Capital",
-        "description": "Désignation",
-        "qty": "Qté",
-        "unit": "Unité",
-        "unit_price": "P.U. HT",
-        "vat_rate": "TVA",
-        "line_total": "Total HT",
-        "breakdown": "Récapitulatif TVA",
-        "base": "Base HT",
-        "vat_amount": "Montant TVA",
-        "total_net": "Total HT",
-        "total_vat": "Total TVA",
-        "total_gross": "Total TTC",
-        "to_pay": "Net à payer",
-        "payment": "Paiement par virement SEPA",
-        "iban": "IBAN",
-        "bic": "BIC",
-        "reference": "Référence à rappeler",
-        "scan": "Scannez pour payer",
-        "penalty": "En cas de retard de paiement, pénalités au taux annuel de {rate} %.",
-        "indemnity": "Indemnité forfaitaire pour frais de recouvrement : {amount} € "
-        "(art. L441-10 du Code de commerce).",
-        "discount": "Pas d'escompte pour paiement anticipé.",
-        "cancels": "Cet avoir annule la facture {number} du {date}.",
-        "reason": "Motif : {reason}",
-        "line_discount": "Remise",
-        "line_discount_reason": "Remise : {reason}",
-        "category": "Cat.",
-        "lines_total": "Total lignes HT",
-        "doc_discount_row": "Remise",
-        "doc_discount": "Remise globale de {amount} : {reason}.",
-        "buyer_reference": "Votre référence",
-        "purchase_order": "Votre commande n°",
-        "period": "Période de facturation : du {start} au {end}",
-        "deliver_to": "Livré à",
-        "nature_goods": "Nature de l'opération : livraison de biens",
-        "nature_services": "Nature de l'opération : prestation de services",
-        "nature_both": "Nature de l'opération : livraison de biens et prestation de services",
-        "debits": "Option pour le paiement de la TVA d'après les débits.",
-    },
-    "en": {
-        "invoice": "INVOICE",
-        "credit_note": "CREDIT NOTE",
-        "number": "No.",
-        "issue_date": "Issue date",
-        "sale_date": "Date of sale / service",
-        "due_date": "Due date",
-        "bill_to": "Bill to",
-        "siren": "SIREN",
-        "siret": "SIRET",
-        "vat": "VAT number",
-        "rcs": "RCS",
-        "capital": "Share capital",
-        "description": "Description",
-        "qty": "Qty",
-        "unit": "Unit",
-        "unit_price": "Unit price",
-        "vat_rate": "VAT",
-        "line_total": "Total excl. VAT",
-        "breakdown": "VAT breakdown",
-        "base": "Taxable amount",
-        "vat_amount": "VAT amount",
-        "total_net": "Total excl. VAT",
-        "total_vat": "Total VAT",
-        "total_gross": "Total incl. VAT",
-        "to_pay": "Amount due",
-        "payment": "Payment by SEPA credit transfer",
-        "iban": "IBAN",
-        "bic": "BIC",
-        "reference": "Reference to quote",
-        "scan": "Scan to pay",
-        "penalty": "Late payment penalties at an annual rate of {rate} %.",
-        "indemnity": "Fixed recovery indemnity of {amount} € for late payment "
-        "(French Commercial Code art. L441-10).",
-        "discount": "No discount for early payment.",
-        "cancels": "This credit note cancels invoice {number} of {date}.",
-        "reason": "Reason: {reason}",
-        "line_discount": "Discount",
-        "line_discount_reason": "Discount: {reason}",
-        "category": "Cat.",
-        "lines_total": "Lines total excl. VAT",
-        "doc_discount_row": "Discount",
-        "doc_discount": "Overall discount of {amount}: {reason}.",
-        "buyer_reference": "Your reference",
-        "purchase_order": "Your order no.",
-        "period": "Invoicing period: {start} to {end}",
-        "deliver_to": "Deliver to",
-        "nature_goods": "Nature of the operation: supply of goods",
-        "nature_services": "Nature of the operation: supply of services",
-        "nature_both": "Nature of the operation: supply of goods and services",
-        "debits": "Option pour le paiement de la TVA d'après les débits (VAT paid on debits).",
-    },
-}
+
+class _Labels:
+    """The document's words in its language: the catalogue's `pdf.<name>` messages."""
+
+    def __init__(self, lang: str) -> None:
+        self.lang = lang
+
+    def __getitem__(self, name: str) -> str:
+        return say(self.lang, f"pdf.{name}")
+
+    def __call__(self, name: str, **params: object) -> str:
+        return say(self.lang, f"pdf.{name}", **params)
 
 
 class _Fmt:
     def __init__(self, lang: str, currency: str) -> None:
-        self.locale = _LOCALES.get(lang, "fr_FR")
+        self.lang = lang
+        self.locale = babel_locale(lang)
         self.currency = currency
 
     def money(self, cents: int) -> str:
-        return format_currency(Decimal(cents) / 100, self.currency, locale=self.locale)
+        return fmt_money(cents, self.currency, self.lang)
 
     def qty(self, value: Decimal) -> str:
         return format_decimal(value.normalize(), locale=self.locale, format="#,##0.###")
@@ -271,7 +179,7 @@ def _line_discount_text(fmt: _Fmt, line: DocLine) -> str:
     return f"−{fmt.money(line.discount_cents)}"
 
 
-def _table_head(pdf: FPDF, lab: dict[str, str], columns: list[tuple[str, float]]) -> None:
+def _table_head(pdf: FPDF, lab: _Labels, columns: list[tuple[str, float]]) -> None:
     pdf.set_font("DejaVu", "", 8)
     pdf.set_fill_color(235, 235, 235)
     pdf.set_x(15)
@@ -280,7 +188,7 @@ def _table_head(pdf: FPDF, lab: dict[str, str], columns: list[tuple[str, float]]
     pdf.ln()
 
 
-def _lines_table(pdf: FPDF, doc: InvoiceData, lab: dict[str, str], fmt: _Fmt) -> None:
+def _lines_table(pdf: FPDF, doc: InvoiceData, lab: _Labels, fmt: _Fmt) -> None:
     """The lines, wrapped, page after page: a row never splits and every page repeats the
     table header."""
     with_discount = any(line.discount_cents for line in doc.lines)
@@ -311,7 +219,7 @@ def _lines_table(pdf: FPDF, doc: InvoiceData, lab: dict[str, str], fmt: _Fmt) ->
     for line in doc.lines:
         text = line.description
         if line.discount_cents and line.discount_reason:
-            text += "\n" + lab["line_discount_reason"].format(reason=line.discount_reason)
+            text += "\n" + lab("line_discount_reason", reason=line.discount_reason)
         if _fits(pdf, desc_w - 1, text):
             count = 1
         else:
@@ -348,15 +256,15 @@ def _ensure_room(pdf: FPDF, height: float) -> None:
         pdf.add_page()
 
 
-def _mentions(doc: InvoiceData, lab: dict[str, str], fmt: _Fmt) -> list[str]:
+def _mentions(doc: InvoiceData, lab: _Labels, fmt: _Fmt) -> list[str]:
     """The legal mentions under the totals, in the document's language."""
     s, buyer = doc.seller, doc.buyer
     texts = []
     for row in doc.totals.breakdown:
         reason = REASONS.get(row.reason or "") if row.category != "S" else None
         if reason is not None:
-            words = reason.fr if doc.language == "fr" else reason.en
-            texts.append(f"{row.category} : {words}" if doc.language == "fr" else f"{row.category}: {words}")
+            words = reason.words(fmt.lang)
+            texts.append(f"{row.category} : {words}" if fmt.lang == "fr" else f"{row.category}: {words}")
     if s.vat_on_debits and any(row.category == "S" for row in doc.totals.breakdown):
         texts.append(lab["debits"])
     if doc.totals.allowance_cents:
@@ -365,18 +273,19 @@ def _mentions(doc: InvoiceData, lab: dict[str, str], fmt: _Fmt) -> list[str]:
             if doc.totals.discount_bp
             else fmt.money(doc.totals.allowance_cents)
         )
-        texts.append(lab["doc_discount"].format(amount=amount, reason=doc.totals.discount_reason or ""))
+        texts.append(lab("doc_discount", amount=amount, reason=doc.totals.discount_reason or ""))
     if not doc.credit_note:  # a credit note is not a debt: no penalty, indemnity or discount
-        texts.append(lab["penalty"].format(rate=format_decimal(s.late_penalty_rate, locale=fmt.locale)))
+        texts.append(lab("penalty", rate=format_decimal(s.late_penalty_rate, locale=fmt.locale)))
         if buyer.business:
-            texts.append(lab["indemnity"].format(amount=s.recovery_indemnity_eur))
+            indemnity = fmt_money(int(s.recovery_indemnity_eur) * 100, "EUR", fmt.lang)
+            texts.append(lab("indemnity", amount=indemnity))
         texts.append(lab["discount"])
     return texts
 
 
 def _render(doc: InvoiceData, xml: bytes) -> bytes:
-    lab = LABELS.get(doc.language, LABELS["fr"])
-    fmt = _Fmt(doc.language, doc.currency)
+    lang = "en" if doc.language == "en" else "fr"  # an invoice is French unless said otherwise
+    lab, fmt = _Labels(lang), _Fmt(lang, doc.currency)
     s, buyer = doc.seller, doc.buyer
     pdf = _pdf()
     title = lab["credit_note"] if doc.credit_note else lab["invoice"]
@@ -419,9 +328,7 @@ def _render(doc: InvoiceData, xml: bytes) -> bytes:
     if doc.purchase_order:
         refs.append((8.5, 4.2, f"{lab['purchase_order']} : {doc.purchase_order}"))
     if doc.period_start and doc.period_end:
-        refs.append(
-            (8.5, 4.2, lab["period"].format(start=fmt.date(doc.period_start), end=fmt.date(doc.period_end)))
-        )
+        refs.append((8.5, 4.2, lab("period", start=fmt.date(doc.period_start), end=fmt.date(doc.period_end))))
     refs.append((8.5, 4.2, lab[f"nature_{doc.nature}"]))
     left = _column(pdf, 15, top, 90, refs)
     buyer_rows = [(9.0, 5.0, lab["bill_to"]), (10.0, 5.0, buyer.name)]
@@ -481,14 +388,12 @@ def _render(doc: InvoiceData, xml: bytes) -> bytes:
             pdf.multi_cell(
                 180,
                 5,
-                lab["cancels"].format(number=doc.original_number, date=when),
+                lab("cancels", number=doc.original_number, date=when),
                 new_x=XPos.LMARGIN,
                 new_y=YPos.NEXT,
             )
         if doc.reason:
-            pdf.multi_cell(
-                180, 5, lab["reason"].format(reason=doc.reason), new_x=XPos.LMARGIN, new_y=YPos.NEXT
-            )
+            pdf.multi_cell(180, 5, lab("reason", reason=doc.reason), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     else:
         _ensure_room(pdf, 42)
         top = pdf.get_y()

@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING
 from babel.dates import format_date
 from fpdf import FPDF
 
+from storage.formatting import babel_locale
+from storage.i18n import text
+
 if TYPE_CHECKING:
     from storage.invoicing import Seller
 
@@ -46,30 +49,17 @@ class POData:
     specimen: bool = False  # the demo identity: marked SPECIMEN like invoices
 
 
-_LABELS = {
-    "en": (
-        "PURCHASE ORDER",
-        "Date",
-        "Expected delivery",
-        "Supplier",
-        "SKU",
-        "Item",
-        "Quantity",
-        "Unit",
-        "Please confirm this order and its delivery date by replying to",
-    ),
-    "fr": (
-        "BON DE COMMANDE",
-        "Date",
-        "Livraison souhaitée",
-        "Fournisseur",
-        "Réf.",
-        "Article",
-        "Quantité",
-        "Unité",
-        "Merci de confirmer cette commande et sa date de livraison en répondant à",
-    ),
-}
+# The order's words, in the catalogues (`pdf.po_<name>`), in the supplier's language.
+_LABELS = (
+    "pdf.po_title",
+    "pdf.po_date",
+    "pdf.po_expected",
+    "pdf.po_supplier",
+    "pdf.po_sku",
+    "pdf.po_item",
+    "pdf.po_quantity",
+    "pdf.po_unit",
+)
 
 
 def _qty(value: Decimal) -> str:
@@ -79,7 +69,8 @@ def _qty(value: Decimal) -> str:
 
 def render_purchase_order_pdf(doc: POData) -> bytes:
     """The PDF bytes of a purchase order."""
-    title, dl, el, sl, skul, iteml, ql, ul, confirm = _LABELS.get(doc.lang, _LABELS["fr"])
+    lang = "en" if doc.lang == "en" else "fr"
+    title, dl, el, sl, skul, iteml, ql, ul = (text(lang, key) for key in _LABELS)
     pdf = FPDF(format="A4", unit="mm")
     pdf.set_title(f"{title} {doc.number}")
     font = "Helvetica"
@@ -102,7 +93,7 @@ def render_purchase_order_pdf(doc: POData) -> bytes:
     pdf.set_font(font, "B", 16)
     pdf.cell(0, 10, f"{title} {doc.number}", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(font, "", 10)
-    locale = "en_GB" if doc.lang == "en" else "fr_FR"
+    locale = babel_locale(lang)
     pdf.cell(
         0,
         6,
@@ -136,7 +127,7 @@ def render_purchase_order_pdf(doc: POData) -> bytes:
         pdf.ln()
     pdf.ln(6)
     pdf.set_font(font, "", 9)
-    pdf.multi_cell(0, 5, f"{confirm} {doc.buyer_email}.")
+    pdf.multi_cell(0, 5, text(lang, "pdf.po_confirm", email=doc.buyer_email))
     if doc.specimen and font == "DejaVu":
         from mail.documents.invoice import stamp_specimen
 

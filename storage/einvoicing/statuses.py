@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import IntEnum
 
+from storage.i18n import text
+
 __all__ = [
     "FINAL",
     "NEEDS_REASON",
@@ -91,45 +93,15 @@ _RANK = {
     Lifecycle.REJECTED: 12,
 }
 
-_LABELS = {
-    "fr": {
-        200: "Déposée",
-        201: "Émise",
-        202: "Reçue",
-        203: "Mise à disposition",
-        204: "Prise en charge",
-        205: "Approuvée",
-        206: "Approuvée partiellement",
-        207: "En litige",
-        208: "Suspendue",
-        209: "Complétée",
-        210: "Refusée",
-        211: "Paiement transmis",
-        212: "Encaissée",
-        213: "Rejetée",
-    },
-    "en": {
-        200: "Submitted",
-        201: "Issued",
-        202: "Received",
-        203: "Made available",
-        204: "In process",
-        205: "Approved",
-        206: "Partially approved",
-        207: "Disputed",
-        208: "Suspended",
-        209: "Completed",
-        210: "Refused",
-        211: "Payment sent",
-        212: "Cashed",
-        213: "Rejected",
-    },
-}
-
 
 def label(code: int, lang: str) -> str:
-    """The status's name in French (the CDAR label) or English."""
-    return _LABELS.get(lang, _LABELS["fr"]).get(int(code), str(code))
+    """The status's name in French (the CDAR label, and for any language but English) or
+    English: the catalogue's `pa.status.<code>`; an unknown code as itself."""
+    lang = "en" if lang == "en" else "fr"
+    try:
+        return text(lang, f"pa.status.{int(code)}")
+    except KeyError:
+        return str(code)
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from storage.alerts import ActionKind, AlertAction, alert_role
 from storage.einvoicing.queue import queue_status
 from storage.einvoicing.statuses import Lifecycle
 from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
+from storage.formatting import fmt_money
+from storage.i18n import text
 from storage.models import (
     Contact,
     POStatus,
@@ -212,18 +214,19 @@ def _qty(value: Decimal) -> str:
     return format(value.normalize(), "f")
 
 
-def match_summary(match: MatchResult, limit: int = 15) -> str:
-    """One line per invoice line: SKU, invoiced / received quantities, prices when they
-    differ, the problems (language-neutral: numbers and codes)."""
+def match_summary(match: MatchResult, currency: str, lang: str, limit: int = 15) -> str:
+    """One line per invoice line in `lang`: SKU, invoiced / received quantities, prices when
+    they differ (Babel money), the problems (catalogue `pa.match.<problem>`)."""
     rows = []
     for line in match.lines[:limit]:
         mark = "✓" if line.matched else "✗"
-        text = f"{mark} {line.sku or '?'}: {line.invoiced} / {line.received or '-'}"
+        row = f"{mark} {line.sku or '?'}: {line.invoiced} / {line.received or '-'}"
         if "price" in line.problems and line.ordered_price_cents is not None:
-            text += f" · {line.invoiced_price_cents / 100:.2f} ≠ {line.ordered_price_cents / 100:.2f}"
+            invoiced = fmt_money(line.invoiced_price_cents, currency, lang)
+            row += f" · {invoiced} ≠ {fmt_money(line.ordered_price_cents, currency, lang)}"
         if line.problems:
-            text += f" ({', '.join(line.problems)})"
-        rows.append(text)
+            row += f" ({', '.join(text(lang, f'pa.match.{problem}') for problem in line.problems)})"
+        rows.append(row)
     if len(match.lines) > limit:
         rows.append(f"… +{len(match.lines) - limit}")
     return "\n".join(rows)
@@ -350,7 +353,8 @@ async def receive_supplier_invoice(
             "lines": len(match.lines),
             "price_difference_cents": match.price_difference_cents,
             "fully_matched": match.fully_matched,
-            "detail": match_summary(match),
+            "detail_en": match_summary(match, si.currency, "en"),  # said in the reader's language
+            "detail_fr": match_summary(match, si.currency, "fr"),
         }
         if auto:
             await queue_status(

@@ -128,6 +128,9 @@ class JobRun(Model):
     duration_ms = fields.IntField(default=0)
     outcome = fields.CharField(max_length=16, default="never")
     detail = fields.TextField(default="")
+    # The detail as catalogue messages (`storage.i18n.Phrase.as_json`): /status says it in
+    # the reader's language; None when the job gave plain text (an error, an older run).
+    summary: Any = fields.JSONField(null=True)
     consecutive_failures = fields.IntField(default=0)
     # The runner holding this period's run (any instance): taken by one guarded UPDATE.
     claim_token = fields.CharField(max_length=32, null=True)

@@ -8,15 +8,18 @@ from decimal import Decimal
 
 from openpyxl import load_workbook
 
+from bot.delivery import render_alert
 from bot.jobs import all_jobs, run_job
-from storage.collections import Company, scan_overdue
+from storage.collections import Company, close_for_invoice, scan_overdue
 from storage.models import (
+    Alert,
     CollectionEvent,
     CollectionTask,
     Contact,
     DealLine,
     Invoice,
     InvoiceStatus,
+    JobRun,
     OutboxEmail,
     POStatus,
     Product,
@@ -203,3 +206,54 @@ async def test_collection_log_is_dated_in_the_company_zone(chat: ChatHarness) ->
     )
     await alice.presses_data(f"coll:invoice:{task.id}")
     assert "• 1 Jan 2027 call New year call" in alice.last_text
+
+
+async def test_status_speaks_the_admins_language(chat: ChatHarness) -> None:
+    admin = await chat.user("root", Role.ADMIN, lang="fr")
+    await admin.says("/status")
+    assert admin.last_text == "Aucune tâche n'a encore tourné."
+    services = chat.app.bot_data["services"]
+    await run_job(all_jobs()["overdue"], services, None)
+    await admin.says("/etat")
+    assert admin.last_text.startswith("<b>Tâches de fond</b>")
+    assert "<b>overdue</b> : réussie, dernière exécution " in admin.last_text
+    assert (
+        " — 0 tâche ouverte, 0 relance mise en file d'envoi, 0 remontée aux managers, 0 clôturée"
+        in admin.last_text
+    )
+    assert ": ok," not in admin.last_text and "opened" not in admin.last_text
+    run = await JobRun.get(name="overdue")  # the English detail stays for logs and /readyz
+    assert run.detail == "0 tasks opened, 0 dunning emails queued, 0 escalated, 0 closed"
+
+
+async def test_a_collection_log_and_its_closing_read_in_the_readers_language(chat: ChatHarness) -> None:
+    alice = await chat.user("alice", Role.SALES, lang="fr")
+    bob = await chat.user("bob", Role.MANAGER)
+    assert alice.user
+    invoice = await _overdue_invoice(alice.user.id, days=20)  # +1 caught up by +15: one email
+    task = await CollectionTask.get()
+    now = datetime.now(UTC)
+    await CollectionEvent.create(task=task, kind="reminder", note="tone 2", at=now)
+    await CollectionEvent.create(task=task, kind="promise", note="2027-01-15", at=now)
+    await CollectionEvent.create(task=task, kind="call", note="Rappeler <lundi>", at=now)
+    await alice.presses_data(f"coll:invoice:{task.id}")
+    log = alice.last_text
+    for line in (
+        " ouverte",
+        " niveau 1 sautée (rattrapée ensuite)",
+        " niveau 2 e-mail mis en file d'envoi",
+        " relance ton 2",
+        " promesse de paiement au 15 janv. 2027",
+        " appel Rappeler &lt;lundi&gt;",  # a person's note: as typed, escaped
+    ):
+        assert line in log, line
+    assert "level" not in log and "email queued" not in log and "tone" not in log
+    await bob.presses_data(f"coll:invoice:{task.id}")
+    assert " level 2 email queued" in bob.last_text and " promise to pay by 15 Jan 2027" in bob.last_text
+    assert await close_for_invoice(invoice.id, now, "credited")
+    alert = await Alert.get(kind="collection_closed", user_id=alice.user.id)
+    await alert.fetch_related("rerouted_from")
+    french, _ = render_alert(alert, "fr")
+    assert "annulée par un avoir" in french and "credited" not in french
+    english, _ = render_alert(alert, "en")
+    assert "cancelled by a credit note" in english

@@ -45,3 +45,34 @@ async def test_a_custom_stage_shows_its_label_per_language_and_is_found_by_it(
     await alice.says("/pipeline")
     assert "Devis envoyé : 1 affaire" in alice.last_text
     assert "Trial &lt;beta&gt; : 0 affaire" in alice.last_text  # no label: the name, escaped
+
+
+async def test_stage_names_in_error_sentences_are_in_the_readers_language(chat: ChatHarness) -> None:
+    await Stage.create(
+        name="Quote sent", position=3, probability=60, labels={"fr": "Devis envoyé", "en": "Quote sent"}
+    )
+    alice = await chat.user("alice", Role.SALES, lang="fr")
+    bob = await chat.user("bob", Role.SALES)
+    await alice.says("/newcontact Ann Martin | +33612345678")
+    ann = await Contact.get(name="Ann Martin")
+    await alice.says(f"/newdeal C{ann.id} | Chaudière | 1000")
+    deal = await Deal.get(title="Chaudière")
+    await alice.says(f"/move D{deal.id} prospect")  # raised in storage with the stage
+    assert "L'affaire est déjà à l'étape Prospect." in alice.last_text
+    assert "Lead" not in alice.last_text
+    await alice.says(f"/move D{deal.id} Devis envoyé")
+    await alice.says(f"/move D{deal.id} devis envoyé")
+    assert "L'affaire est déjà à l'étape Devis envoyé." in alice.last_text  # a custom stage's label
+    await alice.says(f"/move D{deal.id} Nulle part")
+    assert "« Nulle part » n'est pas une étape" in alice.last_text
+    assert "Prospect, Qualifié, Proposition, Négociation, Devis envoyé, Gagné, Perdu" in alice.last_text
+    # The same errors read in English by an English reader.
+    await bob.says("/newcontact Bea | +33612345670")
+    bea = await Contact.get(name="Bea")
+    await bob.says(f"/newdeal C{bea.id} | Pump | 10")
+    pump = await Deal.get(title="Pump")
+    await bob.says(f"/move D{pump.id} lead")
+    assert "The deal is already at stage Lead." in bob.last_text
+    await bob.says(f"/move D{pump.id} nowhere")
+    assert "Lead, Qualified, Proposal, Negotiation, Quote sent, Won, Lost" in bob.last_text
+    assert (await Deal.get(id=deal.id).select_related("stage")).stage.name == "Quote sent"

@@ -139,7 +139,7 @@ async def test_pdf_is_pdfa3b_with_legal_mentions_in_french(db: str) -> None:
         "Total TTC",
         "630,35",
         "pénalités au taux annuel de 12",
-        "40 €",
+        "frais de recouvrement : 40,00\xa0€",  # Babel's French money, like every amount
         "Pas d'escompte",
         "IBAN",
         "FR76 3000",

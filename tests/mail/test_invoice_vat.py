@@ -186,7 +186,8 @@ async def test_standard_rates_for_french_and_eu_consumers(db: str, schematron: A
     root, xml, text = await render(inv.id)
     assert breakdown(root) == {"S": ("20.00", None, None)}
     assert "Nature de l'opération : livraison de biens et prestation de services" in text
-    assert "40 €" not in text  # a consumer owes no fixed recovery indemnity
+    assert "frais de recouvrement" not in text  # a consumer owes no fixed recovery indemnity
+    assert "40,00\u202f€" not in text and "40,00\xa0€" not in text
     assert failed_asserts(schematron, xml) == []
 
 

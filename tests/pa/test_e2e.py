@@ -119,7 +119,7 @@ async def test_invoice_life_and_supplier_invoice_through_the_platform_and_chat(
     await deliver(chat, settings)
     offers = [s for s in chat.sent_to(paul) if s.text and "RD-" in s.text]
     assert len(offers) == 3 and "1/1" in offers[0].text and "0/1" in offers[1].text
-    assert "5 / 0" in offers[1].text and "9.00 ≠ 8.00" in offers[1].text
+    assert "5 / 0" in offers[1].text and "€9.00 ≠ €8.00 (more than received, price differs" in offers[1].text
     first = await SupplierInvoice.get(number="RD-1")
     await paul.presses_data(f"si:ok:{first.id}")
     assert "approved" in paul.last_text

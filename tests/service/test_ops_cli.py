@@ -11,9 +11,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_"))}
-    env.update({"PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite://{tmp_path}/e.db"})
+def _cli(tmp_path: Path, *args: str, lang: str = "en") -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "DATABASE_", "DEFAULT_"))}
+    env.update(
+        {"PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite://{tmp_path}/e.db", "DEFAULT_LANGUAGE": lang}
+    )
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=tmp_path,
@@ -52,6 +54,26 @@ def test_health_passes_on_a_healthy_database_and_fails_on_a_stalled_outbox(
     stalled = _cli(tmp_path, "health")
     assert stalled.returncode == 1
     assert "outbox    FAIL  1 email due for over 15 min" in stalled.stdout
+
+
+def test_health_speaks_the_configured_language(tmp_path: Path) -> None:
+    assert _cli(tmp_path, "migrate").returncode == 0
+    healthy = _cli(tmp_path, "health", lang="fr")
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    assert healthy.stdout.splitlines() == [
+        "base      ok     joignable",
+        "tâches    ok     aucune bloquée",
+        "courriels ok     les envois passent",
+    ]
+    with sqlite3.connect(tmp_path / "e.db") as db:
+        _email(db, "old", "pending", 60)
+        _email(db, "older", "pending", 90)
+    stalled = _cli(tmp_path, "health", lang="fr")
+    assert stalled.returncode == 1
+    assert "courriels ÉCHEC  2 courriels à envoyer depuis plus de 15 min" in stalled.stdout
+    (tmp_path / "e.db").write_bytes(b"not a database at all" * 100)
+    broken = _cli(tmp_path, "health", lang="fr")
+    assert broken.returncode == 1 and broken.stdout.startswith("base      ÉCHEC  injoignable : ")
 
 
 def test_health_fails_when_the_database_cannot_be_read(tmp_path: Path) -> None:
