@@ -6,6 +6,7 @@ A reason is bounded as an alert shows it; the whole text stays on its row.
 
 from __future__ import annotations
 
+from storage.alerts import ActionKind, AlertAction
 from storage.models import Payment, Role, User
 from storage.payments.batch import Batch
 
@@ -46,7 +47,7 @@ async def alert_unmatched(batch: Batch, keys: list[str]) -> None:
             "payer": payment.payer_name or "?",
             "note": bounded(f"\n{payment.note}" if payment.note else ""),
         }
-        buttons = [{"label": "payments.btn_show", "data": f"pay:show:{payment.id}"}]
+        buttons = [AlertAction(ActionKind.MATCH_PAYMENT, payment.id).to_json()]
         reason = batch.held.get(payment.entry_ref)
         kind = "payment_unmatched" if reason is None else "payment_held"
         if reason is not None:
