@@ -5,7 +5,7 @@ from tortoise.migrations import operations as ops
 
 
 class Migration(migrations.Migration):
-    dependencies = [("models", "0008_stage_labels")]
+    dependencies = [("models", "0009_alert_actions")]
 
     operations = [
         ops.AddField(
