@@ -161,8 +161,8 @@ class Poster:
             defaultdict(list)
         )
 
-    async def post(self, port: int, body: bytes, timeout: float = 30.0) -> int:
-        """The response's status; raises OSError (incl. timeouts) when it failed."""
+    async def post(self, port: int, body: bytes) -> int:
+        """The response's status; raises OSError (incl. after 30 s) when it failed."""
         conn = None
         idle = self.idle[port]
         now = time.monotonic()
@@ -173,7 +173,7 @@ class Poster:
                 break
             writer.close()
         try:
-            async with asyncio.timeout(timeout):
+            async with asyncio.timeout(30):
                 if conn is None:
                     conn = await asyncio.open_connection("127.0.0.1", port)
                 reader, writer = conn

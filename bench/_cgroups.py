@@ -1,8 +1,10 @@
 """CPU caps for benchmark processes: one cgroup per process, with a CFS quota.
 
 bench/scale.py uses it to emulate instances that each run on their own small host: a
-process capped at 0.25 CPU gets 2.5 ms of CPU in every 10 ms period, whatever the rest of
-the machine does (a short period, so waiting out a throttled period adds at most ~10 ms).
+process capped at 0.25 CPU gets 2.5 ms of CPU in every 10 ms period, no more, and (its
+group weighing ten times any other process) no less while it wants it, whatever else the
+machine runs (a short period, so waiting out a throttled period adds at most ~10 ms).
+Uncapped groups get the weight alone (the benchmark's database and load generator).
 cgroup v1 (the `cpu` controller's hierarchy, `cpu.cfs_period_us` + `cpu.cfs_quota_us`)
 and cgroup v2 (`cpu.max`) are both handled; needs write access to the hierarchy (root).
 `CpuCaps.open()` returns None and a reason when caps cannot be set here.
@@ -19,6 +21,10 @@ from pathlib import Path
 __all__ = ["CpuCaps", "Throttling"]
 
 PREFIX = "entonnoir-bench-"
+# Scheduling weight of the groups (cgroup v1 cpu.shares; the default is 1024): ten times
+# any other process's, so another workload on the machine takes none of a group's quota —
+# as if each group had its host to itself. (cgroup v2: cpu.weight 1000, default 100.)
+WEIGHT = 10_240
 
 
 @dataclass(frozen=True)
@@ -76,8 +82,9 @@ class CpuCaps:
             return None, f"cannot create a capped cgroup in {root} ({exc.strerror or exc})"
         return caps, f"cgroup v{version} at {root}"
 
-    def group(self, name: str) -> Path:
-        """Creates (once) the group `name` with the cap; its directory."""
+    def group(self, name: str, capped: bool = True) -> Path:
+        """Creates (once) the group `name`, with the cap (or none) and a high scheduling
+        weight; its directory."""
         if name in self.groups:
             return self.groups[name]
         path = self.root / f"{PREFIX}{os.getpid()}-{name}"
@@ -85,15 +92,17 @@ class CpuCaps:
         self.groups[name] = path
         quota = max(1000, round(self.cpus * self.period_us))
         if self.version == 2:
-            (path / "cpu.max").write_text(f"{quota} {self.period_us}")
+            (path / "cpu.max").write_text(f"{quota if capped else 'max'} {self.period_us}")
+            (path / "cpu.weight").write_text(str(WEIGHT * 100 // 1024))
         else:
             (path / "cpu.cfs_period_us").write_text(str(self.period_us))
-            (path / "cpu.cfs_quota_us").write_text(str(quota))
+            (path / "cpu.cfs_quota_us").write_text(str(quota if capped else -1))
+            (path / "cpu.shares").write_text(str(WEIGHT))
         return path
 
-    def add(self, name: str, pid: int) -> None:
+    def add(self, name: str, pid: int, capped: bool = True) -> None:
         """Moves process `pid` into group `name` (its later children follow it)."""
-        (self.group(name) / "cgroup.procs").write_text(str(pid))
+        (self.group(name, capped) / "cgroup.procs").write_text(str(pid))
 
     def throttling(self, name: str) -> Throttling:
         stat = dict(
