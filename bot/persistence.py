@@ -6,7 +6,7 @@ exactly where it was. Before each update PTB asks `refresh_user_data` /
 `refresh_chat_data`: the document is read again there, and when another instance changed
 it since this one last wrote or read it, the stored one wins (this instance's own changes
 not yet written are kept otherwise). Changes are written every `update_interval`
-seconds (one second) and when the application stops. `bot_data` holds the services
+seconds (one second) and when the application stops, when they changed. `bot_data` holds the services
 (not data) and is not persisted; neither is arbitrary callback data (buttons carry
 strings).
 """
@@ -39,6 +39,12 @@ class DbPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, An
         self._seen: dict[tuple[str, str], Any] = {}  # last document written or read, by key
 
     async def _save(self, kind: str, key: str, data: dict[Any, Any]) -> None:
+        # PTB flushes every user and chat an update touched, changed or not (a /help
+        # changes nothing). Unchanged since this instance last wrote or read it (nothing
+        # stored is an empty document): not written, so it costs no write and cannot put
+        # back an older copy over what another instance wrote meanwhile.
+        if data == self._seen.get((kind, key), {}):
+            return
         snapshot = deepcopy(data)
         await save_state(kind, key, snapshot)
         self._seen[(kind, key)] = snapshot

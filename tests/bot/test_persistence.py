@@ -25,14 +25,14 @@ _ids = itertools.count(1)
 ALICE = 4_200_001
 
 
-async def _start(settings: Settings) -> tuple[Any, RecordingRequest]:
+async def _start(settings: Settings, interval: float = 0.05) -> tuple[Any, RecordingRequest]:
     request = RecordingRequest(settings.bot_username)
     app = build_application(
         bootstrap(settings),
         request=request,
         rate_limit=False,
         jobs=False,
-        persistence=DbPersistence(update_interval=0.05),
+        persistence=DbPersistence(update_interval=interval),
     )
     await app.initialize()
     await app.start()
@@ -96,3 +96,44 @@ async def test_an_instance_sees_the_form_another_instance_moved_on(db: str, sett
         await _stop(one)
         await _stop(two)
     assert await Contact.filter(name="Carla Rossi").count() == 1
+
+
+async def test_an_unchanged_document_is_not_written_back_over_another_instance(
+    db: str, settings: Settings
+) -> None:
+    await create_user("alice", Role.SALES, telegram_id=ALICE, language="en")
+    # the first instance flushes only when told (as if its interval had not come yet)
+    one, r1 = await _start(settings, interval=3600)
+    two, r2 = await _start(settings)
+    try:
+        assert await _says(one, r1, "/help")  # Alice touched on the first instance, unchanged
+        # Her next messages reach the other instance, which starts a form and writes it.
+        await _says(two, r2, "/newcontact")
+        await _says(two, r2, "Dana Weiss")
+        await two.update_persistence()
+        # The first instance's flush comes later: its copy did not change, nothing is put
+        # back over the form (an empty document written here would lose it).
+        await one.update_persistence()
+        assert (await load_state("user", str(ALICE)))["form"]["values"] == {"name": "Dana Weiss"}
+        await _says(one, r1, "-")  # back on the first instance: the form goes on
+        await _says(one, r1, "-")
+        assert "Dana Weiss" in await _says(one, r1, "-")
+    finally:
+        await _stop(one)
+        await _stop(two)
+    assert await Contact.filter(name="Dana Weiss").count() == 1
+
+
+async def test_a_command_that_changes_nothing_writes_no_document(db: str, settings: Settings) -> None:
+    await create_user("alice", Role.SALES, telegram_id=ALICE, language="en")
+    app, request = await _start(settings, interval=3600)
+    try:
+        assert await _says(app, request, "/help")
+        await app.update_persistence()
+        assert await load_state("user", str(ALICE)) is None
+        assert await load_state("chat", str(ALICE)) is None
+        await _says(app, request, "/newcontact")
+        await app.update_persistence()
+        assert "form" in await load_state("user", str(ALICE))
+    finally:
+        await _stop(app)
