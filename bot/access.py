@@ -17,7 +17,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot.context import Ctx
 from bot.groups import DEEP_LINK_PAYLOAD, Verdict, deep_link, group_verdict, private_keyboard
 from bot.i18n import t, user_lang
-from bot.logs import truncate
+from bot.logs import bind, truncate
 
 __all__ = ["check_access"]
 
@@ -52,6 +52,9 @@ def _what(update: Update) -> str:
 async def check_access(update: Update, ctx: Ctx) -> None:
     """Attach the acting user to the context, or refuse and stop the update."""
     sender = update.effective_user
+    # Every line logged while this update is handled carries its id (and the user's once
+    # known): set first, so no update keeps a previous one's context.
+    bind(update_id=update.update_id, user_id=None)
     if sender is None:
         raise ApplicationHandlerStop
     verdict = group_verdict(update, ctx.bot.username)
@@ -60,13 +63,8 @@ async def check_access(update: Update, ctx: Ctx) -> None:
     user = await ctx.services.resolve_user(sender.id)
     if user is not None:
         ctx.actor = user
-        log.info(
-            "update %s from U%s: %s",
-            update.update_id,
-            user.id,
-            _what(update),
-            extra={"update_id": update.update_id, "user_id": user.id},
-        )
+        bind(user_id=user.id)
+        log.info("update %s from U%s: %s", update.update_id, user.id, _what(update))
         if verdict is Verdict.REDIRECT:
             await _to_private(update, ctx)
             raise ApplicationHandlerStop

@@ -1,7 +1,10 @@
 """Logging for the service: one event per line, plain text or JSON (`LOG_FORMAT=json`).
 
-Handlers and jobs attach context through `extra=` (`update_id`, `user_id`, `job`); the
-JSON lines carry those fields. Anything a user typed is cut to `TEXT_LIMIT` characters and
+Every line written while an update or a job is handled carries its context (`update_id`,
+`user_id`, `job`), whichever module logs it: the access check and the job runner bind it
+in a context variable (`bind`), which asyncio copies into the tasks they start, and a
+filter on the handler adds it to each record (an explicit `extra=` wins). The JSON lines
+carry those fields, the text lines end with them. Anything a user typed is cut to `TEXT_LIMIT` characters and
 newlines are escaped, so one event stays one line; secrets are never passed to a logger.
 """
 
@@ -10,12 +13,36 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from contextvars import ContextVar, Token
 from datetime import UTC, datetime
 
-__all__ = ["TEXT_LIMIT", "JsonFormatter", "configure_logging", "truncate"]
+__all__ = ["TEXT_LIMIT", "ContextFilter", "JsonFormatter", "bind", "configure_logging", "truncate", "unbind"]
 
 TEXT_LIMIT = 80
 _CONTEXT = ("update_id", "user_id", "job")
+_bound: ContextVar[dict[str, object]] = ContextVar("entonnoir_log_context", default={})  # noqa: B039 - never mutated
+
+
+def bind(**fields: object) -> Token[dict[str, object]]:
+    """Attach these fields (None drops one) to every line logged from here on in this task
+    and the tasks it starts; `unbind(token)` restores what was bound before."""
+    merged = {**_bound.get(), **fields}
+    return _bound.set({k: v for k, v in merged.items() if v is not None})
+
+
+def unbind(token: Token[dict[str, object]]) -> None:
+    """Restore the context bound before `bind` returned this token."""
+    _bound.reset(token)
+
+
+class ContextFilter(logging.Filter):
+    """Adds the bound context to each record that does not carry the field already."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in _bound.get().items():
+            if not hasattr(record, key):
+                setattr(record, key, value)
+        return True
 
 
 def truncate(text: str | None, limit: int = TEXT_LIMIT) -> str:
@@ -57,6 +84,7 @@ def configure_logging(fmt: str = "text", level: str | int = "INFO") -> None:
     handler.setFormatter(
         JsonFormatter() if fmt == "json" else _OneLine("%(asctime)s %(levelname)s %(name)s: %(message)s")
     )
+    handler.addFilter(ContextFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

@@ -29,6 +29,7 @@ from telegram.ext import Application
 from tortoise.exceptions import IntegrityError
 
 from bot.context import Ctx, Services
+from bot.logs import bind, unbind
 from storage.i18n import Phrase
 from storage.jobs import claim_run, job_failed, job_raced, job_started, job_succeeded
 
@@ -74,8 +75,16 @@ async def run_job(spec: JobSpec, services: Services, bot: Bot | None, *, force: 
     """Run one job once, recording its outcome; errors are logged and recorded, not raised.
 
     An exclusive job runs only when this instance claims the period (`force`: by hand,
-    whatever the period).
+    whatever the period). Every line logged meanwhile carries the job's name.
     """
+    token = bind(job=spec.name, update_id=None, user_id=None)
+    try:
+        return await _run_job(spec, services, bot, force=force)
+    finally:
+        unbind(token)
+
+
+async def _run_job(spec: JobSpec, services: Services, bot: Bot | None, *, force: bool) -> str:
     started = time.perf_counter()
     wall = datetime.now(UTC)
     now = services.now() if spec.business else wall
@@ -101,7 +110,7 @@ async def run_job(spec: JobSpec, services: Services, bot: Bot | None, *, force: 
         await job_failed(run, f"{type(exc).__name__}: {exc}", elapsed)
         return f"error: {type(exc).__name__}: {exc}"
     await job_succeeded(run, detail, int((time.perf_counter() - started) * 1000))
-    log.info("job %s: %s", spec.name, detail, extra={"job": spec.name})
+    log.info("job %s: %s", spec.name, detail)
     return str(detail)
 
 
