@@ -156,13 +156,30 @@ async def test_an_index_that_cannot_be_built_leaves_nothing_and_search_walks(
     await create_contact(alice, NewContact("Bob Lee"), region="FR")  # no trigger to trip on
 
 
-async def test_postgres_keeps_the_walk(any_db: str) -> None:
-    assert await search_index.ensure_search_index() is (any_db == "sqlite")
+async def test_both_engines_answer_rare_texts_from_their_trigram_index(any_db: str) -> None:
+    assert await search_index.ensure_search_index() is True  # FTS5 on SQLite, pg_trgm on PostgreSQL
     alice = await create_user("alice", Role.SALES)
-    ann = await create_contact(alice, NewContact("Ann Lee"), region="FR")
-    expected = [ann.id] if any_db == "sqlite" else None
-    assert await search_index.candidates(["ann lee"]) == expected
+    ann = await create_contact(alice, NewContact("Ann Lee", email="ann_100%@lee.example"), region="FR")
+    bob = await create_contact(alice, NewContact("Bob Lee"), region="FR")
+    assert await search_index.candidates(["ann lee"]) == [ann.id]
+    assert await search_index.candidates(["_100%"]) == [ann.id]  # LIKE's wildcards are literal
+    assert await search_index.candidates(["zhao"]) == []
+    assert await search_index.candidates(["le"]) is None  # too short for trigrams: the walk
+    assert sorted(await search_index.candidates(["lee"]) or []) == [ann.id, bob.id]
     assert [c.id for c in await search_contacts(alice, "ann lee")] == [ann.id]
+    await Contact.filter(id=bob.id).update(search_key="bob zhao")  # the index follows every write
+    assert await search_index.candidates(["zhao"]) == [bob.id]
+    if any_db == "postgres":
+        rows = await sql.fetch("SELECT indexdef FROM pg_indexes WHERE indexname = 'contacts_search_trgm'")
+        assert "gin_trgm_ops" in rows[0]["indexdef"]
+
+
+async def test_more_hits_than_the_cap_fall_back_to_the_walk(any_db: str) -> None:
+    alice = await create_user("alice", Role.SALES)
+    for i in range(search_index.CAP + 1):
+        await create_contact(alice, NewContact(f"Martin {i}"), region="FR")
+    assert await search_index.candidates(["martin"]) is None
+    assert len(await search_contacts(alice, "martin", limit=5)) == 5
 
 
 async def test_a_read_during_another_tasks_transaction_waits_for_its_commit(db: str) -> None:
