@@ -59,6 +59,14 @@ END;
 
 _ready_for: str | None = None  # the SQLite file whose index is known complete, or PG_READY
 PG_READY = "postgres"
+# Is the index there; can it be made (the extension installed, or available on the server
+# and this user may create it: pg_trgm is a trusted extension, the database's owner may)?
+PG_CHECK = (
+    "SELECT (SELECT count(*) FROM pg_indexes WHERE indexname = 'contacts_search_trgm') AS idx, "
+    "(EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') OR "
+    "(EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm') "
+    "AND has_database_privilege(current_database(), 'CREATE'))) AS ext"
+)
 PG_DDL = [
     "CREATE EXTENSION IF NOT EXISTS pg_trgm",
     "CREATE INDEX IF NOT EXISTS contacts_search_trgm ON contacts USING gin (search_key gin_trgm_ops)",
@@ -67,14 +75,14 @@ PG_DDL = [
 
 async def _ensure_pg_index(conn: BaseDBAsyncClient) -> bool:
     """The trigram index on PostgreSQL: present, or created when the server has pg_trgm."""
-    found = await conn.execute_query_dict(
-        "SELECT (SELECT count(*) FROM pg_indexes WHERE indexname = 'contacts_search_trgm') AS idx, "
-        "(SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_trgm') AS ext"
-    )
+    found = await conn.execute_query_dict(PG_CHECK)
     if found[0]["idx"]:
         return True
     if not found[0]["ext"]:
-        log.warning("no pg_trgm on this PostgreSQL server: contact searches read every key")
+        log.warning(
+            "pg_trgm is neither installed in this database nor creatable by this user "
+            "(the database owner can: CREATE EXTENSION pg_trgm): contact searches read every key"
+        )
         return False
     for sql in PG_DDL:
         await conn.execute_script(sql)

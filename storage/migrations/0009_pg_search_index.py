@@ -3,8 +3,8 @@
 PostgreSQL only (SQLite has its FTS5 index, migration 0006). A contact search for a rare
 text asks it for the few matching contacts instead of reading every search key a person may
 see (`storage.search_index`). `pg_trgm` ships with PostgreSQL (contrib) and is a trusted
-extension: the database's owner may create it. A server without it is left without the
-index, and searches read every key, as before. The DDL is frozen here;
+extension: the database's owner may create it. A server without it (or a user who may not
+create it) is left without the index, and searches read every key, as before. The DDL is frozen here;
 `storage.search_index.ensure_search_index` creates the same index at start when missing.
 """
 
@@ -26,9 +26,13 @@ async def create_index(apps, schema_editor):
     client = schema_editor.client
     if client.capabilities.dialect != "postgres":
         return
-    rows = await client.execute_query_dict("SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm'")
-    if not rows:
-        log.warning("no pg_trgm on this PostgreSQL server: contact searches read every key")
+    rows = await client.execute_query_dict(
+        "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') OR "
+        "(EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm') "
+        "AND has_database_privilege(current_database(), 'CREATE')) AS ok"
+    )
+    if not rows[0]["ok"]:
+        log.warning("pg_trgm cannot be created in this database: contact searches read every key")
         return
     for sql in CREATE:
         await client.execute_script(sql)

@@ -4,12 +4,16 @@ faster paths that must give exactly what the plain ones give."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import sqlite3
+import uuid
 from pathlib import Path
 
+import asyncpg
 import pytest
 from tortoise import connections
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.exceptions import OperationalError
 from tortoise.transactions import in_transaction
@@ -20,6 +24,7 @@ from storage.db import close_db, init_db
 from storage.models import Contact, Role, Stage
 from storage.pipeline import stages
 from storage.users import create_user
+from tests.services import PostgresServer
 
 FIRST = ["Ann", "Zoé", "Marc", "Léa", "Hugo", "Sean"]
 LAST = ["Martin", "Dubois", 'O"Brien', "l'Huillier", "Petit_Roux", "100% Bio"]
@@ -277,3 +282,30 @@ async def test_the_migrations_create_the_index_and_its_triggers(tmp_path: Path) 
         assert db.execute(
             "SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH '\"martin\"'"
         ).fetchall() == [(zoe.id,)]
+
+
+async def test_a_postgres_user_who_may_not_create_pg_trgm_starts_and_keeps_the_walk(
+    postgres_server: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    name, role = f"noext_{suffix}", f"clerk_{suffix}"
+    admin = await asyncpg.connect(f"{postgres_server.url}/postgres")
+    await admin.execute(f'CREATE ROLE "{role}" LOGIN')
+    await admin.execute(f'CREATE DATABASE "{name}"')  # owned by postgres: no CREATE for the role
+    await admin.close()
+    admin = await asyncpg.connect(f"{postgres_server.url}/{name}")
+    await admin.execute(f'GRANT ALL ON SCHEMA public TO "{role}"')  # tables, not extensions
+    await admin.close()
+    EXECUTOR_CACHE.clear()  # prepared SQL of the SQLite dialect must not be reused
+    url = postgres_server.url.replace("postgres@", f"{role}@", 1)
+    with caplog.at_level(logging.WARNING):
+        await init_db(f"{url}/{name}")  # the migrations, 0009 included, then the start-up check
+    try:
+        assert "pg_trgm" in caplog.text
+        assert await search_index.ensure_search_index() is False
+        alice = await create_user("alice", Role.SALES)
+        ann = await create_contact(alice, NewContact("Ann Lee"), region="FR")
+        assert await search_index.candidates(["ann lee"]) is None
+        assert [c.id for c in await search_contacts(alice, "ann lee")] == [ann.id]
+    finally:
+        await close_db()
