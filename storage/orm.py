@@ -3,9 +3,16 @@
 The hot paths (chat reads, bank-file batches, imports) skip the ORM's query builder, and
 for that they need a few things Tortoise keeps private: a model's table and column names,
 its fields' own value conversion, building an instance from a row, marking an instance
-as saved, and whether the SQLite connection's lock is held. Every such access lives
-here and nowhere else, so an ORM upgrade that changes them breaks this module only, and
-`tests/storage/test_orm_adapter.py` says so loudly.
+as saved, and whether the SQLite connection's lock is held. Every such access lives in
+this module and nowhere else, so an ORM upgrade that changes them breaks this module only,
+and `tests/storage/test_orm_adapter.py` says so loudly (it also fails when code elsewhere
+reaches for the internals again).
+
+The adapter has a second file: `storage/sqlite_backend.py`, the SQLite engine whose
+transactions begin with `BEGIN IMMEDIATE`. It subclasses Tortoise's SQLite client and
+transaction classes (their `_connection` and `_lock`), and must stay a module of its own
+whose name contains "sqlite": Tortoise's migration executor picks its SQLite schema editor
+by the client class's module name.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.fields import JSONField
 from tortoise.models import Model
 
@@ -57,7 +65,8 @@ def column_of(model: type[Model], column: str) -> str:
 
 
 def db_value(model: type[Model], field: str, value: Any) -> Any:
-    """A value converted as the ORM converts this field's values (JSON, dates, enums...)."""
+    """A value converted as the ORM converts this field's values (JSON, dates, enums...),
+    ready to be a query parameter: the driver stores exactly what the ORM would store."""
     return model._meta.fields_map[field].to_db_value(value, model)
 
 
@@ -84,13 +93,18 @@ def client(model: type[Model]) -> BaseDBAsyncClient:
 
 
 def connection_busy(conn: BaseDBAsyncClient) -> bool:
-    """True while another task holds this (SQLite) connection's lock, from BEGIN to COMMIT."""
-    lock = getattr(conn, "_lock", None)
-    return bool(lock is not None and lock.locked())
+    """True while another task holds this SQLite connection's lock (from BEGIN to COMMIT of
+    its transaction, or during one of its queries). Always False for a pool (PostgreSQL),
+    where every task gets a connection of its own."""
+    if not isinstance(conn, SqliteClient):
+        return False
+    return conn._lock.locked()
 
 
 def from_row(model: type[M], row: dict[str, Any]) -> M:
-    """A model instance from a row keyed by column names, as the ORM builds it."""
+    """A model instance from a row keyed by column names, as the ORM builds it (values
+    converted back from the database: JSON, dates, enums, decimals). A row with only some
+    columns gives a partial instance, as `.only()` does."""
     instance: M = model._init_from_db(**row)
     return instance
 

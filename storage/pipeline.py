@@ -13,7 +13,7 @@ from tortoise.expressions import Q
 from tortoise.signals import post_delete, post_save
 from tortoise.transactions import in_transaction
 
-from storage import audit
+from storage import audit, orm
 from storage.access import can_add_to_contact, can_read_contact, can_write_owned, sees_everything
 from storage.errors import Conflict, Forbidden, InvalidInput, NotFound
 from storage.i18n import StageLabel, StageList
@@ -194,7 +194,7 @@ async def create_deal(
             created_at=now,
             updated_at=now,
         )
-        deal._saved_in_db = True
+        orm.mark_saved(deal)
         await insert(
             StageChange, deal_id=deal.id, user_id=actor.id, from_stage_id=None, to_stage_id=first.id, at=now
         )

@@ -12,7 +12,12 @@ The index is derived data, not a record. The migrations create it with its trigg
 missing or not listing every contact (a later migration that rebuilds the contacts table
 drops its triggers). The triggers keep it on every insert, update and delete, whoever writes
 (the ORM, hand-written SQL, imports, a restore). A SQLite built
-without FTS5 or older than 3.34 (no trigram tokenizer) keeps the walk; so does PostgreSQL.
+without FTS5 or older than 3.34 (no trigram tokenizer) keeps the walk.
+
+PostgreSQL has the same two steps with its own trigram index: a GIN index of `pg_trgm`
+on `contacts.search_key` (migration `*_pg_search_index.py`; created at start when missing),
+which PostgreSQL keeps itself. Without the extension (not installed on the server) searches
+keep the walk there too.
 """
 
 from __future__ import annotations
@@ -22,10 +27,11 @@ import logging
 import sqlite3
 
 from tortoise import connections
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.exceptions import OperationalError
 
-from storage.sql import fetch
+from storage.sql import fetch, like_contains
 
 __all__ = ["CAP", "candidates", "ensure_search_index", "forget_search_index"]
 
@@ -51,7 +57,36 @@ CREATE TRIGGER IF NOT EXISTS contacts_fts_update AFTER UPDATE OF search_key ON c
 END;
 """
 
-_ready_for: str | None = None  # the SQLite file whose index is known complete
+_ready_for: str | None = None  # the SQLite file whose index is known complete, or PG_READY
+PG_READY = "postgres"
+# Is the index there; can it be made (the extension installed, or available on the server
+# and this user may create it: pg_trgm is a trusted extension, the database's owner may)?
+PG_CHECK = (
+    "SELECT (SELECT count(*) FROM pg_indexes WHERE indexname = 'contacts_search_trgm') AS idx, "
+    "(EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') OR "
+    "(EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm') "
+    "AND has_database_privilege(current_database(), 'CREATE'))) AS ext"
+)
+PG_DDL = [
+    "CREATE EXTENSION IF NOT EXISTS pg_trgm",
+    "CREATE INDEX IF NOT EXISTS contacts_search_trgm ON contacts USING gin (search_key gin_trgm_ops)",
+]
+
+
+async def _ensure_pg_index(conn: BaseDBAsyncClient) -> bool:
+    """The trigram index on PostgreSQL: present, or created when the server has pg_trgm."""
+    found = await conn.execute_query_dict(PG_CHECK)
+    if found[0]["idx"]:
+        return True
+    if not found[0]["ext"]:
+        log.warning(
+            "pg_trgm is neither installed in this database nor creatable by this user "
+            "(the database owner can: CREATE EXTENSION pg_trgm): contact searches read every key"
+        )
+        return False
+    for sql in PG_DDL:
+        await conn.execute_script(sql)
+    return True
 
 
 async def ensure_search_index() -> bool:
@@ -63,6 +98,11 @@ async def ensure_search_index() -> bool:
     global _ready_for
     _ready_for = None
     conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        if await _ensure_pg_index(conn):
+            _ready_for = PG_READY
+            return True
+        return False
     if not isinstance(conn, SqliteClient):
         return False
     try:
@@ -104,18 +144,27 @@ def _phrase(needle: str) -> str:
 
 async def candidates(needles: list[str]) -> list[int] | None:
     """Ids of every contact whose search key contains one of the needles; None when the index
-    cannot answer (PostgreSQL, no FTS5, a needle under 3 characters or holding a NUL, which
+    cannot answer (no FTS5 or pg_trgm, a needle under 3 characters or holding a NUL, which
     FTS5's query syntax cannot carry) or finds over `CAP`."""
     if not needles or any(len(n) < MIN_LENGTH or "\x00" in n for n in needles):
         return None
     conn = connections.get("default")
-    if _ready_for is None or getattr(conn, "filename", None) != _ready_for:
+    if _ready_for == PG_READY and conn.capabilities.dialect == "postgres":
+        rows = await fetch(  # the GIN trigram index answers LIKE '%...%' (3 characters or more)
+            "SELECT id FROM contacts WHERE "  # noqa: S608  # fixed fragments; needles are parameters
+            + " OR ".join("search_key LIKE ?" for _ in needles)  # the escape is \\ by default
+            + " LIMIT ?",
+            *(like_contains(n) for n in needles),
+            CAP + 1,
+        )
+    elif _ready_for is None or getattr(conn, "filename", None) != _ready_for:
         return None
-    rows = await fetch(
-        "SELECT rowid AS id FROM contacts_fts WHERE contacts_fts MATCH ? LIMIT ?",
-        " OR ".join(_phrase(n) for n in needles),
-        CAP + 1,
-    )
+    else:
+        rows = await fetch(
+            "SELECT rowid AS id FROM contacts_fts WHERE contacts_fts MATCH ? LIMIT ?",
+            " OR ".join(_phrase(n) for n in needles),
+            CAP + 1,
+        )
     if len(rows) > CAP:
         return None
     return [int(r["id"]) for r in rows]

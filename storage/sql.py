@@ -20,6 +20,7 @@ before: a transaction reads its own uncommitted rows, others wait for its commit
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar
 
@@ -28,6 +29,8 @@ from tortoise.backends.base.client import BaseDBAsyncClient, TransactionalDBClie
 from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.exceptions import OperationalError
 from tortoise.models import Model
+
+from storage import orm
 
 __all__ = [
     "close_reader",
@@ -39,6 +42,7 @@ __all__ = [
     "insert",
     "like_contains",
     "model_from",
+    "trace_reader",
     "update",
 ]
 
@@ -64,6 +68,16 @@ def in_transaction_now() -> bool:
 
 # The inline reader of the SQLite file in use, or None when that file is not in WAL mode.
 _reader: tuple[str, sqlite3.Connection | None] | None = None
+_trace: Callable[[str], None] | None = None
+
+
+def trace_reader(callback: Callable[[str], None] | None) -> None:
+    """Call `callback(sql)` for every statement the inline reader runs (None: stop). For
+    measurements: `bench/chat.py` counts the queries of each chat command with it."""
+    global _trace
+    _trace = callback
+    if _reader is not None and _reader[1] is not None:
+        _reader[1].set_trace_callback(callback)
 
 
 def _inline_reader(conn: BaseDBAsyncClient) -> sqlite3.Connection | None:
@@ -75,8 +89,7 @@ def _inline_reader(conn: BaseDBAsyncClient) -> sqlite3.Connection | None:
     global _reader
     if not isinstance(conn, SqliteClient) or isinstance(conn, TransactionalDBClient):
         return None
-    lock = getattr(conn, "_lock", None)
-    if lock is not None and lock.locked():
+    if orm.connection_busy(conn):
         return None
     path = conn.filename
     if path == ":memory:" or "mode=memory" in path:
@@ -89,6 +102,7 @@ def _inline_reader(conn: BaseDBAsyncClient) -> sqlite3.Connection | None:
     if reader.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
         reader.execute("PRAGMA query_only = ON")
         reader.execute("PRAGMA busy_timeout = 0")  # never wait on the event loop
+        reader.set_trace_callback(_trace)
     else:  # a reader could wait for writers here: keep every read on the ORM's thread
         reader.close()
         reader = None
@@ -142,12 +156,12 @@ async def execute(sql: str, *params: Any) -> int:
 
 def _db_values(model: type[Model], values: dict[str, Any]) -> list[Any]:
     """Column values converted as the ORM converts them (JSON, datetimes, enums...)."""
-    meta = model._meta
-    out = []
-    for column, value in values.items():
-        field = meta.fields_map[meta.fields_db_projection_reverse[column]]
-        out.append(field.to_db_value(value, model))
-    return out
+    return [orm.db_value(model, orm.column_of(model, column), value) for column, value in values.items()]
+
+
+@cache
+def _columns(model: type[Model]) -> tuple[str, ...]:
+    return tuple(orm.columns(model).values())
 
 
 @cache
@@ -155,8 +169,8 @@ def _insert_sql(model: type[Model], cols: tuple[str, ...]) -> str:
     names = ", ".join(f'"{c}"' for c in cols)
     marks = ", ".join("?" for _ in cols)
     return (  # table and column names from the model only; values are parameters
-        f'INSERT INTO "{model._meta.db_table}" ({names}) VALUES ({marks}) '  # noqa: S608
-        f'RETURNING "{model._meta.db_pk_column}"'
+        f'INSERT INTO "{orm.table(model)}" ({names}) VALUES ({marks}) '  # noqa: S608
+        f'RETURNING "{orm.pk_column(model)}"'
     )
 
 
@@ -170,8 +184,8 @@ async def insert(model: type[Model], **values: Any) -> int:
 def _update_sql(model: type[Model], cols: tuple[str, ...]) -> str:
     sets = ", ".join(f'"{c}" = ?' for c in cols)
     return (  # table and column names from the model only; values are parameters
-        f'UPDATE "{model._meta.db_table}" SET {sets} '  # noqa: S608
-        f'WHERE "{model._meta.db_pk_column}" = ?'
+        f'UPDATE "{orm.table(model)}" SET {sets} '  # noqa: S608
+        f'WHERE "{orm.pk_column(model)}" = ?'
     )
 
 
@@ -182,19 +196,18 @@ async def update(model: type[Model], pk: Any, **values: Any) -> int:
 
 def columns(model: type[Model], alias: str, prefix: str = "") -> str:
     """`alias."col" AS "prefixcol", ...` for every column of the model."""
-    return ", ".join(f'{alias}."{c}" AS "{prefix}{c}"' for c in model._meta.fields_db_projection.values())
+    return ", ".join(f'{alias}."{c}" AS "{prefix}{c}"' for c in _columns(model))
 
 
 def model_from(model: type[M], row: dict[str, Any], prefix: str = "") -> M:
     """A model instance from a row (columns possibly prefixed), as the ORM builds it."""
-    names = model._meta.fields_db_projection.values()
-    return model._init_from_db(**{c: row[prefix + c] for c in names})
+    return orm.from_row(model, {c: row[prefix + c] for c in _columns(model)})
 
 
 async def fetch_models(model: type[M], sql: str, *params: Any) -> list[M]:
     """Model instances from the rows; selecting only some columns gives partial (read-only)
     instances, which skips converting the JSON and date columns nobody will read."""
-    return [model._init_from_db(**row) for row in await fetch(sql, *params)]
+    return [orm.from_row(model, row) for row in await fetch(sql, *params)]
 
 
 def like_contains(text: str) -> str:

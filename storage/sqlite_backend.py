@@ -5,6 +5,11 @@ locked" when another process committed in between (the busy timeout cannot help 
 upgrade). `BEGIN IMMEDIATE` waits (busy timeout) for the other writer instead, so a CLI
 command that writes (import, restore, user add) queues behind the running bot's
 transactions rather than failing.
+
+Part of the adapter to Tortoise's internals (see `storage/orm.py`, the first file): it
+subclasses private client classes and uses their `_connection` and `_lock`. It stays a
+module of its own named "...sqlite...": Tortoise's migration executor chooses the SQLite
+schema editor by the client class's module name (`tortoise.migrations.executor`).
 """
 
 from __future__ import annotations

@@ -12,6 +12,7 @@ from tortoise.models import Model
 from storage import models
 from storage.db import close_db, init_db
 from storage.models import Stage, User, Warehouse
+from storage.sql import fetch
 from tests.services import PostgresServer
 
 
@@ -49,5 +50,7 @@ async def test_migrations_build_every_table_on_postgres(postgres_server: Postgre
     try:
         await _every_model_selects()
         assert await Stage.all().count() == 6
+        trgm = await fetch("SELECT indexdef FROM pg_indexes WHERE indexname = 'contacts_search_trgm'")
+        assert "gin_trgm_ops" in trgm[0]["indexdef"]  # migration 0009
     finally:
         await close_db()

@@ -4,12 +4,16 @@ faster paths that must give exactly what the plain ones give."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import sqlite3
+import uuid
 from pathlib import Path
 
+import asyncpg
 import pytest
 from tortoise import connections
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.backends.sqlite.client import SqliteClient
 from tortoise.exceptions import OperationalError
 from tortoise.transactions import in_transaction
@@ -20,6 +24,7 @@ from storage.db import close_db, init_db
 from storage.models import Contact, Role, Stage
 from storage.pipeline import stages
 from storage.users import create_user
+from tests.services import PostgresServer
 
 FIRST = ["Ann", "Zoé", "Marc", "Léa", "Hugo", "Sean"]
 LAST = ["Martin", "Dubois", 'O"Brien', "l'Huillier", "Petit_Roux", "100% Bio"]
@@ -156,13 +161,30 @@ async def test_an_index_that_cannot_be_built_leaves_nothing_and_search_walks(
     await create_contact(alice, NewContact("Bob Lee"), region="FR")  # no trigger to trip on
 
 
-async def test_postgres_keeps_the_walk(any_db: str) -> None:
-    assert await search_index.ensure_search_index() is (any_db == "sqlite")
+async def test_both_engines_answer_rare_texts_from_their_trigram_index(any_db: str) -> None:
+    assert await search_index.ensure_search_index() is True  # FTS5 on SQLite, pg_trgm on PostgreSQL
     alice = await create_user("alice", Role.SALES)
-    ann = await create_contact(alice, NewContact("Ann Lee"), region="FR")
-    expected = [ann.id] if any_db == "sqlite" else None
-    assert await search_index.candidates(["ann lee"]) == expected
+    ann = await create_contact(alice, NewContact("Ann Lee", email="ann_100%@lee.example"), region="FR")
+    bob = await create_contact(alice, NewContact("Bob Lee"), region="FR")
+    assert await search_index.candidates(["ann lee"]) == [ann.id]
+    assert await search_index.candidates(["_100%"]) == [ann.id]  # LIKE's wildcards are literal
+    assert await search_index.candidates(["zhao"]) == []
+    assert await search_index.candidates(["le"]) is None  # too short for trigrams: the walk
+    assert sorted(await search_index.candidates(["lee"]) or []) == [ann.id, bob.id]
     assert [c.id for c in await search_contacts(alice, "ann lee")] == [ann.id]
+    await Contact.filter(id=bob.id).update(search_key="bob zhao")  # the index follows every write
+    assert await search_index.candidates(["zhao"]) == [bob.id]
+    if any_db == "postgres":
+        rows = await sql.fetch("SELECT indexdef FROM pg_indexes WHERE indexname = 'contacts_search_trgm'")
+        assert "gin_trgm_ops" in rows[0]["indexdef"]
+
+
+async def test_more_hits_than_the_cap_fall_back_to_the_walk(any_db: str) -> None:
+    alice = await create_user("alice", Role.SALES)
+    for i in range(search_index.CAP + 1):
+        await create_contact(alice, NewContact(f"Martin {i}"), region="FR")
+    assert await search_index.candidates(["martin"]) is None
+    assert len(await search_contacts(alice, "martin", limit=5)) == 5
 
 
 async def test_a_read_during_another_tasks_transaction_waits_for_its_commit(db: str) -> None:
@@ -260,3 +282,30 @@ async def test_the_migrations_create_the_index_and_its_triggers(tmp_path: Path) 
         assert db.execute(
             "SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH '\"martin\"'"
         ).fetchall() == [(zoe.id,)]
+
+
+async def test_a_postgres_user_who_may_not_create_pg_trgm_starts_and_keeps_the_walk(
+    postgres_server: PostgresServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    suffix = uuid.uuid4().hex[:8]
+    name, role = f"noext_{suffix}", f"clerk_{suffix}"
+    admin = await asyncpg.connect(f"{postgres_server.url}/postgres")
+    await admin.execute(f'CREATE ROLE "{role}" LOGIN')
+    await admin.execute(f'CREATE DATABASE "{name}"')  # owned by postgres: no CREATE for the role
+    await admin.close()
+    admin = await asyncpg.connect(f"{postgres_server.url}/{name}")
+    await admin.execute(f'GRANT ALL ON SCHEMA public TO "{role}"')  # tables, not extensions
+    await admin.close()
+    EXECUTOR_CACHE.clear()  # prepared SQL of the SQLite dialect must not be reused
+    url = postgres_server.url.replace("postgres@", f"{role}@", 1)
+    with caplog.at_level(logging.WARNING):
+        await init_db(f"{url}/{name}")  # the migrations, 0009 included, then the start-up check
+    try:
+        assert "pg_trgm" in caplog.text
+        assert await search_index.ensure_search_index() is False
+        alice = await create_user("alice", Role.SALES)
+        ann = await create_contact(alice, NewContact("Ann Lee"), region="FR")
+        assert await search_index.candidates(["ann lee"]) is None
+        assert [c.id for c in await search_contacts(alice, "ann lee")] == [ann.id]
+    finally:
+        await close_db()
