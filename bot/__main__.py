@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import bot.cli
-from bot.cli import CliParser, cli_text
+from bot.cli import CliParser, cli_text, set_cli_language
 from bot.context import Services
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
@@ -84,7 +84,7 @@ async def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         with run_lock(settings.database_url):
             return await _run(settings)
     except AlreadyRunning as exc:
-        print(f"entonnoir: {exc}.", file=sys.stderr)
+        print(f"entonnoir: {cli_text('already_running', pid=exc.pid, path=exc.path)}", file=sys.stderr)
         return 1
 
 
@@ -96,16 +96,10 @@ async def _run(settings: Settings) -> int:
             user = admin or await User.filter(active=True).order_by("id").first()
             assert user is not None
             if admin:
-                print(f"Created the first admin “{admin.name}” on this empty database.")
+                print(cli_text("first_admin", name=admin.name))
             if (missing := settings.missing_identity()) is not None:
-                print(
-                    f"No company identity ({missing} is not set): specimen mode, every "
-                    "document is marked SPECIMEN — do not pay."
-                )
-            print(
-                f"No TELEGRAM_BOT_TOKEN: local console chat, signed in as {user.name}. "
-                "Type /help; Ctrl-D quits.\n"
-            )
+                print(cli_text("specimen_mode", setting=missing))
+            print(cli_text("console_start", name=user.name) + "\n")
             return await _console(settings, user)
         finally:
             await close_db()
@@ -120,11 +114,7 @@ async def _serve_telegram(settings: Settings) -> int:
     from mail.inbox import watch
 
     if settings.webhook_url and settings.webhook_secret is None:
-        print(
-            "entonnoir: WEBHOOK_URL needs WEBHOOK_SECRET (Telegram sends it with every "
-            "call; calls without it are refused).",
-            file=sys.stderr,
-        )
+        print(f"entonnoir: {cli_text('webhook_secret_missing')}", file=sys.stderr)
         return 2
     await init_db(settings.database_url)
     assert settings.telegram_bot_token is not None
@@ -336,7 +326,7 @@ async def _console(settings: Settings, user: User) -> int:
 async def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
     """Apply pending migrations."""
     await migrate_db(settings.database_url)
-    print("Database is up to date.")
+    print(cli_text("migrated"))
     return 0
 
 
@@ -347,7 +337,7 @@ async def cmd_user_add(args: argparse.Namespace, settings: Settings) -> int:
         user = await create_user(
             args.name, parse_role(args.role), telegram_id=args.telegram_id, language=args.lang
         )
-        print(f"User U{user.id} {user.name} ({user.role.value}) registered.")
+        print(cli_text("user_added", id=user.id, name=user.name, role=user.role.value))
     finally:
         await close_db()
     return 0
@@ -358,8 +348,8 @@ async def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
     await init_db(settings.database_url)
     try:
         invite = await create_invite(None, parse_role(args.role))
-        print(f"Invitation code ({invite.role.value}, valid 7 days): {invite.code}")
-        print(f"Link: https://t.me/{settings.bot_username}?start={invite.code}")
+        print(cli_text("invite_code", role=invite.role.value, code=invite.code))
+        print(cli_text("invite_link", link=f"https://t.me/{settings.bot_username}?start={invite.code}"))
     finally:
         await close_db()
     return 0
@@ -396,8 +386,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings()
     except SettingsError as exc:
-        print(f"entonnoir: invalid setting {exc}", file=sys.stderr)
+        print(f"entonnoir: {cli_text('invalid_setting', reason=str(exc))}", file=sys.stderr)
         return 2
+    set_cli_language(settings.default_language)
     if args.command in ("run", "health"):  # the service logs its events; one-shot commands stay quiet
         console = args.command == "run" and settings.telegram_bot_token is None
         level = (
@@ -414,7 +405,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return asyncio.run(func(args, settings))
     except InvalidToken:  # its message quotes the token: one line of our own instead
-        print("entonnoir: Telegram refused TELEGRAM_BOT_TOKEN: check it with @BotFather.", file=sys.stderr)
+        print(f"entonnoir: {cli_text('token_refused')}", file=sys.stderr)
         return 2
     except UserError as exc:
         print(f"entonnoir: {cli_text(f'error.{exc.code}', **exc.params)}", file=sys.stderr)

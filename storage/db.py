@@ -145,7 +145,14 @@ async def close_db() -> None:
 
 
 class AlreadyRunning(Exception):
-    """Another `entonnoir run` serves this SQLite file."""
+    """Another `entonnoir run` serves this SQLite file (`pid`, `path`)."""
+
+    def __init__(self, pid: str, path: str) -> None:
+        super().__init__(
+            f"another entonnoir run (pid {pid}) already serves {path}; "
+            "SQLite allows one running instance (use PostgreSQL for several)"
+        )
+        self.pid, self.path = pid, path
 
 
 @contextlib.contextmanager
@@ -167,10 +174,7 @@ def run_lock(db_url: str) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
-            raise AlreadyRunning(
-                f"another entonnoir run (pid {holder}) already serves {path}; "
-                "SQLite allows one running instance (use PostgreSQL for several)"
-            ) from None
+            raise AlreadyRunning(holder, str(path)) from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, str(os.getpid()).encode(), 0)
         yield

@@ -15,6 +15,7 @@ traceback (`-v` logs the traceback as well, for a developer):
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -22,9 +23,25 @@ from types import TracebackType
 from typing import Any, NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["CliParser", "cli_text", "failure_sentence", "hide_password", "read_bytes", "report"]
+__all__ = [
+    "CliParser",
+    "cli_text",
+    "failure_sentence",
+    "hide_password",
+    "read_bytes",
+    "report",
+    "set_cli_language",
+]
 
-LANG = "en"
+
+def _language_from_environment() -> str:
+    """DEFAULT_LANGUAGE as set in the environment (before the settings are read), else French
+    (the settings' default)."""
+    wanted = os.environ.get("DEFAULT_LANGUAGE", "").strip().lower()
+    return wanted if wanted in ("fr", "en") else "fr"
+
+
+LANG = _language_from_environment()
 # Modules whose frames mean "the database failed", not the command.
 _DATABASE_MODULES = ("tortoise", "asyncpg", "aiosqlite", "sqlite3", "pypika", "storage.db")
 
@@ -34,6 +51,12 @@ def _plain(text: Any) -> str:
     from bot.console import plain
 
     return " ".join(plain(str(text)).split())
+
+
+def set_cli_language(lang: str) -> None:
+    """The command line speaks the configured DEFAULT_LANGUAGE (set once the settings are read)."""
+    global LANG
+    LANG = lang
 
 
 def cli_text(key: str, **params: Any) -> str:

@@ -50,10 +50,10 @@ async def _actor(name: str | None) -> User:
 
 
 def _print_report(report: ImportReport, *, dry_run: bool) -> None:
-    head = "Dry run" if dry_run else "Imported"
-    print(f"{head}: {report.new} new, {report.merged} merged, {len(report.rejected)} rejected.")
+    counts = {"new": report.new, "merged": report.merged, "rejected": len(report.rejected)}
+    print(cli_text("import_dry_run" if dry_run else "import_done", **counts))
     for r in report.rejected:
-        print(f"  row {r.row}: {cli_text(f'error.{r.code}', **r.params)}")
+        print("  " + cli_text("import_row", row=r.row, reason=cli_text(f"error.{r.code}", **r.params)))
 
 
 async def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -112,14 +112,14 @@ def _write_all(items: list[Sheet], folder: Path, fmt: str) -> list[Path]:
 async def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     """A consistent snapshot of the database, safe while the bot runs."""
     out = await backup(settings.database_url, Path(args.file))
-    print(f"Snapshot written to {out}.")
+    print(cli_text("backup_written", path=str(out)))
     return 0
 
 
 async def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
     """Bring a snapshot back into an empty database."""
     await restore(settings.database_url, Path(args.file))
-    print(f"Database restored from {args.file}.")
+    print(cli_text("restored", path=str(args.file)))
     return 0
 
 

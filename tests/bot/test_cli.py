@@ -21,7 +21,14 @@ def run(tmp_path: Path, *args: str, stdin: str = "", **env: str) -> subprocess.C
         for k, v in os.environ.items()
         if not k.startswith(("TELEGRAM_", "DATABASE_", "COMPANY_", "TIMEZONE", "SMTP_"))
     }
-    clean.update({"PYTHONPATH": str(ROOT), "DATABASE_URL": f"sqlite://{tmp_path}/e.db", **env})
+    clean.update(
+        {
+            "PYTHONPATH": str(ROOT),
+            "DATABASE_URL": f"sqlite://{tmp_path}/e.db",
+            "DEFAULT_LANGUAGE": "en",
+            **env,
+        }
+    )
     return subprocess.run(
         [sys.executable, "-m", "bot", *args],
         cwd=tmp_path,
@@ -44,6 +51,45 @@ def test_invite_prints_a_code_and_its_deep_link(tmp_path: Path) -> None:
         assert db.execute("SELECT role, used_at FROM invites WHERE code=?", (code.group(1),)).fetchall() == [
             ("sales", None)
         ]
+
+
+def test_the_command_line_speaks_the_configured_language(tmp_path: Path) -> None:
+    """DEFAULT_LANGUAGE=fr: results, errors and usage mistakes in French, from the catalogue."""
+    migrated = run(tmp_path, "migrate", DEFAULT_LANGUAGE="fr")
+    assert migrated.returncode == 0 and migrated.stdout.strip() == "La base de données est à jour."
+    ok = run(
+        tmp_path,
+        "user",
+        "add",
+        "--telegram-id",
+        "42",
+        "--name",
+        "Ann",
+        "--role",
+        "manager",
+        DEFAULT_LANGUAGE="fr",
+    )
+    assert ok.stdout.strip() == "Utilisateur U1 Ann (manager) enregistré."
+    bad = run(
+        tmp_path,
+        "user",
+        "add",
+        "--telegram-id",
+        "43",
+        "--name",
+        "Bob",
+        "--role",
+        "boss",
+        DEFAULT_LANGUAGE="fr",
+    )
+    assert bad.returncode == 1 and "n'est pas un rôle" in bad.stderr, bad.stderr
+    invite = run(tmp_path, "invite", "--role", "sales", BOT_USERNAME="acme_crm_bot", DEFAULT_LANGUAGE="fr")
+    assert re.search(r"Code d'invitation \(sales, valable 7 jours\) : \S+", invite.stdout), invite.stdout
+    assert "Lien : https://t.me/acme_crm_bot?start=" in invite.stdout
+    usage = run(tmp_path, "user", "add", "--name", "X", DEFAULT_LANGUAGE="fr")
+    assert usage.returncode == 2 and "(voir `" in usage.stderr, usage.stderr
+    wrong = run(tmp_path, "migrate", DEFAULT_LANGUAGE="fr", CONCURRENT_UPDATES="0")
+    assert wrong.returncode == 2 and "réglage invalide" in wrong.stderr, wrong.stderr
 
 
 def test_user_add_registers_and_refuses_a_bad_role(tmp_path: Path) -> None:

@@ -68,6 +68,7 @@ class Cli:
             DATABASE_URL=f"sqlite://{folder}/var/entonnoir.db",
             VAR_DIR=str(folder / "var"),
             PYTHONWARNINGS="ignore",
+            DEFAULT_LANGUAGE="en",
         )
 
     def __call__(self, *argv: str, **env: str) -> subprocess.CompletedProcess[str]:

@@ -175,6 +175,7 @@ def test_a_rejected_token_is_one_line_and_exit_code_2(tmp_path: Path) -> None:
             "DATABASE_URL": f"sqlite://{tmp_path}/e.db",
             "VAR_DIR": str(tmp_path / "var"),
             "IMAP_HOST": "",
+            "DEFAULT_LANGUAGE": "en",
             **SELLER_ENV,
         }
         done = subprocess.run(

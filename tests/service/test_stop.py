@@ -41,6 +41,7 @@ def _env(tmp_path: Path, api: FakeBotApi, **extra: str) -> dict[str, str]:
             "TELEGRAM_API_URL": api.url,
             "BOT_USERNAME": api.username,
             "QUIET_HOURS": "",
+            "DEFAULT_LANGUAGE": "en",
             **SELLER_ENV,
             **extra,
         }
