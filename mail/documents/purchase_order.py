@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from babel.dates import format_date
 from fpdf import FPDF
 
-from storage.formatting import babel_locale
+from storage.formatting import babel_locale, fmt_qty
 from storage.i18n import text
 
 if TYPE_CHECKING:
@@ -60,11 +60,6 @@ _LABELS = (
     "pdf.po_quantity",
     "pdf.po_unit",
 )
-
-
-def _qty(value: Decimal) -> str:
-    text = f"{value.normalize():f}"
-    return text
 
 
 def render_purchase_order_pdf(doc: POData) -> bytes:
@@ -119,7 +114,7 @@ def render_purchase_order_pdf(doc: POData) -> bytes:
     for line in doc.lines:
         for width, value, align in zip(
             widths,
-            (line.sku, line.name[:60], _qty(line.quantity), line.unit),
+            (line.sku, line.name[:60], fmt_qty(line.quantity, lang), line.unit),
             ("L", "L", "R", "L"),
             strict=True,
         ):

@@ -120,11 +120,17 @@ def test_a_purchase_order_pdf_speaks_the_suppliers_language(lang: str, expected:
         buyer_email="achats@entonnoir.example",
         supplier_name="Ressorts SARL",
         supplier_address="2 rue Haute\n69001 Lyon",
-        lines=(POLine("WIDGET", "Widget à ressort", "pc", Decimal(20)),),
+        lines=(
+            POLine("WIDGET", "Widget à ressort", "pc", Decimal(20)),
+            POLine("BOLT", "Boulon", "kg", Decimal("1250.500")),
+        ),
     )
     text = _pdf_text(render_purchase_order_pdf(doc))
     for words in expected:
         assert words in text, words
+    # Quantities in the supplier's number format (Babel), trailing zeros dropped.
+    flat = text.replace("\u202f", " ").replace("\xa0", " ")
+    assert ("1 250,5" if lang == "fr" else "1,250.5") in flat
     assert ("1 décembre 2026" if lang == "fr" else "1 December 2026") in text
 
 
