@@ -1,0 +1,19 @@
+"""A payment's notes as catalogue messages (`Payment.notes`), said in each reader's language.
+
+Rows recorded before get an empty list and keep their English `note`, shown as written.
+"""
+
+from tortoise import fields, migrations
+from tortoise.migrations import operations as ops
+
+
+class Migration(migrations.Migration):
+    dependencies = [("models", "0011_pg_search_index")]
+
+    operations = [
+        ops.AddField(
+            model_name="Payment",
+            name="notes",
+            field=fields.JSONField(default=list),
+        ),
+    ]
