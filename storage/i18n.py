@@ -201,15 +201,15 @@ def message(key: str, **params: Any) -> dict[str, Any]:
 
 def said(lang: str, stored: Any, *, markup: bool = True) -> str:
     """A stored `message()` in `lang`: `x_cents` (with the `currency` param) is `{x}` as money
-    through Babel (a number when no currency is known), a message param is said itself, a list of messages is said joined by
-    commas; the rest as given. HTML (parameters escaped, a `Safe` string) unless `markup` is
-    False (plain text: logs, exports). A key without a message (stored by another version)
-    is said as the key itself."""
+    through Babel (a number when no currency is known), a message param is said itself, a
+    list of messages is said joined by commas; the rest as given. HTML (parameters escaped,
+    a `Safe` string) unless `markup` is False (plain text: logs, exports). A key without a
+    message (stored by another version) is said as the key itself."""
     if isinstance(stored, str):
         stored = {"key": stored}
     if not isinstance(stored, Mapping) or not isinstance(stored.get("key"), str):
         return ""
-    key = stored["key"]
+    key = str(stored["key"])
     raw = stored.get("params")
     params: dict[str, Any] = dict(raw) if isinstance(raw, Mapping) else {}
     currency = str(params.get("currency") or "")
@@ -227,7 +227,7 @@ def said(lang: str, stored: Any, *, markup: bool = True) -> str:
     try:
         return t(lang, key, **params) if markup else text(lang, key, **params)
     except (KeyError, IndexError, ValueError):
-        return escape(key) if markup else key
+        return html.escape(key, quote=False) if markup else key
 
 
 def stage_name(name: str, lang: str, labels: Mapping[str, str] | None = None) -> str:

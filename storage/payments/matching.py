@@ -38,6 +38,7 @@ __all__ = [
     "returned_invoice",
 ]
 
+
 @dataclass
 class Match:
     """The invoices an entry settles (none: it waits) and the rule that chose them."""
