@@ -1,6 +1,7 @@
 """A payment's notes as catalogue messages (`Payment.notes`), said in each reader's language.
 
-Rows recorded before get an empty list and keep their English `note`, shown as written.
+Rows recorded before get an empty list (a database default, so that the column can be
+added to a table that holds rows) and keep their English `note`, shown as written.
 """
 
 from tortoise import fields, migrations
@@ -14,6 +15,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name="Payment",
             name="notes",
-            field=fields.JSONField(default=list),
+            field=fields.JSONField(default=list, db_default="[]"),
         ),
     ]

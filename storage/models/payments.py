@@ -64,7 +64,7 @@ class Payment(Model):
     account = fields.CharField(max_length=50, null=True)
     return_code = fields.CharField(max_length=8, null=True)
     note = fields.TextField(null=True)
-    notes: Any = fields.JSONField(default=list)
+    notes: Any = fields.JSONField(default=list, db_default="[]")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
