@@ -52,6 +52,7 @@ from storage.alerts import (
     release_alert_claims,
     reroute_alert,
 )
+from storage.i18n import said
 from storage.models import Alert, User
 
 __all__ = ["ACTION_BUTTONS", "DeliveryResult", "Pacer", "action_button", "deliver_alerts", "render_alert"]
@@ -74,7 +75,8 @@ def _utcnow() -> datetime:
 
 def template_params(params: dict[str, Any], lang: str, default_currency: str) -> dict[str, Any]:
     """`x_cents` + currency → money `{x}`; `x_date` (ISO) → date `{x}`; `x_en`/`x_fr` → `{x}`
-    in the reader's language; the rest as given."""
+    in the reader's language; `x_msgs` (stored catalogue messages, `storage.i18n.message`)
+    → `{x}`, each said in the reader's language on a line of its own; the rest as given."""
     out = dict(params)
     currency = str(params.get("currency") or default_currency)
     for key, value in params.items():
@@ -82,6 +84,8 @@ def template_params(params: dict[str, Any], lang: str, default_currency: str) ->
             out[key.removesuffix("_cents")] = fmt_money(value, currency, lang)
         elif key.endswith("_key") and value:  # stored reason codes, said in `lang`
             out[key.removesuffix("_key")] = reasons_text(lang, value, limit=400)
+        elif key.endswith("_msgs") and isinstance(value, list):
+            out[key.removesuffix("_msgs")] = Safe("".join(f"\n{said(lang, m)}" for m in value))
         elif key.endswith(f"_{lang}") and isinstance(value, str):  # a value given per language
             out[key.removesuffix(f"_{lang}")] = value
         elif key.endswith("_date") and isinstance(value, str):

@@ -33,6 +33,8 @@ from typing import Any
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 
+from storage.formatting import fmt_decimal, fmt_money
+
 __all__ = [
     "DOMAIN",
     "LANGS",
@@ -46,8 +48,10 @@ __all__ = [
     "StageList",
     "catalogue",
     "escape",
+    "message",
     "messages",
     "reasons_text",
+    "said",
     "stage_name",
     "t",
     "text",
@@ -185,6 +189,45 @@ def reasons_text(lang: str, reasons: Any, limit: int | None = None) -> Safe:
     if limit is not None and len(joined) > limit:
         joined = joined[: limit - 1].rstrip() + "… " + str(t(lang, "inbox.more"))
     return Safe(joined)
+
+
+def message(key: str, **params: Any) -> dict[str, Any]:
+    """A message stored as data to be said later in each reader's language (JSON:
+    `{"key": ..., "params": {...}}`). Its parameters stay raw: an amount as `x_cents` with
+    the message's `currency`, a number as a number, a reference as it was read, a part said
+    in words as a message itself (or a list of messages)."""
+    return {"key": key, "params": params}
+
+
+def said(lang: str, stored: Any, *, markup: bool = True) -> str:
+    """A stored `message()` in `lang`: `x_cents` (with the `currency` param) is `{x}` as money
+    through Babel (a number when no currency is known), a message param is said itself, a
+    list of messages is said joined by commas; the rest as given. HTML (parameters escaped,
+    a `Safe` string) unless `markup` is False (plain text: logs, exports). A key without a
+    message (stored by another version) is said as the key itself."""
+    if isinstance(stored, str):
+        stored = {"key": stored}
+    if not isinstance(stored, Mapping) or not isinstance(stored.get("key"), str):
+        return ""
+    key = str(stored["key"])
+    raw = stored.get("params")
+    params: dict[str, Any] = dict(raw) if isinstance(raw, Mapping) else {}
+    currency = str(params.get("currency") or "")
+    for name, value in list(params.items()):
+        if name.endswith("_cents") and isinstance(value, int) and not isinstance(value, bool):
+            amount = Decimal(value).scaleb(-2)
+            params[name.removesuffix("_cents")] = (
+                fmt_money(value, currency, lang) if currency else fmt_decimal(amount, lang)
+            )
+        elif isinstance(value, Mapping) and "key" in value:
+            params[name] = said(lang, value, markup=markup)
+        elif isinstance(value, list) and all(isinstance(v, Mapping) and "key" in v for v in value):
+            joined = ", ".join(said(lang, v, markup=markup) for v in value)
+            params[name] = Safe(joined) if markup else joined
+    try:
+        return t(lang, key, **params) if markup else text(lang, key, **params)
+    except (KeyError, IndexError, ValueError):
+        return html.escape(key, quote=False) if markup else key
 
 
 def stage_name(name: str, lang: str, labels: Mapping[str, str] | None = None) -> str:

@@ -15,6 +15,7 @@ from storage.errors import InvalidInput
 from storage.ids import parse_id
 from storage.models import InboxMessage, Payment, PaymentDirection, PaymentStatus
 from storage.payments import get_payment, likely_invoices, list_payments, list_quarantine, match_payment
+from storage.payments.notes import notes_of, said_notes
 
 LISTS = {
     "recent": "recent",
@@ -84,6 +85,15 @@ async def payments(update: Update, ctx: Ctx) -> None:
     await send_list(update, ctx, tr(ctx, f"payments.title_{which}"), [_line(ctx, p) for p in found], rows)
 
 
+def _notes(ctx: Ctx, p: Payment) -> str:
+    """What the matcher must know, in the reader's language; a payment recorded before the
+    notes were messages shows its English text as written."""
+    notes = notes_of(p.notes)
+    if notes:
+        return Safe("".join(f"\n⚠️ {note}" for note in said_notes(ctx.lang, notes)))
+    return f"\n⚠️ {p.note[:600]}" if p.note else ""
+
+
 def _due(ctx: Ctx, cents: int, currency: str) -> str:
     return fmt_money(cents, currency, ctx.lang)
 
@@ -100,7 +110,7 @@ async def _show(update: Update, ctx: Ctx, payment_id: int) -> None:
         iban=p.payer_iban or "",
         reference=p.reference or "—",
         remittance=(p.remittance or "—")[:300],
-        note=f"\n⚠️ {p.note[:600]}" if p.note else "",
+        note=_notes(ctx, p),
     )
     if p.status != PaymentStatus.UNMATCHED:
         await reply(update, ctx, text + "\n" + _line(ctx, p))

@@ -43,6 +43,7 @@ from mail.parsers.amounts import decimal_to_cents
 from mail.parsers.common import assign_identities
 from mail.parsers.errors import ParseError, TooLarge, UnsafeDocument
 from mail.parsers.references import canonical_rf, find_rf_references
+from storage.payments.notes import Note, amounts_disagree, batch_without_amounts, not_booked
 from storage.payments.notices import Direction, PaymentNotice
 
 __all__ = ["CamtResult", "is_camt", "parse_camt", "parse_camt_zip"]
@@ -68,7 +69,7 @@ class CamtResult:
 
     kind: str
     notices: list[PaymentNotice] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Note] = field(default_factory=list)  # catalogue messages (payments.notes)
 
 
 def is_camt(data: bytes) -> bool:
@@ -195,7 +196,7 @@ def _strip_namespaces(root: Element) -> None:
 def _entry_notices(
     entry: Element,
     account_ccy: str | None,
-    warnings: list[str],
+    warnings: list[Note],
     account: str | None = None,
     statement_ref: str | None = None,
 ) -> Iterator[PaymentNotice]:
@@ -204,7 +205,7 @@ def _entry_notices(
     status = status.upper()
     entry_ref = _clean(entry.findtext("AcctSvcrRef")) or _clean(entry.findtext("NtryRef"))
     if status != "BOOK":
-        warnings.append(f"entry {entry_ref or '?'} not booked ({status}): left aside")
+        warnings.append(not_booked(entry_ref, status))
         return
     amount_el = entry.find("Amt")
     if amount_el is None:
@@ -224,10 +225,7 @@ def _entry_notices(
         return
     amounts = [_tx_amount(tx) for tx in txs]
     if len(txs) > 1 and any(a is None for a in amounts):
-        warning = (
-            f"entry {entry_ref or '?'} batches {len(txs)} transactions without their "
-            "amounts: read as one payment"
-        )
+        warning = batch_without_amounts(entry_ref, len(txs))
         warnings.append(warning)
         yield _notice(txs, entry_cents, entry_ccy, entry_dir, base, entry_ref, entry_return, warning)
         return
@@ -253,9 +251,7 @@ def _entry_notices(
             direction = _direction(indicator, tx_return)
         out.append(_notice([tx], cents, ccy, direction, base, tx_ref, tx_return))
     if len(txs) > 1 and total != entry_cents:
-        warning = (
-            f"entry {entry_ref or '?'}: transactions add up to {total} cents, the entry says {entry_cents}"
-        )
+        warning = amounts_disagree(entry_ref, total, entry_cents, entry_ccy)
         warnings.append(warning)
         out = [replace(n, warning=warning) for n in out]
     yield from out
@@ -309,7 +305,7 @@ def _notice(
     base: _Base,
     entry_ref: str | None,
     return_code: str | None = None,
-    warning: str | None = None,
+    warning: Note | None = None,
 ) -> PaymentNotice:
     name = iban = reference = None
     remittance_parts: list[str] = []

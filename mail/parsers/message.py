@@ -23,6 +23,7 @@ from mail.parsers.camt import ZIP_MAX_MEMBERS, is_camt, parse_camt, read_zip_mem
 from mail.parsers.errors import ParseError, TooLarge, UnsafeDocument
 from mail.parsers.mt940 import is_mt940, parse_mt940
 from mail.parsers.text import BankTemplate, html_to_text, load_templates, parse_text
+from storage.payments.notes import Note
 from storage.payments.notices import PaymentNotice
 
 __all__ = ["MAX_ATTACHMENT_BYTES", "ParseResult", "Problem", "parse_message"]
@@ -57,7 +58,7 @@ class ParseResult:
     sources: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[Note] = field(default_factory=list)  # catalogue messages (payments.notes)
     text_reason: str | None = None
 
     @property

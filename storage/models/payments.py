@@ -57,10 +57,14 @@ class Payment(Model):
     )
     inbox_message_id: int | None
     # The account the bank booked it on, the return reason (AC04...) of a return, and what
-    # the person who matches should know (parser warnings, batch candidates).
+    # the person who matches should know (parser warnings, batch candidates): `notes` as
+    # catalogue messages with raw parameters, said in each reader's language
+    # (`storage.payments.notes`); `note` the same in English (logs, exports), or the only
+    # text of a payment recorded before migration 0012.
     account = fields.CharField(max_length=50, null=True)
     return_code = fields.CharField(max_length=8, null=True)
     note = fields.TextField(null=True)
+    notes: Any = fields.JSONField(default=list, db_default="[]")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:

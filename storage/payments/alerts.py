@@ -9,6 +9,7 @@ from __future__ import annotations
 from storage.alerts import ActionKind, AlertAction
 from storage.models import Payment, Role, User
 from storage.payments.batch import Batch
+from storage.payments.notes import notes_of
 
 __all__ = ["MAX_ALERT_REASON", "alert_returns", "alert_unmatched", "bounded"]
 
@@ -40,13 +41,18 @@ async def alert_unmatched(batch: Batch, keys: list[str]) -> None:
     if not users:
         return
     for payment in await Payment.filter(entry_ref__in=keys[:_MAX_UNMATCHED_ALERTS]):
+        notes = notes_of(payment.notes)
         params = {
             "id": payment.id,
             "amount_cents": payment.amount_cents,
             "currency": payment.currency,
             "payer": payment.payer_name or "?",
-            "note": bounded(f"\n{payment.note}" if payment.note else ""),
+            # the notes are said in the recipient's language at delivery; a payment recorded
+            # before they were messages has only its English text
+            "note": "" if notes else bounded(f"\n{payment.note}" if payment.note else ""),
         }
+        if notes:
+            params["note_msgs"] = notes
         buttons = [AlertAction(ActionKind.MATCH_PAYMENT, payment.id).to_json()]
         reason = batch.held.get(payment.entry_ref)
         kind = "payment_unmatched" if reason is None else "payment_held"

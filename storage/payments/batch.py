@@ -37,7 +37,8 @@ class PaymentRow:
     inbox_message_id: int
     account: str | None = None
     return_code: str | None = None
-    note: str | None = None
+    note: str | None = None  # the notes in English (logs, exports)
+    notes: list[dict[str, Any]] = field(default_factory=list)  # catalogue messages (payments.notes)
     invoice_id: int | None = None
     surplus_cents: int = 0
     matched_by: str | None = None

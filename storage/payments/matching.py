@@ -21,9 +21,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from storage.formatting import fmt_money
 from storage.models import InvoiceStatus
 from storage.payments.invoices import OPEN_STATUSES, InvoiceLike, InvoiceView
+from storage.payments.notes import Note, invoices_do_not_add_up
 from storage.payments.notices import PaymentNotice
 from storage.payments.references import numbers_named, rfs_named
 
@@ -38,9 +38,6 @@ __all__ = [
     "returned_invoice",
 ]
 
-# The language of the notes written on a payment row (shown as written in /payments).
-_NOTE_LANG = "en"
-
 
 @dataclass
 class Match:
@@ -48,7 +45,7 @@ class Match:
 
     invoices: list[InvoiceLike] = field(default_factory=list)
     rule: str = ""
-    note: str | None = None  # why several invoices named were not settled, for /match
+    note: Note | None = None  # why several invoices named were not settled, for /match
 
 
 def is_open(invoice: InvoiceLike) -> bool:
@@ -134,15 +131,8 @@ def _batch_allocation(
     usable = all(is_open(i) and i.currency == currency for i in invoices)
     if usable and allocate_batch(notice.amount_cents, [open_cents(i) for i in invoices]):
         return Match([touched.setdefault(i.id, i) for i in invoices], "batch")
-    listed = ", ".join(
-        f"{i.number} ({i.status.value}, open {fmt_money(open_cents(i), i.currency, _NOTE_LANG)})"
-        for i in invoices
-    )
-    why = (
-        f"names {len(invoices)} invoices whose open amounts do not add up to the "
-        f"entry's {fmt_money(notice.amount_cents, currency, _NOTE_LANG)}: candidates {listed}"
-    )
-    return Match([], "batch", why)
+    candidates = [(i.number or "", i.status.value, open_cents(i), i.currency) for i in invoices]
+    return Match([], "batch", invoices_do_not_add_up(notice.amount_cents, currency, candidates))
 
 
 def returned_invoice(

@@ -6,10 +6,11 @@ them. They live here, below both, so storage takes the real type and never impor
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from storage.models import PaymentDirection
+from storage.payments.notes import Note
 
 __all__ = ["Direction", "PaymentNotice"]
 
@@ -42,5 +43,6 @@ class PaymentNotice:
     occurrence: int = 1
     # A return or reversal of a credit: the reason code the bank gives (AC04, MD06...).
     return_code: str | None = None
-    # What the parser could not be sure about (a batch without amounts...): for the human.
-    warning: str | None = None
+    # What the parser could not be sure about (a batch without amounts...): for the human,
+    # as a catalogue message with raw parameters (`storage.payments.notes`).
+    warning: Note | None = field(default=None, hash=False)

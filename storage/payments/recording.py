@@ -35,6 +35,7 @@ from storage.payments.invoices import (
     payer_candidates,
 )
 from storage.payments.matching import match, names_known, open_cents
+from storage.payments.notes import english
 from storage.payments.notices import PaymentNotice
 from storage.payments.settling import credited, settle, settle_return
 from storage.payments.writes import write
@@ -136,7 +137,8 @@ def _payment(key: str, notice: PaymentNotice, source: InboxMessage) -> PaymentRo
         inbox_message_id=source.id,
         account=compact_account(account)[:50] if account else None,
         return_code=(notice.return_code or "")[:8] or None,
-        note=notice.warning,
+        note=english([notice.warning]) if notice.warning else None,
+        notes=[notice.warning] if notice.warning else [],
     )
 
 
@@ -195,7 +197,8 @@ async def record(
             continue
         chosen = match(notice, by_rf, by_number, batch.invoices, found)
         if chosen.note:
-            payment.note = f"{payment.note}; {chosen.note}" if payment.note else chosen.note
+            payment.notes = [*payment.notes, chosen.note]
+            payment.note = english(payment.notes)
         if chosen.rule == "credited":
             await credited(batch, payment, chosen.invoices[0])
             continue

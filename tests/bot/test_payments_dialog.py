@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.delivery import Pacer, deliver_alerts
+from bot.settings import Settings
+from mail.parsers.camt import parse_camt
 from storage.models import (
+    Alert,
     InboxMessage,
     InboxStatus,
     Invoice,
@@ -16,6 +20,7 @@ from storage.models import (
 )
 from storage.payments import quarantine_message, record_notices
 from tests.harness import ChatHarness, Person
+from tests.mail.camt_builder import Entry, Tx, camt
 from tests.payment_fixtures import client, credit, issued
 
 NOW = datetime(2026, 11, 27, 9, tzinfo=UTC)
@@ -190,3 +195,91 @@ async def test_a_return_tied_to_no_invoice_is_tied_by_a_person_and_reopens_it(
     assert "de nouveau dus" in mia.last_text
     fresh = await Invoice.get(id=inv.id)
     assert (fresh.status, fresh.paid_cents) == (InvoiceStatus.ISSUED, 0)
+
+
+async def _doubtful_statement(seller: User) -> tuple[Payment, Payment]:
+    """One camt entry of 1,600.00 whose two transactions add up to 1,550.00; the first
+    (1,500.00) names two invoices whose open amounts (1,200.00 + 350.00) do not add up to it."""
+    acme = await client("ACME SA", seller)
+    await issued(81, acme, seller, 1_200_00)
+    await issued(82, acme, seller, 350_00)
+    doc = camt(
+        "054",
+        [
+            Entry(
+                "1600.00",
+                ref="BATCH-7",
+                txs=[
+                    Tx("1500.00", name="ACME SA", ustrd=["Factures F2026-00081 et F2026-00082"]),
+                    Tx("50.00", name="ACME SA", ustrd=["acompte"]),
+                ],
+            )
+        ],
+    )
+    source = await InboxMessage.create(message_id="<c@bank>", folder="INBOX", status=InboxStatus.PROCESSED)
+    outcome = await record_notices(parse_camt(doc).notices, source=source, now=NOW)
+    assert (outcome.recorded, outcome.unmatched) == (2, 2)
+    return await Payment.get(amount_cents=1_500_00), await Payment.get(amount_cents=50_00)
+
+
+async def test_a_doubtful_bank_entry_is_explained_to_each_reader_in_their_language(
+    chat: ChatHarness, settings: Settings
+) -> None:
+    sam = await chat.user("sam", Role.SALES)
+    mia = await chat.user("mia", Role.MANAGER, lang="fr")
+    colin = await chat.user("colin", Role.COLLECTIONS, lang="en")
+    assert sam.user is not None
+    named, other = await _doubtful_statement(sam.user)
+    # Stored raw: keys and parameters (cents, currency, references), never formatted text.
+    assert [n["key"] for n in named.notes] == ["paynote.amounts_disagree", "paynote.invoices_do_not_add_up"]
+    assert named.notes[0]["params"] == {
+        "entry": "BATCH-7",
+        "total_cents": 1_550_00,
+        "amount_cents": 1_600_00,
+        "currency": "EUR",
+    }
+    assert [n["key"] for n in other.notes] == ["paynote.amounts_disagree"]
+    assert named.note == (  # the English text, for logs and exports
+        "entry BATCH-7: its transactions add up to €1,550.00, the entry says €1,600.00; "
+        "names 2 invoices whose open amounts do not add up to the entry's €1,500.00: candidates "
+        "F2026-00081 (issued, open €1,200.00), F2026-00082 (issued, open €350.00)"
+    )
+    [alert] = [a for a in await Alert.filter(kind="payment_unmatched") if a.params["id"] == named.id][:1]
+    assert alert.params["note_msgs"] == named.notes and alert.params["note"] == ""  # said at delivery
+
+    result = await deliver_alerts(chat.app.bot, settings, Pacer(), clock=lambda: NOW)
+    assert result.delivered == 4 and not result.errors
+    [sent] = [s for s in chat.sent_to(mia) if f"P{named.id} " in s.text]
+    french = sent.text
+    assert (
+        f"Le paiement P{named.id} de 1\u202f500,00\xa0€ de ACME SA ne correspond à aucune facture." in french
+    )
+    assert (
+        "écriture BATCH-7 : ses opérations totalisent 1\u202f550,00\xa0€, l'écriture indique 1\u202f600,00\xa0€"
+        in french
+    )
+    assert (
+        "cite 2 factures dont les restes dus ne totalisent pas les 1\u202f500,00\xa0€ de l'écriture : "
+        "candidates F2026-00081 (émise, reste dû 1\u202f200,00\xa0€), F2026-00082 (émise, reste dû 350,00\xa0€)"
+    ) in french
+    assert "names" not in french and "EUR" not in french
+    english = next(s.text for s in chat.sent_to(colin) if f"P{named.id} " in s.text)
+    assert f"Payment P{named.id} of €1,500.00 from ACME SA matches no invoice by itself." in english
+    assert "entry BATCH-7: its transactions add up to €1,550.00, the entry says €1,600.00" in english
+    assert "candidates F2026-00081 (issued, open €1,200.00), F2026-00082 (issued, open €350.00)" in english
+
+    # The payment's card, reached from the alert's button, says the same to each reader.
+    [[(label, data)]] = sent.buttons
+    assert label == "Choisir la facture"
+    await mia.presses_data(data, sent.message_id or 1)
+    card = mia.last_text
+    assert f"<b>P{named.id}</b>" in card
+    assert "⚠️ écriture BATCH-7 : ses opérations totalisent 1\u202f550,00\xa0€" in card
+    assert "⚠️ cite 2 factures" in card and "(émise, reste dû 350,00\xa0€)" in card
+    assert "F2026-00081" in " ".join(mia.buttons())
+    await colin.says("/payments unmatched")
+    await colin.presses(f"P{other.id}")
+    assert (
+        "⚠️ entry BATCH-7: its transactions add up to €1,550.00, the entry says €1,600.00" in colin.last_text
+    )
+    assert "candidates" not in colin.last_text

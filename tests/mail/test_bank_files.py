@@ -331,8 +331,19 @@ async def test_a_batch_that_does_not_add_up_waits_with_its_candidates_and_the_wa
     assert payment.status == PaymentStatus.UNMATCHED
     assert "F2026-00001" in payment.note and "F2026-00002" in payment.note
     assert "without their amounts" in payment.note
-    alert = await Alert.filter(kind="payment_unmatched", user__name="colin").first()
-    assert alert is not None and "F2026-00002" in alert.params["note"]
+    assert [n["key"] for n in payment.notes] == [
+        "paynote.batch_without_amounts",
+        "paynote.invoices_do_not_add_up",
+    ]
+    alert = (
+        await Alert.filter(kind="payment_unmatched", user__name="colin")
+        .prefetch_related("rerouted_from")
+        .first()
+    )
+    assert alert is not None and alert.params["note_msgs"] == payment.notes
+    text, _ = render_alert(alert, "fr")
+    assert "regroupe 2 opérations sans leurs montants" in text
+    assert "F2026-00002 (émise, reste dû 350,00\xa0€)" in text
 
 
 # ---------------------------------------------------------------- refused parts

@@ -112,7 +112,7 @@ def test_a_camt053_statement_lists_every_entry():
     ]
     assert result.notices[2].remittance == "Remise chèque F2026-00009"  # AddtlNtryInf fallback
     assert result.notices[3].booking_date == date(2026, 3, 5)  # BookgDt/DtTm
-    assert result.warnings == ["entry S-4 not booked (PDNG): left aside"]
+    assert result.warnings == [{"key": "paynote.not_booked", "params": {"entry": "S-4", "status": "PDNG"}}]
 
 
 def test_a_reversal_is_recorded_as_such_and_keeps_the_original_payer():
@@ -134,7 +134,20 @@ def test_batched_transactions_without_amounts_become_one_payment_with_a_warning(
     doc = camt("054", [Entry("30.00", ref="E9", txs=[Tx(None, name="A"), Tx(None, name="B")])])
     result = parse_camt(doc)
     assert [(n.amount_cents, n.entry_ref) for n in result.notices] == [(3000, "E9")]
-    assert "without their amounts" in result.warnings[0]
+    warning = {"key": "paynote.batch_without_amounts", "params": {"entry": "E9", "count": 2}}
+    assert result.warnings == [warning]
+    assert result.notices[0].warning == warning
+
+
+def test_transactions_that_do_not_add_up_to_their_entry_are_read_with_a_warning_in_cents():
+    doc = camt("054", [Entry("30.00", ref="E7", txs=[Tx("12.50", name="A"), Tx("15.00", name="B")])])
+    result = parse_camt(doc)
+    warning = {
+        "key": "paynote.amounts_disagree",
+        "params": {"entry": "E7", "total_cents": 2750, "amount_cents": 3000, "currency": "EUR"},
+    }
+    assert [(n.amount_cents, n.warning) for n in result.notices] == [(1250, warning), (1500, warning)]
+    assert result.warnings == [warning]
 
 
 def test_zipped_camt_files_are_all_read():
