@@ -15,5 +15,5 @@ class Migration(migrations.Migration):
                      field=fields.CharField(null=True, max_length=8)),
         ops.AddField(model_name="Payment", name="note", field=fields.TextField(null=True, unique=False)),
         ops.AddField(model_name="InboxMessage", name="reasons",
-                     field=fields.JSONField(default=list, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                     field=fields.JSONField(default=list, db_default="[]", encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
     ]

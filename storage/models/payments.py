@@ -93,7 +93,7 @@ class InboxMessage(Model):
     status = fields.CharEnumField(InboxStatus, max_length=12, db_index=True)
     reason = fields.TextField(default="")
     # The same reasons as codes, said in each reader's language: [[key, {params}], ...]
-    reasons: Any = fields.JSONField(default=list)
+    reasons: Any = fields.JSONField(default=list, db_default="[]")  # rows from before 0003
     sender = fields.CharField(max_length=254, default="")
     subject = fields.CharField(max_length=300, default="")
     raw_message = fields.BinaryField(null=True)
