@@ -29,6 +29,8 @@ from storage.models import (
     POStatus,
     PurchaseOrder,
     PurchaseOrderLine,
+    Refund,
+    RefundStatus,
     Role,
     Stage,
     StageChange,
@@ -363,6 +365,8 @@ class Digest:
     currency: str
     suppliers_due_count: int = 0  # approved supplier invoices due within a week (or overdue)
     suppliers_due_cents: int = 0
+    refunds_count: int = 0  # money owed back to clients by credit notes, not yet paid
+    refunds_cents: int = 0
 
     def params(self) -> dict[str, object]:
         return {
@@ -377,6 +381,8 @@ class Digest:
             "currency": self.currency,
             "suppliers_count": self.suppliers_due_count,
             "suppliers_cents": self.suppliers_due_cents,
+            "refunds_count": self.refunds_count,
+            "refunds_cents": self.refunds_cents,
         }
 
 
@@ -406,7 +412,15 @@ async def digest_for(
         tasks_today=await Task.filter(done=False, due_at__gte=day_start, due_at__lt=day_end).count(),
         currency=currency,
         **await _suppliers_due_soon(today, currency),
+        **await _refunds_owed(currency),
     )
+
+
+async def _refunds_owed(currency: str) -> dict[str, int]:
+    owed = await Refund.filter(status=RefundStatus.OWED, currency=currency).values_list(
+        "amount_cents", flat=True
+    )
+    return {"refunds_count": len(owed), "refunds_cents": sum(int(c) for c in owed)}  # type: ignore[call-overload]
 
 
 async def _suppliers_due_soon(today: date, currency: str) -> dict[str, int]:

@@ -13,10 +13,13 @@ from storage.models import (
     AppSetting,
     Contact,
     Invoice,
+    InvoiceKind,
     InvoiceStatus,
     Payment,
     PaymentDirection,
     PaymentStatus,
+    Refund,
+    RefundStatus,
     Role,
     Task,
     User,
@@ -159,6 +162,44 @@ async def test_digest_once_a_day_with_payments_since_the_last(db: str) -> None:
     await queue_digests(later, TODAY + timedelta(days=1), start, start, "EUR")
     second = await Alert.filter(kind="digest").order_by("-id").first()
     assert second is not None and second.params["payments_count"] == 0
+
+
+async def test_digest_counts_the_refunds_still_owed_and_says_them(db: str) -> None:
+    from bot.delivery import render_alert
+
+    boss, alice, client = await _people()
+    assert boss.role is Role.MANAGER  # the digest goes to managers
+    paid = await Invoice.create(
+        contact=client, owner=alice, status=InvoiceStatus.PAID, number="F1", total_gross_cents=500_00
+    )
+    for n, (cents, status) in enumerate(
+        [(200_00, RefundStatus.OWED), (50_00, RefundStatus.OWED), (70_00, RefundStatus.DONE)]
+    ):
+        credit = await Invoice.create(
+            contact=client,
+            owner=alice,
+            kind=InvoiceKind.CREDIT_NOTE,
+            status=InvoiceStatus.ISSUED,
+            number=f"A{n}",
+            total_gross_cents=cents,
+        )
+        await Refund.create(
+            credit_note=credit,
+            invoice=paid,
+            contact=client,
+            amount_cents=cents,
+            currency="EUR",
+            status=status,
+            created_at=NOW,
+        )
+    start = datetime(2026, 5, 19, 22, tzinfo=UTC)
+    assert await queue_digests(NOW, TODAY, start, start + timedelta(days=1), "EUR") == 1
+    alert = await Alert.get(kind="digest").prefetch_related("rerouted_from")
+    assert (alert.params["refunds_count"], alert.params["refunds_cents"]) == (2, 250_00)
+    text, _ = render_alert(alert, "fr")
+    assert "Remboursements dus aux clients : 2 (250,00\u00a0€)" in text
+    text, _ = render_alert(alert, "en")
+    assert "Refunds owed to clients: 2 (€250.00)" in text
 
 
 async def test_task_reminder_once(db: str) -> None:
