@@ -68,6 +68,8 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "unit_price",
         "currency",
         "vat",
+        "nature",
+        "vat_exemption",
         "active",
     ),
     "invoices": (
@@ -198,11 +200,31 @@ async def _products(actor: User | None, zone: ZoneInfo) -> list[list[Value]]:
     rows = (
         await Product.all()
         .order_by("sku")
-        .values_list("sku", "name", "unit", "unit_price_cents", "currency", "vat_rate_bp", "active")
+        .values_list(
+            "sku",
+            "name",
+            "unit",
+            "unit_price_cents",
+            "currency",
+            "vat_rate_bp",
+            "nature",
+            "vat_exemption",
+            "active",
+        )
     )
     return [
-        [sku, name, unit, _money(price), currency, _money(vat), "yes" if active else "no"]
-        for sku, name, unit, price, currency, vat, active in rows
+        [
+            sku,
+            name,
+            unit,
+            _money(price),
+            currency,
+            _money(vat),
+            str(nature),
+            exemption or "",
+            "yes" if active else "no",
+        ]
+        for sku, name, unit, price, currency, vat, nature, exemption, active in rows
     ]
 
 

@@ -30,7 +30,7 @@ FIELDS: dict[str, tuple[str, ...]] = {
         "owner",
         "expected_close",
     ),
-    "products": ("sku", "name", "price", "currency", "vat", "unit"),
+    "products": ("sku", "name", "price", "currency", "vat", "unit", "nature", "vat_exemption"),
 }
 MULTI = frozenset({"phone", "email"})
 
@@ -221,6 +221,28 @@ SYNONYMS: dict[str, dict[str, set[str]]] = {
             "vat", "tva", "vat %", "tva %", "taux tva", "taux de tva", "vat rate", "tax", "taxe", "tax rate"
         ),
         "unit": name_set("unit", "unité", "unite", "uom"),
+        "nature": name_set(
+            "nature",
+            "nature (goods/services)",
+            "nature (biens/services)",
+            "nature de l'opération",
+            "nature operation",
+            "goods or services",
+            "goods/services",
+            "biens ou services",
+            "bien/service",
+            "type d'opération",
+        ),
+        "vat_exemption": name_set(
+            "vat exemption",
+            "exemption",
+            "exonération",
+            "exoneration",
+            "exonération tva",
+            "motif d'exonération",
+            "vatex",
+            "code vatex",
+        ),
     },
 }
 PATTERNS: dict[str, list[tuple[re.Pattern[str], str]]] = {

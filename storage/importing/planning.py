@@ -19,6 +19,8 @@ from storage.importing.mapping import Values, amount_cents, cell_date, first, ma
 from storage.models import Contact, ContactKind, Deal, Product, Stage, User
 from storage.parsing import parse_currency, parse_email, parse_phone
 from storage.pipeline import find_stage
+from storage.products import parse_nature
+from storage.vat import check_exemption
 
 __all__ = [
     "ContactsPlan",
@@ -313,13 +315,19 @@ class ProductsPlan:
         price = values.get("price", [None])[0]
         if price in (None, ""):
             raise InvalidInput("amount", value="")
-        fields = {
+        fields: dict[str, object] = {
             "name": name,
             "unit_price_cents": amount_cents(price),
             "currency": parse_currency(first(values, "currency"), self.currency),
             "vat_rate_bp": vat_bp(values.get("vat", [None])[0]),
             "unit": (first(values, "unit") or "unit")[:16],
         }
+        # The nature and the VAT exemption decide the VAT category of the product's lines:
+        # read when the file has the column (a file without it changes neither).
+        if "nature" in values:
+            fields["nature"] = parse_nature(first(values, "nature"))
+        if "vat_exemption" in values:
+            fields["vat_exemption"] = check_exemption(first(values, "vat_exemption"))
         key = sku.lower()
         product = self.new.get(key) or self.changed.get(key) or self.known.get(key)
         if product is None:

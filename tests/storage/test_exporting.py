@@ -16,7 +16,7 @@ from storage.contacts import NewContact, create_contact
 from storage.errors import Forbidden, InvalidInput
 from storage.exporting import Sheet, sheets, write_csv, write_xlsx, write_zip
 from storage.importing import neutralised, read_file, run_import
-from storage.models import MODEL_MODULES, Contact, ContactKind, Deal, Product, Role, User
+from storage.models import MODEL_MODULES, Contact, ContactKind, Deal, Product, Role, SupplyNature, User
 from storage.pipeline import create_deal, find_stage, move_deal
 from storage.users import create_user
 
@@ -121,6 +121,15 @@ async def _fill(boss: User, alice: User) -> None:
     await move_deal(alice, deal.id, await find_stage("Proposal"))
     await create_deal(boss, acme.id, "-Audit", 0, "EUR")
     await Product.create(sku="SKU-1", name="Clavier", unit="pièce", unit_price_cents=4990, vat_rate_bp=550)
+    await Product.create(
+        sku="SKU-2",
+        name="Formation",
+        unit="jour",
+        unit_price_cents=90000,
+        vat_rate_bp=0,
+        nature=SupplyNature.SERVICES,
+        vat_exemption="VATEX-FR-FRANCHISE",
+    )
 
 
 async def _snapshot() -> dict[str, list[tuple[object, ...]]]:
@@ -152,8 +161,12 @@ async def _snapshot() -> dict[str, list[tuple[object, ...]]]:
             "expected_close",
         )
     )
-    products = await Product.all().values_list(
-        "sku", "name", "unit", "unit_price_cents", "currency", "vat_rate_bp"
+    products = (
+        await Product.all()
+        .order_by("sku")
+        .values_list(
+            "sku", "name", "unit", "unit_price_cents", "currency", "vat_rate_bp", "nature", "vat_exemption"
+        )
     )
     return {
         "contacts": [tuple(c) for c in contacts],

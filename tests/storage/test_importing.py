@@ -21,7 +21,17 @@ from storage.importing import (
     read_file,
     run_import,
 )
-from storage.models import AuditLog, Contact, ContactKind, Deal, Product, Role, StageChange, User
+from storage.models import (
+    AuditLog,
+    Contact,
+    ContactKind,
+    Deal,
+    Product,
+    Role,
+    StageChange,
+    SupplyNature,
+    User,
+)
 from storage.users import create_user
 
 TODAY = date(2026, 11, 20)
@@ -233,6 +243,35 @@ async def test_products_import_with_sku_price_vat_unit(db: str, tmp_path: Path) 
     sku1 = await Product.get(sku="SKU-1")
     assert (sku1.name, sku1.unit_price_cents, sku1.vat_rate_bp) == ("Clavier AZERTY", 4500, 2000)
     assert (await Product.get(sku="SKU-2")).vat_rate_bp == 550
+
+
+async def test_products_import_reads_the_nature_and_the_vat_exemption(db: str, tmp_path: Path) -> None:
+    boss = await _boss()
+    path = tmp_path / "products.csv"
+    path.write_text(
+        "Référence;Désignation;Prix HT;TVA;Nature;Exonération\n"
+        "SRV-1;Formation;900;0;prestation;VATEX-FR-FRANCHISE\n"
+        "GDS-1;Clavier;49,90;20 %;biens;\n"
+        "BAD-1;Truc;1;20;location;\n"
+        "BAD-2;Machin;1;0;services;VATEX-XX-INVENTED\n",
+        encoding="utf-8",
+    )
+    report = await _import(boss, "products", path, write=True, only_valid=True)
+    assert (report.new, len(report.rejected)) == (2, 2)
+    assert sorted(r.code for r in report.rejected) == ["nature", "vat_exemption"]
+    srv = await Product.get(sku="SRV-1")
+    assert (srv.nature, srv.vat_exemption) == (SupplyNature.SERVICES, "VATEX-FR-FRANCHISE")
+    gds = await Product.get(sku="GDS-1")
+    assert (gds.nature, gds.vat_exemption) == (SupplyNature.GOODS, None)
+    # A later file without those columns changes neither.
+    path.write_text("Référence;Désignation;Prix HT\nSRV-1;Formation intra;950\n", encoding="utf-8")
+    await _import(boss, "products", path, write=True)
+    srv = await Product.get(sku="SRV-1")
+    assert (srv.name, srv.nature, srv.vat_exemption) == (
+        "Formation intra",
+        SupplyNature.SERVICES,
+        "VATEX-FR-FRANCHISE",
+    )
 
 
 @pytest.mark.parametrize(
