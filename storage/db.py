@@ -7,7 +7,7 @@ import fcntl
 import logging
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -113,28 +113,65 @@ def _connection(db_url: str) -> str | dict[str, Any]:
     return db_url
 
 
-async def migrate_db(db_url: str) -> None:
-    """Apply every pending migration (Tortoise's built-in migrations)."""
+# The key of the PostgreSQL advisory lock the start-up steps take ("ento").
+STARTUP_LOCK = 0x656E746F
+
+
+@contextlib.asynccontextmanager
+async def _one_start_at_a_time(db_url: str) -> AsyncIterator[None]:
+    """On PostgreSQL, instances starting together (a first deploy, a rolling upgrade) run
+    the start-up steps — migrations, seeds, the search index — one after the other: a
+    session advisory lock on a connection of its own (not the pool's, which keeps no
+    session state), released when that connection closes, even if the process dies.
+    SQLite has one running instance (`run_lock`) and its transactions wait on each other."""
+    if not db_url.startswith(("postgres://", "postgresql://")):
+        yield
+        return
+    credentials = expand_db_url(db_url)["credentials"]
+    conn = await asyncpg.connect(
+        host=credentials.get("host"),
+        port=credentials.get("port"),
+        user=credentials.get("user"),
+        password=credentials.get("password"),
+        database=credentials.get("database"),
+        **({"ssl": credentials["ssl"]} if credentials.get("ssl") else {}),
+    )
+    try:
+        await conn.execute("SELECT pg_advisory_lock($1)", STARTUP_LOCK)
+        yield
+    finally:
+        await conn.close()
+
+
+async def _migrate(db_url: str) -> None:
     await run_migrations(config=tortoise_config(db_url))
     await Tortoise.close_connections()
 
 
+async def migrate_db(db_url: str) -> None:
+    """Apply every pending migration (Tortoise's built-in migrations), one instance at a time."""
+    async with _one_start_at_a_time(db_url):
+        await _migrate(db_url)
+
+
 async def init_db(db_url: str, *, migrate: bool = True, generate: bool = False) -> None:
-    """Open the database for the app: migrate, connect, seed the default funnel."""
+    """Open the database for the app: migrate, connect, seed the default funnel (the steps
+    that write run one instance at a time on PostgreSQL)."""
     from storage.constraints import ensure_constraints
     from storage.pipeline import seed_stages
     from storage.purchasing_seed import seed_warehouse
     from storage.search_index import ensure_search_index
 
-    if migrate:
-        await migrate_db(db_url)
-    await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
-    if generate:
-        await Tortoise.generate_schemas(safe=True)
-        await ensure_constraints()
-    await seed_stages()
-    await seed_warehouse()
-    await ensure_search_index()
+    async with _one_start_at_a_time(db_url):
+        if migrate:
+            await _migrate(db_url)
+        await Tortoise.init(config=tortoise_config(db_url), _enable_global_fallback=True)
+        if generate:
+            await Tortoise.generate_schemas(safe=True)
+            await ensure_constraints()
+        await seed_stages()
+        await seed_warehouse()
+        await ensure_search_index()
 
 
 async def close_db() -> None:
